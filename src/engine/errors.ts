@@ -1,0 +1,58 @@
+/** Named errors the engine raises; the UI and CLI show each with what to do. */
+
+/** Base class so hosts can tell engine errors from bugs. */
+export class EngineError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** No WebGPU implementation or no adapter could be found. */
+export class WebGPUUnavailableError extends EngineError {}
+
+/** The GPU device was lost (driver reset, tab in background for too long, destroy()). */
+export class DeviceLostError extends EngineError {
+  constructor(
+    message: string,
+    readonly reason: string,
+  ) {
+    super(message);
+  }
+}
+
+/** An allocation failed on the device (from an out-of-memory error scope) or would exceed a limit. */
+export class OutOfMemoryError extends EngineError {
+  constructor(
+    message: string,
+    readonly requestedBytes?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** One message from the WGSL compiler. */
+export interface ShaderMessage {
+  type: string;
+  lineNum: number;
+  linePos: number;
+  message: string;
+}
+
+/** A WGSL module failed to compile; carries the compiler's messages with line numbers. */
+export class ShaderCompilationError extends EngineError {
+  constructor(
+    readonly shader: string,
+    readonly messages: ShaderMessage[],
+  ) {
+    super(
+      `WGSL shader "${shader}" failed to compile:\n` +
+        messages
+          .map((m) => `  ${shader}.wgsl:${m.lineNum}:${m.linePos} ${m.type}: ${m.message}`)
+          .join('\n'),
+    );
+  }
+}
+
+/** A GPU validation error that is a bug in the engine rather than the user's input. */
+export class GPUValidationError extends EngineError {}

@@ -1,0 +1,456 @@
+/**
+ * The GPU runtime every kernel launcher goes through: tensors with byte accounting, a pipeline
+ * cache, a uniform arena, dispatch recording into few command buffers, read-back, and the named
+ * errors (out of memory, device lost, shader compilation) surfaced at the next sync point.
+ */
+import type { AdapterSummary, GpuHandle } from './device.ts';
+import {
+  DeviceLostError,
+  GPUValidationError,
+  OutOfMemoryError,
+  ShaderCompilationError,
+  type ShaderMessage,
+} from './errors.ts';
+import { decodeHalves } from './half.ts';
+import { MemoryTracker, type MemoryCategory } from './memory.ts';
+
+/** Element types a tensor can hold. bf16/f16 are packed two per u32 (no shader-f16 needed). */
+export type DType = 'f32' | 'bf16' | 'f16' | 'u32' | 'i32';
+
+/** Bytes per element. */
+export const DTYPE_BYTES: Record<DType, number> = { f32: 4, bf16: 2, f16: 2, u32: 4, i32: 4 };
+
+/** Returns the WGSL text of a shader by file name (without `.wgsl`). */
+export type ShaderLoader = (name: string) => string;
+
+/** A buffer binding: a whole tensor, or a byte range of one. */
+export type Binding = Tensor | { tensor: Tensor; offset: number; size: number };
+
+/** What one dispatch needs. Bindings go to @group(0) in order; `params` becomes the last binding. */
+export interface DispatchSpec {
+  shader: string;
+  entry?: string;
+  constants?: Record<string, number>;
+  bindings: Binding[];
+  params?: ArrayBuffer;
+  workgroups: [number, number?, number?];
+  label?: string;
+}
+
+/** A GPU buffer with a shape, a dtype and a memory category; destroy() returns its bytes. */
+export class Tensor {
+  private alive = true;
+  constructor(
+    readonly rt: Runtime,
+    readonly buffer: GPUBuffer,
+    readonly shape: readonly number[],
+    readonly dtype: DType,
+    readonly category: MemoryCategory,
+    readonly bytes: number,
+    readonly label: string,
+  ) {}
+
+  /** Number of elements. */
+  get size(): number {
+    return this.shape.reduce((a, b) => a * b, 1);
+  }
+
+  get destroyed(): boolean {
+    return !this.alive;
+  }
+
+  destroy(): void {
+    if (!this.alive) return;
+    this.alive = false;
+    this.rt.release(this);
+  }
+}
+
+const UNIFORM_CHUNK = 64 * 1024;
+
+/** A per-device runtime; create one per GPUDevice. */
+export class Runtime {
+  readonly device: GPUDevice;
+  readonly info: AdapterSummary;
+  readonly memory = new MemoryTracker();
+  private readonly loadShader: ShaderLoader;
+  private readonly modules = new Map<string, GPUShaderModule>();
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly live = new Set<Tensor>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private pendingDispatches = 0;
+  private uniformChunks: GPUBuffer[] = [];
+  private uniformStaging: Uint8Array<ArrayBuffer>[] = [];
+  private uniformChunk = 0;
+  private uniformOffset = 0;
+  private readonly align: number;
+  private pendingError: Error | null = null;
+  private lost: DeviceLostError | null = null;
+  private destroying = false;
+  private readonly lostListeners = new Set<(e: DeviceLostError) => void>();
+  /** Dispatches submitted since creation (for tests and benchmarks). */
+  dispatchCount = 0;
+
+  constructor(handle: GpuHandle, loadShader: ShaderLoader) {
+    this.device = handle.device;
+    this.info = handle.info;
+    this.loadShader = loadShader;
+    this.align = this.device.limits.minUniformBufferOffsetAlignment;
+    void this.device.lost.then((info) => {
+      if (this.destroying) return;
+      this.lost = new DeviceLostError(
+        `The GPU device was lost (${info.reason}): ${info.message || 'no message'}. ` +
+          'Training can resume from the last checkpoint.',
+        String(info.reason),
+      );
+      for (const l of this.lostListeners) l(this.lost);
+    });
+    this.device.addEventListener('uncapturederror', (ev) => {
+      const err = (ev as GPUUncapturedErrorEvent).error;
+      if (this.pendingError) return;
+      this.pendingError =
+        err instanceof GPUOutOfMemoryError
+          ? new OutOfMemoryError(`GPU out of memory: ${err.message}`)
+          : new GPUValidationError(`GPU error: ${err.message}`);
+    });
+  }
+
+  /** Calls `fn` when the device is lost. Returns an unsubscribe function. */
+  onDeviceLost(fn: (e: DeviceLostError) => void): () => void {
+    this.lostListeners.add(fn);
+    return () => this.lostListeners.delete(fn);
+  }
+
+  /** Throws the device-lost or a pending asynchronous error, if any. */
+  checkErrors(): void {
+    if (this.lost) throw this.lost;
+    const e = this.pendingError;
+    if (e) {
+      this.pendingError = null;
+      throw e;
+    }
+  }
+
+  /** Allocates a tensor, counted under `category`; `data` (optional) is uploaded. */
+  tensor(
+    shape: readonly number[],
+    dtype: DType,
+    category: MemoryCategory,
+    label: string,
+    data?: ArrayBufferView,
+  ): Tensor {
+    this.checkErrors();
+    const elements = shape.reduce((a, b) => a * b, 1);
+    const bytes = Math.max(4, Math.ceil((elements * DTYPE_BYTES[dtype]) / 4) * 4);
+    const limit = this.device.limits.maxBufferSize;
+    if (bytes > limit) {
+      throw new OutOfMemoryError(
+        `${label} needs ${bytes} bytes, more than this GPU's largest buffer (${limit} bytes).`,
+        bytes,
+      );
+    }
+    this.device.pushErrorScope('out-of-memory');
+    const buffer = this.device.createBuffer({
+      label,
+      size: bytes,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
+    void this.device.popErrorScope().then((err) => {
+      if (err && !this.pendingError) {
+        this.pendingError = new OutOfMemoryError(
+          `GPU out of memory allocating ${label} (${bytes} bytes): ${err.message}`,
+          bytes,
+        );
+      }
+    });
+    const t = new Tensor(this, buffer, [...shape], dtype, category, bytes, label);
+    this.live.add(t);
+    this.memory.alloc(category, bytes);
+    if (data) this.write(t, data);
+    return t;
+  }
+
+  /** Called by Tensor.destroy(). */
+  release(t: Tensor): void {
+    if (!this.live.delete(t)) return;
+    this.memory.free(t.category, t.bytes);
+    t.buffer.destroy();
+  }
+
+  /** Writes bytes into a tensor. Pending dispatches are submitted first so ordering holds. */
+  write(t: Tensor, data: ArrayBufferView, byteOffset = 0): void {
+    if (this.pendingDispatches > 0) this.flush();
+    const padded = data.byteLength % 4 === 0 ? data : padTo4(data);
+    this.device.queue.writeBuffer(
+      t.buffer,
+      byteOffset,
+      padded.buffer,
+      padded.byteOffset,
+      padded.byteLength,
+    );
+  }
+
+  /** Fills a tensor with zeros (recorded in order with dispatches). */
+  zero(t: Tensor): void {
+    this.endPass();
+    this.getEncoder().clearBuffer(t.buffer);
+    this.pendingDispatches++;
+  }
+
+  /** Copies bytes between tensors (recorded in order with dispatches). */
+  copy(
+    src: Tensor,
+    dst: Tensor,
+    bytes = Math.min(src.bytes, dst.bytes),
+    srcOffset = 0,
+    dstOffset = 0,
+  ): void {
+    this.endPass();
+    this.getEncoder().copyBufferToBuffer(src.buffer, srcOffset, dst.buffer, dstOffset, bytes);
+    this.pendingDispatches++;
+  }
+
+  /** The cached compute pipeline for (shader, entry, constants). */
+  pipeline(
+    shader: string,
+    entry = 'main',
+    constants: Record<string, number> = {},
+  ): GPUComputePipeline {
+    const key = pipelineKey(shader, entry, constants);
+    const hit = this.pipelines.get(key);
+    if (hit) return hit;
+    const module = this.module(shader);
+    this.device.pushErrorScope('validation');
+    const p = this.device.createComputePipeline({
+      label: key,
+      layout: 'auto',
+      compute: { module, entryPoint: entry, constants },
+    });
+    void this.device.popErrorScope().then(async (err) => {
+      if (!err || this.pendingError) return;
+      const msgs = await compilationMessages(module);
+      this.pendingError = msgs.some((m) => m.type === 'error')
+        ? new ShaderCompilationError(shader, msgs)
+        : new GPUValidationError(`pipeline ${key}: ${err.message}`);
+    });
+    this.pipelines.set(key, p);
+    return p;
+  }
+
+  /** Compiles a pipeline and waits for it; throws ShaderCompilationError with line numbers. */
+  async compile(
+    shader: string,
+    entry = 'main',
+    constants: Record<string, number> = {},
+  ): Promise<GPUComputePipeline> {
+    const key = pipelineKey(shader, entry, constants);
+    const hit = this.pipelines.get(key);
+    if (hit) return hit;
+    const module = this.module(shader);
+    const msgs = await compilationMessages(module);
+    if (msgs.some((m) => m.type === 'error')) throw new ShaderCompilationError(shader, msgs);
+    try {
+      const p = await this.device.createComputePipelineAsync({
+        label: key,
+        layout: 'auto',
+        compute: { module, entryPoint: entry, constants },
+      });
+      this.pipelines.set(key, p);
+      return p;
+    } catch (e) {
+      throw new GPUValidationError(`pipeline ${key}: ${(e as Error).message}`);
+    }
+  }
+
+  /** Number of cached pipelines (tests check the cache is hit). */
+  get pipelineCount(): number {
+    return this.pipelines.size;
+  }
+
+  /** Records one compute dispatch. */
+  dispatch(spec: DispatchSpec): void {
+    this.checkErrors();
+    const pipeline = this.pipeline(spec.shader, spec.entry, spec.constants);
+    const entries: GPUBindGroupEntry[] = spec.bindings.map((b, i) =>
+      b instanceof Tensor
+        ? { binding: i, resource: { buffer: b.buffer } }
+        : { binding: i, resource: { buffer: b.tensor.buffer, offset: b.offset, size: b.size } },
+    );
+    if (spec.params) {
+      entries.push({ binding: entries.length, resource: this.uniform(spec.params) });
+    }
+    const label = spec.label ?? spec.shader;
+    const bindGroup = this.device.createBindGroup({
+      label,
+      layout: pipeline.getBindGroupLayout(0),
+      entries,
+    });
+    const pass = this.getPass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    const [x, y = 1, z = 1] = spec.workgroups;
+    const max = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (x > max || y > max || z > max) {
+      throw new Error(`${label}: dispatch ${x}×${y}×${z} exceeds ${max} workgroups per dimension`);
+    }
+    if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
+    this.pendingDispatches++;
+    this.dispatchCount++;
+  }
+
+  /** Submits everything recorded so far. */
+  flush(): void {
+    this.endPass();
+    if (!this.encoder) return;
+    for (let i = 0; i <= this.uniformChunk && i < this.uniformChunks.length; i++) {
+      const used = i < this.uniformChunk ? UNIFORM_CHUNK : this.uniformOffset;
+      if (used > 0)
+        this.device.queue.writeBuffer(this.uniformChunks[i]!, 0, this.uniformStaging[i]!, 0, used);
+    }
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    this.pendingDispatches = 0;
+    this.uniformChunk = 0;
+    this.uniformOffset = 0;
+  }
+
+  /** Submits and waits for the GPU to finish; throws any pending named error. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    // Error scopes resolve asynchronously; give their callbacks a turn.
+    await new Promise((r) => setTimeout(r, 0));
+    this.checkErrors();
+  }
+
+  /** Reads a tensor's raw bytes back to the CPU. */
+  async readBytes(
+    t: Tensor,
+    byteOffset = 0,
+    byteLength = t.bytes - byteOffset,
+  ): Promise<ArrayBuffer> {
+    this.endPass();
+    const size = Math.ceil(byteLength / 4) * 4;
+    const staging = this.device.createBuffer({
+      label: `read ${t.label}`,
+      size,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    this.getEncoder().copyBufferToBuffer(t.buffer, byteOffset, staging, 0, size);
+    this.pendingDispatches++;
+    this.flush();
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+    } catch (e) {
+      this.checkErrors();
+      throw e;
+    }
+    const out = staging.getMappedRange().slice(0, byteLength);
+    staging.unmap();
+    staging.destroy();
+    this.checkErrors();
+    return out;
+  }
+
+  /** Reads a tensor as f32 values (bf16/f16 are decoded). */
+  async read(t: Tensor): Promise<Float32Array> {
+    const bytes = await this.readBytes(t);
+    if (t.dtype === 'bf16' || t.dtype === 'f16') {
+      return decodeHalves(new Uint16Array(bytes, 0, t.size), t.dtype);
+    }
+    if (t.dtype !== 'f32') throw new Error(`read(): ${t.label} is ${t.dtype}; use readBytes`);
+    return new Float32Array(bytes, 0, t.size);
+  }
+
+  /** Live tensors (for leak checks). */
+  get liveTensors(): number {
+    return this.live.size;
+  }
+
+  /** Destroys every live tensor and cached buffer; optionally the device too. */
+  destroy(destroyDevice = false): void {
+    this.endPass();
+    this.encoder = null;
+    for (const t of [...this.live]) t.destroy();
+    for (const b of this.uniformChunks) b.destroy();
+    this.uniformChunks = [];
+    this.uniformStaging = [];
+    if (destroyDevice) {
+      this.destroying = true;
+      this.device.destroy();
+    }
+  }
+
+  private module(shader: string): GPUShaderModule {
+    let m = this.modules.get(shader);
+    if (!m) {
+      m = this.device.createShaderModule({ label: shader, code: this.loadShader(shader) });
+      this.modules.set(shader, m);
+    }
+    return m;
+  }
+
+  private uniform(bytes: ArrayBuffer): GPUBufferBinding {
+    const size = Math.ceil(bytes.byteLength / 16) * 16;
+    if (this.uniformOffset + size > UNIFORM_CHUNK) {
+      this.uniformChunk++;
+      this.uniformOffset = 0;
+    }
+    while (this.uniformChunks.length <= this.uniformChunk) {
+      this.uniformChunks.push(
+        this.device.createBuffer({
+          label: 'uniform arena',
+          size: UNIFORM_CHUNK,
+          usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+        }),
+      );
+      this.uniformStaging.push(new Uint8Array(UNIFORM_CHUNK));
+    }
+    const offset = this.uniformOffset;
+    this.uniformStaging[this.uniformChunk]!.set(new Uint8Array(bytes), offset);
+    this.uniformOffset = Math.ceil((offset + size) / this.align) * this.align;
+    return { buffer: this.uniformChunks[this.uniformChunk]!, offset, size };
+  }
+
+  private getEncoder(): GPUCommandEncoder {
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder({ label: 'step' });
+    return this.encoder;
+  }
+
+  private getPass(): GPUComputePassEncoder {
+    if (!this.pass) this.pass = this.getEncoder().beginComputePass();
+    return this.pass;
+  }
+
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+}
+
+function pipelineKey(shader: string, entry: string, constants: Record<string, number>): string {
+  const c = Object.keys(constants)
+    .sort()
+    .map((k) => `${k}=${constants[k]}`)
+    .join(',');
+  return `${shader}:${entry}{${c}}`;
+}
+
+async function compilationMessages(module: GPUShaderModule): Promise<ShaderMessage[]> {
+  const info = await module.getCompilationInfo();
+  return info.messages.map((m) => ({
+    type: m.type,
+    lineNum: m.lineNum,
+    linePos: m.linePos,
+    message: m.message,
+  }));
+}
+
+function padTo4(data: ArrayBufferView): Uint8Array {
+  const out = new Uint8Array(Math.ceil(data.byteLength / 4) * 4);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  return out;
+}

@@ -1,0 +1,3 @@
+import { createBrowserRuntime } from '../engine/browser-host.ts';
+
+globalThis.__longloraTestHost = { name: 'browser', create: () => createBrowserRuntime() };

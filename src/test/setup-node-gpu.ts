@@ -1,0 +1,3 @@
+import { createNodeRuntime } from '../engine/node-host.ts';
+
+globalThis.__longloraTestHost = { name: 'node', create: () => createNodeRuntime() };
