@@ -75,6 +75,7 @@ export class Runtime {
   readonly memory = new MemoryTracker();
   private readonly loadShader: ShaderLoader;
   private readonly modules = new Map<string, GPUShaderModule>();
+  private readonly extraShaders = new Map<string, string>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly live = new Set<Tensor>();
   private encoder: GPUCommandEncoder | null = null;
@@ -382,10 +383,22 @@ export class Runtime {
     }
   }
 
+  /** Adds WGSL source under a name (generated or test shaders); shaders/ files need no registration. */
+  registerShader(name: string, code: string): void {
+    if (this.modules.has(name) || this.extraShaders.has(name))
+      throw new Error(`shader ${name} already exists`);
+    this.extraShaders.set(name, code);
+  }
+
   private module(shader: string): GPUShaderModule {
     let m = this.modules.get(shader);
     if (!m) {
-      m = this.device.createShaderModule({ label: shader, code: this.loadShader(shader) });
+      const code = this.extraShaders.get(shader) ?? this.loadShader(shader);
+      // Module errors are reported through getCompilationInfo() (compile) or the pipeline's error
+      // scope (pipeline); keep them out of the uncaptured-error path.
+      this.device.pushErrorScope('validation');
+      m = this.device.createShaderModule({ label: shader, code });
+      void this.device.popErrorScope();
       this.modules.set(shader, m);
     }
     return m;

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { DeviceLostError, OutOfMemoryError, ShaderCompilationError } from './errors.ts';
+import { matmulNT } from './kernels/matmul.ts';
+import { freshRuntime, hostName, testRuntime } from '../test/gpu.ts';
+
+describe('Runtime', () => {
+  it('gets a real WebGPU adapter and reports its features and limits', async () => {
+    const rt = await testRuntime();
+    expect(rt.info.name.length).toBeGreaterThan(0);
+    expect(rt.info.limits.maxStorageBufferBindingSize).toBeGreaterThanOrEqual(128 * 1024 * 1024);
+    expect(typeof rt.info.features.shaderF16).toBe('boolean');
+    expect(typeof rt.info.features.subgroups).toBe('boolean');
+    // The device got the adapter's limits, not the spec defaults.
+    expect(rt.device.limits.maxBufferSize).toBe(rt.info.limits.maxBufferSize);
+    console.log(`[${hostName()}] adapter: ${rt.info.name} (${rt.info.description})`);
+  });
+
+  it('accounts bytes per category with current and peak, and destroy() returns them to zero', async () => {
+    const rt = await testRuntime();
+    const base = rt.memory.snapshot().current;
+    const w = rt.tensor([10, 3], 'bf16', 'weights', 'w'); // 60 bytes → 60
+    const g = rt.tensor([7], 'f32', 'gradients', 'g'); // 28
+    const a = rt.tensor([5], 'f16', 'activations', 'a'); // 10 → padded to 12
+    let s = rt.memory.snapshot();
+    expect(s.current.weights - base.weights).toBe(60);
+    expect(s.current.gradients - base.gradients).toBe(28);
+    expect(s.current.activations - base.activations).toBe(12);
+    g.destroy();
+    s = rt.memory.snapshot();
+    expect(s.current.gradients).toBe(base.gradients);
+    expect(s.peak.gradients).toBeGreaterThanOrEqual(base.gradients + 28);
+    w.destroy();
+    a.destroy();
+    expect(rt.memory.snapshot().current).toEqual(base);
+  });
+
+  it('caches pipelines by (shader, entry, constants)', async () => {
+    const rt = await testRuntime();
+    const p1 = rt.pipeline('matmul.tiled');
+    const n = rt.pipelineCount;
+    expect(rt.pipeline('matmul.tiled')).toBe(p1);
+    expect(rt.pipelineCount).toBe(n);
+  });
+
+  it('raises ShaderCompilationError with WGSL line numbers', async () => {
+    const rt = await testRuntime();
+    rt.registerShader(
+      'broken',
+      '@group(0) @binding(0) var<storage, read_write> x: array<f32>;\n@compute @workgroup_size(1)\nfn main() {\n  x[0] = undefined_thing;\n}\n',
+    );
+    const err = await rt.compile('broken').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ShaderCompilationError);
+    const e = err as ShaderCompilationError;
+    expect(e.messages.some((m) => m.type === 'error' && m.lineNum === 4)).toBe(true);
+    expect(e.message).toContain('broken.wgsl:4:');
+  });
+
+  it('refuses a tensor larger than the device allows with OutOfMemoryError', async () => {
+    const rt = await testRuntime();
+    const before = rt.memory.snapshot().current;
+    expect(() => rt.tensor([rt.info.limits.maxBufferSize], 'f32', 'activations', 'huge')).toThrow(
+      OutOfMemoryError,
+    );
+    expect(rt.memory.snapshot().current).toEqual(before);
+  });
+
+  it('turns a lost device into DeviceLostError at the next operation', async () => {
+    const rt = await freshRuntime();
+    const lost = new Promise<DeviceLostError>((resolve) => rt.onDeviceLost(resolve));
+    const a = rt.tensor([4, 4], 'f32', 'activations', 'a', new Float32Array(16).fill(1));
+    const c = rt.tensor([4, 4], 'f32', 'activations', 'c');
+    rt.device.destroy();
+    const e = await lost;
+    expect(e).toBeInstanceOf(DeviceLostError);
+    expect(() => matmulNT(rt, a, a, c, 4, 4, 4)).toThrow(DeviceLostError);
+  });
+});
