@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 import react from '@vitejs/plugin-react';
 import { playwright } from '@vitest/browser-playwright';
+import type { Plugin } from 'vite';
 
 /** Headless Chromium flags that give a WebGPU adapter (SwiftShader where there is no GPU). */
 export const CHROMIUM_ARGS = [
@@ -14,10 +15,18 @@ export const CHROMIUM_ARGS = [
 ];
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
+/** Dev server only: React Fast Refresh needs one inline script, which index.html's CSP forbids. */
+const devCsp: Plugin = {
+  name: 'longlora:dev-csp',
+  apply: 'serve',
+  transformIndexHtml: (html) =>
+    html.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'"),
+};
+
 const gpuTests = ['src/**/*.gpu.test.ts'];
 
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), devCsp],
   worker: { format: 'es' },
   build: { target: 'es2022', chunkSizeWarningLimit: 2000 },
   test: {

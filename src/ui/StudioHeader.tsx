@@ -1,0 +1,67 @@
+/** The top bar: the studio's name, the WebGPU adapter in use and the GPU self-test result. */
+import { useStudio } from '../store/index.ts';
+import { formatBytes } from './format.ts';
+
+/** Header with adapter name, features and self-test status. */
+export function StudioHeader() {
+  const gpu = useStudio((s) => s.gpu);
+  const a = gpu.adapter;
+  const features = a
+    ? [
+        a.features.shaderF16 && 'shader-f16',
+        a.features.subgroups && 'subgroups',
+        a.features.timestampQuery && 'timestamp-query',
+      ].filter(Boolean)
+    : [];
+  return (
+    <header className="topbar">
+      <div className="brand">
+        <span className="brand-mark" aria-hidden="true">
+          ⟷
+        </span>
+        <div>
+          <h1>LongLoRA Studio</h1>
+          <p className="tagline">
+            Extend a LLaMA model’s context on your own GPU. Nothing leaves this machine.
+          </p>
+        </div>
+      </div>
+      <div className="gpu-status" role="status" aria-label="GPU status">
+        {gpu.status === 'starting' && <span className="muted">Starting WebGPU…</span>}
+        {a && (
+          <div className="adapter">
+            <span className="adapter-name" title={a.description || a.name}>
+              {a.name}
+              {a.isSoftware && <span className="tag warn">software</span>}
+            </span>
+            <span className="adapter-detail">
+              {features.length ? features.join(' · ') : 'no optional features'} · max buffer{' '}
+              {formatBytes(a.limits.maxBufferSize)}
+            </span>
+          </div>
+        )}
+        {a && <SelfTestBadge />}
+        {gpu.status === 'failed' && gpu.error && (
+          <span className="badge bad">{gpu.error.title}</span>
+        )}
+      </div>
+    </header>
+  );
+}
+
+function SelfTestBadge() {
+  const { selfTest, selfTestError } = useStudio((s) => s.gpu);
+  if (selfTestError)
+    return <span className="badge bad">GPU self-test failed: {selfTestError.message}</span>;
+  if (!selfTest) return <span className="badge">Running GPU self-test…</span>;
+  const detail = `matmul ${selfTest.shape.join('×')}, max error ${selfTest.maxError.toExponential(1)}, ${selfTest.ms.toFixed(0)} ms`;
+  return selfTest.ok ? (
+    <span className="badge good" title={detail}>
+      GPU self-test passed <span className="badge-detail">{detail}</span>
+    </span>
+  ) : (
+    <span className="badge bad" title={detail}>
+      GPU self-test failed <span className="badge-detail">{detail}</span>
+    </span>
+  );
+}

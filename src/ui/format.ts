@@ -1,0 +1,44 @@
+/** Number formatting shared by the panels and charts. */
+
+const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
+
+/** 1536 → "1.5 KB" (powers of 1024, as GPU limits are). */
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n)) return '—';
+  let v = Math.abs(n);
+  let u = 0;
+  while (v >= 1024 && u < UNITS.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  const s = u === 0 ? String(Math.round(v)) : v >= 100 ? v.toFixed(0) : v.toFixed(1);
+  return `${n < 0 ? '-' : ''}${s} ${UNITS[u]}`;
+}
+
+/** 1234567 → "1.23M"; small numbers stay exact. */
+export function formatCount(n: number): string {
+  if (!Number.isFinite(n)) return '—';
+  const a = Math.abs(n);
+  if (a >= 1e9) return `${(n / 1e9).toPrecision(3)}B`;
+  if (a >= 1e6) return `${(n / 1e6).toPrecision(3)}M`;
+  if (a >= 1e4) return `${(n / 1e3).toPrecision(3)}K`;
+  return n.toLocaleString('en-US');
+}
+
+/** Milliseconds → "1h 02m", "3m 05s", "12s". */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '—';
+  const s = Math.round(ms / 1000);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  if (h > 0) return `${h}h ${String(m).padStart(2, '0')}m`;
+  if (m > 0) return `${m}m ${String(sec).padStart(2, '0')}s`;
+  return `${sec}s`;
+}
+
+/** A learning rate like 2e-5 or 0.002, short. */
+export function formatLr(lr: number): string {
+  if (lr === 0) return '0';
+  return lr < 1e-3 ? lr.toExponential(1) : String(Number(lr.toPrecision(2)));
+}

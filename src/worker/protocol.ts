@@ -1,0 +1,221 @@
+/**
+ * The worker's API, as types only. The UI imports this file with `import type`; the worker
+ * implements `EngineApi` and exposes it through comlink. Callbacks (progress, training events) are
+ * passed as `Comlink.proxy(fn)`; large results (exported files) come back by `Comlink.transfer`.
+ */
+import type { AdapterSummary } from '../engine/device.ts';
+import type { MemoryBytes, MemorySnapshot } from '../engine/memory.ts';
+
+export type { AdapterSummary, MemoryBytes, MemorySnapshot };
+
+/** Result of `selfTest()`: one matmul on the GPU, checked against the float64 reference. */
+export interface SelfTestResult {
+  ok: boolean;
+  /** Largest |gpu − reference| over the output. */
+  maxError: number;
+  /** Wall time of upload + dispatch + read-back in the worker. */
+  ms: number;
+  /** [M, N, K] of the product that was checked. */
+  shape: [number, number, number];
+}
+
+/** Where `loadModel` gets its files: the embedded demo or the user's files. */
+export type ModelSource = 'demo' | File[];
+
+/** Progress of a long load (model files, dataset tokenization). */
+export interface LoadProgress {
+  phase: 'reading' | 'parsing' | 'uploading' | 'tokenizing' | 'done';
+  bytesDone: number;
+  bytesTotal: number;
+  shardsDone: number;
+  shardsTotal: number;
+  /** The file being read, when there is one. */
+  file?: string;
+}
+
+/** What the studio understood from the model files. */
+export interface ModelSummary {
+  name: string;
+  format: 'safetensors' | 'gguf';
+  architecture: string;
+  parameters: number;
+  /** Tensor count per storage dtype, e.g. { F32: 48 }. */
+  dtypes: Record<string, number>;
+  /** The model's own context (max_position_embeddings, or the trained context when known). */
+  contextLength: number;
+  vocabSize: number;
+  hiddenSize: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  intermediateSize: number;
+  tiedEmbeddings: boolean;
+  /** Bytes of weights as stored. */
+  weightBytes: number;
+  files: string[];
+  missingFiles: string[];
+  unexpectedFiles: string[];
+  /** Non-fatal remarks (e.g. "GGUF context_length says 2048, trained at 512"). */
+  notes: string[];
+}
+
+/** What the studio understood from the training data. */
+export interface DataSummary {
+  name: string;
+  format: 'text' | 'json' | 'jsonl';
+  /** Documents (text) or records (JSON/JSONL). */
+  documents: number;
+  tokens: number;
+  /** Tokens excluded from the loss (instruction prompts). */
+  maskedTokens: number;
+  /** Whole blocks of `context` tokens the data yields. */
+  blocks: number;
+  context: number;
+  /** A few lines from the start, for the user to recognise the data. */
+  samples: string[];
+}
+
+export type AttentionPattern = 's2' | 's2roll' | 'full';
+export const LORA_TARGETS = [
+  'q_proj',
+  'k_proj',
+  'v_proj',
+  'o_proj',
+  'gate_proj',
+  'up_proj',
+  'down_proj',
+] as const;
+export type LoraTarget = (typeof LORA_TARGETS)[number];
+
+/** Everything the user sets before Start. */
+export interface TrainingSettings {
+  targetContext: number;
+  attention: AttentionPattern;
+  loraRank: number;
+  loraAlpha: number;
+  loraTargets: LoraTarget[];
+  trainEmbed: boolean;
+  trainNorm: boolean;
+  learningRate: number;
+  warmupSteps: number;
+  steps: number;
+  gradAccumulation: number;
+  evalInterval: number;
+  /** Checkpoint every this many optimizer steps. */
+  checkpointInterval: number;
+  seed: number;
+}
+
+/** One planning problem, with what to change. */
+export interface PlanProblem {
+  message: string;
+  fix: string;
+}
+
+/** Planned GPU bytes per category for a model + settings, against the adapter's limits. */
+export interface MemoryPlan {
+  bytes: MemoryBytes;
+  total: number;
+  /** Largest single buffer the plan needs. */
+  largestBuffer: number;
+  limits: { maxBufferSize: number; maxStorageBufferBindingSize: number; budget: number };
+  ropeFactor: number;
+  groupSize: number;
+  fits: boolean;
+  problems: PlanProblem[];
+}
+
+/** A training event; the worker sends at most a few per second, in batches. */
+export type TrainingEvent =
+  | {
+      type: 'step';
+      step: number;
+      totalSteps: number;
+      loss: number;
+      smoothedLoss: number;
+      lr: number;
+      gradNorm: number;
+      tokensPerSecond: number;
+      elapsedMs: number;
+      etaMs: number;
+      memory: MemorySnapshot;
+    }
+  | { type: 'eval'; step: number; loss: number; perplexity: number }
+  | { type: 'checkpoint'; checkpoint: CheckpointInfo }
+  | { type: 'state'; state: RunState }
+  | { type: 'error'; error: WorkerError };
+
+export type RunState = 'idle' | 'starting' | 'running' | 'paused' | 'stopped' | 'done' | 'failed';
+
+/** An error as it crosses the worker boundary (comlink keeps name and message). */
+export interface WorkerError {
+  name: string;
+  message: string;
+}
+
+/** A stored checkpoint (the tensors live in IndexedDB under `id`). */
+export interface CheckpointInfo {
+  id: string;
+  runId: string;
+  step: number;
+  totalSteps: number;
+  createdAt: number;
+  bytes: number;
+  modelName: string;
+  settings: TrainingSettings;
+}
+
+/** Perplexity over held-out text with full causal attention. */
+export interface EvalResult {
+  perplexity: number;
+  loss: number;
+  tokens: number;
+  windows: number;
+  context: number;
+}
+
+/** One passkey-retrieval trial at a given prompt length. */
+export interface PasskeyResult {
+  length: number;
+  passkey: number;
+  answer: string;
+  correct: boolean;
+}
+
+/** A downloadable file produced in the worker. */
+export interface ExportedFile {
+  name: string;
+  bytes: Uint8Array;
+}
+
+export interface ExportOptions {
+  /** Also include the merged full model (W + scaling·B·A) as safetensors. */
+  merged: boolean;
+}
+
+/** The one API object the engine worker exposes. */
+export interface EngineApi {
+  /** Acquires the GPU; rejects with WebGPUUnavailableError when there is none. */
+  init(): Promise<AdapterSummary>;
+  /** Runs matmulNT on a small odd shape and checks it against the float64 reference. */
+  selfTest(): Promise<SelfTestResult>;
+  loadModel(source: ModelSource, onProgress: (p: LoadProgress) => void): Promise<ModelSummary>;
+  loadData(source: File | 'demo', onProgress: (p: LoadProgress) => void): Promise<DataSummary>;
+  /** Re-counts blocks of the loaded data at a new context. */
+  dataAtContext(context: number): Promise<DataSummary>;
+  planMemory(settings: TrainingSettings): Promise<MemoryPlan>;
+  startTraining(
+    settings: TrainingSettings,
+    onEvents: (events: TrainingEvent[]) => void,
+  ): Promise<string>;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  stop(): Promise<void>;
+  listCheckpoints(): Promise<CheckpointInfo[]>;
+  deleteCheckpoint(id: string): Promise<void>;
+  resumeFromCheckpoint(id: string, onEvents: (events: TrainingEvent[]) => void): Promise<string>;
+  evaluate(context: number): Promise<EvalResult>;
+  passkey(length: number, seed: number): Promise<PasskeyResult>;
+  generate(prompt: string, maxTokens: number, onToken: (text: string) => void): Promise<string>;
+  exportAdapter(options: ExportOptions): Promise<ExportedFile>;
+}
