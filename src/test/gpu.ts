@@ -1,36 +1,50 @@
 /**
  * GPU test helpers shared by the Node (Dawn) and browser (Chromium) projects. Each project's setup
- * file registers how to make a Runtime; a test that gets no adapter fails, it never skips.
+ * file registers how to make a Runtime and a checkpoint BlobStore (a folder in Node, IndexedDB in
+ * the browser); a test that gets no adapter fails, it never skips.
  */
 import type { Runtime } from '../engine/runtime.ts';
+import type { BlobStore } from '../train/checkpoint.ts';
+
+export interface TestHost {
+  name: 'node' | 'browser';
+  create: () => Promise<Runtime>;
+  /** A fresh, empty checkpoint BlobStore unique to `name`. */
+  blobStore: (name: string) => Promise<BlobStore>;
+}
 
 declare global {
-  var __longloraTestHost: { name: 'node' | 'browser'; create: () => Promise<Runtime> } | undefined;
+  var __longloraTestHost: TestHost | undefined;
 }
 
 let shared: Promise<Runtime> | null = null;
 
-/** The host these GPU tests run in. */
-export function hostName(): string {
+function host(): TestHost {
   const h = globalThis.__longloraTestHost;
   if (!h)
     throw new Error(
       'GPU test host not registered: run through the gpu-node or gpu-browser project',
     );
-  return h.name;
+  return h;
+}
+
+/** The host these GPU tests run in. */
+export function hostName(): string {
+  return host().name;
 }
 
 /** One Runtime per test file (created on first use). Rejects — failing the test — when no adapter exists. */
 export function testRuntime(): Promise<Runtime> {
-  const h = globalThis.__longloraTestHost;
-  if (!h) return Promise.reject(new Error('GPU test host not registered'));
-  shared ??= h.create();
+  shared ??= host().create();
   return shared;
 }
 
 /** A fresh Runtime on its own device (for tests that destroy or lose a device). */
 export function freshRuntime(): Promise<Runtime> {
-  const h = globalThis.__longloraTestHost;
-  if (!h) return Promise.reject(new Error('GPU test host not registered'));
-  return h.create();
+  return host().create();
+}
+
+/** A fresh checkpoint store in this host's real storage. */
+export function testBlobStore(name: string): Promise<BlobStore> {
+  return host().blobStore(name);
 }

@@ -1,3 +1,10 @@
 import { createBrowserRuntime } from '../engine/browser-host.ts';
+import { IdbBlobStore } from '../train/store-idb.ts';
 
-globalThis.__longloraTestHost = { name: 'browser', create: () => createBrowserRuntime() };
+let n = 0;
+globalThis.__longloraTestHost = {
+  name: 'browser',
+  create: () => createBrowserRuntime(),
+  blobStore: async (name) =>
+    new IdbBlobStore(`longlora-test-${name}-${Date.now()}-${n++}`, 'checkpoints'),
+};

@@ -1,3 +1,12 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createNodeRuntime } from '../engine/node-host.ts';
+import { FolderBlobStore } from '../train/store-node.ts';
 
-globalThis.__longloraTestHost = { name: 'node', create: () => createNodeRuntime() };
+globalThis.__longloraTestHost = {
+  name: 'node',
+  create: () => createNodeRuntime(),
+  blobStore: async (name) =>
+    new FolderBlobStore(await mkdtemp(join(tmpdir(), `longlora-${name}-`))),
+};

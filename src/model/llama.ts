@@ -1,0 +1,452 @@
+/**
+ * The LoRA+ Llama graph on the GPU: forward, loss, and backward with gradient checkpointing per
+ * decoder layer (only each layer's input is kept; the layer is recomputed inside backward).
+ */
+import { attentionBackward, attentionForward } from '../engine/kernels/attention.ts';
+import { crossEntropyForward } from '../engine/kernels/cross_entropy.ts';
+import { addInto, swigluBackward, swigluForward } from '../engine/kernels/elementwise.ts';
+import { embeddingBackward, embeddingForward } from '../engine/kernels/embedding.ts';
+import { loraBackward, loraForward } from '../engine/kernels/lora.ts';
+import { linearBackwardInput, linearForward } from '../engine/kernels/matmul.ts';
+import { rmsnormBackward, rmsnormForward } from '../engine/kernels/rmsnorm.ts';
+import { ropeBackward, ropeForward, ropeInvFreq } from '../engine/kernels/rope.ts';
+import type { Runtime, Tensor } from '../engine/runtime.ts';
+import { LlamaParams } from './params.ts';
+import { linearShape, type LinearName, type LlamaShape, type PassSettings } from './types.ts';
+
+/** Intermediates of one decoder layer (recomputed in backward when checkpointing). */
+interface LayerActs {
+  xn1: Tensor;
+  rstd1: Tensor;
+  q: Tensor;
+  k: Tensor;
+  v: Tensor;
+  attn: Tensor;
+  lse: Tensor;
+  hMid: Tensor;
+  xn2: Tensor;
+  rstd2: Tensor;
+  gate: Tensor;
+  up: Tensor;
+  act: Tensor;
+  xa: Partial<Record<LinearName, Tensor>>;
+}
+
+/** Buffers for backward, shared by all layers. */
+interface GradActs {
+  dResid: Tensor;
+  dXn: Tensor;
+  dAttn: Tensor;
+  dq: Tensor;
+  dk: Tensor;
+  dv: Tensor;
+  dAct: Tensor;
+  dGate: Tensor;
+  dUp: Tensor;
+  loraWs: Tensor;
+  dwFrozen: Tensor;
+}
+
+/** Per-context activation buffers. */
+interface Acts {
+  T: number;
+  ids: Tensor;
+  labels: Tensor;
+  /** h[0] = embeddings, h[l+1] = output of layer l. */
+  h: Tensor[];
+  layers: LayerActs[];
+  hn: Tensor;
+  rstdF: Tensor;
+  dHn: Tensor;
+  loss: Tensor;
+  grad: GradActs | null;
+}
+
+export interface StepInput {
+  ids: Uint32Array;
+  /** Target for each position (already shifted), −100 = ignore. */
+  labels: Int32Array;
+}
+
+/** The Llama graph over a set of parameters. */
+export class LlamaModel {
+  private acts: Acts | null = null;
+  private invFreq = new Map<number, Tensor>();
+
+  constructor(
+    readonly rt: Runtime,
+    readonly params: LlamaParams,
+    readonly opts: { checkpointing: boolean } = { checkpointing: true },
+  ) {}
+
+  get shape(): LlamaShape {
+    return this.params.shape;
+  }
+
+  /**
+   * One forward and backward on T tokens; parameter gradients ACCUMULATE (+=), each scaled by
+   * `gradScale / count` (count = labels not −100). Returns the mean loss.
+   */
+  async forwardBackward(input: StepInput, pass: PassSettings, gradScale = 1): Promise<number> {
+    const { acts, count } = this.prepare(input, true);
+    this.forward(acts, pass, !this.opts.checkpointing);
+    const p = this.params;
+    const g = acts.grad!;
+    const embedGrad = p.gradOf(p.embed);
+    crossEntropyForward(this.rt, acts.hn, p.lmHead, acts.labels, acts.loss, {
+      T: acts.T,
+      D: this.shape.hidden,
+      V: this.shape.vocabSize,
+      dHidden: acts.dHn,
+      dW: p.outputTrainable ? embedGrad : undefined,
+      gradScale: gradScale / Math.max(count, 1),
+    });
+    const D = this.shape.hidden;
+    const L = this.shape.layers;
+    rmsnormBackward(
+      this.rt,
+      acts.h[L]!,
+      p.norm,
+      acts.rstdF,
+      acts.dHn,
+      g.dResid,
+      p.gradOf(p.norm) ?? g.dwFrozen,
+      acts.T,
+      D,
+    );
+    for (let l = L - 1; l >= 0; l--) {
+      const la = this.layerActs(acts, l);
+      if (this.opts.checkpointing)
+        this.layerForward(l, acts.h[l]!, acts.h[l + 1]!, la, acts.T, pass);
+      this.layerBackward(l, acts.h[l]!, la, g, acts.T, pass);
+    }
+    if (embedGrad) embeddingBackward(this.rt, input.ids, g.dResid, embedGrad, acts.T, D);
+    const sum = (await this.rt.read(acts.loss))[0]!;
+    return sum / Math.max(count, 1);
+  }
+
+  /** Mean loss without gradients (evaluation: call with pattern 'full'). */
+  async loss(input: StepInput, pass: PassSettings): Promise<{ loss: number; count: number }> {
+    const { acts, count } = this.prepare(input, false);
+    this.forward(acts, pass, false);
+    crossEntropyForward(this.rt, acts.hn, this.params.lmHead, acts.labels, acts.loss, {
+      T: acts.T,
+      D: this.shape.hidden,
+      V: this.shape.vocabSize,
+    });
+    const sum = (await this.rt.read(acts.loss))[0]!;
+    return { loss: sum / Math.max(count, 1), count };
+  }
+
+  /** The inverse frequencies for a rope factor (cached). */
+  invFreqFor(factor: number): Tensor {
+    let t = this.invFreq.get(factor);
+    if (!t) {
+      const s = this.shape;
+      const r = s.ropeScaling;
+      const llama3 =
+        r?.type === 'llama3'
+          ? {
+              factor: r.factor,
+              low_freq_factor: r.lowFreqFactor,
+              high_freq_factor: r.highFreqFactor,
+              original_max_position_embeddings: r.originalMaxPositions,
+            }
+          : undefined;
+      const data = ropeInvFreq(s.headDim, s.ropeTheta, factor, llama3);
+      t = this.rt.tensor([data.length], 'f32', 'workspace', `inv_freq x${factor}`, data);
+      this.invFreq.set(factor, t);
+    }
+    return t;
+  }
+
+  /** Frees activation buffers (parameters stay). */
+  releaseActivations(): void {
+    if (!this.acts) return;
+    destroyActs(this.acts);
+    this.acts = null;
+  }
+
+  destroy(): void {
+    this.releaseActivations();
+    for (const t of this.invFreq.values()) t.destroy();
+    this.invFreq.clear();
+  }
+
+  private prepare(input: StepInput, withGrad: boolean): { acts: Acts; count: number } {
+    const T = input.ids.length;
+    if (input.labels.length !== T) throw new Error('ids and labels differ in length');
+    if (this.acts && (this.acts.T !== T || (withGrad && !this.acts.grad)))
+      this.releaseActivations();
+    this.acts ??= this.allocate(T, withGrad);
+    this.rt.write(this.acts.ids, input.ids);
+    this.rt.write(this.acts.labels, input.labels);
+    let count = 0;
+    for (const l of input.labels) if (l !== -100) count++;
+    return { acts: this.acts, count };
+  }
+
+  private forward(acts: Acts, pass: PassSettings, keepAll: boolean): void {
+    const p = this.params;
+    const s = this.shape;
+    embeddingForward(this.rt, acts.ids, p.embed, acts.h[0]!, acts.T, s.hidden);
+    for (let l = 0; l < s.layers; l++) {
+      const la = keepAll ? this.layerActs(acts, l) : acts.layers[0]!;
+      this.layerForward(l, acts.h[l]!, acts.h[l + 1]!, la, acts.T, pass);
+    }
+    rmsnormForward(
+      this.rt,
+      acts.h[s.layers]!,
+      p.norm,
+      acts.hn,
+      acts.rstdF,
+      acts.T,
+      s.hidden,
+      s.rmsEps,
+    );
+  }
+
+  private layerActs(acts: Acts, l: number): LayerActs {
+    return this.opts.checkpointing ? acts.layers[0]! : acts.layers[l]!;
+  }
+
+  /** Applies a (frozen + optional LoRA) linear: y = x·Wᵀ + s·(x·Aᵀ)·Bᵀ. */
+  private linear(l: number, n: LinearName, x: Tensor, y: Tensor, la: LayerActs, T: number): void {
+    const [out, inF] = linearShape(this.shape, n);
+    const layer = this.params.layers[l]!;
+    linearForward(this.rt, x, layer.w[n], y, T, inF, out);
+    const pair = layer.lora[n];
+    if (pair) {
+      const r = this.params.lora.rank;
+      loraForward(this.rt, x, pair.A, pair.B, la.xa[n]!, y, T, inF, out, r, this.scaling);
+    }
+  }
+
+  /** dx (= or +=) from dy through a (frozen + LoRA) linear; LoRA gradients accumulate. */
+  private linearBack(
+    l: number,
+    n: LinearName,
+    x: Tensor,
+    dy: Tensor,
+    dx: Tensor,
+    accumulate: boolean,
+    la: LayerActs,
+    g: GradActs,
+    T: number,
+  ): void {
+    const [out, inF] = linearShape(this.shape, n);
+    const layer = this.params.layers[l]!;
+    linearBackwardInput(this.rt, dy, layer.w[n], dx, T, inF, out, { accumulate });
+    const pair = layer.lora[n];
+    if (pair) {
+      const r = this.params.lora.rank;
+      const dA = this.params.gradOf(pair.A)!;
+      const dB = this.params.gradOf(pair.B)!;
+      loraBackward(
+        this.rt,
+        x,
+        pair.A,
+        pair.B,
+        la.xa[n]!,
+        dy,
+        dA,
+        dB,
+        dx,
+        g.loraWs,
+        T,
+        inF,
+        out,
+        r,
+        this.scaling,
+      );
+    }
+  }
+
+  private get scaling(): number {
+    return this.params.lora.alpha / this.params.lora.rank;
+  }
+
+  private attnCfg(T: number, pass: PassSettings) {
+    const s = this.shape;
+    return {
+      Tq: T,
+      Tk: T,
+      H: s.heads,
+      KV: s.kvHeads,
+      hd: s.headDim,
+      pattern: pass.pattern,
+      group: pass.group,
+    };
+  }
+
+  private layerForward(
+    l: number,
+    hIn: Tensor,
+    hOut: Tensor,
+    la: LayerActs,
+    T: number,
+    pass: PassSettings,
+  ): void {
+    const s = this.shape;
+    const layer = this.params.layers[l]!;
+    const rt = this.rt;
+    rmsnormForward(rt, hIn, layer.inputNorm, la.xn1, la.rstd1, T, s.hidden, s.rmsEps);
+    this.linear(l, 'q_proj', la.xn1, la.q, la, T);
+    this.linear(l, 'k_proj', la.xn1, la.k, la, T);
+    this.linear(l, 'v_proj', la.xn1, la.v, la, T);
+    const inv = this.invFreqFor(pass.ropeFactor);
+    ropeForward(rt, la.q, inv, T, s.heads, s.headDim, 0);
+    ropeForward(rt, la.k, inv, T, s.kvHeads, s.headDim, 0);
+    attentionForward(rt, la.q, la.k, la.v, la.attn, la.lse, this.attnCfg(T, pass));
+    this.linear(l, 'o_proj', la.attn, la.hMid, la, T);
+    addInto(rt, la.hMid, hIn, T * s.hidden);
+    rmsnormForward(rt, la.hMid, layer.postNorm, la.xn2, la.rstd2, T, s.hidden, s.rmsEps);
+    this.linear(l, 'gate_proj', la.xn2, la.gate, la, T);
+    this.linear(l, 'up_proj', la.xn2, la.up, la, T);
+    swigluForward(rt, la.gate, la.up, la.act, T * s.intermediate);
+    this.linear(l, 'down_proj', la.act, hOut, la, T);
+    addInto(rt, hOut, la.hMid, T * s.hidden);
+  }
+
+  /** On entry g.dResid holds d(layer output); on exit d(layer input). */
+  private layerBackward(
+    l: number,
+    hIn: Tensor,
+    la: LayerActs,
+    g: GradActs,
+    T: number,
+    pass: PassSettings,
+  ): void {
+    const s = this.shape;
+    const rt = this.rt;
+    const p = this.params;
+    const layer = p.layers[l]!;
+    this.linearBack(l, 'down_proj', la.act, g.dResid, g.dAct, false, la, g, T);
+    swigluBackward(rt, la.gate, la.up, g.dAct, g.dGate, g.dUp, T * s.intermediate);
+    this.linearBack(l, 'gate_proj', la.xn2, g.dGate, g.dXn, false, la, g, T);
+    this.linearBack(l, 'up_proj', la.xn2, g.dUp, g.dXn, true, la, g, T);
+    rmsnormBackward(
+      rt,
+      la.hMid,
+      layer.postNorm,
+      la.rstd2,
+      g.dXn,
+      g.dResid,
+      p.gradOf(layer.postNorm) ?? g.dwFrozen,
+      T,
+      s.hidden,
+      { accumulateDx: true },
+    );
+    this.linearBack(l, 'o_proj', la.attn, g.dResid, g.dAttn, false, la, g, T);
+    attentionBackward(
+      rt,
+      la.q,
+      la.k,
+      la.v,
+      la.attn,
+      la.lse,
+      g.dAttn,
+      g.dq,
+      g.dk,
+      g.dv,
+      this.attnCfg(T, pass),
+    );
+    const inv = this.invFreqFor(pass.ropeFactor);
+    ropeBackward(rt, g.dq, inv, T, s.heads, s.headDim, 0);
+    ropeBackward(rt, g.dk, inv, T, s.kvHeads, s.headDim, 0);
+    this.linearBack(l, 'q_proj', la.xn1, g.dq, g.dXn, false, la, g, T);
+    this.linearBack(l, 'k_proj', la.xn1, g.dk, g.dXn, true, la, g, T);
+    this.linearBack(l, 'v_proj', la.xn1, g.dv, g.dXn, true, la, g, T);
+    rmsnormBackward(
+      rt,
+      hIn,
+      layer.inputNorm,
+      la.rstd1,
+      g.dXn,
+      g.dResid,
+      p.gradOf(layer.inputNorm) ?? g.dwFrozen,
+      T,
+      s.hidden,
+      { accumulateDx: true },
+    );
+  }
+
+  private allocate(T: number, withGrad: boolean): Acts {
+    const rt = this.rt;
+    const s = this.shape;
+    const D = s.hidden;
+    const Hq = s.heads * s.headDim;
+    const Hkv = s.kvHeads * s.headDim;
+    const F = s.intermediate;
+    const r = this.params.lora.rank;
+    const a = (shape: number[], label: string) => rt.tensor(shape, 'f32', 'activations', label);
+    const layerSets = this.opts.checkpointing || !withGrad ? 1 : s.layers;
+    const layers: LayerActs[] = [];
+    for (let i = 0; i < layerSets; i++) {
+      const xa: Partial<Record<LinearName, Tensor>> = {};
+      for (const n of this.params.lora.targets) xa[n] = a([T, r], `xa ${n} ${i}`);
+      layers.push({
+        xn1: a([T, D], 'xn1'),
+        rstd1: a([T], 'rstd1'),
+        q: a([T, Hq], 'q'),
+        k: a([T, Hkv], 'k'),
+        v: a([T, Hkv], 'v'),
+        attn: a([T, Hq], 'attn'),
+        lse: a([s.heads, T], 'lse'),
+        hMid: a([T, D], 'hMid'),
+        xn2: a([T, D], 'xn2'),
+        rstd2: a([T], 'rstd2'),
+        gate: a([T, F], 'gate'),
+        up: a([T, F], 'up'),
+        act: a([T, F], 'act'),
+        xa,
+      });
+    }
+    const w = (shape: number[], label: string) => rt.tensor(shape, 'f32', 'workspace', label);
+    const grad: GradActs | null = withGrad
+      ? {
+          dResid: w([T, D], 'dResid'),
+          dXn: w([T, D], 'dXn'),
+          dAttn: w([T, Hq], 'dAttn'),
+          dq: w([T, Hq], 'dq'),
+          dk: w([T, Hkv], 'dk'),
+          dv: w([T, Hkv], 'dv'),
+          dAct: w([T, F], 'dAct'),
+          dGate: w([T, F], 'dGate'),
+          dUp: w([T, F], 'dUp'),
+          loraWs: w([T, r], 'lora ws'),
+          dwFrozen: w([D], 'dw frozen'),
+        }
+      : null;
+    return {
+      T,
+      ids: rt.tensor([T], 'u32', 'activations', 'ids'),
+      labels: rt.tensor([T], 'i32', 'activations', 'labels'),
+      h: Array.from({ length: s.layers + 1 }, (_, i) => a([T, D], `h${i}`)),
+      layers,
+      hn: a([T, D], 'hn'),
+      rstdF: a([T], 'rstdF'),
+      dHn: w([T, D], 'dHn'),
+      loss: a([1], 'loss'),
+      grad,
+    };
+  }
+}
+
+function destroyActs(acts: Acts): void {
+  const all: Tensor[] = [
+    acts.ids,
+    acts.labels,
+    ...acts.h,
+    acts.hn,
+    acts.rstdF,
+    acts.dHn,
+    acts.loss,
+  ];
+  for (const la of acts.layers) {
+    const { xa, ...rest } = la;
+    all.push(...Object.values(rest), ...Object.values(xa));
+  }
+  if (acts.grad) all.push(...Object.values(acts.grad));
+  for (const t of all) t.destroy();
+}

@@ -1,0 +1,247 @@
+/**
+ * The model's GPU tensors: frozen base weights in their storage dtype, trainable tensors (LoRA A/B,
+ * embeddings, norms) in f32 with their gradients and AdamW moments, all from one size table so the
+ * memory plan and the allocation agree.
+ */
+import { decodeHalves } from '../engine/half.ts';
+import type { MemoryCategory } from '../engine/memory.ts';
+import type { DType, Runtime, Tensor } from '../engine/runtime.ts';
+import { Rng } from '../util/rng.ts';
+import {
+  LINEAR_NAMES,
+  linearPath,
+  linearShape,
+  type LinearName,
+  type LlamaShape,
+  type LoraSettings,
+} from './types.ts';
+
+/** A tensor as a checkpoint file gives it: HF name, dtype, shape and raw little-endian bytes. */
+export interface RawTensor {
+  dtype: 'F32' | 'F16' | 'BF16';
+  shape: number[];
+  bytes: Uint8Array;
+}
+
+/** Reads base weights by Hugging Face name (streams one tensor at a time). */
+export interface WeightSource {
+  has(name: string): boolean;
+  read(name: string): Promise<RawTensor>;
+}
+
+/** One trainable tensor with its gradient and optimizer state. */
+export interface Trainable {
+  /** Hugging Face name (`model.layers.0.self_attn.q_proj.lora_A.weight`, `model.norm.weight`). */
+  name: string;
+  param: Tensor;
+  grad: Tensor;
+  m: Tensor;
+  v: Tensor;
+  size: number;
+  /** Apply weight decay (LoRA matrices) or not (norms, embeddings follow the same rule here). */
+  decay: boolean;
+}
+
+export interface LoraPair {
+  A: Tensor;
+  B: Tensor;
+}
+
+export interface LayerParams {
+  inputNorm: Tensor;
+  postNorm: Tensor;
+  w: Record<LinearName, Tensor>;
+  lora: Partial<Record<LinearName, LoraPair>>;
+}
+
+/** The HF tensor name of a layer's linear weight. */
+export function linearWeightName(layer: number, name: LinearName): string {
+  return `model.layers.${layer}.${linearPath(name)}.weight`;
+}
+
+/** The HF-style name of a LoRA matrix (PEFT adds `base_model.model.` in front on export). */
+export function loraName(layer: number, name: LinearName, which: 'A' | 'B'): string {
+  return `model.layers.${layer}.${linearPath(name)}.lora_${which}.weight`;
+}
+
+const STORAGE: Record<RawTensor['dtype'], DType> = { F32: 'f32', F16: 'f16', BF16: 'bf16' };
+
+/** All GPU parameters of a LoRA+ Llama. */
+export class LlamaParams {
+  readonly trainables: Trainable[] = [];
+  private constructor(
+    readonly rt: Runtime,
+    readonly shape: LlamaShape,
+    readonly lora: LoraSettings,
+    readonly embed: Tensor,
+    readonly lmHead: Tensor,
+    readonly norm: Tensor,
+    readonly layers: LayerParams[],
+  ) {}
+
+  /** Uploads base weights from `src` and initialises LoRA as PEFT does (A kaiming-uniform, B = 0). */
+  static async load(
+    rt: Runtime,
+    shape: LlamaShape,
+    lora: LoraSettings,
+    src: WeightSource,
+    seed: number,
+    onTensor?: (name: string, bytes: number) => void,
+  ): Promise<LlamaParams> {
+    const up = async (
+      name: string,
+      expect: number[],
+      category: MemoryCategory,
+      forceF32: boolean,
+    ) => {
+      const raw = await src.read(name);
+      if (raw.shape.join(',') !== expect.join(',')) {
+        throw new Error(`${name}: shape [${raw.shape}] does not match the config's [${expect}]`);
+      }
+      onTensor?.(name, raw.bytes.byteLength);
+      if (forceF32 || raw.dtype === 'F32') {
+        return rt.tensor(expect, 'f32', category, name, toF32(raw));
+      }
+      return rt.tensor(expect, STORAGE[raw.dtype], category, name, raw.bytes);
+    };
+    const D = shape.hidden;
+    const trainCat: MemoryCategory = 'lora';
+    const embed = await up(
+      'model.embed_tokens.weight',
+      [shape.vocabSize, D],
+      lora.trainEmbed ? trainCat : 'weights',
+      lora.trainEmbed,
+    );
+    const tied = shape.tieWordEmbeddings || !src.has('lm_head.weight');
+    const lmHead = tied
+      ? embed
+      : await up('lm_head.weight', [shape.vocabSize, D], 'weights', false);
+    const norm = await up('model.norm.weight', [D], lora.trainNorm ? trainCat : 'weights', true);
+    const rng = new Rng(seed);
+    const layers: LayerParams[] = [];
+    for (let i = 0; i < shape.layers; i++) {
+      const p = `model.layers.${i}`;
+      const inputNorm = await up(
+        `${p}.input_layernorm.weight`,
+        [D],
+        lora.trainNorm ? trainCat : 'weights',
+        true,
+      );
+      const postNorm = await up(
+        `${p}.post_attention_layernorm.weight`,
+        [D],
+        lora.trainNorm ? trainCat : 'weights',
+        true,
+      );
+      const w = {} as Record<LinearName, Tensor>;
+      for (const n of LINEAR_NAMES)
+        w[n] = await up(linearWeightName(i, n), linearShape(shape, n), 'weights', false);
+      const pairs: Partial<Record<LinearName, LoraPair>> = {};
+      for (const n of lora.targets) {
+        const [out, inF] = linearShape(shape, n);
+        const bound = 1 / Math.sqrt(inF);
+        pairs[n] = {
+          A: rt.tensor(
+            [lora.rank, inF],
+            'f32',
+            trainCat,
+            loraName(i, n, 'A'),
+            rng.floats(lora.rank * inF, -bound, bound),
+          ),
+          B: rt.tensor([out, lora.rank], 'f32', trainCat, loraName(i, n, 'B')),
+        };
+      }
+      layers.push({ inputNorm, postNorm, w, lora: pairs });
+    }
+    const params = new LlamaParams(rt, shape, lora, embed, lmHead, norm, layers);
+    params.createTrainables();
+    return params;
+  }
+
+  /** True when the output layer is the (trainable) embedding matrix. */
+  get outputTrainable(): boolean {
+    return this.lmHead === this.embed && this.lora.trainEmbed;
+  }
+
+  private createTrainables(): void {
+    const add = (name: string, param: Tensor, decay: boolean) => {
+      const mk = (cat: MemoryCategory, what: string) =>
+        this.rt.tensor(param.shape, 'f32', cat, `${name} ${what}`);
+      const grad = mk('gradients', 'grad');
+      this.rt.zero(grad);
+      const m = mk('optimizer', 'm');
+      const v = mk('optimizer', 'v');
+      this.rt.zero(m);
+      this.rt.zero(v);
+      this.trainables.push({ name, param, grad, m, v, size: param.size, decay });
+    };
+    if (this.lora.trainEmbed) add('model.embed_tokens.weight', this.embed, false);
+    this.layers.forEach((l, i) => {
+      if (this.lora.trainNorm) {
+        add(`model.layers.${i}.input_layernorm.weight`, l.inputNorm, false);
+        add(`model.layers.${i}.post_attention_layernorm.weight`, l.postNorm, false);
+      }
+      for (const n of this.lora.targets) {
+        const pair = l.lora[n]!;
+        add(loraName(i, n, 'A'), pair.A, true);
+        add(loraName(i, n, 'B'), pair.B, true);
+      }
+    });
+    if (this.lora.trainNorm) add('model.norm.weight', this.norm, false);
+  }
+
+  /** The trainable entry for a parameter tensor, if it is trained. */
+  trainableOf(t: Tensor): Trainable | undefined {
+    return this.trainables.find((x) => x.param === t);
+  }
+
+  /** Gradient tensor of a parameter, or undefined when it is frozen. */
+  gradOf(t: Tensor): Tensor | undefined {
+    return this.trainableOf(t)?.grad;
+  }
+
+  /** Zeroes every gradient (after an optimizer step). */
+  zeroGrads(): void {
+    for (const t of this.trainables) this.rt.zero(t.grad);
+  }
+
+  /** Number of trainable parameters. */
+  get trainableCount(): number {
+    return this.trainables.reduce((s, t) => s + t.size, 0);
+  }
+
+  /** Overwrites trainable parameters (adapter import / checkpoint restore) by name. */
+  setTrainable(name: string, values: Float32Array): void {
+    const t = this.trainables.find((x) => x.name === name);
+    if (!t) throw new Error(`no trainable tensor named ${name}`);
+    if (values.length !== t.size)
+      throw new Error(`${name}: ${values.length} values, expected ${t.size}`);
+    this.rt.write(t.param, values);
+  }
+
+  destroy(): void {
+    const seen = new Set<Tensor>();
+    const kill = (t: Tensor) => {
+      if (!seen.has(t)) {
+        seen.add(t);
+        t.destroy();
+      }
+    };
+    for (const t of this.trainables) [t.param, t.grad, t.m, t.v].forEach(kill);
+    [this.embed, this.lmHead, this.norm].forEach(kill);
+    for (const l of this.layers) {
+      [l.inputNorm, l.postNorm, ...Object.values(l.w)].forEach(kill);
+      for (const p of Object.values(l.lora)) [p.A, p.B].forEach(kill);
+    }
+  }
+}
+
+/** Decodes a raw tensor to f32 values. */
+export function toF32(raw: RawTensor): Float32Array {
+  const n = raw.shape.reduce((a, b) => a * b, 1);
+  const width = raw.dtype === 'F32' ? 4 : 2;
+  const copy = new Uint8Array(n * width);
+  copy.set(raw.bytes.subarray(0, n * width));
+  if (raw.dtype === 'F32') return new Float32Array(copy.buffer);
+  return decodeHalves(new Uint16Array(copy.buffer), raw.dtype === 'BF16' ? 'bf16' : 'f16');
+}

@@ -1,0 +1,210 @@
+/**
+ * Checkpoints: a versioned JSON manifest plus f32 tensors stored in chunks, behind one storage
+ * interface (IndexedDB in the browser, a folder in Node). A checkpoint becomes visible only when its
+ * manifest is committed, after all of its chunks, so a failed write never hides or damages the
+ * previous checkpoint.
+ */
+import type { TrainSettings, StepRecord, EvalRecord } from './types.ts';
+
+export const CHECKPOINT_VERSION = 1;
+/** Floats per stored chunk (4 MiB). */
+export const CHUNK_FLOATS = 1 << 20;
+
+export class CheckpointError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CheckpointError';
+  }
+}
+
+/** Storage full or refused (quota); carries what to do. */
+export class StorageQuotaError extends CheckpointError {}
+
+export interface TensorEntry {
+  name: string;
+  size: number;
+  chunks: number;
+}
+
+export interface CheckpointManifest {
+  version: number;
+  id: string;
+  runId: string;
+  /** Optimizer steps done. */
+  step: number;
+  createdAt: string;
+  /** Identifies the base model; resume refuses another model. */
+  modelFingerprint: string;
+  modelName: string;
+  settings: TrainSettings;
+  data: { epoch: number; index: number; rngState: number; order: number[] };
+  metrics: { steps: StepRecord[]; evals: EvalRecord[] };
+  /** For each trainable: `<name>` (param), `<name>#m`, `<name>#v`. */
+  tensors: TensorEntry[];
+  bytes: number;
+}
+
+export interface CheckpointSummary {
+  id: string;
+  runId: string;
+  step: number;
+  createdAt: string;
+  bytes: number;
+  modelFingerprint: string;
+  modelName: string;
+}
+
+/** Raw key/value storage a checkpoint store is built on. */
+export interface BlobStore {
+  /** Writes all entries; implementations make the manifest write the last, atomic step. */
+  putChunks(id: string, chunks: [string, Uint8Array][]): Promise<void>;
+  commitManifest(id: string, manifest: string): Promise<void>;
+  manifests(): Promise<string[]>;
+  getManifest(id: string): Promise<string | undefined>;
+  getChunk(id: string, key: string): Promise<Uint8Array | undefined>;
+  remove(id: string): Promise<void>;
+}
+
+/** Checkpoints over a BlobStore. */
+export class CheckpointStore {
+  constructor(readonly blobs: BlobStore) {}
+
+  /** Stored checkpoints, newest first. Unreadable manifests are skipped, not fatal. */
+  async list(): Promise<CheckpointSummary[]> {
+    const out: CheckpointSummary[] = [];
+    for (const text of await this.blobs.manifests()) {
+      try {
+        const m = JSON.parse(text) as CheckpointManifest;
+        out.push({
+          id: m.id,
+          runId: m.runId,
+          step: m.step,
+          createdAt: m.createdAt,
+          bytes: m.bytes,
+          modelFingerprint: m.modelFingerprint,
+          modelName: m.modelName,
+        });
+      } catch {
+        /* a damaged manifest is not listed */
+      }
+    }
+    return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.step - a.step);
+  }
+
+  /** Saves tensors then commits the manifest. Returns the bytes written. */
+  async save(
+    manifest: Omit<CheckpointManifest, 'tensors' | 'bytes' | 'version'>,
+    tensors: Map<string, Float32Array>,
+  ): Promise<number> {
+    const entries: TensorEntry[] = [];
+    const chunks: [string, Uint8Array][] = [];
+    let bytes = 0;
+    for (const [name, data] of tensors) {
+      const n = Math.max(1, Math.ceil(data.length / CHUNK_FLOATS));
+      entries.push({ name, size: data.length, chunks: n });
+      for (let c = 0; c < n; c++) {
+        const part = data.subarray(c * CHUNK_FLOATS, Math.min(data.length, (c + 1) * CHUNK_FLOATS));
+        const copy = new Uint8Array(part.byteLength);
+        copy.set(new Uint8Array(part.buffer, part.byteOffset, part.byteLength));
+        chunks.push([`${name}/${c}`, copy]);
+        bytes += copy.byteLength;
+      }
+    }
+    const full: CheckpointManifest = {
+      ...manifest,
+      version: CHECKPOINT_VERSION,
+      tensors: entries,
+      bytes: 0,
+    };
+    const text0 = JSON.stringify(full);
+    full.bytes = bytes + text0.length;
+    try {
+      await this.blobs.putChunks(manifest.id, chunks);
+      await this.blobs.commitManifest(manifest.id, JSON.stringify(full));
+    } catch (e) {
+      await this.blobs.remove(manifest.id).catch(() => {});
+      throw asStorageError(e);
+    }
+    return full.bytes;
+  }
+
+  /** Loads a checkpoint; refuses unknown versions and (when given) another model. */
+  async load(
+    id: string,
+    expectFingerprint?: string,
+  ): Promise<{ manifest: CheckpointManifest; tensors: Map<string, Float32Array> }> {
+    const text = await this.blobs.getManifest(id);
+    if (text === undefined) throw new CheckpointError(`No checkpoint ${id}.`);
+    const manifest = parseManifest(text);
+    if (expectFingerprint && manifest.modelFingerprint !== expectFingerprint) {
+      throw new CheckpointError(
+        `Checkpoint ${id} was made with another base model (${manifest.modelName}); load that model to resume it.`,
+      );
+    }
+    const tensors = new Map<string, Float32Array>();
+    for (const t of manifest.tensors) {
+      const out = new Float32Array(t.size);
+      let at = 0;
+      for (let c = 0; c < t.chunks; c++) {
+        const chunk = await this.blobs.getChunk(id, `${t.name}/${c}`);
+        if (!chunk) throw new CheckpointError(`Checkpoint ${id} is missing data for ${t.name}.`);
+        const copy = new Uint8Array(chunk.byteLength);
+        copy.set(chunk);
+        out.set(new Float32Array(copy.buffer), at);
+        at += chunk.byteLength / 4;
+      }
+      if (at !== t.size)
+        throw new CheckpointError(
+          `Checkpoint ${id}: ${t.name} has ${at} values, expected ${t.size}.`,
+        );
+      tensors.set(t.name, out);
+    }
+    return { manifest, tensors };
+  }
+
+  delete(id: string): Promise<void> {
+    return this.blobs.remove(id);
+  }
+}
+
+/** Parses and version-checks a manifest. */
+export function parseManifest(text: string): CheckpointManifest {
+  let m: CheckpointManifest;
+  try {
+    m = JSON.parse(text) as CheckpointManifest;
+  } catch {
+    throw new CheckpointError('The checkpoint manifest is not valid JSON.');
+  }
+  if (m.version !== CHECKPOINT_VERSION) {
+    throw new CheckpointError(
+      `Checkpoint format version ${String(m.version)} is not supported (this studio reads version ${CHECKPOINT_VERSION}).`,
+    );
+  }
+  return m;
+}
+
+function asStorageError(e: unknown): Error {
+  const err = e as { name?: string; message?: string; code?: string };
+  if (err?.name === 'QuotaExceededError' || err?.code === 'ENOSPC') {
+    return new StorageQuotaError(
+      'Storage is full: the checkpoint was not written (the previous one is intact). Free space or delete old checkpoints.',
+    );
+  }
+  return e instanceof Error ? e : new CheckpointError(String(e));
+}
+
+/** FNV-1a 64-bit (as hex) over strings and bytes: the base-model fingerprint. */
+export function fingerprint(parts: (string | Uint8Array)[]): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0xcbf29ce4;
+  const mix = (b: number) => {
+    h1 = Math.imul(h1 ^ b, 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ b, 0x100001b3) >>> 0;
+  };
+  for (const p of parts) {
+    const bytes = typeof p === 'string' ? new TextEncoder().encode(p) : p;
+    for (const b of bytes) mix(b);
+    mix(0xff);
+  }
+  return h1.toString(16).padStart(8, '0') + h2.toString(16).padStart(8, '0');
+}

@@ -1,0 +1,304 @@
+/**
+ * The LongLoRA trainer: AdamW with warmup, gradient accumulation, global-norm clipping, periodic
+ * evaluation (full attention) and checkpoints; pause, resume and stop. The same code runs in the
+ * Web Worker and the CLI.
+ */
+import { adamwStep, gradNormSquared } from '../engine/kernels/optimizer.ts';
+import type { Runtime, Tensor } from '../engine/runtime.ts';
+import type { LlamaModel } from '../model/llama.ts';
+import { Rng } from '../util/rng.ts';
+import { CheckpointError, type CheckpointManifest, type CheckpointStore } from './checkpoint.ts';
+import type { Block, Dataset } from './data.ts';
+import {
+  learningRate,
+  type EvalRecord,
+  type StepRecord,
+  type TrainEvent,
+  type TrainSettings,
+} from './types.ts';
+
+export interface TrainerOptions {
+  store?: CheckpointStore;
+  modelFingerprint: string;
+  modelName: string;
+  runId?: string;
+  onEvent?: (e: TrainEvent) => void;
+  /** Wall clock (injectable for tests). */
+  now?: () => number;
+}
+
+/** Mean loss and perplexity over held-out blocks with full attention. */
+export async function evaluate(
+  model: LlamaModel,
+  blocks: Block[],
+  ropeFactor: number,
+  windows: number,
+): Promise<{ loss: number; ppl: number; windows: number }> {
+  let sum = 0;
+  let count = 0;
+  const use = blocks.slice(0, Math.max(1, windows));
+  for (const b of use) {
+    const r = await model.loss(b, { pattern: 'full', group: b.ids.length, ropeFactor });
+    sum += r.loss * r.count;
+    count += r.count;
+  }
+  const loss = sum / Math.max(count, 1);
+  return { loss, ppl: Math.exp(loss), windows: use.length };
+}
+
+export class Trainer {
+  step = 0;
+  readonly steps: StepRecord[] = [];
+  readonly evals: EvalRecord[] = [];
+  private epoch = 0;
+  private index = 0;
+  private order: number[] = [];
+  private rng: Rng;
+  private state: 'idle' | 'running' | 'paused' | 'stopped' | 'done' = 'idle';
+  private readonly normOut: Tensor;
+  private elapsedMs = 0;
+  private smooth = NaN;
+  readonly runId: string;
+
+  constructor(
+    readonly rt: Runtime,
+    readonly model: LlamaModel,
+    readonly data: Dataset,
+    readonly settings: TrainSettings,
+    readonly opts: TrainerOptions,
+  ) {
+    validateSettings(settings, model.shape.heads);
+    if (data.train.length === 0) throw new Error('The dataset has no training blocks.');
+    if (data.context !== settings.context) {
+      throw new Error(
+        `The dataset was cut at ${data.context} tokens but training is at ${settings.context}.`,
+      );
+    }
+    this.rng = new Rng(settings.seed);
+    this.order = this.shuffle();
+    this.normOut = rt.tensor([1], 'f32', 'workspace', 'grad norm');
+    this.runId = opts.runId ?? `run-${settings.seed}-${Date.now().toString(36)}`;
+  }
+
+  get isRunning(): boolean {
+    return this.state === 'running';
+  }
+
+  /** Runs optimizer steps until the total is reached, or pause()/stop() is called. */
+  async run(): Promise<'done' | 'paused' | 'stopped'> {
+    const s = this.settings;
+    const now = this.opts.now ?? (() => performance.now());
+    this.setState('running');
+    while (this.step < s.steps) {
+      if (this.state !== 'running') break;
+      const t0 = now();
+      const record = await this.optimizerStep();
+      this.elapsedMs += now() - t0;
+      record.elapsedMs = this.elapsedMs;
+      record.tokensPerSec = (s.context * s.gradAccum * this.step) / (this.elapsedMs / 1000);
+      const perStep = this.elapsedMs / this.step;
+      this.emit({
+        type: 'step',
+        record,
+        totalSteps: s.steps,
+        etaMs: perStep * (s.steps - this.step),
+        memory: this.rt.memory.snapshot(),
+      });
+      if (s.evalEvery > 0 && this.step % s.evalEvery === 0 && this.data.heldOut.length > 0)
+        await this.runEval();
+      if (s.checkpointEvery > 0 && this.step % s.checkpointEvery === 0 && this.step < s.steps)
+        await this.checkpoint();
+    }
+    const state: 'stopped' | 'paused' | 'done' =
+      this.state === 'stopped' ? 'stopped' : this.state === 'paused' ? 'paused' : 'done';
+    if (state === 'done') {
+      if (this.data.heldOut.length > 0 && this.evals.at(-1)?.step !== this.step)
+        await this.runEval();
+      await this.checkpoint();
+    } else if (state === 'stopped') {
+      await this.checkpoint();
+    }
+    this.setState(state);
+    return state;
+  }
+
+  /** Pauses after the current step. */
+  pause(): void {
+    if (this.state === 'running') this.state = 'paused';
+  }
+
+  /** Stops after the current step (a checkpoint is written). */
+  stop(): void {
+    if (this.state === 'running' || this.state === 'paused') this.state = 'stopped';
+  }
+
+  /** One optimizer step over gradAccum micro-batches. */
+  private async optimizerStep(): Promise<StepRecord> {
+    const s = this.settings;
+    const p = this.model.params;
+    const pass = { pattern: s.pattern, group: s.group, ropeFactor: s.ropeFactor };
+    let lossSum = 0;
+    for (let k = 0; k < s.gradAccum; k++) {
+      const block = this.nextBlock();
+      lossSum += await this.model.forwardBackward(block, pass);
+    }
+    const loss = lossSum / s.gradAccum;
+    gradNormSquared(
+      this.rt,
+      p.trainables.map((t) => ({ tensor: t.grad, n: t.size })),
+      this.normOut,
+    );
+    const sq = (await this.rt.read(this.normOut))[0]!;
+    const gradNorm = Math.sqrt(sq) / s.gradAccum;
+    const clipCoef = s.clip > 0 ? Math.min(1, s.clip / (gradNorm + 1e-6)) : 1;
+    this.step++;
+    const lr = learningRate(s, this.step);
+    for (const t of p.trainables) {
+      adamwStep(this.rt, t.param, t.grad, t.m, t.v, t.size, {
+        lr,
+        beta1: s.beta1,
+        beta2: s.beta2,
+        eps: s.eps,
+        weightDecay: t.decay ? s.weightDecay : 0,
+        step: this.step,
+        gradScale: clipCoef / s.gradAccum,
+      });
+    }
+    p.zeroGrads();
+    this.smooth = Number.isNaN(this.smooth) ? loss : 0.9 * this.smooth + 0.1 * loss;
+    const record: StepRecord = {
+      step: this.step,
+      loss,
+      smoothLoss: this.smooth,
+      lr,
+      gradNorm,
+      tokensPerSec: 0,
+      elapsedMs: 0,
+    };
+    this.steps.push(record);
+    return record;
+  }
+
+  /** Evaluates on the held-out blocks and records it. */
+  async runEval(): Promise<EvalRecord> {
+    const s = this.settings;
+    const r = await evaluate(this.model, this.data.heldOut, s.ropeFactor, s.evalWindows);
+    const rec = { step: this.step, loss: r.loss, ppl: r.ppl };
+    this.evals.push(rec);
+    this.emit({ type: 'eval', record: rec });
+    return rec;
+  }
+
+  private nextBlock(): Block {
+    if (this.index >= this.order.length) {
+      this.epoch++;
+      this.index = 0;
+      this.order = this.shuffle();
+    }
+    return this.data.train[this.order[this.index++]!]!;
+  }
+
+  private shuffle(): number[] {
+    const a = this.data.train.map((_, i) => i);
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = this.rng.int(i + 1);
+      [a[i], a[j]] = [a[j]!, a[i]!];
+    }
+    return a;
+  }
+
+  /** Writes a checkpoint (when a store is configured). */
+  async checkpoint(): Promise<string | null> {
+    const store = this.opts.store;
+    if (!store) return null;
+    const tensors = new Map<string, Float32Array>();
+    for (const t of this.model.params.trainables) {
+      tensors.set(t.name, await this.rt.read(t.param));
+      tensors.set(`${t.name}#m`, await this.rt.read(t.m));
+      tensors.set(`${t.name}#v`, await this.rt.read(t.v));
+    }
+    const id = `${this.runId}-step${String(this.step).padStart(6, '0')}`;
+    const bytes = await store.save(
+      {
+        id,
+        runId: this.runId,
+        step: this.step,
+        createdAt: new Date().toISOString(),
+        modelFingerprint: this.opts.modelFingerprint,
+        modelName: this.opts.modelName,
+        settings: this.settings,
+        data: { epoch: this.epoch, index: this.index, rngState: this.rng.state, order: this.order },
+        metrics: { steps: this.steps, evals: this.evals },
+      },
+      tensors,
+    );
+    this.emit({ type: 'checkpoint', id, step: this.step, bytes });
+    return id;
+  }
+
+  /** Restores parameters, optimizer state, data position, RNG and metrics from a checkpoint. */
+  restore(manifest: CheckpointManifest, tensors: Map<string, Float32Array>): void {
+    if (manifest.modelFingerprint !== this.opts.modelFingerprint) {
+      throw new CheckpointError(
+        `This checkpoint belongs to another base model (${manifest.modelName}).`,
+      );
+    }
+    for (const t of this.model.params.trainables) {
+      for (const [suffix, dst] of [
+        ['', t.param],
+        ['#m', t.m],
+        ['#v', t.v],
+      ] as const) {
+        const v = tensors.get(t.name + suffix);
+        if (!v)
+          throw new CheckpointError(
+            `The checkpoint has no ${t.name + suffix}; were the trainable settings changed?`,
+          );
+        if (v.length !== t.size)
+          throw new CheckpointError(`${t.name + suffix}: ${v.length} values, expected ${t.size}.`);
+        this.rt.write(dst, v);
+      }
+    }
+    this.step = manifest.step;
+    this.epoch = manifest.data.epoch;
+    this.index = manifest.data.index;
+    this.order = [...manifest.data.order];
+    this.rng.state = manifest.data.rngState;
+    this.steps.splice(0, this.steps.length, ...manifest.metrics.steps);
+    this.evals.splice(0, this.evals.length, ...manifest.metrics.evals);
+    const last = this.steps.at(-1);
+    this.elapsedMs = last?.elapsedMs ?? 0;
+    this.smooth = last?.smoothLoss ?? NaN;
+  }
+
+  destroy(): void {
+    this.normOut.destroy();
+  }
+
+  private setState(state: 'running' | 'paused' | 'stopped' | 'done'): void {
+    this.state = state;
+    this.emit({ type: 'state', state });
+  }
+
+  private emit(e: TrainEvent): void {
+    this.opts.onEvent?.(e);
+  }
+}
+
+/** Checks settings against the model; throws a readable error. */
+export function validateSettings(s: TrainSettings, heads: number): void {
+  if (!Number.isInteger(s.context) || s.context < 2)
+    throw new Error('The context must be an integer of at least 2 tokens.');
+  if (s.pattern !== 'full') {
+    if (s.group % 2 !== 0 || s.group <= 0)
+      throw new Error(`The group size must be a positive even number (got ${s.group}).`);
+    if (s.context % s.group !== 0)
+      throw new Error(
+        `The context (${s.context}) must be a multiple of the group size (${s.group}).`,
+      );
+    if (heads % 2 !== 0) throw new Error('Shifted sparse attention needs an even number of heads.');
+  }
+  if (s.steps < 1) throw new Error('Steps must be at least 1.');
+  if (s.gradAccum < 1) throw new Error('Gradient accumulation must be at least 1.');
+  if (!(s.lr > 0)) throw new Error('The learning rate must be positive.');
+}
