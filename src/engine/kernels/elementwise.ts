@@ -1,0 +1,83 @@
+/** Launchers for elementwise ops: SwiGLU (forward/backward), residual add, in-place add and scale. */
+import type { Runtime, Tensor } from '../runtime.ts';
+import { uniformLayout } from '../uniforms.ts';
+
+const NParams = uniformLayout({ n: 'u32' });
+const ScaleParams = uniformLayout({ n: 'u32', s: 'f32' });
+
+/**
+ * A 2D grid of `count` workgroups (x fastest, at most `maxPerDim` per dimension); shaders recover
+ * the linear index as y · num_workgroups.x + x and guard the tail.
+ */
+export function grid2d(count: number, maxPerDim = 65535): [number, number] {
+  if (count <= maxPerDim) return [Math.max(count, 0), 1];
+  const y = Math.ceil(count / maxPerDim);
+  return [Math.ceil(count / y), y];
+}
+
+function lanes(rt: Runtime, n: number): [number, number] {
+  return grid2d(Math.ceil(n / 256), rt.device.limits.maxComputeWorkgroupsPerDimension);
+}
+
+/** out = silu(gate) · up over n f32 elements. */
+export function swigluForward(rt: Runtime, gate: Tensor, up: Tensor, out: Tensor, n: number): void {
+  rt.dispatch({
+    shader: 'swiglu.forward',
+    bindings: [gate, up, out],
+    params: NParams.pack({ n }),
+    workgroups: lanes(rt, n),
+    label: `swigluForward ${n}`,
+  });
+}
+
+/** dGate = dOut · up · silu'(gate), dUp = dOut · silu(gate) (both overwrite). */
+export function swigluBackward(
+  rt: Runtime,
+  gate: Tensor,
+  up: Tensor,
+  dOut: Tensor,
+  dGate: Tensor,
+  dUp: Tensor,
+  n: number,
+): void {
+  rt.dispatch({
+    shader: 'swiglu.backward',
+    bindings: [gate, up, dOut, dGate, dUp],
+    params: NParams.pack({ n }),
+    workgroups: lanes(rt, n),
+    label: `swigluBackward ${n}`,
+  });
+}
+
+/** dst += src over n f32 elements. */
+export function addInto(rt: Runtime, dst: Tensor, src: Tensor, n: number): void {
+  rt.dispatch({
+    shader: 'add.inplace',
+    bindings: [src, dst],
+    params: NParams.pack({ n }),
+    workgroups: lanes(rt, n),
+    label: `addInto ${n}`,
+  });
+}
+
+/** out = a + b over n f32 elements. */
+export function add(rt: Runtime, a: Tensor, b: Tensor, out: Tensor, n: number): void {
+  rt.dispatch({
+    shader: 'add.forward',
+    bindings: [a, b, out],
+    params: NParams.pack({ n }),
+    workgroups: lanes(rt, n),
+    label: `add ${n}`,
+  });
+}
+
+/** x *= s over n f32 elements, in place. */
+export function scale(rt: Runtime, x: Tensor, s: number, n: number): void {
+  rt.dispatch({
+    shader: 'add.scale',
+    bindings: [x],
+    params: ScaleParams.pack({ n, s }),
+    workgroups: lanes(rt, n),
+    label: `scale ${n}`,
+  });
+}

@@ -1,0 +1,90 @@
+/** Launchers for RMSNorm forward and backward (dx, and dw through a deterministic two-stage sum). */
+import type { Runtime, Tensor } from '../runtime.ts';
+import { uniformLayout } from '../uniforms.ts';
+import { grid2d } from './elementwise.ts';
+
+const FwdParams = uniformLayout({ T: 'u32', D: 'u32', eps: 'f32' });
+const BwdParams = uniformLayout({ T: 'u32', D: 'u32', accumulate: 'u32' });
+const DwParams = uniformLayout({ T: 'u32', D: 'u32', R: 'u32' });
+const DwReduceParams = uniformLayout({ D: 'u32', C: 'u32' });
+
+/** Rows per partial sum of the weight gradient (stage 1 of 2). */
+export const RMSNORM_DW_ROWS = 32;
+
+/** Workspace floats rmsnormBackward needs for the dw partial sums: ceil(T / 32) · D. */
+export function rmsnormBackwardWorkspaceSize(T: number, D: number): number {
+  return Math.ceil(T / RMSNORM_DW_ROWS) * D;
+}
+
+/** y = x · rstd · w per row, rstd = 1 / sqrt(mean(x²) + eps) saved for backward. */
+export function rmsnormForward(
+  rt: Runtime,
+  x: Tensor,
+  w: Tensor,
+  y: Tensor,
+  rstd: Tensor,
+  T: number,
+  D: number,
+  eps: number,
+): void {
+  rt.dispatch({
+    shader: 'rmsnorm.forward',
+    bindings: [x, w, y, rstd],
+    params: FwdParams.pack({ T, D, eps }),
+    workgroups: grid2d(T, rt.device.limits.maxComputeWorkgroupsPerDimension),
+    label: `rmsnormForward ${T}x${D}`,
+  });
+}
+
+/**
+ * dx = (or += with accumulateDx) the input gradient; dw += Σ_t dy · x · rstd, summed in a fixed
+ * order. Without `opts.workspace` (≥ rmsnormBackwardWorkspaceSize floats) a temporary one is
+ * allocated, and the recorded work is submitted so it can be freed.
+ */
+export function rmsnormBackward(
+  rt: Runtime,
+  x: Tensor,
+  w: Tensor,
+  rstd: Tensor,
+  dy: Tensor,
+  dx: Tensor,
+  dw: Tensor,
+  T: number,
+  D: number,
+  opts?: { accumulateDx?: boolean; workspace?: Tensor },
+): void {
+  const maxDim = rt.device.limits.maxComputeWorkgroupsPerDimension;
+  rt.dispatch({
+    shader: 'rmsnorm.backward',
+    bindings: [x, w, rstd, dy, dx],
+    params: BwdParams.pack({ T, D, accumulate: opts?.accumulateDx ? 1 : 0 }),
+    workgroups: grid2d(T, maxDim),
+    label: `rmsnormBackward dx ${T}x${D}`,
+  });
+  const C = Math.ceil(T / RMSNORM_DW_ROWS);
+  if (C === 0) return;
+  const need = C * D;
+  const given = opts?.workspace;
+  if (given && given.size < need) {
+    throw new Error(`rmsnormBackward: workspace ${given.label} has ${given.size} < ${need} floats`);
+  }
+  const ws = given ?? rt.tensor([C, D], 'f32', 'workspace', 'rmsnorm dw partials');
+  rt.dispatch({
+    shader: 'rmsnorm.backward_dw',
+    bindings: [x, rstd, dy, ws],
+    params: DwParams.pack({ T, D, R: RMSNORM_DW_ROWS }),
+    workgroups: [Math.ceil(D / 64), C],
+    label: `rmsnormBackward dw partials ${T}x${D}`,
+  });
+  rt.dispatch({
+    shader: 'rmsnorm.backward_dw_reduce',
+    bindings: [ws, dw],
+    params: DwReduceParams.pack({ D, C }),
+    workgroups: [Math.ceil(D / 64)],
+    label: `rmsnormBackward dw reduce ${D}`,
+  });
+  if (!given) {
+    rt.flush();
+    ws.destroy();
+  }
+}
