@@ -1,0 +1,85 @@
+/** Launchers for the token embedding: lookup (f32/bf16/f16 table) and a deterministic backward. */
+import type { DType, Runtime, Tensor } from '../runtime.ts';
+import { uniformLayout } from '../uniforms.ts';
+import { grid2d } from './elementwise.ts';
+
+const FwdParams = uniformLayout({ T: 'u32', D: 'u32', V: 'u32' });
+const BwdParams = uniformLayout({ D: 'u32', S: 'u32' });
+
+/** The `DTYPE` override constant of shaders that read f32 or packed 16-bit weights. */
+export function weightDtypeConstant(dtype: DType, op: string): number {
+  if (dtype === 'f32') return 0;
+  if (dtype === 'bf16') return 1;
+  if (dtype === 'f16') return 2;
+  throw new Error(`${op}: weights must be f32, bf16 or f16, not ${dtype}`);
+}
+
+/** out[t, :] = table[ids[t], :] (table [V, D] f32 or packed bf16/f16; ids ≥ V give zeros). */
+export function embeddingForward(
+  rt: Runtime,
+  ids: Tensor,
+  table: Tensor,
+  out: Tensor,
+  T: number,
+  D: number,
+): void {
+  const V = table.shape[0] ?? 0;
+  rt.dispatch({
+    shader: 'embedding.forward',
+    constants: { DTYPE: weightDtypeConstant(table.dtype, 'embeddingForward') },
+    bindings: [ids, table, out],
+    params: FwdParams.pack({ T, D, V }),
+    workgroups: grid2d(Math.ceil((T * D) / 256), rt.device.limits.maxComputeWorkgroupsPerDimension),
+    label: `embeddingForward ${T}x${D}`,
+  });
+}
+
+/**
+ * Token positions grouped by id: `order` (positions sorted by id, then position) and one
+ * (id, start, end) triple per distinct id into `order`.
+ */
+export function groupPositionsById(ids: Uint32Array): { order: Uint32Array; segs: Uint32Array } {
+  const order = Uint32Array.from(ids.keys()).sort((a, b) => ids[a]! - ids[b]! || a - b);
+  const segs: number[] = [];
+  for (let k = 0; k < order.length; k++) {
+    const id = ids[order[k]!]!;
+    if (k === 0 || ids[order[k - 1]!]! !== id) segs.push(id, k, k + 1);
+    else segs[segs.length - 1] = k + 1;
+  }
+  return { order, segs: Uint32Array.from(segs) };
+}
+
+/**
+ * dTable[ids[t], :] += dOut[t, :], deterministic: positions are grouped by id on the CPU and each
+ * distinct id's rows are summed in position order by one workgroup. Submits the recorded work so the
+ * temporary index buffers can be freed.
+ */
+export function embeddingBackward(
+  rt: Runtime,
+  ids: Uint32Array,
+  dOut: Tensor,
+  dTable: Tensor,
+  T: number,
+  D: number,
+): void {
+  const V = dTable.shape[0] ?? 0;
+  const { order, segs: all } = groupPositionsById(ids.subarray(0, T));
+  // Ids outside the table contribute nothing (the forward pass gave them a zero row); sorted by id,
+  // their segments come last.
+  let S = all.length / 3;
+  while (S > 0 && all[3 * (S - 1)]! >= V) S--;
+  const segs = all.subarray(0, 3 * S);
+  if (S === 0) return;
+  const tOrder = rt.tensor([order.length], 'u32', 'workspace', 'embedding order', order);
+  const tSegs = rt.tensor([segs.length], 'u32', 'workspace', 'embedding segments', segs);
+  rt.dispatch({
+    shader: 'embedding.backward',
+    bindings: [tOrder, tSegs, dOut, dTable],
+    params: BwdParams.pack({ D, S }),
+    workgroups: grid2d(S, rt.device.limits.maxComputeWorkgroupsPerDimension),
+    label: `embeddingBackward ${T}x${D}`,
+  });
+  rt.flush();
+  tOrder.destroy();
+  tSegs.destroy();
+}
