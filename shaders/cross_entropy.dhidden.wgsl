@@ -1,0 +1,65 @@
+// Output-layer backward, input gradient: dHidden[row0 + r, d] = Σ_v G[r, v] · W[v, d]
+// for r < rows, d < D, where G = dlogits [rows, V] f32 and W = [V, D] as raw u32 words (f32 DTYPE 0,
+// bf16 1, f16 2 packed two per u32). dHidden [T, D] rows of this chunk are OVERWRITTEN (=).
+// One 16×16 workgroup computes a 16×16 tile (grid x over D, y over rows), walking V in tiles of 16
+// through workgroup memory; loads are coalesced along v for G and along d for W.
+
+override DTYPE: u32 = 0u;
+
+struct Params {
+  rows: u32,
+  D: u32,
+  V: u32,
+  row0: u32,
+}
+
+@group(0) @binding(0) var<storage, read> G: array<f32>;
+@group(0) @binding(1) var<storage, read> W: array<u32>;
+@group(0) @binding(2) var<storage, read_write> dHidden: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+const TS: u32 = 16u;
+var<workgroup> As: array<array<f32, 16>, 16>;
+var<workgroup> Bs: array<array<f32, 16>, 16>;
+
+fn loadW(e: u32) -> f32 {
+  if (DTYPE == 0u) {
+    return bitcast<f32>(W[e]);
+  }
+  let word = W[e >> 1u];
+  let h = select(word & 0xffffu, word >> 16u, (e & 1u) == 1u);
+  if (DTYPE == 1u) {
+    return bitcast<f32>(h << 16u);
+  }
+  return unpack2x16float(h).x;
+}
+
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let r = wg.y * TS + lid.y;
+  let d = wg.x * TS + lid.x;
+  var acc = 0.0;
+  let tiles = (p.V + TS - 1u) / TS;
+  for (var t = 0u; t < tiles; t++) {
+    let ka = t * TS + lid.x; // v index of the G element this lane loads
+    let kb = t * TS + lid.y; // v index of the W element this lane loads
+    var a = 0.0;
+    if (r < p.rows && ka < p.V) {
+      a = G[r * p.V + ka];
+    }
+    var b = 0.0;
+    if (kb < p.V && d < p.D) {
+      b = loadW(kb * p.D + d);
+    }
+    As[lid.y][lid.x] = a;
+    Bs[lid.y][lid.x] = b;
+    workgroupBarrier();
+    for (var i = 0u; i < TS; i++) {
+      acc += As[lid.y][i] * Bs[i][lid.x];
+    }
+    workgroupBarrier();
+  }
+  if (r < p.rows && d < p.D) {
+    dHidden[(p.row0 + r) * p.D + d] = acc;
+  }
+}

@@ -1,0 +1,65 @@
+// Output layer: logits[r, v] = Σ_k hidden[row0 + r, k] · W[v, k] for r < rows, v < V (x · Wᵀ).
+// hidden: [T, D] f32; W: [V, D] as raw u32 words: f32 (DTYPE 0) or bf16 (1) / f16 (2) packed two per
+// u32, unpacked here; logits: [rows, V] f32 (a chunk of tokens), overwritten.
+// One 16×16 workgroup computes a 16×16 tile of logits (grid x over V, y over rows), walking D in
+// tiles of 16 through workgroup memory; edges load zeros.
+
+override DTYPE: u32 = 0u;
+
+struct Params {
+  rows: u32,
+  V: u32,
+  D: u32,
+  row0: u32,
+}
+
+@group(0) @binding(0) var<storage, read> hidden: array<f32>;
+@group(0) @binding(1) var<storage, read> W: array<u32>;
+@group(0) @binding(2) var<storage, read_write> logits: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+const TS: u32 = 16u;
+var<workgroup> As: array<array<f32, 16>, 16>;
+var<workgroup> Bs: array<array<f32, 16>, 16>;
+
+fn loadW(e: u32) -> f32 {
+  if (DTYPE == 0u) {
+    return bitcast<f32>(W[e]);
+  }
+  let word = W[e >> 1u];
+  let h = select(word & 0xffffu, word >> 16u, (e & 1u) == 1u);
+  if (DTYPE == 1u) {
+    return bitcast<f32>(h << 16u);
+  }
+  return unpack2x16float(h).x;
+}
+
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let r = wg.y * TS + lid.y;
+  let v = wg.x * TS + lid.x;
+  let bRow = wg.x * TS + lid.y;
+  var acc = 0.0;
+  let tiles = (p.D + TS - 1u) / TS;
+  for (var t = 0u; t < tiles; t++) {
+    let k = t * TS + lid.x;
+    var a = 0.0;
+    if (r < p.rows && k < p.D) {
+      a = hidden[(p.row0 + r) * p.D + k];
+    }
+    var b = 0.0;
+    if (bRow < p.V && k < p.D) {
+      b = loadW(bRow * p.D + k);
+    }
+    As[lid.y][lid.x] = a;
+    Bs[lid.y][lid.x] = b;
+    workgroupBarrier();
+    for (var i = 0u; i < TS; i++) {
+      acc += As[lid.y][i] * Bs[lid.x][i];
+    }
+    workgroupBarrier();
+  }
+  if (r < p.rows && v < p.V) {
+    logits[r * p.V + v] = acc;
+  }
+}

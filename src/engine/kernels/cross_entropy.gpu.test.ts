@@ -1,0 +1,156 @@
+import { describe, expect, it } from 'vitest';
+import { crossEntropyForward, logitsForward } from './cross_entropy.ts';
+import { decodeHalves, encodeHalves } from '../half.ts';
+import type { DType, Runtime } from '../runtime.ts';
+import * as ref from '../../reference/cross_entropy.ts';
+import { testRuntime } from '../../test/gpu.ts';
+import { expectClose } from '../../test/numeric.ts';
+import { Rng } from '../../util/rng.ts';
+
+/** A [V, D] weight of the given dtype and the f32 values it really holds (16-bit decoded). */
+function weight(
+  values: Float32Array,
+  dtype: DType,
+): { data: ArrayBufferView; values: Float32Array } {
+  if (dtype === 'bf16' || dtype === 'f16') {
+    const h = encodeHalves(values, dtype);
+    return { data: h, values: decodeHalves(h, dtype) };
+  }
+  return { data: values, values };
+}
+
+function labelsFor(rng: Rng, T: number, V: number): Int32Array {
+  const labels = Int32Array.from({ length: T }, () => rng.int(V));
+  for (let t = 0; t < T; t += 4) labels[t] = -100;
+  return labels;
+}
+
+async function runCase(
+  rt: Runtime,
+  o: {
+    T: number;
+    D: number;
+    V: number;
+    dtype: DType;
+    chunk?: number;
+    withDW: boolean;
+    seed: number;
+  },
+) {
+  const { T, D, V, dtype } = o;
+  const rng = new Rng(o.seed);
+  const hidden = rng.floats(T * D, -2, 2);
+  const w = weight(rng.floats(V * D, -1, 1), dtype);
+  const labels = labelsFor(rng, T, V);
+  const count = labels.filter((l) => l >= 0).length;
+  const dW0 = rng.floats(V * D);
+  const th = rt.tensor([T, D], 'f32', 'activations', 'hidden', hidden);
+  const tw = rt.tensor([V, D], dtype, 'weights', 'W', w.data);
+  const tl = rt.tensor([T], 'i32', 'activations', 'labels', labels);
+  const tloss = rt.tensor([1], 'f32', 'activations', 'loss');
+  const tdh = rt.tensor([T, D], 'f32', 'gradients', 'dHidden', rng.floats(T * D));
+  const tdw = o.withDW ? rt.tensor([V, D], 'f32', 'gradients', 'dW', dW0) : undefined;
+  crossEntropyForward(rt, th, tw, tl, tloss, {
+    T,
+    D,
+    V,
+    chunk: o.chunk,
+    dHidden: tdh,
+    dW: tdw,
+    gradScale: 1 / count,
+  });
+  const want = ref.crossEntropyForward(hidden, w.values, labels, T, D, V, 1 / count);
+  const got = {
+    loss: (await rt.read(tloss))[0]!,
+    dHidden: await rt.read(tdh),
+    dW: tdw ? await rt.read(tdw) : undefined,
+  };
+  for (const t of [th, tw, tl, tloss, tdh, tdw]) t?.destroy();
+  return { got, want, dW0 };
+}
+
+describe('cross-entropy fused with the output layer', () => {
+  const cases = [
+    { T: 37, D: 19, V: 53, chunk: 8 },
+    { T: 5, D: 33, V: 300, chunk: undefined },
+    { T: 1, D: 1, V: 2, chunk: 1 },
+  ];
+  for (const dtype of ['f32', 'bf16', 'f16'] as const) {
+    for (const c of cases) {
+      it(`loss, dHidden${dtype === 'f32' ? ', dW' : ''} match the reference (${dtype} W, T=${c.T}, D=${c.D}, V=${c.V}, chunk=${c.chunk ?? 'auto'})`, async () => {
+        const rt = await testRuntime();
+        const withDW = dtype === 'f32';
+        const { got, want, dW0 } = await runCase(rt, { ...c, dtype, withDW, seed: c.T + c.V });
+        expectClose('loss', [got.loss], [want.loss]);
+        expectClose('dHidden', got.dHidden, want.dHidden, 1e-4);
+        if (withDW)
+          expectClose(
+            'dW',
+            got.dW!,
+            want.dW.map((v, i) => v + dW0[i]!),
+            1e-4,
+          );
+        expect(rt.liveTensors).toBe(0);
+        expect(rt.memory.snapshot().current.workspace).toBe(0);
+      });
+    }
+  }
+
+  it('dW gives the same bits in two runs', async () => {
+    const rt = await testRuntime();
+    const bits: Uint32Array[] = [];
+    let loss: number[] = [];
+    for (let run = 0; run < 2; run++) {
+      const { got } = await runCase(rt, {
+        T: 45,
+        D: 24,
+        V: 70,
+        chunk: 16,
+        dtype: 'f32',
+        withDW: true,
+        seed: 5,
+      });
+      bits.push(new Uint32Array(got.dW!.buffer.slice(0)));
+      loss = [...loss, got.loss];
+    }
+    expect(bits[1]).toEqual(bits[0]);
+    expect(loss[1]).toBe(loss[0]);
+  });
+
+  it('forward only (no gradients) with a caller-owned logits workspace', async () => {
+    const rt = await testRuntime();
+    const [T, D, V] = [21, 10, 40];
+    const rng = new Rng(3);
+    const hidden = rng.floats(T * D, -3, 3);
+    const W = rng.floats(V * D);
+    const labels = labelsFor(rng, T, V);
+    const th = rt.tensor([T, D], 'f32', 'activations', 'hidden', hidden);
+    const tw = rt.tensor([V, D], 'f32', 'weights', 'W', W);
+    const tl = rt.tensor([T], 'i32', 'activations', 'labels', labels);
+    const tloss = rt.tensor([1], 'f32', 'activations', 'loss');
+    const ws = rt.tensor([6, V], 'f32', 'workspace', 'logits ws'); // 6-token chunks
+    crossEntropyForward(rt, th, tw, tl, tloss, { T, D, V, logitsWorkspace: ws });
+    const want = ref.crossEntropyForward(hidden, W, labels, T, D, V).loss;
+    expectClose('loss', await rt.read(tloss), [want]);
+    for (const t of [th, tw, tl, tloss, ws]) t.destroy();
+    expect(rt.liveTensors).toBe(0);
+  });
+});
+
+describe('logitsForward', () => {
+  for (const dtype of ['f32', 'bf16', 'f16'] as const) {
+    it(`matches hidden · Wᵀ with a ${dtype} W at T=3, D=37, V=45`, async () => {
+      const rt = await testRuntime();
+      const [T, D, V] = [3, 37, 45];
+      const rng = new Rng(17);
+      const hidden = rng.floats(T * D);
+      const w = weight(rng.floats(V * D), dtype);
+      const th = rt.tensor([T, D], 'f32', 'activations', 'hidden', hidden);
+      const tw = rt.tensor([V, D], dtype, 'weights', 'W', w.data);
+      const tlog = rt.tensor([T, V], 'f32', 'activations', 'logits');
+      logitsForward(rt, th, tw, tlog, T, D, V);
+      expectClose('logits', await rt.read(tlog), ref.logitsForward(hidden, w.values, T, D, V));
+      for (const t of [th, tw, tlog]) t.destroy();
+    });
+  }
+});

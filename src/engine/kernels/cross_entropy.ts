@@ -1,0 +1,144 @@
+/**
+ * Launchers for the output layer fused with cross-entropy, in chunks of tokens so the [T × V]
+ * logits never exist at once, and a plain logits launcher for generation.
+ */
+import type { Runtime, Tensor } from '../runtime.ts';
+import { uniformLayout } from '../uniforms.ts';
+import { weightDtypeConstant } from './embedding.ts';
+import { grid2d } from './elementwise.ts';
+
+const LogitsParams = uniformLayout({ rows: 'u32', V: 'u32', D: 'u32', row0: 'u32' });
+const SoftmaxParams = uniformLayout({
+  rows: 'u32',
+  V: 'u32',
+  row0: 'u32',
+  grad: 'u32',
+  gradScale: 'f32',
+});
+const BackParams = uniformLayout({ rows: 'u32', D: 'u32', V: 'u32', row0: 'u32' });
+const SumParams = uniformLayout({ T: 'u32' });
+
+/** Default bound on the logits workspace of one chunk (bytes). */
+export const CE_CHUNK_BYTES = 64 * 1024 * 1024;
+
+/** Options of crossEntropyForward. */
+export interface CrossEntropyOptions {
+  T: number;
+  D: number;
+  V: number;
+  /** Tokens per chunk; the logits workspace holds chunk × V floats. */
+  chunk?: number;
+  /** [T, D] f32, overwritten with the gradient of (summed loss · gradScale) w.r.t. hidden. */
+  dHidden?: Tensor;
+  /** [V, D] f32, accumulated (+=) with the gradient w.r.t. W (only when W is trainable). */
+  dW?: Tensor;
+  /** Scales the gradients (e.g. 1 / count of non-ignored labels for the mean). Default 1. */
+  gradScale?: number;
+  /** A caller-owned [≥ chunk × V] f32 workspace; otherwise one is allocated and freed. */
+  logitsWorkspace?: Tensor;
+}
+
+/** Tokens per chunk for a vocabulary of V under the device's binding limit and CE_CHUNK_BYTES. */
+export function crossEntropyChunk(rt: Runtime, T: number, V: number): number {
+  const bytes = Math.min(CE_CHUNK_BYTES, rt.device.limits.maxStorageBufferBindingSize);
+  return Math.max(1, Math.min(T, Math.floor(bytes / (4 * V))));
+}
+
+function logitsChunk(
+  rt: Runtime,
+  hidden: Tensor,
+  W: Tensor,
+  logits: Tensor,
+  rows: number,
+  row0: number,
+  D: number,
+  V: number,
+): void {
+  rt.dispatch({
+    shader: 'cross_entropy.logits',
+    constants: { DTYPE: weightDtypeConstant(W.dtype, 'cross-entropy') },
+    bindings: [hidden, W, logits],
+    params: LogitsParams.pack({ rows, V, D, row0 }),
+    workgroups: [Math.ceil(V / 16), Math.ceil(rows / 16)],
+    label: `logits ${rows}x${V}x${D}`,
+  });
+}
+
+/** logits[T, V] = hidden[T, D] · W[V, D]ᵀ (W f32 or packed bf16/f16), for generation. */
+export function logitsForward(
+  rt: Runtime,
+  hidden: Tensor,
+  W: Tensor,
+  logits: Tensor,
+  T: number,
+  D: number,
+  V: number,
+): void {
+  logitsChunk(rt, hidden, W, logits, T, 0, D, V);
+}
+
+/**
+ * loss[0] = Σ −log softmax(hidden · Wᵀ)[t, labels[t]] over labels ≠ −100 (any label outside [0, V)
+ * is ignored), chunk by chunk; optionally dHidden (=) and dW (+=) of loss · gradScale.
+ */
+export function crossEntropyForward(
+  rt: Runtime,
+  hidden: Tensor,
+  W: Tensor,
+  labels: Tensor,
+  loss: Tensor,
+  opts: CrossEntropyOptions,
+): void {
+  const { T, D, V, dHidden, dW } = opts;
+  const gradScale = opts.gradScale ?? 1;
+  const grad = dHidden !== undefined || dW !== undefined;
+  const given = opts.logitsWorkspace;
+  let chunk = Math.min(opts.chunk ?? crossEntropyChunk(rt, T, V), Math.max(T, 1));
+  if (given) chunk = Math.min(chunk, Math.floor(given.size / V));
+  if (chunk < 1) throw new Error(`crossEntropyForward: logits workspace holds less than one row`);
+  const logits = given ?? rt.tensor([chunk, V], 'f32', 'workspace', 'cross-entropy logits');
+  const lossRows = rt.tensor([Math.max(T, 1)], 'f32', 'workspace', 'cross-entropy row losses');
+  const maxDim = rt.device.limits.maxComputeWorkgroupsPerDimension;
+  const wDtype = weightDtypeConstant(W.dtype, 'crossEntropyForward');
+  for (let row0 = 0; row0 < T; row0 += chunk) {
+    const rows = Math.min(chunk, T - row0);
+    logitsChunk(rt, hidden, W, logits, rows, row0, D, V);
+    rt.dispatch({
+      shader: 'cross_entropy.softmax',
+      bindings: [labels, logits, lossRows],
+      params: SoftmaxParams.pack({ rows, V, row0, grad: grad ? 1 : 0, gradScale }),
+      workgroups: grid2d(rows, maxDim),
+      label: `crossEntropy softmax ${rows}x${V}`,
+    });
+    if (dHidden) {
+      rt.dispatch({
+        shader: 'cross_entropy.dhidden',
+        constants: { DTYPE: wDtype },
+        bindings: [logits, W, dHidden],
+        params: BackParams.pack({ rows, D, V, row0 }),
+        workgroups: [Math.ceil(D / 16), Math.ceil(rows / 16)],
+        label: `crossEntropy dHidden ${rows}x${D}x${V}`,
+      });
+    }
+    if (dW) {
+      if (dW.dtype !== 'f32') throw new Error(`crossEntropyForward: dW must be f32`);
+      rt.dispatch({
+        shader: 'cross_entropy.dweight',
+        bindings: [logits, hidden, dW],
+        params: BackParams.pack({ rows, D, V, row0 }),
+        workgroups: [Math.ceil(D / 16), Math.ceil(V / 16)],
+        label: `crossEntropy dW ${rows}x${D}x${V}`,
+      });
+    }
+  }
+  rt.dispatch({
+    shader: 'cross_entropy.loss_sum',
+    bindings: [lossRows, loss],
+    params: SumParams.pack({ T }),
+    workgroups: [1],
+    label: `crossEntropy loss sum ${T}`,
+  });
+  rt.flush();
+  lossRows.destroy();
+  if (!given) logits.destroy();
+}
