@@ -1,0 +1,305 @@
+/** Model configuration: Hugging Face config.json → one normalized ModelConfig, and weight-shape checks. */
+import { FormatError, UnsupportedModelError } from './errors.ts';
+
+/** RoPE scaling the model was trained with: none, linear position interpolation, or Llama 3's. */
+export type RopeScaling =
+  | null
+  | { type: 'linear'; factor: number }
+  | {
+      type: 'llama3';
+      factor: number;
+      lowFreqFactor: number;
+      highFreqFactor: number;
+      originalMaxPositions: number;
+    };
+
+/** The normalized description of a Llama-block model, whatever file it came from. */
+export interface ModelConfig {
+  architecture: string;
+  vocabSize: number;
+  hidden: number;
+  intermediate: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  rmsEps: number;
+  ropeTheta: number;
+  maxPositions: number;
+  ropeScaling: RopeScaling;
+  tieWordEmbeddings: boolean;
+  bosId: number;
+  /** The first end-of-sequence id (the one appended to documents). */
+  eosId: number;
+  /** Every id that ends generation (Llama 3.x lists several). */
+  eosIds: number[];
+  torchDtype: string | null;
+}
+
+export const SUPPORTED_ARCHITECTURES = ['LlamaForCausalLM', 'MistralForCausalLM'];
+const SUPPORTED_MODEL_TYPES = ['llama', 'mistral'];
+
+type Json = Record<string, unknown>;
+
+/** Parses a Hugging Face config.json (object or text); unsupported architectures/features throw. */
+export function parseHfConfig(json: unknown, file = 'config.json'): ModelConfig {
+  if (typeof json === 'string') {
+    try {
+      json = JSON.parse(json) as unknown;
+    } catch (e) {
+      throw new FormatError(file, `invalid JSON (${(e as Error).message})`);
+    }
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new FormatError(file, 'config is not a JSON object');
+  }
+  const c = json as Json;
+  const unsupported = (msg: string): never => {
+    throw new UnsupportedModelError(file, msg);
+  };
+  const archs = Array.isArray(c.architectures) ? c.architectures.map(String) : [];
+  const arch = archs[0] ?? (c.model_type === 'mistral' ? 'MistralForCausalLM' : 'LlamaForCausalLM');
+  if (!SUPPORTED_ARCHITECTURES.includes(arch)) {
+    unsupported(
+      `architecture ${arch} is not supported (supported: ${SUPPORTED_ARCHITECTURES.join(', ')})`,
+    );
+  }
+  if (c.model_type !== undefined && !SUPPORTED_MODEL_TYPES.includes(String(c.model_type))) {
+    unsupported(`model_type "${String(c.model_type)}" is not supported`);
+  }
+  const int = (key: string, fallback?: number): number => {
+    const v = c[key] ?? fallback;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
+      throw new FormatError(
+        file,
+        `"${key}" must be a positive integer (found ${JSON.stringify(v)})`,
+      );
+    }
+    return v;
+  };
+  const float = (key: string, fallback: number): number => {
+    const v = c[key] ?? fallback;
+    if (typeof v !== 'number' || !(v > 0))
+      throw new FormatError(file, `"${key}" must be a positive number`);
+    return v;
+  };
+  if (c.attention_bias === true)
+    unsupported('attention bias (attention_bias: true) is not supported');
+  if (c.mlp_bias === true) unsupported('MLP bias (mlp_bias: true) is not supported');
+  for (const key of ['num_local_experts', 'num_experts', 'n_routed_experts']) {
+    if (typeof c[key] === 'number' && (c[key] as number) > 1) {
+      unsupported(`mixture-of-experts (${key}: ${String(c[key])}) is not supported`);
+    }
+  }
+  if (typeof c.sliding_window === 'number' && c.use_sliding_window !== false) {
+    unsupported(
+      `sliding-window attention (sliding_window: ${c.sliding_window}) is not supported: LongLoRA trains with full-span shifted sparse attention`,
+    );
+  }
+  const act = c.hidden_act ?? c.hidden_activation ?? 'silu';
+  if (act !== 'silu')
+    unsupported(`activation "${String(act)}" is not supported (only silu / SwiGLU)`);
+
+  const hidden = int('hidden_size');
+  const heads = int('num_attention_heads');
+  const kvHeads = int('num_key_value_heads', heads);
+  if (heads % kvHeads !== 0) {
+    throw new FormatError(
+      file,
+      `num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}`,
+    );
+  }
+  const headDim =
+    c.head_dim === undefined || c.head_dim === null ? hidden / heads : int('head_dim');
+  if (!Number.isInteger(headDim) || headDim % 2 !== 0) {
+    throw new FormatError(file, `head dimension ${headDim} must be an even integer`);
+  }
+  const ids = (v: unknown): number[] =>
+    typeof v === 'number'
+      ? [v]
+      : Array.isArray(v)
+        ? v.filter((x): x is number => typeof x === 'number')
+        : [];
+  const eosIds = ids(c.eos_token_id);
+  return {
+    architecture: arch,
+    vocabSize: int('vocab_size'),
+    hidden,
+    intermediate: int('intermediate_size'),
+    layers: int('num_hidden_layers'),
+    heads,
+    kvHeads,
+    headDim,
+    rmsEps: float('rms_norm_eps', 1e-6),
+    ropeTheta: float('rope_theta', 10000),
+    maxPositions: int('max_position_embeddings', 2048),
+    ropeScaling: parseRopeScaling(c.rope_scaling, file),
+    tieWordEmbeddings: c.tie_word_embeddings === true,
+    bosId: ids(c.bos_token_id)[0] ?? 1,
+    eosId: eosIds[0] ?? 2,
+    eosIds: eosIds.length ? eosIds : [2],
+    torchDtype:
+      typeof c.torch_dtype === 'string'
+        ? c.torch_dtype
+        : typeof c.dtype === 'string'
+          ? c.dtype
+          : null,
+  };
+}
+
+function parseRopeScaling(v: unknown, file: string): RopeScaling {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'object' || Array.isArray(v))
+    throw new FormatError(file, 'rope_scaling is not an object');
+  const r = v as Json;
+  const type = String(r.rope_type ?? r.type);
+  const factor = r.factor;
+  if (type === 'default') return null;
+  if (typeof factor !== 'number' || !(factor > 0))
+    throw new FormatError(file, 'rope_scaling.factor must be a positive number');
+  if (type === 'linear') return { type: 'linear', factor };
+  if (type === 'llama3') {
+    const need = (k: string): number => {
+      if (typeof r[k] !== 'number') throw new FormatError(file, `rope_scaling.${k} is missing`);
+      return r[k] as number;
+    };
+    return {
+      type: 'llama3',
+      factor,
+      lowFreqFactor: need('low_freq_factor'),
+      highFreqFactor: need('high_freq_factor'),
+      originalMaxPositions: need('original_max_position_embeddings'),
+    };
+  }
+  throw new UnsupportedModelError(
+    file,
+    `rope_scaling type "${type}" is not supported (only linear and llama3)`,
+  );
+}
+
+/** Serialises a ModelConfig back to a Hugging Face LlamaForCausalLM config.json object. */
+export function modelConfigToHfJson(c: ModelConfig): Json {
+  const rope =
+    c.ropeScaling === null
+      ? null
+      : c.ropeScaling.type === 'linear'
+        ? { type: 'linear', factor: c.ropeScaling.factor }
+        : {
+            rope_type: 'llama3',
+            factor: c.ropeScaling.factor,
+            low_freq_factor: c.ropeScaling.lowFreqFactor,
+            high_freq_factor: c.ropeScaling.highFreqFactor,
+            original_max_position_embeddings: c.ropeScaling.originalMaxPositions,
+          };
+  return {
+    architectures: [c.architecture],
+    model_type: c.architecture === 'MistralForCausalLM' ? 'mistral' : 'llama',
+    vocab_size: c.vocabSize,
+    hidden_size: c.hidden,
+    intermediate_size: c.intermediate,
+    num_hidden_layers: c.layers,
+    num_attention_heads: c.heads,
+    num_key_value_heads: c.kvHeads,
+    head_dim: c.headDim,
+    max_position_embeddings: c.maxPositions,
+    rms_norm_eps: c.rmsEps,
+    rope_theta: c.ropeTheta,
+    rope_scaling: rope,
+    tie_word_embeddings: c.tieWordEmbeddings,
+    hidden_act: 'silu',
+    bos_token_id: c.bosId,
+    eos_token_id: c.eosIds.length > 1 ? c.eosIds : c.eosId,
+    torch_dtype: c.torchDtype ?? 'float32',
+  };
+}
+
+/** Shapes of a Llama block module's weight [out, in], by short name (q_proj, …, down_proj). */
+export function moduleShape(c: ModelConfig, module: string): [number, number] {
+  const q = c.heads * c.headDim;
+  const kv = c.kvHeads * c.headDim;
+  const shapes: Record<string, [number, number]> = {
+    q_proj: [q, c.hidden],
+    k_proj: [kv, c.hidden],
+    v_proj: [kv, c.hidden],
+    o_proj: [c.hidden, q],
+    gate_proj: [c.intermediate, c.hidden],
+    up_proj: [c.intermediate, c.hidden],
+    down_proj: [c.hidden, c.intermediate],
+  };
+  const s = shapes[module];
+  if (!s) throw new Error(`unknown module "${module}"`);
+  return s;
+}
+
+/** The module path of a short name inside a decoder layer (self_attn.q_proj, mlp.gate_proj, …). */
+export function modulePath(module: string): string {
+  return ['q_proj', 'k_proj', 'v_proj', 'o_proj'].includes(module)
+    ? `self_attn.${module}`
+    : `mlp.${module}`;
+}
+
+/** Every tensor a Llama checkpoint with this config must hold, with its HF shape. */
+export function expectedTensors(c: ModelConfig): Map<string, number[]> {
+  const m = new Map<string, number[]>();
+  m.set('model.embed_tokens.weight', [c.vocabSize, c.hidden]);
+  for (let i = 0; i < c.layers; i++) {
+    for (const mod of [
+      'q_proj',
+      'k_proj',
+      'v_proj',
+      'o_proj',
+      'gate_proj',
+      'up_proj',
+      'down_proj',
+    ]) {
+      m.set(`model.layers.${i}.${modulePath(mod)}.weight`, moduleShape(c, mod));
+    }
+    m.set(`model.layers.${i}.input_layernorm.weight`, [c.hidden]);
+    m.set(`model.layers.${i}.post_attention_layernorm.weight`, [c.hidden]);
+  }
+  m.set('model.norm.weight', [c.hidden]);
+  if (!c.tieWordEmbeddings) m.set('lm_head.weight', [c.vocabSize, c.hidden]);
+  return m;
+}
+
+/** Tensors that may appear without being used (old checkpoints keep rotary buffers; tied models may still store lm_head). */
+function ignorable(c: ModelConfig, name: string): boolean {
+  return name.endsWith('rotary_emb.inv_freq') || (c.tieWordEmbeddings && name === 'lm_head.weight');
+}
+
+/**
+ * Checks tensor names and shapes against the config. Throws a FormatError naming every wrong shape
+ * (expected vs found) and every missing tensor; returns the unexpected tensors it will ignore.
+ */
+export function checkWeightsAgainstConfig(
+  config: ModelConfig,
+  tensors: readonly { name: string; shape: readonly number[] }[],
+  file = 'weights',
+): { unexpected: string[] } {
+  const expected = expectedTensors(config);
+  const found = new Map(tensors.map((t) => [t.name, t.shape]));
+  const bias = tensors.find((t) => /\.(q_proj|k_proj|v_proj|o_proj)\.bias$/.test(t.name));
+  if (bias) throw new UnsupportedModelError(file, `attention bias (${bias.name}) is not supported`);
+  const problems: string[] = [];
+  const missing: string[] = [];
+  for (const [name, shape] of expected) {
+    const got = found.get(name);
+    if (!got) missing.push(name);
+    else if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) {
+      problems.push(
+        `tensor ${name} has shape [${got.join(', ')}] but the config expects [${shape.join(', ')}]`,
+      );
+    }
+  }
+  if (missing.length) {
+    const shown =
+      missing.length > 20 ? [...missing.slice(0, 20), `… (${missing.length - 20} more)`] : missing;
+    problems.push(`missing tensors: ${shown.join(', ')}`);
+  }
+  if (problems.length)
+    throw new FormatError(file, `weights do not match the config: ${problems.join('; ')}`);
+  const unexpected = tensors
+    .map((t) => t.name)
+    .filter((n) => !expected.has(n) && !ignorable(config, n));
+  return { unexpected };
+}

@@ -1,0 +1,177 @@
+/** GGUF llama models: tensor names to Hugging Face names, dims to HF shapes, q/k row order, config. */
+import type { ModelConfig } from './config.ts';
+import { FormatError, UnsupportedModelError } from './errors.ts';
+import type { GgufFile, GgufValue } from './gguf.ts';
+
+const LAYER_NAMES: Record<string, string> = {
+  attn_q: 'self_attn.q_proj',
+  attn_k: 'self_attn.k_proj',
+  attn_v: 'self_attn.v_proj',
+  attn_output: 'self_attn.o_proj',
+  ffn_gate: 'mlp.gate_proj',
+  ffn_up: 'mlp.up_proj',
+  ffn_down: 'mlp.down_proj',
+  attn_norm: 'input_layernorm',
+  ffn_norm: 'post_attention_layernorm',
+};
+const GLOBAL_NAMES: Record<string, string> = {
+  token_embd: 'model.embed_tokens',
+  output_norm: 'model.norm',
+  output: 'lm_head',
+};
+
+/** Maps a GGUF tensor name to its Hugging Face name (null when it has no HF counterpart, e.g. rope_freqs). */
+export function ggufToHfName(name: string): string | null {
+  const m = /^blk\.(\d+)\.([a-z_]+)\.(weight|bias)$/.exec(name);
+  if (m) {
+    const hf = LAYER_NAMES[m[2]!];
+    return hf ? `model.layers.${m[1]}.${hf}.${m[3]}` : null;
+  }
+  const g = /^([a-z_]+)\.(weight|bias)$/.exec(name);
+  const hf = g ? GLOBAL_NAMES[g[1]!] : undefined;
+  return hf ? `${hf}.${g![2]}` : null;
+}
+
+/** Maps a Hugging Face tensor name to its GGUF name (the inverse of ggufToHfName). */
+export function hfToGgufName(name: string): string | null {
+  const m = /^model\.layers\.(\d+)\.(.+)\.(weight|bias)$/.exec(name);
+  if (m) {
+    const entry = Object.entries(LAYER_NAMES).find(([, hf]) => hf === m[2]);
+    return entry ? `blk.${m[1]}.${entry[0]}.${m[3]}` : null;
+  }
+  const g = /^(.+)\.(weight|bias)$/.exec(name);
+  const entry = g ? Object.entries(GLOBAL_NAMES).find(([, hf]) => hf === g[1]) : undefined;
+  return entry ? `${entry[0]}.${g![2]}` : null;
+}
+
+/** GGUF dims (fastest first) → HF shape (slowest first). */
+export function ggufDimsToShape(dims: readonly number[]): number[] {
+  return [...dims].reverse();
+}
+
+type Rows = Float32Array | Uint16Array | Uint8Array;
+
+function reorderRows<T extends Rows>(
+  data: T,
+  nHeads: number,
+  rows: number,
+  cols: number,
+  inverse: boolean,
+): T {
+  if (data.length !== rows * cols)
+    throw new Error(`q/k permutation: ${data.length} elements ≠ ${rows}×${cols}`);
+  if (rows % (2 * nHeads) !== 0)
+    throw new Error(`q/k permutation: ${rows} rows do not split into ${nHeads} heads of even size`);
+  const out = new (data.constructor as new (n: number) => T)(data.length);
+  const headDim = rows / nHeads;
+  const half = headDim / 2;
+  for (let h = 0; h < nHeads; h++) {
+    for (let i = 0; i < half; i++) {
+      for (let j = 0; j < 2; j++) {
+        const hf = h * headDim + j * half + i; // rotate-half: pairs (i, i + d/2)
+        const meta = h * headDim + 2 * i + j; // interleaved: pairs (2i, 2i + 1)
+        const [to, from] = inverse ? [hf, meta] : [meta, hf];
+        out.set(data.subarray(from * cols, (from + 1) * cols), to * cols);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * GGUF (Meta interleaved rotary) q/k rows → HF rotate-half rows: the inverse of llama.cpp's convert
+ * permutation. `data` is row-major [rows, cols] in elements of its array type; nHeads is n_head for q
+ * and n_head_kv for k.
+ */
+export function unpermuteQK<T extends Rows>(
+  data: T,
+  nHeads: number,
+  rows: number,
+  cols: number,
+): T {
+  return reorderRows(data, nHeads, rows, cols, true);
+}
+
+/** HF rotate-half q/k rows → GGUF interleaved rows (llama.cpp's convert permutation). */
+export function permuteQK<T extends Rows>(data: T, nHeads: number, rows: number, cols: number): T {
+  return reorderRows(data, nHeads, rows, cols, false);
+}
+
+function num(md: Record<string, GgufValue>, key: string): number | undefined {
+  const v = md[key];
+  return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : undefined;
+}
+
+/** The shortest decimal that rounds to the same f32 (GGUF stores 1e-5 as 9.99999974e-6). */
+export function shortestF32(x: number): number {
+  for (let p = 1; p < 10; p++) {
+    const y = Number(x.toPrecision(p));
+    if (Math.fround(y) === Math.fround(x)) return y;
+  }
+  return x;
+}
+
+/** Builds the normalized model config from llama GGUF metadata and tensor infos. */
+export function ggufToModelConfig(file: string, gguf: GgufFile): ModelConfig {
+  const md = gguf.metadata;
+  const arch = md['general.architecture'];
+  if (arch !== 'llama') {
+    throw new UnsupportedModelError(
+      file,
+      `GGUF architecture "${String(arch)}" is not supported (only "llama")`,
+    );
+  }
+  const need = (key: string): number => {
+    const v = num(md, `llama.${key}`);
+    if (v === undefined) throw new FormatError(file, `missing metadata llama.${key}`);
+    return v;
+  };
+  if (num(md, 'llama.expert_count')) {
+    throw new UnsupportedModelError(
+      file,
+      'mixture-of-experts models (llama.expert_count) are not supported',
+    );
+  }
+  const hidden = need('embedding_length');
+  const heads = need('attention.head_count');
+  const tokens = md['tokenizer.ggml.tokens'];
+  const embd = gguf.tensors.find((t) => t.name === 'token_embd.weight');
+  const vocabSize =
+    num(md, 'llama.vocab_size') ?? (Array.isArray(tokens) ? tokens.length : embd?.dims[1]);
+  if (vocabSize === undefined) throw new FormatError(file, 'cannot tell the vocabulary size');
+  const scalingType = md['llama.rope.scaling.type'];
+  const factor = num(md, 'llama.rope.scaling.factor');
+  let ropeScaling: ModelConfig['ropeScaling'] = null;
+  if (scalingType === 'linear' && factor)
+    ropeScaling = { type: 'linear', factor: shortestF32(factor) };
+  else if (scalingType !== undefined && scalingType !== 'none') {
+    throw new UnsupportedModelError(file, `rope scaling "${String(scalingType)}" is not supported`);
+  }
+  const types = new Set(gguf.tensors.map((t) => t.typeName));
+  return {
+    architecture: 'LlamaForCausalLM',
+    vocabSize,
+    hidden,
+    intermediate: need('feed_forward_length'),
+    layers: need('block_count'),
+    heads,
+    kvHeads: num(md, 'llama.attention.head_count_kv') ?? heads,
+    headDim: num(md, 'llama.attention.key_length') ?? hidden / heads,
+    rmsEps: shortestF32(num(md, 'llama.attention.layer_norm_rms_epsilon') ?? 1e-5),
+    ropeTheta: shortestF32(num(md, 'llama.rope.freq_base') ?? 10000),
+    maxPositions: need('context_length'),
+    ropeScaling,
+    tieWordEmbeddings: !gguf.tensors.some((t) => t.name === 'output.weight'),
+    bosId: num(md, 'tokenizer.ggml.bos_token_id') ?? 1,
+    eosId: num(md, 'tokenizer.ggml.eos_token_id') ?? 2,
+    eosIds: [num(md, 'tokenizer.ggml.eos_token_id') ?? 2],
+    torchDtype:
+      types.size === 1 && types.has('F32')
+        ? 'float32'
+        : types.has('BF16')
+          ? 'bfloat16'
+          : types.has('F16')
+            ? 'float16'
+            : null,
+  };
+}

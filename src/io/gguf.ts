@@ -1,0 +1,281 @@
+/** GGUF (v2, v3) reader: header, metadata of every value type, tensor infos, F32/F16/BF16 data. */
+import type { WeightDtype } from './dtype.ts';
+import { FormatError } from './errors.ts';
+import type { ByteSource } from './source.ts';
+
+export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
+
+/** Metadata value types, indexed by their GGUF type id. */
+export const GGUF_VALUE_TYPES = [
+  'u8',
+  'i8',
+  'u16',
+  'i16',
+  'u32',
+  'i32',
+  'f32',
+  'bool',
+  'string',
+  'array',
+  'u64',
+  'i64',
+  'f64',
+] as const;
+export type GgufValueType = (typeof GGUF_VALUE_TYPES)[number];
+export type GgufValue = number | bigint | boolean | string | GgufValue[];
+
+/** ggml tensor types by id: name, elements per block, bytes per block. */
+export const GGML_TYPES: Record<number, { name: string; block: number; bytes: number }> = {
+  0: { name: 'F32', block: 1, bytes: 4 },
+  1: { name: 'F16', block: 1, bytes: 2 },
+  2: { name: 'Q4_0', block: 32, bytes: 18 },
+  3: { name: 'Q4_1', block: 32, bytes: 20 },
+  6: { name: 'Q5_0', block: 32, bytes: 22 },
+  7: { name: 'Q5_1', block: 32, bytes: 24 },
+  8: { name: 'Q8_0', block: 32, bytes: 34 },
+  9: { name: 'Q8_1', block: 32, bytes: 36 },
+  10: { name: 'Q2_K', block: 256, bytes: 84 },
+  11: { name: 'Q3_K', block: 256, bytes: 110 },
+  12: { name: 'Q4_K', block: 256, bytes: 144 },
+  13: { name: 'Q5_K', block: 256, bytes: 176 },
+  14: { name: 'Q6_K', block: 256, bytes: 210 },
+  15: { name: 'Q8_K', block: 256, bytes: 292 },
+  16: { name: 'IQ2_XXS', block: 256, bytes: 66 },
+  17: { name: 'IQ2_XS', block: 256, bytes: 74 },
+  18: { name: 'IQ3_XXS', block: 256, bytes: 98 },
+  19: { name: 'IQ1_S', block: 256, bytes: 50 },
+  20: { name: 'IQ4_NL', block: 32, bytes: 18 },
+  21: { name: 'IQ3_S', block: 256, bytes: 110 },
+  22: { name: 'IQ2_S', block: 256, bytes: 82 },
+  23: { name: 'IQ4_XS', block: 256, bytes: 136 },
+  24: { name: 'I8', block: 1, bytes: 1 },
+  25: { name: 'I16', block: 1, bytes: 2 },
+  26: { name: 'I32', block: 1, bytes: 4 },
+  27: { name: 'I64', block: 1, bytes: 8 },
+  28: { name: 'F64', block: 1, bytes: 8 },
+  29: { name: 'IQ1_M', block: 256, bytes: 56 },
+  30: { name: 'BF16', block: 1, bytes: 2 },
+  34: { name: 'TQ1_0', block: 256, bytes: 54 },
+  35: { name: 'TQ2_0', block: 256, bytes: 66 },
+};
+
+/** The name of a ggml type id ("type 99" when unknown). */
+export function ggmlTypeName(type: number): string {
+  return GGML_TYPES[type]?.name ?? `type ${type}`;
+}
+
+/** One tensor: dims in GGUF order (dims[0] is the fastest), absolute data offset. */
+export interface GgufTensorInfo {
+  name: string;
+  dims: number[];
+  type: number;
+  typeName: string;
+  offset: number;
+  /** Bytes of data, or null for a ggml type whose block size is unknown here. */
+  byteLength: number | null;
+}
+
+export interface GgufFile {
+  version: number;
+  metadata: Record<string, GgufValue>;
+  /** The value type of each key ("array" keys also list their item type). */
+  types: Record<string, { type: GgufValueType; itemType?: GgufValueType }>;
+  tensors: GgufTensorInfo[];
+  alignment: number;
+  dataStart: number;
+}
+
+class NeedMore extends Error {}
+
+class Cursor {
+  pos = 0;
+  private view: DataView;
+  constructor(private bytes: Uint8Array) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  private need(n: number): number {
+    if (this.pos + n > this.bytes.length) throw new NeedMore();
+    const p = this.pos;
+    this.pos += n;
+    return p;
+  }
+  u8 = () => this.view.getUint8(this.need(1));
+  i8 = () => this.view.getInt8(this.need(1));
+  u16 = () => this.view.getUint16(this.need(2), true);
+  i16 = () => this.view.getInt16(this.need(2), true);
+  u32 = () => this.view.getUint32(this.need(4), true);
+  i32 = () => this.view.getInt32(this.need(4), true);
+  f32 = () => this.view.getFloat32(this.need(4), true);
+  f64 = () => this.view.getFloat64(this.need(8), true);
+  u64(): number | bigint {
+    const v = this.view.getBigUint64(this.need(8), true);
+    return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  }
+  i64(): number | bigint {
+    const v = this.view.getBigInt64(this.need(8), true);
+    return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number(v)
+      : v;
+  }
+  bytesOf(n: number): Uint8Array {
+    const p = this.need(n);
+    return this.bytes.subarray(p, p + n);
+  }
+}
+
+const utf8 = new TextDecoder();
+
+function parse(c: Cursor, file: string, fileSize: number): GgufFile {
+  const count = (what: string): number => {
+    const n = c.u64();
+    if (typeof n !== 'number' || n > fileSize)
+      throw new FormatError(file, `implausible ${what} count ${n} (file is truncated or corrupt)`);
+    return n;
+  };
+  const str = (): string => utf8.decode(c.bytesOf(count('string length')));
+  const value = (type: number, key: string): GgufValue => {
+    switch (GGUF_VALUE_TYPES[type]) {
+      case 'u8':
+        return c.u8();
+      case 'i8':
+        return c.i8();
+      case 'u16':
+        return c.u16();
+      case 'i16':
+        return c.i16();
+      case 'u32':
+        return c.u32();
+      case 'i32':
+        return c.i32();
+      case 'f32':
+        return c.f32();
+      case 'bool':
+        return c.u8() !== 0;
+      case 'string':
+        return str();
+      case 'u64':
+        return c.u64();
+      case 'i64':
+        return c.i64();
+      case 'f64':
+        return c.f64();
+      case 'array': {
+        const itemType = c.u32();
+        const n = count('array length');
+        const out: GgufValue[] = new Array<GgufValue>(n);
+        for (let i = 0; i < n; i++) out[i] = value(itemType, key);
+        return out;
+      }
+      default:
+        throw new FormatError(file, `metadata "${key}" has unknown value type ${type}`);
+    }
+  };
+
+  const magic = c.u32();
+  if (magic !== GGUF_MAGIC) {
+    throw new FormatError(
+      file,
+      `bad magic 0x${magic.toString(16).padStart(8, '0')} (not a GGUF file)`,
+    );
+  }
+  const version = c.u32();
+  if (version !== 2 && version !== 3) {
+    const hint = version > 0xffff ? ' (big-endian GGUF is not supported)' : '';
+    throw new FormatError(file, `GGUF version ${version} is not supported (only 2 and 3)${hint}`);
+  }
+  const nTensors = count('tensor');
+  const nKv = count('metadata');
+  const metadata: Record<string, GgufValue> = {};
+  const types: GgufFile['types'] = {};
+  for (let i = 0; i < nKv; i++) {
+    const key = str();
+    const type = c.u32();
+    const save = c.pos;
+    const itemType = GGUF_VALUE_TYPES[type] === 'array' ? c.u32() : undefined;
+    c.pos = save;
+    metadata[key] = value(type, key);
+    const t = GGUF_VALUE_TYPES[type]!;
+    types[key] =
+      itemType === undefined
+        ? { type: t }
+        : { type: t, itemType: GGUF_VALUE_TYPES[itemType] ?? 'u8' };
+  }
+  const alignment =
+    typeof metadata['general.alignment'] === 'number' ? metadata['general.alignment'] : 32;
+  if (!(alignment > 0 && (alignment & (alignment - 1)) === 0)) {
+    throw new FormatError(file, `general.alignment ${alignment} is not a power of two`);
+  }
+  const raw: { name: string; dims: number[]; type: number; rel: number }[] = [];
+  for (let i = 0; i < nTensors; i++) {
+    const name = str();
+    const nDims = c.u32();
+    if (nDims > 8) throw new FormatError(file, `tensor "${name}" has ${nDims} dimensions`);
+    const dims: number[] = [];
+    for (let d = 0; d < nDims; d++) dims.push(count(`tensor "${name}" dimension`));
+    const type = c.u32();
+    const rel = c.u64();
+    if (typeof rel !== 'number')
+      throw new FormatError(file, `tensor "${name}" offset ${rel} is out of range`);
+    raw.push({ name, dims, type, rel });
+  }
+  const dataStart = Math.ceil(c.pos / alignment) * alignment;
+  const tensors = raw.map(({ name, dims, type, rel }): GgufTensorInfo => {
+    const t = GGML_TYPES[type];
+    const n = dims.reduce((a, b) => a * b, 1);
+    const byteLength = t ? Math.ceil(n / t.block) * t.bytes : null;
+    const offset = dataStart + rel;
+    if (rel % alignment !== 0)
+      throw new FormatError(file, `tensor "${name}" offset ${rel} is not ${alignment}-aligned`);
+    if (offset + (byteLength ?? 0) > fileSize) {
+      throw new FormatError(
+        file,
+        `file is truncated: tensor "${name}" ends at ${offset + (byteLength ?? 0)}, past the end (${fileSize} bytes)`,
+      );
+    }
+    return { name, dims, type, typeName: ggmlTypeName(type), offset, byteLength };
+  });
+  return { version, metadata, types, tensors, alignment, dataStart };
+}
+
+/** Reads a GGUF header: metadata and tensor infos (reading a growing prefix until it parses). */
+export async function readGguf(src: ByteSource): Promise<GgufFile> {
+  let len = Math.min(src.size, 1 << 20);
+  for (;;) {
+    const bytes = await src.read(0, len);
+    try {
+      return parse(new Cursor(bytes), src.name, src.size);
+    } catch (e) {
+      if (!(e instanceof NeedMore)) throw e;
+      if (len >= src.size)
+        throw new FormatError(
+          src.name,
+          `file is truncated: the header ends past ${src.size} bytes`,
+        );
+      len = Math.min(src.size, len * 4);
+    }
+  }
+}
+
+/** The storage dtype of a GGUF tensor; any other ggml type is a FormatError naming it. */
+export function ggufTensorDtype(file: string, info: GgufTensorInfo): WeightDtype {
+  if (info.type === 0) return 'F32';
+  if (info.type === 1) return 'F16';
+  if (info.type === 30) return 'BF16';
+  throw new FormatError(
+    file,
+    `tensor "${info.name}" has ggml type ${info.typeName}; only F32, F16 and BF16 GGUF tensors are supported (use an unquantized GGUF or the Hugging Face checkpoint)`,
+  );
+}
+
+/** Reads one F32/F16/BF16 tensor's bytes. */
+export async function readGgufTensorBytes(
+  src: ByteSource,
+  info: GgufTensorInfo,
+): Promise<Uint8Array> {
+  ggufTensorDtype(src.name, info);
+  const n = info.byteLength!;
+  const bytes = await src.read(info.offset, n);
+  if (bytes.length !== n)
+    throw new FormatError(src.name, `file is truncated in tensor "${info.name}"`);
+  return bytes;
+}

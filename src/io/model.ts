@@ -1,0 +1,213 @@
+/** Model loading front-end: recognises an HF folder, a safetensors file with config.json, or a GGUF. */
+import { checkWeightsAgainstConfig, parseHfConfig, type ModelConfig } from './config.ts';
+import { dtypeBytes, numel, type WeightDtype } from './dtype.ts';
+import { FormatError } from './errors.ts';
+import { ggufTensorDtype, readGguf, readGgufTensorBytes, type GgufTensorInfo } from './gguf.ts';
+import { ggufDimsToShape, ggufToHfName, ggufToModelConfig, unpermuteQK } from './gguf-llama.ts';
+import {
+  readSafetensorsHeader,
+  readShardedSafetensors,
+  readTensorBytes,
+  type ShardedTensor,
+} from './safetensors.ts';
+import { baseName, readJson, type ByteSource } from './source.ts';
+import { spmVocabFromGguf, type SpmVocab } from './spm.ts';
+
+/** One weight of an opened model, under its Hugging Face name and shape. */
+export interface ModelTensor {
+  name: string;
+  shape: number[];
+  dtype: WeightDtype;
+  byteLength: number;
+  /** The file the bytes come from. */
+  file: string;
+  /** Streams this tensor's bytes (GGUF q/k come back in HF rotate-half row order). */
+  read(): Promise<Uint8Array>;
+}
+
+/** Where the tokenizer comes from: tokenizer.json (+ config), a GGUF vocabulary, or nowhere. */
+export type TokenizerSource =
+  { kind: 'hf'; json: unknown; config: unknown } | { kind: 'gguf'; vocab: SpmVocab } | null;
+
+export interface OpenedModel {
+  format: 'safetensors' | 'gguf';
+  config: ModelConfig;
+  /** Distinct storage dtypes of the weights. */
+  dtypes: WeightDtype[];
+  parameterCount: number;
+  tensors: ModelTensor[];
+  tokenizer: TokenizerSource;
+  /** Files a complete model would have that were not given (e.g. tokenizer.json). */
+  missing: string[];
+  /** Files given that play no part, and tensors the model does not use. */
+  unexpected: string[];
+}
+
+/** Files that belong to an HF model folder but are not needed here. */
+const HARMLESS = new Set([
+  'generation_config.json',
+  'special_tokens_map.json',
+  'tokenizer.model',
+  'README.md',
+  '.gitattributes',
+  'LICENSE',
+]);
+
+/** Opens a model from its files; throws a FormatError when they do not make a model this studio can train. */
+export async function openModel(files: ByteSource[]): Promise<OpenedModel> {
+  const by = new Map(files.map((f) => [baseName(f.name), f]));
+  const ggufs = files.filter((f) => f.name.toLowerCase().endsWith('.gguf'));
+  if (ggufs.length > 1)
+    throw new FormatError(
+      ggufs[1]!.name,
+      'more than one .gguf file given; open one model at a time',
+    );
+  const model = ggufs.length ? await openGguf(ggufs[0]!) : await openSafetensors(files, by);
+  const used = new Set(model.usedFiles);
+  const unexpected = files
+    .filter((f) => !used.has(f) && !HARMLESS.has(baseName(f.name)))
+    .map((f) => f.name);
+  return { ...model.opened, unexpected: [...unexpected, ...model.opened.unexpected] };
+}
+
+function summarize(tensors: ModelTensor[]): { dtypes: WeightDtype[]; parameterCount: number } {
+  const dtypes = [...new Set(tensors.map((t) => t.dtype))];
+  const parameterCount = tensors.reduce((n, t) => n + numel(t.shape), 0);
+  return { dtypes, parameterCount };
+}
+
+async function openGguf(
+  src: ByteSource,
+): Promise<{ opened: OpenedModel; usedFiles: ByteSource[] }> {
+  const gguf = await readGguf(src);
+  const config = ggufToModelConfig(src.name, gguf);
+  const tensors: ModelTensor[] = [];
+  const unexpected: string[] = [];
+  for (const info of gguf.tensors) {
+    const name = ggufToHfName(info.name);
+    if (name === null) {
+      unexpected.push(info.name);
+      continue;
+    }
+    const dtype = ggufTensorDtype(src.name, info);
+    const shape = ggufDimsToShape(info.dims);
+    const nHeads = name.endsWith('q_proj.weight')
+      ? config.heads
+      : name.endsWith('k_proj.weight')
+        ? config.kvHeads
+        : 0;
+    tensors.push({
+      name,
+      shape,
+      dtype,
+      byteLength: info.byteLength!,
+      file: src.name,
+      read: () => readGgufQK(src, info, nHeads, shape, dtype),
+    });
+  }
+  const check = checkWeightsAgainstConfig(config, tensors, src.name);
+  let tokenizer: TokenizerSource = null;
+  const missing: string[] = [];
+  try {
+    tokenizer = { kind: 'gguf', vocab: spmVocabFromGguf(src.name, gguf) };
+  } catch {
+    missing.push('tokenizer.json');
+  }
+  return {
+    opened: {
+      format: 'gguf',
+      config,
+      ...summarize(tensors),
+      tensors,
+      tokenizer,
+      missing,
+      unexpected: [...unexpected, ...check.unexpected],
+    },
+    usedFiles: [src],
+  };
+}
+
+async function readGgufQK(
+  src: ByteSource,
+  info: GgufTensorInfo,
+  nHeads: number,
+  shape: number[],
+  dtype: WeightDtype,
+): Promise<Uint8Array> {
+  const bytes = await readGgufTensorBytes(src, info);
+  if (!nHeads) return bytes;
+  const [rows, cols] = shape as [number, number];
+  return unpermuteQK(bytes, nHeads, rows, cols * dtypeBytes(dtype));
+}
+
+async function openSafetensors(
+  files: ByteSource[],
+  by: Map<string, ByteSource>,
+): Promise<{ opened: OpenedModel; usedFiles: ByteSource[] }> {
+  const configSrc = by.get('config.json');
+  const index = by.get('model.safetensors.index.json');
+  const shards = files.filter(
+    (f) => f.name.endsWith('.safetensors') && !baseName(f.name).startsWith('adapter_'),
+  );
+  if (!shards.length) {
+    throw new FormatError(
+      files[0]?.name ?? '(no files)',
+      'no model found: give a .gguf, or .safetensors weights with config.json',
+    );
+  }
+  if (!configSrc)
+    throw new FormatError(
+      shards[0]!.name,
+      'config.json is missing: it must come with .safetensors weights',
+    );
+  const config = parseHfConfig(await readJson(configSrc), configSrc.name);
+  const used: ByteSource[] = [configSrc];
+  let raw: ShardedTensor[];
+  if (index) {
+    raw = await readShardedSafetensors(index, shards);
+    used.push(index, ...new Set(raw.map((t) => t.source)));
+  } else {
+    raw = [];
+    const seen = new Map<string, string>();
+    for (const src of shards) {
+      for (const t of (await readSafetensorsHeader(src)).tensors) {
+        const other = seen.get(t.name);
+        if (other) throw new FormatError(src.name, `tensor "${t.name}" is also in ${other}`);
+        seen.set(t.name, src.name);
+        raw.push({ ...t, source: src });
+      }
+      used.push(src);
+    }
+  }
+  const tensors: ModelTensor[] = raw.map((t) => ({
+    name: t.name,
+    shape: t.shape,
+    dtype: t.dtype,
+    byteLength: t.end - t.begin,
+    file: t.source.name,
+    read: () => readTensorBytes(t.source, t),
+  }));
+  const check = checkWeightsAgainstConfig(config, tensors, index?.name ?? shards[0]!.name);
+  const missing: string[] = [];
+  const tokJson = by.get('tokenizer.json');
+  const tokCfg = by.get('tokenizer_config.json');
+  if (!tokJson) missing.push('tokenizer.json');
+  if (!tokCfg) missing.push('tokenizer_config.json');
+  if (tokJson) used.push(tokJson);
+  if (tokCfg) used.push(tokCfg);
+  const tokenizer: TokenizerSource = tokJson
+    ? { kind: 'hf', json: await readJson(tokJson), config: tokCfg ? await readJson(tokCfg) : {} }
+    : null;
+  return {
+    opened: {
+      format: 'safetensors',
+      config,
+      ...summarize(tensors),
+      tensors,
+      tokenizer,
+      missing,
+      unexpected: check.unexpected,
+    },
+    usedFiles: used,
+  };
+}

@@ -1,0 +1,250 @@
+/** PEFT / LongLoRA adapter export and import (pure functions over file bytes), and zipping. */
+import { unzipSync, zipSync } from 'fflate';
+import { modelConfigToHfJson, moduleShape, modulePath, type ModelConfig } from './config.ts';
+import { bytesToF32 } from './dtype.ts';
+import { FormatError } from './errors.ts';
+import {
+  readSafetensorsHeader,
+  readTensorBytes,
+  writeSafetensors,
+  type TensorToWrite,
+} from './safetensors.ts';
+import { bytesSource } from './source.ts';
+
+/** One LoRA pair: A [r, in] and B [out, r], row-major f32. */
+export interface LoraWeights {
+  layer: number;
+  /** Short module name: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj or down_proj. */
+  module: string;
+  A: Float32Array;
+  B: Float32Array;
+}
+
+/** A trained full tensor (embed_tokens or an RMSNorm weight) under its plain HF name. */
+export interface TrainedTensor {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface AdapterArgs {
+  config: ModelConfig;
+  baseModel: string;
+  r: number;
+  alpha: number;
+  targets: string[];
+  lora: LoraWeights[];
+  trained: TrainedTensor[];
+  /** The linear position-interpolation factor the adapter was trained with. */
+  ropeFactor: number;
+  /** The base model's own config.json, to carry its other fields; synthesized from `config` when absent. */
+  baseConfigJson?: Record<string, unknown>;
+  /** Context length trained at, for the README. */
+  contextLength?: number;
+}
+
+const PREFIX = 'base_model.model.';
+
+/** Which PEFT modules_to_save entries cover these trained tensors (PEFT matches by name suffix). */
+function modulesToSave(trained: TrainedTensor[]): string[] {
+  const out: string[] = [];
+  if (trained.some((t) => t.name.includes('embed_tokens'))) out.push('embed_tokens');
+  if (trained.some((t) => t.name.endsWith('norm.weight'))) out.push('norm');
+  if (trained.some((t) => t.name === 'lm_head.weight')) out.push('lm_head');
+  return out;
+}
+
+function loraName(l: { layer: number; module: string }, ab: 'A' | 'B'): string {
+  return `${PREFIX}model.layers.${l.layer}.${modulePath(l.module)}.lora_${ab}.weight`;
+}
+
+function readme(a: AdapterArgs, mts: string[]): string {
+  const ctx = a.contextLength ?? a.config.maxPositions * a.ropeFactor;
+  return `# LongLoRA adapter for ${a.baseModel}
+
+Trained with LongLoRA Studio (shifted sparse attention, LoRA r=${a.r} alpha=${a.alpha} on ${a.targets.join(', ')}${
+    mts.length ? `, plus trainable ${mts.join(', ')}` : ''
+  }) at ${ctx} tokens of context, with linear position interpolation factor ${a.ropeFactor}.
+
+Files:
+- \`adapter_config.json\`, \`adapter_model.safetensors\`: a PEFT LoRA adapter (trained embeddings and norms under modules_to_save).
+- \`trainable_params.safetensors\`: the trained embeddings and norms under plain Hugging Face names (the official LongLoRA layout).
+- \`config.json\`: the base config with \`"rope_scaling": {"type": "linear", "factor": ${a.ropeFactor}}\`.
+
+## Load with PEFT
+
+\`\`\`python
+import torch
+from transformers import AutoConfig, AutoModelForCausalLM
+from peft import PeftModel
+
+config = AutoConfig.from_pretrained("./adapter")  # carries rope_scaling
+model = AutoModelForCausalLM.from_pretrained("${a.baseModel}", config=config, torch_dtype=torch.bfloat16)
+model = PeftModel.from_pretrained(model, "./adapter")
+model = model.merge_and_unload()  # optional: a plain model with the adapter merged
+\`\`\`
+
+## Merge or continue with the official LongLoRA scripts (github.com/dvlab-research/LongLoRA)
+
+The official scripts read \`trainable_params.bin\`; convert it first:
+
+\`\`\`bash
+python -c "import torch; from safetensors.torch import load_file; torch.save(load_file('adapter/trainable_params.safetensors'), 'adapter/trainable_params.bin')"
+python merge_lora_weights_and_save_hf_model.py --base_model ${a.baseModel} --peft_model ./adapter --context_size ${ctx} --save_path ./merged
+\`\`\`
+
+Continue training the merged model on a multi-GPU cluster (official defaults):
+
+\`\`\`bash
+torchrun --nproc_per_node=8 fine-tune.py --model_name_or_path ./merged --bf16 True --output_dir ./out \\
+  --cache_dir ./cache --model_max_length ${ctx} --use_flash_attn True --low_rank_training True \\
+  --num_train_epochs 1 --per_device_train_batch_size 1 --per_device_eval_batch_size 2 \\
+  --gradient_accumulation_steps 8 --evaluation_strategy "no" --save_strategy "steps" --save_steps 1000 \\
+  --save_total_limit 2 --learning_rate 2e-5 --weight_decay 0.0 --warmup_steps 20 \\
+  --lr_scheduler_type "constant_with_warmup" --logging_steps 1 --deepspeed "ds_configs/stage2.json" \\
+  --tf32 True --max_steps 1000
+\`\`\`
+`;
+}
+
+/** Builds the exported adapter's files: adapter_config.json, adapter_model.safetensors, trainable_params.safetensors, config.json, README.md. */
+export function buildAdapterFiles(a: AdapterArgs): Record<string, Uint8Array> {
+  const enc = new TextEncoder();
+  const mts = modulesToSave(a.trained);
+  const adapterTensors: TensorToWrite[] = [];
+  for (const l of [...a.lora].sort(
+    (x, y) => x.layer - y.layer || a.targets.indexOf(x.module) - a.targets.indexOf(y.module),
+  )) {
+    if (!a.targets.includes(l.module))
+      throw new Error(`LoRA for ${l.module} is not among the targets ${a.targets.join(', ')}`);
+    const [out, inp] = moduleShape(a.config, l.module);
+    if (l.A.length !== a.r * inp || l.B.length !== out * a.r) {
+      throw new Error(
+        `layer ${l.layer} ${l.module}: A must be [${a.r}, ${inp}] and B [${out}, ${a.r}]`,
+      );
+    }
+    adapterTensors.push({ name: loraName(l, 'A'), dtype: 'F32', shape: [a.r, inp], data: l.A });
+    adapterTensors.push({ name: loraName(l, 'B'), dtype: 'F32', shape: [out, a.r], data: l.B });
+  }
+  for (const t of a.trained)
+    adapterTensors.push({ name: PREFIX + t.name, dtype: 'F32', shape: t.shape, data: t.data });
+  const trainable = a.trained.map((t): TensorToWrite => ({
+    name: t.name,
+    dtype: 'F32',
+    shape: t.shape,
+    data: t.data,
+  }));
+
+  const adapterConfig = {
+    peft_type: 'LORA',
+    task_type: 'CAUSAL_LM',
+    base_model_name_or_path: a.baseModel,
+    r: a.r,
+    lora_alpha: a.alpha,
+    lora_dropout: 0,
+    target_modules: a.targets,
+    bias: 'none',
+    fan_in_fan_out: false,
+    inference_mode: true,
+    init_lora_weights: true,
+    modules_to_save: mts.length ? mts : null,
+    layers_to_transform: null,
+    layers_pattern: null,
+    rank_pattern: {},
+    alpha_pattern: {},
+    use_rslora: false,
+    use_dora: false,
+    revision: null,
+  };
+  const base = a.baseConfigJson ?? modelConfigToHfJson(a.config);
+  const modelConfig = { ...base, rope_scaling: { type: 'linear', factor: a.ropeFactor } };
+  const meta = { format: 'pt' };
+  return {
+    'adapter_config.json': enc.encode(JSON.stringify(adapterConfig, null, 2) + '\n'),
+    'adapter_model.safetensors': writeSafetensors(adapterTensors, meta),
+    'trainable_params.safetensors': writeSafetensors(trainable, meta),
+    'config.json': enc.encode(JSON.stringify(modelConfig, null, 2) + '\n'),
+    'README.md': enc.encode(readme(a, mts)),
+  };
+}
+
+/** What readAdapter restores from exported files. */
+export interface ReadAdapter {
+  baseModel: string;
+  r: number;
+  alpha: number;
+  targets: string[];
+  modulesToSave: string[];
+  lora: LoraWeights[];
+  trained: TrainedTensor[];
+  /** From config.json's rope_scaling, when config.json is present. */
+  ropeFactor: number | null;
+}
+
+/** Reads an adapter back from its files (as built by buildAdapterFiles, or a PEFT LoRA folder). */
+export async function readAdapter(files: Record<string, Uint8Array>): Promise<ReadAdapter> {
+  const json = (name: string): Record<string, unknown> | null => {
+    const b = files[name];
+    if (!b) return null;
+    try {
+      return JSON.parse(new TextDecoder().decode(b)) as Record<string, unknown>;
+    } catch (e) {
+      throw new FormatError(name, `invalid JSON (${(e as Error).message})`);
+    }
+  };
+  const cfg = json('adapter_config.json');
+  if (!cfg) throw new FormatError('adapter_config.json', 'missing from the adapter');
+  if (cfg.peft_type !== 'LORA')
+    throw new FormatError('adapter_config.json', `peft_type ${String(cfg.peft_type)} is not LORA`);
+  const weights = files['adapter_model.safetensors'];
+  if (!weights) throw new FormatError('adapter_model.safetensors', 'missing from the adapter');
+  const src = bytesSource('adapter_model.safetensors', weights);
+  const header = await readSafetensorsHeader(src);
+  const pairs = new Map<string, Partial<LoraWeights>>();
+  const trained: TrainedTensor[] = [];
+  for (const t of header.tensors) {
+    const data = bytesToF32(await readTensorBytes(src, t), t.dtype);
+    const m =
+      /^base_model\.model\.model\.layers\.(\d+)\.(?:self_attn|mlp)\.(\w+)\.lora_([AB])(?:\.default)?\.weight$/.exec(
+        t.name,
+      );
+    if (m) {
+      const key = `${m[1]}.${m[2]}`;
+      const p = pairs.get(key) ?? { layer: Number(m[1]), module: m[2]! };
+      p[m[3] as 'A' | 'B'] = data;
+      pairs.set(key, p);
+    } else if (t.name.startsWith(PREFIX)) {
+      trained.push({ name: t.name.slice(PREFIX.length), shape: t.shape, data });
+    } else {
+      throw new FormatError(src.name, `unexpected tensor "${t.name}"`);
+    }
+  }
+  const lora: LoraWeights[] = [];
+  for (const [key, p] of pairs) {
+    if (!p.A || !p.B)
+      throw new FormatError(src.name, `layer ${key} has lora_${p.A ? 'B' : 'A'} missing`);
+    lora.push(p as LoraWeights);
+  }
+  const modelCfg = json('config.json');
+  const rope = modelCfg?.rope_scaling as { factor?: number } | null | undefined;
+  return {
+    baseModel: String(cfg.base_model_name_or_path ?? ''),
+    r: Number(cfg.r),
+    alpha: Number(cfg.lora_alpha),
+    targets: Array.isArray(cfg.target_modules) ? cfg.target_modules.map(String) : [],
+    modulesToSave: Array.isArray(cfg.modules_to_save) ? cfg.modules_to_save.map(String) : [],
+    lora,
+    trained,
+    ropeFactor: typeof rope?.factor === 'number' ? rope.factor : null,
+  };
+}
+
+/** Packs files into a zip (stored, not deflated: weights barely compress and this keeps export fast). */
+export function zipFiles(files: Record<string, Uint8Array>): Uint8Array {
+  return zipSync(Object.fromEntries(Object.entries(files).map(([k, v]) => [k, [v, { level: 0 }]])));
+}
+
+/** Unpacks a zip made by zipFiles (or any zip) into its files. */
+export function unzipFiles(zip: Uint8Array): Record<string, Uint8Array> {
+  return unzipSync(zip);
+}

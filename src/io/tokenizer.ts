@@ -1,0 +1,63 @@
+/** Tokenizers: Hugging Face tokenizer.json (via @huggingface/tokenizers) and GGUF sentencepiece vocabularies. */
+import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
+
+/** What training, evaluation and generation need from a tokenizer. */
+export interface Tokenizer {
+  encode(text: string, opts?: { addBos?: boolean }): number[];
+  /** Decodes ids to text, dropping special tokens (BOS, EOS). */
+  decode(ids: readonly number[]): string;
+  bosId: number;
+  eosId: number;
+  vocabSize: number;
+}
+
+type Json = Record<string, unknown>;
+
+function tokenContent(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'object' && v !== null && typeof (v as Json).content === 'string')
+    return (v as Json).content as string;
+  return undefined;
+}
+
+/**
+ * A tokenizer from tokenizer.json (+ tokenizer_config.json). BOS is added by default when the config's
+ * add_bos_token says so (true when absent); `fallback` supplies ids the files do not name.
+ */
+export function hfTokenizer(
+  tokenizerJson: unknown,
+  tokenizerConfig: unknown = {},
+  fallback: { bosId?: number; eosId?: number } = {},
+): Tokenizer {
+  const cfg = (tokenizerConfig ?? {}) as Json;
+  const tok = new HfTokenizer(tokenizerJson as object, cfg);
+  const idOf = (v: unknown, names: string[], fb: number | undefined): number => {
+    for (const name of [tokenContent(v), ...names]) {
+      const id = name === undefined ? undefined : tok.token_to_id(name);
+      if (id !== undefined) return id;
+    }
+    if (fb !== undefined) return fb;
+    throw new Error(`tokenizer has no ${names[0]} token`);
+  };
+  const bosId = idOf(cfg.bos_token, ['<s>', '<|begin_of_text|>'], fallback.bosId);
+  const eosId = idOf(cfg.eos_token, ['</s>', '<|end_of_text|>', '<|endoftext|>'], fallback.eosId);
+  const addBosDefault = cfg.add_bos_token === undefined ? true : cfg.add_bos_token === true;
+  const vocabSize = tok.get_vocab(true).size;
+  const cleanUp = cfg.clean_up_tokenization_spaces === true;
+  return {
+    bosId,
+    eosId,
+    vocabSize,
+    encode(text, opts = {}) {
+      const ids = tok.encode(text, { add_special_tokens: false }).ids;
+      return (opts.addBos ?? addBosDefault) ? [bosId, ...ids] : ids;
+    },
+    decode(ids) {
+      // Llama tokenizers do not "clean up" spaces before punctuation unless the config asks to.
+      return tok.decode([...ids], {
+        skip_special_tokens: true,
+        clean_up_tokenization_spaces: cleanUp,
+      });
+    },
+  };
+}
