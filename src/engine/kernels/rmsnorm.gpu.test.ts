@@ -37,14 +37,29 @@ describe('rmsnorm forward/backward (f32)', () => {
 
       const b = ref.rmsnormBackward(x, w, f.rstd, dy, T, D);
       rmsnormBackward(rt, tx, tw, tr, tdy, tdx, tdw, T, D, { accumulateDx: true });
-      expectClose('dx (accumulated)', await rt.read(tdx), b.dx.map((v, i) => v + dx0[i]!), 1e-4);
-      expectClose('dw (accumulated)', await rt.read(tdw), b.dw.map((v, i) => v + dw0[i]!), 1e-4);
+      expectClose(
+        'dx (accumulated)',
+        await rt.read(tdx),
+        b.dx.map((v, i) => v + dx0[i]!),
+        1e-4,
+      );
+      expectClose(
+        'dw (accumulated)',
+        await rt.read(tdw),
+        b.dw.map((v, i) => v + dw0[i]!),
+        1e-4,
+      );
 
       // Overwrite mode, with a caller-owned workspace; dw keeps accumulating.
       const ws = rt.tensor([rmsnormBackwardWorkspaceSize(T, D)], 'f32', 'workspace', 'ws');
       rmsnormBackward(rt, tx, tw, tr, tdy, tdx, tdw, T, D, { workspace: ws });
       expectClose('dx (overwritten)', await rt.read(tdx), b.dx, 1e-4);
-      expectClose('dw (twice)', await rt.read(tdw), b.dw.map((v, i) => 2 * v + dw0[i]!), 1e-4);
+      expectClose(
+        'dw (twice)',
+        await rt.read(tdw),
+        b.dw.map((v, i) => 2 * v + dw0[i]!),
+        1e-4,
+      );
       for (const t of [tx, tw, ty, tr, tdy, tdx, tdw, ws]) t.destroy();
       expect(rt.liveTensors).toBe(0);
       expect(rt.memory.snapshot().current.workspace).toBe(0);
