@@ -1,0 +1,156 @@
+import { describe, expect, it } from 'vitest';
+import { randomRefModel, refLossAndGrads, type RefConfig } from '../reference/llama.ts';
+import { testRuntime } from '../test/gpu.ts';
+import { relativeError } from '../test/numeric.ts';
+import { Rng } from '../util/rng.ts';
+import { LlamaModel } from './llama.ts';
+import { LlamaParams, loraName } from './params.ts';
+import { refWeightSource, shapeOfRef, type StorageDtype } from './parity.ts';
+import type { AttentionPattern, LinearName } from './types.ts';
+
+interface Case {
+  name: string;
+  dtype: StorageDtype;
+  tied: boolean;
+  kvHeads: number;
+  pattern: AttentionPattern;
+  ropeFactor: number;
+  targets: LinearName[];
+  checkpointing: boolean;
+}
+
+const ALL: LinearName[] = [
+  'q_proj',
+  'k_proj',
+  'v_proj',
+  'o_proj',
+  'gate_proj',
+  'up_proj',
+  'down_proj',
+];
+const QKVO: LinearName[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj'];
+
+const cases: Case[] = [
+  {
+    name: 'f32, GQA, tied, s2, rope ×2',
+    dtype: 'F32',
+    tied: true,
+    kvHeads: 2,
+    pattern: 's2',
+    ropeFactor: 2,
+    targets: QKVO,
+    checkpointing: true,
+  },
+  {
+    name: 'bf16, GQA, untied, s2roll, all targets',
+    dtype: 'BF16',
+    tied: false,
+    kvHeads: 2,
+    pattern: 's2roll',
+    ropeFactor: 2,
+    targets: ALL,
+    checkpointing: true,
+  },
+  {
+    name: 'f16, MHA, tied, full, no checkpointing',
+    dtype: 'F16',
+    tied: true,
+    kvHeads: 4,
+    pattern: 'full',
+    ropeFactor: 1,
+    targets: ALL,
+    checkpointing: false,
+  },
+  {
+    name: 'f32, MHA, untied, s2, rope ×4',
+    dtype: 'F32',
+    tied: false,
+    kvHeads: 4,
+    pattern: 's2',
+    ropeFactor: 4,
+    targets: QKVO,
+    checkpointing: true,
+  },
+];
+
+describe('LoRA+ Llama on the GPU vs the float64 reference', () => {
+  for (const c of cases) {
+    it(`loss and every trainable gradient match: ${c.name}`, async () => {
+      const rt = await testRuntime();
+      const N = 24;
+      const G = 12;
+      const refCfg: RefConfig = {
+        vocab: 37,
+        hidden: 16,
+        intermediate: 24,
+        layers: 2,
+        heads: 4,
+        kvHeads: c.kvHeads,
+        headDim: 4,
+        rmsEps: 1e-5,
+        ropeTheta: 10000,
+        ropeFactor: c.ropeFactor,
+        tied: c.tied,
+        pattern: c.pattern,
+        group: G,
+        loraTargets: c.targets,
+        rank: 3,
+        alpha: 6,
+      };
+      const w = randomRefModel(refCfg, 7);
+      const shape = shapeOfRef(refCfg);
+      const src = refWeightSource(shape, w, c.dtype);
+      const lora = { rank: 3, alpha: 6, targets: c.targets, trainEmbed: true, trainNorm: true };
+      const params = await LlamaParams.load(rt, shape, lora, src, 1);
+      w.layers.forEach((l, i) => {
+        for (const n of c.targets) {
+          params.setTrainable(loraName(i, n, 'A'), Float32Array.from(l.lora[n]!.A));
+          params.setTrainable(loraName(i, n, 'B'), Float32Array.from(l.lora[n]!.B));
+        }
+      });
+      // LoRA matrices on the GPU are f32: give the reference the same rounded values.
+      for (const l of w.layers) {
+        for (const n of c.targets) {
+          l.lora[n]!.A.set(Float32Array.from(l.lora[n]!.A));
+          l.lora[n]!.B.set(Float32Array.from(l.lora[n]!.B));
+        }
+      }
+      const rng = new Rng(3);
+      const tokens = Array.from({ length: N }, () => rng.int(refCfg.vocab));
+      const labels = tokens.map((t, i) => (i === 5 ? -100 : t));
+      const ref = refLossAndGrads(refCfg, w, tokens, labels);
+
+      const model = new LlamaModel(rt, params, { checkpointing: c.checkpointing });
+      const ids = Uint32Array.from(tokens);
+      const shifted = Int32Array.from(tokens, (_, t) => (t + 1 < N ? labels[t + 1]! : -100));
+      const loss = await model.forwardBackward(
+        { ids, labels: shifted },
+        { pattern: c.pattern, group: G, ropeFactor: c.ropeFactor },
+      );
+      expect(Math.abs(loss - ref.loss) / ref.loss).toBeLessThan(1e-3);
+
+      const expected = new Map<string, Float64Array>();
+      expected.set('model.embed_tokens.weight', ref.grads.embed);
+      expected.set('model.norm.weight', ref.grads.norm);
+      ref.grads.layers.forEach((g, i) => {
+        expected.set(`model.layers.${i}.input_layernorm.weight`, g.inputNorm);
+        expected.set(`model.layers.${i}.post_attention_layernorm.weight`, g.postNorm);
+        for (const n of c.targets) {
+          expected.set(loraName(i, n, 'A'), g.lora[n]!.A);
+          expected.set(loraName(i, n, 'B'), g.lora[n]!.B);
+        }
+      });
+      expect(params.trainables.length).toBe(expected.size);
+      const worst: string[] = [];
+      for (const t of params.trainables) {
+        const got = await rt.read(t.grad);
+        const err = relativeError(got, expected.get(t.name)!);
+        if (!(err < 1e-3)) worst.push(`${t.name}: ${err.toExponential(2)}`);
+      }
+      expect(worst).toEqual([]);
+      model.destroy();
+      params.destroy();
+      expect(rt.liveTensors).toBe(0);
+    });
+  }
+});
