@@ -30,6 +30,8 @@ const PIECES = [
   'r',
   'd',
   'l',
+  'w',
+  'u',
   '▁t',
   'he',
   '▁the',
@@ -128,7 +130,7 @@ export function tinyTokenizerJson(): Record<string, unknown> {
   };
 }
 
-/** config.json of a tiny model: vocab 288, hidden 16, 2 layers, 4 heads (2 kv heads with GQA), SwiGLU 24. */
+/** config.json of a tiny model: vocab 290, hidden 16, 2 layers, 4 heads (2 kv heads with GQA), SwiGLU 24. */
 export function tinyConfigJson(spec: TinySpec): Record<string, unknown> {
   return {
     architectures: ['LlamaForCausalLM'],

@@ -43,7 +43,7 @@ export interface OpenedModel {
   unexpected: string[];
 }
 
-/** Files that belong to an HF model folder but are not needed here. */
+/** Files that belong to an HF model folder but are not needed here (as are sentencepiece *.model files). */
 const HARMLESS = new Set([
   'generation_config.json',
   'special_tokens_map.json',
@@ -65,7 +65,7 @@ export async function openModel(files: ByteSource[]): Promise<OpenedModel> {
   const model = ggufs.length ? await openGguf(ggufs[0]!) : await openSafetensors(files, by);
   const used = new Set(model.usedFiles);
   const unexpected = files
-    .filter((f) => !used.has(f) && !HARMLESS.has(baseName(f.name)))
+    .filter((f) => !used.has(f) && !HARMLESS.has(baseName(f.name)) && !f.name.endsWith('.model'))
     .map((f) => f.name);
   return { ...model.opened, unexpected: [...unexpected, ...model.opened.unexpected] };
 }
