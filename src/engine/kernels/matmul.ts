@@ -1,10 +1,186 @@
-/** Launcher for the matmul family: C = A · Bᵀ (a linear layer's x · Wᵀ). */
+/**
+ * Launchers for the matmul family: a linear layer's forward (y = x·Wᵀ) and input gradient
+ * (dx = dy·W), with W f32 or packed bf16/f16, in four selectable variants, plus autotuning.
+ */
 import type { Runtime, Tensor } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
+import { autotune, cachedChoice, pow2Bucket, tuneKey, type TuneResult } from './autotune.ts';
 
-const Params = uniformLayout({ M: 'u32', N: 'u32', K: 'u32' });
+/**
+ * Kernel variants: naive (one lane per output), tiled (16×16 workgroup-memory tiles), regblock
+ * (64×64 workgroup-memory tiles, 4×4 per lane, vec4 loads), direct (4×4 per lane, vec4 loads, no
+ * workgroup memory: best on CPU-backed adapters), subgroup (subgroupAdd reductions; small M).
+ * regblock and direct need K % 4 == 0 and W's contiguous dimension % 4 (f32) or % 8 (halves).
+ */
+export type MatmulVariant = 'naive' | 'tiled' | 'regblock' | 'direct' | 'subgroup';
 
-/** C[M, N] = A[M, K] · B[N, K]ᵀ, f32, tiled 16×16 with workgroup memory. */
+/** Every variant, in benchmark order. */
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = [
+  'naive',
+  'tiled',
+  'regblock',
+  'direct',
+  'subgroup',
+];
+
+const TILE: Record<MatmulVariant, number> = {
+  naive: 16,
+  tiled: 16,
+  regblock: 64,
+  direct: 32,
+  subgroup: 4,
+};
+
+/** Storage types of a frozen weight. */
+export type WeightDType = 'f32' | 'bf16' | 'f16';
+
+/** forward: C = A·Wᵀ (W is [N, K]); backwardInput: C = A·W (W is [K, N]). */
+export type LinearOp = 'forward' | 'backwardInput';
+
+/** Options of the linear launchers. */
+export interface LinearOptions {
+  /** Add into the output instead of overwriting it. */
+  accumulate?: boolean;
+  /** Force a variant (throws if this adapter or shape cannot run it). */
+  variant?: MatmulVariant;
+  /** Scale of the product (C (+)= alpha·A·W…); 1 by default. */
+  alpha?: number;
+}
+
+const Params = uniformLayout({ M: 'u32', N: 'u32', K: 'u32', alpha: 'f32', accum: 'u32' });
+const WDT: Record<WeightDType, number> = { f32: 0, bf16: 1, f16: 2 };
+
+function weightDType(w: Tensor): WeightDType {
+  if (w.dtype === 'f32' || w.dtype === 'bf16' || w.dtype === 'f16') return w.dtype;
+  throw new Error(`${w.label}: weights must be f32, bf16 or f16, not ${w.dtype}`);
+}
+
+/** Whether `variant` can run op on this adapter at C[M, N] with reduction length K. */
+export function variantSupported(
+  rt: Runtime,
+  variant: MatmulVariant,
+  op: LinearOp,
+  dtype: WeightDType,
+  M: number,
+  N: number,
+  K: number,
+): boolean {
+  if (variant === 'subgroup') return rt.info.features.subgroups;
+  if (variant !== 'regblock' && variant !== 'direct') return true;
+  // 16-byte loads: A rows along K; W along its contiguous dimension (K for NT, N for NN).
+  const wContig = op === 'forward' ? K : N;
+  const per16 = dtype === 'f32' ? 4 : 8;
+  return K % 4 === 0 && wContig % per16 === 0 && M * N > 0;
+}
+
+/**
+ * The default when nothing was tuned: subgroup for 1–4 rows; when aligned, direct on CPU-backed
+ * adapters and regblock on GPUs; else tiled.
+ */
+export function defaultVariant(
+  rt: Runtime,
+  op: LinearOp,
+  dtype: WeightDType,
+  M: number,
+  N: number,
+  K: number,
+): MatmulVariant {
+  if (M <= 4 && variantSupported(rt, 'subgroup', op, dtype, M, N, K)) return 'subgroup';
+  if (M >= 32 && N >= 32 && variantSupported(rt, 'regblock', op, dtype, M, N, K)) {
+    return rt.info.isSoftware ? 'direct' : 'regblock';
+  }
+  return 'tiled';
+}
+
+/** The shape class tuning choices are cached under. */
+export function linearBucket(M: number, N: number, K: number, aligned: boolean): string {
+  const m = M <= 4 ? M : pow2Bucket(M);
+  return `m${m}n${pow2Bucket(N)}k${pow2Bucket(K)}${aligned ? 'a' : 'u'}`;
+}
+
+function tuneKeyFor(
+  rt: Runtime,
+  op: LinearOp,
+  dtype: WeightDType,
+  M: number,
+  N: number,
+  K: number,
+): string {
+  const aligned = variantSupported(rt, 'regblock', op, dtype, M, N, K);
+  return tuneKey(rt, `linear.${op}`, dtype, linearBucket(M, N, K, aligned));
+}
+
+/** The variant a launcher uses without an explicit one: the tuned choice if cached, else default. */
+export function resolveVariant(
+  rt: Runtime,
+  op: LinearOp,
+  dtype: WeightDType,
+  M: number,
+  N: number,
+  K: number,
+): MatmulVariant {
+  const hit = cachedChoice(tuneKeyFor(rt, op, dtype, M, N, K)) as MatmulVariant | undefined;
+  if (hit && variantSupported(rt, hit, op, dtype, M, N, K)) return hit;
+  return defaultVariant(rt, op, dtype, M, N, K);
+}
+
+/** Records one dispatch of C[M, N] (+)= alpha · A[M, K] · op(W). */
+function runLinear(
+  rt: Runtime,
+  op: LinearOp,
+  a: Tensor,
+  w: Tensor,
+  c: Tensor,
+  M: number,
+  N: number,
+  K: number,
+  opts: LinearOptions,
+): void {
+  const dtype = weightDType(w);
+  const variant = opts.variant ?? resolveVariant(rt, op, dtype, M, N, K);
+  if (!variantSupported(rt, variant, op, dtype, M, N, K)) {
+    throw new Error(`matmul ${variant} cannot run ${op} ${dtype} at ${M}×${N}×${K} here`);
+  }
+  if (M === 0 || N === 0) return;
+  rt.dispatch({
+    shader: `matmul.${variant}`,
+    constants: { WDT: WDT[dtype], B_NN: op === 'forward' ? 0 : 1 },
+    bindings: [a, w, c],
+    params: Params.pack({ M, N, K, alpha: opts.alpha ?? 1, accum: opts.accumulate ? 1 : 0 }),
+    workgroups: [Math.ceil(N / TILE[variant]), Math.ceil(M / TILE[variant])],
+    label: `linear.${op} ${variant} ${dtype} ${M}x${N}x${K}`,
+  });
+}
+
+/** y[T, out] = x[T, in] · W[out, in]ᵀ (or += with accumulate); W f32, bf16 or f16. */
+export function linearForward(
+  rt: Runtime,
+  x: Tensor,
+  w: Tensor,
+  y: Tensor,
+  T: number,
+  inF: number,
+  outF: number,
+  opts: LinearOptions = {},
+): void {
+  runLinear(rt, 'forward', x, w, y, T, outF, inF, opts);
+}
+
+/** dx[T, in] = dy[T, out] · W[out, in] (or += with accumulate); W f32, bf16 or f16. */
+export function linearBackwardInput(
+  rt: Runtime,
+  dy: Tensor,
+  w: Tensor,
+  dx: Tensor,
+  T: number,
+  inF: number,
+  outF: number,
+  opts: LinearOptions = {},
+): void {
+  runLinear(rt, 'backwardInput', dy, w, dx, T, inF, outF, opts);
+}
+
+/** C[M, N] = A[M, K] · B[N, K]ᵀ, all f32 (the tiled kernel). */
 export function matmulNT(
   rt: Runtime,
   a: Tensor,
@@ -14,11 +190,48 @@ export function matmulNT(
   N: number,
   K: number,
 ): void {
-  rt.dispatch({
-    shader: 'matmul.tiled',
-    bindings: [a, b, c],
-    params: Params.pack({ M, N, K }),
-    workgroups: [Math.ceil(N / 16), Math.ceil(M / 16)],
-    label: `matmulNT ${M}x${N}x${K}`,
-  });
+  runLinear(rt, 'forward', a, b, c, M, N, K, { variant: 'tiled' });
+}
+
+/**
+ * Times every eligible variant of `op` at this shape on this adapter (unless a choice is already
+ * cached or stored) and caches the fastest for the shape's bucket; later launches use it.
+ */
+export async function tuneLinear(
+  rt: Runtime,
+  op: LinearOp,
+  dtype: WeightDType,
+  T: number,
+  inF: number,
+  outF: number,
+  opts: { runs?: number; warmup?: number; force?: boolean; variants?: MatmulVariant[] } = {},
+): Promise<TuneResult> {
+  const [M, N, K] = op === 'forward' ? [T, outF, inF] : [T, inF, outF];
+  const variants = (opts.variants ?? MATMUL_VARIANTS.filter((v) => v !== 'naive')).filter((v) =>
+    variantSupported(rt, v, op, dtype, M, N, K),
+  );
+  const a = rt.tensor([M, K], 'f32', 'workspace', 'autotune A');
+  const w = rt.tensor(op === 'forward' ? [N, K] : [K, N], dtype, 'workspace', 'autotune W');
+  const c = rt.tensor([M, N], 'f32', 'workspace', 'autotune C');
+  try {
+    // Zero-filled operands: timing does not depend on values, and zeros are valid in every dtype.
+    return await autotune(
+      rt,
+      tuneKeyFor(rt, op, dtype, M, N, K),
+      variants.map((variant) => ({
+        name: variant,
+        run: () => runLinear(rt, op, a, w, c, M, N, K, { variant }),
+      })),
+      opts,
+    );
+  } finally {
+    a.destroy();
+    w.destroy();
+    c.destroy();
+  }
+}
+
+/** Floating-point operations of one M×N×K matmul (2·M·N·K). */
+export function matmulFlops(M: number, N: number, K: number): number {
+  return 2 * M * N * K;
 }

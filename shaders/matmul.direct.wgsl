@@ -1,0 +1,139 @@
+// Register-blocked linear layer with vec4 loads and no workgroup memory.
+//   NT (forward):        C[M, N] (+)= alpha · A[M, K] · W[N, K]ᵀ   (y = x·Wᵀ, W is [out, in])
+//   NN (backward input): C[M, N] (+)= alpha · A[M, K] · W[K, N]     (dx = dy·W, W is [out, in])
+// A and C are f32 row-major; W is f32, or bf16 / f16 packed two per u32, read 16 bytes at a time
+// (4 f32 or 8 halves). Alignment the launcher guarantees: K % 4 == 0; W's contiguous dimension
+// (K for NT, N for NN) % 4 (f32) or % 8 (halves) == 0.
+// Threads: each lane computes a 4×4 block of C (rows 4·gid.y…, columns 4·gid.x…) in four vec4
+// accumulators, reading A and W straight from global memory with 16-byte loads; an 8×8 workgroup
+// covers 32×32. No barriers: on CPU-backed adapters (SwiftShader) the caches do the tiling and
+// barriers are costly; on GPUs the shared-memory `regblock` kernel usually wins (the autotune picks).
+// C is overwritten, or accumulated into when p.accum is 1.
+
+override WDT: u32 = 0u;      // 0 = f32, 1 = bf16, 2 = f16
+override B_NN: bool = false; // false: W[n, k] (NT); true: W[k, n] (NN)
+
+struct Params {
+  M: u32,
+  N: u32,
+  K: u32,
+  alpha: f32,
+  accum: u32, // 1: C += alpha·AB; 0: C = alpha·AB
+}
+
+@group(0) @binding(0) var<storage, read> A: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> W: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read_write> C: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+struct Eight {
+  lo: vec4<f32>,
+  hi: vec4<f32>,
+}
+
+fn halves(w: vec4<u32>) -> Eight {
+  if (WDT == 1u) {
+    let l = bitcast<vec4<f32>>(w << vec4<u32>(16u));
+    let h = bitcast<vec4<f32>>(w & vec4<u32>(0xffff0000u));
+    return Eight(vec4<f32>(l.x, h.x, l.y, h.y), vec4<f32>(l.z, h.z, l.w, h.w));
+  }
+  let a = unpack2x16float(w.x);
+  let b = unpack2x16float(w.y);
+  let c = unpack2x16float(w.z);
+  let d = unpack2x16float(w.w);
+  return Eight(vec4<f32>(a, b), vec4<f32>(c, d));
+}
+
+fn a4(row: u32, k: u32) -> vec4<f32> {
+  return select(vec4<f32>(0.0), A[(min(row, p.M - 1u) * p.K + k) / 4u], row < p.M);
+}
+
+// NT f32: W[n, k…k+3]
+fn wt4(n: u32, k: u32) -> vec4<f32> {
+  return select(vec4<f32>(0.0), bitcast<vec4<f32>>(W[(min(n, p.N - 1u) * p.K + k) / 4u]), n < p.N);
+}
+// NT halves: W[n, k…k+7]
+fn wt8(n: u32, k: u32) -> Eight {
+  let e = halves(W[(min(n, p.N - 1u) * p.K + k) / 8u]);
+  let ok = n < p.N;
+  return Eight(select(vec4<f32>(0.0), e.lo, ok), select(vec4<f32>(0.0), e.hi, ok));
+}
+// NN: W[k, n…n+3] (f32) — n < N guaranteed by alignment except past the edge
+fn wn4(k: u32, n: u32) -> vec4<f32> {
+  if (WDT == 0u) {
+    return select(vec4<f32>(0.0), bitcast<vec4<f32>>(W[(k * p.N + min(n, p.N - 4u)) / 4u]), n < p.N);
+  }
+  let e = halves(W[(k * p.N + min(n - n % 8u, p.N - 8u)) / 8u]);
+  return select(vec4<f32>(0.0), select(e.lo, e.hi, (n % 8u) != 0u), n < p.N);
+}
+
+fn dots(a: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(dot(a, b0), dot(a, b1), dot(a, b2), dot(a, b3));
+}
+
+fn store(row: u32, col: u32, v: vec4<f32>) {
+  if (row >= p.M) {
+    return;
+  }
+  let o = row * p.N + col;
+  let acc = p.accum != 0u;
+  if (col < p.N) { C[o] = p.alpha * v.x + select(0.0, C[o], acc); }
+  if (col + 1u < p.N) { C[o + 1u] = p.alpha * v.y + select(0.0, C[o + 1u], acc); }
+  if (col + 2u < p.N) { C[o + 2u] = p.alpha * v.z + select(0.0, C[o + 2u], acc); }
+  if (col + 3u < p.N) { C[o + 3u] = p.alpha * v.w + select(0.0, C[o + 3u], acc); }
+}
+
+@compute @workgroup_size(8, 8)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let row = gid.y * 4u;
+  let col = gid.x * 4u;
+  if (row >= p.M || col >= p.N) {
+    return;
+  }
+  var c0 = vec4<f32>(0.0);
+  var c1 = vec4<f32>(0.0);
+  var c2 = vec4<f32>(0.0);
+  var c3 = vec4<f32>(0.0);
+  if (B_NN) {
+    for (var k = 0u; k < p.K; k += 4u) {
+      let w0 = wn4(k, col);
+      let w1 = wn4(k + 1u, col);
+      let w2 = wn4(k + 2u, col);
+      let w3 = wn4(k + 3u, col);
+      let a0 = a4(row, k);
+      let a1 = a4(row + 1u, k);
+      let a2 = a4(row + 2u, k);
+      let a3 = a4(row + 3u, k);
+      c0 += a0.x * w0 + a0.y * w1 + a0.z * w2 + a0.w * w3;
+      c1 += a1.x * w0 + a1.y * w1 + a1.z * w2 + a1.w * w3;
+      c2 += a2.x * w0 + a2.y * w1 + a2.z * w2 + a2.w * w3;
+      c3 += a3.x * w0 + a3.y * w1 + a3.z * w2 + a3.w * w3;
+    }
+  } else if (WDT == 0u) {
+    for (var k = 0u; k < p.K; k += 4u) {
+      let w0 = wt4(col, k);
+      let w1 = wt4(col + 1u, k);
+      let w2 = wt4(col + 2u, k);
+      let w3 = wt4(col + 3u, k);
+      c0 += dots(a4(row, k), w0, w1, w2, w3);
+      c1 += dots(a4(row + 1u, k), w0, w1, w2, w3);
+      c2 += dots(a4(row + 2u, k), w0, w1, w2, w3);
+      c3 += dots(a4(row + 3u, k), w0, w1, w2, w3);
+    }
+  } else {
+    for (var k = 0u; k < p.K; k += 8u) {
+      let w0 = wt8(col, k);
+      let w1 = wt8(col + 1u, k);
+      let w2 = wt8(col + 2u, k);
+      let w3 = wt8(col + 3u, k);
+      c0 += dots(a4(row, k), w0.lo, w1.lo, w2.lo, w3.lo) + dots(a4(row, k + 4u), w0.hi, w1.hi, w2.hi, w3.hi);
+      c1 += dots(a4(row + 1u, k), w0.lo, w1.lo, w2.lo, w3.lo) + dots(a4(row + 1u, k + 4u), w0.hi, w1.hi, w2.hi, w3.hi);
+      c2 += dots(a4(row + 2u, k), w0.lo, w1.lo, w2.lo, w3.lo) + dots(a4(row + 2u, k + 4u), w0.hi, w1.hi, w2.hi, w3.hi);
+      c3 += dots(a4(row + 3u, k), w0.lo, w1.lo, w2.lo, w3.lo) + dots(a4(row + 3u, k + 4u), w0.hi, w1.hi, w2.hi, w3.hi);
+    }
+  }
+  store(row, col, c0);
+  store(row + 1u, col, c1);
+  store(row + 2u, col, c2);
+  store(row + 3u, col, c3);
+}

@@ -1,0 +1,123 @@
+/**
+ * Kernel autotuning: on first use of a shape class, time each eligible variant on this adapter (a
+ * warm-up, then a few runs; the median counts) and remember the fastest per (adapter, op, dtype,
+ * shape bucket) in memory and, optionally, in a pluggable store (IndexedDB, localStorage, a file).
+ * Generic over ops: callers supply the candidates; launchers read choices back synchronously.
+ */
+import type { Runtime } from '../runtime.ts';
+
+/** A persistent home for tuning choices; get/set may be synchronous or asynchronous. */
+export interface TuneStore {
+  get(key: string): string | undefined | null | Promise<string | undefined | null>;
+  set(key: string, choice: string): void | Promise<void>;
+}
+
+/** One variant to time: `run` records its dispatches (the tuner syncs and times them). */
+export interface TuneCandidate {
+  name: string;
+  run: () => void;
+}
+
+/** What a tuning pass decided, with the median milliseconds of every candidate it timed. */
+export interface TuneResult {
+  choice: string;
+  timings: Record<string, number>;
+  /** Where the choice came from: timed now, the in-memory cache, or the store. */
+  source: 'timed' | 'memory' | 'store';
+}
+
+const memory = new Map<string, string>();
+let store: TuneStore | null = null;
+
+/** Plugs in (or, with null, removes) the persistent store consulted after the in-memory cache. */
+export function setTuneStore(s: TuneStore | null): void {
+  store = s;
+}
+
+/** A TuneStore over anything with getItem/setItem (e.g. window.localStorage). */
+export function keyValueTuneStore(
+  kv: { getItem(k: string): string | null; setItem(k: string, v: string): void },
+  prefix = 'longlora.autotune:',
+): TuneStore {
+  return {
+    get: (key) => kv.getItem(prefix + key),
+    set: (key, choice) => kv.setItem(prefix + key, choice),
+  };
+}
+
+/** Forgets every in-memory choice (the store is untouched). */
+export function clearTuneCache(): void {
+  memory.clear();
+}
+
+/** The cache key of one op on this runtime's adapter. */
+export function tuneKey(rt: Runtime, op: string, dtype: string, bucket: string): string {
+  const a = rt.info;
+  const adapter = [a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(' ');
+  return `${adapter || a.name}|${op}|${dtype}|${bucket}`;
+}
+
+/** Rounds a dimension up to its power-of-two bucket (1, 2, 4, …). */
+export function pow2Bucket(x: number): number {
+  return x <= 1 ? 1 : 2 ** Math.ceil(Math.log2(x));
+}
+
+/** The choice cached in memory for `key`, if any (synchronous: launchers call it per dispatch). */
+export function cachedChoice(key: string): string | undefined {
+  return memory.get(key);
+}
+
+/** Records a choice in memory and in the store (used by tuning, and by callers restoring state). */
+export async function rememberChoice(key: string, choice: string): Promise<void> {
+  memory.set(key, choice);
+  if (store) await store.set(key, choice);
+}
+
+/**
+ * Returns the cached choice for `key`, else the stored one, else times every candidate (after one
+ * warm-up run each) and keeps the fastest median. Candidates must leave the GPU state reusable.
+ */
+export async function autotune(
+  rt: Runtime,
+  key: string,
+  candidates: readonly TuneCandidate[],
+  opts: { runs?: number; warmup?: number; force?: boolean } = {},
+): Promise<TuneResult> {
+  if (candidates.length === 0) throw new Error(`autotune ${key}: no candidates`);
+  const names = new Set(candidates.map((c) => c.name));
+  if (!opts.force) {
+    const hit = memory.get(key);
+    if (hit !== undefined && names.has(hit)) return { choice: hit, timings: {}, source: 'memory' };
+    const stored = store ? await store.get(key) : undefined;
+    if (stored && names.has(stored)) {
+      memory.set(key, stored);
+      return { choice: stored, timings: {}, source: 'store' };
+    }
+  }
+  const runs = Math.max(1, opts.runs ?? 3);
+  const warmup = Math.max(0, opts.warmup ?? 1);
+  const timings: Record<string, number> = {};
+  for (const c of candidates) {
+    for (let i = 0; i < warmup; i++) c.run();
+    await rt.sync();
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      c.run();
+      await rt.sync();
+      times.push(performance.now() - t0);
+    }
+    timings[c.name] = median(times);
+  }
+  let choice = candidates[0]!.name;
+  for (const c of candidates) if (timings[c.name]! < timings[choice]!) choice = c.name;
+  await rememberChoice(key, choice);
+  return { choice, timings, source: 'timed' };
+}
+
+/** The median of a non-empty list. */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
