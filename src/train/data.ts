@@ -144,7 +144,7 @@ export function buildDataset(
   const format = detectFormat(name, text);
   const ids: number[] = [];
   const mask: boolean[] = [];
-  let documents = 0;
+  let documents: number;
   const samples: string[] = [];
   if (format === 'text') {
     const docs = splitDocuments(text);

@@ -1,5 +1,5 @@
 /** Checkpoint storage in a folder (Node): each checkpoint is written to `<id>.tmp/` and renamed. */
-import { mkdir, readFile, readdir, rename, rm, writeFile, open } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BlobStore } from './checkpoint.ts';
