@@ -1,0 +1,84 @@
+/**
+ * LoRA launchers (PEFT shapes: A [r, in], B [out, r], scaling = alpha / r). The forward adds the
+ * low-rank path after the base matmul; the backward accumulates dA and dB (so gradients sum over
+ * micro-steps) with a deterministic reduction over tokens and adds the input gradient into dx.
+ */
+import type { Runtime, Tensor } from '../runtime.ts';
+import { uniformLayout } from '../uniforms.ts';
+import { linearBackwardInput, linearForward, type MatmulVariant } from './matmul.ts';
+
+const GradParams = uniformLayout({ T: 'u32', M: 'u32', N: 'u32', alpha: 'f32' });
+
+/** Options of the LoRA launchers (a forced matmul variant, for tests and the benchmark). */
+export interface LoraOptions {
+  variant?: MatmulVariant;
+}
+
+/** C[M, N] += alpha · P[T, M]ᵀ · Q[T, N], summed over tokens in a fixed order. */
+export function weightGradAccumulate(
+  rt: Runtime,
+  P: Tensor,
+  Q: Tensor,
+  C: Tensor,
+  T: number,
+  M: number,
+  N: number,
+  alpha: number,
+): void {
+  rt.dispatch({
+    shader: 'lora.weightgrad',
+    bindings: [P, Q, C],
+    params: GradParams.pack({ T, M, N, alpha }),
+    workgroups: [Math.ceil(N / 16), Math.ceil(M / 16)],
+    label: `lora.weightgrad ${M}x${N} over ${T}`,
+  });
+}
+
+/** xa[T, r] = x·Aᵀ (saved for backward); y[T, out] += scaling · xa·Bᵀ (y already holds x·Wᵀ). */
+export function loraForward(
+  rt: Runtime,
+  x: Tensor,
+  A: Tensor,
+  B: Tensor,
+  xa: Tensor,
+  y: Tensor,
+  T: number,
+  inF: number,
+  outF: number,
+  r: number,
+  scaling: number,
+  opts: LoraOptions = {},
+): void {
+  const variant = opts.variant ?? 'tiled';
+  linearForward(rt, x, A, xa, T, inF, r, { variant });
+  linearForward(rt, xa, B, y, T, r, outF, { variant, accumulate: true, alpha: scaling });
+}
+
+/**
+ * dB += scaling·dyᵀ·xa; g = scaling·dy·B (into workspace [T, r]); dA += gᵀ·x; dx += g·A.
+ * dA and dB accumulate across calls; dx accumulates onto the base layer's input gradient.
+ */
+export function loraBackward(
+  rt: Runtime,
+  x: Tensor,
+  A: Tensor,
+  B: Tensor,
+  xa: Tensor,
+  dy: Tensor,
+  dA: Tensor,
+  dB: Tensor,
+  dx: Tensor,
+  workspace: Tensor,
+  T: number,
+  inF: number,
+  outF: number,
+  r: number,
+  scaling: number,
+  opts: LoraOptions = {},
+): void {
+  const variant = opts.variant ?? 'tiled';
+  weightGradAccumulate(rt, dy, xa, dB, T, outF, r, scaling);
+  linearBackwardInput(rt, dy, B, workspace, T, r, outF, { variant, alpha: scaling });
+  weightGradAccumulate(rt, workspace, x, dA, T, r, inF, 1);
+  linearBackwardInput(rt, workspace, A, dx, T, inF, r, { variant, accumulate: true });
+}
