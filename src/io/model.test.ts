@@ -6,7 +6,7 @@ import { makeFixtures } from '../../scripts/make-fixtures.ts';
 import { FormatError } from './errors.ts';
 import { malformedFixtures } from './fixtures-malformed.ts';
 import { TINY_GGUFS, TINY_MODELS, tinyGguf, tinyHfFolder } from './fixtures.ts';
-import { openModel, type OpenedModel } from './model.ts';
+import { createTokenizer, openModel, type OpenedModel } from './model.ts';
 import { openModelPath } from './open-node.ts';
 import { bytesSource } from './source.ts';
 import { assetPath, assetSource, firstDifference, sourcesOf } from './test-assets-node.ts';
@@ -80,6 +80,11 @@ describe('openModel', () => {
     expect(gg.tensors.map((t) => t.name)).toContain('lm_head.weight');
     const ggNoHead = { ...gg, tensors: gg.tensors.filter((t) => t.name !== 'lm_head.weight') };
     await sameTensors(ggNoHead, hf);
+    const a = createTokenizer(hf.tokenizer, hf.config)!;
+    const b = createTokenizer(gg.tokenizer, gg.config)!;
+    expect(a.encode('Once upon a time, there was a little girl named Lily.')).toEqual(
+      b.encode('Once upon a time, there was a little girl named Lily.'),
+    );
   });
 
   it('reports missing tokenizer files and unexpected files', async () => {

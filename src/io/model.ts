@@ -11,7 +11,8 @@ import {
   type ShardedTensor,
 } from './safetensors.ts';
 import { baseName, readJson, type ByteSource } from './source.ts';
-import { spmVocabFromGguf, type SpmVocab } from './spm.ts';
+import { spmTokenizer, spmVocabFromGguf, type SpmVocab } from './spm.ts';
+import { hfTokenizer, type Tokenizer } from './tokenizer.ts';
 
 /** One weight of an opened model, under its Hugging Face name and shape. */
 export interface ModelTensor {
@@ -210,4 +211,11 @@ async function openSafetensors(
     },
     usedFiles: used,
   };
+}
+
+/** Builds the tokenizer an opened model carries (null when it has none). */
+export function createTokenizer(source: TokenizerSource, config?: ModelConfig): Tokenizer | null {
+  if (source === null) return null;
+  if (source.kind === 'gguf') return spmTokenizer(source.vocab);
+  return hfTokenizer(source.json, source.config, { bosId: config?.bosId, eosId: config?.eosId });
 }
