@@ -98,7 +98,8 @@ export function linearBucket(M: number, N: number, K: number, aligned: boolean):
   return `m${m}n${pow2Bucket(N)}k${pow2Bucket(K)}${aligned ? 'a' : 'u'}`;
 }
 
-function tuneKeyFor(
+/** The autotune cache key of one linear launch on this adapter. */
+export function linearTuneKey(
   rt: Runtime,
   op: LinearOp,
   dtype: WeightDType,
@@ -119,7 +120,7 @@ export function resolveVariant(
   N: number,
   K: number,
 ): MatmulVariant {
-  const hit = cachedChoice(tuneKeyFor(rt, op, dtype, M, N, K)) as MatmulVariant | undefined;
+  const hit = cachedChoice(linearTuneKey(rt, op, dtype, M, N, K)) as MatmulVariant | undefined;
   if (hit && variantSupported(rt, hit, op, dtype, M, N, K)) return hit;
   return defaultVariant(rt, op, dtype, M, N, K);
 }
@@ -217,7 +218,7 @@ export async function tuneLinear(
     // Zero-filled operands: timing does not depend on values, and zeros are valid in every dtype.
     return await autotune(
       rt,
-      tuneKeyFor(rt, op, dtype, M, N, K),
+      linearTuneKey(rt, op, dtype, M, N, K),
       variants.map((variant) => ({
         name: variant,
         run: () => runLinear(rt, op, a, w, c, M, N, K, { variant }),
