@@ -19,6 +19,7 @@ export class FolderBlobStore implements BlobStore {
 
   async commitManifest(id: string, manifest: string): Promise<void> {
     const tmp = join(this.dir, `${safe(id)}.tmp`);
+    await mkdir(tmp, { recursive: true });
     await writeSynced(join(tmp, 'manifest.json'), new TextEncoder().encode(manifest));
     const final = join(this.dir, safe(id));
     await rm(final, { recursive: true, force: true });
