@@ -1,8 +1,15 @@
-/** The studio page: header, then the Model → Data → Training → Charts → Export workflow. */
+/** The studio page: header, then Model → Data → Training on the left and the run on the right. */
 import { useEffect } from 'react';
 import { useStudio } from '../store/index.ts';
-import { EmptyState, Panel } from './Panel.tsx';
+import { ChartsPanel } from './Charts.tsx';
+import { CheckpointsPanel } from './CheckpointsPanel.tsx';
+import { DataPanel } from './DataPanel.tsx';
+import { EvaluatePanel } from './EvaluatePanel.tsx';
+import { ExportPanel } from './ExportPanel.tsx';
+import { ModelPanel } from './ModelPanel.tsx';
+import { RunPanel } from './RunPanel.tsx';
 import { StudioHeader } from './StudioHeader.tsx';
+import { TrainingPanel } from './TrainingPanel.tsx';
 import { WebGPUUnavailable } from './WebGPUUnavailable.tsx';
 
 /** Root component. */
@@ -23,39 +30,18 @@ export function App() {
       <StudioHeader />
       <main className="layout">
         <div className="col setup">
-          <Panel
-            id="model"
-            title="Model"
-            hint="A Hugging Face folder, safetensors shards or one GGUF file."
-          >
-            <EmptyState>No model loaded.</EmptyState>
-          </Panel>
-          <Panel id="data" title="Data" hint="Plain text, or LongAlpaca-style JSON / JSONL.">
-            <EmptyState>No training data loaded.</EmptyState>
-          </Panel>
-          <Panel
-            id="training"
-            title="Training"
-            hint="Target context, LongLoRA attention and optimizer."
-          >
-            <EmptyState>Load a model to set up training.</EmptyState>
-          </Panel>
+          <ModelPanel />
+          <DataPanel />
+          <TrainingPanel />
         </div>
         <div className="col run">
-          <Panel
-            id="charts"
-            title="Charts"
-            hint="Loss, learning rate, throughput and GPU memory, live."
-          >
-            <EmptyState>Charts appear when training starts.</EmptyState>
-          </Panel>
-          <Panel
-            id="export"
-            title="Export"
-            hint="A PEFT LoRA adapter with the long-context config."
-          >
-            <EmptyState>Train or resume a run to export its adapter.</EmptyState>
-          </Panel>
+          <RunPanel />
+          <ChartsPanel />
+          <div className="row-2">
+            <CheckpointsPanel />
+            <EvaluatePanel />
+          </div>
+          <ExportPanel />
         </div>
       </main>
     </div>

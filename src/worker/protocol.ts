@@ -158,11 +158,9 @@ export interface CheckpointInfo {
   id: string;
   runId: string;
   step: number;
-  totalSteps: number;
   createdAt: number;
   bytes: number;
   modelName: string;
-  settings: TrainingSettings;
 }
 
 /** Perplexity over held-out text with full causal attention. */

@@ -1,0 +1,61 @@
+/** Checkpoints slice: stored checkpoints (IndexedDB, via the worker), storage estimate and persistence. */
+import type { StateCreator } from 'zustand';
+import type { CheckpointInfo } from '../../worker/protocol.ts';
+import { getEngine } from '../engine-client.ts';
+import { describeError, type ShownError } from '../errors.ts';
+import type { StudioState } from '../index.ts';
+
+export interface CheckpointsSlice {
+  checkpoints: {
+    list: CheckpointInfo[];
+    loaded: boolean;
+    usage: number | null;
+    quota: number | null;
+    persisted: boolean | null;
+    error: ShownError | null;
+  };
+  refreshCheckpoints(): Promise<void>;
+  deleteCheckpoint(id: string): Promise<void>;
+  requestPersist(): Promise<void>;
+}
+
+export const createCheckpointsSlice: StateCreator<StudioState, [], [], CheckpointsSlice> = (
+  set,
+  get,
+) => ({
+  checkpoints: { list: [], loaded: false, usage: null, quota: null, persisted: null, error: null },
+  async refreshCheckpoints() {
+    const c = get().checkpoints;
+    try {
+      const list = await getEngine().listCheckpoints();
+      const est = await navigator.storage?.estimate?.();
+      const persisted = (await navigator.storage?.persisted?.()) ?? null;
+      set({
+        checkpoints: {
+          ...c,
+          list: [...list].sort((a, b) => b.createdAt - a.createdAt),
+          loaded: true,
+          usage: est?.usage ?? null,
+          quota: est?.quota ?? null,
+          persisted,
+          error: null,
+        },
+      });
+    } catch (e) {
+      set({ checkpoints: { ...c, loaded: true, error: describeError(e) } });
+    }
+  },
+  async deleteCheckpoint(id) {
+    try {
+      await getEngine().deleteCheckpoint(id);
+    } catch (e) {
+      set({ checkpoints: { ...get().checkpoints, error: describeError(e) } });
+      return;
+    }
+    await get().refreshCheckpoints();
+  },
+  async requestPersist() {
+    const persisted = (await navigator.storage?.persist?.()) ?? false;
+    set({ checkpoints: { ...get().checkpoints, persisted } });
+  },
+});

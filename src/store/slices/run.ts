@@ -1,0 +1,108 @@
+/** Run slice: the settings, the live memory plan, and Start / Pause / Resume / Stop. */
+import type { StateCreator } from 'zustand';
+import type {
+  MemoryPlan,
+  RunState,
+  TrainingEvent,
+  TrainingSettings,
+} from '../../worker/protocol.ts';
+import { Comlink, getEngine } from '../engine-client.ts';
+import { describeError, type ShownError } from '../errors.ts';
+import type { StudioState } from '../index.ts';
+
+export interface RunSlice {
+  settings: TrainingSettings | null;
+  plan: MemoryPlan | null;
+  planError: ShownError | null;
+  run: { state: RunState; runId: string | null; error: ShownError | null };
+  setSettings(patch: Partial<TrainingSettings>): void;
+  refreshPlan(): Promise<void>;
+  startTraining(): Promise<void>;
+  resumeFrom(checkpointId: string): Promise<void>;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  stop(): Promise<void>;
+  dismissRunError(): void;
+}
+
+let planSeq = 0;
+let dataTimer: ReturnType<typeof setTimeout> | undefined;
+
+export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set, get) => {
+  const onEvents = () =>
+    Comlink.proxy((events: TrainingEvent[]) => {
+      get().appendEvents(events);
+      for (const e of events) {
+        if (e.type === 'state') set({ run: { ...get().run, state: e.state } });
+        if (e.type === 'error')
+          set({ run: { ...get().run, state: 'failed', error: describeError(e.error) } });
+        if (e.type === 'checkpoint') void get().refreshCheckpoints();
+      }
+    });
+  const control = async (fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (e) {
+      set({ run: { ...get().run, error: describeError(e) } });
+    }
+  };
+  return {
+    settings: null,
+    plan: null,
+    planError: null,
+    run: { state: 'idle', runId: null, error: null },
+    setSettings(patch) {
+      const s = get().settings;
+      if (!s) return;
+      const next = { ...s, ...patch };
+      set({ settings: next });
+      void get().refreshPlan();
+      if (
+        patch.targetContext !== undefined &&
+        Number.isInteger(patch.targetContext) &&
+        patch.targetContext > 0
+      ) {
+        clearTimeout(dataTimer);
+        dataTimer = setTimeout(() => void get().rebuildData(next.targetContext), 300);
+      }
+    },
+    async refreshPlan() {
+      const s = get().settings;
+      if (!s || !get().model.summary) return;
+      const seq = ++planSeq;
+      try {
+        const plan = await getEngine().planMemory(s);
+        if (seq === planSeq) set({ plan, planError: null });
+      } catch (e) {
+        if (seq === planSeq) set({ plan: null, planError: describeError(e) });
+      }
+    },
+    async startTraining() {
+      const s = get().settings;
+      if (!s) return;
+      get().resetMetrics(s.steps);
+      set({ run: { state: 'starting', runId: null, error: null } });
+      try {
+        const runId = await getEngine().startTraining(s, onEvents());
+        set({ run: { ...get().run, runId } });
+      } catch (e) {
+        set({ run: { state: 'failed', runId: null, error: describeError(e) } });
+      }
+    },
+    async resumeFrom(id) {
+      set({ run: { state: 'starting', runId: null, error: null } });
+      try {
+        const runId = await getEngine().resumeFromCheckpoint(id, onEvents());
+        set({ run: { ...get().run, runId } });
+      } catch (e) {
+        set({ run: { state: 'failed', runId: null, error: describeError(e) } });
+      }
+    },
+    pause: () => control(() => getEngine().pause()),
+    resume: () => control(() => getEngine().resume()),
+    stop: () => control(() => getEngine().stop()),
+    dismissRunError() {
+      set({ run: { ...get().run, error: null } });
+    },
+  };
+};

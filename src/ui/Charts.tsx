@@ -1,0 +1,246 @@
+/** Live charts (recharts): loss with eval PPL, learning rate, tokens/s, and GPU memory by category. */
+import { memo, useEffect, useState } from 'react';
+import {
+  Area,
+  AreaChart,
+  CartesianGrid,
+  Line,
+  LineChart,
+  ReferenceLine,
+  ResponsiveContainer,
+  Scatter,
+  ComposedChart,
+  Tooltip,
+  XAxis,
+  YAxis,
+} from 'recharts';
+import { MEMORY_CATEGORIES, totalBytes } from '../engine/memory.ts';
+import { throttle } from '../store/metrics.ts';
+import { useStudio, type StudioState } from '../store/index.ts';
+import { formatBytes, formatCount, formatLr } from './format.ts';
+import { CATEGORY_COLORS } from './memory-colors.ts';
+import { EmptyState, Panel } from './Panel.tsx';
+
+/** Metrics re-rendered at most 4× a second however fast batches arrive. */
+function useThrottledMetrics(): StudioState['metrics'] {
+  const [m, setM] = useState(() => useStudio.getState().metrics);
+  useEffect(() => {
+    const update = throttle((next: StudioState['metrics']) => setM(next), 250);
+    return useStudio.subscribe((s, prev) => {
+      if (s.metrics !== prev.metrics) update(s.metrics);
+    });
+  }, []);
+  return m;
+}
+
+const AXIS = { fontSize: 11, stroke: 'var(--muted)' };
+const GRID = { stroke: 'var(--border)', strokeDasharray: '3 3' };
+
+/** The Charts panel. */
+export function ChartsPanel() {
+  const m = useThrottledMetrics();
+  const hasPoints = m.steps.length > 0;
+  return (
+    <Panel id="charts" title="Charts" hint="Loss, learning rate, throughput and GPU memory, live.">
+      {!hasPoints && <EmptyState>Charts fill in as training steps arrive.</EmptyState>}
+      <div className="charts">
+        <LossChart m={m} />
+        <MemoryChart m={m} />
+        <SimpleChart
+          m={m}
+          name="Learning rate chart"
+          title="Learning rate"
+          dataKey="lr"
+          color="#8a6bb8"
+          fmt={formatLr}
+        />
+        <SimpleChart
+          m={m}
+          name="Throughput chart"
+          title="Tokens / s"
+          dataKey="tokensPerSecond"
+          color="#4f9a8a"
+          fmt={(v) => formatCount(Math.round(v))}
+        />
+      </div>
+    </Panel>
+  );
+}
+
+type M = { m: StudioState['metrics'] };
+
+const LossChart = memo(function LossChart({ m }: M) {
+  const data = m.steps.map((p) => ({ step: p.step, loss: p.loss, smoothed: p.smoothedLoss }));
+  const evals = m.evals.map((e) => ({ step: e.step, evalLoss: e.loss, ppl: e.perplexity }));
+  const lastEval = m.evals.at(-1);
+  return (
+    <figure className="chart" role="figure" aria-label="Loss chart">
+      <figcaption>
+        Loss{' '}
+        <span>
+          {lastEval
+            ? `eval PPL ${lastEval.perplexity.toFixed(2)} at step ${lastEval.step}`
+            : 'raw, smoothed, eval'}
+        </span>
+      </figcaption>
+      <div className="chart-box">
+        <ResponsiveContainer width="100%" height="100%">
+          <ComposedChart data={data} margin={{ top: 6, right: 10, bottom: 0, left: -14 }}>
+            <CartesianGrid {...GRID} />
+            <XAxis
+              dataKey="step"
+              type="number"
+              domain={['dataMin', 'dataMax']}
+              tick={AXIS}
+              allowDuplicatedCategory={false}
+            />
+            <YAxis
+              tick={AXIS}
+              domain={['auto', 'auto']}
+              tickFormatter={(v: number) => v.toFixed(2)}
+            />
+            <Tooltip content={<Tip />} />
+            <Line
+              dataKey="loss"
+              name="loss"
+              stroke="#9fb4cc"
+              dot={false}
+              isAnimationActive={false}
+              strokeWidth={1}
+            />
+            <Line
+              dataKey="smoothed"
+              name="smoothed"
+              stroke="#2f5d8a"
+              dot={false}
+              isAnimationActive={false}
+              strokeWidth={2}
+            />
+            <Scatter
+              data={evals}
+              dataKey="evalLoss"
+              name="eval loss"
+              fill="#d08c3c"
+              isAnimationActive={false}
+            />
+          </ComposedChart>
+        </ResponsiveContainer>
+      </div>
+    </figure>
+  );
+});
+
+const MemoryChart = memo(function MemoryChart({ m }: M) {
+  const data = m.steps.map((p) => ({ step: p.step, ...p.memory.current }));
+  const peak = m.last?.memory.peakTotal ?? 0;
+  return (
+    <figure className="chart" role="figure" aria-label="Memory chart">
+      <figcaption>
+        GPU memory <span>{peak ? `peak ${formatBytes(peak)}` : 'by category'}</span>
+      </figcaption>
+      <div className="chart-box">
+        <ResponsiveContainer width="100%" height="100%">
+          <AreaChart data={data} margin={{ top: 6, right: 10, bottom: 0, left: 4 }}>
+            <CartesianGrid {...GRID} />
+            <XAxis dataKey="step" type="number" domain={['dataMin', 'dataMax']} tick={AXIS} />
+            <YAxis tick={AXIS} tickFormatter={(v: number) => formatBytes(v)} width={58} />
+            <Tooltip content={<Tip bytes />} />
+            {MEMORY_CATEGORIES.map((c) => (
+              <Area
+                key={c}
+                dataKey={c}
+                stackId="mem"
+                stroke={CATEGORY_COLORS[c]}
+                fill={CATEGORY_COLORS[c]}
+                fillOpacity={0.55}
+                isAnimationActive={false}
+              />
+            ))}
+            {peak > 0 && (
+              <ReferenceLine
+                y={peak}
+                stroke="var(--bad)"
+                strokeDasharray="4 3"
+                label={{
+                  value: 'peak',
+                  fontSize: 11,
+                  fill: 'var(--bad)',
+                  position: 'insideTopRight',
+                }}
+              />
+            )}
+          </AreaChart>
+        </ResponsiveContainer>
+      </div>
+    </figure>
+  );
+});
+
+interface SimpleProps extends M {
+  name: string;
+  title: string;
+  dataKey: 'lr' | 'tokensPerSecond';
+  color: string;
+  fmt: (v: number) => string;
+}
+
+const SimpleChart = memo(function SimpleChart({
+  m,
+  name,
+  title,
+  dataKey,
+  color,
+  fmt,
+}: SimpleProps) {
+  const data = m.steps.map((p) => ({ step: p.step, [dataKey]: p[dataKey] }));
+  return (
+    <figure className="chart" role="figure" aria-label={name}>
+      <figcaption>{title}</figcaption>
+      <div className="chart-box">
+        <ResponsiveContainer width="100%" height="100%">
+          <LineChart data={data} margin={{ top: 6, right: 10, bottom: 0, left: 4 }}>
+            <CartesianGrid {...GRID} />
+            <XAxis dataKey="step" type="number" domain={['dataMin', 'dataMax']} tick={AXIS} />
+            <YAxis tick={AXIS} tickFormatter={fmt} width={58} />
+            <Tooltip content={<Tip fmt={fmt} />} />
+            <Line
+              dataKey={dataKey}
+              name={title}
+              stroke={color}
+              dot={false}
+              isAnimationActive={false}
+              strokeWidth={1.6}
+            />
+          </LineChart>
+        </ResponsiveContainer>
+      </div>
+    </figure>
+  );
+});
+
+interface TipProps {
+  active?: boolean;
+  payload?: readonly { name?: string | number; value?: unknown; color?: string }[];
+  label?: string | number;
+  bytes?: boolean;
+  fmt?: (v: number) => string;
+}
+
+function Tip({ active, payload, label, bytes, fmt }: TipProps) {
+  if (!active || !payload?.length) return null;
+  const f = (v: number) => (bytes ? formatBytes(v) : fmt ? fmt(v) : v.toFixed(4));
+  const total = bytes
+    ? totalBytes(Object.fromEntries(payload.map((p) => [p.name, Number(p.value)])) as never)
+    : 0;
+  return (
+    <div className="chart-tooltip">
+      <div>step {label}</div>
+      {payload.map((p) => (
+        <div key={String(p.name)} style={{ color: p.color }}>
+          {p.name}: {f(Number(p.value))}
+        </div>
+      ))}
+      {bytes && <div>total: {formatBytes(total)}</div>}
+    </div>
+  );
+}

@@ -1,0 +1,104 @@
+/** Start / Pause / Resume / Stop, the progress bar, and the run's live numbers. */
+import { useStudio } from '../store/index.ts';
+import { ErrorNote } from './ErrorNote.tsx';
+import { formatCount, formatDuration } from './format.ts';
+import { Panel } from './Panel.tsx';
+
+/** The run controls and progress. */
+export function RunPanel() {
+  const run = useStudio((s) => s.run);
+  const plan = useStudio((s) => s.plan);
+  const hasData = useStudio((s) => !!s.data.summary);
+  const hasModel = useStudio((s) => !!s.model.summary);
+  const last = useStudio((s) => s.metrics.last);
+  const total = useStudio((s) => s.metrics.totalSteps || s.settings?.steps || 0);
+  const { startTraining, pause, resume, stop, dismissRunError } = useStudio.getState();
+  const active = run.state === 'running' || run.state === 'paused' || run.state === 'starting';
+  const why = !hasModel
+    ? 'Load a model and data to start.'
+    : !hasData
+      ? 'Load training data to start.'
+      : plan && !plan.fits
+        ? 'Change the flagged settings to start.'
+        : null;
+  const step = last?.step ?? 0;
+  return (
+    <Panel
+      id="run"
+      title="Run"
+      hint={why ?? stateText(run.state)}
+      actions={
+        <div className="button-row">
+          {!active && (
+            <button
+              type="button"
+              className="primary"
+              disabled={!!why || !plan}
+              onClick={() => void startTraining()}
+            >
+              Start training
+            </button>
+          )}
+          {run.state === 'running' && (
+            <button type="button" onClick={() => void pause()}>
+              Pause
+            </button>
+          )}
+          {run.state === 'paused' && (
+            <button type="button" onClick={() => void resume()}>
+              Resume
+            </button>
+          )}
+          {active && (
+            <button type="button" className="danger" onClick={() => void stop()}>
+              Stop
+            </button>
+          )}
+        </div>
+      }
+    >
+      <div
+        className="progress"
+        role="progressbar"
+        aria-label="Training progress"
+        aria-valuemin={0}
+        aria-valuemax={total}
+        aria-valuenow={step}
+        aria-valuetext={`step ${step} of ${total}`}
+      >
+        <div style={{ width: `${total ? (step / total) * 100 : 0}%` }} />
+      </div>
+      <div className="stats">
+        <Stat k="Step" v={`${step} / ${total}`} />
+        <Stat k="Loss (smoothed)" v={last ? last.smoothedLoss.toFixed(3) : '—'} />
+        <Stat k="Tokens / s" v={last ? formatCount(Math.round(last.tokensPerSecond)) : '—'} />
+        <Stat k="Elapsed" v={last ? formatDuration(last.elapsedMs) : '—'} />
+        <Stat k="ETA" v={last ? formatDuration(last.etaMs) : '—'} />
+      </div>
+      {run.error && <ErrorNote error={run.error} onDismiss={dismissRunError} />}
+    </Panel>
+  );
+}
+
+function Stat({ k, v }: { k: string; v: string }) {
+  return (
+    <div className="stat">
+      <div className="k">{k}</div>
+      <div className="v">{v}</div>
+    </div>
+  );
+}
+
+function stateText(s: string): string {
+  return (
+    {
+      idle: 'Ready to start.',
+      starting: 'Uploading weights and compiling kernels…',
+      running: 'Training.',
+      paused: 'Paused. A checkpoint was kept.',
+      stopped: 'Stopped.',
+      done: 'Done. Export the adapter below.',
+      failed: 'The run stopped with an error.',
+    }[s] ?? ''
+  );
+}

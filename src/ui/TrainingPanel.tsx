@@ -1,0 +1,187 @@
+/** Training setup: target context, attention pattern, LoRA, optimizer, and the live memory plan. */
+import { LORA_TARGETS, type AttentionPattern, type LoraTarget } from '../worker/protocol.ts';
+import { useStudio } from '../store/index.ts';
+import { groupSize, ropeFactor } from '../store/settings.ts';
+import { MemoryPlanView } from './MemoryPlanView.tsx';
+import { EmptyState, Panel } from './Panel.tsx';
+
+const PATTERNS: { value: AttentionPattern; label: string; title: string }[] = [
+  { value: 's2', label: 'S²', title: 'Shifted sparse attention (official LongLoRA training path)' },
+  { value: 's2roll', label: 'S² roll', title: 'The paper’s Algorithm 1, with wrap-around' },
+  { value: 'full', label: 'Full', title: 'Ordinary causal attention' },
+];
+
+/** The Training panel (setup form). */
+export function TrainingPanel() {
+  const s = useStudio((st) => st.settings);
+  const model = useStudio((st) => st.model.summary);
+  const set = useStudio((st) => st.setSettings);
+  const locked = useStudio((st) => ['starting', 'running', 'paused'].includes(st.run.state));
+  if (!s || !model) {
+    return (
+      <Panel
+        id="training"
+        title="Training"
+        hint="Target context, LongLoRA attention and optimizer."
+      >
+        <EmptyState>Load a model to set up training.</EmptyState>
+      </Panel>
+    );
+  }
+  const num = (v: string) => (v === '' ? NaN : Number(v));
+  const toggleTarget = (t: LoraTarget, on: boolean) =>
+    set({ loraTargets: on ? [...s.loraTargets, t] : s.loraTargets.filter((x) => x !== t) });
+  return (
+    <Panel id="training" title="Training" hint="Target context, LongLoRA attention and optimizer.">
+      <fieldset disabled={locked} className="fields">
+        <div className="field">
+          <label htmlFor="ctx">Target context</label>
+          <input
+            id="ctx"
+            type="number"
+            min={8}
+            step={8}
+            value={Number.isNaN(s.targetContext) ? '' : s.targetContext}
+            onChange={(e) => set({ targetContext: num(e.target.value) })}
+          />
+          <span className="field-note">
+            RoPE ×{ropeFactor(s.targetContext, model.contextLength)} · group {groupSize(s)} tokens
+          </span>
+        </div>
+        <div className="field">
+          <label htmlFor="steps">Steps</label>
+          <input
+            id="steps"
+            type="number"
+            min={1}
+            value={Number.isNaN(s.steps) ? '' : s.steps}
+            onChange={(e) => set({ steps: num(e.target.value) })}
+          />
+          <span className="field-note">optimizer steps</span>
+        </div>
+        <fieldset className="wide">
+          <legend>Attention pattern</legend>
+          <div className="segmented">
+            {PATTERNS.map((p) => (
+              <label key={p.value} title={p.title}>
+                <input
+                  type="radio"
+                  name="pattern"
+                  value={p.value}
+                  checked={s.attention === p.value}
+                  onChange={() => set({ attention: p.value })}
+                />
+                {p.label}
+              </label>
+            ))}
+          </div>
+        </fieldset>
+        <NumberField
+          id="rank"
+          label="LoRA rank"
+          value={s.loraRank}
+          min={1}
+          onChange={(v) => set({ loraRank: v })}
+        />
+        <NumberField
+          id="alpha"
+          label="LoRA alpha"
+          value={s.loraAlpha}
+          min={1}
+          onChange={(v) => set({ loraAlpha: v })}
+        />
+        <fieldset className="wide">
+          <legend>LoRA targets</legend>
+          <div className="checks">
+            {LORA_TARGETS.map((t) => (
+              <label className="check" key={t}>
+                <input
+                  type="checkbox"
+                  checked={s.loraTargets.includes(t)}
+                  onChange={(e) => toggleTarget(t, e.target.checked)}
+                />
+                <code>{t}</code>
+              </label>
+            ))}
+          </div>
+        </fieldset>
+        <fieldset className="wide">
+          <legend>Also train (LoRA+)</legend>
+          <div className="checks">
+            <label className="check">
+              <input
+                type="checkbox"
+                checked={s.trainEmbed}
+                onChange={(e) => set({ trainEmbed: e.target.checked })}
+              />
+              Embeddings
+            </label>
+            <label className="check">
+              <input
+                type="checkbox"
+                checked={s.trainNorm}
+                onChange={(e) => set({ trainNorm: e.target.checked })}
+              />
+              Norms
+            </label>
+          </div>
+        </fieldset>
+        <NumberField
+          id="lr"
+          label="Learning rate"
+          value={s.learningRate}
+          step="any"
+          min={0}
+          onChange={(v) => set({ learningRate: v })}
+        />
+        <NumberField
+          id="warmup"
+          label="Warmup"
+          value={s.warmupSteps}
+          min={0}
+          onChange={(v) => set({ warmupSteps: v })}
+        />
+        <NumberField
+          id="accum"
+          label="Gradient accumulation"
+          value={s.gradAccumulation}
+          min={1}
+          onChange={(v) => set({ gradAccumulation: v })}
+        />
+        <NumberField
+          id="eval"
+          label="Evaluate every"
+          value={s.evalInterval}
+          min={0}
+          onChange={(v) => set({ evalInterval: v })}
+        />
+      </fieldset>
+      <MemoryPlanView />
+    </Panel>
+  );
+}
+
+interface NumberFieldProps {
+  id: string;
+  label: string;
+  value: number;
+  min?: number;
+  step?: string;
+  onChange(v: number): void;
+}
+
+function NumberField({ id, label, value, min, step, onChange }: NumberFieldProps) {
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <input
+        id={id}
+        type="number"
+        min={min}
+        step={step}
+        value={Number.isNaN(value) ? '' : value}
+        onChange={(e) => onChange(e.target.value === '' ? NaN : Number(e.target.value))}
+      />
+    </div>
+  );
+}

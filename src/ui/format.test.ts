@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { formatBytes, formatCount, formatDuration, formatLr } from './format.ts';
+import { defaultSettings, groupSize, ropeFactor } from '../store/settings.ts';
+
+describe('formatters', () => {
+  it('formats bytes in powers of 1024', () => {
+    expect(formatBytes(0)).toBe('0 B');
+    expect(formatBytes(1536)).toBe('1.5 KB');
+    expect(formatBytes(2 ** 30)).toBe('1.0 GB');
+    expect(formatBytes(300 * 2 ** 20)).toBe('300 MB');
+  });
+  it('formats counts', () => {
+    expect(formatCount(512)).toBe('512');
+    expect(formatCount(260_000)).toBe('260K');
+    expect(formatCount(6_738_415_616)).toBe('6.74B');
+  });
+  it('formats durations', () => {
+    expect(formatDuration(12_000)).toBe('12s');
+    expect(formatDuration(185_000)).toBe('3m 05s');
+    expect(formatDuration(3_720_000)).toBe('1h 02m');
+    expect(formatDuration(NaN)).toBe('—');
+  });
+  it('formats learning rates', () => {
+    expect(formatLr(2e-5)).toBe('2.0e-5');
+    expect(formatLr(0.002)).toBe('0.002');
+  });
+});
+
+describe('settings', () => {
+  it('defaults to 4× the model context with S²-Attn', () => {
+    const s = defaultSettings({ contextLength: 512, parameters: 260_000 });
+    expect(s.targetContext).toBe(2048);
+    expect(s.attention).toBe('s2');
+    expect(groupSize(s)).toBe(512);
+    expect(s.learningRate).toBe(2e-3);
+  });
+  it('derives the rope factor as ceil(target / original)', () => {
+    expect(ropeFactor(2048, 512)).toBe(4);
+    expect(ropeFactor(1500, 512)).toBe(3);
+    expect(ropeFactor(256, 512)).toBe(1);
+    expect(groupSize({ targetContext: 2048, attention: 'full' })).toBe(2048);
+  });
+});
