@@ -1,0 +1,66 @@
+/** Shared seeded cases for the attention kernel tests (forward and backward files). */
+import type { AttentionConfig } from './attention.ts';
+import { Rng } from '../../util/rng.ts';
+
+/** A named attention config. Tiles are the default 64 rows (one pipeline per kernel to compile). */
+export interface AttentionCase {
+  name: string;
+  cfg: AttentionConfig;
+}
+
+/** Patterns × GQA/MHA × head sizes 8–128 × N not a multiple of the tiles, plus decode. */
+export const attentionCases: AttentionCase[] = [
+  { name: 'full, MHA, hd 8, N 24', cfg: { Tq: 24, Tk: 24, H: 2, KV: 2, hd: 8, pattern: 'full' } },
+  {
+    name: 'full, GQA, hd 16, N 72, key tiles of 8',
+    cfg: { Tq: 72, Tk: 72, H: 4, KV: 2, hd: 16, pattern: 'full', tileCols: 8 },
+  },
+  {
+    name: 's2, GQA, hd 24, N 24, G 12, key tiles of 5',
+    cfg: { Tq: 24, Tk: 24, H: 4, KV: 2, hd: 24, pattern: 's2', group: 12, tileCols: 5 },
+  },
+  {
+    name: 's2, MHA, hd 16, N 40, G 20',
+    cfg: { Tq: 40, Tk: 40, H: 2, KV: 2, hd: 16, pattern: 's2', group: 20 },
+  },
+  {
+    name: 's2, GQA, hd 64, N 128, default G 32',
+    cfg: { Tq: 128, Tk: 128, H: 2, KV: 1, hd: 64, pattern: 's2' },
+  },
+  {
+    name: 's2, hd 16, N 96, G 24 (groups straddle tiles), key tiles of 7',
+    cfg: { Tq: 96, Tk: 96, H: 4, KV: 1, hd: 16, pattern: 's2', group: 24, tileCols: 7 },
+  },
+  {
+    name: 's2roll, GQA, hd 24, N 40, G 20',
+    cfg: { Tq: 40, Tk: 40, H: 4, KV: 1, hd: 24, pattern: 's2roll', group: 20 },
+  },
+  {
+    name: 's2roll, MHA, hd 8, N 96, G 24, key tiles of 5',
+    cfg: { Tq: 96, Tk: 96, H: 2, KV: 2, hd: 8, pattern: 's2roll', group: 24, tileCols: 5 },
+  },
+  {
+    name: 's2roll, hd 16, N 128, G 16 (many groups)',
+    cfg: { Tq: 128, Tk: 128, H: 2, KV: 1, hd: 16, pattern: 's2roll', group: 16, tileCols: 16 },
+  },
+  { name: 'full, hd 128, N 20', cfg: { Tq: 20, Tk: 20, H: 2, KV: 1, hd: 128, pattern: 'full' } },
+  {
+    name: 'decode: full, qOffset 32, 5 queries over 37 keys, GQA',
+    cfg: { Tq: 5, Tk: 37, H: 4, KV: 2, hd: 16, pattern: 'full', qOffset: 32, tileCols: 6 },
+  },
+  {
+    name: 'decode: one query at qOffset 70 over 71 keys',
+    cfg: { Tq: 1, Tk: 71, H: 2, KV: 1, hd: 8, pattern: 'full', qOffset: 70 },
+  },
+];
+
+/** Seeded q, k, v and upstream gradient g for a config. */
+export function attentionInputs(cfg: AttentionConfig, seed: number) {
+  const rng = new Rng(seed);
+  return {
+    q: rng.floats(cfg.Tq * cfg.H * cfg.hd, -2, 2),
+    k: rng.floats(cfg.Tk * cfg.KV * cfg.hd, -2, 2),
+    v: rng.floats(cfg.Tk * cfg.KV * cfg.hd),
+    g: rng.floats(cfg.Tq * cfg.H * cfg.hd),
+  };
+}

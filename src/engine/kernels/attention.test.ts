@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { attentionUniforms, resolveAttentionConfig } from './attention.ts';
+
+const shader = (name: string) => readFileSync(`shaders/${name}.wgsl`, 'utf8');
+const patternBlock = (src: string) => {
+  const a = src.indexOf('// --- pattern');
+  const b = src.indexOf('// --- end pattern ---');
+  expect(a).toBeGreaterThan(0);
+  expect(b).toBeGreaterThan(a);
+  return src.slice(a, b);
+};
+
+describe('attention shaders and launcher', () => {
+  it('the three tiled kernels carry identical copies of the pattern arithmetic', () => {
+    const fwd = patternBlock(shader('attention.forward'));
+    expect(patternBlock(shader('attention.backward_dq'))).toBe(fwd);
+    expect(patternBlock(shader('attention.backward_dkdv'))).toBe(fwd);
+  });
+
+  it('each WGSL Params struct matches its uniform layout', () => {
+    const { Params, PrepParams } = attentionUniforms;
+    for (const name of ['attention.forward', 'attention.backward_dq', 'attention.backward_dkdv']) {
+      expect(shader(name)).toContain(Params.wgsl());
+    }
+    expect(shader('attention.backward_prep')).toContain(PrepParams.wgsl());
+  });
+
+  it('resolves defaults: G = N/4, 64 rows, key tiles that fit 1984 floats', () => {
+    const r = resolveAttentionConfig(null, { Tq: 64, Tk: 64, H: 2, KV: 1, hd: 64, pattern: 's2' });
+    expect(r).toEqual({ G: 16, qOffset: 0, rows: 64, cols: 31 });
+    expect(
+      resolveAttentionConfig(null, { Tq: 8, Tk: 8, H: 1, KV: 1, hd: 8, pattern: 'full' }).cols,
+    ).toBe(64);
+    expect(
+      resolveAttentionConfig(null, { Tq: 8, Tk: 8, H: 1, KV: 1, hd: 128, pattern: 'full' }).cols,
+    ).toBe(15);
+    expect(() =>
+      resolveAttentionConfig(null, {
+        Tq: 8,
+        Tk: 8,
+        H: 1,
+        KV: 1,
+        hd: 128,
+        pattern: 'full',
+        tileCols: 16,
+      }),
+    ).toThrow(/tileCols must be in 1..15/);
+  });
+});
