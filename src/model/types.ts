@@ -87,7 +87,15 @@ export const DEFAULT_LORA: LoraSettings = {
   trainNorm: true,
 };
 
-/** factor = ceil(target / original) where the target exceeds the original context, else 1. */
-export function defaultRopeFactor(context: number, originalContext: number): number {
-  return context > originalContext ? Math.ceil(context / originalContext) : 1;
+/**
+ * Linear position-interpolation factor for a target context: ceil(context / max_position_embeddings)
+ * when the context exceeds it, never below a linear factor the model already has.
+ */
+export function defaultRopeFactor(
+  context: number,
+  shape: Pick<LlamaShape, 'maxPositions' | 'ropeScaling'>,
+): number {
+  const existing = shape.ropeScaling?.type === 'linear' ? shape.ropeScaling.factor : 1;
+  const needed = context > shape.maxPositions ? Math.ceil(context / shape.maxPositions) : 1;
+  return Math.max(existing, needed);
 }

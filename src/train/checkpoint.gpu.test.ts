@@ -47,7 +47,7 @@ function dataset(): Dataset {
 
 function settings(steps: number): TrainSettings {
   return {
-    ...defaultTrainSettings(CONTEXT, 8),
+    ...defaultTrainSettings(CONTEXT, { maxPositions: 8, ropeScaling: null }),
     group: 8,
     lora: { rank: 2, alpha: 4, targets: ['q_proj', 'v_proj'], trainEmbed: true, trainNorm: true },
     lr: 1e-2,

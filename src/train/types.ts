@@ -1,6 +1,11 @@
 /** Settings, records and events of a training run (shared by the worker protocol and the CLI). */
 import type { MemorySnapshot } from '../engine/memory.ts';
-import type { AttentionPattern, LoraSettings } from '../model/types.ts';
+import {
+  defaultRopeFactor,
+  type AttentionPattern,
+  type LlamaShape,
+  type LoraSettings,
+} from '../model/types.ts';
 
 export interface TrainSettings {
   context: number;
@@ -29,12 +34,15 @@ export interface TrainSettings {
 }
 
 /** The official LongLoRA optimizer defaults (DESIGN.md); lr suits small models. */
-export function defaultTrainSettings(context: number, originalContext: number): TrainSettings {
+export function defaultTrainSettings(
+  context: number,
+  shape: Pick<LlamaShape, 'maxPositions' | 'ropeScaling'>,
+): TrainSettings {
   return {
     context,
     pattern: 's2',
     group: context / 4,
-    ropeFactor: context > originalContext ? Math.ceil(context / originalContext) : 1,
+    ropeFactor: defaultRopeFactor(context, shape),
     lora: {
       rank: 8,
       alpha: 16,

@@ -1,0 +1,205 @@
+/**
+ * Glue between opened model files (src/io) and the GPU graph, shared by the Web Worker and the CLI:
+ * streaming weights to the GPU, the base-model fingerprint, adapter import/export and merging.
+ */
+import type { ModelConfig } from '../io/config.ts';
+import { f32ToBytes } from '../io/dtype.ts';
+import type { OpenedModel } from '../io/model.ts';
+import {
+  buildAdapterFiles,
+  type LoraWeights,
+  type ReadAdapter,
+  type TrainedTensor,
+} from '../io/peft.ts';
+import { writeSafetensors, type TensorToWrite } from '../io/safetensors.ts';
+import type { Runtime } from '../engine/runtime.ts';
+import { fingerprint } from '../train/checkpoint.ts';
+import { LlamaParams, linearWeightName, loraName, toF32, type WeightSource } from './params.ts';
+import { LINEAR_NAMES, linearShape, type LinearName, type LoraSettings } from './types.ts';
+
+/** A WeightSource over an opened model's tensors (one tensor read at a time). */
+export function weightSource(opened: OpenedModel): WeightSource {
+  const byName = new Map(opened.tensors.map((t) => [t.name, t]));
+  return {
+    has: (name) => byName.has(name),
+    read: async (name) => {
+      const t = byName.get(name);
+      if (!t) throw new Error(`The model has no tensor ${name}.`);
+      return { dtype: t.dtype, shape: t.shape, bytes: await t.read() };
+    },
+  };
+}
+
+/** Identifies the base model: its config and every tensor's name, shape, dtype and size. */
+export function modelFingerprint(opened: OpenedModel): string {
+  const c = opened.config;
+  const parts = [
+    JSON.stringify([
+      c.architecture,
+      c.vocabSize,
+      c.hidden,
+      c.intermediate,
+      c.layers,
+      c.heads,
+      c.kvHeads,
+      c.headDim,
+    ]),
+    ...opened.tensors.map((t) => `${t.name}:${t.shape.join('x')}:${t.dtype}:${t.byteLength}`),
+  ];
+  return fingerprint(parts);
+}
+
+/** The LoRA settings an adapter was trained with. */
+export function loraSettingsOf(a: ReadAdapter): LoraSettings {
+  const targets = a.targets.filter((t): t is LinearName =>
+    (LINEAR_NAMES as readonly string[]).includes(t),
+  );
+  if (targets.length !== a.targets.length) {
+    throw new Error(
+      `Adapter targets ${a.targets.join(', ')} include modules this studio does not train.`,
+    );
+  }
+  return {
+    rank: a.r,
+    alpha: a.alpha,
+    targets,
+    trainEmbed: a.trained.some((t) => t.name === 'model.embed_tokens.weight'),
+    trainNorm: a.trained.some((t) => t.name.endsWith('norm.weight')),
+  };
+}
+
+/** Loads the model's parameters to the GPU, optionally restoring an adapter exactly. */
+export async function loadParams(
+  rt: Runtime,
+  opened: OpenedModel,
+  lora: LoraSettings,
+  seed: number,
+  adapter?: ReadAdapter,
+  onTensor?: (name: string, bytes: number) => void,
+): Promise<LlamaParams> {
+  const params = await LlamaParams.load(
+    rt,
+    opened.config,
+    lora,
+    weightSource(opened),
+    seed,
+    onTensor,
+  );
+  if (adapter) applyAdapter(params, adapter);
+  return params;
+}
+
+/** Writes an adapter's LoRA matrices and trained tensors into the parameters. */
+export function applyAdapter(params: LlamaParams, a: ReadAdapter): void {
+  for (const l of a.lora) {
+    const n = l.module as LinearName;
+    params.setTrainable(loraName(l.layer, n, 'A'), l.A);
+    params.setTrainable(loraName(l.layer, n, 'B'), l.B);
+  }
+  for (const t of a.trained) {
+    if (t.name === 'lm_head.weight')
+      throw new Error('Adapters with a trained lm_head are not supported.');
+    params.setTrainable(t.name, t.data);
+  }
+}
+
+/** Reads the trained tensors back from the GPU as adapter pieces. */
+export async function collectAdapter(
+  params: LlamaParams,
+): Promise<{ lora: LoraWeights[]; trained: TrainedTensor[] }> {
+  const lora: LoraWeights[] = [];
+  for (let i = 0; i < params.layers.length; i++) {
+    for (const n of params.lora.targets) {
+      const p = params.layers[i]!.lora[n]!;
+      lora.push({
+        layer: i,
+        module: n,
+        A: await params.rt.read(p.A),
+        B: await params.rt.read(p.B),
+      });
+    }
+  }
+  const trained: TrainedTensor[] = [];
+  for (const t of params.trainables) {
+    if (t.name.includes('.lora_')) continue;
+    trained.push({ name: t.name, shape: [...t.param.shape], data: await params.rt.read(t.param) });
+  }
+  return { lora, trained };
+}
+
+/** The adapter files (PEFT + LongLoRA layouts, config with rope_scaling, README). */
+export async function exportAdapter(
+  params: LlamaParams,
+  config: ModelConfig,
+  baseModel: string,
+  ropeFactor: number,
+  contextLength: number,
+  baseConfigJson?: Record<string, unknown>,
+): Promise<Record<string, Uint8Array>> {
+  const { lora, trained } = await collectAdapter(params);
+  return buildAdapterFiles({
+    config,
+    baseModel,
+    r: params.lora.rank,
+    alpha: params.lora.alpha,
+    targets: params.lora.targets,
+    lora,
+    trained,
+    ropeFactor,
+    contextLength,
+    baseConfigJson,
+  });
+}
+
+/**
+ * The merged model: W + (alpha/r)·B·A for every LoRA target, trained embeddings and norms
+ * substituted, other tensors copied; written in the base's dtype. Returns safetensors bytes.
+ */
+export async function mergeModel(opened: OpenedModel, a: ReadAdapter): Promise<Uint8Array> {
+  const scaling = a.alpha / a.r;
+  const trained = new Map(a.trained.map((t) => [t.name, t]));
+  const lora = new Map(a.lora.map((l) => [linearWeightName(l.layer, l.module as LinearName), l]));
+  const out: TensorToWrite[] = [];
+  const tied = opened.config.tieWordEmbeddings;
+  for (const t of opened.tensors) {
+    if (tied && t.name === 'lm_head.weight') continue;
+    const replaced = trained.get(t.name);
+    const pair = lora.get(t.name);
+    if (!replaced && !pair) {
+      out.push({ name: t.name, dtype: t.dtype, shape: t.shape, data: await t.read() });
+      continue;
+    }
+    let values: Float32Array;
+    if (replaced) {
+      values = replaced.data;
+    } else {
+      values = toF32({ dtype: t.dtype, shape: t.shape, bytes: await t.read() });
+      const [outF, inF] = t.shape as [number, number];
+      const r = a.r;
+      const { A, B } = pair!;
+      for (let o = 0; o < outF; o++) {
+        for (let i = 0; i < inF; i++) {
+          let s = 0;
+          for (let k = 0; k < r; k++) s += B[o * r + k]! * A[k * inF + i]!;
+          values[o * inF + i] = values[o * inF + i]! + scaling * s;
+        }
+      }
+    }
+    out.push({ name: t.name, dtype: t.dtype, shape: t.shape, data: f32ToBytes(values, t.dtype) });
+  }
+  return writeSafetensors(out, { format: 'pt' });
+}
+
+/** Checks that an adapter fits the model (shapes of every LoRA matrix and trained tensor). */
+export function checkAdapterFits(config: ModelConfig, a: ReadAdapter): void {
+  for (const l of a.lora) {
+    const [out, inF] = linearShape(config, l.module as LinearName);
+    if (l.A.length !== a.r * inF || l.B.length !== out * a.r) {
+      throw new Error(
+        `Adapter layer ${l.layer} ${l.module} does not fit this model (rank ${a.r}, in ${inF}, out ${out}).`,
+      );
+    }
+    if (l.layer >= config.layers)
+      throw new Error(`Adapter has layer ${l.layer}; the model has ${config.layers}.`);
+  }
+}
