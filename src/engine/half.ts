@@ -65,7 +65,7 @@ export function encodeHalves(values: ArrayLike<number>, kind: HalfKind): Uint16A
 }
 
 /** Decodes 16-bit halves to f32. */
-export function decodeHalves(halves: Uint16Array, kind: HalfKind): Float32Array {
+export function decodeHalves(halves: Uint16Array, kind: HalfKind): Float32Array<ArrayBuffer> {
   const out = new Float32Array(halves.length);
   const dec = kind === 'bf16' ? bf16ToF32 : f16ToF32;
   for (let i = 0; i < halves.length; i++) out[i] = dec(halves[i]!);

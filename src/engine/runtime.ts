@@ -355,7 +355,7 @@ export class Runtime {
   }
 
   /** Reads a tensor as f32 values (bf16/f16 are decoded). */
-  async read(t: Tensor): Promise<Float32Array> {
+  async read(t: Tensor): Promise<Float32Array<ArrayBuffer>> {
     const bytes = await this.readBytes(t);
     if (t.dtype === 'bf16' || t.dtype === 'f16') {
       return decodeHalves(new Uint16Array(bytes, 0, t.size), t.dtype);

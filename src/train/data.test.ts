@@ -89,6 +89,10 @@ describe('training data', () => {
     const ds = buildDataset('tinystories.txt', text, tok, { context: 256 });
     expect(ds.tokens).toBeGreaterThan(4000);
     expect(ds.train[0]!.ids[0]).toBe(tok.bosId);
+    // One BOS for the whole file, documents separated by EOS only.
+    const all = [...ds.train, ...ds.heldOut].flatMap((b) => [...b.ids]);
+    expect(all.filter((i) => i === tok.bosId)).toHaveLength(1);
+    expect(all.filter((i) => i === tok.eosId).length).toBeGreaterThan(10);
     expect(cutBlocks([1, 2, 3], null, 2)).toHaveLength(1);
   });
 });

@@ -153,7 +153,7 @@ export function buildDataset(
     ids.push(tok.bosId);
     mask.push(true);
     docs.forEach((d, i) => {
-      for (const id of tok.encode(d)) {
+      for (const id of tok.encode(d, { addBos: false })) {
         ids.push(id);
         mask.push(true);
       }
@@ -167,8 +167,8 @@ export function buildDataset(
     documents = recs.length;
     samples.push(...recs.slice(0, 3).map((r) => `${alpacaPrompt(r)} ${r.output}`.slice(0, 200)));
     recs.forEach((r, i) => {
-      const prompt = [tok.bosId, ...tok.encode(alpacaPrompt(r))];
-      const target = [...tok.encode(r.output), tok.eosId];
+      const prompt = [tok.bosId, ...tok.encode(alpacaPrompt(r), { addBos: false })];
+      const target = [...tok.encode(r.output, { addBos: false }), tok.eosId];
       for (const id of prompt) {
         ids.push(id);
         mask.push(false);

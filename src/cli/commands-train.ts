@@ -1,0 +1,160 @@
+/** `longlora train | merge`: LongLoRA fine-tuning from the command line, and merging an adapter. */
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { modelConfigToHfJson } from '../io/config.ts';
+import { LlamaModel } from '../model/llama.ts';
+import { exportAdapter, loadParams, mergeModel, modelFingerprint } from '../model/session.ts';
+import type { AttentionPattern } from '../model/types.ts';
+import { CheckpointStore } from '../train/checkpoint.ts';
+import { buildDataset } from '../train/data.ts';
+import { FolderBlobStore } from '../train/store-node.ts';
+import { Trainer } from '../train/trainer.ts';
+import { defaultTrainSettings, type TrainSettings } from '../train/types.ts';
+import { b, num, parse, req, s, UsageError } from './args.ts';
+import { gpu, log, loraFromArgs, openModelArg, readAdapterDir, tokenizerOf } from './common.ts';
+
+/** `train`: LongLoRA on a text or Alpaca dataset; checkpoints and the adapter go to --out. */
+export async function train(argv: string[]): Promise<void> {
+  const v = parse(argv, {
+    model: s,
+    data: s,
+    out: s,
+    context: s,
+    attention: s,
+    'group-size': s,
+    'rope-factor': s,
+    rank: s,
+    alpha: s,
+    targets: s,
+    trainable: s,
+    lr: s,
+    warmup: s,
+    schedule: s,
+    steps: s,
+    'grad-accum': s,
+    clip: s,
+    seed: s,
+    'eval-every': s,
+    'eval-windows': s,
+    'checkpoint-every': s,
+    'no-checkpointing': b,
+    resume: b,
+  });
+  const modelPath = req(v, 'model');
+  const out = req(v, 'out');
+  const m = await openModelArg(modelPath);
+  const tok = tokenizerOf(m, modelPath);
+  const context = num(v, 'context', 4 * m.config.maxPositions, true);
+  const d = defaultTrainSettings(context, m.config);
+  const pattern = (typeof v.attention === 'string' ? v.attention : d.pattern) as AttentionPattern;
+  if (!['full', 's2', 's2roll'].includes(pattern))
+    throw new UsageError('--attention must be full, s2 or s2roll');
+  const settings: TrainSettings = {
+    ...d,
+    pattern,
+    group: num(v, 'group-size', d.group, true),
+    ropeFactor: num(v, 'rope-factor', d.ropeFactor),
+    lora: loraFromArgs(v),
+    lr: num(v, 'lr', d.lr),
+    warmup: num(v, 'warmup', d.warmup, true),
+    schedule: v.schedule === 'cosine' ? 'cosine' : 'constant',
+    steps: num(v, 'steps', d.steps, true),
+    gradAccum: num(v, 'grad-accum', d.gradAccum, true),
+    clip: num(v, 'clip', d.clip),
+    seed: num(v, 'seed', d.seed, true),
+    evalEvery: num(v, 'eval-every', d.evalEvery, true),
+    evalWindows: num(v, 'eval-windows', d.evalWindows, true),
+    checkpointEvery: num(v, 'checkpoint-every', d.checkpointEvery, true),
+    checkpointing: !v['no-checkpointing'],
+  };
+  const dataPath = req(v, 'data');
+  const text = await readFile(dataPath, 'utf8');
+  log(`tokenizing ${dataPath} …`);
+  const data = buildDataset(dataPath, text, tok, { context, heldOutFraction: 0.05 });
+  log(
+    `${data.format}: ${data.documents} documents, ${data.tokens} tokens → ${data.train.length} training and ` +
+      `${data.heldOut.length} held-out blocks of ${context}`,
+  );
+  await mkdir(out, { recursive: true });
+  const store = new CheckpointStore(new FolderBlobStore(join(out, 'checkpoints')));
+  const fp = modelFingerprint(m);
+  const rt = await gpu();
+  const params = await loadParams(rt, m, settings.lora, settings.seed);
+  const model = new LlamaModel(rt, params, { checkpointing: settings.checkpointing });
+  const trainer = new Trainer(rt, model, data, settings, {
+    store,
+    modelFingerprint: fp,
+    modelName: modelPath,
+    onEvent: (e) => {
+      if (e.type === 'step') {
+        const r = e.record;
+        console.log(
+          `step ${r.step}/${e.totalSteps} loss ${r.loss.toFixed(4)} (smoothed ${r.smoothLoss.toFixed(4)}) ` +
+            `lr ${r.lr.toExponential(2)} grad-norm ${r.gradNorm.toFixed(3)} ${r.tokensPerSec.toFixed(0)} tok/s ` +
+            `eta ${(e.etaMs / 1000).toFixed(0)} s`,
+        );
+      } else if (e.type === 'eval') {
+        console.log(
+          `eval step ${e.record.step}: loss ${e.record.loss.toFixed(4)} ppl ${e.record.ppl.toFixed(3)}`,
+        );
+      } else if (e.type === 'checkpoint') {
+        log(`checkpoint ${e.id} (${(e.bytes / 2 ** 20).toFixed(2)} MiB)`);
+      }
+    },
+  });
+  if (v.resume) {
+    const latest = (await store.list()).find((c) => c.modelFingerprint === fp);
+    if (!latest)
+      throw new UsageError(`--resume: no checkpoint for this model in ${join(out, 'checkpoints')}`);
+    const { manifest, tensors } = await store.load(latest.id, fp);
+    trainer.restore(manifest, tensors);
+    log(`resumed from ${latest.id} at step ${manifest.step}`);
+  }
+  process.once('SIGINT', () => {
+    log('stopping after this step (a checkpoint will be written) …');
+    trainer.stop();
+  });
+  const state = await trainer.run();
+  const files = await exportAdapter(
+    params,
+    m.config,
+    modelPath,
+    settings.ropeFactor,
+    context,
+    await baseConfigJson(modelPath),
+  );
+  for (const [name, bytes] of Object.entries(files)) await writeFile(join(out, name), bytes);
+  log(`${state}: adapter written to ${out} (${Object.keys(files).join(', ')})`);
+  const last = trainer.evals.at(-1);
+  if (last) console.log(`final held-out ppl ${last.ppl.toFixed(3)} at step ${last.step}`);
+}
+
+/** `merge`: base + adapter → a full model folder (safetensors in the base dtype, config with rope_scaling). */
+export async function merge(argv: string[]): Promise<void> {
+  const v = parse(argv, { model: s, adapter: s, out: s });
+  const modelPath = req(v, 'model');
+  const m = await openModelArg(modelPath);
+  const adapter = await readAdapterDir(req(v, 'adapter'), m);
+  const out = req(v, 'out');
+  await mkdir(out, { recursive: true });
+  await writeFile(join(out, 'model.safetensors'), await mergeModel(m, adapter));
+  const config = { ...((await baseConfigJson(modelPath)) ?? modelConfigToHfJson(m.config)) };
+  const factor = adapter.ropeFactor ?? 1;
+  config.rope_scaling = factor > 1 ? { type: 'linear', factor } : null;
+  if (m.format === 'gguf') config.tie_word_embeddings = m.config.tieWordEmbeddings;
+  await writeFile(join(out, 'config.json'), JSON.stringify(config, null, 2));
+  const dir = statSync(modelPath).isDirectory() ? modelPath : dirname(modelPath);
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) {
+    if (existsSync(join(dir, f))) await copyFile(join(dir, f), join(out, f));
+  }
+  log(`merged model written to ${out}`);
+}
+
+async function baseConfigJson(modelPath: string): Promise<Record<string, unknown> | undefined> {
+  const dir =
+    existsSync(modelPath) && statSync(modelPath).isDirectory() ? modelPath : dirname(modelPath);
+  const p = join(dir, 'config.json');
+  if (modelPath.endsWith('.gguf') || !existsSync(p)) return undefined;
+  return JSON.parse(await readFile(p, 'utf8')) as Record<string, unknown>;
+}

@@ -1,0 +1,58 @@
+/** `longlora <command>`: the studio's engine headless in Node (Dawn WebGPU). */
+import { UsageError } from './args.ts';
+import { evalCmd, generateCmd, gradCmd, info } from './commands-model.ts';
+import { merge, train } from './commands-train.ts';
+
+const USAGE = `longlora — LongLoRA context extension on WebGPU (Node + Dawn)
+
+Commands (MODEL: a Hugging Face folder, a .safetensors with config.json beside it, or a .gguf):
+  info      --model MODEL [--context N] [--budget GB] [--json]
+  generate  --model MODEL [--adapter DIR] [--prompt TEXT] [--max-new-tokens N] [--temperature T]
+            [--top-p P] [--seed S] [--rope-factor F] [--json]
+  eval      --model MODEL [--adapter DIR] --data FILE --context N [--stride S] [--max-windows K]
+            [--rope-factor F] [--json]
+  grad      --model MODEL [--adapter DIR] --tokens FILE.json --context N [--attention full|s2|s2roll]
+            [--group-size G] [--rope-factor F] [--targets q_proj,k_proj,v_proj,o_proj]
+            [--trainable embed,norm|none] [--rank R] [--alpha A] [--seed S] --out FILE.safetensors
+  train     --model MODEL --data FILE --out DIR [--context N] [--attention full|s2|s2roll] [--group-size G]
+            [--rope-factor F] [--rank R] [--alpha A] [--targets ...] [--trainable embed,norm|none]
+            [--lr LR] [--warmup W] [--schedule constant|cosine] [--steps S] [--grad-accum K] [--clip C]
+            [--seed S] [--eval-every K] [--eval-windows K] [--checkpoint-every K] [--no-checkpointing]
+            [--resume]
+  merge     --model MODEL --adapter DIR --out DIR
+`;
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
+  info,
+  generate: generateCmd,
+  eval: evalCmd,
+  grad: gradCmd,
+  train,
+  merge,
+};
+
+/** Runs a command line; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    console.log(USAGE);
+    return cmd ? 0 : 2;
+  }
+  const run = COMMANDS[cmd];
+  if (!run) {
+    console.error(`longlora: unknown command "${cmd}"\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    await run(rest);
+    return 0;
+  } catch (e) {
+    const err = e as Error;
+    const file = (e as { file?: string }).file;
+    console.error(
+      `longlora ${cmd}: ${err.name && err.name !== 'Error' ? `${err.name}: ` : ''}${err.message}${file && !err.message.includes(file) ? ` (${file})` : ''}`,
+    );
+    if (process.env.LONGLORA_DEBUG) console.error(err.stack);
+    return err instanceof UsageError ? 2 : 1;
+  }
+}
