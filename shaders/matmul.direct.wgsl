@@ -5,13 +5,15 @@
 // (4 f32 or 8 halves). Alignment the launcher guarantees: K % 4 == 0; W's contiguous dimension
 // (K for NT, N for NN) % 4 (f32) or % 8 (halves) == 0.
 // Threads: each lane computes a 4×4 block of C (rows 4·gid.y…, columns 4·gid.x…) in four vec4
-// accumulators, reading A and W straight from global memory with 16-byte loads; an 8×8 workgroup
-// covers 32×32. No barriers: on CPU-backed adapters (SwiftShader) the caches do the tiling and
+// accumulators, reading A and W straight from global memory with 16-byte loads; a WG_X × WG_Y
+// workgroup covers 4·WG_Y rows × 4·WG_X columns (8×8 by default; 64×1 for 1–4 rows, so no lane idles). No barriers: on CPU-backed adapters (SwiftShader) the caches do the tiling and
 // barriers are costly; on GPUs the shared-memory `regblock` kernel usually wins (the autotune picks).
 // C is overwritten, or accumulated into when p.accum is 1.
 
 override WDT: u32 = 0u;      // 0 = f32, 1 = bf16, 2 = f16
 override B_NN: bool = false; // false: W[n, k] (NT); true: W[k, n] (NN)
+override WG_X: u32 = 8u;
+override WG_Y: u32 = 8u;
 
 struct Params {
   M: u32,
@@ -83,7 +85,7 @@ fn store(row: u32, col: u32, v: vec4<f32>) {
   if (col + 3u < p.N) { C[o + 3u] = p.alpha * v.w + select(0.0, C[o + 3u], acc); }
 }
 
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let row = gid.y * 4u;
   let col = gid.x * 4u;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loraBackward, loraForward } from './lora.ts';
+import type { MatmulVariant } from './matmul.ts';
 import { loraBackward as refBackward, loraForward as refForward } from '../../reference/lora.ts';
 import type { Runtime, Tensor } from '../runtime.ts';
 import { testRuntime } from '../../test/gpu.ts';
@@ -11,7 +12,15 @@ const SHAPES: [number, number, number, number][] = [
   [1, 3, 2, 1],
   [19, 33, 17, 8],
   [40, 24, 48, 5],
+  [36, 32, 40, 8],
 ];
+// Each shape with the adapter's default matmuls, plus the tiled ones (the GPU default when unaligned).
+const CASES: [[number, number, number, number], MatmulVariant | undefined][] = SHAPES.flatMap(
+  (s) => [
+    [s, undefined],
+    [s, 'tiled'],
+  ],
+);
 
 function setup(rt: Runtime, [T, inF, outF, r]: [number, number, number, number], seed: number) {
   const rng = new Rng(seed);
@@ -45,20 +54,39 @@ const plus = (a: ArrayLike<number>, b: ArrayLike<number>) =>
   Float64Array.from(a, (x, i) => x + b[i]!);
 
 describe('LoRA kernels against the float64 reference', () => {
-  for (const shape of SHAPES) {
+  for (const [shape, variant] of CASES) {
     const [T, inF, outF, r] = shape;
     const scaling = 16 / r;
-    it(`forward and backward at T=${T} in=${inF} out=${outF} r=${r}`, async () => {
+    it(`forward and backward at T=${T} in=${inF} out=${outF} r=${r}, ${variant ?? 'default'} matmuls`, async () => {
       const rt = await testRuntime();
       const { v, t, destroy } = setup(rt, shape, T * 100 + inF + r);
-      loraForward(rt, t.x, t.A, t.B, t.xa, t.y, T, inF, outF, r, scaling);
+      loraForward(rt, t.x, t.A, t.B, t.xa, t.y, T, inF, outF, r, scaling, { variant });
       const fwd = refForward(v.x, v.A, v.B, T, inF, outF, r, scaling);
       expectClose('xa', await rt.read(t.xa), fwd.xa, 1e-5, 1e-3);
       expectClose('y (+= onto x·Wᵀ)', await rt.read(t.y), plus(fwd.y, v.y0), 1e-5, 1e-3);
 
       // Backward uses the GPU's xa, as training does.
       const xa = await rt.read(t.xa);
-      loraBackward(rt, t.x, t.A, t.B, t.xa, t.dy, t.dA, t.dB, t.dx, t.ws, T, inF, outF, r, scaling);
+      loraBackward(
+        rt,
+        t.x,
+        t.A,
+        t.B,
+        t.xa,
+        t.dy,
+        t.dA,
+        t.dB,
+        t.dx,
+        t.ws,
+        T,
+        inF,
+        outF,
+        r,
+        scaling,
+        {
+          variant,
+        },
+      );
       const bwd = refBackward(v.x, v.A, v.B, xa, v.dy, T, inF, outF, r, scaling);
       expectClose('g (workspace)', await rt.read(t.ws), bwd.g, 1e-4, 1e-3);
       expectClose('dB (+=)', await rt.read(t.dB), plus(bwd.dB, v.dB0), 1e-4, 1e-3);

@@ -9,7 +9,7 @@ import { linearBackwardInput, linearForward, type MatmulVariant } from './matmul
 
 const GradParams = uniformLayout({ T: 'u32', M: 'u32', N: 'u32', alpha: 'f32' });
 
-/** Options of the LoRA launchers (a forced matmul variant, for tests and the benchmark). */
+/** Options of the LoRA launchers: a forced matmul variant (tests, benchmark); default: autotuned. */
 export interface LoraOptions {
   variant?: MatmulVariant;
 }
@@ -49,7 +49,7 @@ export function loraForward(
   scaling: number,
   opts: LoraOptions = {},
 ): void {
-  const variant = opts.variant ?? 'tiled';
+  const variant = opts.variant; // undefined: the tuned or default choice per shape
   linearForward(rt, x, A, xa, T, inF, r, { variant });
   linearForward(rt, xa, B, y, T, r, outF, { variant, accumulate: true, alpha: scaling });
 }
@@ -76,7 +76,7 @@ export function loraBackward(
   scaling: number,
   opts: LoraOptions = {},
 ): void {
-  const variant = opts.variant ?? 'tiled';
+  const variant = opts.variant; // undefined: the tuned or default choice per shape
   weightGradAccumulate(rt, dy, xa, dB, T, outF, r, scaling);
   linearBackwardInput(rt, dy, B, workspace, T, r, outF, { variant, alpha: scaling });
   weightGradAccumulate(rt, workspace, x, dA, T, r, inF, 1);

@@ -74,8 +74,8 @@ export function variantSupported(
 }
 
 /**
- * The default when nothing was tuned: subgroup for 1–4 rows; when aligned, direct on CPU-backed
- * adapters and regblock on GPUs; else tiled.
+ * The default when nothing was tuned. CPU-backed adapters (SwiftShader), where barriers are costly:
+ * direct when aligned, else naive. GPUs: subgroup for 1–4 rows, regblock when aligned, else tiled.
  */
 export function defaultVariant(
   rt: Runtime,
@@ -85,11 +85,10 @@ export function defaultVariant(
   N: number,
   K: number,
 ): MatmulVariant {
+  const aligned = variantSupported(rt, 'direct', op, dtype, M, N, K);
+  if (rt.info.isSoftware) return aligned ? 'direct' : 'naive';
   if (M <= 4 && variantSupported(rt, 'subgroup', op, dtype, M, N, K)) return 'subgroup';
-  if (M >= 32 && N >= 32 && variantSupported(rt, 'regblock', op, dtype, M, N, K)) {
-    return rt.info.isSoftware ? 'direct' : 'regblock';
-  }
-  return 'tiled';
+  return aligned ? 'regblock' : 'tiled';
 }
 
 /** The shape class tuning choices are cached under. */
@@ -143,12 +142,19 @@ function runLinear(
     throw new Error(`matmul ${variant} cannot run ${op} ${dtype} at ${M}×${N}×${K} here`);
   }
   if (M === 0 || N === 0) return;
+  const constants: Record<string, number> = { WDT: WDT[dtype], B_NN: op === 'forward' ? 0 : 1 };
+  let [tileN, tileM] = [TILE[variant], TILE[variant]];
+  if (variant === 'direct' && M <= 4) {
+    // One row of 64 lanes: a 4-row block per lane already covers M, so no lane idles.
+    Object.assign(constants, { WG_X: 64, WG_Y: 1 });
+    [tileN, tileM] = [256, 4];
+  }
   rt.dispatch({
     shader: `matmul.${variant}`,
-    constants: { WDT: WDT[dtype], B_NN: op === 'forward' ? 0 : 1 },
+    constants,
     bindings: [a, w, c],
     params: Params.pack({ M, N, K, alpha: opts.alpha ?? 1, accum: opts.accumulate ? 1 : 0 }),
-    workgroups: [Math.ceil(N / TILE[variant]), Math.ceil(M / TILE[variant])],
+    workgroups: [Math.ceil(N / tileN), Math.ceil(M / tileM)],
     label: `linear.${op} ${variant} ${dtype} ${M}x${N}x${K}`,
   });
 }

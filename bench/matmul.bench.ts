@@ -1,0 +1,96 @@
+/**
+ * Matmul benchmark: GFLOP/s of every linear-forward kernel variant (f32 and packed bf16 weights)
+ * at LoRA-training shapes, beside tfjs-backend-webgpu's matMul on the same adapter.
+ */
+import {
+  linearForward,
+  matmulFlops,
+  variantSupported,
+  type MatmulVariant,
+} from '../src/engine/kernels/matmul.ts';
+import { encodeHalves } from '../src/engine/half.ts';
+import type { Runtime } from '../src/engine/runtime.ts';
+import { Rng } from '../src/util/rng.ts';
+import { tfjsMatmulMs } from './tfjs.ts';
+import { gflops, timeRuntime } from './timing.ts';
+import type { BenchSections, Log, MatmulRow } from './types.ts';
+
+/**
+ * [m, n, k] = [tokens, out features, in features], scaled so SwiftShader runs each in seconds:
+ * square blocks, a narrow projection over many tokens, a wide-K projection (MLP down-projection
+ * shape), and one generated token (m = 1) where the subgroup kernel is meant to win.
+ */
+export const SHAPES: [number, number, number][] = [
+  [256, 256, 256],
+  [512, 512, 512],
+  [1024, 64, 512],
+  [512, 512, 2048],
+  [1, 1024, 1024],
+];
+const VARIANTS: MatmulVariant[] = ['naive', 'tiled', 'regblock', 'direct', 'subgroup'];
+const DTYPES = ['f32', 'bf16'] as const;
+
+/** Runs the matmul section. */
+export async function run(rt: Runtime, log: Log): Promise<BenchSections> {
+  const rows: MatmulRow[] = [];
+  await compileAll(rt);
+  for (const [m, n, k] of SHAPES) {
+    const rng = new Rng(m + n + k);
+    const tfjs_ms = await tfjsMatmulMs(m, n, k);
+    log(`matmul ${m}×${n}×${k}: tfjs ${tfjs_ms.toFixed(1)} ms`);
+    const x = rt.tensor([m, k], 'f32', 'activations', 'bench x', rng.floats(m * k));
+    const wValues = rng.floats(n * k);
+    for (const dtype of DTYPES) {
+      const data = dtype === 'f32' ? wValues : encodeHalves(wValues, dtype);
+      const w = rt.tensor([n, k], dtype, 'weights', `bench W ${dtype}`, data);
+      const y = rt.tensor([m, n], 'f32', 'activations', 'bench y');
+      for (const variant of VARIANTS) {
+        if (!variantSupported(rt, variant, 'forward', dtype, m, n, k)) continue;
+        // The subgroup kernel is a many-column, few-row kernel; at large m it only wastes time.
+        if (variant === 'subgroup' && m > 4) continue;
+        const ms = await timeRuntime(rt, () => linearForward(rt, x, w, y, m, k, n, { variant }));
+        const row: MatmulRow = {
+          m,
+          n,
+          k,
+          variant: `${variant}:${dtype}`,
+          ms: round(ms),
+          gflops: round(gflops(matmulFlops(m, n, k), ms), 3),
+          tfjs_ms: round(tfjs_ms),
+        };
+        rows.push(row);
+        log(
+          `  ${row.variant.padEnd(14)} ${row.ms.toFixed(1).padStart(9)} ms ${row.gflops} GFLOP/s`,
+        );
+      }
+      w.destroy();
+      y.destroy();
+    }
+    x.destroy();
+  }
+  return { matmul: rows };
+}
+
+/** Compiles every pipeline the section uses (tiny launches), so warm-ups time kernels, not compilers. */
+async function compileAll(rt: Runtime): Promise<void> {
+  for (const m of [1, 8]) {
+    const x = rt.tensor([m, 8], 'f32', 'activations', 'compile x');
+    const y = rt.tensor([m, 8], 'f32', 'activations', 'compile y');
+    for (const dtype of DTYPES) {
+      const w = rt.tensor([8, 8], dtype, 'weights', 'compile W');
+      for (const variant of VARIANTS) {
+        if (!variantSupported(rt, variant, 'forward', dtype, m, 8, 8)) continue;
+        linearForward(rt, x, w, y, m, 8, 8, { variant });
+      }
+      await rt.sync();
+      w.destroy();
+    }
+    x.destroy();
+    y.destroy();
+  }
+}
+
+function round(x: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
