@@ -2,10 +2,10 @@
 // that share c (h = c·R .. c·R + R − 1, R = H / KV) and the queries i that see j:
 //   dv_j = Σ P_ij dO_i,   dk_j = scale · Σ dS_ij q_i,
 // with P_ij = exp(scale·q_i·k_j − lse_i), dS_ij = P_ij (dO_i·v_j − D_i), D from attention.backward_prep.
-// Threads: one workgroup per (tile of ROWS keys, kv head); one lane per key keeps k, v and its dk, dv
-// accumulators in registers. For each query head in turn the workgroup visits only the query ranges
-// that can see its keys (at most two intervals), staging bk rows of q and dO (and their lse, D) at a
-// time in workgroup memory. dk and dv are OVERWRITTEN (=); the sums over heads and queries run in a
+// Threads: one workgroup per (tile of ROWS keys, kv head); one lane per key keeps k, v and its dk,
+// dv accumulators in private memory. For each query head in turn the workgroup visits only the query
+// ranges that can see its keys (at most two intervals), staging bk rows of q and dO (and their lse,
+// D) at a time in workgroup memory. dk and dv are OVERWRITTEN (=); the sums over heads and queries run in a
 // fixed order, with no atomics (deterministic).
 // hd and bk are uniforms (one pipeline serves every head size: compile time dominates on
 // SwiftShader); only the lane count ROWS is a pipeline constant.

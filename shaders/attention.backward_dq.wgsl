@@ -2,8 +2,8 @@
 // − lse_i) recomputed from the forward's saved lse, dP_ij = dO_i·v_j and dS_ij = P_ij (dP_ij − D_i),
 // D_i = dO_i·o_i (from attention.backward_prep). Shapes as attention.forward.wgsl; D [H, Tq].
 // Threads: one workgroup per (tile of ROWS queries, head); one lane per query row keeps q, dO and its
-// dq accumulator in registers; keys and values of the visible key ranges (same ranges as the
-// forward) are staged p.bk at a time in workgroup memory. dq is OVERWRITTEN (=), summed over keys in a
+// dq accumulator in private memory; keys and values of the visible key ranges (same ranges as the
+// forward) are staged bk at a time in workgroup memory. dq is OVERWRITTEN (=), summed over keys in a
 // fixed order (deterministic).
 // hd and bk are uniforms (one pipeline serves every head size: compile time dominates on
 // SwiftShader); only the lane count ROWS is a pipeline constant.

@@ -2,7 +2,7 @@
 // head, plus the log-sum-exp of each query row (saved for the backward, which recomputes P from it).
 // q, o [Tq, H, hd]; k, v [Tk, KV, hd]; lse [H, Tq]. Query head h reads kv head h / (H / KV).
 // Threads: one workgroup per (tile of ROWS queries, head); one lane per query row keeps its q row and
-// output accumulator in registers. The workgroup visits only the key ranges its rows can see
+// output accumulator in private memory. The workgroup visits only the key ranges its rows can see
 // (computed from the pattern, at most two intervals), staging bk keys and values at a time in
 // workgroup memory; inside a staged tile the exact per-(i, j) predicate masks. Online softmax with a
 // running max m and sum l; each staged tile rescales the accumulator once. Overwrites o and lse.

@@ -1,0 +1,117 @@
+/**
+ * Attention benchmark: forward + backward time of full causal attention against LongLoRA's s2
+ * (G = N/4) at growing context, and the bytes the call allocates (linear in N: no N×N buffer).
+ */
+import {
+  attentionBackward,
+  attentionForward,
+  attentionWorkspace,
+  type AttentionConfig,
+} from '../src/engine/kernels/attention.ts';
+import type { Runtime } from '../src/engine/runtime.ts';
+import { totalBytes } from '../src/engine/memory.ts';
+import { Rng } from '../src/util/rng.ts';
+import { timeRuntime } from './timing.ts';
+import type { Log } from './types.ts';
+
+/** One row of the `attention` section. */
+export interface AttentionRow {
+  n: number;
+  heads: number;
+  kv_heads: number;
+  head_dim: number;
+  group: number;
+  /** Median ms of forward + backward, full causal attention. */
+  full_ms: number;
+  /** The same with pattern s2 at group G = N/4. */
+  s2_ms: number;
+  /** s2_ms / full_ms (LongLoRA's claim: about 1/4 of the causal work). */
+  ratio: number;
+  /** Bytes allocated for the call's tensors (q, k, v, o, lse, dO, dq, dk, dv, workspace). */
+  full_bytes: number;
+  s2_bytes: number;
+}
+
+/** Shapes of the run; the defaults are a small Llama's attention (8 query heads, 4 kv heads). */
+export interface AttentionBenchOptions {
+  sizes?: number[];
+  heads?: number;
+  kvHeads?: number;
+  headDim?: number;
+}
+
+/** Default shapes: 8/4 heads of 64 on a GPU; SwiftShader (CPU) gets 2/1 heads of 32. */
+export function defaultAttentionBench(rt: Runtime): Required<AttentionBenchOptions> {
+  return rt.info.isSoftware
+    ? { sizes: [1024, 2048, 4096], heads: 2, kvHeads: 1, headDim: 32 }
+    : { sizes: [1024, 2048, 4096], heads: 8, kvHeads: 4, headDim: 64 };
+}
+
+/** Times forward + backward of one pattern; returns [median ms, bytes allocated]. */
+async function measure(rt: Runtime, cfg: AttentionConfig, seed: number): Promise<[number, number]> {
+  const { Tq, Tk, H, KV, hd } = cfg;
+  const rng = new Rng(seed);
+  const before = totalBytes(rt.memory.snapshot().current);
+  const act = (shape: number[], label: string, data?: Float32Array) =>
+    rt.tensor(shape, 'f32', 'activations', `bench ${label}`, data);
+  const q = act([Tq, H, hd], 'q', rng.floats(Tq * H * hd));
+  const k = act([Tk, KV, hd], 'k', rng.floats(Tk * KV * hd));
+  const v = act([Tk, KV, hd], 'v', rng.floats(Tk * KV * hd));
+  const g = act([Tq, H, hd], 'dO', rng.floats(Tq * H * hd));
+  const o = act([Tq, H, hd], 'o');
+  const lse = act([H, Tq], 'lse');
+  const dq = act([Tq, H, hd], 'dq');
+  const dk = act([Tk, KV, hd], 'dk');
+  const dv = act([Tk, KV, hd], 'dv');
+  const ws = attentionWorkspace(rt, cfg);
+  const bytes = totalBytes(rt.memory.snapshot().current) - before;
+  const ms = await timeRuntime(
+    rt,
+    () => {
+      attentionForward(rt, q, k, v, o, lse, cfg);
+      attentionBackward(rt, q, k, v, o, lse, g, dq, dk, dv, cfg, ws);
+    },
+    { runs: 3, slowMs: 20_000 },
+  );
+  for (const t of [q, k, v, g, o, lse, dq, dk, dv, ws]) t.destroy();
+  return [ms, bytes];
+}
+
+/** Runs the attention section. */
+export async function run(
+  rt: Runtime,
+  log: Log,
+  opts: AttentionBenchOptions = {},
+): Promise<{ attention: AttentionRow[] }> {
+  const o = { ...defaultAttentionBench(rt), ...opts };
+  const rows: AttentionRow[] = [];
+  for (const n of o.sizes) {
+    const base = { Tq: n, Tk: n, H: o.heads, KV: o.kvHeads, hd: o.headDim };
+    const group = n / 4;
+    const [full_ms, full_bytes] = await measure(rt, { ...base, pattern: 'full' }, n);
+    const [s2_ms, s2_bytes] = await measure(rt, { ...base, pattern: 's2', group }, n);
+    const row: AttentionRow = {
+      n,
+      heads: o.heads,
+      kv_heads: o.kvHeads,
+      head_dim: o.headDim,
+      group,
+      full_ms: round(full_ms),
+      s2_ms: round(s2_ms),
+      ratio: round(s2_ms / full_ms, 3),
+      full_bytes,
+      s2_bytes,
+    };
+    rows.push(row);
+    log(
+      `attention N=${n} H=${o.heads}/${o.kvHeads} d=${o.headDim} G=${group}: full ${row.full_ms} ms, ` +
+        `s2 ${row.s2_ms} ms (ratio ${row.ratio}), ${(full_bytes / 2 ** 20).toFixed(2)} MiB`,
+    );
+  }
+  return { attention: rows };
+}
+
+function round(x: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
