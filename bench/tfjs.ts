@@ -36,10 +36,12 @@ export async function tfjsMatmulMs(
       () => {
         c?.dispose();
         c = tf.matMul(a, b, false, true);
+      },
+      () => {
         backend.endComputePassEncoder();
         backend.submitQueue();
+        return backend.device.queue.onSubmittedWorkDone();
       },
-      () => backend.device.queue.onSubmittedWorkDone(),
       opts,
     );
   } finally {

@@ -6,15 +6,15 @@ import { median } from '../src/engine/kernels/autotune.ts';
 export interface TimeOptions {
   /** Timed runs for fast kernels (after one warm-up). */
   runs?: number;
-  /** A warm-up slower than this many ms gets a single timed run. */
-  slowMs?: number;
   /** A warm-up slower than this many ms is the measurement (pipelines are compiled beforehand). */
   singleMs?: number;
 }
 
 /**
- * Median milliseconds of `step` (which records GPU work or awaits it) followed by `done` (which
- * waits for the queue), after one warm-up; compile time falls into the warm-up.
+ * Median milliseconds of one `step` (which records GPU work) when followed by `done` (which waits
+ * for the queue), after one warm-up. Fast steps are repeated `reps` times per sample (one `done`
+ * each sample) so the fixed cost of a queue round trip does not swamp them; slow ones get fewer
+ * samples, and one slower than `singleMs` is measured by its warm-up alone.
  */
 export async function timeIt(
   step: () => void | Promise<void>,
@@ -25,15 +25,15 @@ export async function timeIt(
   await step();
   await done();
   const warm = performance.now() - t0;
-  // Kernels this slow (the naive ones at the largest shapes) are measured by that one run.
-  if (warm > (opts.singleMs ?? 8000)) return warm;
-  const runs = warm > (opts.slowMs ?? 4000) ? 1 : warm > 1000 ? 2 : (opts.runs ?? 5);
+  if (warm > (opts.singleMs ?? 3000)) return warm;
+  const runs = warm > 1000 ? 2 : (opts.runs ?? 5);
+  const reps = warm < 25 ? Math.min(16, Math.ceil(50 / Math.max(warm, 1))) : 1;
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     t0 = performance.now();
-    await step();
+    for (let r = 0; r < reps; r++) await step();
     await done();
-    times.push(performance.now() - t0);
+    times.push((performance.now() - t0) / reps);
   }
   return median(times);
 }

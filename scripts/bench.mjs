@@ -70,7 +70,9 @@ async function main() {
 function printTables(results) {
   console.log(`\nadapter: ${results.adapter}\ndate:    ${results.date}`);
   if (results.matmul.length) {
-    console.log('\nmatmul (C[m,n] = A[m,k]·W[n,k]ᵀ; tfjs = tfjs-backend-webgpu f32 matMul, same adapter)');
+    console.log(
+      '\nmatmul (C[m,n] = A[m,k]·W[n,k]ᵀ; tfjs = tfjs-backend-webgpu f32 matMul, same adapter)',
+    );
     const head = ['m', 'n', 'k', 'variant', 'ms', 'GFLOP/s', 'tfjs ms', 'vs tfjs'];
     const rows = results.matmul.map((r) => [
       r.m,
