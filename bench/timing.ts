@@ -8,6 +8,8 @@ export interface TimeOptions {
   runs?: number;
   /** A warm-up slower than this many ms is the measurement (pipelines are compiled beforehand). */
   singleMs?: number;
+  /** Older name of singleMs (used when singleMs is absent). */
+  slowMs?: number;
 }
 
 /**
@@ -25,8 +27,8 @@ export async function timeIt(
   await step();
   await done();
   const warm = performance.now() - t0;
-  if (warm > (opts.singleMs ?? 3000)) return warm;
-  const runs = warm > 1000 ? 2 : (opts.runs ?? 5);
+  if (warm > (opts.singleMs ?? opts.slowMs ?? 3000)) return warm;
+  const runs = warm > 1000 ? Math.min(2, opts.runs ?? 5) : (opts.runs ?? 5);
   const reps = warm < 25 ? Math.min(16, Math.ceil(50 / Math.max(warm, 1))) : 1;
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
