@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { attentionUniforms, resolveAttentionConfig } from './attention.ts';
+import {
+  ATTENTION_MAX_HEAD_DIM,
+  ATTENTION_TILE_FLOATS,
+  attentionUniforms,
+  resolveAttentionConfig,
+} from './attention.ts';
 
 const shader = (name: string) => readFileSync(`shaders/${name}.wgsl`, 'utf8');
 const patternBlock = (src: string) => {
@@ -16,6 +21,13 @@ describe('attention shaders and launcher', () => {
     const fwd = patternBlock(shader('attention.forward'));
     expect(patternBlock(shader('attention.backward_dq'))).toBe(fwd);
     expect(patternBlock(shader('attention.backward_dkdv'))).toBe(fwd);
+  });
+
+  it('the shaders size their arrays as the launcher assumes', () => {
+    for (const name of ['attention.forward', 'attention.backward_dq', 'attention.backward_dkdv']) {
+      expect(shader(name)).toContain(`const TILE: u32 = ${ATTENTION_TILE_FLOATS}u;`);
+      expect(shader(name)).toContain(`const HD_MAX: u32 = ${ATTENTION_MAX_HEAD_DIM}u;`);
+    }
   });
 
   it('each WGSL Params struct matches its uniform layout', () => {

@@ -29,11 +29,11 @@ export interface AttentionConfig {
   skipTiles?: boolean;
 }
 
-/** The largest head size the kernels hold in registers. */
+/** The largest head size the kernels hold per lane (private arrays of this size). */
 export const ATTENTION_MAX_HEAD_DIM = 128;
 
 /** Floats per staged workgroup array in the shaders (const TILE there). */
-const TILE = 1984;
+export const ATTENTION_TILE_FLOATS = 1984;
 
 const PATTERN_ID: Record<AttentionPattern, number> = { full: 0, s2: 1, s2roll: 2 };
 
@@ -103,7 +103,7 @@ export function resolveAttentionConfig(rt: Runtime | null, cfg: AttentionConfig)
     throw new Error(`attention: tileRows must be in 1..${maxLanes}, got ${rows}`);
   }
   // Staged tiles are [cols, hd] inside fixed workgroup arrays of TILE floats (see the shaders).
-  const fit = Math.floor(TILE / hd);
+  const fit = Math.floor(ATTENTION_TILE_FLOATS / hd);
   const cols = cfg.tileCols ?? Math.min(64, fit);
   if (!isCount(cols) || cols > 64 || cols > fit) {
     throw new Error(`attention: tileCols must be in 1..${Math.min(64, fit)}, got ${cols}`);
