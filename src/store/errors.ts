@@ -14,7 +14,8 @@ const HINTS: Record<string, { title: string; action: string }> = {
   },
   DeviceLostError: {
     title: 'The GPU device was lost',
-    action: 'Reload the page; training resumes from the latest checkpoint.',
+    action:
+      'Resume from the latest checkpoint below: the studio re-creates the GPU device, no reload needed.',
   },
   OutOfMemoryError: {
     title: 'Out of GPU memory',
@@ -28,9 +29,9 @@ const HINTS: Record<string, { title: string; action: string }> = {
     title: 'Browser storage is full',
     action: 'Delete old checkpoints below, or allow persistent storage, then try again.',
   },
-  NotAvailableYetError: {
-    title: 'Not available yet',
-    action: 'This part of the engine has not landed in this build.',
+  CheckpointError: {
+    title: 'The checkpoint cannot be used',
+    action: 'Load the model it was trained on, or pick another checkpoint.',
   },
 };
 

@@ -9,18 +9,21 @@ import { Panel } from './Panel.tsx';
 export function CheckpointsPanel() {
   const c = useStudio((s) => s.checkpoints);
   const busy = useStudio((s) => ['starting', 'running', 'paused'].includes(s.run.state));
+  const run = useStudio((s) => s.run);
   const { refreshCheckpoints, deleteCheckpoint, requestPersist, resumeFrom } = useStudio.getState();
   useEffect(() => {
     void refreshCheckpoints();
   }, [refreshCheckpoints]);
   const latest = c.list[0];
+  // Offer the latest run unless it is the one on screen (a failed one is offered again).
+  const offer = latest && !busy && (latest.runId !== run.runId || run.state === 'failed');
   return (
     <Panel
       id="checkpoints"
       title="Checkpoints"
       hint="Saved in this browser; training resumes from any of them."
     >
-      {latest && !busy && (
+      {offer && (
         <div className="callout">
           A run of <strong>{latest.modelName}</strong> stopped at step {latest.step}.{' '}
           <button type="button" className="small" onClick={() => void resumeFrom(latest.id)}>

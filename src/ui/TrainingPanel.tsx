@@ -155,6 +155,13 @@ export function TrainingPanel() {
           min={0}
           onChange={(v) => set({ evalInterval: v })}
         />
+        <NumberField
+          id="ckpt"
+          label="Checkpoint every"
+          value={s.checkpointInterval}
+          min={0}
+          onChange={(v) => set({ checkpointInterval: v })}
+        />
       </fieldset>
       <MemoryPlanView />
     </Panel>

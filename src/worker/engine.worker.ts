@@ -1,18 +1,20 @@
 /**
  * The engine's Web Worker: owns the GPU device and exposes one `EngineApi` object through comlink.
- * Never imports src/ui or src/store. Methods whose engine side has not been wired yet throw
- * NotAvailableYetError (see "NOT AVAILABLE YET" below), which the UI shows in place.
+ * Never imports src/ui or src/store. The state (runtime, model, data, job) lives in StudioEngine.
  */
 import * as Comlink from 'comlink';
 import type { AdapterSummary } from '../engine/device.ts';
 import { createBrowserRuntime } from '../engine/browser-host.ts';
-import type { Runtime } from '../engine/runtime.ts';
 import { fileSource } from '../io/source.ts';
 import { CheckpointStore } from '../train/checkpoint.ts';
 import { IdbBlobStore } from '../train/store-idb.ts';
 import { DEMO_DATA_FILE, DEMO_MODEL_FILES, fetchDemo } from './demo.ts';
-import { NotAvailableYetError } from './errors.ts';
-import type { CheckpointInfo, EngineApi, SelfTestResult } from './protocol.ts';
+import {
+  DEMO_MODEL_NAME,
+  type CheckpointInfo,
+  type EngineApi,
+  type SelfTestResult,
+} from './protocol.ts';
 import { runSelfTest } from './self-test.ts';
 import {
   buildData,
@@ -20,52 +22,35 @@ import {
   modelSummary,
   openSession,
   planFor,
-  type Session,
   userSources,
 } from './session.ts';
+import { StudioEngine } from './studio-engine.ts';
 
-let runtime: Promise<Runtime> | null = null;
-const session: Session = { model: null, data: null };
-let checkpoints: CheckpointStore | null = null;
-
-function getRuntime(): Promise<Runtime> {
-  runtime ??= createBrowserRuntime().catch((e: unknown) => {
-    runtime = null;
-    throw e;
-  });
-  return runtime;
-}
-
-function store(): CheckpointStore {
-  checkpoints ??= new CheckpointStore(new IdbBlobStore());
-  return checkpoints;
-}
-
-// NOT AVAILABLE YET: training, resume, evaluation, passkey, generation and export wait for the
-// trainer (src/train/trainer.ts) and the Llama graph (src/model/llama.ts) to land; wire them here.
-function notYet(what: string): never {
-  throw new NotAvailableYetError(what);
-}
+const engine = new StudioEngine(createBrowserRuntime, new CheckpointStore(new IdbBlobStore()));
+const session = engine.session;
 
 const api: EngineApi = {
   async init(): Promise<AdapterSummary> {
-    return (await getRuntime()).info;
+    return (await engine.runtime()).info;
   },
   async selfTest(): Promise<SelfTestResult> {
-    return runSelfTest(await getRuntime());
+    return runSelfTest(await engine.runtime());
   },
   async loadModel(source, onProgress) {
+    if (engine.busy) throw new Error('Stop the run before loading another model.');
     const sources =
       source === 'demo'
         ? await fetchDemo(DEMO_MODEL_FILES, 'reading', onProgress)
         : userSources(source);
-    session.model = await openSession(
+    const model = await openSession(
       sources,
       onProgress,
-      source === 'demo' ? 'stories260K (demo)' : undefined,
+      source === 'demo' ? DEMO_MODEL_NAME : undefined,
     );
+    engine.dropJob();
+    session.model = model;
     session.data = null;
-    return modelSummary(session.model);
+    return modelSummary(model);
   },
   async loadData(source, onProgress) {
     const context = session.model?.opened.config.maxPositions ?? 0;
@@ -80,7 +65,7 @@ const api: EngineApi = {
   async dataAtContext(context) {
     const d = session.data;
     if (!d) throw new Error('No training data is loaded.');
-    if (d.dataset.context !== context) {
+    if (d.dataset.context !== context && !engine.busy) {
       const src = fileSource(new File([d.text], d.name));
       const rebuilt = await buildData(session, d.name, src, context, () => undefined);
       session.data = rebuilt;
@@ -89,22 +74,18 @@ const api: EngineApi = {
     return dataSummary(d);
   },
   async planMemory(settings) {
-    return planFor(session, (await getRuntime()).info, settings);
+    return planFor(session, (await engine.runtime()).info, settings);
   },
-  async startTraining() {
-    return notYet('Training');
-  },
+  startTraining: (settings, onEvents) => engine.start(settings, onEvents),
   async pause() {
-    return notYet('Training');
+    engine.pause();
   },
   async resume() {
-    return notYet('Training');
+    engine.resume();
   },
-  async stop() {
-    return notYet('Training');
-  },
+  stop: () => engine.stop(),
   async listCheckpoints(): Promise<CheckpointInfo[]> {
-    const list = await store().list();
+    const list = await engine.store.list();
     return list.map((c) => ({
       id: c.id,
       runId: c.runId,
@@ -114,24 +95,20 @@ const api: EngineApi = {
       modelName: c.modelName,
     }));
   },
-  async deleteCheckpoint(id) {
-    await store().blobs.remove(id);
+  deleteCheckpoint: (id) => engine.store.delete(id),
+  resumeFromCheckpoint: (id, onEvents) => engine.resumeFrom(id, onEvents),
+  evaluate: (context) => engine.evaluate(context),
+  passkey: (length, seed) => engine.passkey(length, seed),
+  generate: (prompt, maxTokens, onToken) => engine.generate(prompt, maxTokens, onToken),
+  async exportAdapter(options) {
+    const file = await engine.exportAdapter(options);
+    return Comlink.transfer(file, [file.bytes.buffer]);
   },
-  async resumeFromCheckpoint() {
-    return notYet('Resuming from a checkpoint');
-  },
-  async evaluate() {
-    return notYet('Perplexity evaluation');
-  },
-  async passkey() {
-    return notYet('Passkey retrieval');
-  },
-  async generate() {
-    return notYet('Generation');
-  },
-  async exportAdapter() {
-    return notYet('Adapter export');
-  },
+};
+
+// For the end-to-end tests: destroys the GPU device as a driver reset would (page.workers()[0].evaluate).
+(self as unknown as { __loseDevice?: () => Promise<void> }).__loseDevice = async () => {
+  (await engine.runtime()).device.destroy();
 };
 
 Comlink.expose(api);

@@ -19,6 +19,9 @@ export interface SelfTestResult {
   shape: [number, number, number];
 }
 
+/** The name the embedded demo model is shown (and its checkpoints stored) under. */
+export const DEMO_MODEL_NAME = 'stories260K (demo)';
+
 /** Where `loadModel` gets its files: the embedded demo or the user's files. */
 export type ModelSource = 'demo' | File[];
 
@@ -142,6 +145,8 @@ export type TrainingEvent =
     }
   | { type: 'eval'; step: number; loss: number; perplexity: number }
   | { type: 'checkpoint'; checkpoint: CheckpointInfo }
+  /** First event of a resumed run: its settings; its stored history follows as step/eval events. */
+  | { type: 'resumed'; step: number; settings: TrainingSettings }
   | { type: 'state'; state: RunState }
   | { type: 'error'; error: WorkerError };
 

@@ -6,7 +6,7 @@ import type { AdapterSummary } from '../engine/device.ts';
 import { totalBytes } from '../engine/memory.ts';
 import { dtypeBytes } from '../io/dtype.ts';
 import { openModel, type OpenedModel } from '../io/model.ts';
-import { fileSource, readText, type ByteSource } from '../io/source.ts';
+import { baseName, fileSource, readJson, readText, type ByteSource } from '../io/source.ts';
 import { spmTokenizer } from '../io/spm.ts';
 import { hfTokenizer, type Tokenizer } from '../io/tokenizer.ts';
 import { planProblem, planTraining } from '../model/plan.ts';
@@ -21,7 +21,13 @@ import type {
 } from './protocol.ts';
 
 export interface Session {
-  model: { opened: OpenedModel; tokenizer: Tokenizer | null; name: string } | null;
+  model: {
+    opened: OpenedModel;
+    tokenizer: Tokenizer | null;
+    name: string;
+    /** The base model's own config.json (carried into the exported config), when one was given. */
+    configJson?: Record<string, unknown>;
+  } | null;
   data: { name: string; text: string; dataset: Dataset } | null;
 }
 
@@ -64,7 +70,11 @@ export async function openSession(
     shardsTotal: shards,
   });
   const name = displayName ?? guessName(sources);
-  return { opened, tokenizer, name };
+  const cfgSource = sources.find((s) => baseName(s.name) === 'config.json');
+  const configJson = cfgSource
+    ? ((await readJson(cfgSource).catch(() => undefined)) as Record<string, unknown> | undefined)
+    : undefined;
+  return { opened, tokenizer, name, configJson };
 }
 
 /** What the UI shows about an opened model. */

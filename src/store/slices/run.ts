@@ -1,10 +1,11 @@
 /** Run slice: the settings, the live memory plan, and Start / Pause / Resume / Stop. */
 import type { StateCreator } from 'zustand';
-import type {
-  MemoryPlan,
-  RunState,
-  TrainingEvent,
-  TrainingSettings,
+import {
+  DEMO_MODEL_NAME,
+  type MemoryPlan,
+  type RunState,
+  type TrainingEvent,
+  type TrainingSettings,
 } from '../../worker/protocol.ts';
 import { Comlink, getEngine } from '../engine-client.ts';
 import { describeError, type ShownError } from '../errors.ts';
@@ -31,7 +32,17 @@ let dataTimer: ReturnType<typeof setTimeout> | undefined;
 export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set, get) => {
   const onEvents = () =>
     Comlink.proxy((events: TrainingEvent[]) => {
-      get().appendEvents(events);
+      // A resumed run opens with its settings; its stored history follows in the same batch.
+      const at = events.findIndex((e) => e.type === 'resumed');
+      const resumed = events[at];
+      if (resumed?.type === 'resumed') {
+        get().appendEvents(events.slice(0, at));
+        set({ settings: resumed.settings });
+        get().resetMetrics(resumed.settings.steps);
+        void get().rebuildData(resumed.settings.targetContext);
+        void get().refreshPlan();
+      }
+      get().appendEvents(at >= 0 ? events.slice(at + 1) : events);
       for (const e of events) {
         if (e.type === 'state') set({ run: { ...get().run, state: e.state } });
         if (e.type === 'error')
@@ -90,8 +101,16 @@ export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set,
       }
     },
     async resumeFrom(id) {
+      // After a reload nothing is loaded: the demo model comes back by itself, others by the user.
+      const info = get().checkpoints.list.find((c) => c.id === id);
+      if (!get().model.summary && info?.modelName === DEMO_MODEL_NAME)
+        await get().loadModel('demo');
       set({ run: { state: 'starting', runId: null, error: null } });
       try {
+        if (!get().model.summary)
+          throw new Error(
+            `Load the model this checkpoint was trained on (${info?.modelName ?? 'unknown'}) first, then resume.`,
+          );
         const runId = await getEngine().resumeFromCheckpoint(id, onEvents());
         set({ run: { ...get().run, runId } });
       } catch (e) {

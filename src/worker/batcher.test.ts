@@ -1,0 +1,60 @@
+import { describe, expect, it, vi } from 'vitest';
+import { EventBatcher } from './batcher.ts';
+import type { TrainingEvent } from './protocol.ts';
+
+const evalEvent = (step: number): TrainingEvent => ({
+  type: 'eval',
+  step,
+  loss: 1,
+  perplexity: 2.7,
+});
+
+describe('EventBatcher', () => {
+  it('sends per-step events at most once per interval, in order', () => {
+    vi.useFakeTimers();
+    let t = 0;
+    const sent: TrainingEvent[][] = [];
+    const b = new EventBatcher(
+      (e) => sent.push(e),
+      250,
+      () => t,
+    );
+    for (let i = 1; i <= 10; i++) b.push(evalEvent(i));
+    expect(sent).toEqual([]);
+    vi.advanceTimersByTime(0);
+    t = 1;
+    expect(sent.length).toBe(1);
+    expect(sent[0]!.map((e) => (e.type === 'eval' ? e.step : 0))).toEqual([
+      1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+    ]);
+    b.push(evalEvent(11));
+    vi.advanceTimersByTime(200);
+    expect(sent.length).toBe(1); // within 250 ms of the last batch
+    t = 260;
+    vi.advanceTimersByTime(60);
+    expect(sent.length).toBe(2);
+    vi.useRealTimers();
+  });
+
+  it('flushes at once on state and error events', () => {
+    const sent: TrainingEvent[][] = [];
+    const b = new EventBatcher(
+      (e) => sent.push(e),
+      250,
+      () => 0,
+    );
+    b.push(evalEvent(1));
+    b.push({ type: 'state', state: 'paused' });
+    expect(sent).toEqual([[evalEvent(1), { type: 'state', state: 'paused' }]]);
+  });
+
+  it('swallows a rejected delivery (the page reloaded)', async () => {
+    const b = new EventBatcher(
+      () => Promise.reject(new Error('gone')),
+      250,
+      () => 0,
+    );
+    b.push({ type: 'state', state: 'running' });
+    await new Promise((r) => setTimeout(r, 0));
+  });
+});

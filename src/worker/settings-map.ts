@@ -1,0 +1,55 @@
+/** Maps the UI's TrainingSettings onto the trainer's TrainSettings and back (for resumed runs). */
+import { defaultTrainSettings, type TrainSettings } from '../train/types.ts';
+import type { LlamaShape } from '../model/types.ts';
+import type { TrainingSettings } from './protocol.ts';
+
+/** Held-out windows evaluated at each periodic evaluation (a few keep SwiftShader runs short). */
+export const EVAL_WINDOWS = 2;
+
+/** The trainer's settings for what the user chose; optimizer constants stay at LongLoRA's defaults. */
+export function toTrainSettings(
+  s: TrainingSettings,
+  shape: Pick<LlamaShape, 'maxPositions' | 'ropeScaling'>,
+): TrainSettings {
+  const base = defaultTrainSettings(s.targetContext, shape);
+  return {
+    ...base,
+    pattern: s.attention,
+    group: s.attention === 'full' ? s.targetContext : s.targetContext / 4,
+    lora: {
+      rank: s.loraRank,
+      alpha: s.loraAlpha,
+      targets: [...s.loraTargets],
+      trainEmbed: s.trainEmbed,
+      trainNorm: s.trainNorm,
+    },
+    lr: s.learningRate,
+    warmup: s.warmupSteps,
+    steps: s.steps,
+    gradAccum: s.gradAccumulation,
+    seed: s.seed,
+    evalEvery: s.evalInterval,
+    evalWindows: EVAL_WINDOWS,
+    checkpointEvery: s.checkpointInterval,
+  };
+}
+
+/** The UI's view of a stored run's settings. */
+export function fromTrainSettings(t: TrainSettings): TrainingSettings {
+  return {
+    targetContext: t.context,
+    attention: t.pattern,
+    loraRank: t.lora.rank,
+    loraAlpha: t.lora.alpha,
+    loraTargets: [...t.lora.targets],
+    trainEmbed: t.lora.trainEmbed,
+    trainNorm: t.lora.trainNorm,
+    learningRate: t.lr,
+    warmupSteps: t.warmup,
+    steps: t.steps,
+    gradAccumulation: t.gradAccum,
+    evalInterval: t.evalEvery,
+    checkpointInterval: t.checkpointEvery,
+    seed: t.seed,
+  };
+}
