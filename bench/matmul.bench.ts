@@ -24,7 +24,7 @@ export const SHAPES: [number, number, number][] = [
   [256, 256, 256],
   [512, 512, 512],
   [1024, 64, 512],
-  [512, 512, 2048],
+  [256, 512, 2048],
   [1, 1024, 1024],
 ];
 const VARIANTS: MatmulVariant[] = ['naive', 'tiled', 'regblock', 'direct', 'subgroup'];

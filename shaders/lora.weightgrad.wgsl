@@ -5,7 +5,8 @@
 // Threads: one 16×16 workgroup owns a 16×16 tile of C, one output per lane. Tokens are walked in
 // tiles of 16: lanes load a 16×16 slice of P and of Q into workgroup memory (consecutive lanes read
 // consecutive addresses), then each lane adds its 16 products. Every output is summed by one lane
-// in increasing t, so the result is deterministic (no atomics, no order that depends on scheduling).
+// in increasing t, so the result is deterministic (no atomics, no order that depends on
+// scheduling).
 
 struct Params {
   T: u32,

@@ -6,14 +6,17 @@
 // (K for NT, N for NN) % 4 (f32) or % 8 (halves) == 0.
 // Threads: each lane computes a 4×4 block of C (rows 4·gid.y…, columns 4·gid.x…) in four vec4
 // accumulators, reading A and W straight from global memory with 16-byte loads; a WG_X × WG_Y
-// workgroup covers 4·WG_Y rows × 4·WG_X columns (8×8 by default; 64×1 for 1–4 rows, so no lane idles). No barriers: on CPU-backed adapters (SwiftShader) the caches do the tiling and
-// barriers are costly; on GPUs the shared-memory `regblock` kernel usually wins (the autotune picks).
+// workgroup covers 4·WG_Y rows × 4·WG_X columns (8×8 by default; 64×1 for 1–4 rows, so no lane
+// idles; ONE_ROW drops the three unused rows when M == 1). No barriers: on CPU-backed adapters
+// (SwiftShader) the caches do the tiling and barriers are costly; on GPUs the shared-memory
+// `regblock` kernel usually wins (the autotune picks).
 // C is overwritten, or accumulated into when p.accum is 1.
 
 override WDT: u32 = 0u;      // 0 = f32, 1 = bf16, 2 = f16
 override B_NN: bool = false; // false: W[n, k] (NT); true: W[k, n] (NN)
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
+override ONE_ROW: bool = false; // M == 1: only the first row of each block is computed
 
 struct Params {
   M: u32,
@@ -63,7 +66,8 @@ fn wt8(n: u32, k: u32) -> Eight {
 // NN: W[k, n…n+3] (f32) — n < N guaranteed by alignment except past the edge
 fn wn4(k: u32, n: u32) -> vec4<f32> {
   if (WDT == 0u) {
-    return select(vec4<f32>(0.0), bitcast<vec4<f32>>(W[(k * p.N + min(n, p.N - 4u)) / 4u]), n < p.N);
+    let v = bitcast<vec4<f32>>(W[(k * p.N + min(n, p.N - 4u)) / 4u]);
+    return select(vec4<f32>(0.0), v, n < p.N);
   }
   let e = halves(W[(k * p.N + min(n - n % 8u, p.N - 8u)) / 8u]);
   return select(vec4<f32>(0.0), select(e.lo, e.hi, (n % 8u) != 0u), n < p.N);
@@ -71,6 +75,12 @@ fn wn4(k: u32, n: u32) -> vec4<f32> {
 
 fn dots(a: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>) -> vec4<f32> {
   return vec4<f32>(dot(a, b0), dot(a, b1), dot(a, b2), dot(a, b3));
+}
+
+// Row `row` of A at k…k+7 dotted with eight halves of four W rows.
+fn dots8(row: u32, k: u32, w0: Eight, w1: Eight, w2: Eight, w3: Eight) -> vec4<f32> {
+  return dots(a4(row, k), w0.lo, w1.lo, w2.lo, w3.lo) +
+    dots(a4(row, k + 4u), w0.hi, w1.hi, w2.hi, w3.hi);
 }
 
 fn store(row: u32, col: u32, v: vec4<f32>) {
@@ -103,13 +113,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       let w2 = wn4(k + 2u, col);
       let w3 = wn4(k + 3u, col);
       let a0 = a4(row, k);
-      let a1 = a4(row + 1u, k);
-      let a2 = a4(row + 2u, k);
-      let a3 = a4(row + 3u, k);
       c0 += a0.x * w0 + a0.y * w1 + a0.z * w2 + a0.w * w3;
-      c1 += a1.x * w0 + a1.y * w1 + a1.z * w2 + a1.w * w3;
-      c2 += a2.x * w0 + a2.y * w1 + a2.z * w2 + a2.w * w3;
-      c3 += a3.x * w0 + a3.y * w1 + a3.z * w2 + a3.w * w3;
+      if (!ONE_ROW) {
+        let a1 = a4(row + 1u, k);
+        let a2 = a4(row + 2u, k);
+        let a3 = a4(row + 3u, k);
+        c1 += a1.x * w0 + a1.y * w1 + a1.z * w2 + a1.w * w3;
+        c2 += a2.x * w0 + a2.y * w1 + a2.z * w2 + a2.w * w3;
+        c3 += a3.x * w0 + a3.y * w1 + a3.z * w2 + a3.w * w3;
+      }
     }
   } else if (WDT == 0u) {
     for (var k = 0u; k < p.K; k += 4u) {
@@ -118,9 +130,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       let w2 = wt4(col + 2u, k);
       let w3 = wt4(col + 3u, k);
       c0 += dots(a4(row, k), w0, w1, w2, w3);
-      c1 += dots(a4(row + 1u, k), w0, w1, w2, w3);
-      c2 += dots(a4(row + 2u, k), w0, w1, w2, w3);
-      c3 += dots(a4(row + 3u, k), w0, w1, w2, w3);
+      if (!ONE_ROW) {
+        c1 += dots(a4(row + 1u, k), w0, w1, w2, w3);
+        c2 += dots(a4(row + 2u, k), w0, w1, w2, w3);
+        c3 += dots(a4(row + 3u, k), w0, w1, w2, w3);
+      }
     }
   } else {
     for (var k = 0u; k < p.K; k += 8u) {
@@ -128,14 +142,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       let w1 = wt8(col + 1u, k);
       let w2 = wt8(col + 2u, k);
       let w3 = wt8(col + 3u, k);
-      c0 += dots(a4(row, k), w0.lo, w1.lo, w2.lo, w3.lo) + dots(a4(row, k + 4u), w0.hi, w1.hi, w2.hi, w3.hi);
-      c1 += dots(a4(row + 1u, k), w0.lo, w1.lo, w2.lo, w3.lo) + dots(a4(row + 1u, k + 4u), w0.hi, w1.hi, w2.hi, w3.hi);
-      c2 += dots(a4(row + 2u, k), w0.lo, w1.lo, w2.lo, w3.lo) + dots(a4(row + 2u, k + 4u), w0.hi, w1.hi, w2.hi, w3.hi);
-      c3 += dots(a4(row + 3u, k), w0.lo, w1.lo, w2.lo, w3.lo) + dots(a4(row + 3u, k + 4u), w0.hi, w1.hi, w2.hi, w3.hi);
+      c0 += dots8(row, k, w0, w1, w2, w3);
+      if (!ONE_ROW) {
+        c1 += dots8(row + 1u, k, w0, w1, w2, w3);
+        c2 += dots8(row + 2u, k, w0, w1, w2, w3);
+        c3 += dots8(row + 3u, k, w0, w1, w2, w3);
+      }
     }
   }
   store(row, col, c0);
-  store(row + 1u, col, c1);
-  store(row + 2u, col, c2);
-  store(row + 3u, col, c3);
+  if (!ONE_ROW) {
+    store(row + 1u, col, c1);
+    store(row + 2u, col, c2);
+    store(row + 3u, col, c3);
+  }
 }

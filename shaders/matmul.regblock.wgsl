@@ -8,7 +8,8 @@
 // 4·ty…4·ty+3, columns 4·tx…4·tx+3) held in four vec4 accumulators. K is walked in tiles of 16:
 // each lane stages one vec4 of A (and of W) into workgroup memory laid out k-major, so the inner
 // loop reads one vec4 of A rows and one vec4 of W columns per k and issues four vec4 FMAs.
-// Edges (M, N not multiples of 64, K not a multiple of 16) stage zeros; stores are scalar and guarded.
+// Edges (M, N not multiples of 64, K not a multiple of 16) stage zeros; stores are scalar and
+// guarded.
 // C is overwritten, or accumulated into when p.accum is 1.
 
 override WDT: u32 = 0u;       // 0 = f32, 1 = bf16, 2 = f16

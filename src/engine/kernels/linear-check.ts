@@ -17,12 +17,13 @@ import { expectClose } from '../../test/numeric.ts';
 import { Rng } from '../../util/rng.ts';
 
 /**
- * [T, in, out]: odd sizes for every edge path, aligned ones so the vec4 kernels run with partial
+ * [T, in, out]: odd sizes for every edge path, one aligned single row (generation), aligned ones so the vec4 kernels run with partial
  * tiles (70 rows, 72 columns; K = 40 is not a multiple of 16), 44 (aligned for f32 W, not for
  * 16-bit W), and skinny T for the subgroup kernel.
  */
 export const SHAPES: [number, number, number][] = [
   [1, 1, 1],
+  [1, 16, 8],
   [17, 9, 33],
   [37, 129, 5],
   [70, 48, 72],

@@ -146,7 +146,7 @@ function runLinear(
   let [tileN, tileM] = [TILE[variant], TILE[variant]];
   if (variant === 'direct' && M <= 4) {
     // One row of 64 lanes: a 4-row block per lane already covers M, so no lane idles.
-    Object.assign(constants, { WG_X: 64, WG_Y: 1 });
+    Object.assign(constants, { WG_X: 64, WG_Y: 1, ONE_ROW: M === 1 ? 1 : 0 });
     [tileN, tileM] = [256, 4];
   }
   rt.dispatch({
