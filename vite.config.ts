@@ -36,7 +36,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['src/**/*.test.ts', 'scripts/**/*.test.ts'],
-          exclude: [...gpuTests, 'node_modules/**'],
+          exclude: [...gpuTests, 'src/**/*.node-gpu.test.ts', 'node_modules/**'],
           environment: 'node',
         },
       },
@@ -44,7 +44,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'gpu-node',
-          include: gpuTests,
+          // *.node-gpu.test.ts: GPU tests of Node-only code (the CLI).
+          include: [...gpuTests, 'src/**/*.node-gpu.test.ts'],
           environment: 'node',
           setupFiles: ['src/test/setup-node-gpu.ts'],
           pool: 'forks',

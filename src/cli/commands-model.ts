@@ -1,12 +1,23 @@
 /** `longlora info | generate | eval | grad`: inspect, run and check a model. */
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseHfConfig, type ModelConfig } from '../io/config.ts';
+import type { WeightDtype } from '../io/dtype.ts';
+import type { OpenedModel } from '../io/model.ts';
 import { totalBytes } from '../engine/memory.ts';
 import { writeSafetensors, type TensorToWrite } from '../io/safetensors.ts';
 import { generate } from '../model/generate.ts';
 import { LlamaModel } from '../model/llama.ts';
 import { planProblem, planTraining } from '../model/plan.ts';
 import { loadParams, loraSettingsOf } from '../model/session.ts';
-import { defaultRopeFactor, type AttentionPattern, type LoraSettings } from '../model/types.ts';
+import {
+  defaultRopeFactor,
+  LINEAR_NAMES,
+  linearShape,
+  type AttentionPattern,
+  type LoraSettings,
+} from '../model/types.ts';
 import { b, num, parse, req, s, UsageError } from './args.ts';
 import { gpu, log, loraFromArgs, openModelArg, readAdapterDir, tokenizerOf } from './common.ts';
 
@@ -21,7 +32,7 @@ const NO_LORA: LoraSettings = {
 /** `info`: architecture, parameters, dtypes, and the planned training memory at a context. */
 export async function info(argv: string[]): Promise<void> {
   const v = parse(argv, { model: s, context: s, json: b, budget: s });
-  const m = await openModelArg(req(v, 'model'));
+  const m = await openForInfo(req(v, 'model'));
   const c = m.config;
   const context = num(v, 'context', 4 * c.maxPositions, true);
   const budgetGb = num(v, 'budget', 8);
@@ -70,6 +81,42 @@ export async function info(argv: string[]): Promise<void> {
   console.log(problem ? `Does not fit ${budgetGb} GB: ${problem}` : `Fits in ${budgetGb} GB.`);
 }
 
+/**
+ * Opens a model for `info`. A folder holding only config.json (no weights yet) is planned from the
+ * config alone, in its torch_dtype.
+ */
+async function openForInfo(
+  path: string,
+): Promise<Pick<OpenedModel, 'config' | 'format' | 'dtypes' | 'parameterCount'>> {
+  const cfgPath = join(path, 'config.json');
+  const weights =
+    existsSync(path) &&
+    statSync(path).isDirectory() &&
+    readdirSync(path).some((f) => /\.(safetensors|gguf)$/.test(f));
+  if (weights || !existsSync(cfgPath)) return openModelArg(path);
+  const json = JSON.parse(await readFile(cfgPath, 'utf8')) as Record<string, unknown>;
+  const config = parseHfConfig(json, cfgPath);
+  const dtype: WeightDtype =
+    json.torch_dtype === 'float32' ? 'F32' : json.torch_dtype === 'float16' ? 'F16' : 'BF16';
+  log(`note: ${path} has no weights; planning from config.json (${dtype})`);
+  return {
+    config,
+    format: 'safetensors',
+    dtypes: [dtype],
+    parameterCount: countParameters(config),
+  };
+}
+
+/** Parameters of a Llama-block model from its config. */
+function countParameters(c: ModelConfig): number {
+  let n = c.vocabSize * c.hidden * (c.tieWordEmbeddings ? 1 : 2) + c.hidden * (2 * c.layers + 1);
+  for (const name of LINEAR_NAMES) {
+    const [o, i] = linearShape(c, name);
+    n += c.layers * o * i;
+  }
+  return n;
+}
+
 /** `generate`: continuation of a prompt (greedy at temperature 0). */
 export async function generateCmd(argv: string[]): Promise<void> {
   const v = parse(argv, {
@@ -99,6 +146,8 @@ export async function generateCmd(argv: string[]): Promise<void> {
     stopId: tok.eosId,
     ropeFactor: num(v, 'rope-factor', adapter?.ropeFactor ?? 1),
   });
+  model.destroy();
+  params.destroy();
   const text = tok.decode(ids);
   console.log(v.json ? JSON.stringify({ ids, text }) : text);
 }
@@ -237,6 +286,8 @@ export async function gradCmd(argv: string[]): Promise<void> {
       data: await rt.read(t.grad),
     });
   }
+  model.destroy();
+  params.destroy();
   await writeFile(req(v, 'out'), writeSafetensors(tensors));
   log(`wrote ${tensors.length - 1} gradients to ${String(v.out)}`);
 }

@@ -124,6 +124,9 @@ export async function train(argv: string[]): Promise<void> {
     context,
     await baseConfigJson(modelPath),
   );
+  trainer.destroy();
+  model.destroy();
+  params.destroy();
   for (const [name, bytes] of Object.entries(files)) await writeFile(join(out, name), bytes);
   log(`${state}: adapter written to ${out} (${Object.keys(files).join(', ')})`);
   const last = trainer.evals.at(-1);

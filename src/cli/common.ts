@@ -63,9 +63,16 @@ export function loraFromArgs(v: Record<string, unknown>): LoraSettings {
   };
 }
 
-/** The Node GPU runtime, saying which adapter it uses. */
-export async function gpu(): Promise<Runtime> {
-  const rt = await createNodeRuntime(log);
-  log(`GPU: ${rt.info.name}${rt.info.description ? ` (${rt.info.description})` : ''}`);
-  return rt;
+let shared: Promise<Runtime> | null = null;
+
+/**
+ * The Node GPU runtime, saying which adapter it uses. One per process: commands run in one process
+ * (tests) share its compiled pipelines; each command frees what it allocated.
+ */
+export function gpu(): Promise<Runtime> {
+  shared ??= createNodeRuntime(log).then((rt) => {
+    log(`GPU: ${rt.info.name}${rt.info.description ? ` (${rt.info.description})` : ''}`);
+    return rt;
+  });
+  return shared;
 }
