@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { crossEntropyForward, logitsForward } from './cross_entropy.ts';
+import { crossEntropyForward, logitsForward, type CrossEntropyVariant } from './cross_entropy.ts';
 import { decodeHalves, encodeHalves } from '../half.ts';
 import type { DType, Runtime } from '../runtime.ts';
 import * as ref from '../../reference/cross_entropy.ts';
@@ -35,6 +35,7 @@ async function runCase(
     chunk?: number;
     withDW: boolean;
     seed: number;
+    variant: CrossEntropyVariant;
   },
 ) {
   const { T, D, V, dtype } = o;
@@ -58,6 +59,7 @@ async function runCase(
     dHidden: tdh,
     dW: tdw,
     gradScale: 1 / count,
+    variant: o.variant,
   });
   const want = ref.crossEntropyForward(hidden, w.values, labels, T, D, V, 1 / count);
   const got = {
@@ -69,18 +71,27 @@ async function runCase(
   return { got, want, dW0 };
 }
 
-describe('cross-entropy fused with the output layer', () => {
+const VARIANTS = ['tiled', 'direct'] as const;
+
+describe.each(VARIANTS)('cross-entropy fused with the output layer (%s kernels)', (variant) => {
   const cases = [
     { T: 37, D: 19, V: 53, chunk: 8 },
     { T: 5, D: 33, V: 300, chunk: undefined },
     { T: 1, D: 1, V: 2, chunk: 1 },
+    { T: 43, D: 64, V: 70, chunk: 18 },
   ];
   for (const dtype of ['f32', 'bf16', 'f16'] as const) {
     for (const c of cases) {
       it(`loss, dHidden${dtype === 'f32' ? ', dW' : ''} match the reference (${dtype} W, T=${c.T}, D=${c.D}, V=${c.V}, chunk=${c.chunk ?? 'auto'})`, async () => {
         const rt = await testRuntime();
         const withDW = dtype === 'f32';
-        const { got, want, dW0 } = await runCase(rt, { ...c, dtype, withDW, seed: c.T + c.V });
+        const { got, want, dW0 } = await runCase(rt, {
+          ...c,
+          dtype,
+          withDW,
+          seed: c.T + c.V,
+          variant,
+        });
         expectClose('loss', [got.loss], [want.loss]);
         expectClose('dHidden', got.dHidden, want.dHidden, 1e-4);
         if (withDW)
@@ -96,10 +107,9 @@ describe('cross-entropy fused with the output layer', () => {
     }
   }
 
-  it('dW gives the same bits in two runs', async () => {
+  it('loss, dHidden and dW give the same bits in two runs', async () => {
     const rt = await testRuntime();
-    const bits: Uint32Array[] = [];
-    let loss: number[] = [];
+    const runs: { loss: number; dHidden: Uint32Array; dW: Uint32Array }[] = [];
     for (let run = 0; run < 2; run++) {
       const { got } = await runCase(rt, {
         T: 45,
@@ -109,12 +119,17 @@ describe('cross-entropy fused with the output layer', () => {
         dtype: 'f32',
         withDW: true,
         seed: 5,
+        variant,
       });
-      bits.push(new Uint32Array(got.dW!.buffer.slice(0)));
-      loss = [...loss, got.loss];
+      runs.push({
+        loss: got.loss,
+        dHidden: new Uint32Array(got.dHidden.buffer.slice(0)),
+        dW: new Uint32Array(got.dW!.buffer.slice(0)),
+      });
     }
-    expect(bits[1]).toEqual(bits[0]);
-    expect(loss[1]).toBe(loss[0]);
+    expect(runs[1]!.dW).toEqual(runs[0]!.dW);
+    expect(runs[1]!.dHidden).toEqual(runs[0]!.dHidden);
+    expect(runs[1]!.loss).toBe(runs[0]!.loss);
   });
 
   it('forward only (no gradients) with a caller-owned logits workspace', async () => {
@@ -129,7 +144,7 @@ describe('cross-entropy fused with the output layer', () => {
     const tl = rt.tensor([T], 'i32', 'activations', 'labels', labels);
     const tloss = rt.tensor([1], 'f32', 'activations', 'loss');
     const ws = rt.tensor([6, V], 'f32', 'workspace', 'logits ws'); // 6-token chunks
-    crossEntropyForward(rt, th, tw, tl, tloss, { T, D, V, logitsWorkspace: ws });
+    crossEntropyForward(rt, th, tw, tl, tloss, { T, D, V, logitsWorkspace: ws, variant });
     const want = ref.crossEntropyForward(hidden, W, labels, T, D, V).loss;
     expectClose('loss', await rt.read(tloss), [want]);
     for (const t of [th, tw, tl, tloss, ws]) t.destroy();
@@ -137,20 +152,25 @@ describe('cross-entropy fused with the output layer', () => {
   });
 });
 
-describe('logitsForward', () => {
+describe.each(VARIANTS)('logitsForward (%s kernel)', (variant) => {
   for (const dtype of ['f32', 'bf16', 'f16'] as const) {
-    it(`matches hidden · Wᵀ with a ${dtype} W at T=3, D=37, V=45`, async () => {
-      const rt = await testRuntime();
-      const [T, D, V] = [3, 37, 45];
-      const rng = new Rng(17);
-      const hidden = rng.floats(T * D);
-      const w = weight(rng.floats(V * D), dtype);
-      const th = rt.tensor([T, D], 'f32', 'activations', 'hidden', hidden);
-      const tw = rt.tensor([V, D], dtype, 'weights', 'W', w.data);
-      const tlog = rt.tensor([T, V], 'f32', 'activations', 'logits');
-      logitsForward(rt, th, tw, tlog, T, D, V);
-      expectClose('logits', await rt.read(tlog), ref.logitsForward(hidden, w.values, T, D, V));
-      for (const t of [th, tw, tlog]) t.destroy();
-    });
+    for (const [T, D, V] of [
+      [3, 37, 45],
+      [1, 64, 9],
+      [9, 8, 33],
+    ] as const) {
+      it(`matches hidden · Wᵀ with a ${dtype} W at T=${T}, D=${D}, V=${V}`, async () => {
+        const rt = await testRuntime();
+        const rng = new Rng(17 + T);
+        const hidden = rng.floats(T * D);
+        const w = weight(rng.floats(V * D), dtype);
+        const th = rt.tensor([T, D], 'f32', 'activations', 'hidden', hidden);
+        const tw = rt.tensor([V, D], dtype, 'weights', 'W', w.data);
+        const tlog = rt.tensor([T, V], 'f32', 'activations', 'logits');
+        logitsForward(rt, th, tw, tlog, T, D, V, variant);
+        expectClose('logits', await rt.read(tlog), ref.logitsForward(hidden, w.values, T, D, V));
+        for (const t of [th, tw, tlog]) t.destroy();
+      });
+    }
   }
 });

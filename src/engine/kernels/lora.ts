@@ -14,6 +14,17 @@ export interface LoraOptions {
   variant?: MatmulVariant;
 }
 
+/**
+ * 'tiled': 16×16 workgroup-memory tiles (GPUs); 'direct': 4×4 register blocks per invocation with
+ * no workgroup memory (CPU adapters, where emulated barriers dominate). Both sum t in order.
+ */
+export type WeightGradVariant = 'tiled' | 'direct';
+
+/** The weight-gradient variant for this adapter. */
+export function weightGradVariant(rt: Runtime): WeightGradVariant {
+  return rt.info.isSoftware ? 'direct' : 'tiled';
+}
+
 /** C[M, N] += alpha · P[T, M]ᵀ · Q[T, N], summed over tokens in a fixed order. */
 export function weightGradAccumulate(
   rt: Runtime,
@@ -24,12 +35,16 @@ export function weightGradAccumulate(
   M: number,
   N: number,
   alpha: number,
+  variant: WeightGradVariant = weightGradVariant(rt),
 ): void {
+  const direct = variant === 'direct';
   rt.dispatch({
-    shader: 'lora.weightgrad',
+    shader: direct ? 'lora.weightgrad_direct' : 'lora.weightgrad',
     bindings: [P, Q, C],
     params: GradParams.pack({ T, M, N, alpha }),
-    workgroups: [Math.ceil(N / 16), Math.ceil(M / 16)],
+    workgroups: direct
+      ? [Math.ceil(N / 32), Math.ceil(M / 32)]
+      : [Math.ceil(N / 16), Math.ceil(M / 16)],
     label: `lora.weightgrad ${M}x${N} over ${T}`,
   });
 }
