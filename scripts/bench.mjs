@@ -1,8 +1,9 @@
 // `npm run bench`: serves bench/index.html with Vite on localhost, drives headless Chromium
 // (WebGPU; SwiftShader where there is no GPU) with Playwright so every kernel and tfjs run on the
 // same adapter in one session, prints a table and writes bench/results.json.
-// Usage: npm run bench [-- matmul,attention]   (comma-separated bench module names; default all)
-import { writeFileSync } from 'node:fs';
+// Usage: npm run bench [-- matmul,attention]   (comma-separated bench module names; default all;
+// a partial run keeps the other sections already in bench/results.json)
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright';
@@ -58,13 +59,24 @@ async function main() {
     const error = await page.evaluate(() => window.__benchError);
     if (error) throw new Error(`bench page failed: ${error}`);
     const results = await page.evaluate(() => window.__benchResults);
-    writeFileSync(OUT, `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(OUT, `${JSON.stringify(only ? mergeInto(OUT, results) : results, null, 2)}\n`);
     printTables(results);
     console.log(`\nwrote ${OUT} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   } finally {
     await browser.close();
     await server.close();
   }
+}
+
+/** A partial run (`npm run bench -- matmul`) keeps the other sections already in results.json. */
+function mergeInto(path, results) {
+  if (!existsSync(path)) return results;
+  const merged = JSON.parse(readFileSync(path, 'utf8'));
+  for (const [key, value] of Object.entries(results)) {
+    if (!Array.isArray(value) || value.length > 0 || !Array.isArray(merged[key]))
+      merged[key] = value;
+  }
+  return merged;
 }
 
 function printTables(results) {
