@@ -8,7 +8,11 @@ import { addInto, swigluBackward, swigluForward } from '../engine/kernels/elemen
 import { embeddingBackward, embeddingForward } from '../engine/kernels/embedding.ts';
 import { loraBackward, loraForward } from '../engine/kernels/lora.ts';
 import { linearBackwardInput, linearForward } from '../engine/kernels/matmul.ts';
-import { rmsnormBackward, rmsnormForward } from '../engine/kernels/rmsnorm.ts';
+import {
+  rmsnormBackward,
+  rmsnormBackwardWorkspaceSize,
+  rmsnormForward,
+} from '../engine/kernels/rmsnorm.ts';
 import { ropeBackward, ropeForward, ropeInvFreq } from '../engine/kernels/rope.ts';
 import type { Runtime, Tensor } from '../engine/runtime.ts';
 import { LlamaParams } from './params.ts';
@@ -45,6 +49,10 @@ interface GradActs {
   dUp: Tensor;
   loraWs: Tensor;
   dwFrozen: Tensor;
+  /** Attention backward's row statistics [H, T]. */
+  attnWs: Tensor;
+  /** RMSNorm weight-gradient partial sums. */
+  normWs: Tensor;
 }
 
 /** Per-context activation buffers. */
@@ -113,6 +121,7 @@ export class LlamaModel {
       p.gradOf(p.norm) ?? g.dwFrozen,
       acts.T,
       D,
+      { workspace: g.normWs },
     );
     for (let l = L - 1; l >= 0; l--) {
       const la = this.layerActs(acts, l);
@@ -335,7 +344,7 @@ export class LlamaModel {
       p.gradOf(layer.postNorm) ?? g.dwFrozen,
       T,
       s.hidden,
-      { accumulateDx: true },
+      { accumulateDx: true, workspace: g.normWs },
     );
     this.linearBack(l, 'o_proj', la.attn, g.dResid, g.dAttn, false, la, g, T);
     attentionBackward(
@@ -350,6 +359,7 @@ export class LlamaModel {
       g.dk,
       g.dv,
       this.attnCfg(T, pass),
+      g.attnWs,
     );
     const inv = this.invFreqFor(pass.ropeFactor);
     ropeBackward(rt, g.dq, inv, T, s.heads, s.headDim, 0);
@@ -367,7 +377,7 @@ export class LlamaModel {
       p.gradOf(layer.inputNorm) ?? g.dwFrozen,
       T,
       s.hidden,
-      { accumulateDx: true },
+      { accumulateDx: true, workspace: g.normWs },
     );
   }
 
@@ -416,6 +426,8 @@ export class LlamaModel {
           dUp: w([T, F], 'dUp'),
           loraWs: w([T, r], 'lora ws'),
           dwFrozen: w([D], 'dw frozen'),
+          attnWs: w([s.heads, T], 'attention ws'),
+          normWs: w([rmsnormBackwardWorkspaceSize(T, D)], 'rmsnorm ws'),
         }
       : null;
     return {
