@@ -27,12 +27,17 @@ describe('formatters', () => {
 });
 
 describe('settings', () => {
-  it('defaults to 4× the model context with S²-Attn', () => {
+  it('defaults to 4× the model context with S²-Attn (2× and a short run for tiny demos)', () => {
+    const big = defaultSettings({ contextLength: 4096, parameters: 7e9 });
+    expect(big.targetContext).toBe(16384);
+    expect(big.attention).toBe('s2');
+    expect(groupSize(big)).toBe(4096);
+    expect(big.learningRate).toBe(2e-5);
     const s = defaultSettings({ contextLength: 512, parameters: 260_000 });
-    expect(s.targetContext).toBe(2048);
-    expect(s.attention).toBe('s2');
-    expect(groupSize(s)).toBe(512);
+    expect(s.targetContext).toBe(1024);
+    expect(groupSize(s)).toBe(256);
     expect(s.learningRate).toBe(2e-3);
+    expect(s.steps).toBe(60);
   });
   it('derives the rope factor as ceil(target / original)', () => {
     expect(ropeFactor(2048, 512)).toBe(4);

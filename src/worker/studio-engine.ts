@@ -248,7 +248,8 @@ export class StudioEngine {
     try {
       const r = await t.run();
       if (r === 'paused' && job.lastCheckpointStep !== t.step) await t.checkpoint();
-    } catch (e) {
+    } catch (thrown) {
+      const e = await deviceLossOr(job.rt, thrown);
       sink.push({ type: 'error', error: asWorkerError(e) });
       sink.push({ type: 'state', state: 'failed' });
       if (e instanceof DeviceLostError) {
@@ -398,6 +399,22 @@ export class StudioEngine {
     const safe = m.name.replace(/[^\w.-]+/g, '-').replace(/^-|-$/g, '');
     return { name: `${safe}-longlora-${s.context}.zip`, bytes: zipFiles(files) };
   }
+}
+
+/**
+ * A lost device first shows up as whatever the pending call rejected with (a mapAsync aborted, a
+ * validation error); the device's `lost` promise settles just after. Waits briefly for it so the
+ * page is told the real cause.
+ */
+async function deviceLossOr(rt: Runtime, e: unknown): Promise<unknown> {
+  if (e instanceof DeviceLostError) return e;
+  await Promise.race([rt.device.lost, new Promise((r) => setTimeout(r, 1000))]);
+  try {
+    rt.checkErrors();
+  } catch (lost) {
+    if (lost instanceof DeviceLostError) return lost;
+  }
+  return e;
 }
 
 function stepEvent(
