@@ -4,7 +4,9 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist', 'node_modules', 'public', 'test-results', 'playwright-report', 'tmp', 'out'] },
+  {
+    ignores: ['dist', 'node_modules', 'public', 'test-results', 'playwright-report', 'tmp', 'out'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
