@@ -4,6 +4,7 @@ import {
   Area,
   AreaChart,
   CartesianGrid,
+  Legend,
   Line,
   LineChart,
   ReferenceLine,
@@ -107,6 +108,7 @@ const LossChart = memo(function LossChart({ m }: M) {
           <ComposedChart data={data} margin={{ top: 6, right: 10, bottom: 0, left: -14 }}>
             <CartesianGrid {...GRID} />
             <XAxis
+              allowDecimals={false}
               dataKey="step"
               type="number"
               domain={['dataMin', 'dataMax']}
@@ -161,9 +163,16 @@ const MemoryChart = memo(function MemoryChart({ m }: M) {
         <ResponsiveContainer width="100%" height="100%">
           <AreaChart data={data} margin={{ top: 6, right: 10, bottom: 0, left: 4 }}>
             <CartesianGrid {...GRID} />
-            <XAxis dataKey="step" type="number" domain={['dataMin', 'dataMax']} tick={AXIS} />
+            <XAxis
+              allowDecimals={false}
+              dataKey="step"
+              type="number"
+              domain={['dataMin', 'dataMax']}
+              tick={AXIS}
+            />
             <YAxis tick={AXIS} tickFormatter={(v: number) => formatBytes(v)} width={58} />
             <Tooltip content={<Tip bytes />} />
+            <Legend iconSize={8} wrapperStyle={{ fontSize: 11 }} />
             {MEMORY_CATEGORIES.map((c) => (
               <Area
                 key={c}
@@ -219,7 +228,13 @@ const SimpleChart = memo(function SimpleChart({
         <ResponsiveContainer width="100%" height="100%">
           <LineChart data={data} margin={{ top: 6, right: 10, bottom: 0, left: 4 }}>
             <CartesianGrid {...GRID} />
-            <XAxis dataKey="step" type="number" domain={['dataMin', 'dataMax']} tick={AXIS} />
+            <XAxis
+              allowDecimals={false}
+              dataKey="step"
+              type="number"
+              domain={['dataMin', 'dataMax']}
+              tick={AXIS}
+            />
             <YAxis tick={AXIS} tickFormatter={fmt} width={58} />
             <Tooltip content={<Tip fmt={fmt} />} />
             <Line
