@@ -344,6 +344,10 @@ export class Runtime {
     try {
       await staging.mapAsync(GPUMapMode.READ);
     } catch (e) {
+      // A lost device aborts pending maps before (or without) resolving device.lost promptly;
+      // give it a moment so the caller sees DeviceLostError rather than the abort.
+      await Promise.race([this.device.lost, new Promise((r) => setTimeout(r, 1000))]);
+      await new Promise((r) => setTimeout(r, 0));
       this.checkErrors();
       throw e;
     }

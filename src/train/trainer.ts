@@ -58,6 +58,7 @@ export class Trainer {
   private readonly normOut: Tensor;
   private elapsedMs = 0;
   private smooth = NaN;
+  private stepMs = NaN;
   readonly runId: string;
 
   constructor(
@@ -93,10 +94,13 @@ export class Trainer {
       if (this.state !== 'running') break;
       const t0 = now();
       const record = await this.optimizerStep();
-      this.elapsedMs += now() - t0;
+      const stepMs = now() - t0;
+      this.elapsedMs += stepMs;
+      // Current speed, smoothed over recent steps (the first step also pays pipeline compilation).
+      this.stepMs = Number.isNaN(this.stepMs) ? stepMs : 0.7 * this.stepMs + 0.3 * stepMs;
       record.elapsedMs = this.elapsedMs;
-      record.tokensPerSec = (s.context * s.gradAccum * this.step) / (this.elapsedMs / 1000);
-      const perStep = this.elapsedMs / this.step;
+      record.tokensPerSec = (s.context * s.gradAccum) / (this.stepMs / 1000);
+      const perStep = this.stepMs;
       this.emit({
         type: 'step',
         record,
