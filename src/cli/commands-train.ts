@@ -1,6 +1,6 @@
 /** `longlora train | merge`: LongLoRA fine-tuning from the command line, and merging an adapter. */
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { existsSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { modelConfigToHfJson } from '../io/config.ts';
 import { LlamaModel } from '../model/llama.ts';
@@ -40,6 +40,7 @@ export async function train(argv: string[]): Promise<void> {
     'checkpoint-every': s,
     'no-checkpointing': b,
     resume: b,
+    'log-json': s,
   });
   const modelPath = req(v, 'model');
   const out = req(v, 'out');
@@ -79,6 +80,7 @@ export async function train(argv: string[]): Promise<void> {
   await mkdir(out, { recursive: true });
   const store = new CheckpointStore(new FolderBlobStore(join(out, 'checkpoints')));
   const fp = modelFingerprint(m);
+  const jsonLog = typeof v['log-json'] === 'string' ? v['log-json'] : null;
   const rt = await gpu();
   const params = await loadParams(rt, m, settings.lora, settings.seed);
   const model = new LlamaModel(rt, params, { checkpointing: settings.checkpointing });
@@ -87,6 +89,9 @@ export async function train(argv: string[]): Promise<void> {
     modelFingerprint: fp,
     modelName: modelPath,
     onEvent: (e) => {
+      if (jsonLog && (e.type === 'step' || e.type === 'eval')) {
+        appendFileSync(jsonLog, `${JSON.stringify({ type: e.type, ...e.record })}\n`);
+      }
       if (e.type === 'step') {
         const r = e.record;
         console.log(

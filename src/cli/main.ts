@@ -18,7 +18,7 @@ Commands (MODEL: a Hugging Face folder, a .safetensors with config.json beside i
             [--rope-factor F] [--rank R] [--alpha A] [--targets ...] [--trainable embed,norm|none]
             [--lr LR] [--warmup W] [--schedule constant|cosine] [--steps S] [--grad-accum K] [--clip C]
             [--seed S] [--eval-every K] [--eval-windows K] [--checkpoint-every K] [--no-checkpointing]
-            [--resume]
+            [--resume] [--log-json FILE]
   merge     --model MODEL --adapter DIR --out DIR
 `;
 
