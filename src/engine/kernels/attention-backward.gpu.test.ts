@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { attentionBackward, attentionWorkspace, type AttentionConfig } from './attention.ts';
+import {
+  attentionBackward,
+  attentionWorkspace,
+  type AttentionConfig,
+  type AttentionVariant,
+} from './attention.ts';
 import { attentionCases, attentionInputs } from './attention.cases.ts';
 import {
   attentionBackward as refBackward,
@@ -40,12 +45,14 @@ async function backward(
   return out;
 }
 
-describe('flash attention backward vs the float64 reference', () => {
+const variants: AttentionVariant[] = ['tiled', 'direct'];
+
+describe.each(variants)('flash attention backward (%s) vs the float64 reference', (variant) => {
   attentionCases.forEach(({ name, cfg }, n) => {
     it(name, async () => {
       const rt = await testRuntime();
       const x = attentionInputs(cfg, 100 + n);
-      const got = await backward(rt, cfg, x);
+      const got = await backward(rt, { ...cfg, variant }, x);
       const ref = refBackward(x.q, x.k, x.v, x.g, cfg);
       expectClose('dq', got.dq, ref.dq, 1e-4, 1e-3);
       expectClose('dk', got.dk, ref.dk, 1e-4, 1e-3);
@@ -59,7 +66,7 @@ describe('flash attention backward vs the float64 reference', () => {
     for (const pattern of ['full', 's2', 's2roll'] as const) {
       const cfg: AttentionConfig = { Tq: 72, Tk: 72, H: 4, KV: 2, hd: 8, pattern, group: 24 };
       const x = attentionInputs(cfg, 9);
-      const got = await backward(rt, { ...cfg, skipTiles: false, tileCols: 9 }, x);
+      const got = await backward(rt, { ...cfg, skipTiles: false, tileCols: 9, variant }, x);
       const ref = refBackward(x.q, x.k, x.v, x.g, cfg);
       expectClose(`dq ${pattern}`, got.dq, ref.dq, 1e-4, 1e-3);
       expectClose(`dk ${pattern}`, got.dk, ref.dk, 1e-4, 1e-3);
@@ -77,6 +84,7 @@ describe('flash attention backward vs the float64 reference', () => {
       hd: 16,
       pattern: 's2roll',
       group: 20,
+      variant,
     };
     const x = attentionInputs(cfg, 11);
     const a = await backward(rt, cfg, x, true);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attentionForward, type AttentionConfig } from './attention.ts';
+import { attentionForward, type AttentionConfig, type AttentionVariant } from './attention.ts';
 import { attentionCases, attentionInputs } from './attention.cases.ts';
 import { attentionForward as refForward } from '../../reference/attention.ts';
 import type { Runtime } from '../runtime.ts';
@@ -30,12 +30,14 @@ async function forward(
   return out;
 }
 
-describe('flash attention forward vs the float64 reference', () => {
+const variants: AttentionVariant[] = ['tiled', 'direct'];
+
+describe.each(variants)('flash attention forward (%s) vs the float64 reference', (variant) => {
   attentionCases.forEach(({ name, cfg }, n) => {
     it(name, async () => {
       const rt = await testRuntime();
       const x = attentionInputs(cfg, 100 + n);
-      const got = await forward(rt, cfg, x);
+      const got = await forward(rt, { ...cfg, variant }, x);
       const ref = refForward(x.q, x.k, x.v, cfg);
       expectClose('o', got.o, ref.o, 1e-5, 1e-3);
       expectClose('lse', got.lse, ref.lse, 1e-5, 1e-3);
@@ -48,9 +50,21 @@ describe('flash attention forward vs the float64 reference', () => {
     for (const pattern of ['full', 's2', 's2roll'] as const) {
       const cfg: AttentionConfig = { Tq: 72, Tk: 72, H: 2, KV: 1, hd: 8, pattern, group: 24 };
       const x = attentionInputs(cfg, 7);
-      const got = await forward(rt, { ...cfg, skipTiles: false, tileCols: 9 }, x);
+      const got = await forward(rt, { ...cfg, skipTiles: false, tileCols: 9, variant }, x);
       expectClose(`o ${pattern}`, got.o, refForward(x.q, x.k, x.v, cfg).o, 1e-5, 1e-3);
     }
+  });
+});
+
+describe('flash attention forward: variants and config errors', () => {
+  it('the direct variant gives the same o and lse as the tiled one (s2, GQA, odd N)', async () => {
+    const rt = await testRuntime();
+    const cfg: AttentionConfig = { Tq: 90, Tk: 90, H: 4, KV: 2, hd: 16, pattern: 's2', group: 30 };
+    const x = attentionInputs(cfg, 5);
+    const a = await forward(rt, { ...cfg, variant: 'tiled' }, x);
+    const b = await forward(rt, { ...cfg, variant: 'direct' }, x);
+    expectClose('o', b.o, a.o, 1e-6, 1e-5);
+    expectClose('lse', b.lse, a.lse, 1e-6, 1e-5);
   });
 
   it('rejects bad configs with a clear error', async () => {
@@ -66,6 +80,7 @@ describe('flash attention forward vs the float64 reference', () => {
       [{ H: 2, KV: 4 }, /multiple of KV/],
       [{ hd: 130 }, /exceeds 128/],
       [{ pattern: 'full', Tq: 200, Tk: 200 }, /has 384 elements, needs/],
+      [{ hd: 6, variant: 'direct' }, /direct variant needs head_dim % 4 == 0, got 6/],
     ];
     for (const [patch, msg] of bad) {
       expect(() => attentionForward(rt, q, q, q, q, q, { ...base, ...patch })).toThrow(msg);

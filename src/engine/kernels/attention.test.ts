@@ -7,6 +7,8 @@ import {
   resolveAttentionConfig,
 } from './attention.ts';
 
+const tiled = ['attention.forward', 'attention.backward_dq', 'attention.backward_dkdv'];
+const direct = tiled.map((name) => `${name}_direct`);
 const shader = (name: string) => readFileSync(`shaders/${name}.wgsl`, 'utf8');
 const patternBlock = (src: string) => {
   const a = src.indexOf('// --- pattern');
@@ -17,10 +19,11 @@ const patternBlock = (src: string) => {
 };
 
 describe('attention shaders and launcher', () => {
-  it('the three tiled kernels carry identical copies of the pattern arithmetic', () => {
+  it('the six tiled and direct kernels carry identical copies of the pattern arithmetic', () => {
     const fwd = patternBlock(shader('attention.forward'));
-    expect(patternBlock(shader('attention.backward_dq'))).toBe(fwd);
-    expect(patternBlock(shader('attention.backward_dkdv'))).toBe(fwd);
+    for (const name of [...tiled.slice(1), ...direct]) {
+      expect(patternBlock(shader(name)), name).toBe(fwd);
+    }
   });
 
   it('the shaders size their arrays as the launcher assumes', () => {
@@ -28,11 +31,16 @@ describe('attention shaders and launcher', () => {
       expect(shader(name)).toContain(`const TILE: u32 = ${ATTENTION_TILE_FLOATS}u;`);
       expect(shader(name)).toContain(`const HD_MAX: u32 = ${ATTENTION_MAX_HEAD_DIM}u;`);
     }
+    for (const name of direct) {
+      expect(shader(name)).toContain(`const HD4_MAX: u32 = ${ATTENTION_MAX_HEAD_DIM / 4}u;`);
+      expect(shader(name)).not.toContain('var<workgroup>');
+      expect(shader(name)).not.toContain('Barrier');
+    }
   });
 
   it('each WGSL Params struct matches its uniform layout', () => {
     const { Params, PrepParams } = attentionUniforms;
-    for (const name of ['attention.forward', 'attention.backward_dq', 'attention.backward_dkdv']) {
+    for (const name of [...tiled, ...direct]) {
       expect(shader(name)).toContain(Params.wgsl());
     }
     expect(shader('attention.backward_prep')).toContain(PrepParams.wgsl());
@@ -40,7 +48,7 @@ describe('attention shaders and launcher', () => {
 
   it('resolves defaults: G = N/4, 64 rows, key tiles that fit 1984 floats', () => {
     const r = resolveAttentionConfig(null, { Tq: 64, Tk: 64, H: 2, KV: 1, hd: 64, pattern: 's2' });
-    expect(r).toEqual({ G: 16, qOffset: 0, rows: 64, cols: 31 });
+    expect(r).toEqual({ G: 16, qOffset: 0, rows: 64, cols: 31, variant: 'tiled' });
     expect(
       resolveAttentionConfig(null, { Tq: 8, Tk: 8, H: 1, KV: 1, hd: 8, pattern: 'full' }).cols,
     ).toBe(64);

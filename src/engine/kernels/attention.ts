@@ -27,6 +27,21 @@ export interface AttentionConfig {
   tileCols?: number;
   /** false visits every tile and relies on the mask alone (the naive variant, for comparison). */
   skipTiles?: boolean;
+  /** Kernel family; default attentionVariant(rt, hd). 'direct' needs hd % 4 == 0. */
+  variant?: AttentionVariant;
+}
+
+/**
+ * 'tiled': workgroups stage key (or query) tiles in workgroup memory behind barriers (GPUs);
+ * 'direct': one invocation per (query row, head) or (key row, kv head) reading straight from global
+ * memory, no workgroup memory and no barriers (CPU adapters, where SwiftShader emulates barriers at
+ * great cost). Both visit exactly the same key/query ranges and give the same results.
+ */
+export type AttentionVariant = 'tiled' | 'direct';
+
+/** The variant for this adapter: 'direct' on software adapters when hd % 4 == 0, else 'tiled'. */
+export function attentionVariant(rt: Runtime, hd: number): AttentionVariant {
+  return rt.info.isSoftware && hd % 4 === 0 ? 'direct' : 'tiled';
 }
 
 /** The largest head size the kernels hold per lane (private arrays of this size). */
@@ -60,6 +75,7 @@ interface Resolved {
   qOffset: number;
   rows: number;
   cols: number;
+  variant: AttentionVariant;
 }
 
 function isCount(x: number): boolean {
@@ -108,7 +124,14 @@ export function resolveAttentionConfig(rt: Runtime | null, cfg: AttentionConfig)
   if (!isCount(cols) || cols > 64 || cols > fit) {
     throw new Error(`attention: tileCols must be in 1..${Math.min(64, fit)}, got ${cols}`);
   }
-  return { G, qOffset, rows, cols };
+  const variant = cfg.variant ?? (rt ? attentionVariant(rt, hd) : 'tiled');
+  if (variant !== 'tiled' && variant !== 'direct') {
+    throw new Error(`attention: unknown variant '${String(variant)}'`);
+  }
+  if (variant === 'direct' && hd % 4 !== 0) {
+    throw new Error(`attention: the direct variant needs head_dim % 4 == 0, got ${hd}`);
+  }
+  return { G, qOffset, rows, cols, variant };
 }
 
 function checkSize(t: Tensor, want: number, name: string): void {
@@ -152,12 +175,12 @@ export function attentionForward(
   checkSize(o, Tq * H * hd, 'o');
   checkSize(lse, H * Tq, 'lse');
   rt.dispatch({
-    shader: 'attention.forward',
+    shader: r.variant === 'direct' ? 'attention.forward_direct' : 'attention.forward',
     constants: { ROWS: r.rows },
     bindings: [q, k, v, o, lse],
     params: params(cfg, r),
     workgroups: [Math.ceil(Tq / r.rows), H],
-    label: `attention.forward ${cfg.pattern} ${Tq}x${Tk} H${H}/${KV} d${hd}`,
+    label: `attention.forward ${r.variant} ${cfg.pattern} ${Tq}x${Tk} H${H}/${KV} d${hd}`,
   });
 }
 
@@ -202,7 +225,7 @@ export function attentionBackward(
   }
   const D = ws ?? attentionWorkspace(rt, cfg);
   checkSize(D, H * Tq, 'workspace');
-  const label = `${cfg.pattern} ${Tq}x${Tk} H${H}/${KV} d${hd}`;
+  const label = `${r.variant} ${cfg.pattern} ${Tq}x${Tk} H${H}/${KV} d${hd}`;
   rt.dispatch({
     shader: 'attention.backward_prep',
     bindings: [o, dO, D],
@@ -211,8 +234,9 @@ export function attentionBackward(
     label: `attention.backward_prep ${label}`,
   });
   const p = params(cfg, r);
+  const suffix = r.variant === 'direct' ? '_direct' : '';
   rt.dispatch({
-    shader: 'attention.backward_dkdv',
+    shader: `attention.backward_dkdv${suffix}`,
     constants: { ROWS: r.rows },
     bindings: [q, k, v, dO, lse, D, dk, dv],
     params: p,
@@ -220,7 +244,7 @@ export function attentionBackward(
     label: `attention.backward_dkdv ${label}`,
   });
   rt.dispatch({
-    shader: 'attention.backward_dq',
+    shader: `attention.backward_dq${suffix}`,
     constants: { ROWS: r.rows },
     bindings: [q, k, v, dO, lse, D, dq],
     params: p,
