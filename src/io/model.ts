@@ -58,12 +58,15 @@ const HARMLESS = new Set([
 export async function openModel(files: ByteSource[]): Promise<OpenedModel> {
   const by = new Map(files.map((f) => [baseName(f.name), f]));
   const ggufs = files.filter((f) => f.name.toLowerCase().endsWith('.gguf'));
-  if (ggufs.length > 1)
+  // A Hugging Face folder (config.json + .safetensors) wins over a .gguf lying beside it.
+  const hf =
+    by.has('config.json') && files.some((f) => f.name.toLowerCase().endsWith('.safetensors'));
+  if (ggufs.length > 1 && !hf)
     throw new FormatError(
       ggufs[1]!.name,
       'more than one .gguf file given; open one model at a time',
     );
-  const model = ggufs.length ? await openGguf(ggufs[0]!) : await openSafetensors(files, by);
+  const model = ggufs.length && !hf ? await openGguf(ggufs[0]!) : await openSafetensors(files, by);
   const used = new Set(model.usedFiles);
   const unexpected = files
     .filter((f) => !used.has(f) && !HARMLESS.has(baseName(f.name)) && !f.name.endsWith('.model'))
