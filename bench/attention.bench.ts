@@ -5,8 +5,10 @@
 import {
   attentionBackward,
   attentionForward,
+  attentionVariant,
   attentionWorkspace,
   type AttentionConfig,
+  type AttentionVariant,
 } from '../src/engine/kernels/attention.ts';
 import type { Runtime } from '../src/engine/runtime.ts';
 import { totalBytes } from '../src/engine/memory.ts';
@@ -21,6 +23,8 @@ export interface AttentionRow {
   kv_heads: number;
   head_dim: number;
   group: number;
+  /** Kernel family timed (the adapter's default: 'direct' on CPU adapters, 'tiled' on GPUs). */
+  variant: AttentionVariant;
   /** Median ms of forward + backward, full causal attention. */
   full_ms: number;
   /** The same with pattern s2 at group G = N/4. */
@@ -122,6 +126,7 @@ export async function run(
       kv_heads: o.kvHeads,
       head_dim: o.headDim,
       group,
+      variant: attentionVariant(rt, o.headDim),
       full_ms: round(full_ms),
       s2_ms: round(s2_ms),
       ratio: round(s2_ms / full_ms, 3),
@@ -130,7 +135,7 @@ export async function run(
     };
     rows.push(row);
     log(
-      `attention N=${n} H=${o.heads}/${o.kvHeads} d=${o.headDim} G=${group}: full ${row.full_ms} ms, ` +
+      `attention (${row.variant}) N=${n} H=${o.heads}/${o.kvHeads} d=${o.headDim} G=${group}: full ${row.full_ms} ms, ` +
         `s2 ${row.s2_ms} ms (ratio ${row.ratio}), ${(bytes / 2 ** 20).toFixed(2)} MiB`,
     );
   }

@@ -67,4 +67,13 @@ describe('attention shaders and launcher', () => {
       }),
     ).toThrow(/tileCols must be in 1..15/);
   });
+
+  it('resolves the variant: tiled without a runtime, direct on request, direct needs hd % 4 == 0', () => {
+    const cfg = { Tq: 8, Tk: 8, H: 1, KV: 1, hd: 8, pattern: 'full' as const };
+    expect(resolveAttentionConfig(null, cfg).variant).toBe('tiled');
+    expect(resolveAttentionConfig(null, { ...cfg, variant: 'direct' }).variant).toBe('direct');
+    expect(() => resolveAttentionConfig(null, { ...cfg, hd: 10, variant: 'direct' })).toThrow(
+      /direct variant needs head_dim % 4 == 0, got 10/,
+    );
+  });
 });
