@@ -4,6 +4,7 @@ import { testRuntime } from '../test/gpu.ts';
 import { relativeError } from '../test/numeric.ts';
 import { Rng } from '../util/rng.ts';
 import { LlamaModel } from './llama.ts';
+import { planTraining } from './plan.ts';
 import { LlamaParams, loraName } from './params.ts';
 import { refWeightSource, shapeOfRef, type StorageDtype } from './parity.ts';
 import type { AttentionPattern, LinearName } from './types.ts';
@@ -153,4 +154,54 @@ describe('LoRA+ Llama on the GPU vs the float64 reference', () => {
       expect(rt.liveTensors).toBe(0);
     });
   }
+});
+
+describe('memory plan', () => {
+  it('predicts the bytes a training step allocates per category', async () => {
+    const rt = await testRuntime();
+    const base = rt.memory.snapshot().current;
+    const refCfg: RefConfig = {
+      vocab: 41,
+      hidden: 16,
+      intermediate: 24,
+      layers: 2,
+      heads: 4,
+      kvHeads: 2,
+      headDim: 4,
+      rmsEps: 1e-5,
+      ropeTheta: 10000,
+      ropeFactor: 2,
+      tied: false,
+      pattern: 's2',
+      group: 8,
+      loraTargets: QKVO,
+      rank: 4,
+      alpha: 8,
+    };
+    const shape = shapeOfRef(refCfg);
+    const lora = { rank: 4, alpha: 8, targets: QKVO, trainEmbed: true, trainNorm: true };
+    const params = await LlamaParams.load(
+      rt,
+      shape,
+      lora,
+      refWeightSource(shape, randomRefModel(refCfg, 1), 'BF16'),
+      1,
+    );
+    const model = new LlamaModel(rt, params);
+    const T = 32;
+    const ids = Uint32Array.from({ length: T }, (_, i) => i % 41);
+    await model.forwardBackward(
+      { ids, labels: Int32Array.from(ids) },
+      { pattern: 's2', group: 8, ropeFactor: 2 },
+    );
+    const used = rt.memory.snapshot().current;
+    const plan = planTraining({ shape, weightBytes: 2, lora, context: T, checkpointing: true });
+    for (const c of ['weights', 'lora', 'gradients', 'optimizer', 'activations'] as const) {
+      expect(used[c] - base[c], c).toBe(plan.bytes[c]);
+    }
+    // Workspace holds what persists between steps; kernels' transient buffers are freed at once.
+    expect(used.workspace - base.workspace).toBeLessThanOrEqual(plan.bytes.workspace);
+    model.destroy();
+    params.destroy();
+  });
 });
