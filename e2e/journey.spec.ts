@@ -16,7 +16,7 @@ async function setUpShortRun(page: Page, steps: number) {
   await page.getByRole('spinbutton', { name: 'Target context' }).fill('64');
   await page.getByRole('spinbutton', { name: 'Steps' }).fill(String(steps));
   await page.getByRole('spinbutton', { name: 'Warmup' }).fill('1');
-  await page.getByRole('spinbutton', { name: 'Evaluate every' }).fill('3');
+  await page.getByRole('spinbutton', { name: 'Evaluate every' }).fill('5');
   await page.getByRole('spinbutton', { name: 'Checkpoint every' }).fill('2');
   await expect(page.getByText('RoPE ×1 · group 16 tokens')).toBeVisible();
   await expect(page.getByLabel('Data summary')).toContainText('× 64 tokens');
@@ -35,7 +35,8 @@ test('train the demo, reload mid-run, resume, survive a device loss, and export 
 }) => {
   test.setTimeout(300_000);
   const seen = watch(page);
-  const steps = 9;
+  // Long enough that the run is still going when the page reloads and when the device is lost.
+  const steps = 120;
   await openStudio(page);
   await setUpShortRun(page, steps);
   await page.getByRole('button', { name: 'Start training' }).click();
