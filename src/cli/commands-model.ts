@@ -2,8 +2,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseHfConfig, type ModelConfig } from '../io/config.ts';
-import type { WeightDtype } from '../io/dtype.ts';
+import { expectedTensors, parseHfConfig } from '../io/config.ts';
+import { numel, type WeightDtype } from '../io/dtype.ts';
 import type { OpenedModel } from '../io/model.ts';
 import { totalBytes } from '../engine/memory.ts';
 import { writeSafetensors, type TensorToWrite } from '../io/safetensors.ts';
@@ -11,13 +11,7 @@ import { generate } from '../model/generate.ts';
 import { LlamaModel } from '../model/llama.ts';
 import { planProblem, planTraining } from '../model/plan.ts';
 import { loadParams, loraSettingsOf } from '../model/session.ts';
-import {
-  defaultRopeFactor,
-  LINEAR_NAMES,
-  linearShape,
-  type AttentionPattern,
-  type LoraSettings,
-} from '../model/types.ts';
+import { defaultRopeFactor, type AttentionPattern, type LoraSettings } from '../model/types.ts';
 import { b, num, parse, req, s, UsageError } from './args.ts';
 import { gpu, log, loraFromArgs, openModelArg, readAdapterDir, tokenizerOf } from './common.ts';
 
@@ -103,18 +97,8 @@ async function openForInfo(
     config,
     format: 'safetensors',
     dtypes: [dtype],
-    parameterCount: countParameters(config),
+    parameterCount: [...expectedTensors(config).values()].reduce((n, shape) => n + numel(shape), 0),
   };
-}
-
-/** Parameters of a Llama-block model from its config. */
-function countParameters(c: ModelConfig): number {
-  let n = c.vocabSize * c.hidden * (c.tieWordEmbeddings ? 1 : 2) + c.hidden * (2 * c.layers + 1);
-  for (const name of LINEAR_NAMES) {
-    const [o, i] = linearShape(c, name);
-    n += c.layers * o * i;
-  }
-  return n;
 }
 
 /** `generate`: continuation of a prompt (greedy at temperature 0). */

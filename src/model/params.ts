@@ -3,7 +3,7 @@
  * embeddings, norms) in f32 with their gradients and AdamW moments, all from one size table so the
  * memory plan and the allocation agree.
  */
-import { decodeHalves } from '../engine/half.ts';
+import { bytesToF32 } from '../io/dtype.ts';
 import type { MemoryCategory } from '../engine/memory.ts';
 import type { DType, Runtime, Tensor } from '../engine/runtime.ts';
 import { Rng } from '../util/rng.ts';
@@ -100,7 +100,7 @@ export class LlamaParams {
       }
       onTensor?.(name, raw.bytes.byteLength);
       if (forceF32 || raw.dtype === 'F32') {
-        return rt.tensor(expect, 'f32', category, name, toF32(raw));
+        return rt.tensor(expect, 'f32', category, name, bytesToF32(raw.bytes, raw.dtype));
       }
       return rt.tensor(expect, STORAGE[raw.dtype], category, name, raw.bytes);
     };
@@ -234,14 +234,4 @@ export class LlamaParams {
       for (const p of Object.values(l.lora)) [p.A, p.B].forEach(kill);
     }
   }
-}
-
-/** Decodes a raw tensor to f32 values. */
-export function toF32(raw: RawTensor): Float32Array {
-  const n = raw.shape.reduce((a, b) => a * b, 1);
-  const width = raw.dtype === 'F32' ? 4 : 2;
-  const copy = new Uint8Array(n * width);
-  copy.set(raw.bytes.subarray(0, n * width));
-  if (raw.dtype === 'F32') return new Float32Array(copy.buffer);
-  return decodeHalves(new Uint16Array(copy.buffer), raw.dtype === 'BF16' ? 'bf16' : 'f16');
 }

@@ -3,7 +3,7 @@
  * streaming weights to the GPU, the base-model fingerprint, adapter import/export and merging.
  */
 import type { ModelConfig } from '../io/config.ts';
-import { f32ToBytes } from '../io/dtype.ts';
+import { bytesToF32, f32ToBytes } from '../io/dtype.ts';
 import type { OpenedModel } from '../io/model.ts';
 import {
   buildAdapterFiles,
@@ -14,7 +14,7 @@ import {
 import { writeSafetensors, type TensorToWrite } from '../io/safetensors.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import { fingerprint } from '../train/checkpoint.ts';
-import { LlamaParams, linearWeightName, loraName, toF32, type WeightSource } from './params.ts';
+import { LlamaParams, linearWeightName, loraName, type WeightSource } from './params.ts';
 import { LINEAR_NAMES, linearShape, type LinearName, type LoraSettings } from './types.ts';
 
 /** A WeightSource over an opened model's tensors (one tensor read at a time). */
@@ -173,7 +173,7 @@ export async function mergeModel(opened: OpenedModel, a: ReadAdapter): Promise<U
     if (replaced) {
       values = replaced.data;
     } else {
-      values = toF32({ dtype: t.dtype, shape: t.shape, bytes: await t.read() });
+      values = bytesToF32(await t.read(), t.dtype);
       const [outF, inF] = t.shape as [number, number];
       const r = a.r;
       const { A, B } = pair!;

@@ -7,7 +7,8 @@ import { refLossAndGrads, type RefConfig, type RefWeights } from '../reference/l
 import { relativeError } from '../test/numeric.ts';
 import { Rng } from '../util/rng.ts';
 import { LlamaModel } from './llama.ts';
-import { loraName, toF32 } from './params.ts';
+import { loraName } from './params.ts';
+import { bytesToF32 } from '../io/dtype.ts';
 import { loadParams } from './session.ts';
 import type { AttentionPattern, LinearName } from './types.ts';
 
@@ -29,7 +30,7 @@ describe('stories260K on the GPU vs the float64 reference (non-zero adapter)', (
       const c = opened.config;
       const f64 = async (name: string) => {
         const t = opened.tensors.find((x) => x.name === name)!;
-        return Float64Array.from(toF32({ dtype: t.dtype, shape: t.shape, bytes: await t.read() }));
+        return Float64Array.from(bytesToF32(await t.read(), t.dtype));
       };
       const N = 64;
       const G = 16;
