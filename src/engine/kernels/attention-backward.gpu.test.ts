@@ -4,6 +4,7 @@ import {
   attentionWorkspace,
   type AttentionConfig,
   type AttentionVariant,
+  directAttentionFits,
 } from './attention.ts';
 import { attentionCases, attentionInputs } from './attention.cases.ts';
 import {
@@ -49,6 +50,8 @@ const variants: AttentionVariant[] = ['tiled', 'direct'];
 
 describe.each(variants)('flash attention backward (%s) vs the float64 reference', (variant) => {
   attentionCases.forEach(({ name, cfg }, n) => {
+    // The direct kernels hold a head in registers up to hd 64; larger heads use 'tiled' (tested below).
+    if (variant === 'direct' && !directAttentionFits(cfg.hd)) return;
     it(name, async () => {
       const rt = await testRuntime();
       const x = attentionInputs(cfg, 100 + n);

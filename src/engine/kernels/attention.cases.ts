@@ -10,6 +10,7 @@ export interface AttentionCase {
 
 /** Patterns × GQA/MHA × head sizes 8–128 × N not a multiple of the tiles, plus decode. */
 export const attentionCases: AttentionCase[] = [
+  { name: 'full, GQA, hd 4, N 33', cfg: { Tq: 33, Tk: 33, H: 4, KV: 2, hd: 4, pattern: 'full' } },
   { name: 'full, MHA, hd 8, N 24', cfg: { Tq: 24, Tk: 24, H: 2, KV: 2, hd: 8, pattern: 'full' } },
   {
     name: 'full, GQA, hd 16, N 72, key tiles of 8',

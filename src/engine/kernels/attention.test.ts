@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  ATTENTION_DIRECT_MAX_HEAD_DIM,
+  directAttentionFits,
   ATTENTION_MAX_HEAD_DIM,
   ATTENTION_TILE_FLOATS,
   attentionUniforms,
@@ -32,7 +34,11 @@ describe('attention shaders and launcher', () => {
       expect(shader(name)).toContain(`const HD_MAX: u32 = ${ATTENTION_MAX_HEAD_DIM}u;`);
     }
     for (const name of direct) {
-      expect(shader(name)).toContain(`const HD4_MAX: u32 = ${ATTENTION_MAX_HEAD_DIM / 4}u;`);
+      // Registers for heads up to ATTENTION_DIRECT_MAX_HEAD_DIM: the last guard is HD4 > max/4 − 1.
+      const last = ATTENTION_DIRECT_MAX_HEAD_DIM / 4 - 1;
+      expect(shader(name)).toContain(`if (HD4 > ${last}u)`);
+      expect(shader(name)).not.toContain(`if (HD4 > ${last + 1}u)`);
+      expect(shader(name)).not.toContain('var<private>');
       expect(shader(name)).not.toContain('var<workgroup>');
       expect(shader(name)).not.toContain('Barrier');
     }
@@ -68,12 +74,17 @@ describe('attention shaders and launcher', () => {
     ).toThrow(/tileCols must be in 1..15/);
   });
 
-  it('resolves the variant: tiled without a runtime, direct on request, direct needs hd % 4 == 0', () => {
+  it('resolves the variant: tiled without a runtime, direct on request, direct needs hd % 4 == 0 and hd <= 64', () => {
     const cfg = { Tq: 8, Tk: 8, H: 1, KV: 1, hd: 8, pattern: 'full' as const };
     expect(resolveAttentionConfig(null, cfg).variant).toBe('tiled');
     expect(resolveAttentionConfig(null, { ...cfg, variant: 'direct' }).variant).toBe('direct');
     expect(() => resolveAttentionConfig(null, { ...cfg, hd: 10, variant: 'direct' })).toThrow(
-      /direct variant needs head_dim % 4 == 0, got 10/,
+      /direct variant needs head_dim % 4 == 0 and <= 64, got 10/,
     );
+    expect(() => resolveAttentionConfig(null, { ...cfg, hd: 68, variant: 'direct' })).toThrow(
+      /got 68/,
+    );
+    expect([4, 8, 60, 64].every(directAttentionFits)).toBe(true);
+    expect([2, 6, 68, 128].some(directAttentionFits)).toBe(false);
   });
 });

@@ -27,7 +27,7 @@ export interface AttentionConfig {
   tileCols?: number;
   /** false visits every tile and relies on the mask alone (the naive variant, for comparison). */
   skipTiles?: boolean;
-  /** Kernel family; default attentionVariant(rt, hd). 'direct' needs hd % 4 == 0. */
+  /** Kernel family; default attentionVariant(rt, hd). 'direct' needs hd % 4 == 0 and hd <= 64. */
   variant?: AttentionVariant;
 }
 
@@ -39,9 +39,17 @@ export interface AttentionConfig {
  */
 export type AttentionVariant = 'tiled' | 'direct';
 
-/** The variant for this adapter: 'direct' on software adapters when hd % 4 == 0, else 'tiled'. */
+/** The largest head size the direct kernels hold in registers (16 vec4s per operand). */
+export const ATTENTION_DIRECT_MAX_HEAD_DIM = 64;
+
+/** Whether the direct kernels take this head size (a multiple of 4, at most 64). */
+export function directAttentionFits(hd: number): boolean {
+  return hd % 4 === 0 && hd <= ATTENTION_DIRECT_MAX_HEAD_DIM;
+}
+
+/** The variant for this adapter: 'direct' on software adapters when the head size fits, else 'tiled'. */
 export function attentionVariant(rt: Runtime, hd: number): AttentionVariant {
-  return rt.info.isSoftware && hd % 4 === 0 ? 'direct' : 'tiled';
+  return rt.info.isSoftware && directAttentionFits(hd) ? 'direct' : 'tiled';
 }
 
 /** The largest head size the kernels hold per lane (private arrays of this size). */
@@ -128,8 +136,10 @@ export function resolveAttentionConfig(rt: Runtime | null, cfg: AttentionConfig)
   if (variant !== 'tiled' && variant !== 'direct') {
     throw new Error(`attention: unknown variant '${String(variant)}'`);
   }
-  if (variant === 'direct' && hd % 4 !== 0) {
-    throw new Error(`attention: the direct variant needs head_dim % 4 == 0, got ${hd}`);
+  if (variant === 'direct' && !directAttentionFits(hd)) {
+    throw new Error(
+      `attention: the direct variant needs head_dim % 4 == 0 and <= ${ATTENTION_DIRECT_MAX_HEAD_DIM}, got ${hd}`,
+    );
   }
   return { G, qOffset, rows, cols, variant };
 }
@@ -139,6 +149,12 @@ function checkSize(t: Tensor, want: number, name: string): void {
   if (t.size < want) {
     throw new Error(`attention: ${name} (${t.label}) has ${t.size} elements, needs ${want}`);
   }
+}
+
+/** Pipeline constants: the direct kernels are specialised on the head size and the skip mode. */
+function constants(cfg: AttentionConfig, r: Resolved): Record<string, number> {
+  if (r.variant === 'tiled') return { ROWS: r.rows };
+  return { ROWS: r.rows, HD4: cfg.hd / 4, SKIP: cfg.skipTiles === false ? 0 : 1 };
 }
 
 function params(cfg: AttentionConfig, r: Resolved): ArrayBuffer {
@@ -176,7 +192,7 @@ export function attentionForward(
   checkSize(lse, H * Tq, 'lse');
   rt.dispatch({
     shader: r.variant === 'direct' ? 'attention.forward_direct' : 'attention.forward',
-    constants: { ROWS: r.rows },
+    constants: constants(cfg, r),
     bindings: [q, k, v, o, lse],
     params: params(cfg, r),
     workgroups: [Math.ceil(Tq / r.rows), H],
@@ -237,7 +253,7 @@ export function attentionBackward(
   const suffix = r.variant === 'direct' ? '_direct' : '';
   rt.dispatch({
     shader: `attention.backward_dkdv${suffix}`,
-    constants: { ROWS: r.rows },
+    constants: constants(cfg, r),
     bindings: [q, k, v, dO, lse, D, dk, dv],
     params: p,
     workgroups: [Math.ceil(Tk / r.rows), KV],
@@ -245,7 +261,7 @@ export function attentionBackward(
   });
   rt.dispatch({
     shader: `attention.backward_dq${suffix}`,
-    constants: { ROWS: r.rows },
+    constants: constants(cfg, r),
     bindings: [q, k, v, dO, lse, D, dq],
     params: p,
     workgroups: [Math.ceil(Tq / r.rows), H],
