@@ -28,37 +28,28 @@ export function TrainingPanel() {
       </Panel>
     );
   }
-  const num = (v: string) => (v === '' ? NaN : Number(v));
   const toggleTarget = (t: LoraTarget, on: boolean) =>
     set({ loraTargets: on ? [...s.loraTargets, t] : s.loraTargets.filter((x) => x !== t) });
   return (
     <Panel id="training" title="Training" hint="Target context, LongLoRA attention and optimizer.">
       <fieldset disabled={locked} className="fields">
-        <div className="field">
-          <label htmlFor="ctx">Target context</label>
-          <input
-            id="ctx"
-            type="number"
-            min={8}
-            step={8}
-            value={Number.isNaN(s.targetContext) ? '' : s.targetContext}
-            onChange={(e) => set({ targetContext: num(e.target.value) })}
-          />
-          <span className="field-note">
-            RoPE ×{ropeFactor(s.targetContext, model.contextLength)} · group {groupSize(s)} tokens
-          </span>
-        </div>
-        <div className="field">
-          <label htmlFor="steps">Steps</label>
-          <input
-            id="steps"
-            type="number"
-            min={1}
-            value={Number.isNaN(s.steps) ? '' : s.steps}
-            onChange={(e) => set({ steps: num(e.target.value) })}
-          />
-          <span className="field-note">optimizer steps</span>
-        </div>
+        <NumberField
+          id="ctx"
+          label="Target context"
+          value={s.targetContext}
+          min={8}
+          step={8}
+          onChange={(v) => set({ targetContext: v })}
+          note={`RoPE ×${ropeFactor(s.targetContext, model.contextLength)} · group ${groupSize(s)} tokens`}
+        />
+        <NumberField
+          id="steps"
+          label="Steps"
+          value={s.steps}
+          min={1}
+          onChange={(v) => set({ steps: v })}
+          note="optimizer steps"
+        />
         <fieldset className="wide">
           <legend>Attention pattern</legend>
           <div className="segmented">
@@ -173,11 +164,14 @@ interface NumberFieldProps {
   label: string;
   value: number;
   min?: number;
-  step?: string;
+  step?: number | 'any';
+  /** A short line under the input (derived values, units). */
+  note?: string;
   onChange(v: number): void;
 }
 
-function NumberField({ id, label, value, min, step, onChange }: NumberFieldProps) {
+/** A labelled number input; an empty field is NaN (flagged by the settings check, not coerced). */
+function NumberField({ id, label, value, min, step, note, onChange }: NumberFieldProps) {
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
@@ -189,6 +183,7 @@ function NumberField({ id, label, value, min, step, onChange }: NumberFieldProps
         value={Number.isNaN(value) ? '' : value}
         onChange={(e) => onChange(e.target.value === '' ? NaN : Number(e.target.value))}
       />
+      {note && <span className="field-note">{note}</span>}
     </div>
   );
 }
