@@ -85,6 +85,22 @@ fn queryEnd(j: u32, h: u32) -> u32 {
   if (j < half) { return half; }
   return min((rolled(j) / p.G + 1u) * p.G + half, p.Tq);
 }
+// Keys that query rows [i0, i1] see, as runs: [x, y) plus, for s2roll's first tokens, the wrapped
+// tail [z, Tk) (z = Tk when there is none).
+fn keyRuns(i0: u32, i1: u32, h: u32) -> vec3<u32> {
+  let hi = min(i1 + p.qOffset + 1u, p.Tk);
+  var lo2 = p.Tk;
+  if (p.pattern == 2u && shifted(h) && i0 < p.G / 2u) { lo2 = max(p.Tk - p.G / 2u, hi); }
+  return vec3<u32>(firstKey(i0, h), hi, lo2);
+}
+// Queries that see keys [j0, j1] of head h, as runs: [x, y) plus, for s2roll's tail keys, the
+// wrapped head [0, z) (z = 0 when there is none; y <= x means an empty first run).
+fn queryRuns(j0: u32, j1: u32, h: u32) -> vec3<u32> {
+  let lo = firstQuery(j0);
+  var hi2 = 0u;
+  if (p.pattern == 2u && shifted(h) && j1 >= p.Tk - p.G / 2u) { hi2 = min(p.G / 2u, lo); }
+  return vec3<u32>(lo, queryEnd(j1, h), hi2);
+}
 // --- end pattern ---
 
 @compute @workgroup_size(ROWS)
@@ -131,14 +147,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   }
   for (var h = c * R; h < c * R + R; h++) {
     // Queries that see key j: [lo, hi) plus, for s2roll's tail keys, the head [0, hi2).
-    var lo = 0u;
-    var hi = p.Tq;
-    var hi2 = 0u;
-    if (SKIP) {
-      lo = firstQuery(j);
-      hi = queryEnd(j, h);
-      if (p.pattern == 2u && shifted(h) && j >= p.Tk - p.G / 2u) { hi2 = min(p.G / 2u, lo); }
-    }
+    var r = vec3<u32>(0u, p.Tq, 0u);
+    if (SKIP) { r = queryRuns(j, j, h); }
+    let lo = r.x;
+    let hi = r.y;
+    let hi2 = r.z;
     let n1 = select(0u, hi - lo, hi > lo);
     let total = n1 + hi2;
     let lrow = h * p.Tq;
