@@ -1,7 +1,7 @@
 // What a newcomer sees: builds the studio, serves it with `vite preview`, opens it in headless
 // Chromium (WebGPU; SwiftShader where there is no GPU), presses "Use demo model" then "Start training"
 // with the default settings, and records every step with its smoothed loss for --seconds. Prints a
-// timeline and writes bench/demo-timing.json. Usage: node scripts/demo-timing.mjs [--seconds 60]
+// timeline and writes bench/demo-timing.json. Usage: npm run bench:demo [-- --seconds 60 --context 1024]
 import { execSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
