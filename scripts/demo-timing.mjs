@@ -1,7 +1,8 @@
 // What a newcomer sees: builds the studio, serves it with `vite preview`, opens it in headless
 // Chromium (WebGPU; SwiftShader where there is no GPU), presses "Use demo model" then "Start training"
 // with the default settings, and records every step with its smoothed loss for --seconds. Prints a
-// timeline and writes bench/demo-timing.json. Usage: npm run bench:demo [-- --seconds 60 --context 1024]
+// timeline and writes bench/demo-timing.json.
+// Usage: npm run bench:demo [-- --seconds 60 --context 1024 --screenshot FILE.png]
 import { execSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -13,6 +14,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '60' },
     context: { type: 'string' },
     'no-build': { type: 'boolean' },
+    screenshot: { type: 'string' },
   },
 });
 ensureSystemDeps();
@@ -84,6 +86,7 @@ try {
     }
     await new Promise((r) => setTimeout(r, 250));
   }
+  if (values.screenshot) await page.screenshot({ path: values.screenshot, fullPage: false });
   const result = {
     adapter: await page.getByRole('status', { name: 'GPU status' }).textContent(),
     context,
