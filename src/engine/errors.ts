@@ -34,6 +34,8 @@ export class OutOfMemoryError extends EngineError {
 /** One message from the WGSL compiler. */
 export interface ShaderMessage {
   type: string;
+  /** The shader file the line is in, when it differs from the module (an `// #include`d file). */
+  file?: string;
   lineNum: number;
   linePos: number;
   message: string;
@@ -48,7 +50,9 @@ export class ShaderCompilationError extends EngineError {
     super(
       `WGSL shader "${shader}" failed to compile:\n` +
         messages
-          .map((m) => `  ${shader}.wgsl:${m.lineNum}:${m.linePos} ${m.type}: ${m.message}`)
+          .map(
+            (m) => `  ${m.file ?? shader}.wgsl:${m.lineNum}:${m.linePos} ${m.type}: ${m.message}`,
+          )
           .join('\n'),
     );
   }

@@ -55,6 +55,31 @@ describe('Runtime', () => {
     expect(e.message).toContain('broken.wgsl:4:');
   });
 
+  it('splices // #include files and reports errors at the line of the file they are in', async () => {
+    const rt = await testRuntime();
+    rt.registerShader('helper_ok', 'fn twice(v: f32) -> f32 {\n  return 2.0 * v;\n}');
+    rt.registerShader(
+      'uses_helper',
+      '@group(0) @binding(0) var<storage, read_write> x: array<f32>;\n// #include helper_ok\n@compute @workgroup_size(1)\nfn main() { x[0] = twice(x[0]); }\n',
+    );
+    const t = rt.tensor([1], 'f32', 'activations', 'x', new Float32Array([21]));
+    rt.dispatch({ shader: 'uses_helper', bindings: [t], workgroups: [1] });
+    expect(Array.from(await rt.read(t))).toEqual([42]);
+    t.destroy();
+    // An error in the included file names that file and its own line; the includer's lines after
+    // the include keep their own numbers.
+    rt.registerShader('helper_bad', '// a helper\nfn h() -> f32 {\n  return missing_name;\n}');
+    rt.registerShader(
+      'uses_bad',
+      '// #include helper_bad\n@compute @workgroup_size(1)\nfn main() {\n  let y: f32 = h() + also_missing;\n}\n',
+    );
+    const err = await rt.compile('uses_bad').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ShaderCompilationError);
+    const msg = (err as ShaderCompilationError).message;
+    expect(msg).toContain('helper_bad.wgsl:3:');
+    expect(msg).toMatch(/uses_bad\.wgsl:4:.*also_missing|helper_bad\.wgsl:3:.*missing_name/);
+  });
+
   it('refuses a tensor larger than the device allows with OutOfMemoryError', async () => {
     const rt = await testRuntime();
     const before = rt.memory.snapshot().current;

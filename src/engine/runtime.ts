@@ -13,6 +13,7 @@ import {
 } from './errors.ts';
 import { decodeHalves } from './half.ts';
 import { MemoryTracker, type MemoryCategory } from './memory.ts';
+import { expandIncludes, type ExpandedWgsl } from './wgsl-include.ts';
 
 /** Element types a tensor can hold. bf16/f16 are packed two per u32 (no shader-f16 needed). */
 export type DType = 'f32' | 'bf16' | 'f16' | 'u32' | 'i32';
@@ -75,6 +76,7 @@ export class Runtime {
   readonly memory = new MemoryTracker();
   private readonly loadShader: ShaderLoader;
   private readonly modules = new Map<string, GPUShaderModule>();
+  private readonly origins = new Map<string, ExpandedWgsl['origin']>();
   private readonly extraShaders = new Map<string, string>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly live = new Set<Tensor>();
@@ -230,7 +232,7 @@ export class Runtime {
     });
     void this.device.popErrorScope().then(async (err) => {
       if (!err || this.pendingError) return;
-      const msgs = await compilationMessages(module);
+      const msgs = await this.compilationMessages(shader, module);
       this.pendingError = msgs.some((m) => m.type === 'error')
         ? new ShaderCompilationError(shader, msgs)
         : new GPUValidationError(`pipeline ${key}: ${err.message}`);
@@ -249,7 +251,7 @@ export class Runtime {
     const hit = this.pipelines.get(key);
     if (hit) return hit;
     const module = this.module(shader);
-    const msgs = await compilationMessages(module);
+    const msgs = await this.compilationMessages(shader, module);
     if (msgs.some((m) => m.type === 'error')) throw new ShaderCompilationError(shader, msgs);
     try {
       const p = await this.device.createComputePipelineAsync({
@@ -394,10 +396,35 @@ export class Runtime {
     this.extraShaders.set(name, code);
   }
 
+  /** The compiler's messages for a module, with lines mapped back to the files they came from. */
+  private async compilationMessages(
+    shader: string,
+    module: GPUShaderModule,
+  ): Promise<ShaderMessage[]> {
+    const info = await module.getCompilationInfo();
+    const origin = this.origins.get(shader);
+    return info.messages.map((m) => {
+      const at = origin && m.lineNum > 0 ? origin(m.lineNum) : null;
+      return {
+        type: m.type,
+        ...(at && at.file !== shader ? { file: at.file } : {}),
+        lineNum: at ? at.line : m.lineNum,
+        linePos: m.linePos,
+        message: m.message,
+      };
+    });
+  }
+
   private module(shader: string): GPUShaderModule {
     let m = this.modules.get(shader);
     if (!m) {
-      const code = this.extraShaders.get(shader) ?? this.loadShader(shader);
+      const source = this.extraShaders.get(shader) ?? this.loadShader(shader);
+      const { code, origin } = expandIncludes(
+        shader,
+        source,
+        (name) => this.extraShaders.get(name) ?? this.loadShader(name),
+      );
+      this.origins.set(shader, origin);
       // Module errors are reported through getCompilationInfo() (compile) or the pipeline's error
       // scope (pipeline); keep them out of the uncaptured-error path.
       this.device.pushErrorScope('validation');
@@ -454,16 +481,6 @@ function pipelineKey(shader: string, entry: string, constants: Record<string, nu
     .map((k) => `${k}=${constants[k]}`)
     .join(',');
   return `${shader}:${entry}{${c}}`;
-}
-
-async function compilationMessages(module: GPUShaderModule): Promise<ShaderMessage[]> {
-  const info = await module.getCompilationInfo();
-  return info.messages.map((m) => ({
-    type: m.type,
-    lineNum: m.lineNum,
-    linePos: m.linePos,
-    message: m.message,
-  }));
 }
 
 function padTo4(data: ArrayBufferView): Uint8Array {
