@@ -40,7 +40,9 @@ export function expandIncludes(
       try {
         body = load(inc);
       } catch (e) {
-        throw new Error(`${file}.wgsl:${i + 1}: cannot include ${inc}: ${(e as Error).message}`);
+        throw new Error(`${file}.wgsl:${i + 1}: cannot include ${inc}: ${(e as Error).message}`, {
+          cause: e,
+        });
       }
       walk(inc, body);
     });
