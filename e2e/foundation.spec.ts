@@ -1,16 +1,5 @@
-import { expect, test, type Page } from '@playwright/test';
-
-/** Records console errors, page errors and every request the page (and its worker) makes. */
-function watch(page: Page) {
-  const errors: string[] = [];
-  const requests: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('request', (r) => requests.push(r.url()));
-  return { errors, requests };
-}
+import { expect, test } from '@playwright/test';
+import { outside, watch } from './helpers.ts';
 
 test('shows the adapter and a GPU self-test run in the worker through comlink', async ({
   page,
@@ -34,12 +23,7 @@ test('shows the adapter and a GPU self-test run in the worker through comlink', 
     await expect(page.getByRole('region', { name, exact: true })).toBeVisible();
   }
   expect(seen.errors, 'console errors').toEqual([]);
-  const origin = new URL(baseURL!).origin;
-  const outside = seen.requests.filter((u) => {
-    const url = new URL(u);
-    return !(url.origin === origin || url.protocol === 'blob:' || url.protocol === 'data:');
-  });
-  expect(outside, 'requests leaving the origin').toEqual([]);
+  expect(outside(seen.requests, baseURL!), 'requests leaving the origin').toEqual([]);
   expect(seen.requests.length).toBeGreaterThan(0);
 });
 

@@ -16,7 +16,10 @@ export function watch(page: Page) {
 /** Requests that left the page's origin (blob: and data: URLs stay on the machine). */
 export function outside(requests: string[], baseURL: string): string[] {
   const origin = new URL(baseURL).origin;
-  return requests.filter((u) => !u.startsWith(origin) && !/^(blob|data):/.test(u));
+  return requests.filter((u) => {
+    const url = new URL(u);
+    return !(url.origin === origin || url.protocol === 'blob:' || url.protocol === 'data:');
+  });
 }
 
 /** Opens the studio and waits for the worker's GPU self-test. */

@@ -1,22 +1,9 @@
-import { expect, test, type Page } from '@playwright/test';
-
-function watch(page: Page) {
-  const errors: string[] = [];
-  const requests: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('request', (r) => requests.push(r.url()));
-  return { errors, requests };
-}
+import { expect, test } from '@playwright/test';
+import { openStudio, outside, watch } from './helpers.ts';
 
 test('the demo model and data load and settings plan memory live', async ({ page, baseURL }) => {
   const seen = watch(page);
-  await page.goto('/');
-  await expect(page.getByRole('status', { name: 'GPU status' })).toContainText(
-    'GPU self-test passed',
-  );
+  await openStudio(page);
   await expect(page.getByRole('list', { name: 'Checkpoints' })).toBeAttached();
   await expect(page.getByRole('progressbar', { name: 'Training progress' })).toBeVisible();
   await expect(page.getByRole('figure', { name: 'Loss chart' })).toBeVisible();
@@ -59,17 +46,11 @@ test('the demo model and data load and settings plan memory live', async ({ page
   await page.screenshot({ path: 'e2e/screenshots/demo-narrow.png', fullPage: true });
 
   expect(seen.errors, 'console errors').toEqual([]);
-  const origin = new URL(baseURL!).origin;
-  expect(seen.requests.filter((u) => !u.startsWith(origin) && !/^(blob|data):/.test(u))).toEqual(
-    [],
-  );
+  expect(outside(seen.requests, baseURL!), 'requests leaving the origin').toEqual([]);
 });
 
 test('a file that is not a model is refused in place with what to do', async ({ page }) => {
-  await page.goto('/');
-  await expect(page.getByRole('status', { name: 'GPU status' })).toContainText(
-    'GPU self-test passed',
-  );
+  await openStudio(page);
   await page.getByLabel('Model files').setInputFiles({
     name: 'broken.gguf',
     mimeType: 'application/octet-stream',
