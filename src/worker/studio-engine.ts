@@ -19,7 +19,7 @@ import { readAdapter, zipFiles } from '../io/peft.ts';
 import type { CheckpointStore } from '../train/checkpoint.ts';
 import { buildDataset, type Block } from '../train/data.ts';
 import { evaluate, Trainer } from '../train/trainer.ts';
-import type { TrainEvent, TrainSettings } from '../train/types.ts';
+import type { StepRecord, TrainEvent, TrainSettings } from '../train/types.ts';
 import { EventBatcher } from './batcher.ts';
 import { buildPasskeyTrial, passkeyCorrect } from './passkey.ts';
 import type {
@@ -418,15 +418,7 @@ async function deviceLossOr(rt: Runtime, e: unknown): Promise<unknown> {
 }
 
 function stepEvent(
-  r: {
-    step: number;
-    loss: number;
-    smoothLoss: number;
-    lr: number;
-    gradNorm: number;
-    tokensPerSec: number;
-    elapsedMs: number;
-  },
+  r: StepRecord,
   totalSteps: number,
   etaMs: number,
   memory: ReturnType<Runtime['memory']['snapshot']>,
