@@ -2,18 +2,7 @@ import { defineConfig } from 'vitest/config';
 import react from '@vitejs/plugin-react';
 import { playwright } from '@vitest/browser-playwright';
 import type { Plugin } from 'vite';
-
-/** Headless Chromium flags that give a WebGPU adapter (SwiftShader where there is no GPU). */
-export const CHROMIUM_ARGS = [
-  '--enable-unsafe-webgpu',
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+import { CHROMIUM, CHROMIUM_ARGS } from './scripts/chromium.mjs';
 
 /** Dev server only: React Fast Refresh needs one inline script, which index.html's CSP forbids. */
 const devCsp: Plugin = {

@@ -7,6 +7,7 @@ import { execSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
 import { ensureNodeModules, ensureSystemDeps } from './sys-deps.mjs';
 
 const { values } = parseArgs({
@@ -25,9 +26,8 @@ const server = spawn('npx', ['vite', 'preview', '--port', String(PORT), '--stric
   stdio: 'ignore',
   detached: true,
 });
-const CHROMIUM_ARGS = ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-background-networking'];
 const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  executablePath: CHROMIUM,
   args: CHROMIUM_ARGS,
 });
 try {

@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -196,10 +197,7 @@ async function plot(r) {
     return `<text x="${L - 8}" y="${y(v) + 4}" text-anchor="end" font-size="11">${v.toFixed(2)}</text><line x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}" stroke="#e5e7eb"/>`;
   });
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif"><rect width="100%" height="100%" fill="white"/>${ticks.join('')}${paths.join('')}${legend.join('')}<text x="${L}" y="22" font-size="14" font-weight="bold">stories260K → ${r.context} tokens (rope ×${r.ropeFactor}): training loss (smoothed)</text><text x="${(L + W - R) / 2}" y="${H - 10}" text-anchor="middle" font-size="12">optimizer step</text><text x="${W - R + 12}" y="${T + 20 + series.length * 22}" font-size="12" fill="#6b7280">before: ppl ${r.baseInterpolated?.ppl.toFixed(2) ?? '?'}</text></svg>`;
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox'],
-  });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   const page = await browser.newPage({ viewport: { width: W, height: H } });
   await page.setContent(svg);
   await page.screenshot({ path: `docs/longlora-loss-${r.context}.png` });
