@@ -10,20 +10,6 @@
 // hd and bk are uniforms (one pipeline serves every head size: compile time dominates on
 // SwiftShader); only the lane count ROWS is a pipeline constant.
 
-struct Params {
-  Tq: u32,
-  Tk: u32,
-  H: u32,
-  KV: u32,
-  pattern: u32,
-  G: u32,
-  qOffset: u32,
-  skip: u32,
-  hd: u32,
-  bk: u32,
-  scale: f32,
-}
-
 override ROWS: u32 = 64u;
 const HD_MAX: u32 = 128u;
 const TILE: u32 = 1984u;  // staged floats per array: 2 tiles + 2·64 row scalars fit 16 KiB

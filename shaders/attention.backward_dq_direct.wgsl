@@ -8,20 +8,6 @@
 // per step, over exactly the keys row i sees (the forward's ranges; with SKIP = false every key,
 // masked). dq is OVERWRITTEN (=), summed over keys in a fixed order (deterministic).
 
-struct Params {
-  Tq: u32,
-  Tk: u32,
-  H: u32,
-  KV: u32,
-  pattern: u32,
-  G: u32,
-  qOffset: u32,
-  skip: u32,
-  hd: u32,
-  bk: u32,
-  scale: f32,
-}
-
 override ROWS: u32 = 64u;
 // Head size / 4, 1..16 (head size up to 64). The head's row lives in HD4 named vec4 registers per
 // operand; SwiftShader keeps private arrays in memory, so the unrolled, HD4-guarded lines below

@@ -10,20 +10,6 @@
 // every key and masks with visible(). Online softmax over 4 keys at a time (one rescale per 4 keys).
 // Overwrites o and lse.
 
-struct Params {
-  Tq: u32,
-  Tk: u32,
-  H: u32,
-  KV: u32,
-  pattern: u32,
-  G: u32,
-  qOffset: u32,
-  skip: u32,
-  hd: u32,
-  bk: u32,
-  scale: f32,
-}
-
 override ROWS: u32 = 64u;
 // Head size / 4, 1..16 (head size up to 64). The head's row lives in HD4 named vec4 registers per
 // operand; SwiftShader keeps private arrays in memory, so the unrolled, HD4-guarded lines below

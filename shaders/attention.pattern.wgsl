@@ -1,6 +1,22 @@
 // The LongLoRA attention patterns as index arithmetic, shared by every attention kernel through
 // `// #include attention.pattern` (the runtime splices it in; it is not a kernel of its own). It reads
-// the includer's uniform `p` (Params: Tq, Tk, H, pattern, G, qOffset).
+// the includer's uniform `p: Params`, declared here once for all of them (the launcher packs it
+// with attentionUniforms.Params; `skip`, `hd` and `bk` are read by the tiled kernels only).
+
+struct Params {
+  Tq: u32,
+  Tk: u32,
+  H: u32,
+  KV: u32,
+  pattern: u32,
+  G: u32,
+  qOffset: u32,
+  skip: u32,
+  hd: u32,
+  bk: u32,
+  scale: f32,
+}
+
 // pattern 0 full: key j visible to query i iff j <= i + qOffset. 1 s2, 2 s2roll (Tq = Tk = N):
 // heads [0, H/2) causal in groups of G; heads [H/2, H) in segments shifted by G/2 (s2), or in
 // rolled order r(x) = (x - G/2) mod N with group r/G (s2roll).
