@@ -22,17 +22,7 @@ const TS: u32 = 16u;
 var<workgroup> As: array<array<f32, 16>, 16>;
 var<workgroup> Bs: array<array<f32, 16>, 16>;
 
-fn loadW(e: u32) -> f32 {
-  if (DTYPE == 0u) {
-    return bitcast<f32>(W[e]);
-  }
-  let word = W[e >> 1u];
-  let h = select(word & 0xffffu, word >> 16u, (e & 1u) == 1u);
-  if (DTYPE == 1u) {
-    return bitcast<f32>(h << 16u);
-  }
-  return unpack2x16float(h).x;
-}
+// #include packed16
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {

@@ -20,17 +20,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> dHidden: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-fn loadW(e: u32) -> f32 {
-  if (DTYPE == 0u) {
-    return bitcast<f32>(W[e]);
-  }
-  let word = W[e >> 1u];
-  let h = select(word & 0xffffu, word >> 16u, (e & 1u) == 1u);
-  if (DTYPE == 1u) {
-    return bitcast<f32>(h << 16u);
-  }
-  return unpack2x16float(h).x;
-}
+// #include packed16
 
 fn store(r: u32, d0: u32, c: vec4<f32>) {
   if (r >= p.rows) {
