@@ -78,7 +78,7 @@ export interface PassSettings {
   ropeFactor: number;
 }
 
-/** The LongLoRA defaults from DESIGN.md. */
+/** The LongLoRA defaults from docs/longlora.md. */
 export const DEFAULT_LORA: LoraSettings = {
   rank: 8,
   alpha: 16,

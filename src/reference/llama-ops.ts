@@ -8,7 +8,7 @@
 export type AttnPattern = 'full' | 's2' | 's2roll';
 
 /**
- * Whether query token i of head h may attend to key token j (DESIGN.md's definitions). Heads
+ * Whether query token i of head h may attend to key token j (docs/longlora.md's definitions). Heads
  * h ≥ floor(H/2) are the shifted ones under `s2`/`s2roll` (Python's `H // 2`, WGSL's `H / 2u`).
  */
 export function attentionAllowed(

@@ -114,7 +114,7 @@ function finiteDifferenceCheck(
   return worst;
 }
 
-describe('attention patterns (DESIGN.md index arithmetic)', () => {
+describe('attention patterns (docs/longlora.md index arithmetic)', () => {
   const allowedSet = (pattern: 'full' | 's2' | 's2roll', h: number, i: number): number[] => {
     const out: number[] = [];
     for (let j = 0; j < 8; j++) if (attentionAllowed(pattern, 8, 4, 4, h, i, j)) out.push(j);

@@ -6,7 +6,7 @@ export function defaultSettings(
   model: Pick<ModelSummary, 'contextLength' | 'parameters'>,
 ): TrainingSettings {
   // Tiny models (the demo) get settings that show the loss falling within a minute even on a
-  // software adapter: 2× the native context, a short warmup, lr in DESIGN.md's 1e-3…2e-3 band.
+  // software adapter: 2× the native context, a short warmup, lr in docs/longlora.md's 1e-3…2e-3 band.
   const tiny = model.parameters < 50e6;
   return {
     targetContext: model.contextLength * (tiny ? 2 : 4),

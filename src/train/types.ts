@@ -33,7 +33,7 @@ export interface TrainSettings {
   checkpointing: boolean;
 }
 
-/** The official LongLoRA optimizer defaults (DESIGN.md); lr suits small models. */
+/** The official LongLoRA optimizer defaults (docs/longlora.md); lr suits small models. */
 export function defaultTrainSettings(
   context: number,
   shape: Pick<LlamaShape, 'maxPositions' | 'ropeScaling'>,

@@ -1,5 +1,5 @@
 /**
- * Passkey retrieval (LongLoRA's official template, DESIGN.md): an instruction, filler, the key
+ * Passkey retrieval (LongLoRA's official template, docs/longlora.md): an instruction, filler, the key
  * sentence, more filler, and the question; lines joined with "\n". The key's position in the filler
  * and the key itself come from a seed.
  */
