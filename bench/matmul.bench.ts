@@ -8,7 +8,7 @@ import {
   variantSupported,
   type MatmulVariant,
 } from '../src/engine/kernels/matmul.ts';
-import { encodeHalves } from '../src/engine/half.ts';
+import { encodeHalves } from '../src/util/half.ts';
 import type { Runtime } from '../src/engine/runtime.ts';
 import { Rng } from '../src/util/rng.ts';
 import { tfjsMatmulMs } from './tfjs.ts';

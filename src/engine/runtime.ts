@@ -11,7 +11,7 @@ import {
   ShaderCompilationError,
   type ShaderMessage,
 } from './errors.ts';
-import { decodeHalves } from './half.ts';
+import { decodeHalves } from '../util/half.ts';
 import { MemoryTracker, type MemoryCategory } from './memory.ts';
 import { expandIncludes, type ExpandedWgsl } from './wgsl-include.ts';
 

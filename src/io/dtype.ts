@@ -1,5 +1,5 @@
 /** The tensor element types the readers support, their sizes and conversion to f32. */
-import { decodeHalves, encodeHalves } from '../engine/half.ts';
+import { decodeHalves, encodeHalves } from '../util/half.ts';
 
 /** Storage dtypes a model's weights may have (safetensors spelling). */
 export type WeightDtype = 'F32' | 'F16' | 'BF16';
@@ -9,6 +9,11 @@ export const WEIGHT_DTYPES: readonly WeightDtype[] = ['F32', 'F16', 'BF16'];
 /** Bytes per element. */
 export function dtypeBytes(dtype: WeightDtype): number {
   return dtype === 'F32' ? 4 : 2;
+}
+
+/** Bytes per element the frozen weights keep on the GPU: their widest stored dtype. */
+export function storedWeightBytes(dtypes: readonly WeightDtype[]): number {
+  return Math.max(2, ...dtypes.map(dtypeBytes));
 }
 
 /** Number of elements of a shape (1 for a scalar). */

@@ -6,7 +6,7 @@ import {
   type AttentionVariant,
   directAttentionFits,
 } from './attention.ts';
-import { attentionCases, attentionInputs } from './attention.cases.ts';
+import { attentionCases, attentionInputs } from '../../test/attention-cases.ts';
 import {
   attentionBackward as refBackward,
   attentionForward as refForward,

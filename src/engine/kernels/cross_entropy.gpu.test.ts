@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { crossEntropyForward, logitsForward, type CrossEntropyVariant } from './cross_entropy.ts';
-import { decodeHalves, encodeHalves } from '../half.ts';
+import { decodeHalves, encodeHalves } from '../../util/half.ts';
 import type { DType, Runtime } from '../runtime.ts';
 import * as ref from '../../reference/cross_entropy.ts';
 import { testRuntime } from '../../test/gpu.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { embeddingBackward, embeddingForward, groupPositionsById } from './embedding.ts';
-import { decodeHalves, encodeHalves } from '../half.ts';
+import { decodeHalves, encodeHalves } from '../../util/half.ts';
 import type { DType } from '../runtime.ts';
 import * as ref from '../../reference/embedding.ts';
 import { testRuntime } from '../../test/gpu.ts';

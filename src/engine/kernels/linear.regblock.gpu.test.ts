@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkVariant } from './linear-check.ts';
+import { checkVariant } from '../../test/linear-check.ts';
 import { testRuntime } from '../../test/gpu.ts';
 
 describe('linear, regblock kernel, W f32 / bf16 / f16, against the float64 reference', () => {

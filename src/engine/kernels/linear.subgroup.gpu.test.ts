@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkVariant, DTYPES, SHAPES } from './linear-check.ts';
+import { checkVariant, DTYPES, SHAPES } from '../../test/linear-check.ts';
 import { linearForward } from './matmul.ts';
 import { testRuntime } from '../../test/gpu.ts';
 

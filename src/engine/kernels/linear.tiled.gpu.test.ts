@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkVariant, DTYPES, SHAPES } from './linear-check.ts';
+import { checkVariant, DTYPES, SHAPES } from '../../test/linear-check.ts';
 import { testRuntime } from '../../test/gpu.ts';
 
 describe('linear, tiled kernel, W f32 / bf16 / f16, against the float64 reference', () => {

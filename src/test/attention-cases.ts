@@ -1,6 +1,6 @@
 /** Shared seeded cases for the attention kernel tests (forward and backward files). */
-import type { AttentionConfig } from './attention.ts';
-import { Rng } from '../../util/rng.ts';
+import type { AttentionConfig } from '../engine/kernels/attention.ts';
+import { Rng } from '../util/rng.ts';
 
 /** A named attention config. Tiles are the default 64 rows (one pipeline per kernel to compile). */
 export interface AttentionCase {
@@ -25,8 +25,8 @@ export const attentionCases: AttentionCase[] = [
     cfg: { Tq: 40, Tk: 40, H: 2, KV: 2, hd: 16, pattern: 's2', group: 20 },
   },
   {
-    name: 's2, GQA, hd 64, N 128, default G 32',
-    cfg: { Tq: 128, Tk: 128, H: 2, KV: 1, hd: 64, pattern: 's2' },
+    name: 's2, GQA, hd 64, N 128, G 32 (N/4)',
+    cfg: { Tq: 128, Tk: 128, H: 2, KV: 1, hd: 64, pattern: 's2', group: 128 / 4 },
   },
   {
     name: 's2, hd 16, N 96, G 24 (groups straddle tiles), key tiles of 7',

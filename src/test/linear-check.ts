@@ -6,15 +6,15 @@ import {
   type LinearOp,
   type MatmulVariant,
   type WeightDType,
-} from './matmul.ts';
+} from '../engine/kernels/matmul.ts';
 import {
   linearBackwardInput as refBackward,
   linearForward as refForward,
-} from '../../reference/matmul.ts';
-import { decodeHalves, encodeHalves } from '../half.ts';
-import type { Runtime } from '../runtime.ts';
-import { expectClose } from '../../test/numeric.ts';
-import { Rng } from '../../util/rng.ts';
+} from '../reference/matmul.ts';
+import { decodeHalves, encodeHalves } from '../util/half.ts';
+import type { Runtime } from '../engine/runtime.ts';
+import { expectClose } from './numeric.ts';
+import { Rng } from '../util/rng.ts';
 
 /**
  * [T, in, out]: odd sizes for every edge path, one aligned single row (generation), aligned ones so the vec4 kernels run with partial
