@@ -105,7 +105,7 @@ export async function run(
   // Compile every pipeline on a tiny problem first, so no large run is spent as a warm-up.
   await measure(
     rt,
-    [{ Tq: 64, Tk: 64, H: o.heads, KV: o.kvHeads, hd: o.headDim, pattern: 's2' }],
+    [{ Tq: 64, Tk: 64, H: o.heads, KV: o.kvHeads, hd: o.headDim, pattern: 's2', group: 64 / 4 }],
     1,
   );
   for (const n of o.sizes) {

@@ -146,6 +146,15 @@ describe('reference attention', () => {
     expectClose('o', tail.o, all.o.subarray(off * H * hd), 1e-14, 0);
   });
 
+  it('s2 and s2roll need an explicit group size (the model layer picks it)', () => {
+    const x = [0, 0, 0, 0, 0, 0, 0, 0];
+    for (const pattern of ['s2', 's2roll'] as const) {
+      const cfg: AttentionShape = { Tq: 4, Tk: 4, H: 2, KV: 1, hd: 1, pattern };
+      expect(() => attentionForward(x, x, x, cfg)).toThrow(`pattern ${pattern} needs a group size`);
+      expect(() => attentionBackward(x, x, x, x, cfg)).toThrow(/needs a group size/);
+    }
+  });
+
   const cases: AttentionShape[] = [
     { Tq: 8, Tk: 8, H: 2, KV: 1, hd: 3, pattern: 'full' },
     { Tq: 8, Tk: 8, H: 4, KV: 2, hd: 3, pattern: 's2', group: 4 },

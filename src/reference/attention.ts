@@ -2,9 +2,9 @@
  * Reference attention in float64 (plain loops) with the LongLoRA patterns, for checking the flash
  * kernels. Shapes as the kernels: q, o [Tq, H, hd]; k, v [Tk, KV, hd]; lse [H, Tq].
  */
+import type { AttentionPattern } from '../util/attention-pattern.ts';
 
-/** Attention patterns: causal (`full`), shifted sparse (`s2`, official) and rolled (`s2roll`, paper). */
-export type AttentionPattern = 'full' | 's2' | 's2roll';
+export type { AttentionPattern } from '../util/attention-pattern.ts';
 
 /** Shapes and pattern of one attention call (mirrors the kernel launcher's config). */
 export interface AttentionShape {
@@ -14,7 +14,7 @@ export interface AttentionShape {
   KV: number;
   hd: number;
   pattern: AttentionPattern;
-  /** Group size G for s2/s2roll (default N/4). */
+  /** Group size G, required for s2/s2roll; ignored for full. */
   group?: number;
   /** Absolute position of query 0 (pattern full, generation with a KV cache). */
   qOffset?: number;
@@ -50,9 +50,13 @@ export function visible(
   return Math.floor(ri / G) === Math.floor(rj / G) && rj <= ri;
 }
 
-/** The group size a config resolves to (G, default N/4; Tk for full). */
+/** The group size of a config: cfg.group for s2/s2roll (required), Tk for full. */
 export function resolvedGroup(cfg: AttentionShape): number {
-  return cfg.pattern === 'full' ? cfg.Tk : (cfg.group ?? cfg.Tk / 4);
+  if (cfg.pattern === 'full') return cfg.Tk;
+  if (cfg.group === undefined) {
+    throw new Error(`reference attention: pattern ${cfg.pattern} needs a group size (cfg.group)`);
+  }
+  return cfg.group;
 }
 
 /** Softmax probabilities of query row i in head h over all keys (0 where not visible), and their lse. */

@@ -5,7 +5,7 @@ import {
   type AttentionVariant,
   directAttentionFits,
 } from './attention.ts';
-import { attentionCases, attentionInputs } from './attention.cases.ts';
+import { attentionCases, attentionInputs } from '../../test/attention-cases.ts';
 import { attentionForward as refForward } from '../../reference/attention.ts';
 import type { Runtime } from '../runtime.ts';
 import { testRuntime } from '../../test/gpu.ts';
@@ -77,11 +77,20 @@ describe('flash attention forward: variants and config errors', () => {
   it('rejects bad configs with a clear error', async () => {
     const rt = await testRuntime();
     const q = rt.tensor([24, 2, 8], 'f32', 'activations', 'q');
-    const base: AttentionConfig = { Tq: 24, Tk: 24, H: 2, KV: 1, hd: 8, pattern: 's2' };
+    const base: AttentionConfig = {
+      Tq: 24,
+      Tk: 24,
+      H: 2,
+      KV: 1,
+      hd: 8,
+      pattern: 's2',
+      group: 24 / 4,
+    };
     const bad: [Partial<AttentionConfig>, RegExp][] = [
       [{ group: 5 }, /group size 5 must be even/],
       [{ group: 16 }, /divide the context 24/],
-      [{ Tq: 25, Tk: 25 }, /default N\/4; pass group explicitly/],
+      [{ group: undefined }, /pattern s2 needs a group size/],
+      [{ pattern: 's2roll', group: undefined }, /pattern s2roll needs a group size/],
       [{ pattern: 'full', qOffset: 1 }, /exceeds the 24 keys/],
       [{ Tk: 26 }, /needs Tq = Tk/],
       [{ H: 2, KV: 4 }, /multiple of KV/],

@@ -50,9 +50,15 @@ describe('attention shaders and launcher', () => {
     expect(shader('attention.backward_prep')).toContain(PrepParams.wgsl());
   });
 
-  it('resolves defaults: G = N/4, 64 rows, key tiles that fit 1984 floats', () => {
-    const r = resolveAttentionConfig(null, { Tq: 64, Tk: 64, H: 2, KV: 1, hd: 64, pattern: 's2' });
+  it('resolves defaults: 64 rows, key tiles that fit 1984 floats; s2 and s2roll need a group', () => {
+    const s2 = { Tq: 64, Tk: 64, H: 2, KV: 1, hd: 64, pattern: 's2' as const };
+    const r = resolveAttentionConfig(null, { ...s2, group: 64 / 4 });
     expect(r).toEqual({ G: 16, qOffset: 0, rows: 64, cols: 31, variant: 'tiled' });
+    expect(() => resolveAttentionConfig(null, s2)).toThrow('pattern s2 needs a group size');
+    expect(() => resolveAttentionConfig(null, { ...s2, pattern: 's2roll' })).toThrow(
+      'pattern s2roll needs a group size',
+    );
+    expect(resolveAttentionConfig(null, { ...s2, pattern: 'full' }).G).toBe(64);
     expect(
       resolveAttentionConfig(null, { Tq: 8, Tk: 8, H: 1, KV: 1, hd: 8, pattern: 'full' }).cols,
     ).toBe(64);

@@ -5,9 +5,13 @@
  */
 import type { Runtime, Tensor } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
-import type { AttentionPattern } from '../../reference/attention.ts';
+import {
+  isAttentionPattern,
+  PATTERN_ID,
+  type AttentionPattern,
+} from '../../util/attention-pattern.ts';
 
-export type { AttentionPattern } from '../../reference/attention.ts';
+export type { AttentionPattern } from '../../util/attention-pattern.ts';
 
 /** Shapes and pattern of one attention call. q, o [Tq, H, hd]; k, v [Tk, KV, hd]; lse [H, Tq]. */
 export interface AttentionConfig {
@@ -17,7 +21,10 @@ export interface AttentionConfig {
   KV: number;
   hd: number;
   pattern: AttentionPattern;
-  /** Group size G for s2/s2roll (default N/4; N a multiple of G, G even). */
+  /**
+   * Group size G, required for s2/s2roll (N a multiple of G, G even; the model layer picks it, see
+   * src/model/longlora.ts); ignored for full.
+   */
   group?: number;
   /** Absolute position of query 0 (pattern full only, generation with a KV cache). Default 0. */
   qOffset?: number;
@@ -58,8 +65,6 @@ export const ATTENTION_MAX_HEAD_DIM = 128;
 /** Floats per staged workgroup array in the shaders (const TILE there). */
 export const ATTENTION_TILE_FLOATS = 1984;
 
-const PATTERN_ID: Record<AttentionPattern, number> = { full: 0, s2: 1, s2roll: 2 };
-
 const Params = uniformLayout({
   Tq: 'u32',
   Tk: 'u32',
@@ -96,7 +101,8 @@ export function resolveAttentionConfig(rt: Runtime | null, cfg: AttentionConfig)
   for (const [name, x] of Object.entries({ Tq, Tk, H, KV, hd })) {
     if (!isCount(x)) throw new Error(`attention: ${name} must be a positive integer, got ${x}`);
   }
-  if (!(pattern in PATTERN_ID)) throw new Error(`attention: unknown pattern '${String(pattern)}'`);
+  if (!isAttentionPattern(pattern))
+    throw new Error(`attention: unknown pattern '${String(pattern)}'`);
   if (H % KV !== 0) throw new Error(`attention: H (${H}) must be a multiple of KV (${KV})`);
   if (hd > ATTENTION_MAX_HEAD_DIM) {
     throw new Error(`attention: head_dim ${hd} exceeds ${ATTENTION_MAX_HEAD_DIM}`);
@@ -113,12 +119,12 @@ export function resolveAttentionConfig(rt: Runtime | null, cfg: AttentionConfig)
   } else {
     if (Tq !== Tk) throw new Error(`attention: pattern ${pattern} needs Tq = Tk, got ${Tq}, ${Tk}`);
     if (qOffset !== 0) throw new Error(`attention: qOffset is only for pattern full`);
-    G = cfg.group ?? Tk / 4;
+    if (cfg.group === undefined) {
+      throw new Error(`attention: pattern ${pattern} needs a group size (cfg.group)`);
+    }
+    G = cfg.group;
     if (!isCount(G) || G % 2 !== 0 || Tk % G !== 0) {
-      throw new Error(
-        `attention: group size ${G} must be even and divide the context ${Tk}` +
-          (cfg.group === undefined ? ' (default N/4; pass group explicitly)' : ''),
-      );
+      throw new Error(`attention: group size ${G} must be even and divide the context ${Tk}`);
     }
   }
   const rows = cfg.tileRows ?? 64;
