@@ -1,9 +1,14 @@
 /**
  * The LoRA+ Llama graph on the GPU: forward, loss, and backward with gradient checkpointing per
- * decoder layer (only each layer's input is kept; the layer is recomputed inside backward).
+ * decoder layer (only each layer's input is kept; the layer is recomputed inside backward), and the
+ * same forward in KV-cache mode for generation (`decode`: a prompt's prefill, then one token a step).
  */
-import { attentionBackward, attentionForward } from '../engine/kernels/attention.ts';
-import { crossEntropyForward } from '../engine/kernels/cross_entropy.ts';
+import {
+  attentionBackward,
+  attentionForward,
+  type AttentionConfig,
+} from '../engine/kernels/attention.ts';
+import { crossEntropyForward, logitsForward } from '../engine/kernels/cross_entropy.ts';
 import { addInto, swigluBackward, swigluForward } from '../engine/kernels/elementwise.ts';
 import { embeddingBackward, embeddingForward } from '../engine/kernels/embedding.ts';
 import { loraBackward, loraForward } from '../engine/kernels/lora.ts';
@@ -55,19 +60,41 @@ interface GradActs {
   normWs: Tensor;
 }
 
-/** Per-context activation buffers. */
-interface Acts {
+/** What one forward over T tokens writes. */
+interface ForwardActs {
   T: number;
   ids: Tensor;
-  labels: Tensor;
-  /** h[0] = embeddings, h[l+1] = output of layer l. */
+  /**
+   * The residual stream, layer l reading h[l] and writing h[l+1] (indices taken modulo the length):
+   * training keeps all L+1 (h[0] = embeddings); decoding keeps one, updated in place, which is sound
+   * because a layer reads its input for the last time before it writes its output.
+   */
   h: Tensor[];
+  /** One set (reused by every layer), or one per layer when backward runs without checkpointing. */
   layers: LayerActs[];
+  /** The final norm's output [T, D] and its rstd. */
   hn: Tensor;
   rstdF: Tensor;
+}
+
+/** Per-context activation buffers of training and evaluation. */
+interface Acts extends ForwardActs {
+  labels: Tensor;
   dHn: Tensor;
   loss: Tensor;
   grad: GradActs | null;
+}
+
+/** The workspace of one decoding step of T tokens: the forward's buffers and the last row's logits. */
+interface DecodeActs extends ForwardActs {
+  last: Tensor;
+  logits: Tensor;
+}
+
+/** A forward in KV-cache mode: its T tokens sit at positions offset… of `cache`. */
+interface CacheStep {
+  cache: KvCache;
+  offset: number;
 }
 
 export interface StepInput {
@@ -147,6 +174,31 @@ export class LlamaModel {
     return { loss: sum / Math.max(count, 1), count };
   }
 
+  /**
+   * The forward in KV-cache mode: runs `ids` at positions cache.length… (a prompt's prefill, or one
+   * new token) with full causal attention over every cached position, appends their keys and values
+   * to the cache, and returns the logits [vocab] of the last position.
+   */
+  async decode(ids: readonly number[], cache: KvCache, ropeFactor: number): Promise<Float32Array> {
+    const T = ids.length;
+    const offset = cache.length;
+    if (cache.model !== this) throw new Error('decode: the KV cache belongs to another model');
+    if (T === 0) throw new Error('decode needs at least one token');
+    if (offset + T > cache.capacity) {
+      throw new Error(`decode: ${offset} + ${T} positions exceed the KV cache's ${cache.capacity}`);
+    }
+    const s = this.shape;
+    const D = s.hidden;
+    const ws = cache.workspace(T);
+    this.rt.write(ws.ids, Uint32Array.from(ids));
+    const pass: PassSettings = { pattern: 'full', group: offset + T, ropeFactor };
+    this.forward(ws, pass, false, { cache, offset });
+    this.rt.copy(ws.hn, ws.last, D * 4, (T - 1) * D * 4, 0);
+    logitsForward(this.rt, ws.last, this.params.lmHead, ws.logits, 1, D, s.vocabSize);
+    cache.length = offset + T;
+    return this.rt.read(ws.logits);
+  }
+
   /** The inverse frequencies for a rope factor (cached). */
   invFreqFor(factor: number): Tensor {
     let t = this.invFreq.get(factor);
@@ -195,27 +247,24 @@ export class LlamaModel {
     return { acts: this.acts, count };
   }
 
-  private forward(acts: Acts, pass: PassSettings, keepAll: boolean): void {
+  /**
+   * The forward of the whole model up to the final norm (acts.hn); with `step`, in KV-cache mode.
+   * keepAll keeps every layer's intermediates (backward without checkpointing).
+   */
+  private forward(acts: ForwardActs, pass: PassSettings, keepAll: boolean, step?: CacheStep): void {
     const p = this.params;
     const s = this.shape;
-    embeddingForward(this.rt, acts.ids, p.embed, acts.h[0]!, acts.T, s.hidden);
+    const T = acts.T;
+    embeddingForward(this.rt, acts.ids, p.embed, residual(acts, 0), T, s.hidden);
     for (let l = 0; l < s.layers; l++) {
       const la = keepAll ? this.layerActs(acts, l) : acts.layers[0]!;
-      this.layerForward(l, acts.h[l]!, acts.h[l + 1]!, la, acts.T, pass);
+      this.layerForward(l, residual(acts, l), residual(acts, l + 1), la, T, pass, step);
     }
-    rmsnormForward(
-      this.rt,
-      acts.h[s.layers]!,
-      p.norm,
-      acts.hn,
-      acts.rstdF,
-      acts.T,
-      s.hidden,
-      s.rmsEps,
-    );
+    const top = residual(acts, s.layers);
+    rmsnormForward(this.rt, top, p.norm, acts.hn, acts.rstdF, T, s.hidden, s.rmsEps);
   }
 
-  private layerActs(acts: Acts, l: number): LayerActs {
+  private layerActs(acts: ForwardActs, l: number): LayerActs {
     return this.opts.checkpointing ? acts.layers[0]! : acts.layers[l]!;
   }
 
@@ -275,19 +324,26 @@ export class LlamaModel {
     return this.params.lora.alpha / this.params.lora.rank;
   }
 
-  private attnCfg(T: number, pass: PassSettings) {
+  /** T queries at positions offset… over the first offset + T keys (offset 0 without a cache). */
+  private attnCfg(T: number, pass: PassSettings, offset = 0): AttentionConfig {
     const s = this.shape;
     return {
       Tq: T,
-      Tk: T,
+      Tk: offset + T,
       H: s.heads,
       KV: s.kvHeads,
       hd: s.headDim,
       pattern: pass.pattern,
       group: pass.group,
+      qOffset: offset,
     };
   }
 
+  /**
+   * One decoder layer: hOut = layer(hIn) (hOut may be hIn). With `step` its tokens sit at positions
+   * step.offset…: rotary uses those positions, the rotated keys and the values are appended to the
+   * cache, and attention (pattern full) reads every cached position up to the last query.
+   */
   private layerForward(
     l: number,
     hIn: Tensor,
@@ -295,18 +351,29 @@ export class LlamaModel {
     la: LayerActs,
     T: number,
     pass: PassSettings,
+    step?: CacheStep,
   ): void {
     const s = this.shape;
     const layer = this.params.layers[l]!;
     const rt = this.rt;
+    const offset = step?.offset ?? 0;
     rmsnormForward(rt, hIn, layer.inputNorm, la.xn1, la.rstd1, T, s.hidden, s.rmsEps);
     this.linear(l, 'q_proj', la.xn1, la.q, la, T);
     this.linear(l, 'k_proj', la.xn1, la.k, la, T);
     this.linear(l, 'v_proj', la.xn1, la.v, la, T);
     const inv = this.invFreqFor(pass.ropeFactor);
-    ropeForward(rt, la.q, inv, T, s.heads, s.headDim, 0);
-    ropeForward(rt, la.k, inv, T, s.kvHeads, s.headDim, 0);
-    attentionForward(rt, la.q, la.k, la.v, la.attn, la.lse, this.attnCfg(T, pass));
+    ropeForward(rt, la.q, inv, T, s.heads, s.headDim, offset);
+    ropeForward(rt, la.k, inv, T, s.kvHeads, s.headDim, offset);
+    let k = la.k;
+    let v = la.v;
+    if (step) {
+      const rowBytes = s.kvHeads * s.headDim * 4;
+      k = step.cache.k[l]!;
+      v = step.cache.v[l]!;
+      rt.copy(la.k, k, T * rowBytes, 0, offset * rowBytes);
+      rt.copy(la.v, v, T * rowBytes, 0, offset * rowBytes);
+    }
+    attentionForward(rt, la.q, k, v, la.attn, la.lse, this.attnCfg(T, pass, offset));
     this.linear(l, 'o_proj', la.attn, la.hMid, la, T);
     addInto(rt, la.hMid, hIn, T * s.hidden);
     rmsnormForward(rt, la.hMid, layer.postNorm, la.xn2, la.rstd2, T, s.hidden, s.rmsEps);
@@ -445,20 +512,117 @@ export class LlamaModel {
   }
 }
 
-function destroyActs(acts: Acts): void {
-  const all: Tensor[] = [
-    acts.ids,
-    acts.labels,
-    ...acts.h,
-    acts.hn,
-    acts.rstdF,
-    acts.dHn,
-    acts.loss,
-  ];
+/** h[i] of the residual stream (see ForwardActs.h). */
+function residual(acts: ForwardActs, i: number): Tensor {
+  return acts.h[i % acts.h.length]!;
+}
+
+/** Every tensor of a forward's buffers (a shared one may appear twice; destroy() is idempotent). */
+function forwardTensors(acts: ForwardActs): Tensor[] {
+  const all: Tensor[] = [acts.ids, ...acts.h, acts.hn, acts.rstdF];
   for (const la of acts.layers) {
     const { xa, ...rest } = la;
     all.push(...Object.values(rest), ...Object.values(xa));
   }
+  return all;
+}
+
+function destroyActs(acts: Acts): void {
+  const all = [...forwardTensors(acts), acts.labels, acts.dHn, acts.loss];
   if (acts.grad) all.push(...Object.values(acts.grad));
   for (const t of all) t.destroy();
+}
+
+/**
+ * The workspace of a decoding step of T tokens (category workspace). Nothing is kept for backward,
+ * so the three norms share one output and one rstd buffer, the LoRA projections share one x·Aᵀ,
+ * and the residual stream is one buffer updated in place.
+ */
+function allocateDecode(rt: Runtime, p: LlamaParams, T: number): DecodeActs {
+  const s = p.shape;
+  const D = s.hidden;
+  const Hq = s.heads * s.headDim;
+  const Hkv = s.kvHeads * s.headDim;
+  const F = s.intermediate;
+  const w = (shape: number[], label: string) =>
+    rt.tensor(shape, 'f32', 'workspace', `decode ${label}`);
+  const xn = w([T, D], 'xn');
+  const rstd = w([T], 'rstd');
+  const xaShared = w([T, p.lora.rank], 'xa');
+  const xa: Partial<Record<LinearName, Tensor>> = {};
+  for (const n of p.lora.targets) xa[n] = xaShared;
+  const layer: LayerActs = {
+    xn1: xn,
+    rstd1: rstd,
+    q: w([T, Hq], 'q'),
+    k: w([T, Hkv], 'k'),
+    v: w([T, Hkv], 'v'),
+    attn: w([T, Hq], 'attn'),
+    lse: w([s.heads, T], 'lse'),
+    hMid: w([T, D], 'hMid'),
+    xn2: xn,
+    rstd2: rstd,
+    gate: w([T, F], 'gate'),
+    up: w([T, F], 'up'),
+    act: w([T, F], 'act'),
+    xa,
+  };
+  return {
+    T,
+    ids: rt.tensor([T], 'u32', 'workspace', 'decode ids'),
+    h: [w([T, D], 'h')],
+    layers: [layer],
+    hn: xn,
+    rstdF: rstd,
+    last: w([1, D], 'last'),
+    logits: w([1, s.vocabSize], 'logits'),
+  };
+}
+
+/**
+ * The state of one generated sequence: each layer's rotated keys and values for up to `capacity`
+ * positions (category activations), how many are filled, and the workspace of the current step
+ * (kept while steps keep one size: the prompt's length, then 1). destroy() frees all of it.
+ */
+export class KvCache {
+  /** Per layer [capacity, kvHeads·headDim]. */
+  readonly k: Tensor[];
+  readonly v: Tensor[];
+  /** Positions filled so far. */
+  length = 0;
+  private ws: DecodeActs | null = null;
+
+  constructor(
+    readonly model: LlamaModel,
+    readonly capacity: number,
+  ) {
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new Error(`KV cache capacity must be a positive integer, got ${capacity}`);
+    const s = model.shape;
+    const Hkv = s.kvHeads * s.headDim;
+    const cache = (kind: string, l: number) =>
+      model.rt.tensor([capacity, Hkv], 'f32', 'activations', `${kind} cache ${l}`);
+    this.k = Array.from({ length: s.layers }, (_, l) => cache('k', l));
+    this.v = Array.from({ length: s.layers }, (_, l) => cache('v', l));
+  }
+
+  /** The workspace for a step of T tokens (LlamaModel.decode), reallocated when T changes. */
+  workspace(T: number): DecodeActs {
+    if (this.ws?.T !== T) {
+      this.releaseWorkspace();
+      this.ws = allocateDecode(this.model.rt, this.model.params, T);
+    }
+    return this.ws;
+  }
+
+  destroy(): void {
+    this.releaseWorkspace();
+    for (const t of [...this.k, ...this.v]) t.destroy();
+  }
+
+  private releaseWorkspace(): void {
+    if (!this.ws) return;
+    for (const t of [...forwardTensors(this.ws), this.ws.last, this.ws.logits]) t.destroy();
+    this.ws = null;
+  }
 }
