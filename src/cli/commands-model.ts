@@ -3,41 +3,60 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expectedTensors, parseHfConfig } from '../io/config.ts';
-import { numel, type WeightDtype } from '../io/dtype.ts';
+import { numel, storedWeightBytes, type WeightDtype } from '../io/dtype.ts';
 import type { OpenedModel } from '../io/model.ts';
-import { totalBytes } from '../engine/memory.ts';
 import { writeSafetensors, type TensorToWrite } from '../io/safetensors.ts';
-import { generate } from '../model/generate.ts';
+import { DEFAULT_SAMPLING, generate } from '../model/generate.ts';
 import { LlamaModel } from '../model/llama.ts';
-import { planProblem, planTraining } from '../model/plan.ts';
+import {
+  attentionProblem,
+  BASE_ONLY,
+  defaultLora,
+  defaultTargetContext,
+  groupSize,
+  ropeFactor,
+} from '../model/longlora.ts';
+import {
+  defaultMemoryBudget,
+  formatGiB,
+  parseBudget,
+  planTraining,
+  runProblems,
+} from '../model/plan.ts';
 import { loadParams, loraSettingsOf } from '../model/session.ts';
-import { defaultRopeFactor, type AttentionPattern, type LoraSettings } from '../model/types.ts';
+import { evaluate, slidingWindows } from '../train/evaluate.ts';
+import { IGNORE_INDEX } from '../util/labels.ts';
 import { b, num, parse, req, s, UsageError } from './args.ts';
-import { gpu, log, loraFromArgs, openModelArg, readAdapterDir, tokenizerOf } from './common.ts';
-
-const NO_LORA: LoraSettings = {
-  rank: 1,
-  alpha: 1,
-  targets: [],
-  trainEmbed: false,
-  trainNorm: false,
-};
+import {
+  attentionArg,
+  gpu,
+  log,
+  loraFromArgs,
+  openModelArg,
+  readAdapterDir,
+  tokenizerOf,
+} from './common.ts';
 
 /** `info`: architecture, parameters, dtypes, and the planned training memory at a context. */
 export async function info(argv: string[]): Promise<void> {
   const v = parse(argv, { model: s, context: s, json: b, budget: s });
   const m = await openForInfo(req(v, 'model'));
   const c = m.config;
-  const context = num(v, 'context', 4 * c.maxPositions, true);
-  const budgetGb = num(v, 'budget', 8);
-  const lora = loraFromArgs({});
-  const weightBytes = m.dtypes.includes('F32') ? 4 : 2;
-  const plan = planTraining({ shape: c, weightBytes, lora, context, checkpointing: true });
-  const problem = planProblem(
-    plan,
-    { maxBufferSize: 2 ** 40, maxStorageBufferBindingSize: 2 ** 40 },
-    budgetGb * 1e9,
-  );
+  const context = num(v, 'context', defaultTargetContext(c), true);
+  const budget = budgetArg(v.budget) ?? defaultMemoryBudget(false);
+  const lora = defaultLora();
+  const pattern = 's2';
+  const group = groupSize(context, pattern);
+  const plan = planTraining({
+    shape: c,
+    weightBytes: storedWeightBytes(m.dtypes),
+    lora,
+    context,
+    checkpointing: true,
+  });
+  const limits = { maxBufferSize: 2 ** 40, maxStorageBufferBindingSize: 2 ** 40 };
+  const problems = runProblems(plan, { context, pattern, group, lora }, limits, budget);
+  const problem = problems.length ? problems.map((p) => `${p.message} ${p.fix}`).join(' ') : null;
   const out = {
     architecture: c.architecture,
     format: m.format,
@@ -45,11 +64,11 @@ export async function info(argv: string[]): Promise<void> {
     parameters: m.parameterCount,
     config: c,
     context,
-    ropeFactor: defaultRopeFactor(context, c),
-    group: context / 4,
+    ropeFactor: ropeFactor(context, c),
+    group,
     plan: { ...plan.bytes, total: plan.total, largestBuffer: plan.largestBuffer },
     trainableParameters: plan.trainableParams,
-    budgetBytes: budgetGb * 1e9,
+    budgetBytes: budget,
     fits: problem === null,
     problem,
   };
@@ -70,9 +89,20 @@ export async function info(argv: string[]): Promise<void> {
   );
   for (const [k, n] of Object.entries(plan.bytes))
     console.log(`  ${k.padEnd(12)} ${mb(n).padStart(12)}`);
-  console.log(`  ${'total'.padEnd(12)} ${mb(totalBytes(plan.bytes)).padStart(12)}`);
+  console.log(`  ${'total'.padEnd(12)} ${mb(plan.total).padStart(12)}`);
   console.log(`  trainable parameters: ${plan.trainableParams.toLocaleString()}`);
-  console.log(problem ? `Does not fit ${budgetGb} GB: ${problem}` : `Fits in ${budgetGb} GB.`);
+  console.log(
+    problem ? `Does not fit ${formatGiB(budget)}: ${problem}` : `Fits in ${formatGiB(budget)}.`,
+  );
+}
+
+/** --budget as bytes ("8GiB", "512MiB", or a number of GiB). */
+function budgetArg(text: unknown): number | null {
+  try {
+    return parseBudget(typeof text === 'string' ? text : undefined);
+  } catch (e) {
+    throw new UsageError(`--budget: ${(e as Error).message}`);
+  }
 }
 
 /**
@@ -119,13 +149,14 @@ export async function generateCmd(argv: string[]): Promise<void> {
   const tok = tokenizerOf(m, path);
   const adapter = typeof v.adapter === 'string' ? await readAdapterDir(v.adapter, m) : undefined;
   const rt = await gpu();
-  const params = await loadParams(rt, m, adapter ? loraSettingsOf(adapter) : NO_LORA, 0, adapter);
+  const lora = adapter ? loraSettingsOf(adapter) : { ...BASE_ONLY };
+  const params = await loadParams(rt, m, lora, 0, adapter);
   const model = new LlamaModel(rt, params);
   const prompt = tok.encode(typeof v.prompt === 'string' ? v.prompt : '');
   const ids = await generate(model, prompt, {
     maxNewTokens: num(v, 'max-new-tokens', 64, true),
-    temperature: num(v, 'temperature', 0.8),
-    topP: num(v, 'top-p', 0.9),
+    temperature: num(v, 'temperature', DEFAULT_SAMPLING.temperature),
+    topP: num(v, 'top-p', DEFAULT_SAMPLING.topP),
     seed: num(v, 'seed', 0, true),
     stopId: tok.eosId,
     ropeFactor: num(v, 'rope-factor', adapter?.ropeFactor ?? 1),
@@ -134,23 +165,6 @@ export async function generateCmd(argv: string[]): Promise<void> {
   params.destroy();
   const text = tok.decode(ids);
   console.log(v.json ? JSON.stringify({ ids, text }) : text);
-}
-
-/** Token windows with HF sliding-window labels: positions already scored by the previous window are ignored. */
-export function evalWindows(tokens: number[], N: number, stride: number, maxWindows: number) {
-  const windows: { ids: Uint32Array; labels: Int32Array }[] = [];
-  let prevEnd = 0;
-  for (let start = 0; start + N <= tokens.length && windows.length < maxWindows; start += stride) {
-    const ids = Uint32Array.from(tokens.slice(start, start + N));
-    const labels = new Int32Array(N);
-    for (let t = 0; t < N; t++) {
-      const target = start + t + 1;
-      labels[t] = t === N - 1 || target < prevEnd ? -100 : tokens[target]!;
-    }
-    prevEnd = start + N;
-    windows.push({ ids, labels });
-  }
-  return windows;
 }
 
 /** `eval`: perplexity with full attention over windows of N tokens. */
@@ -173,7 +187,7 @@ export async function evalCmd(argv: string[]): Promise<void> {
   const adapter = typeof v.adapter === 'string' ? await readAdapterDir(v.adapter, m) : undefined;
   const text = await readFile(req(v, 'data'), 'utf8');
   const tokens = tok.encode(text, { addBos: true });
-  const windows = evalWindows(
+  const windows = slidingWindows(
     tokens,
     N,
     num(v, 'stride', N, true),
@@ -181,27 +195,18 @@ export async function evalCmd(argv: string[]): Promise<void> {
   );
   if (windows.length === 0)
     throw new UsageError(`The data has ${tokens.length} tokens, fewer than one window of ${N}.`);
-  const ropeFactor = num(v, 'rope-factor', adapter?.ropeFactor ?? defaultRopeFactor(N, m.config));
+  const factor = num(v, 'rope-factor', adapter?.ropeFactor ?? ropeFactor(N, m.config));
   const rt = await gpu();
-  const params = await loadParams(rt, m, adapter ? loraSettingsOf(adapter) : NO_LORA, 0, adapter);
+  const lora = adapter ? loraSettingsOf(adapter) : { ...BASE_ONLY };
+  const params = await loadParams(rt, m, lora, 0, adapter);
   const model = new LlamaModel(rt, params);
-  let sum = 0;
-  let count = 0;
-  for (const [i, w] of windows.entries()) {
-    const r = await model.loss(w, { pattern: 'full', group: N, ropeFactor });
-    sum += r.loss * r.count;
-    count += r.count;
-    log(`window ${i + 1}/${windows.length}: loss ${r.loss.toFixed(4)}`);
-  }
-  const loss = sum / count;
-  const out = {
-    windows: windows.length,
-    tokens: count,
-    context: N,
-    ropeFactor,
-    loss,
-    ppl: Math.exp(loss),
-  };
+  const r = await evaluate(model, windows, factor, windows.length, (i, n, loss) =>
+    log(`window ${i + 1}/${n}: loss ${loss.toFixed(4)}`),
+  );
+  model.destroy();
+  params.destroy();
+  const { loss, ppl } = r;
+  const out = { windows: r.windows, tokens: r.tokens, context: N, ropeFactor: factor, loss, ppl };
   console.log(
     v.json
       ? JSON.stringify(out)
@@ -238,25 +243,20 @@ export async function gradCmd(argv: string[]): Promise<void> {
   if (tokens.length < N)
     throw new UsageError(`--tokens has ${tokens.length} ids, fewer than --context ${N}`);
   const ids = Uint32Array.from((tokens as number[]).slice(0, N));
-  const pattern = (typeof v.attention === 'string' ? v.attention : 's2') as AttentionPattern;
-  if (!['full', 's2', 's2roll'].includes(pattern))
-    throw new UsageError('--attention must be full, s2 or s2roll');
-  const group = num(v, 'group-size', N / 4, true);
-  if (pattern !== 'full' && (N % group !== 0 || group % 2 !== 0)) {
-    throw new UsageError(
-      `--context ${N} must be a multiple of an even --group-size (got ${group})`,
-    );
-  }
+  const pattern = attentionArg(v, 's2');
+  const group = num(v, 'group-size', groupSize(N, pattern), true);
+  const problem = attentionProblem(N, pattern, group);
+  if (problem) throw new UsageError(problem);
   const adapter = typeof v.adapter === 'string' ? await readAdapterDir(v.adapter, m) : undefined;
   const lora = adapter ? loraSettingsOf(adapter) : loraFromArgs(v);
   const rt = await gpu();
   const params = await loadParams(rt, m, lora, num(v, 'seed', 0, true), adapter);
   const model = new LlamaModel(rt, params);
-  const labels = Int32Array.from(ids, (_, t) => (t + 1 < N ? ids[t + 1]! : -100));
+  const labels = Int32Array.from(ids, (_, t) => (t + 1 < N ? ids[t + 1]! : IGNORE_INDEX));
   const t0 = performance.now();
   const loss = await model.forwardBackward(
     { ids, labels },
-    { pattern, group, ropeFactor: num(v, 'rope-factor', defaultRopeFactor(N, m.config)) },
+    { pattern, group, ropeFactor: num(v, 'rope-factor', ropeFactor(N, m.config)) },
   );
   log(`loss ${loss.toFixed(6)} (${pattern}, N ${N}) in ${(performance.now() - t0).toFixed(0)} ms`);
   const tensors: TensorToWrite[] = [

@@ -5,14 +5,22 @@ import { dirname, join } from 'node:path';
 import { modelConfigToHfJson } from '../io/config.ts';
 import { LlamaModel } from '../model/llama.ts';
 import { exportAdapter, loadParams, mergeModel, modelFingerprint } from '../model/session.ts';
-import type { AttentionPattern } from '../model/types.ts';
+import { defaultTargetContext, groupSize } from '../model/longlora.ts';
 import { CheckpointStore } from '../train/checkpoint.ts';
 import { buildDataset } from '../train/data.ts';
 import { FolderBlobStore } from '../train/store-node.ts';
 import { Trainer } from '../train/trainer.ts';
 import { defaultTrainSettings, type TrainSettings } from '../train/types.ts';
 import { b, num, parse, req, s, UsageError } from './args.ts';
-import { gpu, log, loraFromArgs, openModelArg, readAdapterDir, tokenizerOf } from './common.ts';
+import {
+  attentionArg,
+  gpu,
+  log,
+  loraFromArgs,
+  openModelArg,
+  readAdapterDir,
+  tokenizerOf,
+} from './common.ts';
 
 /** `train`: LongLoRA on a text or Alpaca dataset; checkpoints and the adapter go to --out. */
 export async function train(argv: string[]): Promise<void> {
@@ -46,15 +54,13 @@ export async function train(argv: string[]): Promise<void> {
   const out = req(v, 'out');
   const m = await openModelArg(modelPath);
   const tok = tokenizerOf(m, modelPath);
-  const context = num(v, 'context', 4 * m.config.maxPositions, true);
+  const context = num(v, 'context', defaultTargetContext(m.config), true);
   const d = defaultTrainSettings(context, m.config);
-  const pattern = (typeof v.attention === 'string' ? v.attention : d.pattern) as AttentionPattern;
-  if (!['full', 's2', 's2roll'].includes(pattern))
-    throw new UsageError('--attention must be full, s2 or s2roll');
+  const pattern = attentionArg(v, d.pattern);
   const settings: TrainSettings = {
     ...d,
     pattern,
-    group: num(v, 'group-size', d.group, true),
+    group: num(v, 'group-size', groupSize(context, pattern), true),
     ropeFactor: num(v, 'rope-factor', d.ropeFactor),
     lora: loraFromArgs(v),
     lr: num(v, 'lr', d.lr),

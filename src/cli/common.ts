@@ -8,7 +8,13 @@ import { openModelPath } from '../io/open-node.ts';
 import { readAdapter, type ReadAdapter } from '../io/peft.ts';
 import type { Tokenizer } from '../io/tokenizer.ts';
 import { checkAdapterFits } from '../model/session.ts';
-import { LINEAR_NAMES, type LinearName, type LoraSettings } from '../model/types.ts';
+import { DEFAULT_LORA, type LoraSettings } from '../model/longlora.ts';
+import { isLinearName, LINEAR_NAMES } from '../model/types.ts';
+import {
+  ATTENTION_PATTERNS,
+  isAttentionPattern,
+  type AttentionPattern,
+} from '../util/attention-pattern.ts';
 import { list, num, UsageError } from './args.ts';
 
 /** Progress and notes go to stderr; results to stdout. */
@@ -43,24 +49,34 @@ export async function readAdapterDir(dir: string, m: OpenedModel): Promise<ReadA
 
 /** LoRA settings from --rank, --alpha, --targets, --trainable. */
 export function loraFromArgs(v: Record<string, unknown>): LoraSettings {
-  const targets = list(v, 'targets', ['q_proj', 'k_proj', 'v_proj', 'o_proj']);
-  for (const t of targets) {
-    if (!(LINEAR_NAMES as readonly string[]).includes(t)) {
+  const targets = list(v, 'targets', [...DEFAULT_LORA.targets]).map((t) => {
+    if (!isLinearName(t))
       throw new UsageError(`--targets: unknown module ${t} (use ${LINEAR_NAMES.join(', ')})`);
-    }
-  }
+    return t;
+  });
   const trainable = list(v, 'trainable', ['embed', 'norm']);
   for (const t of trainable) {
     if (!['embed', 'norm', 'none'].includes(t))
       throw new UsageError(`--trainable: unknown ${t} (use embed,norm or none)`);
   }
   return {
-    rank: num(v, 'rank', 8, true),
-    alpha: num(v, 'alpha', 16),
-    targets: targets as LinearName[],
+    rank: num(v, 'rank', DEFAULT_LORA.rank, true),
+    alpha: num(v, 'alpha', DEFAULT_LORA.alpha),
+    targets,
     trainEmbed: trainable.includes('embed'),
     trainNorm: trainable.includes('norm'),
   };
+}
+
+/** --attention as a pattern (full, s2 or s2roll). */
+export function attentionArg(
+  v: Record<string, unknown>,
+  fallback: AttentionPattern,
+): AttentionPattern {
+  const p = v.attention ?? fallback;
+  if (!isAttentionPattern(p))
+    throw new UsageError(`--attention must be ${ATTENTION_PATTERNS.join(', ')} (got ${String(p)})`);
+  return p;
 }
 
 let shared: Promise<Runtime> | null = null;

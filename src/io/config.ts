@@ -213,29 +213,51 @@ export function modelConfigToHfJson(c: ModelConfig): Json {
   };
 }
 
-/** Shapes of a Llama block module's weight [out, in], by short name (q_proj, …, down_proj). */
-export function moduleShape(c: ModelConfig, module: string): [number, number] {
-  const q = c.heads * c.headDim;
-  const kv = c.kvHeads * c.headDim;
-  const shapes: Record<string, [number, number]> = {
-    q_proj: [q, c.hidden],
-    k_proj: [kv, c.hidden],
-    v_proj: [kv, c.hidden],
-    o_proj: [c.hidden, q],
-    gate_proj: [c.intermediate, c.hidden],
-    up_proj: [c.intermediate, c.hidden],
-    down_proj: [c.hidden, c.intermediate],
-  };
-  const s = shapes[module];
-  if (!s) throw new Error(`unknown module "${module}"`);
-  return s;
+/** The seven linear layers of a decoder block, by their Hugging Face names. */
+export const LINEAR_NAMES = [
+  'q_proj',
+  'k_proj',
+  'v_proj',
+  'o_proj',
+  'gate_proj',
+  'up_proj',
+  'down_proj',
+] as const;
+export type LinearName = (typeof LINEAR_NAMES)[number];
+
+/** Whether `x` names one of the seven linear layers. */
+export function isLinearName(x: unknown): x is LinearName {
+  return typeof x === 'string' && (LINEAR_NAMES as readonly string[]).includes(x);
 }
 
-/** The module path of a short name inside a decoder layer (self_attn.q_proj, mlp.gate_proj, …). */
-export function modulePath(module: string): string {
-  return ['q_proj', 'k_proj', 'v_proj', 'o_proj'].includes(module)
-    ? `self_attn.${module}`
-    : `mlp.${module}`;
+const ATTENTION_LINEARS: readonly LinearName[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj'];
+
+/** The module path of a linear inside a layer (`self_attn.q_proj`, `mlp.up_proj`). */
+export function linearPath(name: LinearName): string {
+  return ATTENTION_LINEARS.includes(name) ? `self_attn.${name}` : `mlp.${name}`;
+}
+
+/** [out, in] of a linear layer's weight. */
+export function linearShape(
+  c: Pick<ModelConfig, 'heads' | 'kvHeads' | 'headDim' | 'hidden' | 'intermediate'>,
+  name: LinearName,
+): [number, number] {
+  const q = c.heads * c.headDim;
+  const kv = c.kvHeads * c.headDim;
+  switch (name) {
+    case 'q_proj':
+      return [q, c.hidden];
+    case 'k_proj':
+    case 'v_proj':
+      return [kv, c.hidden];
+    case 'o_proj':
+      return [c.hidden, q];
+    case 'gate_proj':
+    case 'up_proj':
+      return [c.intermediate, c.hidden];
+    case 'down_proj':
+      return [c.hidden, c.intermediate];
+  }
 }
 
 /** Every tensor a Llama checkpoint with this config must hold, with its HF shape. */
@@ -243,16 +265,8 @@ export function expectedTensors(c: ModelConfig): Map<string, number[]> {
   const m = new Map<string, number[]>();
   m.set('model.embed_tokens.weight', [c.vocabSize, c.hidden]);
   for (let i = 0; i < c.layers; i++) {
-    for (const mod of [
-      'q_proj',
-      'k_proj',
-      'v_proj',
-      'o_proj',
-      'gate_proj',
-      'up_proj',
-      'down_proj',
-    ]) {
-      m.set(`model.layers.${i}.${modulePath(mod)}.weight`, moduleShape(c, mod));
+    for (const mod of LINEAR_NAMES) {
+      m.set(`model.layers.${i}.${linearPath(mod)}.weight`, linearShape(c, mod));
     }
     m.set(`model.layers.${i}.input_layernorm.weight`, [c.hidden]);
     m.set(`model.layers.${i}.post_attention_layernorm.weight`, [c.hidden]);

@@ -1,8 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../util/rng.ts';
-import { moduleShape, parseHfConfig } from './config.ts';
-import { tinyConfigJson, TINY_MODELS } from './fixtures.ts';
-import { buildAdapterFiles, readAdapter, unzipFiles, zipFiles, type AdapterArgs } from './peft.ts';
+import { linearShape, parseHfConfig, type LinearName } from './config.ts';
+import { tinyConfigJson, TINY_MODELS } from '../test/fixtures.ts';
+import {
+  buildAdapterFiles,
+  readAdapter,
+  unzipFiles,
+  zipFiles,
+  type AdapterArgs,
+  type LoraWeights,
+} from './peft.ts';
 import { readSafetensorsHeader } from './safetensors.ts';
 import { bytesSource } from './source.ts';
 
@@ -11,11 +18,11 @@ function args(): AdapterArgs {
   const config = parseHfConfig(configJson);
   const rng = new Rng(7);
   const r = 4;
-  const targets = ['q_proj', 'k_proj', 'v_proj', 'o_proj'];
-  const lora = [];
+  const targets: LinearName[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj'];
+  const lora: LoraWeights[] = [];
   for (let layer = 0; layer < config.layers; layer++) {
     for (const module of targets) {
-      const [out, inp] = moduleShape(config, module);
+      const [out, inp] = linearShape(config, module);
       lora.push({ layer, module, A: rng.floats(r * inp), B: rng.floats(out * r) });
     }
   }

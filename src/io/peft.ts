@@ -1,6 +1,13 @@
 /** PEFT / LongLoRA adapter export and import (pure functions over file bytes), and zipping. */
 import { unzipSync, zipSync } from 'fflate';
-import { modelConfigToHfJson, moduleShape, modulePath, type ModelConfig } from './config.ts';
+import {
+  isLinearName,
+  linearPath,
+  linearShape,
+  modelConfigToHfJson,
+  type LinearName,
+  type ModelConfig,
+} from './config.ts';
 import { bytesToF32 } from './dtype.ts';
 import { FormatError } from './errors.ts';
 import {
@@ -14,8 +21,7 @@ import { bytesSource } from './source.ts';
 /** One LoRA pair: A [r, in] and B [out, r], row-major f32. */
 export interface LoraWeights {
   layer: number;
-  /** Short module name: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj or down_proj. */
-  module: string;
+  module: LinearName;
   A: Float32Array;
   B: Float32Array;
 }
@@ -54,8 +60,8 @@ function modulesToSave(trained: TrainedTensor[]): string[] {
   return out;
 }
 
-function loraName(l: { layer: number; module: string }, ab: 'A' | 'B'): string {
-  return `${PREFIX}model.layers.${l.layer}.${modulePath(l.module)}.lora_${ab}.weight`;
+function loraName(l: { layer: number; module: LinearName }, ab: 'A' | 'B'): string {
+  return `${PREFIX}model.layers.${l.layer}.${linearPath(l.module)}.lora_${ab}.weight`;
 }
 
 function readme(a: AdapterArgs, mts: string[]): string {
@@ -117,7 +123,7 @@ export function buildAdapterFiles(a: AdapterArgs): Record<string, Uint8Array> {
   )) {
     if (!a.targets.includes(l.module))
       throw new Error(`LoRA for ${l.module} is not among the targets ${a.targets.join(', ')}`);
-    const [out, inp] = moduleShape(a.config, l.module);
+    const [out, inp] = linearShape(a.config, l.module);
     if (l.A.length !== a.r * inp || l.B.length !== out * a.r) {
       throw new Error(
         `layer ${l.layer} ${l.module}: A must be [${a.r}, ${inp}] and B [${out}, ${a.r}]`,
@@ -209,8 +215,11 @@ export async function readAdapter(files: Record<string, Uint8Array>): Promise<Re
         t.name,
       );
     if (m) {
-      const key = `${m[1]}.${m[2]}`;
-      const p = pairs.get(key) ?? { layer: Number(m[1]), module: m[2]! };
+      const module = m[2];
+      if (!isLinearName(module))
+        throw new FormatError(src.name, `"${t.name}" adapts an unknown module ${module}`);
+      const key = `${m[1]}.${module}`;
+      const p = pairs.get(key) ?? { layer: Number(m[1]), module };
       p[m[3] as 'A' | 'B'] = data;
       pairs.set(key, p);
     } else if (t.name.startsWith(PREFIX)) {

@@ -22,6 +22,7 @@ import { ropeBackward, ropeForward, ropeInvFreq } from '../engine/kernels/rope.t
 import type { Runtime, Tensor } from '../engine/runtime.ts';
 import { LlamaParams } from './params.ts';
 import { linearShape, type LinearName, type LlamaShape, type PassSettings } from './types.ts';
+import { IGNORE_INDEX } from '../util/labels.ts';
 
 /** Intermediates of one decoder layer (recomputed in backward when checkpointing). */
 interface LayerActs {
@@ -243,7 +244,7 @@ export class LlamaModel {
     this.rt.write(this.acts.ids, input.ids);
     this.rt.write(this.acts.labels, input.labels);
     let count = 0;
-    for (const l of input.labels) if (l !== -100) count++;
+    for (const l of input.labels) if (l !== IGNORE_INDEX) count++;
     return { acts: this.acts, count };
   }
 

@@ -4,7 +4,14 @@
  * that cannot fit before anything is allocated.
  */
 import { emptyMemoryBytes, totalBytes, type MemoryBytes } from '../engine/memory.ts';
-import { LINEAR_NAMES, linearShape, type LlamaShape, type LoraSettings } from './types.ts';
+import { attentionProblem, nearestS2Context } from './longlora.ts';
+import {
+  LINEAR_NAMES,
+  linearShape,
+  type AttentionPattern,
+  type LlamaShape,
+  type LoraSettings,
+} from './types.ts';
 
 export interface PlanInput {
   shape: LlamaShape;
@@ -112,13 +119,37 @@ export function planTraining(p: PlanInput): MemoryPlan {
   };
 }
 
-/** Why a plan cannot run on a device with these limits, or null when it fits. */
+const GiB = 2 ** 30;
+
+/**
+ * WebGPU does not report a GPU's memory, so training is planned against a budget: this one unless
+ * the user states theirs. Software adapters (CPU) get less.
+ */
+export function defaultMemoryBudget(isSoftware: boolean): number {
+  return (isSoftware ? 2 : 8) * GiB;
+}
+
+/** Bytes in GiB as the plan's messages print them. */
+export function formatGiB(bytes: number): string {
+  return `${(bytes / GiB).toFixed(2)} GiB`;
+}
+
+/** Parses a budget such as "8GiB", "512MiB" or a bare number of GiB into bytes; null when absent. */
+export function parseBudget(text: string | undefined): number | null {
+  if (text === undefined) return null;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(GiB|MiB|G|M)?\s*$/i.exec(text);
+  if (!m) throw new Error(`A memory budget looks like 8GiB or 512MiB (got "${text}").`);
+  const unit = (m[2] ?? 'GiB').toUpperCase().startsWith('M') ? 2 ** 20 : GiB;
+  return Number(m[1]) * unit;
+}
+
+/** Why a plan cannot run within the adapter's limits and the budget, or null when it can. */
 export function planProblem(
   plan: MemoryPlan,
   limits: { maxBufferSize: number; maxStorageBufferBindingSize: number },
   budgetBytes: number,
 ): string | null {
-  const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
+  const gib = formatGiB;
   if (plan.largestBuffer.bytes > limits.maxStorageBufferBindingSize) {
     return (
       `${plan.largestBuffer.name} needs one buffer of ${gib(plan.largestBuffer.bytes)}, more than this GPU binds ` +
@@ -132,4 +163,36 @@ export function planProblem(
     );
   }
   return null;
+}
+
+/** Something that stops a run, with what to change. */
+export interface RunProblem {
+  message: string;
+  fix: string;
+}
+
+/** Everything that stops a run before anything is allocated: memory, limits, attention, trainables. */
+export function runProblems(
+  plan: MemoryPlan,
+  run: { context: number; pattern: AttentionPattern; group: number; lora: LoraSettings },
+  limits: { maxBufferSize: number; maxStorageBufferBindingSize: number },
+  budgetBytes: number,
+): RunProblem[] {
+  const problems: RunProblem[] = [];
+  const over = planProblem(plan, limits, budgetBytes);
+  if (over) problems.push({ message: over, fix: 'Lower the target context or the LoRA rank.' });
+  const attention = attentionProblem(run.context, run.pattern, run.group);
+  if (attention) {
+    problems.push({
+      message: attention,
+      fix:
+        run.pattern === 'full'
+          ? 'Use a context of at least 2 tokens.'
+          : `Use ${nearestS2Context(run.context)} tokens.`,
+    });
+  }
+  const l = run.lora;
+  if (l.targets.length === 0 && !l.trainEmbed && !l.trainNorm)
+    problems.push({ message: 'Nothing is trainable.', fix: 'Pick at least one LoRA target.' });
+  return problems;
 }

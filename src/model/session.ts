@@ -13,7 +13,7 @@ import {
 } from '../io/peft.ts';
 import { writeSafetensors, type TensorToWrite } from '../io/safetensors.ts';
 import type { Runtime } from '../engine/runtime.ts';
-import { fingerprint } from '../train/checkpoint.ts';
+import { fingerprint } from '../util/fingerprint.ts';
 import { LlamaParams, linearWeightName, loraName, type WeightSource } from './params.ts';
 import { LINEAR_NAMES, linearShape, type LinearName, type LoraSettings } from './types.ts';
 

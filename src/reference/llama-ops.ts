@@ -3,16 +3,15 @@
  * Plain loops over row-major arrays; written independently of the GPU engine. Backward functions
  * ACCUMULATE into the gradient arrays they are given (callers pass zeroed arrays where they want `=`).
  */
-
-/** Attention masking pattern: ordinary causal, LongLoRA S2-Attn (`s2`), or the paper's rolled form. */
-export type AttnPattern = 'full' | 's2' | 's2roll';
+import type { AttentionPattern } from '../util/attention-pattern.ts';
+import { IGNORE_INDEX } from '../util/labels.ts';
 
 /**
  * Whether query token i of head h may attend to key token j (docs/longlora.md's definitions). Heads
  * h ≥ floor(H/2) are the shifted ones under `s2`/`s2roll` (Python's `H // 2`, WGSL's `H / 2u`).
  */
 export function attentionAllowed(
-  pattern: AttnPattern,
+  pattern: AttentionPattern,
   N: number,
   G: number,
   H: number,
@@ -214,7 +213,7 @@ export interface AttnShape {
   H: number;
   KV: number;
   hd: number;
-  pattern: AttnPattern;
+  pattern: AttentionPattern;
   G: number;
 }
 
@@ -328,11 +327,11 @@ export function swigluBackward(da: Float64Array, g: Float64Array, u: Float64Arra
 export function causalCrossEntropy(logits: Float64Array, labels: number[], N: number, V: number) {
   const dlogits = new Float64Array(N * V);
   let count = 0;
-  for (let t = 0; t + 1 < N; t++) if (labels[t + 1] !== -100) count++;
+  for (let t = 0; t + 1 < N; t++) if (labels[t + 1] !== IGNORE_INDEX) count++;
   let loss = 0;
   for (let t = 0; t + 1 < N; t++) {
     const y = labels[t + 1]!;
-    if (y === -100) continue;
+    if (y === IGNORE_INDEX) continue;
     let m = -Infinity;
     for (let c = 0; c < V; c++) m = Math.max(m, logits[t * V + c]!);
     let sum = 0;

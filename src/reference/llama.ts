@@ -3,9 +3,9 @@
  * parity tests. Written separately from src/engine and src/model on purpose: it shares no code with
  * them. Plain data in, plain data out; every tensor is a row-major Float64Array.
  */
+import type { AttentionPattern } from '../util/attention-pattern.ts';
 import { Rng } from '../util/rng.ts';
 import {
-  type AttnPattern,
   type AttnShape,
   type LoraPair,
   attention,
@@ -23,18 +23,10 @@ import {
   swigluBackward,
 } from './llama-ops.ts';
 
-export { attentionAllowed, type AttnPattern, type LoraPair } from './llama-ops.ts';
+export { attentionAllowed, type LoraPair } from './llama-ops.ts';
 
-/** The modules LoRA may target, in Hugging Face names. */
-export const LORA_MODULES = [
-  'q_proj',
-  'k_proj',
-  'v_proj',
-  'o_proj',
-  'gate_proj',
-  'up_proj',
-  'down_proj',
-] as const;
+/** The modules LoRA may target, in Hugging Face names (a naming fact of the format, not numerics). */
+export { LINEAR_NAMES as LORA_MODULES } from '../io/config.ts';
 
 /** Model shape, rotary, attention pattern and LoRA settings of the reference model. */
 export interface RefConfig {
@@ -49,7 +41,7 @@ export interface RefConfig {
   ropeTheta: number;
   ropeFactor: number;
   tied: boolean;
-  pattern: AttnPattern;
+  pattern: AttentionPattern;
   group: number;
   loraTargets: string[];
   rank: number;

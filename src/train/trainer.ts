@@ -6,9 +6,11 @@
 import { adamwStep, gradNormSquared } from '../engine/kernels/optimizer.ts';
 import type { Runtime, Tensor } from '../engine/runtime.ts';
 import type { LlamaModel } from '../model/llama.ts';
+import { attentionProblem } from '../model/longlora.ts';
 import { Rng } from '../util/rng.ts';
 import { CheckpointError, type CheckpointManifest, type CheckpointStore } from './checkpoint.ts';
 import type { Block, Dataset } from './data.ts';
+import { evaluate } from './evaluate.ts';
 import {
   learningRate,
   type EvalRecord,
@@ -25,25 +27,6 @@ export interface TrainerOptions {
   onEvent?: (e: TrainEvent) => void;
   /** Wall clock (injectable for tests). */
   now?: () => number;
-}
-
-/** Mean loss and perplexity over held-out blocks with full attention. */
-export async function evaluate(
-  model: LlamaModel,
-  blocks: Block[],
-  ropeFactor: number,
-  windows: number,
-): Promise<{ loss: number; ppl: number; windows: number }> {
-  let sum = 0;
-  let count = 0;
-  const use = blocks.slice(0, Math.max(1, windows));
-  for (const b of use) {
-    const r = await model.loss(b, { pattern: 'full', group: b.ids.length, ropeFactor });
-    sum += r.loss * r.count;
-    count += r.count;
-  }
-  const loss = sum / Math.max(count, 1);
-  return { loss, ppl: Math.exp(loss), windows: use.length };
 }
 
 export class Trainer {
@@ -68,7 +51,7 @@ export class Trainer {
     readonly settings: TrainSettings,
     readonly opts: TrainerOptions,
   ) {
-    validateSettings(settings, model.shape.heads);
+    validateSettings(settings);
     if (data.train.length === 0) throw new Error('The dataset has no training blocks.');
     if (data.context !== settings.context) {
       throw new Error(
@@ -290,18 +273,9 @@ export class Trainer {
 }
 
 /** Checks settings against the model; throws a readable error. */
-export function validateSettings(s: TrainSettings, heads: number): void {
-  if (!Number.isInteger(s.context) || s.context < 2)
-    throw new Error('The context must be an integer of at least 2 tokens.');
-  if (s.pattern !== 'full') {
-    if (s.group % 2 !== 0 || s.group <= 0)
-      throw new Error(`The group size must be a positive even number (got ${s.group}).`);
-    if (s.context % s.group !== 0)
-      throw new Error(
-        `The context (${s.context}) must be a multiple of the group size (${s.group}).`,
-      );
-    if (heads % 2 !== 0) throw new Error('Shifted sparse attention needs an even number of heads.');
-  }
+export function validateSettings(s: TrainSettings): void {
+  const problem = attentionProblem(s.context, s.pattern, s.group);
+  if (problem) throw new Error(problem);
   if (s.steps < 1) throw new Error('Steps must be at least 1.');
   if (s.gradAccum < 1) throw new Error('Gradient accumulation must be at least 1.');
   if (!(s.lr > 0)) throw new Error('The learning rate must be positive.');

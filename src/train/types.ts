@@ -1,11 +1,7 @@
 /** Settings, records and events of a training run (shared by the worker protocol and the CLI). */
 import type { MemorySnapshot } from '../engine/memory.ts';
-import {
-  defaultRopeFactor,
-  type AttentionPattern,
-  type LlamaShape,
-  type LoraSettings,
-} from '../model/types.ts';
+import { defaultLora, groupSize, ropeFactor, type LoraSettings } from '../model/longlora.ts';
+import type { AttentionPattern, LlamaShape } from '../model/types.ts';
 
 export interface TrainSettings {
   context: number;
@@ -33,6 +29,9 @@ export interface TrainSettings {
   checkpointing: boolean;
 }
 
+/** Held-out windows an evaluation measures unless told otherwise (the CLI and the Evaluate button). */
+export const EVAL_WINDOWS = 4;
+
 /** The official LongLoRA optimizer defaults (docs/longlora.md); lr suits small models. */
 export function defaultTrainSettings(
   context: number,
@@ -41,15 +40,9 @@ export function defaultTrainSettings(
   return {
     context,
     pattern: 's2',
-    group: context / 4,
-    ropeFactor: defaultRopeFactor(context, shape),
-    lora: {
-      rank: 8,
-      alpha: 16,
-      targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'],
-      trainEmbed: true,
-      trainNorm: true,
-    },
+    group: groupSize(context, 's2'),
+    ropeFactor: ropeFactor(context, shape),
+    lora: defaultLora(),
     lr: 2e-5,
     warmup: 20,
     schedule: 'constant',
@@ -58,7 +51,7 @@ export function defaultTrainSettings(
     clip: 1.0,
     seed: 42,
     evalEvery: 0,
-    evalWindows: 4,
+    evalWindows: EVAL_WINDOWS,
     checkpointEvery: 50,
     beta1: 0.9,
     beta2: 0.95,

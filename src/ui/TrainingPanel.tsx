@@ -1,7 +1,7 @@
 /** Training setup: target context, attention pattern, LoRA, optimizer, and the live memory plan. */
-import { LORA_TARGETS, type AttentionPattern, type LoraTarget } from '../worker/protocol.ts';
+import { LINEAR_NAMES } from '../model/longlora.ts';
+import type { AttentionPattern, LoraTarget } from '../worker/protocol.ts';
 import { useStudio } from '../store/index.ts';
-import { groupSize, ropeFactor } from '../store/settings.ts';
 import { MemoryPlanView } from './MemoryPlanView.tsx';
 import { EmptyState, Panel } from './Panel.tsx';
 
@@ -15,6 +15,7 @@ const PATTERNS: { value: AttentionPattern; label: string; title: string }[] = [
 export function TrainingPanel() {
   const s = useStudio((st) => st.settings);
   const model = useStudio((st) => st.model.summary);
+  const plan = useStudio((st) => st.plan);
   const set = useStudio((st) => st.setSettings);
   const locked = useStudio((st) => ['starting', 'running', 'paused'].includes(st.run.state));
   if (!s || !model) {
@@ -40,7 +41,7 @@ export function TrainingPanel() {
           min={8}
           step={8}
           onChange={(v) => set({ targetContext: v })}
-          note={`RoPE ×${ropeFactor(s.targetContext, model.contextLength)} · group ${groupSize(s)} tokens`}
+          note={plan ? `RoPE ×${plan.ropeFactor} · group ${plan.groupSize} tokens` : 'planning…'}
         />
         <NumberField
           id="steps"
@@ -84,7 +85,7 @@ export function TrainingPanel() {
         <fieldset className="wide">
           <legend>LoRA targets</legend>
           <div className="checks">
-            {LORA_TARGETS.map((t) => (
+            {LINEAR_NAMES.map((t) => (
               <label className="check" key={t}>
                 <input
                   type="checkbox"

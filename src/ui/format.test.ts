@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatBytes, formatCount, formatDuration, formatLr } from './format.ts';
-import { defaultSettings, groupSize, ropeFactor } from '../store/settings.ts';
+import { groupSize } from '../model/longlora.ts';
+import { defaultSettings } from '../store/settings.ts';
 
 describe('formatters', () => {
   it('formats bytes in powers of 1024', () => {
@@ -31,18 +32,12 @@ describe('settings', () => {
     const big = defaultSettings({ contextLength: 4096, parameters: 7e9 });
     expect(big.targetContext).toBe(16384);
     expect(big.attention).toBe('s2');
-    expect(groupSize(big)).toBe(4096);
+    expect(groupSize(big.targetContext, big.attention)).toBe(4096);
     expect(big.learningRate).toBe(2e-5);
     const s = defaultSettings({ contextLength: 512, parameters: 260_000 });
     expect(s.targetContext).toBe(1024);
-    expect(groupSize(s)).toBe(256);
+    expect(groupSize(s.targetContext, s.attention)).toBe(256);
     expect(s.learningRate).toBe(2e-3);
     expect(s.steps).toBe(60);
-  });
-  it('derives the rope factor as ceil(target / original)', () => {
-    expect(ropeFactor(2048, 512)).toBe(4);
-    expect(ropeFactor(1500, 512)).toBe(3);
-    expect(ropeFactor(256, 512)).toBe(1);
-    expect(groupSize({ targetContext: 2048, attention: 'full' })).toBe(2048);
   });
 });
