@@ -6,16 +6,7 @@
 // param, m and v are updated in place; grad is only read. One lane per element, 256 lanes per
 // workgroup on a 2D grid (x fastest).
 
-struct Params {
-  n: u32,
-  beta1: f32,
-  beta2: f32,
-  eps: f32,
-  decay: f32,
-  stepSize: f32,
-  invSqrtBc2: f32,
-  gradScale: f32,
-}
+// #params Params
 
 @group(0) @binding(0) var<storage, read> grad: array<f32>;
 @group(0) @binding(1) var<storage, read_write> param: array<f32>;

@@ -1,9 +1,7 @@
 // out[i] = a[i] + b[i] for i < n (f32): the residual connection.
 // One lane per element; 256 lanes per workgroup on a 2D grid (x fastest) so n may exceed 65535·256.
 
-struct Params {
-  n: u32,
-}
+// #params Params
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;

@@ -1,9 +1,7 @@
 // dst[i] += src[i] for i < n (f32). Used to add a branch into the residual stream or a gradient.
 // One lane per element; 256 lanes per workgroup on a 2D grid (x fastest) so n may exceed 65535·256.
 
-struct Params {
-  n: u32,
-}
+// #params Params
 
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;

@@ -1,10 +1,7 @@
 // x[i] *= s for i < n (f32), in place.
 // One lane per element; 256 lanes per workgroup on a 2D grid (x fastest) so n may exceed 65535·256.
 
-struct Params {
-  n: u32,
-  s: f32,
-}
+// #params Params
 
 @group(0) @binding(0) var<storage, read_write> x: array<f32>;
 @group(0) @binding(1) var<uniform> p: Params;

@@ -3,11 +3,7 @@
 // Threads: one lane per (query row, head), 64 lanes per workgroup; each lane walks its row's HD
 // elements. D is OVERWRITTEN (=).
 
-struct Params {
-  Tq: u32,
-  H: u32,
-  HD: u32,
-}
+// #params Params
 
 @group(0) @binding(0) var<storage, read> o: array<f32>;
 @group(0) @binding(1) var<storage, read> dO: array<f32>;

@@ -1,58 +1,48 @@
 // The LongLoRA attention patterns as index arithmetic, shared by every attention kernel through
 // `// #include attention.pattern` (the runtime splices it in; it is not a kernel of its own). It reads
-// the includer's uniform `p: Params`, declared here once for all of them (the launcher packs it
-// with attentionUniforms.Params; `skip`, `hd` and `bk` are read by the tiled kernels only).
+// the includer's uniform `p: Params`, spliced in below once for all of them from the launcher's
+// layout (attentionUniforms.Params in src/engine/kernels/attention.ts; `skip`, `hd` and `bk` are read
+// by the tiled kernels only), together with the constants PATTERN_FULL, PATTERN_S2 and
+// PATTERN_S2ROLL, the values of p.pattern (PATTERN_ID in src/util/attention-pattern.ts).
 
-struct Params {
-  Tq: u32,
-  Tk: u32,
-  H: u32,
-  KV: u32,
-  pattern: u32,
-  G: u32,
-  qOffset: u32,
-  skip: u32,
-  hd: u32,
-  bk: u32,
-  scale: f32,
-}
+// #params Params
 
-// pattern 0 full: key j visible to query i iff j <= i + qOffset. 1 s2, 2 s2roll (Tq = Tk = N):
-// heads [0, H/2) causal in groups of G; heads [H/2, H) in segments shifted by G/2 (s2), or in
+// PATTERN_FULL: key j visible to query i iff j <= i + qOffset. PATTERN_S2, PATTERN_S2ROLL (Tq = Tk
+// = N): heads [0, H/2) causal in groups of G; heads [H/2, H) in segments shifted by G/2 (s2), or in
 // rolled order r(x) = (x - G/2) mod N with group r/G (s2roll).
-fn shifted(h: u32) -> bool { return p.pattern != 0u && h >= p.H / 2u; }
+fn shifted(h: u32) -> bool { return p.pattern != PATTERN_FULL && h >= p.H / 2u; }
 fn rolled(x: u32) -> u32 { return (x + p.Tk - p.G / 2u) % p.Tk; }
 fn groupOf(x: u32, h: u32) -> u32 {
   if (!shifted(h)) { return x / p.G; }
-  if (p.pattern == 1u) { return (x + p.G / 2u) / p.G; }
+  if (p.pattern == PATTERN_S2) { return (x + p.G / 2u) / p.G; }
   return rolled(x) / p.G;
 }
 fn visible(i: u32, j: u32, h: u32) -> bool {
-  if (p.pattern == 0u) { return j <= i + p.qOffset; }
+  if (p.pattern == PATTERN_FULL) { return j <= i + p.qOffset; }
   if (groupOf(i, h) != groupOf(j, h)) { return false; }
-  if (p.pattern == 2u && shifted(h)) { return rolled(j) <= rolled(i); }
+  if (p.pattern == PATTERN_S2ROLL && shifted(h)) { return rolled(j) <= rolled(i); }
   return j <= i;
 }
 // First key of the contiguous run query i sees (s2roll's wrapped tail excluded); nondecreasing in i.
 fn firstKey(i: u32, h: u32) -> u32 {
   let half = p.G / 2u;
-  if (p.pattern == 0u) { return 0u; }
+  if (p.pattern == PATTERN_FULL) { return 0u; }
   if (!shifted(h)) { return i / p.G * p.G; }
-  if (p.pattern == 1u) { return max((i + half) / p.G * p.G, half) - half; }
+  if (p.pattern == PATTERN_S2) { return max((i + half) / p.G * p.G, half) - half; }
   if (i < half) { return 0u; }
   return rolled(i) / p.G * p.G + half;
 }
 // First query that sees key j (s2roll's wrapped head excluded); nondecreasing in j.
 fn firstQuery(j: u32) -> u32 {
-  if (p.pattern == 0u) { return select(0u, j - p.qOffset, j > p.qOffset); }
+  if (p.pattern == PATTERN_FULL) { return select(0u, j - p.qOffset, j > p.qOffset); }
   return j;
 }
 // One past the last query of the contiguous run that sees key j; nondecreasing in j.
 fn queryEnd(j: u32, h: u32) -> u32 {
   let half = p.G / 2u;
-  if (p.pattern == 0u) { return p.Tq; }
+  if (p.pattern == PATTERN_FULL) { return p.Tq; }
   if (!shifted(h)) { return (j / p.G + 1u) * p.G; }
-  if (p.pattern == 1u) { return min(((j + half) / p.G + 1u) * p.G - half, p.Tq); }
+  if (p.pattern == PATTERN_S2) { return min(((j + half) / p.G + 1u) * p.G - half, p.Tq); }
   if (j < half) { return half; }
   return min((rolled(j) / p.G + 1u) * p.G + half, p.Tq);
 }
@@ -61,7 +51,7 @@ fn queryEnd(j: u32, h: u32) -> u32 {
 fn keyRuns(i0: u32, i1: u32, h: u32) -> vec3<u32> {
   let hi = min(i1 + p.qOffset + 1u, p.Tk);
   var lo2 = p.Tk;
-  if (p.pattern == 2u && shifted(h) && i0 < p.G / 2u) { lo2 = max(p.Tk - p.G / 2u, hi); }
+  if (p.pattern == PATTERN_S2ROLL && shifted(h) && i0 < p.G / 2u) { lo2 = max(p.Tk - p.G / 2u, hi); }
   return vec3<u32>(firstKey(i0, h), hi, lo2);
 }
 // Queries that see keys [j0, j1] of head h, as runs: [x, y) plus, for s2roll's tail keys, the
@@ -69,6 +59,6 @@ fn keyRuns(i0: u32, i1: u32, h: u32) -> vec3<u32> {
 fn queryRuns(j0: u32, j1: u32, h: u32) -> vec3<u32> {
   let lo = firstQuery(j0);
   var hi2 = 0u;
-  if (p.pattern == 2u && shifted(h) && j1 >= p.Tk - p.G / 2u) { hi2 = min(p.G / 2u, lo); }
+  if (p.pattern == PATTERN_S2ROLL && shifted(h) && j1 >= p.Tk - p.G / 2u) { hi2 = min(p.G / 2u, lo); }
   return vec3<u32>(lo, queryEnd(j1, h), hi2);
 }

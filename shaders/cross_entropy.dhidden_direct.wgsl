@@ -8,12 +8,7 @@
 
 override DTYPE: u32 = 0u;
 
-struct Params {
-  rows: u32,
-  D: u32,
-  V: u32,
-  row0: u32,
-}
+// #params Params
 
 @group(0) @binding(0) var<storage, read> G: array<f32>;
 @group(0) @binding(1) var<storage, read> W: array<u32>;

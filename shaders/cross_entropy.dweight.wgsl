@@ -4,12 +4,7 @@
 // One 16×16 workgroup computes a 16×16 tile (grid x over D, y over V), walking the chunk's rows in
 // tiles of 16 through workgroup memory; loads are coalesced along v for G and along d for hidden.
 
-struct Params {
-  rows: u32,
-  D: u32,
-  V: u32,
-  row0: u32,
-}
+// #params Params
 
 @group(0) @binding(0) var<storage, read> G: array<f32>;
 @group(0) @binding(1) var<storage, read> hidden: array<f32>;

@@ -6,12 +6,7 @@
 // accumulators from one vec4 of G and one of hidden per row; 8×8 workgroups, no workgroup memory.
 // Loads past an edge are clamped to the last column and their results are not stored.
 
-struct Params {
-  rows: u32,
-  D: u32,
-  V: u32,
-  row0: u32,
-}
+// #params Params
 
 @group(0) @binding(0) var<storage, read> G: array<f32>;
 @group(0) @binding(1) var<storage, read> hidden: array<f32>;

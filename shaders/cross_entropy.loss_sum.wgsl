@@ -1,9 +1,7 @@
 // loss[0] = Σ_t lossRows[t], t < T, OVERWRITTEN. One workgroup of 256 lanes: lane l sums t = l,
 // l + 256, … in order, then a fixed-order tree in workgroup memory (same bits every run).
 
-struct Params {
-  T: u32,
-}
+// #params Params
 
 @group(0) @binding(0) var<storage, read> lossRows: array<f32>;
 @group(0) @binding(1) var<storage, read_write> loss: array<f32>;

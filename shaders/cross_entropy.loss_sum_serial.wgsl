@@ -2,9 +2,7 @@
 // (SwiftShader, where the 256-lane tree's emulated barriers cost more than a serial sum).
 // Threads: one invocation adds t = 0 … T−1 in order (same bits every run).
 
-struct Params {
-  T: u32,
-}
+// #params Params
 
 @group(0) @binding(0) var<storage, read> lossRows: array<f32>;
 @group(0) @binding(1) var<storage, read_write> loss: array<f32>;

@@ -6,13 +6,7 @@
 // One workgroup per row (2D grid, x fastest); 256 lanes stride over V; max and sum are reduced by a
 // fixed-order tree in workgroup memory (deterministic).
 
-struct Params {
-  rows: u32,
-  V: u32,
-  row0: u32,
-  grad: u32,
-  gradScale: f32,
-}
+// #params Params
 
 @group(0) @binding(0) var<storage, read> labels: array<i32>;
 @group(0) @binding(1) var<storage, read_write> logits: array<f32>;

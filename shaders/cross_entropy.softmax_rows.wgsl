@@ -7,13 +7,7 @@
 // Threads: each invocation owns one row r (2D grid of 64-wide workgroups, x fastest) and walks V
 // in order for the max, the sum of exponentials and the gradient: no barriers, deterministic.
 
-struct Params {
-  rows: u32,
-  V: u32,
-  row0: u32,
-  grad: u32,
-  gradScale: f32,
-}
+// #params Params
 
 @group(0) @binding(0) var<storage, read> labels: array<i32>;
 @group(0) @binding(1) var<storage, read_write> logits: array<f32>;

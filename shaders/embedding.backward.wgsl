@@ -4,10 +4,7 @@
 // fixed order. dTable ACCUMULATES (+=) (parameter gradient). One workgroup per segment (2D grid,
 // x fastest); 64 lanes stride over D. Each dTable row is written by exactly one workgroup.
 
-struct Params {
-  D: u32,
-  S: u32,
-}
+// #params Params
 
 @group(0) @binding(0) var<storage, read> order: array<u32>;
 @group(0) @binding(1) var<storage, read> segs: array<u32>;

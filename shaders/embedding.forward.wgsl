@@ -6,11 +6,7 @@
 
 override DTYPE: u32 = 0u;
 
-struct Params {
-  T: u32,
-  D: u32,
-  V: u32,
-}
+// #params Params
 
 @group(0) @binding(0) var<storage, read> ids: array<u32>;
 @group(0) @binding(1) var<storage, read> W: array<u32>;

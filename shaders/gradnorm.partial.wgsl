@@ -3,10 +3,7 @@
 // order, then a fixed-order tree in workgroup memory. partials entries are OVERWRITTEN. Stage 2
 // (gradnorm.reduce) adds all partials in order, so the total is the same bits every run.
 
-struct Params {
-  n: u32,
-  base: u32,
-}
+// #params Params
 
 @group(0) @binding(0) var<storage, read> g: array<f32>;
 @group(0) @binding(1) var<storage, read_write> partials: array<f32>;

@@ -1,9 +1,7 @@
 // Sum of squares, stage 2 of 2: out[0] = Σ_b partials[b], b < count, OVERWRITTEN. One workgroup of
 // 256 lanes: lane l sums b = l, l + 256, … in order, then a fixed-order tree (deterministic).
 
-struct Params {
-  count: u32,
-}
+// #params Params
 
 @group(0) @binding(0) var<storage, read> partials: array<f32>;
 @group(0) @binding(1) var<storage, read_write> outp: array<f32>;

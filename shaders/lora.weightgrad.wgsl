@@ -8,12 +8,7 @@
 // in increasing t, so the result is deterministic (no atomics, no order that depends on
 // scheduling).
 
-struct Params {
-  T: u32,
-  M: u32,
-  N: u32,
-  alpha: f32,
-}
+// #params Params
 
 @group(0) @binding(0) var<storage, read> P: array<f32>;
 @group(0) @binding(1) var<storage, read> Q: array<f32>;

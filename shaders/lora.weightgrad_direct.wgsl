@@ -6,12 +6,7 @@
 // every output is summed by one invocation, no atomics); 8×8 workgroups, no workgroup memory.
 // Loads past an edge are clamped to the last column and their results are not stored.
 
-struct Params {
-  T: u32,
-  M: u32,
-  N: u32,
-  alpha: f32,
-}
+// #params Params
 
 @group(0) @binding(0) var<storage, read> P: array<f32>;
 @group(0) @binding(1) var<storage, read> Q: array<f32>;

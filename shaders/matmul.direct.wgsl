@@ -18,13 +18,7 @@ override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
 override ONE_ROW: bool = false; // M == 1: only the first row of each block is computed
 
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  alpha: f32,
-  accum: u32, // 1: C += alpha·AB; 0: C = alpha·AB
-}
+// #params Params
 
 @group(0) @binding(0) var<storage, read> A: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> W: array<vec4<u32>>;

@@ -10,13 +10,7 @@
 override WDT: u32 = 0u;       // 0 = f32, 1 = bf16, 2 = f16
 override B_NN: bool = false;  // false: W[n, k] (NT); true: W[k, n] (NN)
 
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  alpha: f32,
-  accum: u32, // 1: C += alpha·AB; 0: C = alpha·AB
-}
+// #params Params
 
 @group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> W: array<u32>;

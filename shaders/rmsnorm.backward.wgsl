@@ -5,11 +5,7 @@
 // One workgroup per row t (2D grid, x fastest); 256 lanes stride over D; c[t] is reduced by a
 // fixed-order tree in workgroup memory (deterministic).
 
-struct Params {
-  T: u32,
-  D: u32,
-  accumulate: u32,
-}
+// #params Params
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<f32>;

@@ -4,11 +4,7 @@
 // chunks in order into dw. Workgroup (64 lanes) covers 64 columns d; grid y is the chunk c; each lane
 // walks its chunk's rows in increasing t.
 
-struct Params {
-  T: u32,
-  D: u32,
-  R: u32,
-}
+// #params Params
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> rstd: array<f32>;

@@ -2,10 +2,7 @@
 // dw ACCUMULATES (+=) (parameter gradients sum over micro-batches). One lane per column d, 64 lanes
 // per workgroup; the fixed summation order makes the result the same bits every run.
 
-struct Params {
-  D: u32,
-  C: u32,
-}
+// #params Params
 
 @group(0) @binding(0) var<storage, read> partial: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dw: array<f32>;

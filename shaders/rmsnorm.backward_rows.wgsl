@@ -4,11 +4,7 @@
 // dx OVERWRITES (=) when p.accumulate is 0 and ACCUMULATES (+=) when it is 1. Each invocation owns
 // one row and sums in index order: no barriers, deterministic.
 
-struct Params {
-  T: u32,
-  D: u32,
-  accumulate: u32,
-}
+// #params Params
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<f32>;

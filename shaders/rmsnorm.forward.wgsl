@@ -3,11 +3,7 @@
 // One workgroup per row t (2D grid, x fastest); 256 lanes stride over D; the sum of squares is
 // reduced by a fixed-order tree in workgroup memory, so results are the same bits every run.
 
-struct Params {
-  T: u32,
-  D: u32,
-  eps: f32,
-}
+// #params Params
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<f32>;

@@ -4,11 +4,7 @@
 // x, y: [T, D] f32 row-major; w: [D]; rstd: [T]. Each invocation owns one row t (2D grid of
 // 64-wide workgroups, x fastest) and walks D in order: no barriers, deterministic.
 
-struct Params {
-  T: u32,
-  D: u32,
-  eps: f32,
-}
+// #params Params
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<f32>;

@@ -9,13 +9,7 @@
 // The angle is reduced to [−π, π] (Cody–Waite, 2π in three parts; exact steps for |a| < 4e5), then
 // to [−π/4, π/4] plus a quadrant, where minimax polynomials (Cephes sinf/cosf) give ~1e-7.
 
-struct Params {
-  T: u32,
-  nh: u32,
-  hd: u32,
-  posOffset: u32,
-  sign: f32,
-}
+// #params Params
 
 @group(0) @binding(0) var<storage, read> invFreq: array<f32>;
 @group(0) @binding(1) var<storage, read_write> x: array<f32>;

@@ -3,9 +3,7 @@
 //   dGate[i] = dOut[i] · up[i] · σ(g) · (1 + g · (1 − σ(g)))
 // Both gradients OVERWRITE (=). One lane per element; 256 lanes per workgroup on a 2D grid.
 
-struct Params {
-  n: u32,
-}
+// #params Params
 
 @group(0) @binding(0) var<storage, read> gate: array<f32>;
 @group(0) @binding(1) var<storage, read> up: array<f32>;

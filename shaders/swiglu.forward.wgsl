@@ -1,9 +1,7 @@
 // SwiGLU: out[i] = silu(gate[i]) · up[i], silu(g) = g · sigmoid(g), f32, i < n.
 // One lane per element; 256 lanes per workgroup on a 2D grid (x fastest) so n may exceed 65535·256.
 
-struct Params {
-  n: u32,
-}
+// #params Params
 
 @group(0) @binding(0) var<storage, read> gate: array<f32>;
 @group(0) @binding(1) var<storage, read> up: array<f32>;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DeviceLostError, OutOfMemoryError, ShaderCompilationError } from './errors.ts';
 import { matmulNT } from './kernels/matmul.ts';
+import { uniformLayout } from './uniforms.ts';
 import { freshRuntime, hostName, testRuntime } from '../test/gpu.ts';
 
 describe('Runtime', () => {
@@ -78,6 +79,42 @@ describe('Runtime', () => {
     const msg = (err as ShaderCompilationError).message;
     expect(msg).toContain('helper_bad.wgsl:3:');
     expect(msg).toMatch(/uses_bad\.wgsl:4:.*also_missing|helper_bad\.wgsl:3:.*missing_name/);
+  });
+
+  it('splices the listing layout at // #params, keeps error lines, refuses a shader none lists', async () => {
+    const rt = await testRuntime();
+    const L = uniformLayout(
+      { n: 'u32', s: 'f32' },
+      { shaders: ['params_scale', 'params_bad'], consts: { TWO: 2 } },
+    );
+    rt.registerShader(
+      'params_scale',
+      '@group(0) @binding(0) var<storage, read_write> x: array<f32>;\n@group(0) @binding(1) var<uniform> p: Params;\n// #params Params\n@compute @workgroup_size(1)\nfn main() {\n  if (p.n == TWO) { x[0] = x[0] * p.s; }\n}\n',
+    );
+    const t = rt.tensor([1], 'f32', 'activations', 'x', new Float32Array([7]));
+    rt.dispatch({
+      shader: 'params_scale',
+      bindings: [t],
+      params: L.pack({ n: 2, s: 3 }),
+      workgroups: [1],
+    });
+    expect(Array.from(await rt.read(t))).toEqual([21]);
+    t.destroy();
+    // The struct (4 lines) and the constant take the place of line 1; line 4 is still line 4.
+    rt.registerShader(
+      'params_bad',
+      '// #params Params\n@compute @workgroup_size(1)\nfn main() {\n  let y = missing_after_params;\n}\n',
+    );
+    const err = await rt.compile('params_bad').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ShaderCompilationError);
+    expect((err as ShaderCompilationError).message).toContain('params_bad.wgsl:4:');
+    rt.registerShader(
+      'params_orphan',
+      '// #params Params\n@compute @workgroup_size(1)\nfn main() {}',
+    );
+    await expect(rt.compile('params_orphan')).rejects.toThrow(
+      'params_orphan.wgsl:1: #params Params: no uniform layout lists shader params_orphan',
+    );
   });
 
   it('refuses a tensor larger than the device allows with OutOfMemoryError', async () => {

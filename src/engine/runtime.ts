@@ -13,7 +13,10 @@ import {
 } from './errors.ts';
 import { decodeHalves } from '../util/half.ts';
 import { MemoryTracker, type MemoryCategory } from './memory.ts';
-import { expandIncludes, type ExpandedWgsl } from './wgsl-include.ts';
+import { expandShader, type ExpandedWgsl } from './wgsl-include.ts';
+
+/** How long a failed call waits for device.lost to settle before trusting its own error. */
+const LOSS_SETTLE_MS = 1000;
 
 /** Element types a tensor can hold. bf16/f16 are packed two per u32 (no shader-f16 needed). */
 export type DType = 'f32' | 'bf16' | 'f16' | 'u32' | 'i32';
@@ -123,6 +126,24 @@ export class Runtime {
   onDeviceLost(fn: (e: DeviceLostError) => void): () => void {
     this.lostListeners.add(fn);
     return () => this.lostListeners.delete(fn);
+  }
+
+  /**
+   * The real cause of a failed GPU call. A lost device first shows up as whatever the pending call
+   * rejected with (an aborted mapAsync, a validation error) and settles device.lost just after:
+   * waits up to LOSS_SETTLE_MS for it, so callers see DeviceLostError (or a pending out-of-memory
+   * error) rather than the abort.
+   */
+  async causeOf(e: unknown): Promise<unknown> {
+    if (e instanceof DeviceLostError) return e;
+    await Promise.race([this.device.lost, new Promise((r) => setTimeout(r, LOSS_SETTLE_MS))]);
+    await new Promise((r) => setTimeout(r, 0));
+    try {
+      this.checkErrors();
+    } catch (pending) {
+      return pending;
+    }
+    return e;
   }
 
   /** Throws the device-lost or a pending asynchronous error, if any. */
@@ -346,12 +367,7 @@ export class Runtime {
     try {
       await staging.mapAsync(GPUMapMode.READ);
     } catch (e) {
-      // A lost device aborts pending maps before (or without) resolving device.lost promptly;
-      // give it a moment so the caller sees DeviceLostError rather than the abort.
-      await Promise.race([this.device.lost, new Promise((r) => setTimeout(r, 1000))]);
-      await new Promise((r) => setTimeout(r, 0));
-      this.checkErrors();
-      throw e;
+      throw await this.causeOf(e);
     }
     const out = staging.getMappedRange().slice(0, byteLength);
     staging.unmap();
@@ -418,10 +434,9 @@ export class Runtime {
   private module(shader: string): GPUShaderModule {
     let m = this.modules.get(shader);
     if (!m) {
-      const source = this.extraShaders.get(shader) ?? this.loadShader(shader);
-      const { code, origin } = expandIncludes(
+      // Includes and the `// #params` struct are spliced here, for bundled and on-disk shaders alike.
+      const { code, origin } = expandShader(
         shader,
-        source,
         (name) => this.extraShaders.get(name) ?? this.loadShader(name),
       );
       this.origins.set(shader, origin);

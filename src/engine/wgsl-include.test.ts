@@ -7,6 +7,7 @@ const files: Record<string, string> = {
   c: 'fn c() {}',
   loop1: '// #include loop2',
   loop2: 'x\n// #include loop1',
+  pat: '// shared\n// #params Params\nfn f() {}',
 };
 const load = (n: string) => {
   const s = files[n];
@@ -39,6 +40,41 @@ describe('WGSL includes', () => {
     );
     expect(() => expandIncludes('loop1', files.loop1!, load)).toThrow(
       /include cycle: loop1 → loop2 → loop1/,
+    );
+  });
+
+  const layout = { wgsl: (struct: string) => `struct ${struct} {\n  n: u32,\n}` };
+
+  it('puts the layout WGSL at // #params and maps its lines to the marker, later lines to their own', () => {
+    const ex = expandIncludes('k', 'a\n// #params Params\nb\n// #include c\nd', load, layout);
+    expect(ex.code).toBe('a\nstruct Params {\n  n: u32,\n}\nb\nfn c() {}\nd');
+    expect([1, 2, 3, 4, 5, 6, 7].map((l) => ex.origin(l))).toEqual([
+      { file: 'k', line: 1 },
+      { file: 'k', line: 2 },
+      { file: 'k', line: 2 },
+      { file: 'k', line: 2 },
+      { file: 'k', line: 3 },
+      { file: 'c', line: 1 },
+      { file: 'k', line: 5 },
+    ]);
+  });
+
+  it('splices // #params inside an included file with the includer layout', () => {
+    const ex = expandIncludes('k', '// #include pat\nfn main() {}', load, layout);
+    expect(ex.code).toBe('// shared\nstruct Params {\n  n: u32,\n}\nfn f() {}\nfn main() {}');
+    expect(ex.origin(5)).toEqual({ file: 'pat', line: 3 });
+    expect(ex.origin(6)).toEqual({ file: 'k', line: 2 });
+  });
+
+  it('fails clearly: no layout for a // #params, two of them, a layout but no // #params', () => {
+    expect(() => expandIncludes('k', 'a\n// #include pat', load)).toThrow(
+      "pat.wgsl:2: #params Params: no uniform layout lists shader k (add it to the shaders of its launcher's uniformLayout)",
+    );
+    expect(() => expandIncludes('k', '// #params Params\n// #include pat', load, layout)).toThrow(
+      'pat.wgsl:2: #params Params: already spliced at k.wgsl:1',
+    );
+    expect(() => expandIncludes('k', 'fn main() {}', load, layout)).toThrow(
+      'k.wgsl: a uniform layout lists it, but it has no // #params line',
     );
   });
 });

@@ -1,8 +1,12 @@
 /**
- * `// #include NAME` lines in WGSL. WGSL has no includes, so the loader splices shaders/NAME.wgsl in
- * place (recursively; a cycle is an error) and keeps a map from the expanded module's lines back to
- * (file, line), so compiler messages still point into the file a person edits.
+ * `// #include NAME` and `// #params STRUCT` lines in WGSL. WGSL has no includes, so the loader
+ * splices shaders/NAME.wgsl in place (recursively; a cycle is an error), and puts the WGSL of the
+ * shader's uniform layout (src/engine/uniforms.ts) where `// #params` stands, so the Params struct is
+ * declared once, in TypeScript. It keeps a map from the expanded module's lines back to (file,
+ * line), so compiler messages still point into the file a person edits (the spliced struct's lines
+ * map to the `// #params` line).
  */
+import { shaderParams } from './uniforms.ts';
 
 /** A module after include expansion. */
 export interface ExpandedWgsl {
@@ -12,23 +16,61 @@ export interface ExpandedWgsl {
 }
 
 const INCLUDE = /^\s*\/\/\s*#include\s+([\w.-]+)\s*$/;
+const PARAMS = /^\s*\/\/\s*#params\s+(\w+)\s*$/;
 
-/** Expands the includes of shader `name` (source `source`), loading others with `load`. */
+/** What `// #params STRUCT` is replaced by: a uniform layout's WGSL. */
+export interface ParamsSource {
+  wgsl(struct: string): string;
+}
+
+/**
+ * Expands shader `name` as the runtime compiles it (in the browser and in Node alike): its source
+ * from `load`, includes loaded with `load`, and `// #params` filled from the uniform layout that
+ * lists `name`.
+ */
+export function expandShader(name: string, load: (name: string) => string): ExpandedWgsl {
+  return expandIncludes(name, load(name), load, shaderParams(name));
+}
+
+/**
+ * Expands the includes of shader `name` (source `source`), loading others with `load`, and replaces
+ * its one `// #params STRUCT` line (in it or in an included file) with `params.wgsl(STRUCT)`.
+ */
 export function expandIncludes(
   name: string,
   source: string,
   load: (name: string) => string,
+  params?: ParamsSource,
 ): ExpandedWgsl {
   const lines: string[] = [];
   const files: string[] = [];
   const nums: number[] = [];
   const active: string[] = [];
+  let spliced = '';
   const walk = (file: string, text: string): void => {
     if (active.includes(file)) {
       throw new Error(`WGSL include cycle: ${[...active, file].join(' → ')}`);
     }
     active.push(file);
     text.split('\n').forEach((line, i) => {
+      const struct = PARAMS.exec(line)?.[1];
+      if (struct !== undefined) {
+        const at = `${file}.wgsl:${i + 1}`;
+        if (!params) {
+          throw new Error(
+            `${at}: #params ${struct}: no uniform layout lists shader ${name} ` +
+              `(add it to the shaders of its launcher's uniformLayout)`,
+          );
+        }
+        if (spliced) throw new Error(`${at}: #params ${struct}: already spliced at ${spliced}`);
+        spliced = at;
+        for (const l of params.wgsl(struct).split('\n')) {
+          lines.push(l);
+          files.push(file);
+          nums.push(i + 1);
+        }
+        return;
+      }
       const inc = INCLUDE.exec(line)?.[1];
       if (inc === undefined) {
         lines.push(line);
@@ -49,6 +91,9 @@ export function expandIncludes(
     active.pop();
   };
   walk(name, source);
+  if (params && !spliced) {
+    throw new Error(`${name}.wgsl: a uniform layout lists it, but it has no // #params line`);
+  }
   return {
     code: lines.join('\n'),
     origin: (line) => ({ file: files[line - 1] ?? name, line: nums[line - 1] ?? line }),

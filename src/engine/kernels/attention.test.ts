@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { loadShaderFromDisk } from '../node-host.ts';
+import { shaderParams } from '../uniforms.ts';
+import { expandShader } from '../wgsl-include.ts';
+import { ATTENTION_PATTERNS, PATTERN_ID } from '../../util/attention-pattern.ts';
 import {
+  ATTENTION_KERNELS,
   ATTENTION_DIRECT_MAX_HEAD_DIM,
   directAttentionFits,
   ATTENTION_MAX_HEAD_DIM,
@@ -41,13 +46,24 @@ describe('attention shaders and launcher', () => {
     }
   });
 
-  it('each WGSL Params struct matches its uniform layout', () => {
+  it('the kernels get Params and the PATTERN_* constants from the launcher, via attention.pattern', () => {
     const { Params, PrepParams } = attentionUniforms;
-    expect(shader('attention.pattern')).toContain(Params.wgsl());
-    for (const name of [...tiled, ...direct]) {
-      expect(shader(name), name).not.toContain('struct Params');
+    const shared = shader('attention.pattern');
+    expect(shared.match(/^\/\/ #params Params$/gm)).toHaveLength(1);
+    // p.pattern is compared by name only; the values come from PATTERN_ID.
+    expect(shared).not.toMatch(/pattern [!=]= \d/);
+    expect(shared.match(/p\.pattern [!=]= PATTERN_(FULL|S2|S2ROLL)\b/g)).toHaveLength(11);
+    expect([...ATTENTION_KERNELS].sort()).toEqual([...tiled, ...direct].sort());
+    for (const name of ATTENTION_KERNELS) {
+      expect(shaderParams(name), name).toBe(Params);
+      const { code } = expandShader(name, loadShaderFromDisk);
+      expect(code, name).toContain(Params.wgsl());
+      for (const pattern of ATTENTION_PATTERNS) {
+        const id = PATTERN_ID[pattern];
+        expect(code).toContain(`const PATTERN_${pattern.toUpperCase()}: u32 = ${id}u;`);
+      }
     }
-    expect(shader('attention.backward_prep')).toContain(PrepParams.wgsl());
+    expect(shaderParams('attention.backward_prep')).toBe(PrepParams);
   });
 
   it('resolves defaults: 64 rows, key tiles that fit 1984 floats; s2 and s2roll need a group', () => {

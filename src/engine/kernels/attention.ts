@@ -65,22 +65,46 @@ export const ATTENTION_MAX_HEAD_DIM = 128;
 /** Floats per staged workgroup array in the shaders (const TILE there). */
 export const ATTENTION_TILE_FLOATS = 1984;
 
-const Params = uniformLayout({
-  Tq: 'u32',
-  Tk: 'u32',
-  H: 'u32',
-  KV: 'u32',
-  pattern: 'u32',
-  G: 'u32',
-  qOffset: 'u32',
-  skip: 'u32',
-  hd: 'u32',
-  bk: 'u32',
-  scale: 'f32',
-});
-const PrepParams = uniformLayout({ Tq: 'u32', H: 'u32', HD: 'u32' });
+/** The six tiled and direct kernels; their Params is spliced into attention.pattern.wgsl. */
+export const ATTENTION_KERNELS = [
+  'attention.forward',
+  'attention.forward_direct',
+  'attention.backward_dq',
+  'attention.backward_dq_direct',
+  'attention.backward_dkdv',
+  'attention.backward_dkdv_direct',
+] as const;
 
-/** The uniform layouts, exported so a test can check the WGSL structs declare the same fields. */
+const Params = uniformLayout(
+  {
+    Tq: 'u32',
+    Tk: 'u32',
+    H: 'u32',
+    KV: 'u32',
+    pattern: 'u32',
+    G: 'u32',
+    qOffset: 'u32',
+    skip: 'u32',
+    hd: 'u32',
+    bk: 'u32',
+    scale: 'f32',
+  },
+  {
+    shaders: ATTENTION_KERNELS,
+    // The values of `pattern`, named for the WGSL (attention.pattern.wgsl compares against these).
+    consts: {
+      PATTERN_FULL: PATTERN_ID.full,
+      PATTERN_S2: PATTERN_ID.s2,
+      PATTERN_S2ROLL: PATTERN_ID.s2roll,
+    },
+  },
+);
+const PrepParams = uniformLayout(
+  { Tq: 'u32', H: 'u32', HD: 'u32' },
+  { shaders: ['attention.backward_prep'] },
+);
+
+/** The uniform layouts (tests check what they splice into the shaders). */
 export const attentionUniforms = { Params, PrepParams };
 
 interface Resolved {

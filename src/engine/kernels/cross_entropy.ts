@@ -7,16 +7,35 @@ import { uniformLayout } from '../uniforms.ts';
 import { weightDtypeConstant } from './embedding.ts';
 import { grid2d } from './elementwise.ts';
 
-const LogitsParams = uniformLayout({ rows: 'u32', V: 'u32', D: 'u32', row0: 'u32' });
-const SoftmaxParams = uniformLayout({
-  rows: 'u32',
-  V: 'u32',
-  row0: 'u32',
-  grad: 'u32',
-  gradScale: 'f32',
-});
-const BackParams = uniformLayout({ rows: 'u32', D: 'u32', V: 'u32', row0: 'u32' });
-const SumParams = uniformLayout({ T: 'u32' });
+const LogitsParams = uniformLayout(
+  { rows: 'u32', V: 'u32', D: 'u32', row0: 'u32' },
+  { shaders: ['cross_entropy.logits', 'cross_entropy.logits_direct'] },
+);
+const SoftmaxParams = uniformLayout(
+  {
+    rows: 'u32',
+    V: 'u32',
+    row0: 'u32',
+    grad: 'u32',
+    gradScale: 'f32',
+  },
+  { shaders: ['cross_entropy.softmax', 'cross_entropy.softmax_rows'] },
+);
+const BackParams = uniformLayout(
+  { rows: 'u32', D: 'u32', V: 'u32', row0: 'u32' },
+  {
+    shaders: [
+      'cross_entropy.dhidden',
+      'cross_entropy.dhidden_direct',
+      'cross_entropy.dweight',
+      'cross_entropy.dweight_direct',
+    ],
+  },
+);
+const SumParams = uniformLayout(
+  { T: 'u32' },
+  { shaders: ['cross_entropy.loss_sum', 'cross_entropy.loss_sum_serial'] },
+);
 
 /**
  * 'tiled': 16×16 workgroup-memory tiles and 256-lane tree reductions (GPUs); 'direct': register-

@@ -2,8 +2,11 @@
 import type { Runtime, Tensor } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
 
-const NParams = uniformLayout({ n: 'u32' });
-const ScaleParams = uniformLayout({ n: 'u32', s: 'f32' });
+const NParams = uniformLayout(
+  { n: 'u32' },
+  { shaders: ['swiglu.forward', 'swiglu.backward', 'add.inplace', 'add.forward'] },
+);
+const ScaleParams = uniformLayout({ n: 'u32', s: 'f32' }, { shaders: ['add.scale'] });
 
 /**
  * A 2D grid of `count` workgroups (x fastest, at most `maxPerDim` per dimension); shaders recover

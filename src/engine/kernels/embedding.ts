@@ -3,8 +3,11 @@ import type { DType, Runtime, Tensor } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
 import { grid2d } from './elementwise.ts';
 
-const FwdParams = uniformLayout({ T: 'u32', D: 'u32', V: 'u32' });
-const BwdParams = uniformLayout({ D: 'u32', S: 'u32' });
+const FwdParams = uniformLayout(
+  { T: 'u32', D: 'u32', V: 'u32' },
+  { shaders: ['embedding.forward'] },
+);
+const BwdParams = uniformLayout({ D: 'u32', S: 'u32' }, { shaders: ['embedding.backward'] });
 
 /** The `DTYPE` override constant of shaders that read f32 or packed 16-bit weights. */
 export function weightDtypeConstant(dtype: DType, op: string): number {

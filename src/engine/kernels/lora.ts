@@ -7,7 +7,10 @@ import type { Runtime, Tensor } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
 import { linearBackwardInput, linearForward, type MatmulVariant } from './matmul.ts';
 
-const GradParams = uniformLayout({ T: 'u32', M: 'u32', N: 'u32', alpha: 'f32' });
+const GradParams = uniformLayout(
+  { T: 'u32', M: 'u32', N: 'u32', alpha: 'f32' },
+  { shaders: ['lora.weightgrad', 'lora.weightgrad_direct'] },
+);
 
 /** Options of the LoRA launchers: a forced matmul variant (tests, benchmark); default: autotuned. */
 export interface LoraOptions {

@@ -47,7 +47,11 @@ export interface LinearOptions {
   alpha?: number;
 }
 
-const Params = uniformLayout({ M: 'u32', N: 'u32', K: 'u32', alpha: 'f32', accum: 'u32' });
+// accum 1: C += alpha·AB; 0: C = alpha·AB.
+const Params = uniformLayout(
+  { M: 'u32', N: 'u32', K: 'u32', alpha: 'f32', accum: 'u32' },
+  { shaders: MATMUL_VARIANTS.map((v) => `matmul.${v}`) },
+);
 const WDT: Record<WeightDType, number> = { f32: 0, bf16: 1, f16: 2 };
 
 function weightDType(w: Tensor): WeightDType {

@@ -3,18 +3,21 @@ import type { Runtime, Tensor } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
 import { grid2d } from './elementwise.ts';
 
-const AdamParams = uniformLayout({
-  n: 'u32',
-  beta1: 'f32',
-  beta2: 'f32',
-  eps: 'f32',
-  decay: 'f32',
-  stepSize: 'f32',
-  invSqrtBc2: 'f32',
-  gradScale: 'f32',
-});
-const PartialParams = uniformLayout({ n: 'u32', base: 'u32' });
-const ReduceParams = uniformLayout({ count: 'u32' });
+const AdamParams = uniformLayout(
+  {
+    n: 'u32',
+    beta1: 'f32',
+    beta2: 'f32',
+    eps: 'f32',
+    decay: 'f32',
+    stepSize: 'f32',
+    invSqrtBc2: 'f32',
+    gradScale: 'f32',
+  },
+  { shaders: ['adamw.step'] },
+);
+const PartialParams = uniformLayout({ n: 'u32', base: 'u32' }, { shaders: ['gradnorm.partial'] });
+const ReduceParams = uniformLayout({ count: 'u32' }, { shaders: ['gradnorm.reduce'] });
 
 /** Elements summed by one workgroup of gradnorm.partial (256 lanes × 16). */
 const NORM_BLOCK = 4096;

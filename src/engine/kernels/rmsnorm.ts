@@ -3,10 +3,22 @@ import type { Runtime, Tensor } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
 import { grid2d } from './elementwise.ts';
 
-const FwdParams = uniformLayout({ T: 'u32', D: 'u32', eps: 'f32' });
-const BwdParams = uniformLayout({ T: 'u32', D: 'u32', accumulate: 'u32' });
-const DwParams = uniformLayout({ T: 'u32', D: 'u32', R: 'u32' });
-const DwReduceParams = uniformLayout({ D: 'u32', C: 'u32' });
+const FwdParams = uniformLayout(
+  { T: 'u32', D: 'u32', eps: 'f32' },
+  { shaders: ['rmsnorm.forward', 'rmsnorm.forward_rows'] },
+);
+const BwdParams = uniformLayout(
+  { T: 'u32', D: 'u32', accumulate: 'u32' },
+  { shaders: ['rmsnorm.backward', 'rmsnorm.backward_rows'] },
+);
+const DwParams = uniformLayout(
+  { T: 'u32', D: 'u32', R: 'u32' },
+  { shaders: ['rmsnorm.backward_dw'] },
+);
+const DwReduceParams = uniformLayout(
+  { D: 'u32', C: 'u32' },
+  { shaders: ['rmsnorm.backward_dw_reduce'] },
+);
 
 /** Rows per partial sum of the weight gradient (stage 1 of 2). */
 export const RMSNORM_DW_ROWS = 32;

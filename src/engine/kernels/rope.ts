@@ -3,7 +3,10 @@ import type { Runtime, Tensor } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
 import { grid2d } from './elementwise.ts';
 
-const Params = uniformLayout({ T: 'u32', nh: 'u32', hd: 'u32', posOffset: 'u32', sign: 'f32' });
+const Params = uniformLayout(
+  { T: 'u32', nh: 'u32', hd: 'u32', posOffset: 'u32', sign: 'f32' },
+  { shaders: ['rope.rotate'] },
+);
 
 /** Hugging Face's "llama3" rope_scaling parameters. */
 export interface Llama3RopeScaling {
