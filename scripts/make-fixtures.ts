@@ -2,7 +2,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { allFixtures } from '../src/io/fixtures-malformed.ts';
+import { allFixtures } from '../src/test/fixtures-malformed.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'generated');
 

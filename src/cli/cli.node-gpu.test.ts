@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readSafetensorsHeader } from '../io/safetensors.ts';
 import { bytesSource } from '../io/source.ts';
-import { tinyLlama11BConfigJson } from '../io/fixtures.ts';
+import { tinyLlama11BConfigJson } from '../test/fixtures.ts';
 import { main } from './main.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

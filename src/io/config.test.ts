@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkWeightsAgainstConfig, expectedTensors, parseHfConfig } from './config.ts';
 import { FormatError, UnsupportedModelError } from './errors.ts';
-import { malformedFixtures } from './fixtures-malformed.ts';
-import { tinyLlama11BConfigJson } from './fixtures.ts';
+import { malformedFixtures } from '../test/fixtures-malformed.ts';
+import { tinyLlama11BConfigJson } from '../test/fixtures.ts';
 import { readSafetensorsHeader } from './safetensors.ts';
 import { bytesSource } from './source.ts';
-import { assetPath, assetSource } from './test-assets-node.ts';
+import { assetPath, assetSource } from '../test/assets-node.ts';
 
-const stories = JSON.parse(readFileSync(assetPath('stories260K/config.json'), 'utf8')) as Record<
+const stories = JSON.parse(readFileSync(assetPath('config.json'), 'utf8')) as Record<
   string,
   unknown
 >;
@@ -145,7 +145,7 @@ describe('parseHfConfig', () => {
 
 describe('checkWeightsAgainstConfig', () => {
   it('accepts stories260K (tied: no lm_head expected)', async () => {
-    const h = await readSafetensorsHeader(assetSource('stories260K/model.safetensors'));
+    const h = await readSafetensorsHeader(assetSource('model.safetensors'));
     expect(checkWeightsAgainstConfig(parseHfConfig(stories), h.tensors)).toEqual({
       unexpected: [],
     });

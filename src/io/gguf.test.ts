@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FormatError } from './errors.ts';
-import { malformedFixtures } from './fixtures-malformed.ts';
+import { malformedFixtures } from '../test/fixtures-malformed.ts';
 import { readGguf, readGgufTensorBytes, type GgufTensorInfo } from './gguf.ts';
 import {
   ggufDimsToShape,
@@ -13,14 +13,14 @@ import {
 import { writeGguf } from './gguf-writer.ts';
 import { readSafetensorsHeader, readTensorBytes } from './safetensors.ts';
 import { bytesSource } from './source.ts';
-import { assetSource, firstDifference } from './test-assets-node.ts';
+import { assetSource, firstDifference } from '../test/assets-node.ts';
 import { bytesToF32 } from './dtype.ts';
 
 const bad = malformedFixtures();
 
 describe('GGUF reader', () => {
   it('reads stories260K: metadata, tensor infos and llama config', async () => {
-    const src = assetSource('stories260K/stories260K.gguf');
+    const src = assetSource('stories260K.gguf');
     const g = await readGguf(src);
     expect(g.version).toBe(3);
     expect(g.alignment).toBe(32);
@@ -54,8 +54,8 @@ describe('GGUF reader', () => {
   });
 
   it('stories260K: GGUF tensors equal model.safetensors exactly after unpermuting q/k rows', async () => {
-    const gsrc = assetSource('stories260K/stories260K.gguf');
-    const ssrc = assetSource('stories260K/model.safetensors');
+    const gsrc = assetSource('stories260K.gguf');
+    const ssrc = assetSource('model.safetensors');
     const g = await readGguf(gsrc);
     const hf = new Map((await readSafetensorsHeader(ssrc)).tensors.map((t) => [t.name, t]));
     let qk = 0;

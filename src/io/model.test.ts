@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeFixtures } from '../../scripts/make-fixtures.ts';
 import { FormatError } from './errors.ts';
-import { malformedFixtures } from './fixtures-malformed.ts';
-import { TINY_GGUFS, TINY_MODELS, tinyGguf, tinyHfFolder } from './fixtures.ts';
+import { malformedFixtures } from '../test/fixtures-malformed.ts';
+import { TINY_GGUFS, TINY_MODELS, tinyGguf, tinyHfFolder } from '../test/fixtures.ts';
 import { createTokenizer, openModel, type OpenedModel } from './model.ts';
 import { openModelPath } from './open-node.ts';
 import { bytesSource } from './source.ts';
-import { assetPath, assetSource, firstDifference, sourcesOf } from './test-assets-node.ts';
+import { assetPath, assetSource, firstDifference, sourcesOf } from '../test/assets-node.ts';
 
 async function sameTensors(a: OpenedModel, b: OpenedModel): Promise<void> {
   const bm = new Map(b.tensors.map((t) => [t.name, t]));
@@ -71,8 +71,8 @@ describe('openModel', () => {
       'tokenizer_config.json',
       'tok512.model',
     ];
-    const hf = await openModel(names.map((n) => assetSource(`stories260K/${n}`)));
-    const gg = await openModel([assetSource('stories260K/stories260K.gguf')]);
+    const hf = await openModel(names.map((n) => assetSource(n)));
+    const gg = await openModel([assetSource('stories260K.gguf')]);
     expect(hf.parameterCount).toBe(
       512 * 64 + 5 * (64 * 64 * 2 + 32 * 64 * 2 + 3 * 64 * 172 + 128) + 64,
     );
@@ -139,7 +139,7 @@ describe('openModelPath (Node, from fixture files written by the script)', () =>
   });
 
   it('opens the real stories260K GGUF from its path', async () => {
-    const m = await openModelPath(assetPath('stories260K/stories260K.gguf'));
+    const m = await openModelPath(assetPath('stories260K.gguf'));
     expect(m.config.layers).toBe(5);
     expect(m.tokenizer?.kind).toBe('gguf');
   });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { bytesToF32 } from './dtype.ts';
 import { FormatError } from './errors.ts';
-import { malformedFixtures } from './fixtures-malformed.ts';
-import { TINY_MODELS, tinyHfFolder } from './fixtures.ts';
+import { malformedFixtures } from '../test/fixtures-malformed.ts';
+import { TINY_MODELS, tinyHfFolder } from '../test/fixtures.ts';
 import {
   readSafetensorsHeader,
   readShardedSafetensors,
@@ -10,7 +10,7 @@ import {
   writeSafetensors,
 } from './safetensors.ts';
 import { bytesSource } from './source.ts';
-import { assetSource, sourcesOf } from './test-assets-node.ts';
+import { assetSource, sourcesOf } from '../test/assets-node.ts';
 
 const bad = malformedFixtures();
 
@@ -65,7 +65,7 @@ describe('safetensors writer', () => {
 
 describe('safetensors reader', () => {
   it('reads the stories260K checkpoint header', async () => {
-    const src = assetSource('stories260K/model.safetensors');
+    const src = assetSource('model.safetensors');
     const h = await readSafetensorsHeader(src);
     const byName = new Map(h.tensors.map((t) => [t.name, t]));
     expect(byName.get('model.embed_tokens.weight')?.shape).toEqual([512, 64]);

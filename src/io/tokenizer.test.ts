@@ -1,23 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { FormatError } from './errors.ts';
-import { tinyTokenizerJson, tinyVocab } from './fixtures.ts';
+import { tinyTokenizerJson, tinyVocab } from '../test/fixtures.ts';
 import { readGguf } from './gguf.ts';
 import { writeGguf } from './gguf-writer.ts';
 import { bytesSource } from './source.ts';
 import { spmTokenizer, spmVocabFromGguf, type SpmVocab } from './spm.ts';
-import { assetPath, assetSource, firstDifference } from './test-assets-node.ts';
+import { assetPath, assetSource, firstDifference } from '../test/assets-node.ts';
 import { hfTokenizer } from './tokenizer.ts';
 
 const json = (rel: string): unknown => JSON.parse(readFileSync(assetPath(rel), 'utf8'));
-const text = readFileSync(assetPath('text/tinystories-197k.txt'), 'utf8').slice(0, 20_000);
+const text = readFileSync(assetPath('tinystories-197k.txt'), 'utf8').slice(0, 20_000);
 
 async function storiesTokenizers() {
-  const hf = hfTokenizer(
-    json('stories260K/tokenizer.json'),
-    json('stories260K/tokenizer_config.json'),
-  );
-  const src = assetSource('stories260K/stories260K.gguf');
+  const hf = hfTokenizer(json('tokenizer.json'), json('tokenizer_config.json'));
+  const src = assetSource('stories260K.gguf');
   const spm = spmTokenizer(spmVocabFromGguf(src.name, await readGguf(src)));
   return { hf, spm };
 }

@@ -6,7 +6,7 @@ import { Rng } from '../util/rng.ts';
 import { LlamaModel } from './llama.ts';
 import { planTraining } from './plan.ts';
 import { LlamaParams, loraName } from './params.ts';
-import { refWeightSource, shapeOfRef, type StorageDtype } from './parity.ts';
+import { refWeightSource, shapeOfRef, type StorageDtype } from '../test/parity.ts';
 import type { AttentionPattern, LinearName } from './types.ts';
 
 interface Case {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LlamaModel } from '../model/llama.ts';
 import { LlamaParams } from '../model/params.ts';
-import { refWeightSource, shapeOfRef } from '../model/parity.ts';
+import { refWeightSource, shapeOfRef } from '../test/parity.ts';
 import { randomRefModel, type RefConfig } from '../reference/llama.ts';
 import { testBlobStore, testRuntime } from '../test/gpu.ts';
 import { Rng } from '../util/rng.ts';

@@ -1,5 +1,5 @@
 /** Malformed-file fixtures: each breaks one rule the readers must report with a specific error. */
-import { parseHfConfig } from './config.ts';
+import { parseHfConfig } from '../io/config.ts';
 import {
   q40Bytes,
   tinyConfigJson,
@@ -10,7 +10,7 @@ import {
   TINY_MODELS,
   randomWeights,
 } from './fixtures.ts';
-import { writeSafetensors } from './safetensors.ts';
+import { writeSafetensors } from '../io/safetensors.ts';
 
 /** A safetensors file from a literal header object and data bytes (optionally lying about the header length). */
 export function rawSafetensors(

@@ -1,11 +1,11 @@
 /** Fixture generators: tiny random Llama models as HF folders and GGUFs, and a tiny sentencepiece vocabulary. */
 import { Rng } from '../util/rng.ts';
-import { expectedTensors, parseHfConfig, type ModelConfig } from './config.ts';
-import { f32ToBytes, type WeightDtype } from './dtype.ts';
-import { GGML_TYPES } from './gguf.ts';
-import { hfToGgufName, permuteQK } from './gguf-llama.ts';
-import { writeGguf, type GgufKv } from './gguf-writer.ts';
-import { writeSafetensors } from './safetensors.ts';
+import { expectedTensors, parseHfConfig, type ModelConfig } from '../io/config.ts';
+import { f32ToBytes, type WeightDtype } from '../io/dtype.ts';
+import { GGML_TYPES } from '../io/gguf.ts';
+import { hfToGgufName, permuteQK } from '../io/gguf-llama.ts';
+import { writeGguf, type GgufKv } from '../io/gguf-writer.ts';
+import { writeSafetensors } from '../io/safetensors.ts';
 
 /** A tiny random model variant. */
 export interface TinySpec {

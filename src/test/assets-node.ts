@@ -1,17 +1,16 @@
-/** Test helpers (Node): the shared real assets and in-memory sources. */
+/** Test helpers (Node): the real demo assets the repository ships in public/demo/, and in-memory sources. */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { bytesSource, type ByteSource } from './source.ts';
+import { bytesSource, type ByteSource } from '../io/source.ts';
 
-/** Absolute path of a file under ../shared/assets (relative to the repository root). */
-export function assetPath(rel: string): string {
-  return fileURLToPath(new URL(`../../../shared/assets/${rel}`, import.meta.url));
+/** Absolute path of a file under public/demo/ (stories260K, its tokenizer, tinystories-197k.txt). */
+export function assetPath(name: string): string {
+  return fileURLToPath(new URL(`../../public/demo/${name}`, import.meta.url));
 }
 
-/** A ByteSource over a shared asset, named by its base name. */
-export function assetSource(rel: string): ByteSource {
-  const bytes = new Uint8Array(readFileSync(assetPath(rel)));
-  return bytesSource(rel.split('/').pop()!, bytes);
+/** A ByteSource over a demo asset, named by its file name. */
+export function assetSource(name: string): ByteSource {
+  return bytesSource(name, new Uint8Array(readFileSync(assetPath(name))));
 }
 
 /** ByteSources over a record of in-memory files (e.g. a generated fixture folder). */

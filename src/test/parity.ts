@@ -2,10 +2,10 @@
  * Test support: turns a float64 reference model (src/reference/llama.ts) into the tensors a
  * checkpoint would hold, in a chosen storage dtype, so the GPU graph can be compared with it.
  */
-import { decodeHalves, encodeHalves } from '../engine/half.ts';
+import { decodeHalves, encodeHalves } from '../util/half.ts';
 import type { RefConfig, RefWeights } from '../reference/llama.ts';
-import { linearWeightName, type RawTensor, type WeightSource } from './params.ts';
-import { LINEAR_NAMES, linearShape, type LinearName, type LlamaShape } from './types.ts';
+import { linearWeightName, type RawTensor, type WeightSource } from '../model/params.ts';
+import { LINEAR_NAMES, linearShape, type LinearName, type LlamaShape } from '../model/types.ts';
 
 export type StorageDtype = RawTensor['dtype'];
 
