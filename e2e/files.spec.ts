@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
 import { openStudio, outside, watch } from './helpers.ts';
 
-const ASSETS = '../shared/assets/stories260K';
+const ASSETS = 'public/demo';
 const file = (name: string, mimeType = 'application/octet-stream') => ({
   name,
   mimeType,
@@ -52,7 +52,7 @@ test('model files dropped through the input: an HF folder, a GGUF, and a truncat
   await page.getByLabel('Training data').setInputFiles({
     name: 'story.txt',
     mimeType: 'text/plain',
-    buffer: readFileSync('public/demo/tinystories-197k.txt').subarray(0, 60_000),
+    buffer: readFileSync(`${ASSETS}/tinystories-197k.txt`).subarray(0, 60_000),
   });
   await expect(page.getByLabel('Data summary')).toContainText('story.txt');
   await expect(page.getByRole('button', { name: 'Start training' })).toBeEnabled();

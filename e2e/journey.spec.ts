@@ -3,7 +3,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { unzipSync } from 'fflate';
 import { openStudio, outside, safetensorsHeader, stepNow, watch } from './helpers.ts';
 
-// stories260K (config.json in ../shared/assets): 5 layers, hidden 64, 8 heads / 4 kv heads of 8.
+// stories260K (public/demo/config.json): 5 layers, hidden 64, 8 heads / 4 kv heads of 8.
 const LAYERS = 5;
 const HIDDEN = 64;
 const KV_DIM = 4 * 8;

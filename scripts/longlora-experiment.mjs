@@ -20,8 +20,8 @@ const { values } = parseArgs({
   },
 });
 const N = Number(values.context);
-const model = '../shared/assets/stories260K';
-const text = readFileSync('../shared/assets/text/tinystories-197k.txt', 'utf8');
+const model = 'public/demo';
+const text = readFileSync('public/demo/tinystories-197k.txt', 'utf8');
 const out = values.out;
 mkdirSync(out, { recursive: true });
 // Held-out = the last 24 KB of the file (enough for 4 windows of 2048 tokens); training uses the rest.

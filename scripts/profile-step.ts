@@ -20,7 +20,7 @@ const { values } = parseArgs({
     context: { type: 'string', default: '1024' },
     pattern: { type: 'string', default: 's2' },
     steps: { type: 'string', default: '2' },
-    model: { type: 'string', default: '../shared/assets/stories260K' },
+    model: { type: 'string', default: 'public/demo' },
     data: { type: 'string', default: 'public/demo/tinystories-197k.txt' },
   },
 });

@@ -5,9 +5,9 @@ cross-check src/reference/llama.ts (its test pins the losses printed here). Run 
 import json, struct, sys
 import numpy as np
 
-A = sys.argv[1] if len(sys.argv) > 1 else '../shared/assets'  # run from the repo root
+A = sys.argv[1] if len(sys.argv) > 1 else 'public/demo'  # run from the repo root
 def load():
-    f = open(f'{A}/stories260K/model.safetensors', 'rb'); n = struct.unpack('<Q', f.read(8))[0]
+    f = open(f'{A}/model.safetensors', 'rb'); n = struct.unpack('<Q', f.read(8))[0]
     h = json.loads(f.read(n)); data = f.read()
     W = {}
     for k, v in h.items():

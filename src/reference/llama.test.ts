@@ -13,7 +13,7 @@ import {
 import { rope } from './llama-ops.ts';
 import { Rng } from '../util/rng.ts';
 
-const ASSETS = '../shared/assets';
+const ASSETS = 'public/demo';
 
 function tinyConfig(over: Partial<RefConfig> = {}): RefConfig {
   return {
@@ -329,7 +329,7 @@ describe('forward semantics', () => {
 
 /** Loads the stories260K Hugging Face checkpoint (F32 safetensors) into reference weights. */
 function loadStories(): { cfg: RefConfig; w: RefWeights } {
-  const buf = readFileSync(`${ASSETS}/stories260K/model.safetensors`);
+  const buf = readFileSync(`${ASSETS}/model.safetensors`);
   const headerLen = Number(buf.readBigUInt64LE(0));
   const header = JSON.parse(buf.subarray(8, 8 + headerLen).toString('utf8')) as Record<
     string,
@@ -344,7 +344,7 @@ function loadStories(): { cfg: RefConfig; w: RefWeights } {
       new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)),
     );
   };
-  const hf = JSON.parse(readFileSync(`${ASSETS}/stories260K/config.json`, 'utf8')) as Record<
+  const hf = JSON.parse(readFileSync(`${ASSETS}/config.json`, 'utf8')) as Record<
     string,
     number | boolean
   >;
@@ -391,8 +391,7 @@ function loadStories(): { cfg: RefConfig; w: RefWeights } {
 }
 
 function loadTokenizer(): Tokenizer {
-  const read = (f: string): object =>
-    JSON.parse(readFileSync(`${ASSETS}/stories260K/${f}`, 'utf8')) as object;
+  const read = (f: string): object => JSON.parse(readFileSync(`${ASSETS}/${f}`, 'utf8')) as object;
   return new Tokenizer(read('tokenizer.json'), read('tokenizer_config.json'));
 }
 
@@ -437,7 +436,7 @@ describe('stories260K real weights (F32 safetensors)', () => {
   });
 
   it('real text costs about 1.28 nats per token (first 128 tokens); ×4 interpolation without fine-tuning costs more', () => {
-    const text = readFileSync(`${ASSETS}/text/tinystories-197k.txt`, 'utf8').slice(0, 2000);
+    const text = readFileSync(`${ASSETS}/tinystories-197k.txt`, 'utf8').slice(0, 2000);
     const ids = loadTokenizer().encode(text).ids.slice(0, 128);
     expect(ids.length).toBe(128);
     expect(ids[0]).toBe(1);
