@@ -5,7 +5,8 @@ import { expectClose } from '../test/numeric.ts';
 import { refWeightSource, shapeOfRef, type StorageDtype } from '../test/parity.ts';
 import { Rng } from '../util/rng.ts';
 import { generate } from './generate.ts';
-import { KvCache, LlamaModel } from './llama.ts';
+import { KvCache } from './kv-cache.ts';
+import { LlamaModel } from './llama.ts';
 import { LlamaParams, loraName } from './params.ts';
 import type { LinearName } from './types.ts';
 

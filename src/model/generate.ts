@@ -4,7 +4,8 @@
  * happens on the CPU from the last position's logits.
  */
 import { Rng } from '../util/rng.ts';
-import { KvCache, type LlamaModel } from './llama.ts';
+import { KvCache } from './kv-cache.ts';
+import type { LlamaModel } from './llama.ts';
 
 /** Sampling when the caller sets none: the studio's Generate button and `longlora generate`. */
 export const DEFAULT_SAMPLING = { temperature: 0.8, topP: 0.95 } as const;

@@ -1,0 +1,221 @@
+/**
+ * The activation buffers and workspaces of the Llama graph (src/model/llama.ts): what one forward,
+ * its backward and one decoding step write, how they are allocated (training and evaluation in
+ * category activations with backward's buffers in workspace; decoding all in workspace), and how
+ * they are freed.
+ */
+import { rmsnormBackwardWorkspaceSize } from '../engine/kernels/rmsnorm.ts';
+import type { Runtime, Tensor } from '../engine/runtime.ts';
+import type { LlamaParams } from './params.ts';
+import type { LinearName } from './types.ts';
+
+/** Intermediates of one decoder layer (recomputed in backward when checkpointing). */
+export interface LayerActs {
+  xn1: Tensor;
+  rstd1: Tensor;
+  q: Tensor;
+  k: Tensor;
+  v: Tensor;
+  attn: Tensor;
+  lse: Tensor;
+  hMid: Tensor;
+  xn2: Tensor;
+  rstd2: Tensor;
+  gate: Tensor;
+  up: Tensor;
+  act: Tensor;
+  xa: Partial<Record<LinearName, Tensor>>;
+}
+
+/** Buffers for backward, shared by all layers. */
+export interface GradActs {
+  dResid: Tensor;
+  dXn: Tensor;
+  dAttn: Tensor;
+  dq: Tensor;
+  dk: Tensor;
+  dv: Tensor;
+  dAct: Tensor;
+  dGate: Tensor;
+  dUp: Tensor;
+  loraWs: Tensor;
+  dwFrozen: Tensor;
+  /** Attention backward's row statistics [H, T]. */
+  attnWs: Tensor;
+  /** RMSNorm weight-gradient partial sums. */
+  normWs: Tensor;
+}
+
+/** What one forward over T tokens writes. */
+export interface ForwardActs {
+  T: number;
+  ids: Tensor;
+  /**
+   * The residual stream, layer l reading h[l] and writing h[l+1] (indices taken modulo the length):
+   * training keeps all L+1 (h[0] = embeddings); decoding keeps one, updated in place, which is sound
+   * because a layer reads its input for the last time before it writes its output.
+   */
+  h: Tensor[];
+  /** One set (reused by every layer), or one per layer when backward runs without checkpointing. */
+  layers: LayerActs[];
+  /** The final norm's output [T, D] and its rstd. */
+  hn: Tensor;
+  rstdF: Tensor;
+}
+
+/** Per-context activation buffers of training and evaluation. */
+export interface Acts extends ForwardActs {
+  labels: Tensor;
+  dHn: Tensor;
+  loss: Tensor;
+  grad: GradActs | null;
+}
+
+/** The workspace of one decoding step of T tokens: the forward's buffers and the last row's logits. */
+export interface DecodeActs extends ForwardActs {
+  last: Tensor;
+  logits: Tensor;
+}
+
+/**
+ * The buffers of training (withGrad) or evaluation on T tokens: one set of layer intermediates,
+ * or one per layer when backward runs without checkpointing.
+ */
+export function allocateActs(
+  rt: Runtime,
+  p: LlamaParams,
+  T: number,
+  withGrad: boolean,
+  checkpointing: boolean,
+): Acts {
+  const s = p.shape;
+  const D = s.hidden;
+  const Hq = s.heads * s.headDim;
+  const Hkv = s.kvHeads * s.headDim;
+  const F = s.intermediate;
+  const r = p.lora.rank;
+  const a = (shape: number[], label: string) => rt.tensor(shape, 'f32', 'activations', label);
+  const layerSets = checkpointing || !withGrad ? 1 : s.layers;
+  const layers: LayerActs[] = [];
+  for (let i = 0; i < layerSets; i++) {
+    const xa: Partial<Record<LinearName, Tensor>> = {};
+    for (const n of p.lora.targets) xa[n] = a([T, r], `xa ${n} ${i}`);
+    layers.push({
+      xn1: a([T, D], 'xn1'),
+      rstd1: a([T], 'rstd1'),
+      q: a([T, Hq], 'q'),
+      k: a([T, Hkv], 'k'),
+      v: a([T, Hkv], 'v'),
+      attn: a([T, Hq], 'attn'),
+      lse: a([s.heads, T], 'lse'),
+      hMid: a([T, D], 'hMid'),
+      xn2: a([T, D], 'xn2'),
+      rstd2: a([T], 'rstd2'),
+      gate: a([T, F], 'gate'),
+      up: a([T, F], 'up'),
+      act: a([T, F], 'act'),
+      xa,
+    });
+  }
+  const w = (shape: number[], label: string) => rt.tensor(shape, 'f32', 'workspace', label);
+  const grad: GradActs | null = withGrad
+    ? {
+        dResid: w([T, D], 'dResid'),
+        dXn: w([T, D], 'dXn'),
+        dAttn: w([T, Hq], 'dAttn'),
+        dq: w([T, Hq], 'dq'),
+        dk: w([T, Hkv], 'dk'),
+        dv: w([T, Hkv], 'dv'),
+        dAct: w([T, F], 'dAct'),
+        dGate: w([T, F], 'dGate'),
+        dUp: w([T, F], 'dUp'),
+        loraWs: w([T, r], 'lora ws'),
+        dwFrozen: w([D], 'dw frozen'),
+        attnWs: w([s.heads, T], 'attention ws'),
+        normWs: w([rmsnormBackwardWorkspaceSize(T, D)], 'rmsnorm ws'),
+      }
+    : null;
+  return {
+    T,
+    ids: rt.tensor([T], 'u32', 'activations', 'ids'),
+    labels: rt.tensor([T], 'i32', 'activations', 'labels'),
+    h: Array.from({ length: s.layers + 1 }, (_, i) => a([T, D], `h${i}`)),
+    layers,
+    hn: a([T, D], 'hn'),
+    rstdF: a([T], 'rstdF'),
+    dHn: w([T, D], 'dHn'),
+    loss: a([1], 'loss'),
+    grad,
+  };
+}
+
+/** h[i] of the residual stream (see ForwardActs.h). */
+export function residual(acts: ForwardActs, i: number): Tensor {
+  return acts.h[i % acts.h.length]!;
+}
+
+/** Every tensor of a forward's buffers (a shared one may appear twice; destroy() is idempotent). */
+export function forwardTensors(acts: ForwardActs): Tensor[] {
+  const all: Tensor[] = [acts.ids, ...acts.h, acts.hn, acts.rstdF];
+  for (const la of acts.layers) {
+    const { xa, ...rest } = la;
+    all.push(...Object.values(rest), ...Object.values(xa));
+  }
+  return all;
+}
+
+export function destroyActs(acts: Acts): void {
+  const all = [...forwardTensors(acts), acts.labels, acts.dHn, acts.loss];
+  if (acts.grad) all.push(...Object.values(acts.grad));
+  for (const t of all) t.destroy();
+}
+
+/**
+ * The workspace of a decoding step of T tokens (category workspace). Nothing is kept for backward,
+ * so the three norms share one output and one rstd buffer, the LoRA projections share one x·Aᵀ,
+ * and the residual stream is one buffer updated in place.
+ */
+export function allocateDecode(rt: Runtime, p: LlamaParams, T: number): DecodeActs {
+  const s = p.shape;
+  const D = s.hidden;
+  const Hq = s.heads * s.headDim;
+  const Hkv = s.kvHeads * s.headDim;
+  const F = s.intermediate;
+  const w = (shape: number[], label: string) =>
+    rt.tensor(shape, 'f32', 'workspace', `decode ${label}`);
+  const xn = w([T, D], 'xn');
+  const rstd = w([T], 'rstd');
+  const xaShared = w([T, p.lora.rank], 'xa');
+  const xa: Partial<Record<LinearName, Tensor>> = {};
+  for (const n of p.lora.targets) xa[n] = xaShared;
+  const layer: LayerActs = {
+    xn1: xn,
+    rstd1: rstd,
+    q: w([T, Hq], 'q'),
+    k: w([T, Hkv], 'k'),
+    v: w([T, Hkv], 'v'),
+    attn: w([T, Hq], 'attn'),
+    lse: w([s.heads, T], 'lse'),
+    hMid: w([T, D], 'hMid'),
+    xn2: xn,
+    rstd2: rstd,
+    gate: w([T, F], 'gate'),
+    up: w([T, F], 'up'),
+    act: w([T, F], 'act'),
+    xa,
+  };
+  return {
+    T,
+    ids: rt.tensor([T], 'u32', 'workspace', 'decode ids'),
+    h: [w([T, D], 'h')],
+    layers: [layer],
+    hn: xn,
+    rstdF: rstd,
+    last: w([1, D], 'last'),
+    logits: w([1, s.vocabSize], 'logits'),
+  };
+}
+
+export function destroyDecodeActs(ws: DecodeActs): void {
+  for (const t of [...forwardTensors(ws), ws.last, ws.logits]) t.destroy();
+}
