@@ -1,5 +1,14 @@
 /** Live charts (recharts): loss with eval PPL, learning rate, tokens/s, and GPU memory by category. */
-import { memo, useEffect, useLayoutEffect, useRef, useState, type RefObject } from 'react';
+import {
+  memo,
+  useEffect,
+  useLayoutEffect,
+  useRef,
+  useState,
+  type ReactElement,
+  type ReactNode,
+  type RefObject,
+} from 'react';
 import {
   Area,
   AreaChart,
@@ -43,6 +52,14 @@ function useThrottledMetrics(): [StudioState['metrics'], RefObject<number | null
 
 const AXIS = { fontSize: 11, stroke: 'var(--muted)' };
 const GRID = { stroke: 'var(--border)', strokeDasharray: '3 3' };
+/** The X axis every chart shares: training steps, integers, from the first to the last point. */
+const STEP_AXIS = {
+  allowDecimals: false,
+  dataKey: 'step',
+  type: 'number',
+  domain: ['dataMin', 'dataMax'],
+  tick: AXIS,
+} as const;
 
 /** The Charts panel. */
 export function ChartsPanel() {
@@ -89,65 +106,76 @@ export function ChartsPanel() {
 
 type M = { m: StudioState['metrics'] };
 
+/** A chart's figure: its accessible name, its caption, and a box the chart fills. */
+function ChartFrame({
+  name,
+  caption,
+  children,
+}: {
+  name: string;
+  caption: ReactNode;
+  children: ReactElement;
+}) {
+  return (
+    <figure className="chart" role="figure" aria-label={name}>
+      <figcaption>{caption}</figcaption>
+      <div className="chart-box">
+        <ResponsiveContainer width="100%" height="100%">
+          {children}
+        </ResponsiveContainer>
+      </div>
+    </figure>
+  );
+}
+
 const LossChart = memo(function LossChart({ m }: M) {
   const data = m.steps.map((p) => ({ step: p.step, loss: p.loss, smoothed: p.smoothedLoss }));
   const evals = m.evals.map((e) => ({ step: e.step, evalLoss: e.loss, ppl: e.perplexity }));
   const lastEval = m.evals.at(-1);
   return (
-    <figure className="chart" role="figure" aria-label="Loss chart">
-      <figcaption>
-        Loss{' '}
-        <span>
-          {lastEval
-            ? `eval PPL ${lastEval.perplexity.toFixed(2)} at step ${lastEval.step}`
-            : 'raw, smoothed, eval'}
-        </span>
-      </figcaption>
-      <div className="chart-box">
-        <ResponsiveContainer width="100%" height="100%">
-          <ComposedChart data={data} margin={{ top: 6, right: 10, bottom: 0, left: -14 }}>
-            <CartesianGrid {...GRID} />
-            <XAxis
-              allowDecimals={false}
-              dataKey="step"
-              type="number"
-              domain={['dataMin', 'dataMax']}
-              tick={AXIS}
-              allowDuplicatedCategory={false}
-            />
-            <YAxis
-              tick={AXIS}
-              domain={['auto', 'auto']}
-              tickFormatter={(v: number) => v.toFixed(2)}
-            />
-            <Tooltip content={<Tip />} />
-            <Line
-              dataKey="loss"
-              name="loss"
-              stroke="#9fb4cc"
-              dot={false}
-              isAnimationActive={false}
-              strokeWidth={1}
-            />
-            <Line
-              dataKey="smoothed"
-              name="smoothed"
-              stroke="#2f5d8a"
-              dot={false}
-              isAnimationActive={false}
-              strokeWidth={2}
-            />
-            <Scatter
-              data={evals}
-              dataKey="evalLoss"
-              name="eval loss"
-              fill="#d08c3c"
-              isAnimationActive={false}
-            />
-          </ComposedChart>
-        </ResponsiveContainer>
-      </div>
-    </figure>
+    <ChartFrame
+      name="Loss chart"
+      caption={
+        <>
+          Loss{' '}
+          <span>
+            {lastEval
+              ? `eval PPL ${lastEval.perplexity.toFixed(2)} at step ${lastEval.step}`
+              : 'raw, smoothed, eval'}
+          </span>
+        </>
+      }
+    >
+      <ComposedChart data={data} margin={{ top: 6, right: 10, bottom: 0, left: -14 }}>
+        <CartesianGrid {...GRID} />
+        <XAxis {...STEP_AXIS} allowDuplicatedCategory={false} />
+        <YAxis tick={AXIS} domain={['auto', 'auto']} tickFormatter={(v: number) => v.toFixed(2)} />
+        <Tooltip content={<Tip />} />
+        <Line
+          dataKey="loss"
+          name="loss"
+          stroke="#9fb4cc"
+          dot={false}
+          isAnimationActive={false}
+          strokeWidth={1}
+        />
+        <Line
+          dataKey="smoothed"
+          name="smoothed"
+          stroke="#2f5d8a"
+          dot={false}
+          isAnimationActive={false}
+          strokeWidth={2}
+        />
+        <Scatter
+          data={evals}
+          dataKey="evalLoss"
+          name="eval loss"
+          fill="#d08c3c"
+          isAnimationActive={false}
+        />
+      </ComposedChart>
+    </ChartFrame>
   );
 });
 
@@ -155,52 +183,46 @@ const MemoryChart = memo(function MemoryChart({ m }: M) {
   const data = m.steps.map((p) => ({ step: p.step, ...p.memory.current }));
   const peak = m.last?.memory.peakTotal ?? 0;
   return (
-    <figure className="chart" role="figure" aria-label="Memory chart">
-      <figcaption>
-        GPU memory <span>{peak ? `peak ${formatBytes(peak)}` : 'by category'}</span>
-      </figcaption>
-      <div className="chart-box">
-        <ResponsiveContainer width="100%" height="100%">
-          <AreaChart data={data} margin={{ top: 6, right: 10, bottom: 0, left: 4 }}>
-            <CartesianGrid {...GRID} />
-            <XAxis
-              allowDecimals={false}
-              dataKey="step"
-              type="number"
-              domain={['dataMin', 'dataMax']}
-              tick={AXIS}
-            />
-            <YAxis tick={AXIS} tickFormatter={(v: number) => formatBytes(v)} width={58} />
-            <Tooltip content={<Tip bytes />} />
-            <Legend iconSize={8} wrapperStyle={{ fontSize: 11 }} />
-            {MEMORY_CATEGORIES.map((c) => (
-              <Area
-                key={c}
-                dataKey={c}
-                stackId="mem"
-                stroke={CATEGORY_COLORS[c]}
-                fill={CATEGORY_COLORS[c]}
-                fillOpacity={0.55}
-                isAnimationActive={false}
-              />
-            ))}
-            {peak > 0 && (
-              <ReferenceLine
-                y={peak}
-                stroke="var(--bad)"
-                strokeDasharray="4 3"
-                label={{
-                  value: 'peak',
-                  fontSize: 11,
-                  fill: 'var(--bad)',
-                  position: 'insideTopRight',
-                }}
-              />
-            )}
-          </AreaChart>
-        </ResponsiveContainer>
-      </div>
-    </figure>
+    <ChartFrame
+      name="Memory chart"
+      caption={
+        <>
+          GPU memory <span>{peak ? `peak ${formatBytes(peak)}` : 'by category'}</span>
+        </>
+      }
+    >
+      <AreaChart data={data} margin={{ top: 6, right: 10, bottom: 0, left: 4 }}>
+        <CartesianGrid {...GRID} />
+        <XAxis {...STEP_AXIS} />
+        <YAxis tick={AXIS} tickFormatter={(v: number) => formatBytes(v)} width={58} />
+        <Tooltip content={<Tip bytes />} />
+        <Legend iconSize={8} wrapperStyle={{ fontSize: 11 }} />
+        {MEMORY_CATEGORIES.map((c) => (
+          <Area
+            key={c}
+            dataKey={c}
+            stackId="mem"
+            stroke={CATEGORY_COLORS[c]}
+            fill={CATEGORY_COLORS[c]}
+            fillOpacity={0.55}
+            isAnimationActive={false}
+          />
+        ))}
+        {peak > 0 && (
+          <ReferenceLine
+            y={peak}
+            stroke="var(--bad)"
+            strokeDasharray="4 3"
+            label={{
+              value: 'peak',
+              fontSize: 11,
+              fill: 'var(--bad)',
+              position: 'insideTopRight',
+            }}
+          />
+        )}
+      </AreaChart>
+    </ChartFrame>
   );
 });
 
@@ -222,33 +244,22 @@ const SimpleChart = memo(function SimpleChart({
 }: SimpleProps) {
   const data = m.steps.map((p) => ({ step: p.step, [dataKey]: p[dataKey] }));
   return (
-    <figure className="chart" role="figure" aria-label={name}>
-      <figcaption>{title}</figcaption>
-      <div className="chart-box">
-        <ResponsiveContainer width="100%" height="100%">
-          <LineChart data={data} margin={{ top: 6, right: 10, bottom: 0, left: 4 }}>
-            <CartesianGrid {...GRID} />
-            <XAxis
-              allowDecimals={false}
-              dataKey="step"
-              type="number"
-              domain={['dataMin', 'dataMax']}
-              tick={AXIS}
-            />
-            <YAxis tick={AXIS} tickFormatter={fmt} width={58} />
-            <Tooltip content={<Tip fmt={fmt} />} />
-            <Line
-              dataKey={dataKey}
-              name={title}
-              stroke={color}
-              dot={false}
-              isAnimationActive={false}
-              strokeWidth={1.6}
-            />
-          </LineChart>
-        </ResponsiveContainer>
-      </div>
-    </figure>
+    <ChartFrame name={name} caption={title}>
+      <LineChart data={data} margin={{ top: 6, right: 10, bottom: 0, left: 4 }}>
+        <CartesianGrid {...GRID} />
+        <XAxis {...STEP_AXIS} />
+        <YAxis tick={AXIS} tickFormatter={fmt} width={58} />
+        <Tooltip content={<Tip fmt={fmt} />} />
+        <Line
+          dataKey={dataKey}
+          name={title}
+          stroke={color}
+          dot={false}
+          isAnimationActive={false}
+          strokeWidth={1.6}
+        />
+      </LineChart>
+    </ChartFrame>
   );
 });
 

@@ -1,6 +1,6 @@
 /** Training setup: target context, attention pattern, LoRA, optimizer, and the live memory plan. */
 import { LINEAR_NAMES } from '../model/longlora.ts';
-import type { AttentionPattern, LoraTarget } from '../worker/protocol.ts';
+import type { AttentionPattern, LoraTarget, TrainingSettings } from '../worker/protocol.ts';
 import { useStudio } from '../store/index.ts';
 import { MemoryPlanView } from './MemoryPlanView.tsx';
 import { EmptyState, Panel } from './Panel.tsx';
@@ -9,6 +9,35 @@ const PATTERNS: { value: AttentionPattern; label: string; title: string }[] = [
   { value: 's2', label: 'S²', title: 'Shifted sparse attention (official LongLoRA training path)' },
   { value: 's2roll', label: 'S² roll', title: 'The paper’s Algorithm 1, with wrap-around' },
   { value: 'full', label: 'Full', title: 'Ordinary causal attention' },
+];
+
+/** The training settings that are numbers. */
+type NumericSetting = {
+  [K in keyof TrainingSettings]: TrainingSettings[K] extends number ? K : never;
+}[keyof TrainingSettings];
+
+/** A NumberField bound to one numeric setting. */
+interface SettingField extends Omit<NumberFieldProps, 'value' | 'onChange'> {
+  setting: NumericSetting;
+}
+
+const LORA_FIELDS: SettingField[] = [
+  { setting: 'loraRank', id: 'rank', label: 'LoRA rank', min: 1 },
+  { setting: 'loraAlpha', id: 'alpha', label: 'LoRA alpha', min: 1 },
+];
+
+const OPTIMIZER_FIELDS: SettingField[] = [
+  { setting: 'learningRate', id: 'lr', label: 'Learning rate', step: 'any', min: 0 },
+  { setting: 'warmupSteps', id: 'warmup', label: 'Warmup', min: 0 },
+  { setting: 'gradAccumulation', id: 'accum', label: 'Gradient accumulation', min: 1 },
+  { setting: 'evalInterval', id: 'eval', label: 'Evaluate every', min: 0 },
+  { setting: 'checkpointInterval', id: 'ckpt', label: 'Checkpoint every', min: 0 },
+];
+
+/** The "Also train (LoRA+)" checkboxes. */
+const ALSO_TRAIN: { setting: 'trainEmbed' | 'trainNorm'; label: string }[] = [
+  { setting: 'trainEmbed', label: 'Embeddings' },
+  { setting: 'trainNorm', label: 'Norms' },
 ];
 
 /** The Training panel (setup form). */
@@ -29,6 +58,14 @@ export function TrainingPanel() {
       </Panel>
     );
   }
+  const field = ({ setting, ...props }: SettingField) => (
+    <NumberField
+      key={props.id}
+      {...props}
+      value={s[setting]}
+      onChange={(v) => set({ [setting]: v })}
+    />
+  );
   const toggleTarget = (t: LoraTarget, on: boolean) =>
     set({ loraTargets: on ? [...s.loraTargets, t] : s.loraTargets.filter((x) => x !== t) });
   return (
@@ -68,20 +105,7 @@ export function TrainingPanel() {
             ))}
           </div>
         </fieldset>
-        <NumberField
-          id="rank"
-          label="LoRA rank"
-          value={s.loraRank}
-          min={1}
-          onChange={(v) => set({ loraRank: v })}
-        />
-        <NumberField
-          id="alpha"
-          label="LoRA alpha"
-          value={s.loraAlpha}
-          min={1}
-          onChange={(v) => set({ loraAlpha: v })}
-        />
+        {LORA_FIELDS.map(field)}
         <fieldset className="wide">
           <legend>LoRA targets</legend>
           <div className="checks">
@@ -100,60 +124,19 @@ export function TrainingPanel() {
         <fieldset className="wide">
           <legend>Also train (LoRA+)</legend>
           <div className="checks">
-            <label className="check">
-              <input
-                type="checkbox"
-                checked={s.trainEmbed}
-                onChange={(e) => set({ trainEmbed: e.target.checked })}
-              />
-              Embeddings
-            </label>
-            <label className="check">
-              <input
-                type="checkbox"
-                checked={s.trainNorm}
-                onChange={(e) => set({ trainNorm: e.target.checked })}
-              />
-              Norms
-            </label>
+            {ALSO_TRAIN.map(({ setting, label }) => (
+              <label className="check" key={setting}>
+                <input
+                  type="checkbox"
+                  checked={s[setting]}
+                  onChange={(e) => set({ [setting]: e.target.checked })}
+                />
+                {label}
+              </label>
+            ))}
           </div>
         </fieldset>
-        <NumberField
-          id="lr"
-          label="Learning rate"
-          value={s.learningRate}
-          step="any"
-          min={0}
-          onChange={(v) => set({ learningRate: v })}
-        />
-        <NumberField
-          id="warmup"
-          label="Warmup"
-          value={s.warmupSteps}
-          min={0}
-          onChange={(v) => set({ warmupSteps: v })}
-        />
-        <NumberField
-          id="accum"
-          label="Gradient accumulation"
-          value={s.gradAccumulation}
-          min={1}
-          onChange={(v) => set({ gradAccumulation: v })}
-        />
-        <NumberField
-          id="eval"
-          label="Evaluate every"
-          value={s.evalInterval}
-          min={0}
-          onChange={(v) => set({ evalInterval: v })}
-        />
-        <NumberField
-          id="ckpt"
-          label="Checkpoint every"
-          value={s.checkpointInterval}
-          min={0}
-          onChange={(v) => set({ checkpointInterval: v })}
-        />
+        {OPTIMIZER_FIELDS.map(field)}
       </fieldset>
       <MemoryPlanView />
     </Panel>
