@@ -1,21 +1,11 @@
 /** Metrics slice: the step, eval and memory series the charts draw, appended in batches. */
 import type { StateCreator } from 'zustand';
-import type { MemorySnapshot, TrainingEvent } from '../../worker/protocol.ts';
+import type { TrainingEvent } from '../../worker/protocol.ts';
 import { appendBounded } from '../metrics.ts';
 import type { StudioState } from '../index.ts';
 
-/** One optimizer step as the charts see it. */
-export interface StepPoint {
-  step: number;
-  loss: number;
-  smoothedLoss: number;
-  lr: number;
-  gradNorm: number;
-  tokensPerSecond: number;
-  elapsedMs: number;
-  etaMs: number;
-  memory: MemorySnapshot;
-}
+/** One optimizer step as the charts see it: the worker's step event without its envelope. */
+export type StepPoint = Omit<Extract<TrainingEvent, { type: 'step' }>, 'type' | 'totalSteps'>;
 
 export interface MetricsSlice {
   metrics: {
