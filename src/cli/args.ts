@@ -1,11 +1,10 @@
 /** Command-line parsing helpers for `longlora`. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { StudioError } from '../util/errors.ts';
 
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
+/** A command line that does not parse (exit code 2). */
+export class UsageError extends StudioError {
+  readonly kind = 'usage';
 }
 
 type Options = NonNullable<ParseArgsConfig['options']>;

@@ -1,18 +1,17 @@
-/** Named errors the engine raises; the UI and CLI show each with what to do. */
+/** Named errors the engine raises; the UI and CLI show each with what to do (by its `kind`). */
+import { StudioError } from '../util/errors.ts';
 
 /** Base class so hosts can tell engine errors from bugs. */
-export class EngineError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
+export abstract class EngineError extends StudioError {}
 
 /** No WebGPU implementation or no adapter could be found. */
-export class WebGPUUnavailableError extends EngineError {}
+export class WebGPUUnavailableError extends EngineError {
+  readonly kind = 'webgpu-unavailable';
+}
 
 /** The GPU device was lost (driver reset, tab in background for too long, destroy()). */
 export class DeviceLostError extends EngineError {
+  readonly kind = 'device-lost';
   constructor(
     message: string,
     readonly reason: string,
@@ -23,6 +22,7 @@ export class DeviceLostError extends EngineError {
 
 /** An allocation failed on the device (from an out-of-memory error scope) or would exceed a limit. */
 export class OutOfMemoryError extends EngineError {
+  readonly kind = 'out-of-memory';
   constructor(
     message: string,
     readonly requestedBytes?: number,
@@ -43,6 +43,7 @@ export interface ShaderMessage {
 
 /** A WGSL module failed to compile; carries the compiler's messages with line numbers. */
 export class ShaderCompilationError extends EngineError {
+  readonly kind = 'shader-compilation';
   constructor(
     readonly shader: string,
     readonly messages: ShaderMessage[],
@@ -59,4 +60,6 @@ export class ShaderCompilationError extends EngineError {
 }
 
 /** A GPU validation error that is a bug in the engine rather than the user's input. */
-export class GPUValidationError extends EngineError {}
+export class GPUValidationError extends EngineError {
+  readonly kind = 'gpu-validation';
+}

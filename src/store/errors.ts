@@ -1,53 +1,85 @@
-/** Turns any error (engine, worker, browser) into what the UI shows: a title and what to do. */
+/**
+ * Turns any error (thrown in the worker, in an `error` event, or on the page) into what the UI
+ * shows: a title and what to do, chosen by the error's kind (src/util/errors.ts).
+ */
+import { toWorkerError, type ErrorKind } from '../util/errors.ts';
 
 export interface ShownError {
+  kind: ErrorKind;
   name: string;
   title: string;
   message: string;
   action: string;
 }
 
-const HINTS: Record<string, { title: string; action: string }> = {
-  WebGPUUnavailableError: {
+export interface Hint {
+  title: string;
+  action: string;
+}
+
+/** What the page shows for each kind; a new kind does not compile until it has one. */
+export const HINTS: Readonly<Record<ErrorKind, Hint>> = {
+  'webgpu-unavailable': {
     title: 'WebGPU is not available',
     action: 'Open the studio in Chrome or Edge 113 or newer, with hardware acceleration on.',
   },
-  DeviceLostError: {
+  'device-lost': {
     title: 'The GPU device was lost',
     action:
       'Resume from the latest checkpoint below: the studio re-creates the GPU device, no reload needed.',
   },
-  OutOfMemoryError: {
+  'out-of-memory': {
     title: 'Out of GPU memory',
     action: 'Lower the target context, the LoRA rank or the accumulation, then start again.',
   },
-  FormatError: {
+  'shader-compilation': {
+    title: 'A GPU kernel failed to compile',
+    action:
+      'Update the browser and the graphics driver, then reload. If it persists, report the message above: it names the shader and line.',
+  },
+  'gpu-validation': {
+    title: 'The GPU rejected a command',
+    action:
+      'This is a bug in the studio, not in your settings: reload and resume from the latest checkpoint, and report the message above.',
+  },
+  format: {
     title: 'The file could not be read',
     action: 'Check that it is a complete safetensors, GGUF, text or JSON file and try again.',
   },
-  QuotaExceededError: {
-    title: 'Browser storage is full',
-    action: 'Delete old checkpoints below, or allow persistent storage, then try again.',
+  'unsupported-model': {
+    title: 'This model is not supported',
+    action:
+      'Pick a LLaMA or Mistral model (Hugging Face LlamaForCausalLM / MistralForCausalLM, or a llama GGUF) without biases, experts or sliding-window attention.',
   },
-  CheckpointError: {
+  data: {
+    title: 'The training data cannot be used',
+    action:
+      'Use a .txt file with text in it (documents separated by blank lines) or Alpaca .json/.jsonl records with "instruction" and "output" fields.',
+  },
+  checkpoint: {
     title: 'The checkpoint cannot be used',
     action: 'Load the model it was trained on, or pick another checkpoint.',
   },
+  'storage-quota': {
+    title: 'Browser storage is full',
+    action: 'Delete old checkpoints below, or allow persistent storage, then try again.',
+  },
+  usage: {
+    title: 'The command line is not valid',
+    action: 'Run longlora --help for the commands and their options.',
+  },
+  busy: {
+    title: 'Training is using the GPU',
+    action: 'Pause or stop the run, then try again.',
+  },
+  unknown: {
+    title: 'Something went wrong',
+    action: 'Try again; if it persists, reload the page.',
+  },
 };
 
-/** Describes an error for display; unknown errors keep their message. */
+/** Describes an error for display: the hint of its kind, and its own message. */
 export function describeError(e: unknown): ShownError {
-  const name =
-    e && typeof e === 'object' && 'name' in e && typeof e.name === 'string' ? e.name : 'Error';
-  const message =
-    e && typeof e === 'object' && 'message' in e && typeof e.message === 'string'
-      ? e.message
-      : String(e);
-  const hint = HINTS[name];
-  return {
-    name,
-    title: hint?.title ?? 'Something went wrong',
-    message,
-    action: hint?.action ?? 'Try again; if it persists, reload the page.',
-  };
+  const { kind, name, message } = toWorkerError(e);
+  return { kind, name, message, ...HINTS[kind] };
 }

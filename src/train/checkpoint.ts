@@ -4,21 +4,22 @@
  * manifest is committed, after all of its chunks, so a failed write never hides or damages the
  * previous checkpoint.
  */
+import { errorKind, StudioError, type ErrorKind } from '../util/errors.ts';
 import type { TrainSettings, StepRecord, EvalRecord } from './types.ts';
 
 export const CHECKPOINT_VERSION = 1;
 /** Floats per stored chunk (4 MiB). */
 export const CHUNK_FLOATS = 1 << 20;
 
-export class CheckpointError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CheckpointError';
-  }
+/** A checkpoint that is missing, damaged, of another version or of another base model. */
+export class CheckpointError extends StudioError {
+  readonly kind: ErrorKind = 'checkpoint';
 }
 
-/** Storage full or refused (quota); carries what to do. */
-export class StorageQuotaError extends CheckpointError {}
+/** Storage full or refused (quota): the checkpoint was not written; the previous one is intact. */
+export class StorageQuotaError extends CheckpointError {
+  override readonly kind: ErrorKind = 'storage-quota';
+}
 
 export interface TensorEntry {
   name: string;
@@ -184,10 +185,10 @@ export function parseManifest(text: string): CheckpointManifest {
 }
 
 function asStorageError(e: unknown): Error {
-  const err = e as { name?: string; message?: string; code?: string };
-  if (err?.name === 'QuotaExceededError' || err?.code === 'ENOSPC') {
+  if (errorKind(e) === 'storage-quota') {
     return new StorageQuotaError(
       'Storage is full: the checkpoint was not written (the previous one is intact). Free space or delete old checkpoints.',
+      { cause: e },
     );
   }
   return e instanceof Error ? e : new CheckpointError(String(e));

@@ -2,6 +2,7 @@
  * Training data: plain text (documents joined with EOS, cut into blocks of the context length) or
  * Alpaca/LongAlpaca JSON/JSONL (prompt tokens masked from the loss), with a held-out split.
  */
+import { StudioError } from '../util/errors.ts';
 
 /** Encodes text to ids. */
 export interface TextEncoder {
@@ -10,11 +11,9 @@ export interface TextEncoder {
   eosId: number;
 }
 
-export class DataError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DataError';
-  }
+/** Training data that is empty, malformed, or too short for the context. */
+export class DataError extends StudioError {
+  readonly kind = 'data';
 }
 
 export type DataFormat = 'text' | 'alpaca-json' | 'alpaca-jsonl';

@@ -1,10 +1,10 @@
 /** An error shown in place: what happened and what to do. */
 import type { ShownError } from '../store/errors.ts';
 
-/** Renders a named error as an alert beside the control that caused it. */
+/** Renders a described error as an alert beside the control that caused it. */
 export function ErrorNote({ error, onDismiss }: { error: ShownError; onDismiss?: () => void }) {
   return (
-    <div className="error-note" role="alert">
+    <div className="error-note" role="alert" data-error-kind={error.kind}>
       <div>
         <strong>{error.title}</strong>
         <p>{error.message}</p>

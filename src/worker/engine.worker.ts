@@ -8,6 +8,7 @@ import { createBrowserRuntime } from '../engine/browser-host.ts';
 import { fileSource } from '../io/source.ts';
 import { CheckpointStore } from '../train/checkpoint.ts';
 import { IdbBlobStore } from '../train/store-idb.ts';
+import { BusyError } from '../util/errors.ts';
 import { DEMO_DATA_FILE, DEMO_MODEL_FILES, fetchDemo } from './demo.ts';
 import {
   DEMO_MODEL_NAME,
@@ -15,6 +16,7 @@ import {
   type EngineApi,
   type SelfTestResult,
 } from './protocol.ts';
+import { exposeEngine } from './expose.ts';
 import { runSelfTest } from './self-test.ts';
 import {
   buildData,
@@ -37,7 +39,7 @@ const api: EngineApi = {
     return runSelfTest(await engine.runtime());
   },
   async loadModel(source, onProgress) {
-    if (engine.busy) throw new Error('Stop the run before loading another model.');
+    if (engine.busy) throw new BusyError('Stop the run before loading another model.');
     const sources =
       source === 'demo'
         ? await fetchDemo(DEMO_MODEL_FILES, 'reading', onProgress)
@@ -111,4 +113,4 @@ const api: EngineApi = {
   (await engine.runtime()).device.destroy();
 };
 
-Comlink.expose(api);
+exposeEngine(api);

@@ -5,8 +5,9 @@
  */
 import type { AdapterSummary } from '../engine/device.ts';
 import type { MemoryBytes, MemorySnapshot } from '../engine/memory.ts';
+import type { ErrorKind } from '../util/errors.ts';
 
-export type { AdapterSummary, MemoryBytes, MemorySnapshot };
+export type { AdapterSummary, ErrorKind, MemoryBytes, MemorySnapshot };
 
 /** Result of `selfTest()`: one matmul on the GPU, checked against the float64 reference. */
 export interface SelfTestResult {
@@ -152,8 +153,13 @@ export type TrainingEvent =
 
 export type RunState = 'idle' | 'starting' | 'running' | 'paused' | 'stopped' | 'done' | 'failed';
 
-/** An error as it crosses the worker boundary (comlink keeps name and message). */
+/**
+ * An error as it crosses the worker boundary: in `error` events, and as what a rejected call throws
+ * on the page (the worker's comlink throw handler sends these fields). `kind` picks what the page
+ * shows; `name` is the class name, for logs.
+ */
 export interface WorkerError {
+  kind: ErrorKind;
   name: string;
   message: string;
 }

@@ -34,6 +34,7 @@ import type {
 } from './protocol.ts';
 import type { Session } from './session.ts';
 import { fromTrainSettings, toTrainSettings } from './settings-map.ts';
+import { toWorkerError } from '../util/errors.ts';
 
 /** Windows of held-out text the Evaluate button measures (SwiftShader runs them on the CPU). */
 const EVAL_WINDOWS = 4;
@@ -51,10 +52,7 @@ interface Job {
   lastCheckpointStep: number;
 }
 
-const asWorkerError = (e: unknown): WorkerError => ({
-  name: e instanceof Error ? e.name : 'Error',
-  message: e instanceof Error ? e.message : String(e),
-});
+const asWorkerError = (e: unknown): WorkerError => toWorkerError(e);
 
 /** Everything the worker's API methods act on. */
 export class StudioEngine {

@@ -26,7 +26,7 @@ export const createGpuSlice: StateCreator<StudioState, [], [], GpuSlice> = (set,
       set({ gpu: { ...get().gpu, status: 'ready', adapter } });
     } catch (e) {
       const error = describeError(e);
-      const status = error.name === 'WebGPUUnavailableError' ? 'unavailable' : 'failed';
+      const status = error.kind === 'webgpu-unavailable' ? 'unavailable' : 'failed';
       set({ gpu: { ...get().gpu, status, error } });
       return;
     }
