@@ -3,6 +3,7 @@
  * Alpaca/LongAlpaca JSON/JSONL (prompt tokens masked from the loss), with a held-out split.
  */
 import { StudioError } from '../util/errors.ts';
+import { IGNORE_INDEX } from '../util/labels.ts';
 
 /** Encodes text to ids. */
 export interface TextEncoder {
@@ -118,7 +119,7 @@ export function cutBlocks(ids: number[], mask: boolean[] | null, context: number
     const labels = new Int32Array(context);
     for (let t = 0; t < context; t++) {
       const next = start + t + 1;
-      labels[t] = t === context - 1 || (mask && !mask[next]) ? -100 : ids[next]!;
+      labels[t] = t === context - 1 || (mask && !mask[next]) ? IGNORE_INDEX : ids[next]!;
     }
     blocks.push({ ids: bIds, labels });
   }

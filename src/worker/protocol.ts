@@ -6,6 +6,9 @@
 import type { AdapterSummary } from '../engine/device.ts';
 import type { MemoryBytes, MemorySnapshot } from '../engine/memory.ts';
 import type { ErrorKind } from '../util/errors.ts';
+import type { AttentionPattern } from '../util/attention-pattern.ts';
+import type { LinearName } from '../io/config.ts';
+import type { RunProblem } from '../model/plan.ts';
 
 export type { AdapterSummary, ErrorKind, MemoryBytes, MemorySnapshot };
 
@@ -19,9 +22,6 @@ export interface SelfTestResult {
   /** [M, N, K] of the product that was checked. */
   shape: [number, number, number];
 }
-
-/** The name the embedded demo model is shown (and its checkpoints stored) under. */
-export const DEMO_MODEL_NAME = 'stories260K (demo)';
 
 /** Where `loadModel` gets its files: the embedded demo or the user's files. */
 export type ModelSource = 'demo' | File[];
@@ -79,17 +79,8 @@ export interface DataSummary {
   samples: string[];
 }
 
-export type AttentionPattern = 's2' | 's2roll' | 'full';
-export const LORA_TARGETS = [
-  'q_proj',
-  'k_proj',
-  'v_proj',
-  'o_proj',
-  'gate_proj',
-  'up_proj',
-  'down_proj',
-] as const;
-export type LoraTarget = (typeof LORA_TARGETS)[number];
+export type { AttentionPattern } from '../util/attention-pattern.ts';
+export type { LinearName as LoraTarget } from '../io/config.ts';
 
 /** Everything the user sets before Start. */
 export interface TrainingSettings {
@@ -97,7 +88,7 @@ export interface TrainingSettings {
   attention: AttentionPattern;
   loraRank: number;
   loraAlpha: number;
-  loraTargets: LoraTarget[];
+  loraTargets: LinearName[];
   trainEmbed: boolean;
   trainNorm: boolean;
   learningRate: number;
@@ -111,10 +102,7 @@ export interface TrainingSettings {
 }
 
 /** One planning problem, with what to change. */
-export interface PlanProblem {
-  message: string;
-  fix: string;
-}
+export type { RunProblem as PlanProblem } from '../model/plan.ts';
 
 /** Planned GPU bytes per category for a model + settings, against the adapter's limits. */
 export interface MemoryPlan {
@@ -126,7 +114,7 @@ export interface MemoryPlan {
   ropeFactor: number;
   groupSize: number;
   fits: boolean;
-  problems: PlanProblem[];
+  problems: RunProblem[];
 }
 
 /** A training event; the worker sends at most a few per second, in batches. */
@@ -209,7 +197,12 @@ export interface EngineApi {
   /** Runs matmulNT on a small odd shape and checks it against the float64 reference. */
   selfTest(): Promise<SelfTestResult>;
   loadModel(source: ModelSource, onProgress: (p: LoadProgress) => void): Promise<ModelSummary>;
-  loadData(source: File | 'demo', onProgress: (p: LoadProgress) => void): Promise<DataSummary>;
+  /** Reads and tokenizes training data, cut into blocks of `context` tokens. */
+  loadData(
+    source: File | 'demo',
+    context: number,
+    onProgress: (p: LoadProgress) => void,
+  ): Promise<DataSummary>;
   /** Re-counts blocks of the loaded data at a new context. */
   dataAtContext(context: number): Promise<DataSummary>;
   planMemory(settings: TrainingSettings): Promise<MemoryPlan>;

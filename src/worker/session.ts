@@ -3,37 +3,41 @@
  * functions that turn them into what the UI shows (summaries, the memory plan).
  */
 import type { AdapterSummary } from '../engine/device.ts';
-import { totalBytes } from '../engine/memory.ts';
-import { dtypeBytes } from '../io/dtype.ts';
-import { openModel, type OpenedModel } from '../io/model.ts';
-import { baseName, fileSource, readJson, readText, type ByteSource } from '../io/source.ts';
-import { spmTokenizer } from '../io/spm.ts';
-import { hfTokenizer, type Tokenizer } from '../io/tokenizer.ts';
-import { planProblem, planTraining } from '../model/plan.ts';
+import { storedWeightBytes } from '../io/dtype.ts';
+import { createTokenizer, openModel, type OpenedModel } from '../io/model.ts';
+import { baseName, readJson, readText, type ByteSource } from '../io/source.ts';
+import type { Tokenizer } from '../io/tokenizer.ts';
+import { defaultMemoryBudget, planTraining, runProblems } from '../model/plan.ts';
+import { IGNORE_INDEX } from '../util/labels.ts';
 import { buildDataset, type Dataset } from '../train/data.ts';
+import { toTrainSettings } from './settings-map.ts';
 import type {
   DataSummary,
   LoadProgress,
   MemoryPlan,
   ModelSummary,
-  PlanProblem,
   TrainingSettings,
 } from './protocol.ts';
 
-export interface Session {
-  model: {
-    opened: OpenedModel;
-    tokenizer: Tokenizer | null;
-    name: string;
-    /** The base model's own config.json (carried into the exported config), when one was given. */
-    configJson?: Record<string, unknown>;
-  } | null;
-  data: { name: string; text: string; dataset: Dataset } | null;
+/** An opened model with its tokenizer. */
+export interface LoadedModel {
+  opened: OpenedModel;
+  tokenizer: Tokenizer | null;
+  name: string;
+  /** The base model's own config.json (carried into the exported config), when one was given. */
+  configJson?: Record<string, unknown>;
 }
 
-/** Sources from the user's files, reporting bytes and files as they are opened. */
-export function userSources(files: File[]): ByteSource[] {
-  return files.map((f) => fileSource(f));
+/** Training data: its text (kept to re-cut at another context) and its current blocks. */
+export interface LoadedData {
+  name: string;
+  text: string;
+  dataset: Dataset;
+}
+
+export interface Session {
+  model: LoadedModel | null;
+  data: LoadedData | null;
 }
 
 /** Opens a model and its tokenizer; throws FormatError for files that do not make a model. */
@@ -41,7 +45,7 @@ export async function openSession(
   sources: ByteSource[],
   onProgress: (p: LoadProgress) => void,
   displayName?: string,
-): Promise<Session['model'] & object> {
+): Promise<LoadedModel> {
   const total = sources.reduce((n, s) => n + s.size, 0);
   onProgress({
     phase: 'parsing',
@@ -51,16 +55,7 @@ export async function openSession(
     shardsTotal: sources.length,
   });
   const opened = await openModel(sources);
-  let tokenizer: Tokenizer | null = null;
-  const t = opened.tokenizer;
-  if (t?.kind === 'hf') {
-    tokenizer = hfTokenizer(t.json, t.config, {
-      bosId: opened.config.bosId,
-      eosId: opened.config.eosId,
-    });
-  } else if (t?.kind === 'gguf') {
-    tokenizer = spmTokenizer(t.vocab);
-  }
+  const tokenizer = createTokenizer(opened.tokenizer, opened.config);
   const shards = new Set(opened.tensors.map((x) => x.file)).size;
   onProgress({
     phase: 'done',
@@ -78,7 +73,7 @@ export async function openSession(
 }
 
 /** What the UI shows about an opened model. */
-export function modelSummary(m: NonNullable<Session['model']>): ModelSummary {
+export function modelSummary(m: LoadedModel): ModelSummary {
   const { opened: o } = m;
   const c = o.config;
   const dtypes: Record<string, number> = {};
@@ -111,16 +106,16 @@ export function modelSummary(m: NonNullable<Session['model']>): ModelSummary {
   };
 }
 
-/** Tokenizes training text into blocks of `context` tokens. */
-export async function buildData(
+/** Reads training text and tokenizes it into blocks of `context` tokens. */
+export async function loadData(
   session: Session,
-  name: string,
   source: ByteSource,
   context: number,
   onProgress: (p: LoadProgress) => void,
-): Promise<NonNullable<Session['data']>> {
+): Promise<LoadedData> {
   const tok = session.model?.tokenizer;
   if (!tok) throw new Error('Load a model with a tokenizer first: the data is tokenized with it.');
+  const name = baseName(source.name);
   const text = await readText(source);
   const dataset = buildDataset(name, text, tok, {
     context,
@@ -137,13 +132,27 @@ export async function buildData(
   return { name, text, dataset };
 }
 
+/**
+ * The loaded data cut into blocks of `context` tokens, re-cut from its text when its blocks have
+ * another length; kept in the session unless `keep` is false (an evaluation at another context).
+ */
+export function cutData(session: Session, context: number, { keep = true } = {}): Dataset {
+  const d = session.data;
+  const tok = session.model?.tokenizer;
+  if (!d || !tok) throw new Error('Load training data first.');
+  if (d.dataset.context === context) return d.dataset;
+  const dataset = buildDataset(d.name, d.text, tok, { context });
+  if (keep) d.dataset = dataset;
+  return dataset;
+}
+
 /** What the UI shows about the data. */
-export function dataSummary(d: NonNullable<Session['data']>): DataSummary {
+export function dataSummary(d: LoadedData): DataSummary {
   const ds = d.dataset;
   const blocks = [...ds.train, ...ds.heldOut];
   let masked = 0;
   for (const b of blocks)
-    for (let t = 0; t < b.labels.length - 1; t++) if (b.labels[t] === -100) masked++;
+    for (let t = 0; t < b.labels.length - 1; t++) if (b.labels[t] === IGNORE_INDEX) masked++;
   return {
     name: d.name,
     format: ds.format === 'text' ? 'text' : ds.format === 'alpaca-json' ? 'json' : 'jsonl',
@@ -156,74 +165,38 @@ export function dataSummary(d: NonNullable<Session['data']>): DataSummary {
   };
 }
 
-/** WebGPU does not report VRAM: the budget is an assumption, smaller for software adapters. */
-export function memoryBudget(a: AdapterSummary): number {
-  return a.isSoftware ? 2 * 2 ** 30 : 4 * 2 ** 30;
-}
-
 /** Plans training memory for `s` and lists what would stop it, each with what to change. */
 export function planFor(session: Session, a: AdapterSummary, s: TrainingSettings): MemoryPlan {
   const m = session.model;
   if (!m) throw new Error('Load a model first.');
-  const c = m.opened.config;
-  const weightBytes = Math.max(...m.opened.dtypes.map(dtypeBytes));
-  const lora = {
-    rank: s.loraRank,
-    alpha: s.loraAlpha,
-    targets: s.loraTargets,
-    trainEmbed: s.trainEmbed,
-    trainNorm: s.trainNorm,
-  };
+  const t = toTrainSettings(s, m.opened.config);
   const plan = planTraining({
-    shape: c,
-    weightBytes,
-    lora,
-    context: s.targetContext,
-    checkpointing: true,
+    shape: m.opened.config,
+    weightBytes: storedWeightBytes(m.opened.dtypes),
+    lora: t.lora,
+    context: t.context,
+    checkpointing: t.checkpointing,
   });
-  const budget = memoryBudget(a);
   const limits = {
     maxBufferSize: a.limits.maxBufferSize,
     maxStorageBufferBindingSize: a.limits.maxStorageBufferBindingSize,
-    budget,
   };
-  const problems: PlanProblem[] = [];
-  const over = planProblem(plan, limits, budget);
-  if (over) problems.push({ message: over, fix: 'Lower the target context or the LoRA rank.' });
-  const groupSize = s.attention === 'full' ? s.targetContext : s.targetContext / 4;
-  if (s.attention !== 'full' && (s.targetContext % 4 !== 0 || groupSize % 2 !== 0)) {
+  const budget = defaultMemoryBudget(a.isSoftware);
+  const problems = runProblems(plan, t, limits, budget);
+  const d = session.data?.dataset;
+  if (d && d.context === t.context && d.train.length === 0) {
     problems.push({
-      message: `Shifted sparse attention needs a context divisible by 8 (group size ${groupSize} must be even).`,
-      fix: `Use ${Math.max(8, Math.round(s.targetContext / 8) * 8)} tokens.`,
-    });
-  }
-  if (s.attention !== 'full' && c.heads % 2 !== 0) {
-    problems.push({
-      message: `S²-Attn shifts half the heads; this model has ${c.heads}.`,
-      fix: 'Choose full attention.',
-    });
-  }
-  if (s.loraTargets.length === 0 && !s.trainEmbed && !s.trainNorm) {
-    problems.push({ message: 'Nothing is trainable.', fix: 'Pick at least one LoRA target.' });
-  }
-  if (
-    session.data &&
-    session.data.dataset.context === s.targetContext &&
-    session.data.dataset.train.length === 0
-  ) {
-    problems.push({
-      message: `The data yields no full block of ${s.targetContext} tokens.`,
+      message: `The data yields no full block of ${t.context} tokens.`,
       fix: 'Add more text or lower the target context.',
     });
   }
-  const original = c.maxPositions * (c.ropeScaling?.type === 'linear' ? c.ropeScaling.factor : 1);
   return {
     bytes: plan.bytes,
-    total: totalBytes(plan.bytes),
+    total: plan.total,
     largestBuffer: plan.largestBuffer.bytes,
-    limits,
-    ropeFactor: s.targetContext > original ? Math.ceil(s.targetContext / original) : 1,
-    groupSize,
+    limits: { ...limits, budget },
+    ropeFactor: t.ropeFactor,
+    groupSize: t.group,
     fits: problems.length === 0,
     problems,
   };

@@ -1,10 +1,14 @@
 /** Maps the UI's TrainingSettings onto the trainer's TrainSettings and back (for resumed runs). */
-import { defaultTrainSettings, type TrainSettings } from '../train/types.ts';
+import { groupSize } from '../model/longlora.ts';
 import type { LlamaShape } from '../model/types.ts';
+import { defaultTrainSettings, type TrainSettings } from '../train/types.ts';
 import type { TrainingSettings } from './protocol.ts';
 
-/** Held-out windows evaluated at each periodic evaluation (a few keep SwiftShader runs short). */
-export const EVAL_WINDOWS = 2;
+/**
+ * Held-out windows of the studio's periodic evaluation during a run: fewer than an on-demand
+ * evaluation (EVAL_WINDOWS) so evaluations stay short on CPU adapters.
+ */
+export const PERIODIC_EVAL_WINDOWS = 2;
 
 /** The trainer's settings for what the user chose; optimizer constants stay at LongLoRA's defaults. */
 export function toTrainSettings(
@@ -15,7 +19,7 @@ export function toTrainSettings(
   return {
     ...base,
     pattern: s.attention,
-    group: s.attention === 'full' ? s.targetContext : s.targetContext / 4,
+    group: groupSize(s.targetContext, s.attention),
     lora: {
       rank: s.loraRank,
       alpha: s.loraAlpha,
@@ -29,7 +33,7 @@ export function toTrainSettings(
     gradAccum: s.gradAccumulation,
     seed: s.seed,
     evalEvery: s.evalInterval,
-    evalWindows: EVAL_WINDOWS,
+    evalWindows: PERIODIC_EVAL_WINDOWS,
     checkpointEvery: s.checkpointInterval,
   };
 }

@@ -1,64 +1,58 @@
 /**
- * The worker's engine state: the runtime (re-created after a device loss), the loaded model and
- * data, and the current job (GPU parameters, graph, trainer). Training runs in the background; its
- * events reach the page in batches through an EventBatcher.
+ * The worker's state and the one place each API call is answered: the runtime (re-created after a
+ * device loss), the loaded model and data (session.ts), the current training run (run.ts) or, when
+ * nothing was trained, the base model's weights for inference (inference.ts).
  */
-import { DeviceLostError } from '../engine/errors.ts';
+import type { AdapterSummary } from '../engine/device.ts';
 import type { Runtime } from '../engine/runtime.ts';
-import { generate } from '../model/generate.ts';
-import { LlamaModel } from '../model/llama.ts';
-import type { LlamaParams } from '../model/params.ts';
-import {
-  exportAdapter as buildAdapter,
-  loadParams,
-  mergeModel,
-  modelFingerprint,
-} from '../model/session.ts';
-import { DEFAULT_LORA, defaultRopeFactor, type LoraSettings } from '../model/types.ts';
 import { readAdapter, zipFiles } from '../io/peft.ts';
+import type { ByteSource } from '../io/source.ts';
+import type { Tokenizer } from '../io/tokenizer.ts';
+import { BASE_ONLY, ropeFactor } from '../model/longlora.ts';
+import { exportAdapter as buildAdapter, mergeModel, modelFingerprint } from '../model/session.ts';
 import type { CheckpointStore } from '../train/checkpoint.ts';
-import { buildDataset, type Block } from '../train/data.ts';
-import { evaluate, Trainer } from '../train/trainer.ts';
-import type { StepRecord, TrainEvent, TrainSettings } from '../train/types.ts';
-import { EventBatcher } from './batcher.ts';
-import { buildPasskeyTrial, passkeyCorrect } from './passkey.ts';
+import { BusyError } from '../util/errors.ts';
+import { heldOutPerplexity, passkeyTrial, sample } from './inference.ts';
 import type {
   CheckpointInfo,
+  DataSummary,
   EvalResult,
   ExportedFile,
   ExportOptions,
+  LoadProgress,
+  MemoryPlan,
+  ModelSummary,
   PasskeyResult,
   TrainingEvent,
   TrainingSettings,
-  WorkerError,
 } from './protocol.ts';
-import type { Session } from './session.ts';
-import { fromTrainSettings, toTrainSettings } from './settings-map.ts';
-import { toWorkerError } from '../util/errors.ts';
+import { destroyWeights, loadWeights, Run, type RunResume, type Weights } from './run.ts';
+import {
+  cutData,
+  dataSummary,
+  loadData,
+  modelSummary,
+  openSession,
+  planFor,
+  type LoadedModel,
+  type Session,
+} from './session.ts';
+import { toTrainSettings } from './settings-map.ts';
 
-/** Windows of held-out text the Evaluate button measures (SwiftShader runs them on the CPU). */
-const EVAL_WINDOWS = 4;
+type Progress = (p: LoadProgress) => void;
+type Events = (e: TrainingEvent[]) => unknown;
 
-interface Job {
-  rt: Runtime;
-  params: LlamaParams;
-  model: LlamaModel;
-  lora: LoraSettings;
-  /** Set once a run was started or resumed; null for the untrained base (+ zero LoRA). */
-  trainer: Trainer | null;
-  settings: TrainSettings | null;
-  loop: Promise<void> | null;
-  events: EventBatcher | null;
-  lastCheckpointStep: number;
+/** A fresh seed for sampled generation (each Generate press differs). */
+function freshSeed(): number {
+  return crypto.getRandomValues(new Uint32Array(1))[0]!;
 }
-
-const asWorkerError = (e: unknown): WorkerError => toWorkerError(e);
 
 /** Everything the worker's API methods act on. */
 export class StudioEngine {
   readonly session: Session = { model: null, data: null };
   private rt: Promise<Runtime> | null = null;
-  private job: Job | null = null;
+  /** The current run, or the base model's weights (inference before any training), or nothing. */
+  private weights: Run | Weights | null = null;
 
   constructor(
     private readonly createRuntime: () => Promise<Runtime>,
@@ -69,320 +63,198 @@ export class StudioEngine {
   runtime(): Promise<Runtime> {
     if (!this.rt) {
       const p = this.createRuntime().then((rt) => {
-        rt.onDeviceLost(() => {
-          if (this.rt === p) this.rt = null;
-        });
+        rt.onDeviceLost(() => this.forgetRuntime(p));
         return rt;
       });
-      p.catch(() => {
-        if (this.rt === p) this.rt = null;
-      });
+      p.catch(() => this.forgetRuntime(p));
       this.rt = p;
     }
     return this.rt;
   }
 
-  /** Forgets the current job (a new model, or a lost device). */
-  dropJob(): void {
-    const j = this.job;
-    this.job = null;
-    if (!j) return;
-    j.trainer?.destroy();
-    j.model.destroy();
-    j.params.destroy();
+  async adapter(): Promise<AdapterSummary> {
+    return (await this.runtime()).info;
+  }
+
+  private forgetRuntime(p: Promise<Runtime>): void {
+    if (this.rt !== p) return;
+    this.rt = null;
+    this.dropWeights();
+  }
+
+  /** Frees the run or base weights (a new model, a new run, or a lost device). */
+  private dropWeights(): void {
+    const w = this.weights;
+    this.weights = null;
+    if (w instanceof Run) w.destroy();
+    else if (w) destroyWeights(w);
+  }
+
+  private get run(): Run | null {
+    return this.weights instanceof Run ? this.weights : null;
   }
 
   get busy(): boolean {
-    return !!this.job?.loop;
+    return !!this.run?.busy;
   }
 
   private assertIdle(what: string): void {
-    if (this.busy) throw new Error(`${what} needs the GPU: pause or stop training first.`);
+    if (this.busy) throw new BusyError(`${what} needs the GPU: pause or stop training first.`);
   }
 
-  private model(): NonNullable<Session['model']> {
+  private model(): LoadedModel {
     const m = this.session.model;
     if (!m) throw new Error('Load a model first.');
     return m;
   }
 
-  /** The loaded data cut at `context` (re-cut from its text when needed). */
-  private blocksAt(context: number): { train: Block[]; heldOut: Block[] } {
+  private tokenizer(): Tokenizer {
+    const tok = this.model().tokenizer;
+    if (!tok) throw new Error('The model has no tokenizer: text cannot be read or written.');
+    return tok;
+  }
+
+  /** Opens a model (replacing the current one and its data). */
+  async loadModel(
+    sources: ByteSource[],
+    onProgress: Progress,
+    name?: string,
+  ): Promise<ModelSummary> {
+    if (this.busy) throw new BusyError('Stop the run before loading another model.');
+    const model = await openSession(sources, onProgress, name);
+    this.dropWeights();
+    this.session.model = model;
+    this.session.data = null;
+    return modelSummary(model);
+  }
+
+  /** Reads and tokenizes training data, cut into blocks of `context` tokens. */
+  async loadData(source: ByteSource, context: number, onProgress: Progress): Promise<DataSummary> {
+    this.session.data = await loadData(this.session, source, context, onProgress);
+    return dataSummary(this.session.data);
+  }
+
+  /** The loaded data cut at `context` (left as it is while a run uses it). */
+  dataAtContext(context: number): DataSummary {
     const d = this.session.data;
-    const tok = this.session.model?.tokenizer;
-    if (!d || !tok) throw new Error('Load training data first.');
-    if (d.dataset.context === context) return d.dataset;
-    return buildDataset(d.name, d.text, tok, { context });
+    if (!d) throw new Error('No training data is loaded.');
+    if (!this.busy) cutData(this.session, context);
+    return dataSummary(d);
   }
 
-  /** Makes sure session.data is cut at `context` (the trainer checks it). */
-  private dataAt(context: number) {
-    const d = this.session.data;
-    if (!d) throw new Error('Load training data first.');
-    if (d.dataset.context !== context) {
-      const tok = this.model().tokenizer;
-      if (!tok) throw new Error('The model has no tokenizer.');
-      d.dataset = buildDataset(d.name, d.text, tok, { context });
-    }
-    return d.dataset;
+  async planMemory(settings: TrainingSettings): Promise<MemoryPlan> {
+    return planFor(this.session, await this.adapter(), settings);
   }
 
-  /** GPU parameters for `lora` on the current runtime (a fresh LoRA: B = 0, the base model). */
-  private async newJob(lora: LoraSettings, seed: number): Promise<Job> {
-    this.dropJob();
-    const rt = await this.runtime();
-    const params = await loadParams(rt, this.model().opened, lora, seed);
-    const model = new LlamaModel(rt, params, { checkpointing: true });
-    const job: Job = {
-      rt,
-      params,
-      model,
-      lora,
-      trainer: null,
-      settings: null,
-      loop: null,
-      events: null,
-      lastCheckpointStep: -1,
-    };
-    this.job = job;
-    return job;
-  }
-
-  /** The current parameters, or the base model's when nothing was trained. */
-  private async currentJob(): Promise<Job> {
-    const rt = await this.runtime();
-    if (this.job && this.job.rt === rt) return this.job;
-    return this.newJob(DEFAULT_LORA, 42);
-  }
-
-  private trainer(job: Job, settings: TrainSettings, sink: EventBatcher, runId?: string): Trainer {
-    const m = this.model();
-    const data = this.dataAt(settings.context);
-    return new Trainer(job.rt, job.model, data, settings, {
-      store: this.store,
-      modelFingerprint: modelFingerprint(m.opened),
-      modelName: m.name,
-      runId,
-      onEvent: (e) => this.forward(job, e),
-    });
+  async listCheckpoints(): Promise<CheckpointInfo[]> {
+    return (await this.store.list()).map((c) => ({
+      id: c.id,
+      runId: c.runId,
+      step: c.step,
+      createdAt: Date.parse(c.createdAt),
+      bytes: c.bytes,
+      modelName: c.modelName,
+    }));
   }
 
   /** Starts a new run in the background and returns its id; progress arrives as events. */
-  async start(ui: TrainingSettings, onEvents: (e: TrainingEvent[]) => unknown): Promise<string> {
+  async start(ui: TrainingSettings, onEvents: Events): Promise<string> {
     this.assertIdle('Starting a run');
-    const m = this.model();
-    if (!m.tokenizer) throw new Error('The model has no tokenizer: training data cannot be read.');
-    const settings = toTrainSettings(ui, m.opened.config);
-    this.dataAt(settings.context);
-    const job = await this.newJob(settings.lora, settings.seed);
-    const sink = new EventBatcher(onEvents);
-    job.events = sink;
-    job.settings = settings;
-    job.trainer = this.trainer(job, settings, sink);
-    job.loop = this.drive(job);
-    return job.trainer.runId;
+    this.tokenizer();
+    return this.begin(toTrainSettings(ui, this.model().opened.config), onEvents);
   }
 
   /** Restores a checkpoint (refusing another model's) and continues its run. */
-  async resumeFrom(id: string, onEvents: (e: TrainingEvent[]) => unknown): Promise<string> {
+  async resumeFrom(id: string, onEvents: Events): Promise<string> {
     this.assertIdle('Resuming');
-    const m = this.model();
-    const { manifest, tensors } = await this.store.load(id, modelFingerprint(m.opened));
-    const settings = manifest.settings;
-    this.dataAt(settings.context);
-    const job = await this.newJob(settings.lora, settings.seed);
-    const sink = new EventBatcher(onEvents);
-    job.events = sink;
-    job.settings = settings;
-    const trainer = this.trainer(job, settings, sink, manifest.runId);
-    job.trainer = trainer;
-    trainer.restore(manifest, tensors);
-    job.lastCheckpointStep = manifest.step;
-    // The page starts from the run's history: its settings, then every stored step and eval.
-    sink.push({ type: 'resumed', step: manifest.step, settings: fromTrainSettings(settings) });
-    const memory = job.rt.memory.snapshot();
-    for (const r of trainer.steps) {
-      const perStep = r.elapsedMs / Math.max(r.step, 1);
-      sink.push(stepEvent(r, settings.steps, perStep * (settings.steps - r.step), memory));
-    }
-    for (const e of trainer.evals)
-      sink.push({ type: 'eval', step: e.step, loss: e.loss, perplexity: e.ppl });
-    job.loop = this.drive(job);
-    return trainer.runId;
+    const resume = await this.store.load(id, modelFingerprint(this.model().opened));
+    return this.begin(resume.manifest.settings, onEvents, resume);
+  }
+
+  private async begin(
+    settings: Run['settings'],
+    onEvents: Events,
+    resume?: RunResume,
+  ): Promise<string> {
+    const data = cutData(this.session, settings.context);
+    this.dropWeights();
+    const runtime = this.runtime();
+    const run = await Run.create({
+      rt: await runtime,
+      model: this.model(),
+      data,
+      settings,
+      store: this.store,
+      onEvents,
+      onDeviceLost: () => this.forgetRuntime(runtime),
+      resume,
+    });
+    this.weights = run;
+    return run.runId;
   }
 
   pause(): void {
-    this.job?.trainer?.pause();
+    this.run?.pause();
   }
 
   /** Continues a paused run. */
   resume(): void {
-    const job = this.job;
-    if (!job?.trainer)
-      throw new Error('There is no run to resume; start one or pick a checkpoint.');
-    if (job.loop) return;
-    job.loop = this.drive(job);
+    const run = this.run;
+    if (!run) throw new Error('There is no run to resume; start one or pick a checkpoint.');
+    run.start();
   }
 
-  /** Stops the run; a checkpoint is left (written here when the run was paused). */
+  /** Stops the run; a checkpoint is left. */
   async stop(): Promise<void> {
-    const job = this.job;
-    const t = job?.trainer;
-    if (!job || !t) return;
-    if (job.loop) {
-      t.stop();
-      await job.loop;
-      return;
-    }
-    t.stop();
-    if (job.lastCheckpointStep !== t.step) await t.checkpoint();
-    job.events?.push({ type: 'state', state: 'stopped' });
+    await this.run?.stop();
   }
 
-  /** Runs the trainer until it pauses, stops or finishes; errors go to the page as events. */
-  private async drive(job: Job): Promise<void> {
-    const t = job.trainer!;
-    const sink = job.events!;
-    try {
-      const r = await t.run();
-      if (r === 'paused' && job.lastCheckpointStep !== t.step) await t.checkpoint();
-    } catch (thrown) {
-      const e = await deviceLossOr(job.rt, thrown);
-      sink.push({ type: 'error', error: asWorkerError(e) });
-      sink.push({ type: 'state', state: 'failed' });
-      if (e instanceof DeviceLostError) {
-        job.loop = null;
-        this.rt = null;
-        if (this.job === job) this.dropJob();
-      }
-    } finally {
-      job.loop = null;
-      job.model.releaseActivations();
-      sink.flush();
-    }
+  /** The run's weights, or the base model's when nothing was trained on this runtime. */
+  private async current(): Promise<Weights> {
+    const rt = await this.runtime();
+    if (this.weights && this.weights.rt === rt) return this.weights;
+    this.dropWeights();
+    this.weights = await loadWeights(rt, this.model().opened, { ...BASE_ONLY }, 0);
+    return this.weights;
   }
 
-  private forward(job: Job, e: TrainEvent): void {
-    const sink = job.events;
-    if (!sink) return;
-    if (e.type === 'step') {
-      sink.push(stepEvent(e.record, e.totalSteps, e.etaMs, e.memory));
-    } else if (e.type === 'eval') {
-      sink.push({
-        type: 'eval',
-        step: e.record.step,
-        loss: e.record.loss,
-        perplexity: e.record.ppl,
-      });
-    } else if (e.type === 'checkpoint') {
-      job.lastCheckpointStep = e.step;
-      const info: CheckpointInfo = {
-        id: e.id,
-        runId: job.trainer?.runId ?? '',
-        step: e.step,
-        createdAt: Date.now(),
-        bytes: e.bytes,
-        modelName: this.session.model?.name ?? '',
-      };
-      sink.push({ type: 'checkpoint', checkpoint: info });
-    } else {
-      sink.push({ type: 'state', state: e.state });
-    }
-  }
-
-  /** The rope factor the current adapter was trained with, else the default for `context`. */
-  private ropeFactor(job: Job, context: number): number {
-    return job.settings?.ropeFactor ?? defaultRopeFactor(context, this.model().opened.config);
+  /** The factor the current weights were trained with, else the default for `tokens`. */
+  private ropeFactorAt(w: Weights): (tokens: number) => number {
+    const config = this.model().opened.config;
+    return (tokens) => w.ropeFactor ?? ropeFactor(tokens, config);
   }
 
   /** Perplexity over held-out windows of `context` tokens, full attention. */
   async evaluate(context: number): Promise<EvalResult> {
     this.assertIdle('Evaluation');
-    const { heldOut } = this.blocksAt(context);
-    if (heldOut.length === 0)
-      throw new Error(`The held-out split has no full window of ${context} tokens.`);
-    const job = await this.currentJob();
-    try {
-      const r = await evaluate(job.model, heldOut, this.ropeFactor(job, context), EVAL_WINDOWS);
-      return {
-        perplexity: r.ppl,
-        loss: r.loss,
-        tokens: r.windows * (context - 1),
-        windows: r.windows,
-        context,
-      };
-    } finally {
-      job.model.releaseActivations();
-    }
+    const { heldOut } = cutData(this.session, context, { keep: false });
+    const w = await this.current();
+    return heldOutPerplexity(w, heldOut, context, this.ropeFactorAt(w)(context));
   }
 
-  /** One passkey trial: greedy decode after a prompt of about `length` tokens; exact match. */
   async passkey(length: number, seed: number): Promise<PasskeyResult> {
     this.assertIdle('The passkey test');
-    const tok = this.model().tokenizer;
-    if (!tok) throw new Error('The model has no tokenizer.');
-    const trial = buildPasskeyTrial(length, seed, (t) => tok.encode(t, { addBos: true }).length);
-    const job = await this.currentJob();
-    const ids = tok.encode(trial.prompt, { addBos: true });
-    const out = await generate(job.model, ids, {
-      maxNewTokens: String(trial.key).length + 4,
-      temperature: 0,
-      topP: 1,
-      seed,
-      stopId: tok.eosId,
-      ropeFactor: this.ropeFactor(job, ids.length),
-    });
-    const answer = tok.decode(out).trim();
-    return {
-      length: ids.length,
-      passkey: trial.key,
-      answer,
-      correct: passkeyCorrect(answer, trial.key),
-    };
+    const w = await this.current();
+    return passkeyTrial(w, this.tokenizer(), length, seed, this.ropeFactorAt(w));
   }
 
-  /** Samples a continuation with the current adapter, streaming text as it decodes. */
-  async generate(
-    prompt: string,
-    maxTokens: number,
-    onToken: (t: string) => unknown,
-  ): Promise<string> {
+  async generate(prompt: string, maxTokens: number, onText: (t: string) => unknown) {
     this.assertIdle('Generation');
-    const tok = this.model().tokenizer;
-    if (!tok) throw new Error('The model has no tokenizer.');
-    const job = await this.currentJob();
-    const ids = tok.encode(prompt, { addBos: true });
-    const out: number[] = [];
-    let shown = '';
-    await generate(job.model, ids, {
-      maxNewTokens: maxTokens,
-      temperature: 0.8,
-      topP: 0.95,
-      seed: Date.now() & 0xffff,
-      stopId: tok.eosId,
-      ropeFactor: this.ropeFactor(job, ids.length + maxTokens),
-      onToken: (id) => {
-        out.push(id);
-        const text = tok.decode(out);
-        if (text.length > shown.length && text.startsWith(shown)) {
-          void Promise.resolve(onToken(text.slice(shown.length))).catch(() => undefined);
-          shown = text;
-        }
-      },
-    });
-    return tok.decode(out);
+    const w = await this.current();
+    const tok = this.tokenizer();
+    return sample(w, tok, prompt, maxTokens, freshSeed(), this.ropeFactorAt(w), onText);
   }
 
   /** The adapter .zip (PEFT + LongLoRA files, config with rope_scaling, README), optionally merged. */
   async exportAdapter(o: ExportOptions): Promise<ExportedFile> {
     this.assertIdle('Export');
     const m = this.model();
-    const job = this.job;
-    if (!job?.trainer || !job.settings || job.rt !== (await this.runtime()))
+    const run = this.run;
+    if (!run || run.rt !== (await this.runtime()))
       throw new Error('Train or resume a run first: there is no trained adapter to export.');
-    const s = job.settings;
+    const s = run.settings;
     const files = await buildAdapter(
-      job.params,
+      run.params,
       m.opened.config,
       m.name,
       s.ropeFactor,
@@ -397,41 +269,4 @@ export class StudioEngine {
     const safe = m.name.replace(/[^\w.-]+/g, '-').replace(/^-|-$/g, '');
     return { name: `${safe}-longlora-${s.context}.zip`, bytes: zipFiles(files) };
   }
-}
-
-/**
- * A lost device first shows up as whatever the pending call rejected with (a mapAsync aborted, a
- * validation error); the device's `lost` promise settles just after. Waits briefly for it so the
- * page is told the real cause.
- */
-async function deviceLossOr(rt: Runtime, e: unknown): Promise<unknown> {
-  if (e instanceof DeviceLostError) return e;
-  await Promise.race([rt.device.lost, new Promise((r) => setTimeout(r, 1000))]);
-  try {
-    rt.checkErrors();
-  } catch (lost) {
-    if (lost instanceof DeviceLostError) return lost;
-  }
-  return e;
-}
-
-function stepEvent(
-  r: StepRecord,
-  totalSteps: number,
-  etaMs: number,
-  memory: ReturnType<Runtime['memory']['snapshot']>,
-): TrainingEvent {
-  return {
-    type: 'step',
-    step: r.step,
-    totalSteps,
-    loss: r.loss,
-    smoothedLoss: r.smoothLoss,
-    lr: r.lr,
-    gradNorm: r.gradNorm,
-    tokensPerSecond: r.tokensPerSec,
-    elapsedMs: r.elapsedMs,
-    etaMs,
-    memory,
-  };
 }

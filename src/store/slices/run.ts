@@ -1,11 +1,11 @@
 /** Run slice: the settings, the live memory plan, and Start / Pause / Resume / Stop. */
 import type { StateCreator } from 'zustand';
-import {
-  DEMO_MODEL_NAME,
-  type MemoryPlan,
-  type RunState,
-  type TrainingEvent,
-  type TrainingSettings,
+import { DEMO_MODEL_NAME } from '../../util/demo.ts';
+import type {
+  MemoryPlan,
+  RunState,
+  TrainingEvent,
+  TrainingSettings,
 } from '../../worker/protocol.ts';
 import { Comlink, getEngine } from '../engine-client.ts';
 import { describeError, type ShownError } from '../errors.ts';

@@ -56,9 +56,8 @@ export const createDataSlice: StateCreator<StudioState, [], [], DataSlice> = (se
       set({ data: { ...get().data, progress } }),
     );
     try {
-      let summary = await getEngine().loadData(source, onProgress);
-      const target = get().settings?.targetContext;
-      if (target && target !== summary.context) summary = await getEngine().dataAtContext(target);
+      const context = get().settings?.targetContext ?? 0;
+      const summary = await getEngine().loadData(source, context, onProgress);
       set({ data: { ...get().data, summary, loading: false } });
       await get().refreshPlan();
     } catch (e) {

@@ -1,0 +1,228 @@
+/**
+ * GPU weights on one runtime, and a training run built on them. A `Run` is complete from the moment
+ * it exists: its parameters, graph, trainer, settings and event batcher are all set by `Run.create`,
+ * whether it starts fresh or continues a checkpoint.
+ */
+import type { Runtime } from '../engine/runtime.ts';
+import type { OpenedModel } from '../io/model.ts';
+import { LlamaModel } from '../model/llama.ts';
+import type { LoraSettings } from '../model/longlora.ts';
+import type { LlamaParams } from '../model/params.ts';
+import { loadParams, modelFingerprint } from '../model/session.ts';
+import type { CheckpointManifest, CheckpointStore } from '../train/checkpoint.ts';
+import type { Dataset } from '../train/data.ts';
+import { Trainer } from '../train/trainer.ts';
+import type { StepRecord, TrainEvent, TrainSettings } from '../train/types.ts';
+import { toWorkerError } from '../util/errors.ts';
+import { EventBatcher } from './batcher.ts';
+import type { TrainingEvent } from './protocol.ts';
+import { fromTrainSettings } from './settings-map.ts';
+
+/** A model's parameters and graph on one runtime. */
+export interface Weights {
+  readonly rt: Runtime;
+  readonly params: LlamaParams;
+  readonly model: LlamaModel;
+  /** The position-interpolation factor these weights were trained with, if they were. */
+  readonly ropeFactor: number | null;
+}
+
+/** Uploads `opened` with LoRA `lora` (a fresh adapter: B = 0, so the base model's outputs). */
+export async function loadWeights(
+  rt: Runtime,
+  opened: OpenedModel,
+  lora: LoraSettings,
+  seed: number,
+): Promise<Weights> {
+  const params = await loadParams(rt, opened, lora, seed);
+  const model = new LlamaModel(rt, params, { checkpointing: true });
+  return { rt, params, model, ropeFactor: null };
+}
+
+/** Frees what loadWeights allocated. */
+export function destroyWeights(w: Weights): void {
+  w.model.destroy();
+  w.params.destroy();
+}
+
+/** What a run needs from the loaded model. */
+export interface RunModel {
+  opened: OpenedModel;
+  name: string;
+}
+
+/** A checkpoint to continue from. */
+export interface RunResume {
+  manifest: CheckpointManifest;
+  tensors: Map<string, Float32Array>;
+}
+
+/** A training run: weights, trainer and the event stream to the page. */
+export class Run implements Weights {
+  readonly ropeFactor: number;
+  private loop: Promise<void> | null = null;
+  private lastCheckpointStep = -1;
+
+  private constructor(
+    readonly rt: Runtime,
+    readonly params: LlamaParams,
+    readonly model: LlamaModel,
+    readonly settings: TrainSettings,
+    readonly trainer: Trainer,
+    private readonly events: EventBatcher,
+    private readonly modelName: string,
+    private readonly onDeviceLost: () => void,
+  ) {
+    this.ropeFactor = settings.ropeFactor;
+  }
+
+  /** Builds a run on `rt` (fresh, or from `resume`) and starts it in the background. */
+  static async create(args: {
+    rt: Runtime;
+    model: RunModel;
+    data: Dataset;
+    settings: TrainSettings;
+    store: CheckpointStore;
+    onEvents: (e: TrainingEvent[]) => unknown;
+    onDeviceLost: () => void;
+    resume?: RunResume;
+  }): Promise<Run> {
+    const { rt, settings } = args;
+    const { params, model } = await loadWeights(
+      rt,
+      args.model.opened,
+      settings.lora,
+      settings.seed,
+    );
+    const events = new EventBatcher(args.onEvents);
+    // The trainer reports through the run, which exists only once the trainer does.
+    let run: Run | null = null;
+    const trainer = new Trainer(rt, model, args.data, settings, {
+      store: args.store,
+      modelFingerprint: modelFingerprint(args.model.opened),
+      modelName: args.model.name,
+      runId: args.resume?.manifest.runId,
+      onEvent: (e) => run?.forward(e),
+    });
+    run = new Run(rt, params, model, settings, trainer, events, args.model.name, args.onDeviceLost);
+    if (args.resume) run.replay(args.resume);
+    run.start();
+    return run;
+  }
+
+  get runId(): string {
+    return this.trainer.runId;
+  }
+
+  /** Whether the trainer is stepping (the GPU is busy). */
+  get busy(): boolean {
+    return this.loop !== null;
+  }
+
+  /** Restores a checkpoint and sends the page the run's settings and stored history. */
+  private replay({ manifest, tensors }: RunResume): void {
+    const t = this.trainer;
+    t.restore(manifest, tensors);
+    this.lastCheckpointStep = manifest.step;
+    const s = this.settings;
+    this.events.push({ type: 'resumed', step: manifest.step, settings: fromTrainSettings(s) });
+    const memory = this.rt.memory.snapshot();
+    for (const r of t.steps) {
+      const perStep = r.elapsedMs / Math.max(r.step, 1);
+      this.events.push(stepEvent(r, s.steps, perStep * (s.steps - r.step), memory));
+    }
+    for (const e of t.evals)
+      this.events.push({ type: 'eval', step: e.step, loss: e.loss, perplexity: e.ppl });
+  }
+
+  /** Continues stepping (a no-op while it already is). */
+  start(): void {
+    this.loop ??= this.drive();
+  }
+
+  pause(): void {
+    this.trainer.pause();
+  }
+
+  /** Stops the run; a checkpoint is left (written here when the run was paused). */
+  async stop(): Promise<void> {
+    const t = this.trainer;
+    if (this.loop) {
+      t.stop();
+      await this.loop;
+      return;
+    }
+    t.stop();
+    if (this.lastCheckpointStep !== t.step) await t.checkpoint();
+    this.events.push({ type: 'state', state: 'stopped' });
+  }
+
+  destroy(): void {
+    this.trainer.destroy();
+    destroyWeights(this);
+  }
+
+  /** Runs the trainer until it pauses, stops or finishes; errors go to the page as events. */
+  private async drive(): Promise<void> {
+    const t = this.trainer;
+    try {
+      const r = await t.run();
+      if (r === 'paused' && this.lastCheckpointStep !== t.step) await t.checkpoint();
+    } catch (thrown) {
+      const e = await this.rt.causeOf(thrown);
+      const error = toWorkerError(e);
+      this.events.push({ type: 'error', error });
+      this.events.push({ type: 'state', state: 'failed' });
+      if (error.kind === 'device-lost') this.onDeviceLost();
+    } finally {
+      this.loop = null;
+      this.model.releaseActivations();
+      this.events.flush();
+    }
+  }
+
+  private forward(e: TrainEvent): void {
+    if (e.type === 'step') {
+      this.events.push(stepEvent(e.record, e.totalSteps, e.etaMs, e.memory));
+    } else if (e.type === 'eval') {
+      const r = e.record;
+      this.events.push({ type: 'eval', step: r.step, loss: r.loss, perplexity: r.ppl });
+    } else if (e.type === 'checkpoint') {
+      this.lastCheckpointStep = e.step;
+      this.events.push({
+        type: 'checkpoint',
+        checkpoint: {
+          id: e.id,
+          runId: this.runId,
+          step: e.step,
+          createdAt: Date.now(),
+          bytes: e.bytes,
+          modelName: this.modelName,
+        },
+      });
+    } else {
+      this.events.push({ type: 'state', state: e.state });
+    }
+  }
+}
+
+function stepEvent(
+  r: StepRecord,
+  totalSteps: number,
+  etaMs: number,
+  memory: ReturnType<Runtime['memory']['snapshot']>,
+): TrainingEvent {
+  return {
+    type: 'step',
+    step: r.step,
+    totalSteps,
+    loss: r.loss,
+    smoothedLoss: r.smoothLoss,
+    lr: r.lr,
+    gradNorm: r.gradNorm,
+    tokensPerSecond: r.tokensPerSec,
+    elapsedMs: r.elapsedMs,
+    etaMs,
+    memory,
+  };
+}
