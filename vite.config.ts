@@ -16,7 +16,8 @@ const gpuTests = ['src/**/*.gpu.test.ts'];
 
 export default defineConfig({
   plugins: [react(), devCsp],
-  worker: { format: 'es' },
+  // Keep class names in the worker bundle: errors crossing to the page carry their class's name.
+  worker: { format: 'es', rolldownOptions: { output: { keepNames: true } } },
   build: { target: 'es2022', chunkSizeWarningLimit: 2000 },
   test: {
     projects: [

@@ -183,6 +183,8 @@ const THROWN: [ErrorKind, string, unknown[], string][] = [
   ['checkpoint', 'CheckpointError', ['No checkpoint abc.'], 'No checkpoint abc'],
   ['storage-quota', 'StorageQuotaError', ['Storage is full.'], 'Storage is full'],
   ['busy', 'BusyError', ['Stop the run before loading another model.'], 'Stop the run'],
+  ['not-ready', 'NotReadyError', ['Load training data first.'], 'Load training data first.'],
+  ['settings', 'SettingsError', ['Steps must be at least 1.'], 'Steps must be at least 1.'],
   ['unknown', 'Error', ['something unexpected'], 'something unexpected'],
 ];
 

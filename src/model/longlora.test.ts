@@ -40,6 +40,8 @@ describe('LongLoRA rules', () => {
     expect(attentionProblem(1000, 's2', 125)).toMatch(/even group size/);
     expect(attentionProblem(1024, 's2roll', 384)).toMatch(/multiple of the group size \(384\)/);
     expect(attentionProblem(1, 'full', 1)).toMatch(/at least 2 tokens/);
+    expect(attentionProblem(1001, 's2', 1001 / 4)).toMatch(/context divisible by 8/);
+    expect(attentionProblem(1020, 's2', 1020 / 4)).toMatch(/context divisible by 8/);
     expect(nearestS2Context(1000)).toBe(1000);
     expect(nearestS2Context(1003)).toBe(1000);
     expect(nearestS2Context(3)).toBe(8);

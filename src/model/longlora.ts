@@ -52,6 +52,12 @@ export function attentionProblem(
   if (!Number.isInteger(context) || context < 2)
     return `The context must be an integer of at least 2 tokens (got ${context}).`;
   if (pattern === 'full') return null;
+  const valid = Number.isInteger(group) && group > 0 && group % 2 === 0 && context % group === 0;
+  if (!valid && group === context / S2_GROUPS)
+    return (
+      `Shifted sparse attention needs a context divisible by ${2 * S2_GROUPS} ` +
+      `(group size ${group} must be even).`
+    );
   if (!Number.isInteger(group) || group <= 0 || group % 2 !== 0)
     return `Shifted sparse attention needs a positive even group size (got ${group}).`;
   if (context % group !== 0)

@@ -17,6 +17,8 @@ import {
 import { DataError } from '../train/data.ts';
 import {
   BusyError,
+  NotReadyError,
+  SettingsError,
   ERROR_KINDS,
   errorKind,
   fromWorkerError,
@@ -51,6 +53,8 @@ const CASES: [Error, ErrorKind, string][] = [
   [new StorageQuotaError('Storage is full'), 'storage-quota', 'StorageQuotaError'],
   [new UsageError('--model is required'), 'usage', 'UsageError'],
   [new BusyError('Stop the run first.'), 'busy', 'BusyError'],
+  [new NotReadyError('Load a model first.'), 'not-ready', 'NotReadyError'],
+  [new SettingsError('Steps must be at least 1.'), 'settings', 'SettingsError'],
 ];
 
 describe('error kinds and hints', () => {

@@ -72,6 +72,14 @@ export const HINTS: Readonly<Record<ErrorKind, Hint>> = {
     title: 'Training is using the GPU',
     action: 'Pause or stop the run, then try again.',
   },
+  'not-ready': {
+    title: 'A step is missing first',
+    action: 'Do what the message above asks (load a model, data or a run), then try again.',
+  },
+  settings: {
+    title: 'These training settings cannot run',
+    action: 'Change the setting the message above names, then start again.',
+  },
   unknown: {
     title: 'Something went wrong',
     action: 'Try again; if it persists, reload the page.',

@@ -9,7 +9,7 @@ import type { LlamaModel } from '../model/llama.ts';
 import { attentionProblem } from '../model/longlora.ts';
 import { Rng } from '../util/rng.ts';
 import { CheckpointError, type CheckpointManifest, type CheckpointStore } from './checkpoint.ts';
-import type { Block, Dataset } from './data.ts';
+import { DataError, type Block, type Dataset } from './data.ts';
 import { evaluate } from './evaluate.ts';
 import {
   learningRate,
@@ -18,6 +18,7 @@ import {
   type TrainEvent,
   type TrainSettings,
 } from './types.ts';
+import { SettingsError } from '../util/errors.ts';
 
 export interface TrainerOptions {
   store?: CheckpointStore;
@@ -52,9 +53,9 @@ export class Trainer {
     readonly opts: TrainerOptions,
   ) {
     validateSettings(settings);
-    if (data.train.length === 0) throw new Error('The dataset has no training blocks.');
+    if (data.train.length === 0) throw new DataError('The dataset has no training blocks.');
     if (data.context !== settings.context) {
-      throw new Error(
+      throw new DataError(
         `The dataset was cut at ${data.context} tokens but training is at ${settings.context}.`,
       );
     }
@@ -275,8 +276,8 @@ export class Trainer {
 /** Checks settings against the model; throws a readable error. */
 export function validateSettings(s: TrainSettings): void {
   const problem = attentionProblem(s.context, s.pattern, s.group);
-  if (problem) throw new Error(problem);
-  if (s.steps < 1) throw new Error('Steps must be at least 1.');
-  if (s.gradAccum < 1) throw new Error('Gradient accumulation must be at least 1.');
-  if (!(s.lr > 0)) throw new Error('The learning rate must be positive.');
+  if (problem) throw new SettingsError(problem);
+  if (s.steps < 1) throw new SettingsError('Steps must be at least 1.');
+  if (s.gradAccum < 1) throw new SettingsError('Gradient accumulation must be at least 1.');
+  if (!(s.lr > 0)) throw new SettingsError('The learning rate must be positive.');
 }

@@ -17,6 +17,8 @@ export const ERROR_KINDS = [
   'storage-quota',
   'usage',
   'busy',
+  'not-ready',
+  'settings',
   'unknown',
 ] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
@@ -38,6 +40,16 @@ export abstract class StudioError extends Error {
 /** The engine is busy with a run and cannot take this request now. */
 export class BusyError extends StudioError {
   readonly kind = 'busy';
+}
+
+/** A request that needs something first: a model, data, or a run to act on. */
+export class NotReadyError extends StudioError {
+  readonly kind = 'not-ready';
+}
+
+/** Training settings that cannot run (an invalid group size, no steps, a non-positive lr, …). */
+export class SettingsError extends StudioError {
+  readonly kind = 'settings';
 }
 
 /** An error as plain data (what crosses the worker boundary as `WorkerError`). */

@@ -14,7 +14,7 @@ import {
 import { FormatError, UnsupportedModelError } from '../io/errors.ts';
 import { CheckpointError, StorageQuotaError } from '../train/checkpoint.ts';
 import { DataError } from '../train/data.ts';
-import { BusyError, toWorkerError } from '../util/errors.ts';
+import { BusyError, NotReadyError, SettingsError, toWorkerError } from '../util/errors.ts';
 import type { EngineApi } from './protocol.ts';
 
 /** Sends what a call throws as a WorkerError; the page's engine-client re-creates it. */
@@ -54,6 +54,8 @@ function withErrorHook(api: EngineApi): EngineApi {
       CheckpointError,
       StorageQuotaError,
       BusyError,
+      NotReadyError,
+      SettingsError,
       Error,
     },
   });

@@ -10,6 +10,7 @@ import { EVAL_WINDOWS } from '../train/types.ts';
 import { buildPasskeyTrial, passkeyCorrect } from './passkey.ts';
 import type { EvalResult, PasskeyResult } from './protocol.ts';
 import type { Weights } from './run.ts';
+import { DataError } from '../train/data.ts';
 
 /** Perplexity over the first held-out windows of `context` tokens. */
 export async function heldOutPerplexity(
@@ -19,7 +20,7 @@ export async function heldOutPerplexity(
   ropeFactor: number,
 ): Promise<EvalResult> {
   if (heldOut.length === 0)
-    throw new Error(`The held-out split has no full window of ${context} tokens.`);
+    throw new DataError(`The held-out split has no full window of ${context} tokens.`);
   try {
     const r = await evaluate(w.model, heldOut, ropeFactor, EVAL_WINDOWS);
     return { perplexity: r.ppl, loss: r.loss, tokens: r.tokens, windows: r.windows, context };

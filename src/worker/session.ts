@@ -18,6 +18,7 @@ import type {
   ModelSummary,
   TrainingSettings,
 } from './protocol.ts';
+import { NotReadyError } from '../util/errors.ts';
 
 /** An opened model with its tokenizer. */
 export interface LoadedModel {
@@ -114,7 +115,8 @@ export async function loadData(
   onProgress: (p: LoadProgress) => void,
 ): Promise<LoadedData> {
   const tok = session.model?.tokenizer;
-  if (!tok) throw new Error('Load a model with a tokenizer first: the data is tokenized with it.');
+  if (!tok)
+    throw new NotReadyError('Load a model with a tokenizer first: the data is tokenized with it.');
   const name = baseName(source.name);
   const text = await readText(source);
   const dataset = buildDataset(name, text, tok, {
@@ -139,7 +141,7 @@ export async function loadData(
 export function cutData(session: Session, context: number, { keep = true } = {}): Dataset {
   const d = session.data;
   const tok = session.model?.tokenizer;
-  if (!d || !tok) throw new Error('Load training data first.');
+  if (!d || !tok) throw new NotReadyError('Load training data first.');
   if (d.dataset.context === context) return d.dataset;
   const dataset = buildDataset(d.name, d.text, tok, { context });
   if (keep) d.dataset = dataset;
@@ -168,7 +170,7 @@ export function dataSummary(d: LoadedData): DataSummary {
 /** Plans training memory for `s` and lists what would stop it, each with what to change. */
 export function planFor(session: Session, a: AdapterSummary, s: TrainingSettings): MemoryPlan {
   const m = session.model;
-  if (!m) throw new Error('Load a model first.');
+  if (!m) throw new NotReadyError('Load a model first.');
   const t = toTrainSettings(s, m.opened.config);
   const plan = planTraining({
     shape: m.opened.config,

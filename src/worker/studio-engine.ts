@@ -11,7 +11,7 @@ import type { Tokenizer } from '../io/tokenizer.ts';
 import { BASE_ONLY, ropeFactor } from '../model/longlora.ts';
 import { exportAdapter as buildAdapter, mergeModel, modelFingerprint } from '../model/session.ts';
 import type { CheckpointStore } from '../train/checkpoint.ts';
-import { BusyError } from '../util/errors.ts';
+import { BusyError, NotReadyError } from '../util/errors.ts';
 import { heldOutPerplexity, passkeyTrial, sample } from './inference.ts';
 import type {
   CheckpointInfo,
@@ -104,13 +104,16 @@ export class StudioEngine {
 
   private model(): LoadedModel {
     const m = this.session.model;
-    if (!m) throw new Error('Load a model first.');
+    if (!m) throw new NotReadyError('Load a model first.');
     return m;
   }
 
   private tokenizer(): Tokenizer {
     const tok = this.model().tokenizer;
-    if (!tok) throw new Error('The model has no tokenizer: text cannot be read or written.');
+    if (!tok)
+      throw new NotReadyError(
+        'The model has no tokenizer (tokenizer.json or a GGUF vocabulary): text cannot be read or written.',
+      );
     return tok;
   }
 
@@ -137,7 +140,7 @@ export class StudioEngine {
   /** The loaded data cut at `context` (left as it is while a run uses it). */
   dataAtContext(context: number): DataSummary {
     const d = this.session.data;
-    if (!d) throw new Error('No training data is loaded.');
+    if (!d) throw new NotReadyError('No training data is loaded.');
     if (!this.busy) cutData(this.session, context);
     return dataSummary(d);
   }
@@ -200,7 +203,7 @@ export class StudioEngine {
   /** Continues a paused run. */
   resume(): void {
     const run = this.run;
-    if (!run) throw new Error('There is no run to resume; start one or pick a checkpoint.');
+    if (!run) throw new NotReadyError('There is no run to resume; start one or pick a checkpoint.');
     run.start();
   }
 
@@ -251,7 +254,9 @@ export class StudioEngine {
     const m = this.model();
     const run = this.run;
     if (!run || run.rt !== (await this.runtime()))
-      throw new Error('Train or resume a run first: there is no trained adapter to export.');
+      throw new NotReadyError(
+        'Train or resume a run first: there is no trained adapter to export.',
+      );
     const s = run.settings;
     const files = await buildAdapter(
       run.params,

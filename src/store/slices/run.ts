@@ -10,6 +10,7 @@ import type {
 import { Comlink, getEngine } from '../engine-client.ts';
 import { describeError, type ShownError } from '../errors.ts';
 import type { StudioState } from '../index.ts';
+import { NotReadyError } from '../../util/errors.ts';
 
 export interface RunSlice {
   settings: TrainingSettings | null;
@@ -108,7 +109,7 @@ export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set,
       set({ run: { state: 'starting', runId: null, error: null } });
       try {
         if (!get().model.summary)
-          throw new Error(
+          throw new NotReadyError(
             `Load the model this checkpoint was trained on (${info?.modelName ?? 'unknown'}) first, then resume.`,
           );
         const runId = await getEngine().resumeFromCheckpoint(id, onEvents());
