@@ -1,5 +1,5 @@
 /** Browser host (page or Web Worker): navigator.gpu, shaders bundled by Vite from shaders/. */
-import { requestGpu } from './device.ts';
+import { requestGpu, type RuntimeCaps } from './device.ts';
 import { Runtime, type ShaderLoader } from './runtime.ts';
 
 const sources = import.meta.glob('/shaders/*.wgsl', {
@@ -15,8 +15,8 @@ export const loadBundledShader: ShaderLoader = (name) => {
   return s;
 };
 
-/** A Runtime on navigator.gpu. */
-export async function createBrowserRuntime(): Promise<Runtime> {
+/** A Runtime on navigator.gpu; `caps` lowers its buffer limits. */
+export async function createBrowserRuntime(caps?: RuntimeCaps): Promise<Runtime> {
   const gpu = typeof navigator !== 'undefined' ? navigator.gpu : undefined;
-  return new Runtime(await requestGpu(gpu), loadBundledShader);
+  return new Runtime(await requestGpu(gpu, { caps }), loadBundledShader);
 }

@@ -13,6 +13,7 @@ export interface AdapterSummary {
   /** True when the Node host fell back to SwiftShader because no other adapter was found. */
   fallback: boolean;
   features: { shaderF16: boolean; subgroups: boolean; timestampQuery: boolean };
+  /** The device's limits; the buffer limits lowered to the runtime's caps (RuntimeCaps). */
   limits: {
     maxBufferSize: number;
     maxStorageBufferBindingSize: number;
@@ -22,6 +23,25 @@ export interface AdapterSummary {
     maxStorageBuffersPerShaderStage: number;
   };
 }
+
+/**
+ * Lower limits than the adapter offers, for adapters that have them and for tests: the device asks
+ * for at most these (never more than the adapter offers), `AdapterSummary.limits` reports them, and
+ * the Runtime enforces them — a tensor over maxBufferSize or a binding over
+ * maxStorageBufferBindingSize throws TooLargeError before WebGPU sees it. Caps below WebGPU's
+ * defaults (128 MiB binding, 256 MiB buffer) are enforced by the Runtime alone, since a device
+ * always gets at least the defaults.
+ */
+export interface RuntimeCaps {
+  maxStorageBufferBindingSize?: number;
+  maxBufferSize?: number;
+}
+
+/** WebGPU's default limits: a device request may not go below them. */
+const DEFAULT_LIMITS = {
+  maxStorageBufferBindingSize: 128 * 1024 * 1024,
+  maxBufferSize: 256 * 1024 * 1024,
+};
 
 /** An adapter, its device, and the summary. */
 export interface GpuHandle {
@@ -33,7 +53,7 @@ export interface GpuHandle {
 /** Requests a device from `gpu` with the adapter's full buffer and workgroup limits. */
 export async function requestGpu(
   gpu: GPU | undefined,
-  opts: { powerPreference?: GPUPowerPreference; fallback?: boolean } = {},
+  opts: { powerPreference?: GPUPowerPreference; fallback?: boolean; caps?: RuntimeCaps } = {},
 ): Promise<GpuHandle> {
   if (!gpu) {
     throw new WebGPUUnavailableError(
@@ -48,18 +68,37 @@ export async function requestGpu(
       'WebGPU is present but no GPU adapter was found. Check that hardware acceleration is on, or try Chrome/Edge 113+.',
     );
   }
-  return requestDeviceFrom(adapter, opts.fallback ?? false);
+  return requestDeviceFrom(adapter, opts.fallback ?? false, opts.caps);
 }
 
-/** Requests a device from a given adapter. */
+/** A cap checked as a positive whole number of bytes (a multiple of 4, as buffers are). */
+function checkCap(name: string, v: number | undefined): number {
+  if (v === undefined) return Infinity;
+  if (!Number.isInteger(v) || v < 4 || v % 4 !== 0) {
+    throw new RangeError(`${name} cap must be a positive multiple of 4 bytes (got ${v})`);
+  }
+  return v;
+}
+
+/** Requests a device from a given adapter, its buffer limits lowered to `caps`. */
 export async function requestDeviceFrom(
   adapter: GPUAdapter,
   fallback: boolean,
+  caps: RuntimeCaps = {},
 ): Promise<GpuHandle> {
   const a = adapter.limits;
+  const capBuffer = checkCap('maxBufferSize', caps.maxBufferSize);
+  const capBinding = checkCap('maxStorageBufferBindingSize', caps.maxStorageBufferBindingSize);
+  // Never above what the adapter offers, never below WebGPU's defaults (the Runtime enforces those).
+  const ask = (offered: number, cap: number, floor: number) =>
+    Math.min(offered, Math.max(cap, floor));
   const requiredLimits: Record<string, number> = {
-    maxBufferSize: a.maxBufferSize,
-    maxStorageBufferBindingSize: a.maxStorageBufferBindingSize,
+    maxBufferSize: ask(a.maxBufferSize, capBuffer, DEFAULT_LIMITS.maxBufferSize),
+    maxStorageBufferBindingSize: ask(
+      a.maxStorageBufferBindingSize,
+      capBinding,
+      DEFAULT_LIMITS.maxStorageBufferBindingSize,
+    ),
     maxComputeWorkgroupStorageSize: a.maxComputeWorkgroupStorageSize,
     maxComputeInvocationsPerWorkgroup: a.maxComputeInvocationsPerWorkgroup,
     maxComputeWorkgroupSizeX: a.maxComputeWorkgroupSizeX,
@@ -95,8 +134,8 @@ export async function requestDeviceFrom(
         timestampQuery: device.features.has('timestamp-query'),
       },
       limits: {
-        maxBufferSize: d.maxBufferSize,
-        maxStorageBufferBindingSize: d.maxStorageBufferBindingSize,
+        maxBufferSize: Math.min(d.maxBufferSize, capBuffer),
+        maxStorageBufferBindingSize: Math.min(d.maxStorageBufferBindingSize, capBinding),
         maxComputeWorkgroupStorageSize: d.maxComputeWorkgroupStorageSize,
         maxComputeInvocationsPerWorkgroup: d.maxComputeInvocationsPerWorkgroup,
         maxComputeWorkgroupsPerDimension: d.maxComputeWorkgroupsPerDimension,

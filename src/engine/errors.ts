@@ -31,6 +31,30 @@ export class OutOfMemoryError extends EngineError {
   }
 }
 
+/**
+ * One buffer or one binding larger than the runtime's limits (the adapter's, or lower caps): raised
+ * by the Runtime before WebGPU would reject it with a raw validation error. Kind 'out-of-memory'.
+ */
+export class TooLargeError extends OutOfMemoryError {
+  constructor(
+    /** The tensor (label) or dispatch binding concerned. */
+    readonly what: string,
+    readonly bytes: number,
+    /** 'maxBufferSize' or 'maxStorageBufferBindingSize'. */
+    readonly limitName: 'maxBufferSize' | 'maxStorageBufferBindingSize',
+    readonly limit: number,
+  ) {
+    super(
+      limitName === 'maxBufferSize'
+        ? `${what} needs one buffer of ${bytes} bytes, more than this GPU's largest buffer ` +
+            `(maxBufferSize ${limit} bytes).`
+        : `${what} binds ${bytes} bytes at once, more than this GPU binds ` +
+            `(maxStorageBufferBindingSize ${limit} bytes).`,
+      bytes,
+    );
+  }
+}
+
 /** One message from the WGSL compiler. */
 export interface ShaderMessage {
   type: string;

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { requestDeviceFrom, type GpuHandle } from './device.ts';
+import { requestDeviceFrom, type GpuHandle, type RuntimeCaps } from './device.ts';
 import { WebGPUUnavailableError } from './errors.ts';
 import { Runtime, type ShaderLoader } from './runtime.ts';
 
@@ -36,7 +36,10 @@ type DawnModule = { create(flags: string[]): GPU; globals: Record<string, unknow
  * Acquires a GPU in Node. When Dawn finds no adapter and SwiftShader's driver is installed, sets
  * VK_ICD_FILENAMES to it, tries again and says so through `log`.
  */
-export async function acquireNodeGpu(log: (msg: string) => void = () => {}): Promise<GpuHandle> {
+export async function acquireNodeGpu(
+  log: (msg: string) => void = () => {},
+  caps?: RuntimeCaps,
+): Promise<GpuHandle> {
   let dawn: DawnModule;
   try {
     dawn = (await import('webgpu')) as unknown as DawnModule;
@@ -63,10 +66,13 @@ export async function acquireNodeGpu(log: (msg: string) => void = () => {}): Pro
       "No WebGPU adapter found in Node. Install a Vulkan driver (or Debian's chromium package for SwiftShader) and libvulkan1.",
     );
   }
-  return await requestDeviceFrom(adapter, fallback);
+  return await requestDeviceFrom(adapter, fallback, caps);
 }
 
-/** A Runtime on the Node GPU with shaders from disk. */
-export async function createNodeRuntime(log?: (msg: string) => void): Promise<Runtime> {
-  return new Runtime(await acquireNodeGpu(log), loadShaderFromDisk);
+/** A Runtime on the Node GPU with shaders from disk; `caps` lowers its buffer limits. */
+export async function createNodeRuntime(
+  log?: (msg: string) => void,
+  caps?: RuntimeCaps,
+): Promise<Runtime> {
+  return new Runtime(await acquireNodeGpu(log, caps), loadShaderFromDisk);
 }

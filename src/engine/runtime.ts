@@ -9,6 +9,7 @@ import {
   GPUValidationError,
   OutOfMemoryError,
   ShaderCompilationError,
+  TooLargeError,
   type ShaderMessage,
 } from './errors.ts';
 import { decodeHalves } from '../util/half.ts';
@@ -167,13 +168,8 @@ export class Runtime {
     this.checkErrors();
     const elements = shape.reduce((a, b) => a * b, 1);
     const bytes = Math.max(4, Math.ceil((elements * DTYPE_BYTES[dtype]) / 4) * 4);
-    const limit = this.device.limits.maxBufferSize;
-    if (bytes > limit) {
-      throw new OutOfMemoryError(
-        `${label} needs ${bytes} bytes, more than this GPU's largest buffer (${limit} bytes).`,
-        bytes,
-      );
-    }
+    const limit = this.info.limits.maxBufferSize;
+    if (bytes > limit) throw new TooLargeError(label, bytes, 'maxBufferSize', limit);
     this.device.pushErrorScope('out-of-memory');
     const buffer = this.device.createBuffer({
       label,
@@ -295,6 +291,20 @@ export class Runtime {
   /** Records one compute dispatch. */
   dispatch(spec: DispatchSpec): void {
     this.checkErrors();
+    const label = spec.label ?? spec.shader;
+    const maxBinding = this.info.limits.maxStorageBufferBindingSize;
+    for (const b of spec.bindings) {
+      const t = b instanceof Tensor ? b : b.tensor;
+      const size = b instanceof Tensor ? b.bytes : b.size;
+      if (size > maxBinding) {
+        throw new TooLargeError(
+          `${label}: [Buffer ${t.label}]`,
+          size,
+          'maxStorageBufferBindingSize',
+          maxBinding,
+        );
+      }
+    }
     const pipeline = this.pipeline(spec.shader, spec.entry, spec.constants);
     const entries: GPUBindGroupEntry[] = spec.bindings.map((b, i) =>
       b instanceof Tensor
@@ -304,7 +314,6 @@ export class Runtime {
     if (spec.params) {
       entries.push({ binding: entries.length, resource: this.uniform(spec.params) });
     }
-    const label = spec.label ?? spec.shader;
     const bindGroup = this.device.createBindGroup({
       label,
       layout: pipeline.getBindGroupLayout(0),

@@ -3,12 +3,14 @@
  * file registers how to make a Runtime and a checkpoint BlobStore (a folder in Node, IndexedDB in
  * the browser); a test that gets no adapter fails, it never skips.
  */
+import type { RuntimeCaps } from '../engine/device.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import type { BlobStore } from '../train/checkpoint.ts';
 
 export interface TestHost {
   name: 'node' | 'browser';
-  create: () => Promise<Runtime>;
+  /** A Runtime on a new device; `caps` lowers its buffer limits (RuntimeCaps). */
+  create: (caps?: RuntimeCaps) => Promise<Runtime>;
   /** A fresh, empty checkpoint BlobStore unique to `name`. */
   blobStore: (name: string) => Promise<BlobStore>;
 }
@@ -42,6 +44,14 @@ export function testRuntime(): Promise<Runtime> {
 /** A fresh Runtime on its own device (for tests that destroy or lose a device). */
 export function freshRuntime(): Promise<Runtime> {
   return host().create();
+}
+
+/**
+ * A fresh Runtime on its own device whose buffer and binding limits are lowered to `caps` (to test
+ * row-blocked tensors and the size guards at tiny sizes). Destroy it with rt.destroy(true).
+ */
+export function cappedRuntime(caps: RuntimeCaps): Promise<Runtime> {
+  return host().create(caps);
 }
 
 /** A fresh checkpoint store in this host's real storage. */

@@ -6,7 +6,7 @@ import { FolderBlobStore } from '../train/store-node.ts';
 
 globalThis.__longloraTestHost = {
   name: 'node',
-  create: () => createNodeRuntime(),
+  create: (caps) => createNodeRuntime(undefined, caps),
   blobStore: async (name) =>
     new FolderBlobStore(await mkdtemp(join(tmpdir(), `longlora-${name}-`))),
 };

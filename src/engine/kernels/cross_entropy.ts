@@ -74,7 +74,7 @@ export interface CrossEntropyOptions {
 
 /** Tokens per chunk for a vocabulary of V under the device's binding limit and CE_CHUNK_BYTES. */
 export function crossEntropyChunk(rt: Runtime, T: number, V: number): number {
-  const bytes = Math.min(CE_CHUNK_BYTES, rt.device.limits.maxStorageBufferBindingSize);
+  const bytes = Math.min(CE_CHUNK_BYTES, rt.info.limits.maxStorageBufferBindingSize);
   return Math.max(1, Math.min(T, Math.floor(bytes / (4 * V))));
 }
 
