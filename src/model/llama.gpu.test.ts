@@ -157,7 +157,9 @@ describe('LoRA+ Llama on the GPU vs the float64 reference', () => {
 });
 
 describe('memory plan', () => {
-  it('predicts the bytes a training step allocates per category', async () => {
+  // With optimizer state: a training step. Without: `longlora grad` (a forward and backward only).
+  it.each([true, false])('predicts the bytes a step allocates (optimizer: %s)', async (adam) => {
+    const optimizerState = adam;
     const rt = await testRuntime();
     const base = rt.memory.snapshot().current;
     const refCfg: RefConfig = {
@@ -186,6 +188,8 @@ describe('memory plan', () => {
       lora,
       refWeightSource(shape, randomRefModel(refCfg, 1), 'BF16'),
       1,
+      undefined,
+      { optimizerState },
     );
     const model = new LlamaModel(rt, params);
     const T = 32;
@@ -195,10 +199,18 @@ describe('memory plan', () => {
       { pattern: 's2', group: 8, ropeFactor: 2 },
     );
     const used = rt.memory.snapshot().current;
-    const plan = planTraining({ shape, weightBytes: 2, lora, context: T, checkpointing: true });
+    const plan = planTraining({
+      shape,
+      weightBytes: 2,
+      lora,
+      context: T,
+      checkpointing: true,
+      optimizerState,
+    });
     for (const c of ['weights', 'lora', 'gradients', 'optimizer', 'activations'] as const) {
       expect(used[c] - base[c], c).toBe(plan.bytes[c]);
     }
+    expect(plan.bytes.optimizer).toBe(optimizerState ? 8 * params.trainableCount : 0);
     // Workspace holds what persists between steps; kernels' transient buffers are freed at once.
     expect(used.workspace - base.workspace).toBeLessThanOrEqual(plan.bytes.workspace);
     model.destroy();

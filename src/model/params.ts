@@ -1,7 +1,7 @@
 /**
  * The model's GPU tensors: frozen base weights in their storage dtype, trainable tensors (LoRA A/B,
- * embeddings, norms) in f32 with their gradients and AdamW moments, all from one size table so the
- * memory plan and the allocation agree.
+ * embeddings, norms) in f32 with their gradients and (for training) AdamW moments, all from one size
+ * table so the memory plan and the allocation agree.
  */
 import { bytesToF32 } from '../io/dtype.ts';
 import type { MemoryCategory } from '../engine/memory.ts';
@@ -35,8 +35,9 @@ export interface Trainable {
   name: string;
   param: Tensor;
   grad: Tensor;
-  m: Tensor;
-  v: Tensor;
+  /** AdamW moments; reading them throws when the parameters were loaded without optimizer state. */
+  readonly m: Tensor;
+  readonly v: Tensor;
   size: number;
   /** Apply weight decay (LoRA matrices) or not (norms, embeddings follow the same rule here). */
   decay: boolean;
@@ -66,9 +67,21 @@ export function loraName(layer: number, name: LinearName, which: 'A' | 'B'): str
 
 const STORAGE: Record<RawTensor['dtype'], DType> = { F32: 'f32', F16: 'f16', BF16: 'bf16' };
 
+/** What `LlamaParams.load` allocates besides the weights. */
+export interface LoadOptions {
+  /**
+   * AdamW moments (m, v) for every trainable (default true). Only the trainer needs them: a forward
+   * and backward (`longlora grad`), evaluation and generation load without (8 bytes per trainable
+   * parameter fewer).
+   */
+  optimizerState?: boolean;
+}
+
 /** All GPU parameters of a LoRA+ Llama. */
 export class LlamaParams {
   readonly trainables: Trainable[] = [];
+  /** The AdamW moments allocated (empty without optimizer state). */
+  private readonly moments: Tensor[] = [];
   private constructor(
     readonly rt: Runtime,
     readonly shape: LlamaShape,
@@ -77,6 +90,8 @@ export class LlamaParams {
     readonly lmHead: Tensor,
     readonly norm: Tensor,
     readonly layers: LayerParams[],
+    /** Whether every trainable has AdamW moments (see LoadOptions). */
+    readonly hasOptimizerState: boolean,
   ) {}
 
   /** Uploads base weights from `src` and initialises LoRA as PEFT does (A kaiming-uniform, B = 0). */
@@ -87,6 +102,7 @@ export class LlamaParams {
     src: WeightSource,
     seed: number,
     onTensor?: (name: string, bytes: number) => void,
+    opts: LoadOptions = {},
   ): Promise<LlamaParams> {
     const up = async (
       name: string,
@@ -153,7 +169,8 @@ export class LlamaParams {
       }
       layers.push({ inputNorm, postNorm, w, lora: pairs });
     }
-    const params = new LlamaParams(rt, shape, lora, embed, lmHead, norm, layers);
+    const optimizerState = opts.optimizerState ?? true;
+    const params = new LlamaParams(rt, shape, lora, embed, lmHead, norm, layers, optimizerState);
     params.createTrainables();
     return params;
   }
@@ -169,11 +186,35 @@ export class LlamaParams {
         this.rt.tensor(param.shape, 'f32', cat, `${name} ${what}`);
       const grad = mk('gradients', 'grad');
       this.rt.zero(grad);
-      const m = mk('optimizer', 'm');
-      const v = mk('optimizer', 'v');
-      this.rt.zero(m);
-      this.rt.zero(v);
-      this.trainables.push({ name, param, grad, m, v, size: param.size, decay });
+      let moments: { m: Tensor; v: Tensor } | null = null;
+      if (this.hasOptimizerState) {
+        moments = { m: mk('optimizer', 'm'), v: mk('optimizer', 'v') };
+        this.rt.zero(moments.m);
+        this.rt.zero(moments.v);
+        this.moments.push(moments.m, moments.v);
+      }
+      const state = () => {
+        if (!moments) {
+          throw new Error(
+            `${name} has no optimizer state: the parameters were loaded without it ` +
+              '(LlamaParams.load with optimizerState: false), for a forward and backward only.',
+          );
+        }
+        return moments;
+      };
+      this.trainables.push({
+        name,
+        param,
+        grad,
+        get m() {
+          return state().m;
+        },
+        get v() {
+          return state().v;
+        },
+        size: param.size,
+        decay,
+      });
     };
     if (this.lora.trainEmbed) add('model.embed_tokens.weight', this.embed, false);
     this.layers.forEach((l, i) => {
@@ -227,7 +268,8 @@ export class LlamaParams {
         t.destroy();
       }
     };
-    for (const t of this.trainables) [t.param, t.grad, t.m, t.v].forEach(kill);
+    for (const t of this.trainables) [t.param, t.grad].forEach(kill);
+    this.moments.forEach(kill);
     [this.embed, this.lmHead, this.norm].forEach(kill);
     for (const l of this.layers) {
       [l.inputNorm, l.postNorm, ...Object.values(l.w)].forEach(kill);

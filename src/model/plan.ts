@@ -22,6 +22,11 @@ export interface PlanInput {
   checkpointing: boolean;
   /** Tokens per chunk of the fused output layer + cross-entropy. */
   ceChunk?: number;
+  /**
+   * AdamW moments for every trainable (default true: training). A forward and backward alone
+   * (`longlora grad`, evaluation) loads without them (LlamaParams.load's `optimizerState`).
+   */
+  optimizerState?: boolean;
 }
 
 export interface MemoryPlan {
@@ -88,7 +93,7 @@ export function planTraining(p: PlanInput): MemoryPlan {
     }
   }
   b.gradients = 4 * trainable;
-  b.optimizer = 8 * trainable;
+  b.optimizer = p.optimizerState === false ? 0 : 8 * trainable;
   // Activations: layer inputs h[0..L], one (or L) layer set, final norm, ids/labels.
   const Hq = s.heads * s.headDim;
   const Hkv = s.kvHeads * s.headDim;
