@@ -1,8 +1,10 @@
-// Output-layer backward, weight gradient: dW[v, d] += Σ_r G[r, v] · hidden[row0 + r, d]
-// for v < V, d < D, summing the chunk's rows r = 0 … rows−1 in a fixed order (deterministic: each dW
-// element is owned by one lane; chunks are added one after another). dW [V, D] f32 ACCUMULATES (+=).
-// One 16×16 workgroup computes a 16×16 tile (grid x over D, y over V), walking the chunk's rows in
-// tiles of 16 through workgroup memory; loads are coalesced along v for G and along d for hidden.
+// Output-layer backward, weight gradient over one row block: dW[v, d] += Σ_r G[r, v0 + v] ·
+// hidden[row0 + r, d] for v < vRows, d < D, summing the chunk's rows r = 0 … rows−1 in a fixed order
+// (deterministic: each dW element is owned by one lane; chunks are added one after another).
+// dW: the block [vRows, D] f32 (rows v0 … of the [V, D] gradient; a whole one has v0 0, vRows V),
+// ACCUMULATES (+=). G = dlogits [rows, V] f32.
+// One 16×16 workgroup computes a 16×16 tile (grid x over D, y over vRows), walking the chunk's rows
+// in tiles of 16 through workgroup memory; loads are coalesced along v for G and along d for hidden.
 
 // #params Params
 
@@ -26,8 +28,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let k = t * TS + lid.y; // chunk row this lane loads
     var a = 0.0;
     var b = 0.0;
-    if (k < p.rows && vLoad < p.V) {
-      a = G[k * p.V + vLoad];
+    if (k < p.rows && vLoad < p.vRows) {
+      a = G[k * p.V + p.v0 + vLoad];
     }
     if (k < p.rows && d < p.D) {
       b = hidden[(p.row0 + k) * p.D + d];
@@ -40,7 +42,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     }
     workgroupBarrier();
   }
-  if (v < p.V && d < p.D) {
+  if (v < p.vRows && d < p.D) {
     let i = v * p.D + d;
     dW[i] = dW[i] + acc;
   }

@@ -1,7 +1,8 @@
 // Output-layer backward, weight gradient, barrier-free variant for CPU adapters (SwiftShader):
-//   dW[v, d] += Σ_r G[r, v] · hidden[row0 + r, d] for v < V, d < D,
+//   dW[v, d] += Σ_r G[r, v0 + v] · hidden[row0 + r, d] for v < vRows, d < D,
 // summing the chunk's rows r = 0 … rows−1 in order (deterministic: each dW element is owned by one
-// invocation; chunks are added one after another). dW [V, D] f32 ACCUMULATES (+=).
+// invocation; chunks are added one after another). dW: one row block [vRows, D] f32 (rows v0 … of
+// the [V, D] gradient; a whole one has v0 0, vRows V), ACCUMULATES (+=). G = dlogits [rows, V] f32.
 // Threads: each invocation computes a 4×4 block (v = 4·gid.y…, d = 4·gid.x…) in four vec4
 // accumulators from one vec4 of G and one of hidden per row; 8×8 workgroups, no workgroup memory.
 // Loads past an edge are clamped to the last column and their results are not stored.
@@ -14,7 +15,7 @@
 @group(0) @binding(3) var<uniform> p: Params;
 
 fn store(v: u32, d0: u32, c: vec4<f32>) {
-  if (v >= p.V) {
+  if (v >= p.vRows) {
     return;
   }
   let o = v * p.D + d0;
@@ -28,12 +29,12 @@ fn store(v: u32, d0: u32, c: vec4<f32>) {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let v0 = gid.y * 4u;
   let d0 = gid.x * 4u;
-  if (v0 >= p.V || d0 >= p.D) {
+  if (v0 >= p.vRows || d0 >= p.D) {
     return;
   }
-  let v1 = min(v0 + 1u, p.V - 1u);
-  let v2 = min(v0 + 2u, p.V - 1u);
-  let v3 = min(v0 + 3u, p.V - 1u);
+  let v1 = min(v0 + 1u, p.vRows - 1u);
+  let v2 = min(v0 + 2u, p.vRows - 1u);
+  let v3 = min(v0 + 3u, p.vRows - 1u);
   let d1 = min(d0 + 1u, p.D - 1u);
   let d2 = min(d0 + 2u, p.D - 1u);
   let d3 = min(d0 + 3u, p.D - 1u);
@@ -42,7 +43,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var c2 = vec4<f32>(0.0);
   var c3 = vec4<f32>(0.0);
   for (var r = 0u; r < p.rows; r++) {
-    let g = r * p.V;
+    let g = r * p.V + p.v0;
     let h = (p.row0 + r) * p.D;
     let b = vec4<f32>(hidden[h + d0], hidden[h + d1], hidden[h + d2], hidden[h + d3]);
     c0 += G[g + v0] * b;

@@ -1,7 +1,10 @@
-// Output layer: logits[r, v] = Σ_k hidden[row0 + r, k] · W[v, k] for r < rows, v < V (x · Wᵀ).
-// hidden: [T, D] f32; W: [V, D] as raw u32 words: f32 (DTYPE 0) or bf16 (1) / f16 (2) packed two per
-// u32, unpacked here; logits: [rows, V] f32 (a chunk of tokens), overwritten.
-// One 16×16 workgroup computes a 16×16 tile of logits (grid x over V, y over rows), walking D in
+// Output layer over one row block of W: logits[r, v0 + v] = Σ_k hidden[row0 + r, k] · W[v, k] for
+// r < rows, v < vRows (x · Wᵀ).
+// hidden: [T, D] f32; W: the block, [vRows, D] as raw u32 words: f32 (DTYPE 0) or bf16 (1) / f16 (2)
+// packed two per u32, unpacked here; it holds rows v0 … v0 + vRows − 1 of the [V, D] output layer (a
+// whole matrix is one block: v0 0, vRows V). logits: [rows, V] f32 (a chunk of tokens); this block's
+// columns are overwritten.
+// One 16×16 workgroup computes a 16×16 tile of logits (grid x over vRows, y over rows), walking D in
 // tiles of 16 through workgroup memory; edges load zeros.
 
 override DTYPE: u32 = 0u;
@@ -33,7 +36,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       a = hidden[(p.row0 + r) * p.D + k];
     }
     var b = 0.0;
-    if (bRow < p.V && k < p.D) {
+    if (bRow < p.vRows && k < p.D) {
       b = loadW(bRow * p.D + k);
     }
     As[lid.y][lid.x] = a;
@@ -44,7 +47,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     }
     workgroupBarrier();
   }
-  if (r < p.rows && v < p.V) {
-    logits[r * p.V + v] = acc;
+  if (r < p.rows && v < p.vRows) {
+    logits[r * p.V + p.v0 + v] = acc;
   }
 }

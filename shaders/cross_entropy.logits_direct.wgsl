@@ -1,8 +1,10 @@
 // Output layer, barrier-free variant for CPU adapters (SwiftShader, where emulated workgroup barriers
 // cost far more than the tiling saves; the caches do the tiling):
-//   logits[r, v] = Σ_k hidden[row0 + r, k] · W[v, k] for r < rows, v < V (x · Wᵀ), OVERWRITTEN.
-// hidden: [T, D] f32; W: [V, D] as raw u32 words: f32 (DTYPE 0) or bf16 (1) / f16 (2) packed two per
-// u32; logits: [rows, V] f32 (a chunk of tokens).
+//   logits[r, v0 + v] = Σ_k hidden[row0 + r, k] · W[v, k] for r < rows, v < vRows (x · Wᵀ),
+// OVERWRITTEN. hidden: [T, D] f32; W: one row block, [vRows, D] as raw u32 words: f32 (DTYPE 0) or
+// bf16 (1) / f16 (2) packed two per u32, holding rows v0 … v0 + vRows − 1 of the [V, D] output layer
+// (a whole matrix is one block: v0 0, vRows V); logits: [rows, V] f32 (a chunk of tokens), this
+// block's columns written.
 // Threads: each invocation computes a 4×4 block (rows 4·gid.y…, columns v = 4·gid.x…) in four vec4
 // accumulators, walking k = 0 … D−1 in order (deterministic); 8×8 workgroups, no workgroup memory.
 // Loads past an edge are clamped to the last row / column and their results are not stored.
@@ -22,18 +24,18 @@ fn store(r: u32, v0: u32, c: vec4<f32>) {
   if (r >= p.rows) {
     return;
   }
-  let o = r * p.V + v0;
+  let o = r * p.V + p.v0 + v0;
   logits[o] = c.x;
-  if (v0 + 1u < p.V) { logits[o + 1u] = c.y; }
-  if (v0 + 2u < p.V) { logits[o + 2u] = c.z; }
-  if (v0 + 3u < p.V) { logits[o + 3u] = c.w; }
+  if (v0 + 1u < p.vRows) { logits[o + 1u] = c.y; }
+  if (v0 + 2u < p.vRows) { logits[o + 2u] = c.z; }
+  if (v0 + 3u < p.vRows) { logits[o + 3u] = c.w; }
 }
 
 @compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let r0 = gid.y * 4u;
   let v0 = gid.x * 4u;
-  if (r0 >= p.rows || v0 >= p.V) {
+  if (r0 >= p.rows || v0 >= p.vRows) {
     return;
   }
   let last = p.rows - 1u;
@@ -42,9 +44,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let h2 = (p.row0 + min(r0 + 2u, last)) * p.D;
   let h3 = (p.row0 + min(r0 + 3u, last)) * p.D;
   let w0 = v0 * p.D;
-  let w1 = min(v0 + 1u, p.V - 1u) * p.D;
-  let w2 = min(v0 + 2u, p.V - 1u) * p.D;
-  let w3 = min(v0 + 3u, p.V - 1u) * p.D;
+  let w1 = min(v0 + 1u, p.vRows - 1u) * p.D;
+  let w2 = min(v0 + 2u, p.vRows - 1u) * p.D;
+  let w3 = min(v0 + 3u, p.vRows - 1u) * p.D;
   var c0 = vec4<f32>(0.0);
   var c1 = vec4<f32>(0.0);
   var c2 = vec4<f32>(0.0);

@@ -14,6 +14,7 @@ import {
 } from './errors.ts';
 import { decodeHalves } from '../util/half.ts';
 import { MemoryTracker, type MemoryCategory } from './memory.ts';
+import type { RowBlocks } from './row-blocks.ts';
 import { expandShader, type ExpandedWgsl } from './wgsl-include.ts';
 
 /** How long a failed call waits for device.lost to settle before trusting its own error. */
@@ -198,8 +199,20 @@ export class Runtime {
     t.buffer.destroy();
   }
 
-  /** Writes bytes into a tensor. Pending dispatches are submitted first so ordering holds. */
-  write(t: Tensor, data: ArrayBufferView, byteOffset = 0): void {
+  /**
+   * Writes bytes into a tensor. Pending dispatches are submitted first so ordering holds. A RowBlocks
+   * matrix takes the whole matrix's bytes (byteOffset 0), spread over its blocks.
+   */
+  write(t: Tensor | RowBlocks, data: ArrayBufferView, byteOffset = 0): void {
+    if (!(t instanceof Tensor)) {
+      if (byteOffset !== 0) throw new Error(`write(): ${t.label} is row-blocked; write it whole`);
+      const all = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      const rowBytes = t.shape[1] * DTYPE_BYTES[t.dtype];
+      for (const p of t.pieces()) {
+        this.write(p.tensor, all.subarray(p.row0 * rowBytes, (p.row0 + p.rows) * rowBytes));
+      }
+      return;
+    }
     if (this.pendingDispatches > 0) this.flush();
     const padded = data.byteLength % 4 === 0 ? data : padTo4(data);
     this.device.queue.writeBuffer(
@@ -211,10 +224,10 @@ export class Runtime {
     );
   }
 
-  /** Fills a tensor with zeros (recorded in order with dispatches). */
-  zero(t: Tensor): void {
+  /** Fills a tensor (every block of a RowBlocks matrix) with zeros, in order with dispatches. */
+  zero(t: Tensor | RowBlocks): void {
     this.endPass();
-    this.getEncoder().clearBuffer(t.buffer);
+    for (const b of t instanceof Tensor ? [t] : t.blocks) this.getEncoder().clearBuffer(b.buffer);
     this.pendingDispatches++;
   }
 
@@ -385,8 +398,13 @@ export class Runtime {
     return out;
   }
 
-  /** Reads a tensor as f32 values (bf16/f16 are decoded). */
-  async read(t: Tensor): Promise<Float32Array<ArrayBuffer>> {
+  /** Reads a tensor, or a RowBlocks matrix whole, as f32 values (bf16/f16 are decoded). */
+  async read(t: Tensor | RowBlocks): Promise<Float32Array<ArrayBuffer>> {
+    if (!(t instanceof Tensor)) {
+      const out = new Float32Array(t.size);
+      for (const p of t.pieces()) out.set(await this.read(p.tensor), p.row0 * t.shape[1]);
+      return out;
+    }
     const bytes = await this.readBytes(t);
     if (t.dtype === 'bf16' || t.dtype === 'f16') {
       return decodeHalves(new Uint16Array(bytes, 0, t.size), t.dtype);

@@ -1,14 +1,18 @@
 /**
  * Launchers for the output layer fused with cross-entropy, in chunks of tokens so the [T × V]
- * logits never exist at once, and a plain logits launcher for generation.
+ * logits never exist at once, and a plain logits launcher for generation. The output layer W [V, D]
+ * (and its gradient) may be row-blocked (RowBlocks): each chunk's logits are computed block by block
+ * into their columns of the [chunk, V] workspace, the softmax runs over the full rows, dHidden
+ * accumulates over the blocks in v order (the same bits as a whole W) and dW is per block.
  */
+import { piecesOf, type RowPiece, type Stored } from '../row-blocks.ts';
 import type { Runtime, Tensor } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
 import { weightDtypeConstant } from './embedding.ts';
 import { grid2d } from './elementwise.ts';
 
 const LogitsParams = uniformLayout(
-  { rows: 'u32', V: 'u32', D: 'u32', row0: 'u32' },
+  { rows: 'u32', V: 'u32', D: 'u32', row0: 'u32', v0: 'u32', vRows: 'u32' },
   { shaders: ['cross_entropy.logits', 'cross_entropy.logits_direct'] },
 );
 const SoftmaxParams = uniformLayout(
@@ -22,7 +26,7 @@ const SoftmaxParams = uniformLayout(
   { shaders: ['cross_entropy.softmax', 'cross_entropy.softmax_rows'] },
 );
 const BackParams = uniformLayout(
-  { rows: 'u32', D: 'u32', V: 'u32', row0: 'u32' },
+  { rows: 'u32', D: 'u32', V: 'u32', row0: 'u32', v0: 'u32', vRows: 'u32', accumulate: 'u32' },
   {
     shaders: [
       'cross_entropy.dhidden',
@@ -62,8 +66,11 @@ export interface CrossEntropyOptions {
   chunk?: number;
   /** [T, D] f32, overwritten with the gradient of (summed loss · gradScale) w.r.t. hidden. */
   dHidden?: Tensor;
-  /** [V, D] f32, accumulated (+=) with the gradient w.r.t. W (only when W is trainable). */
-  dW?: Tensor;
+  /**
+   * [V, D] f32, accumulated (+=) with the gradient w.r.t. W (only when W is trainable); row-blocked
+   * exactly as W when W is.
+   */
+  dW?: Stored;
   /** Scales the gradients (e.g. 1 / count of non-ignored labels for the mean). Default 1. */
   gradScale?: number;
   /** A caller-owned [≥ chunk × V] f32 workspace; otherwise one is allocated and freed. */
@@ -81,7 +88,7 @@ export function crossEntropyChunk(rt: Runtime, T: number, V: number): number {
 function logitsChunk(
   rt: Runtime,
   hidden: Tensor,
-  W: Tensor,
+  W: RowPiece,
   logits: Tensor,
   rows: number,
   row0: number,
@@ -90,30 +97,47 @@ function logitsChunk(
   variant: CrossEntropyVariant,
 ): void {
   const direct = variant === 'direct';
+  const vRows = W.rows;
   rt.dispatch({
     shader: direct ? 'cross_entropy.logits_direct' : 'cross_entropy.logits',
-    constants: { DTYPE: weightDtypeConstant(W.dtype, 'cross-entropy') },
-    bindings: [hidden, W, logits],
-    params: LogitsParams.pack({ rows, V, D, row0 }),
+    constants: { DTYPE: weightDtypeConstant(W.tensor.dtype, 'cross-entropy') },
+    bindings: [hidden, W.tensor, logits],
+    params: LogitsParams.pack({ rows, V, D, row0, v0: W.row0, vRows }),
     workgroups: direct
-      ? [Math.ceil(V / 32), Math.ceil(rows / 32)]
-      : [Math.ceil(V / 16), Math.ceil(rows / 16)],
-    label: `logits ${rows}x${V}x${D}`,
+      ? [Math.ceil(vRows / 32), Math.ceil(rows / 32)]
+      : [Math.ceil(vRows / 16), Math.ceil(rows / 16)],
+    label: `logits ${rows}x${vRows}x${D}`,
   });
 }
 
-/** logits[T, V] = hidden[T, D] · W[V, D]ᵀ (W f32 or packed bf16/f16), for generation. */
+/** Row blocks of W, checked to cover [0, V). */
+function outputPieces(W: Stored, V: number, what: string): RowPiece[] {
+  const pieces = piecesOf(W);
+  const last = pieces[pieces.length - 1];
+  if (!last || last.row0 + last.rows !== V) {
+    throw new Error(
+      `${what}: the output layer has ${last ? last.row0 + last.rows : 0} rows, not V=${V}`,
+    );
+  }
+  return pieces;
+}
+
+/**
+ * logits[T, V] = hidden[T, D] · W[V, D]ᵀ (W f32 or packed bf16/f16, whole or row-blocked), for
+ * generation.
+ */
 export function logitsForward(
   rt: Runtime,
   hidden: Tensor,
-  W: Tensor,
+  W: Stored,
   logits: Tensor,
   T: number,
   D: number,
   V: number,
   variant: CrossEntropyVariant = crossEntropyVariant(rt),
 ): void {
-  logitsChunk(rt, hidden, W, logits, T, 0, D, V, variant);
+  for (const b of outputPieces(W, V, 'logitsForward'))
+    logitsChunk(rt, hidden, b, logits, T, 0, D, V, variant);
 }
 
 /**
@@ -123,7 +147,7 @@ export function logitsForward(
 export function crossEntropyForward(
   rt: Runtime,
   hidden: Tensor,
-  W: Tensor,
+  W: Stored,
   labels: Tensor,
   loss: Tensor,
   opts: CrossEntropyOptions,
@@ -140,10 +164,19 @@ export function crossEntropyForward(
   const logits = given ?? rt.tensor([chunk, V], 'f32', 'workspace', 'cross-entropy logits');
   const lossRows = rt.tensor([Math.max(T, 1)], 'f32', 'workspace', 'cross-entropy row losses');
   const maxDim = rt.device.limits.maxComputeWorkgroupsPerDimension;
-  const wDtype = weightDtypeConstant(W.dtype, 'crossEntropyForward');
+  const wPieces = outputPieces(W, V, 'crossEntropyForward');
+  const dwPieces = dW ? piecesOf(dW) : [];
+  if (dW) {
+    if (dW.dtype !== 'f32') throw new Error(`crossEntropyForward: dW must be f32`);
+    const same = (a: RowPiece, i: number) =>
+      dwPieces[i]?.row0 === a.row0 && dwPieces[i]?.rows === a.rows;
+    if (dwPieces.length !== wPieces.length || !wPieces.every(same)) {
+      throw new Error('crossEntropyForward: dW must be row-blocked exactly as W');
+    }
+  }
   for (let row0 = 0; row0 < T; row0 += chunk) {
     const rows = Math.min(chunk, T - row0);
-    logitsChunk(rt, hidden, W, logits, rows, row0, D, V, variant);
+    for (const b of wPieces) logitsChunk(rt, hidden, b, logits, rows, row0, D, V, variant);
     rt.dispatch({
       shader: direct ? 'cross_entropy.softmax_rows' : 'cross_entropy.softmax',
       bindings: [labels, logits, lossRows],
@@ -152,27 +185,36 @@ export function crossEntropyForward(
       label: `crossEntropy softmax ${rows}x${V}`,
     });
     if (dHidden) {
-      rt.dispatch({
-        shader: direct ? 'cross_entropy.dhidden_direct' : 'cross_entropy.dhidden',
-        constants: { DTYPE: wDtype },
-        bindings: [logits, W, dHidden],
-        params: BackParams.pack({ rows, D, V, row0 }),
-        workgroups: direct
-          ? [Math.ceil(D / 32), Math.ceil(rows / 32)]
-          : [Math.ceil(D / 16), Math.ceil(rows / 16)],
-        label: `crossEntropy dHidden ${rows}x${D}x${V}`,
+      wPieces.forEach((b, i) => {
+        rt.dispatch({
+          shader: direct ? 'cross_entropy.dhidden_direct' : 'cross_entropy.dhidden',
+          constants: { DTYPE: weightDtypeConstant(b.tensor.dtype, 'crossEntropyForward') },
+          bindings: [logits, b.tensor, dHidden],
+          params: BackParams.pack({
+            rows,
+            D,
+            V,
+            row0,
+            v0: b.row0,
+            vRows: b.rows,
+            accumulate: i > 0 ? 1 : 0,
+          }),
+          workgroups: direct
+            ? [Math.ceil(D / 32), Math.ceil(rows / 32)]
+            : [Math.ceil(D / 16), Math.ceil(rows / 16)],
+          label: `crossEntropy dHidden ${rows}x${D}x${b.rows}`,
+        });
       });
     }
-    if (dW) {
-      if (dW.dtype !== 'f32') throw new Error(`crossEntropyForward: dW must be f32`);
+    for (const b of dwPieces) {
       rt.dispatch({
         shader: direct ? 'cross_entropy.dweight_direct' : 'cross_entropy.dweight',
-        bindings: [logits, hidden, dW],
-        params: BackParams.pack({ rows, D, V, row0 }),
+        bindings: [logits, hidden, b.tensor],
+        params: BackParams.pack({ rows, D, V, row0, v0: b.row0, vRows: b.rows, accumulate: 0 }),
         workgroups: direct
-          ? [Math.ceil(D / 32), Math.ceil(V / 32)]
-          : [Math.ceil(D / 16), Math.ceil(V / 16)],
-        label: `crossEntropy dW ${rows}x${D}x${V}`,
+          ? [Math.ceil(D / 32), Math.ceil(b.rows / 32)]
+          : [Math.ceil(D / 16), Math.ceil(b.rows / 16)],
+        label: `crossEntropy dW ${rows}x${D}x${b.rows}`,
       });
     }
   }

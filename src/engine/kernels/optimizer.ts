@@ -1,4 +1,8 @@
-/** Launchers for the optimizer: one AdamW step and the deterministic squared gradient norm. */
+/**
+ * Launchers for the optimizer: one AdamW step and the deterministic squared gradient norm. Parameters
+ * may be row-blocked (RowBlocks, with gradient and moments blocked alike): both loop over the blocks.
+ */
+import { piecesOf, RowBlocks, type Stored } from '../row-blocks.ts';
 import type { Runtime, Tensor } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
 import { grid2d } from './elementwise.ts';
@@ -35,24 +39,25 @@ export interface AdamWHyper {
   gradScale: number;
 }
 
-/** One PyTorch-semantics AdamW step over n f32 elements; param, m and v are updated in place. */
+/**
+ * One PyTorch-semantics AdamW step over n f32 elements; param, m and v are updated in place. Row-
+ * blocked parameters (grad, m and v blocked the same way) get one dispatch per block.
+ */
 export function adamwStep(
   rt: Runtime,
-  param: Tensor,
-  grad: Tensor,
-  m: Tensor,
-  v: Tensor,
+  param: Stored,
+  grad: Stored,
+  m: Stored,
+  v: Stored,
   n: number,
   h: AdamWHyper,
 ): void {
   if (!(h.step >= 1)) throw new Error(`adamwStep: step must be ≥ 1 (got ${h.step})`);
   const bc1 = 1 - h.beta1 ** h.step;
   const bc2 = 1 - h.beta2 ** h.step;
-  rt.dispatch({
-    shader: 'adamw.step',
-    bindings: [grad, param, m, v],
-    params: AdamParams.pack({
-      n,
+  const params = (count: number) =>
+    AdamParams.pack({
+      n: count,
       beta1: h.beta1,
       beta2: h.beta2,
       eps: h.eps,
@@ -60,21 +65,57 @@ export function adamwStep(
       stepSize: h.lr / bc1,
       invSqrtBc2: 1 / Math.sqrt(bc2),
       gradScale: h.gradScale,
-    }),
-    workgroups: grid2d(Math.ceil(n / 256), rt.device.limits.maxComputeWorkgroupsPerDimension),
-    label: `adamwStep ${n}`,
+    });
+  const maxDim = rt.device.limits.maxComputeWorkgroupsPerDimension;
+  if (!(param instanceof RowBlocks)) {
+    const one = (t: Stored, what: string) => {
+      if (t instanceof RowBlocks)
+        throw new Error(`adamwStep: ${what} is row-blocked, param is not`);
+      return t;
+    };
+    rt.dispatch({
+      shader: 'adamw.step',
+      bindings: [one(grad, 'grad'), param, one(m, 'm'), one(v, 'v')],
+      params: params(n),
+      workgroups: grid2d(Math.ceil(n / 256), maxDim),
+      label: `adamwStep ${n}`,
+    });
+    return;
+  }
+  if (n !== param.size) throw new Error(`adamwStep: n ${n} is not ${param.label}'s ${param.size}`);
+  const [gs, ms, vs] = [grad, m, v].map(piecesOf);
+  param.pieces().forEach((b, i) => {
+    const count = b.rows * param.shape[1];
+    const parts = [gs![i], ms![i], vs![i]];
+    if (parts.some((x) => !x || x.row0 !== b.row0 || x.rows !== b.rows)) {
+      throw new Error(`adamwStep: grad, m and v must be row-blocked as ${param.label}`);
+    }
+    rt.dispatch({
+      shader: 'adamw.step',
+      bindings: [parts[0]!.tensor, b.tensor, parts[1]!.tensor, parts[2]!.tensor],
+      params: params(count),
+      workgroups: grid2d(Math.ceil(count / 256), maxDim),
+      label: `adamwStep ${count} rows ${b.row0}+${b.rows}`,
+    });
   });
 }
 
 /**
- * out[0] = Σ over every listed buffer of Σ_{i<n} g[i]² (overwrite), deterministic: per-block partial
+ * out[0] = Σ over every listed buffer of Σ_{i<n} g[i]² (overwrite; a row-blocked buffer is summed
+ * over all its blocks), deterministic: per-block partial
  * sums in a fixed order, then one fixed-order reduction. Submits the work to free its workspace.
  */
 export function gradNormSquared(
   rt: Runtime,
-  grads: { tensor: Tensor; n: number }[],
+  list: { tensor: Stored; n: number }[],
   out: Tensor,
 ): void {
+  // A row-blocked gradient counts as its blocks, each whole.
+  const grads = list.flatMap((g) =>
+    g.tensor instanceof RowBlocks
+      ? g.tensor.blocks.map((b) => ({ tensor: b, n: b.size }))
+      : [{ tensor: g.tensor, n: g.n }],
+  );
   const blocks = grads.map((g) => Math.ceil(g.n / NORM_BLOCK));
   const count = blocks.reduce((a, b) => a + b, 0);
   const partials = rt.tensor([Math.max(count, 1)], 'f32', 'workspace', 'gradnorm partials');

@@ -1,0 +1,169 @@
+/**
+ * Row-blocked matrices: a [rows, cols] matrix stored as consecutive row blocks, each its own buffer no
+ * larger than the runtime's binding and buffer limits, so a vocabulary-sized embedding or output
+ * layer (Llama-3's 128256 × 2048) works on adapters that bind 128 MiB. Kernels that read or write
+ * such a matrix loop over `pieces()`, passing each block's first row (see embedding.ts,
+ * cross_entropy.ts, optimizer.ts). When the whole matrix fits one block there is one block and the
+ * kernels dispatch exactly as for a plain tensor.
+ */
+import type { MemoryCategory } from './memory.ts';
+import { DTYPE_BYTES, type DType, type Runtime, type Tensor } from './runtime.ts';
+
+/** One block of a RowBlocks matrix: its tensor [rows, cols], its first row and its row count. */
+export interface RowPiece {
+  tensor: Tensor;
+  row0: number;
+  rows: number;
+}
+
+/** A [rows, cols] matrix as row blocks (each a Tensor); destroy() frees every block. */
+export class RowBlocks {
+  constructor(
+    readonly blocks: readonly Tensor[],
+    /** The first row of each block. */
+    readonly starts: readonly number[],
+    readonly shape: readonly [number, number],
+    readonly dtype: DType,
+    readonly category: MemoryCategory,
+    readonly label: string,
+  ) {}
+
+  /** Number of elements. */
+  get size(): number {
+    return this.shape[0] * this.shape[1];
+  }
+
+  /** Bytes over all blocks. */
+  get bytes(): number {
+    return this.blocks.reduce((s, b) => s + b.bytes, 0);
+  }
+
+  /** More than one block. */
+  get split(): boolean {
+    return this.blocks.length > 1;
+  }
+
+  get destroyed(): boolean {
+    return this.blocks.every((b) => b.destroyed);
+  }
+
+  /** Each block with its first row and row count, in row order. */
+  pieces(): RowPiece[] {
+    return this.blocks.map((tensor, i) => ({
+      tensor,
+      row0: this.starts[i]!,
+      rows: tensor.shape[0] ?? 0,
+    }));
+  }
+
+  destroy(): void {
+    for (const b of this.blocks) b.destroy();
+  }
+}
+
+/**
+ * A tensor or a row-blocked matrix: what parameters, gradients and moments are stored as. The
+ * Runtime's read, write and zero take either (a RowBlocks matrix is read and written whole).
+ */
+export type Stored = Tensor | RowBlocks;
+
+/** The pieces of a plain tensor (one, all rows) or of a RowBlocks matrix. */
+export function piecesOf(t: Stored): RowPiece[] {
+  return t instanceof RowBlocks ? t.pieces() : [{ tensor: t, row0: 0, rows: t.shape[0] ?? 0 }];
+}
+
+/** The largest single buffer the runtime may allocate and bind whole. */
+export function blockBytesLimit(limits: {
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
+}): number {
+  return Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
+}
+
+/**
+ * Rows per block of a [rows, cols] matrix of `dtype` under `maxBytes` per block: as many as fit, all
+ * of them when the whole matrix fits. Packed 16-bit dtypes keep rows × cols per block even so every
+ * block starts on a whole u32 word. Throws when not even one row (two, for odd packed rows) fits.
+ */
+export function blockRowCount(rows: number, cols: number, dtype: DType, maxBytes: number): number {
+  const whole = Math.max(4, Math.ceil((rows * cols * DTYPE_BYTES[dtype]) / 4) * 4);
+  if (whole <= maxBytes) return Math.max(rows, 1);
+  let n = Math.floor(maxBytes / (cols * DTYPE_BYTES[dtype]));
+  if (DTYPE_BYTES[dtype] === 2 && cols % 2 === 1) n -= n % 2;
+  if (n < 1) {
+    throw new RangeError(`rows of ${cols} ${dtype} values do not fit a block of ${maxBytes} bytes`);
+  }
+  return n;
+}
+
+/** Bytes of each block of a [rows, cols] matrix split under `maxBytes` (the memory plan's view). */
+export function blockByteSizes(
+  rows: number,
+  cols: number,
+  dtype: DType,
+  maxBytes: number,
+): number[] {
+  const per = blockRowCount(rows, cols, dtype, maxBytes);
+  const out: number[] = [];
+  for (let r0 = 0; r0 < Math.max(rows, 1); r0 += per) {
+    const n = Math.min(per, rows - r0);
+    out.push(Math.max(4, Math.ceil((n * cols * DTYPE_BYTES[dtype]) / 4) * 4));
+  }
+  return out;
+}
+
+/**
+ * Allocates a [rows, cols] matrix as row blocks under the runtime's limits, counted under
+ * `category`. `data` (optional, the whole matrix's raw little-endian bytes or values) is uploaded
+ * block by block. One block keeps `label` as its name; split blocks are named `label[r0:r1]`.
+ */
+export function allocRowBlocks(
+  rt: Runtime,
+  shape: readonly [number, number],
+  dtype: DType,
+  category: MemoryCategory,
+  label: string,
+  data?: ArrayBufferView,
+): RowBlocks {
+  const [rows, cols] = shape;
+  const per = blockRowCount(rows, cols, dtype, blockBytesLimit(rt.info.limits));
+  const blocks: Tensor[] = [];
+  const starts: number[] = [];
+  const rowBytes = cols * DTYPE_BYTES[dtype];
+  const bytes = data && new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  try {
+    for (let r0 = 0; r0 < Math.max(rows, 1); r0 += per) {
+      const n = Math.min(per, rows - r0);
+      const name = per >= rows ? label : `${label}[${r0}:${r0 + n}]`;
+      const part = bytes?.subarray(r0 * rowBytes, (r0 + n) * rowBytes);
+      blocks.push(rt.tensor([n, cols], dtype, category, name, part));
+      starts.push(r0);
+    }
+  } catch (e) {
+    for (const b of blocks) b.destroy();
+    throw e;
+  }
+  return new RowBlocks(blocks, starts, [rows, cols], dtype, category, label);
+}
+
+/** An f32 matrix with the same row blocks as `like` (a gradient or an AdamW moment), zeroed. */
+export function zerosLike(
+  rt: Runtime,
+  like: RowBlocks,
+  category: MemoryCategory,
+  label: string,
+): RowBlocks {
+  const blocks: Tensor[] = [];
+  try {
+    for (const p of like.pieces()) {
+      const name = like.split ? `${label}[${p.row0}:${p.row0 + p.rows}]` : label;
+      const t = rt.tensor([p.rows, like.shape[1]], 'f32', category, name);
+      rt.zero(t);
+      blocks.push(t);
+    }
+  } catch (e) {
+    for (const b of blocks) b.destroy();
+    throw e;
+  }
+  return new RowBlocks(blocks, like.starts, like.shape, 'f32', category, label);
+}
