@@ -14,7 +14,22 @@ export interface TinySpec {
   /** Grouped-query attention (2 kv heads for 4 query heads) or plain multi-head. */
   gqa: boolean;
   tied: boolean;
+  /** config.json's `rope_scaling` entry, written as given; absent when undefined (no key). */
+  ropeScaling?: Record<string, unknown> | null;
 }
+
+/**
+ * A Llama 3 style rope_scaling for the tiny models (head dim 4, max_position_embeddings 64): the
+ * higher of their two frequencies (wavelength 2π) lies between the high- and low-frequency
+ * wavelengths 4 and 16 and is smoothed, the lower one (wavelength 200π) is divided by 4.
+ */
+export const TINY_LLAMA3_ROPE: Readonly<Record<string, unknown>> = Object.freeze({
+  factor: 4.0,
+  high_freq_factor: 4.0,
+  low_freq_factor: 1.0,
+  original_max_position_embeddings: 16,
+  rope_type: 'llama3',
+});
 
 /** The tiny sentencepiece pieces after <unk>, <s>, </s> and the 256 byte tokens, best score first. */
 const PIECES = [
@@ -130,6 +145,204 @@ export function tinyTokenizerJson(): Record<string, unknown> {
   };
 }
 
+/** A unique placeholder token for `id`, padding a small real vocabulary up to a model's size; no merge produces one. */
+export function placeholderToken(id: number): string {
+  return `<placeholder_${id}>`;
+}
+
+/**
+ * tinyTokenizerJson's vocabulary padded with placeholder tokens to `vocabSize` (32000 for Llama 1/2 and
+ * TinyLlama), with the BOS template post-processor Llama's tokenizer.json carries.
+ */
+export function paddedSpmTokenizerJson(vocabSize: number): Record<string, unknown> {
+  const json = tinyTokenizerJson();
+  const model = json.model as { vocab: Record<string, number> };
+  const real = Object.keys(model.vocab).length;
+  if (vocabSize < real)
+    throw new Error(`vocabulary of ${vocabSize} is below the ${real} real tokens`);
+  for (let id = real; id < vocabSize; id++) model.vocab[placeholderToken(id)] = id;
+  const bos = { SpecialToken: { id: '<s>', type_id: 0 } };
+  json.post_processor = {
+    type: 'TemplateProcessing',
+    single: [bos, { Sequence: { id: 'A', type_id: 0 } }],
+    pair: [bos, { Sequence: { id: 'A', type_id: 0 } }, bos, { Sequence: { id: 'B', type_id: 1 } }],
+    special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] } },
+  };
+  return json;
+}
+
+/** GPT-2's bytes_to_unicode: the printable character standing for each byte, in GPT-2's order (printables first). */
+export function byteLevelAlphabet(): { byte: number; char: string }[] {
+  const bytes: number[] = [];
+  for (const [lo, hi] of [
+    [0x21, 0x7e],
+    [0xa1, 0xac],
+    [0xae, 0xff],
+  ] as const) {
+    for (let b = lo; b <= hi; b++) bytes.push(b);
+  }
+  const out = bytes.map((b) => ({ byte: b, char: String.fromCharCode(b) }));
+  let n = 0;
+  for (let b = 0; b < 256; b++) {
+    if (!bytes.includes(b)) out.push({ byte: b, char: String.fromCharCode(256 + n++) });
+  }
+  return out;
+}
+
+/** The merges of the small real byte-level vocabulary ("Ġ" is the space byte), in priority order. */
+const BYTE_LEVEL_MERGES: [string, string][] = [
+  ['Ġ', 't'],
+  ['h', 'e'],
+  ['Ġ', 'a'],
+  ['i', 'n'],
+  ['Ġt', 'he'],
+  ['e', 'r'],
+  ['o', 'n'],
+  ['Ġ', 's'],
+  ['a', 'n'],
+  ['r', 'e'],
+  ['Ġ', 'w'],
+  ['n', 'd'],
+  ['Ġa', 'nd'],
+  ['Ġ', 'o'],
+  ['Ġt', 'o'],
+  ['e', 'd'],
+  ['Ġ', 'h'],
+  ['o', 'u'],
+  ['i', 's'],
+  ['a', 't'],
+  ['e', 'n'],
+  ['i', 't'],
+  ['in', 'g'],
+  ['Ġ', 'b'],
+  ['Ġ', 'f'],
+  ['Ġ', 'c'],
+  ['o', 'r'],
+  ['e', 's'],
+  ['l', 'l'],
+  ['Ġ', 'm'],
+];
+
+/** A byte-level BPE tokenizer.json: GPT-2 style (SmolLM2) or Llama 3 style (tiktoken-converted). */
+export interface ByteLevelTokenizerSpec {
+  style: 'gpt2' | 'llama3';
+  vocabSize: number;
+  /**
+   * Special (added) tokens by id. GPT-2 style keeps them in the BPE vocabulary too (SmolLM2: ids 0–16);
+   * Llama 3 style lists them only as added tokens (128000–128255).
+   */
+  specials: { id: number; content: string }[];
+  /** The token the Llama 3 template post-processor puts first. */
+  bos?: string;
+}
+
+/** The Split pattern of Llama 3's pre-tokenizer. */
+const LLAMA3_SPLIT =
+  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+/**
+ * A byte-level BPE tokenizer.json of `vocabSize` tokens: the specials at their ids, the 256 byte tokens,
+ * a few dozen real merges, then placeholder tokens up to the size.
+ */
+export function byteLevelTokenizerJson(spec: ByteLevelTokenizerSpec): Record<string, unknown> {
+  const tokens: (string | undefined)[] = new Array<string | undefined>(spec.vocabSize);
+  for (const s of spec.specials) tokens[s.id] = s.content;
+  const regular = [
+    ...byteLevelAlphabet().map((b) => b.char),
+    ...BYTE_LEVEL_MERGES.map(([l, r]) => l + r),
+  ];
+  let next = 0;
+  for (let id = 0; id < spec.vocabSize; id++) {
+    if (tokens[id] !== undefined) continue;
+    tokens[id] = next < regular.length ? regular[next++] : placeholderToken(id);
+  }
+  const specialIds = new Set(spec.specials.map((s) => s.id));
+  const vocab: Record<string, number> = {};
+  tokens.forEach((t, id) => {
+    if (spec.style === 'gpt2' || !specialIds.has(id)) vocab[t!] = id;
+  });
+  const added = spec.specials.map((s) => ({
+    id: s.id,
+    content: s.content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  }));
+  const byteLevel = (addPrefixSpace: boolean, trimOffsets: boolean, useRegex: boolean) => ({
+    type: 'ByteLevel',
+    add_prefix_space: addPrefixSpace,
+    trim_offsets: trimOffsets,
+    use_regex: useRegex,
+  });
+  const llama3 = spec.style === 'llama3';
+  const bos = spec.bos ?? '<|begin_of_text|>';
+  const bosId = spec.specials.find((s) => s.content === bos)?.id;
+  return {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: added,
+    normalizer: null,
+    pre_tokenizer: llama3
+      ? {
+          type: 'Sequence',
+          pretokenizers: [
+            {
+              type: 'Split',
+              pattern: { Regex: LLAMA3_SPLIT },
+              behavior: 'Isolated',
+              invert: false,
+            },
+            byteLevel(false, true, false),
+          ],
+        }
+      : {
+          type: 'Sequence',
+          pretokenizers: [
+            { type: 'Digits', individual_digits: true },
+            byteLevel(false, true, true),
+          ],
+        },
+    post_processor: llama3
+      ? {
+          type: 'Sequence',
+          processors: [
+            byteLevel(true, false, true),
+            {
+              type: 'TemplateProcessing',
+              single: [
+                { SpecialToken: { id: bos, type_id: 0 } },
+                { Sequence: { id: 'A', type_id: 0 } },
+              ],
+              pair: [
+                { SpecialToken: { id: bos, type_id: 0 } },
+                { Sequence: { id: 'A', type_id: 0 } },
+                { SpecialToken: { id: bos, type_id: 1 } },
+                { Sequence: { id: 'B', type_id: 1 } },
+              ],
+              special_tokens: { [bos]: { id: bos, ids: [bosId], tokens: [bos] } },
+            },
+          ],
+        }
+      : byteLevel(true, false, true),
+    decoder: byteLevel(true, true, true),
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: llama3,
+      vocab,
+      merges: BYTE_LEVEL_MERGES.map(([l, r]) => [l, r]),
+    },
+  };
+}
+
 /** config.json of a tiny model: vocab 290, hidden 16, 2 layers, 4 heads (2 kv heads with GQA), SwiGLU 24. */
 export function tinyConfigJson(spec: TinySpec): Record<string, unknown> {
   return {
@@ -149,6 +362,7 @@ export function tinyConfigJson(spec: TinySpec): Record<string, unknown> {
     bos_token_id: 1,
     eos_token_id: 2,
     torch_dtype: { F32: 'float32', F16: 'float16', BF16: 'bfloat16' }[spec.dtype],
+    ...(spec.ropeScaling === undefined ? {} : { rope_scaling: spec.ropeScaling }),
   };
 }
 
