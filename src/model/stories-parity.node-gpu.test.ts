@@ -1,9 +1,8 @@
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createNodeRuntime } from '../engine/node-host.ts';
 import { openModelPath } from '../io/open-node.ts';
 import { refLossAndGrads, type RefConfig, type RefWeights } from '../reference/llama.ts';
+import { DEMO_DIR } from '../test/assets-node.ts';
 import { relativeError } from '../test/numeric.ts';
 import { Rng } from '../util/rng.ts';
 import { LlamaModel } from './llama.ts';
@@ -12,15 +11,7 @@ import { bytesToF32 } from '../io/dtype.ts';
 import { loadParams } from './session.ts';
 import type { AttentionPattern, LinearName } from './types.ts';
 
-const STORIES = join(
-  dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  '..',
-  'shared',
-  'assets',
-  'stories260K',
-);
+const STORIES = DEMO_DIR;
 const TARGETS: LinearName[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj'];
 
 describe('stories260K on the GPU vs the float64 reference (non-zero adapter)', () => {

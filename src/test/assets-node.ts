@@ -3,6 +3,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { bytesSource, type ByteSource } from '../io/source.ts';
 
+/** The demo model's folder (public/demo/: stories260K as an HF folder, its GGUF, and the text). */
+export const DEMO_DIR = fileURLToPath(new URL('../../public/demo', import.meta.url));
+
 /** Absolute path of a file under public/demo/ (stories260K, its tokenizer, tinystories-197k.txt). */
 export function assetPath(name: string): string {
   return fileURLToPath(new URL(`../../public/demo/${name}`, import.meta.url));

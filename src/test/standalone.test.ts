@@ -10,17 +10,20 @@ import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const self = 'src/test/standalone.test.ts';
-// Built from pieces so this file does not match itself.
+// Built from pieces so this file does not match itself: a relative path into the sibling folder,
+// the same built with path.join segments ('..', 'shared', 'assets'), and the outside design document.
 const NEEDLES = ['..' + '/shared', 'DESIGN' + '.md'];
+const SEGMENTS = new RegExp(`['"]${'sha' + 'red'}['"]\\s*,\\s*['"]assets['"]`, 'g');
 const SKIP = new Set(['package-lock.json', self]);
 
-/** 1-based numbers of the lines of `text` that contain a needle. */
+/** 1-based numbers of the lines of `text` that contain a needle (path segments may span lines). */
 function matchingLines(text: string): number[] {
-  const out: number[] = [];
+  const out = new Set<number>();
   text.split('\n').forEach((line, i) => {
-    if (NEEDLES.some((n) => line.includes(n))) out.push(i + 1);
+    if (NEEDLES.some((n) => line.includes(n))) out.add(i + 1);
   });
-  return out;
+  for (const m of text.matchAll(SEGMENTS)) out.add(text.slice(0, m.index).split('\n').length);
+  return [...out].sort((a, b) => a - b);
 }
 
 /** `file:line: text` for every line of a tracked text file that contains a needle. */
@@ -52,8 +55,10 @@ describe('the repository stands on its own', () => {
       `const ASSETS = '${NEEDLES[0]}/assets';`,
       'ok',
       `see ${NEEDLES[1]} for the facts`,
+      `const STORIES = join(ROOT, '..', '${'sha' + 'red'}', 'assets', 'stories260K');`,
+      `const DIR = join(\n  '..',\n  '${'sha' + 'red'}',\n  'assets',\n);`,
     ].join('\n');
-    expect(matchingLines(text)).toEqual([2, 4]);
+    expect(matchingLines(text)).toEqual([2, 4, 5, 8]);
     expect(matchingLines('docs/longlora.md and public/demo/config.json')).toEqual([]);
   });
 

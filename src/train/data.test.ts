@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { hfTokenizer } from '../io/tokenizer.ts';
+import { assetPath } from '../test/assets-node.ts';
 import {
   buildDataset,
   cutBlocks,
@@ -11,8 +10,6 @@ import {
   parseAlpaca,
   type TextEncoder,
 } from './data.ts';
-
-const ASSETS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'assets');
 
 /** Byte-level encoder: id = char code + 3 (0 pad, 1 BOS, 2 EOS). */
 const bytes: TextEncoder = {
@@ -82,10 +79,10 @@ describe('training data', () => {
 
   it('cuts the TinyStories sample with the real stories260K tokenizer', () => {
     const tok = hfTokenizer(
-      JSON.parse(readFileSync(join(ASSETS, 'stories260K', 'tokenizer.json'), 'utf8')),
-      JSON.parse(readFileSync(join(ASSETS, 'stories260K', 'tokenizer_config.json'), 'utf8')),
+      JSON.parse(readFileSync(assetPath('tokenizer.json'), 'utf8')),
+      JSON.parse(readFileSync(assetPath('tokenizer_config.json'), 'utf8')),
     );
-    const text = readFileSync(join(ASSETS, 'text', 'tinystories-197k.txt'), 'utf8').slice(0, 20000);
+    const text = readFileSync(assetPath('tinystories-197k.txt'), 'utf8').slice(0, 20000);
     const ds = buildDataset('tinystories.txt', text, tok, { context: 256 });
     expect(ds.tokens).toBeGreaterThan(4000);
     expect(ds.train[0]!.ids[0]).toBe(tok.bosId);
