@@ -2,9 +2,14 @@
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { appendFileSync, existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { modelConfigToHfJson } from '../io/config.ts';
 import { LlamaModel } from '../model/llama.ts';
-import { exportAdapter, loadParams, mergeModel, modelFingerprint } from '../model/session.ts';
+import {
+  exportAdapter,
+  loadParams,
+  mergedConfigJson,
+  mergeModel,
+  modelFingerprint,
+} from '../model/session.ts';
 import { defaultTargetContext, groupSize } from '../model/longlora.ts';
 import { CheckpointStore } from '../train/checkpoint.ts';
 import { buildDataset } from '../train/data.ts';
@@ -151,12 +156,9 @@ export async function merge(argv: string[]): Promise<void> {
   const m = await openModelArg(modelPath);
   const adapter = await readAdapterDir(req(v, 'adapter'), m);
   const out = req(v, 'out');
+  const config = mergedConfigJson(m, adapter, await baseConfigJson(modelPath));
   await mkdir(out, { recursive: true });
   await writeFile(join(out, 'model.safetensors'), await mergeModel(m, adapter));
-  const config = { ...((await baseConfigJson(modelPath)) ?? modelConfigToHfJson(m.config)) };
-  const factor = adapter.ropeFactor ?? 1;
-  config.rope_scaling = factor > 1 ? { type: 'linear', factor } : null;
-  if (m.format === 'gguf') config.tie_word_embeddings = m.config.tieWordEmbeddings;
   await writeFile(join(out, 'config.json'), JSON.stringify(config, null, 2));
   const dir = statSync(modelPath).isDirectory() ? modelPath : dirname(modelPath);
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) {

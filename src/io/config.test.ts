@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { checkWeightsAgainstConfig, expectedTensors, parseHfConfig } from './config.ts';
+import {
+  checkWeightsAgainstConfig,
+  expectedTensors,
+  modelConfigToHfJson,
+  parseHfConfig,
+  ropeScalingToHfJson,
+} from './config.ts';
 import { FormatError, UnsupportedModelError } from './errors.ts';
 import { malformedFixtures } from '../test/fixtures-malformed.ts';
 import { tinyLlama11BConfigJson } from '../test/fixtures.ts';
@@ -96,6 +102,30 @@ describe('parseHfConfig', () => {
     });
   });
 
+  it('parses dynamic NTK scaling (training refuses it later) and round-trips every rope type', () => {
+    const dynamic = parseHfConfig({ ...base, rope_scaling: { type: 'dynamic', factor: 2 } });
+    expect(dynamic.ropeScaling).toEqual({ type: 'dynamic', factor: 2 });
+    expect(parseHfConfig({ ...base, rope_scaling: { rope_type: 'default' } }).ropeScaling).toBe(
+      null,
+    );
+    for (const rope_scaling of [
+      null,
+      { type: 'linear', factor: 4 },
+      { type: 'dynamic', factor: 2 },
+      {
+        rope_type: 'llama3',
+        factor: 32,
+        low_freq_factor: 1,
+        high_freq_factor: 4,
+        original_max_position_embeddings: 8192,
+      },
+    ]) {
+      const c = parseHfConfig({ ...base, rope_scaling });
+      expect(ropeScalingToHfJson(c.ropeScaling)).toEqual(rope_scaling);
+      expect(parseHfConfig(modelConfigToHfJson(c)).ropeScaling).toEqual(c.ropeScaling);
+    }
+  });
+
   it('accepts Mistral without a sliding window and refuses one with it', () => {
     const mistral = { ...base, architectures: ['MistralForCausalLM'], model_type: 'mistral' };
     expect(parseHfConfig({ ...mistral, sliding_window: null }).architecture).toBe(
@@ -117,8 +147,8 @@ describe('parseHfConfig', () => {
     [{ mlp_bias: true }, /MLP bias/],
     [{ hidden_act: 'gelu' }, /activation "gelu" is not supported/],
     [
-      { rope_scaling: { type: 'dynamic', factor: 2 } },
-      /rope_scaling type "dynamic" is not supported/,
+      { rope_scaling: { rope_type: 'yarn', factor: 4 } },
+      /rope_scaling type "yarn" is not supported \(only linear, llama3 and dynamic\)/,
     ],
   ])('refuses unsupported models clearly (%#)', (patch, message) => {
     const err = (() => {

@@ -1,10 +1,15 @@
 /** Model configuration: Hugging Face config.json → one normalized ModelConfig, and weight-shape checks. */
 import { FormatError, UnsupportedModelError } from './errors.ts';
 
-/** RoPE scaling the model was trained with: none, linear position interpolation, or Llama 3's. */
+/**
+ * RoPE scaling the model was trained with: none, linear position interpolation, Llama 3's, or
+ * dynamic NTK (parsed so the model opens, but refused for training: `ropeProblem` in
+ * src/model/longlora.ts).
+ */
 export type RopeScaling =
   | null
   | { type: 'linear'; factor: number }
+  | { type: 'dynamic'; factor: number }
   | {
       type: 'llama3';
       factor: number;
@@ -147,7 +152,8 @@ export function parseHfConfig(json: unknown, file = 'config.json'): ModelConfig 
   };
 }
 
-function parseRopeScaling(v: unknown, file: string): RopeScaling {
+/** Parses a config.json `rope_scaling` entry (`type` or `rope_type`); unknown types throw. */
+export function parseRopeScaling(v: unknown, file = 'config.json'): RopeScaling {
   if (v === undefined || v === null) return null;
   if (typeof v !== 'object' || Array.isArray(v))
     throw new FormatError(file, 'rope_scaling is not an object');
@@ -158,6 +164,7 @@ function parseRopeScaling(v: unknown, file: string): RopeScaling {
   if (typeof factor !== 'number' || !(factor > 0))
     throw new FormatError(file, 'rope_scaling.factor must be a positive number');
   if (type === 'linear') return { type: 'linear', factor };
+  if (type === 'dynamic') return { type: 'dynamic', factor };
   if (type === 'llama3') {
     const need = (k: string): number => {
       if (typeof r[k] !== 'number') throw new FormatError(file, `rope_scaling.${k} is missing`);
@@ -173,24 +180,31 @@ function parseRopeScaling(v: unknown, file: string): RopeScaling {
   }
   throw new UnsupportedModelError(
     file,
-    `rope_scaling type "${type}" is not supported (only linear and llama3)`,
+    `rope_scaling type "${type}" is not supported (only linear, llama3 and dynamic)`,
   );
+}
+
+/** A RopeScaling as a Hugging Face config.json `rope_scaling` entry (null for none). */
+export function ropeScalingToHfJson(r: RopeScaling): Json | null {
+  if (r === null) return null;
+  switch (r.type) {
+    case 'linear':
+    case 'dynamic':
+      return { type: r.type, factor: r.factor };
+    case 'llama3':
+      return {
+        rope_type: 'llama3',
+        factor: r.factor,
+        low_freq_factor: r.lowFreqFactor,
+        high_freq_factor: r.highFreqFactor,
+        original_max_position_embeddings: r.originalMaxPositions,
+      };
+  }
 }
 
 /** Serialises a ModelConfig back to a Hugging Face LlamaForCausalLM config.json object. */
 export function modelConfigToHfJson(c: ModelConfig): Json {
-  const rope =
-    c.ropeScaling === null
-      ? null
-      : c.ropeScaling.type === 'linear'
-        ? { type: 'linear', factor: c.ropeScaling.factor }
-        : {
-            rope_type: 'llama3',
-            factor: c.ropeScaling.factor,
-            low_freq_factor: c.ropeScaling.lowFreqFactor,
-            high_freq_factor: c.ropeScaling.highFreqFactor,
-            original_max_position_embeddings: c.ropeScaling.originalMaxPositions,
-          };
+  const rope = ropeScalingToHfJson(c.ropeScaling);
   return {
     architectures: [c.architecture],
     model_type: c.architecture === 'MistralForCausalLM' ? 'mistral' : 'llama',

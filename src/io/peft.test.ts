@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../util/rng.ts';
 import { linearShape, parseHfConfig, type LinearName } from './config.ts';
-import { tinyConfigJson, TINY_MODELS } from '../test/fixtures.ts';
+import { tinyConfigJson, TINY_LLAMA3_ROPE, TINY_MODELS } from '../test/fixtures.ts';
+import { exportedRopeScaling, ropeFactor } from '../model/longlora.ts';
 import {
   buildAdapterFiles,
   readAdapter,
@@ -13,9 +14,17 @@ import {
 import { readSafetensorsHeader } from './safetensors.ts';
 import { bytesSource } from './source.ts';
 
-function args(): AdapterArgs {
-  const configJson = tinyConfigJson(TINY_MODELS['tiny-f32-gqa']!);
+/**
+ * Adapter pieces for a tiny model trained at `context` (256: ×4 its 64 positions), with the
+ * rope_scaling the rule in src/model/longlora.ts picks, as the trainer's export does.
+ */
+function args(
+  ropeScaling?: Record<string, unknown> | null,
+  context = 256,
+): AdapterArgs & { ropeScaling: Record<string, unknown> | null } {
+  const configJson = tinyConfigJson({ ...TINY_MODELS['tiny-f32-gqa']!, ropeScaling });
   const config = parseHfConfig(configJson);
+  const factor = ropeFactor(context, config);
   const rng = new Rng(7);
   const r = 4;
   const targets: LinearName[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj'];
@@ -51,11 +60,15 @@ function args(): AdapterArgs {
     targets,
     lora,
     trained,
-    ropeFactor: 4,
+    ropeFactor: factor,
+    ropeScaling: exportedRopeScaling(config, factor, configJson),
     baseConfigJson: configJson,
-    contextLength: 256,
+    contextLength: context,
   };
 }
+
+const modelConfigOf = (files: Record<string, Uint8Array>) =>
+  JSON.parse(text(files['config.json'])) as Record<string, unknown>;
 
 const text = (b: Uint8Array | undefined): string => new TextDecoder().decode(b);
 
@@ -149,6 +162,49 @@ describe('PEFT adapter export', () => {
       expect(trained.get(t.name)?.shape).toEqual(t.shape);
       expect(trained.get(t.name)?.data).toEqual(t.data);
     }
+  });
+
+  it("a llama3 model's config.json carries its rope_scaling unchanged within range", async () => {
+    const a = args(TINY_LLAMA3_ROPE, 64);
+    expect(a.ropeFactor).toBe(1);
+    const files = buildAdapterFiles(a);
+    const model = modelConfigOf(files);
+    expect(model.rope_scaling).toEqual(TINY_LLAMA3_ROPE);
+    expect(model.max_position_embeddings).toBe(64);
+    expect(parseHfConfig(model).ropeScaling).toEqual(a.config.ropeScaling);
+    expect(text(files['README.md'])).toMatch(
+      /own llama3 RoPE scaling, unchanged \(no position interpolation\)/,
+    );
+    // Read back, it means "no position interpolation", not llama3's own factor 4.
+    expect((await readAdapter(files)).ropeFactor).toBe(1);
+    // Beyond max_position_embeddings training is refused before anything is exported.
+    expect(() => args(TINY_LLAMA3_ROPE, 128)).toThrow(/exceed this model's max_position/);
+  });
+
+  it('a linear model keeps its factor within range and gets ceil(context / 64) beyond', async () => {
+    const linear = { type: 'linear', factor: 2.0 };
+    const within = args(linear, 64);
+    expect(modelConfigOf(buildAdapterFiles(within)).rope_scaling).toEqual(linear);
+    expect((await readAdapter(buildAdapterFiles(within))).ropeFactor).toBe(2);
+    const beyond = args(linear, 320);
+    expect(beyond.ropeFactor).toBe(5);
+    const model = modelConfigOf(buildAdapterFiles(beyond));
+    expect(model.rope_scaling).toEqual({ type: 'linear', factor: 5 });
+    expect(parseHfConfig(model).ropeScaling).toEqual({ type: 'linear', factor: 5 });
+    expect((await readAdapter(buildAdapterFiles(beyond))).ropeFactor).toBe(5);
+  });
+
+  it('an unscaled model trained within range exports rope_scaling null, read back as ×1', async () => {
+    for (const base of [undefined, null]) {
+      const a = args(base, 64);
+      const files = buildAdapterFiles(a);
+      expect(modelConfigOf(files).rope_scaling).toBeNull();
+      expect(text(files['README.md'])).toMatch(/plain RoPE \(no position interpolation\)/);
+      expect((await readAdapter(files)).ropeFactor).toBe(1);
+    }
+    // Without a config.json nothing is known about the positions.
+    const { 'config.json': _, ...noConfig } = buildAdapterFiles(args());
+    expect((await readAdapter(noConfig)).ropeFactor).toBeNull();
   });
 
   it('checks LoRA shapes against the config', () => {

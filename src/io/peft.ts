@@ -5,6 +5,7 @@ import {
   linearPath,
   linearShape,
   modelConfigToHfJson,
+  parseRopeScaling,
   type LinearName,
   type ModelConfig,
 } from './config.ts';
@@ -43,6 +44,11 @@ export interface AdapterArgs {
   trained: TrainedTensor[];
   /** The linear position-interpolation factor the adapter was trained with. */
   ropeFactor: number;
+  /**
+   * The `rope_scaling` config.json carries: the one that reproduces training (`exportedRopeScaling`
+   * in src/model/longlora.ts decides; this layer only writes it).
+   */
+  ropeScaling: Record<string, unknown> | null;
   /** The base model's own config.json, to carry its other fields; synthesized from `config` when absent. */
   baseConfigJson?: Record<string, unknown>;
   /** Context length trained at, for the README. */
@@ -64,18 +70,28 @@ function loraName(l: { layer: number; module: LinearName }, ab: 'A' | 'B'): stri
   return `${PREFIX}model.layers.${l.layer}.${linearPath(l.module)}.lora_${ab}.weight`;
 }
 
+/** How the README names the positions the adapter was trained with. */
+function ropeWords(a: AdapterArgs): string {
+  const type = a.ropeScaling?.rope_type ?? a.ropeScaling?.type;
+  if (a.ropeFactor === 1)
+    return a.ropeScaling === null
+      ? 'plain RoPE (no position interpolation)'
+      : `the model's own ${String(type)} RoPE scaling, unchanged (no position interpolation)`;
+  return `linear position interpolation factor ${a.ropeFactor}`;
+}
+
 function readme(a: AdapterArgs, mts: string[]): string {
   const ctx = a.contextLength ?? a.config.maxPositions * a.ropeFactor;
   return `# LongLoRA adapter for ${a.baseModel}
 
 Trained with LongLoRA Studio (shifted sparse attention, LoRA r=${a.r} alpha=${a.alpha} on ${a.targets.join(', ')}${
     mts.length ? `, plus trainable ${mts.join(', ')}` : ''
-  }) at ${ctx} tokens of context, with linear position interpolation factor ${a.ropeFactor}.
+  }) at ${ctx} tokens of context, with ${ropeWords(a)}.
 
 Files:
 - \`adapter_config.json\`, \`adapter_model.safetensors\`: a PEFT LoRA adapter (trained embeddings and norms under modules_to_save).
 - \`trainable_params.safetensors\`: the trained embeddings and norms under plain Hugging Face names (the official LongLoRA layout).
-- \`config.json\`: the base config with \`"rope_scaling": {"type": "linear", "factor": ${a.ropeFactor}}\`.
+- \`config.json\`: the base config with \`"rope_scaling": ${JSON.stringify(a.ropeScaling)}\`, the positions the adapter was trained with.
 
 ## Load with PEFT
 
@@ -163,7 +179,7 @@ export function buildAdapterFiles(a: AdapterArgs): Record<string, Uint8Array> {
     revision: null,
   };
   const base = a.baseConfigJson ?? modelConfigToHfJson(a.config);
-  const modelConfig = { ...base, rope_scaling: { type: 'linear', factor: a.ropeFactor } };
+  const modelConfig = { ...base, rope_scaling: a.ropeScaling };
   const meta = { format: 'pt' };
   return {
     'adapter_config.json': enc.encode(JSON.stringify(adapterConfig, null, 2) + '\n'),
@@ -183,7 +199,10 @@ export interface ReadAdapter {
   modulesToSave: string[];
   lora: LoraWeights[];
   trained: TrainedTensor[];
-  /** From config.json's rope_scaling, when config.json is present. */
+  /**
+   * The linear position-interpolation factor config.json's rope_scaling gives (1 for none, llama3 or
+   * dynamic), or null when the adapter has no config.json.
+   */
   ropeFactor: number | null;
 }
 
@@ -235,7 +254,7 @@ export async function readAdapter(files: Record<string, Uint8Array>): Promise<Re
     lora.push(p as LoraWeights);
   }
   const modelCfg = json('config.json');
-  const rope = modelCfg?.rope_scaling as { factor?: number } | null | undefined;
+  const rope = modelCfg ? parseRopeScaling(modelCfg.rope_scaling, 'config.json') : undefined;
   return {
     baseModel: String(cfg.base_model_name_or_path ?? ''),
     r: Number(cfg.r),
@@ -244,7 +263,7 @@ export async function readAdapter(files: Record<string, Uint8Array>): Promise<Re
     modulesToSave: Array.isArray(cfg.modules_to_save) ? cfg.modules_to_save.map(String) : [],
     lora,
     trained,
-    ropeFactor: typeof rope?.factor === 'number' ? rope.factor : null,
+    ropeFactor: rope === undefined ? null : rope?.type === 'linear' ? rope.factor : 1,
   };
 }
 

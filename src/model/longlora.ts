@@ -1,9 +1,17 @@
 /**
  * The LongLoRA rules (docs/longlora.md) written once: the S²-Attn group size and which attention
- * settings are valid, the position-interpolation factor, and the LoRA+ defaults. Pure functions with
+ * settings are valid, the position-interpolation factor and the rope_scaling exports carry, the
+ * default target context, and the LoRA+ defaults. Pure functions with
  * no GPU or DOM: the trainer, the worker, the CLI and the studio's form all read them from here.
  */
-import type { LinearName, ModelConfig } from '../io/config.ts';
+import {
+  ropeScalingToHfJson,
+  type LinearName,
+  type ModelConfig,
+  type RopeScaling,
+} from '../io/config.ts';
+import { UnsupportedModelError } from '../io/errors.ts';
+import { SettingsError } from '../util/errors.ts';
 
 export { LINEAR_NAMES, type LinearName } from '../io/config.ts';
 import type { AttentionPattern } from '../util/attention-pattern.ts';
@@ -73,23 +81,117 @@ export function nearestS2Context(context: number): number {
 /** LongLoRA's usual target: this many times the model's native context. */
 export const CONTEXT_EXTENSION = 4;
 
-/** The default target context for a model: 4 × max_position_embeddings. */
-export function defaultTargetContext(shape: Pick<ModelConfig, 'maxPositions'>): number {
+/** What a model's RoPE settings are needed for. */
+export type RopeUse =
+  /** Training or planning a run: the adapter is exported, so its config.json must reproduce it. */
+  | 'train'
+  /** Evaluation, the passkey test, generation: nothing leaves the engine. */
+  | 'inference';
+
+type RopeShape = Pick<ModelConfig, 'maxPositions' | 'ropeScaling'>;
+
+/**
+ * The default target context: 4 × the native context. For a "llama3" model the native context is
+ * rope_scaling.original_max_position_embeddings and the default stays within max_position_embeddings
+ * (min(4 × original, max_position_embeddings): Llama 3.2 → 32768), since training beyond it is refused
+ * (`ropeProblem`); for every other model it is 4 × max_position_embeddings. `ropeScaling` may be left
+ * out (the page knows only max_position_embeddings): the model then counts as unscaled.
+ */
+export function defaultTargetContext(
+  shape: Pick<ModelConfig, 'maxPositions'> & { ropeScaling?: RopeScaling },
+): number {
+  const r = shape.ropeScaling;
+  if (r?.type === 'llama3')
+    return Math.min(CONTEXT_EXTENSION * r.originalMaxPositions, shape.maxPositions);
   return CONTEXT_EXTENSION * shape.maxPositions;
 }
 
+function ropeError(context: number, shape: RopeShape, use: RopeUse): Error | null {
+  const r = shape.ropeScaling;
+  const max = shape.maxPositions;
+  if (r?.type === 'dynamic') {
+    if (use === 'train')
+      return new UnsupportedModelError(
+        'config.json',
+        'rope_scaling.type "dynamic" (dynamic NTK scaling) cannot be trained with LongLoRA: it ' +
+          'changes the RoPE frequencies with the sequence length, so no fixed position ' +
+          'interpolation matches it and the exported config.json would give other positions ' +
+          'than the training used. Set "rope_scaling" to null in config.json to train it as a ' +
+          'plain RoPE model.',
+      );
+    if (context > max)
+      return new UnsupportedModelError(
+        'config.json',
+        `rope_scaling.type "dynamic" (dynamic NTK scaling) is reproduced only up to ` +
+          `max_position_embeddings (${max} tokens), where it leaves RoPE unchanged; ${context} ` +
+          'tokens go beyond it.',
+      );
+  }
+  if (r?.type === 'llama3' && use === 'train' && context > max)
+    return new SettingsError(
+      `${context} tokens exceed this model's max_position_embeddings (${max}). Its ` +
+        'rope_scaling.rope_type "llama3" already stretches RoPE to that length, and linear ' +
+        'position interpolation on top of llama3 frequencies has no Hugging Face rope_scaling ' +
+        'equivalent, so an exported config.json could not reproduce the training. Choose a ' +
+        `target context of at most ${max} tokens.`,
+    );
+  return null;
+}
+
 /**
- * The linear position-interpolation factor for a target context: positions are divided by it so the
- * target maps into max_position_embeddings, i.e. ceil(context / max_position_embeddings) beyond it,
- * and never below a linear factor the model already has (within its range nothing is stacked).
+ * Why the model's RoPE scaling cannot be used at `context`, or null when it can: a "dynamic" model
+ * is never trained (and runs only within max_position_embeddings); a "llama3" model is not trained
+ * beyond max_position_embeddings (no Hugging Face rope_scaling expresses llama3 + linear).
  */
-export function ropeFactor(
+export function ropeProblem(
   context: number,
-  shape: Pick<ModelConfig, 'maxPositions' | 'ropeScaling'>,
-): number {
+  shape: RopeShape,
+  use: RopeUse = 'train',
+): string | null {
+  return ropeError(context, shape, use)?.message ?? null;
+}
+
+/**
+ * The linear position-interpolation factor for a target context: positions are divided by it (on
+ * top of the model's own frequencies, llama3's included) so the target maps into
+ * max_position_embeddings, i.e. ceil(context / max_position_embeddings) beyond it, and never below a
+ * linear factor the model already has (within its range nothing is stacked). Throws (an
+ * UnsupportedModelError or a SettingsError with `ropeProblem`'s reason) when the model's scaling
+ * cannot be used there.
+ */
+export function ropeFactor(context: number, shape: RopeShape, use: RopeUse = 'train'): number {
+  const problem = ropeError(context, shape, use);
+  if (problem) throw problem;
   const existing = shape.ropeScaling?.type === 'linear' ? shape.ropeScaling.factor : 1;
   const needed = context > shape.maxPositions ? Math.ceil(context / shape.maxPositions) : 1;
   return Math.max(existing, needed);
+}
+
+/**
+ * The `rope_scaling` an exported config.json (adapter or merged model) carries for a model trained
+ * with linear factor `factor` (null: unknown, taken as the model's own). When the factor is the
+ * model's own (its linear factor, else 1) the model's entry is carried unchanged — verbatim from
+ * `baseConfigJson` when given, llama3 and dynamic included. Otherwise a model with no or linear
+ * scaling gets `{"type": "linear", "factor": F}` (the official scripts' form); for llama3 or dynamic
+ * no Hugging Face entry reproduces the factor on top, so this throws a SettingsError.
+ */
+export function exportedRopeScaling(
+  shape: Pick<ModelConfig, 'ropeScaling'>,
+  factor: number | null,
+  baseConfigJson?: Record<string, unknown>,
+): Record<string, unknown> | null {
+  const r = shape.ropeScaling;
+  const own = r?.type === 'linear' ? r.factor : 1;
+  if (factor === null || factor === own) {
+    if (!baseConfigJson) return ropeScalingToHfJson(r);
+    return (baseConfigJson.rope_scaling ?? null) as Record<string, unknown> | null;
+  }
+  if (r === null || r.type === 'linear') return { type: 'linear', factor };
+  throw new SettingsError(
+    `Position interpolation ×${factor} on top of rope_scaling type "${r.type}" has no Hugging Face ` +
+      'rope_scaling equivalent, so it cannot be exported: train this model with its own RoPE ' +
+      'scaling (factor 1, within max_position_embeddings).',
+  );
 }
 
 /** Nothing trained: the base model as it is (generation and evaluation without an adapter). */

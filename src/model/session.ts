@@ -2,7 +2,7 @@
  * Glue between opened model files (src/io) and the GPU graph, shared by the Web Worker and the CLI:
  * streaming weights to the GPU, the base-model fingerprint, adapter import/export and merging.
  */
-import type { ModelConfig } from '../io/config.ts';
+import { modelConfigToHfJson, type ModelConfig } from '../io/config.ts';
 import { bytesToF32, f32ToBytes } from '../io/dtype.ts';
 import type { OpenedModel } from '../io/model.ts';
 import {
@@ -14,6 +14,7 @@ import {
 import { writeSafetensors, type TensorToWrite } from '../io/safetensors.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import { fingerprint } from '../util/fingerprint.ts';
+import { exportedRopeScaling } from './longlora.ts';
 import { LlamaParams, linearWeightName, loraName, type WeightSource } from './params.ts';
 import { LINEAR_NAMES, linearShape, type LinearName, type LoraSettings } from './types.ts';
 
@@ -136,6 +137,8 @@ export async function exportAdapter(
   contextLength: number,
   baseConfigJson?: Record<string, unknown>,
 ): Promise<Record<string, Uint8Array>> {
+  // Decided before reading anything back: a factor no rope_scaling can express throws here.
+  const ropeScaling = exportedRopeScaling(config, ropeFactor, baseConfigJson);
   const { lora, trained } = await collectAdapter(params);
   return buildAdapterFiles({
     config,
@@ -146,9 +149,26 @@ export async function exportAdapter(
     lora,
     trained,
     ropeFactor,
+    ropeScaling,
     contextLength,
     baseConfigJson,
   });
+}
+
+/**
+ * The merged model's config.json: the base's own (or one written from its ModelConfig, e.g. for a
+ * GGUF) with the `rope_scaling` the adapter was trained with (`exportedRopeScaling`: the base's entry
+ * unchanged at its own factor, llama3 included; linear F when the adapter's config.json says so).
+ */
+export function mergedConfigJson(
+  opened: OpenedModel,
+  adapter: Pick<ReadAdapter, 'ropeFactor'>,
+  baseConfigJson?: Record<string, unknown>,
+): Record<string, unknown> {
+  const config = { ...(baseConfigJson ?? modelConfigToHfJson(opened.config)) };
+  config.rope_scaling = exportedRopeScaling(opened.config, adapter.ropeFactor, baseConfigJson);
+  if (opened.format === 'gguf') config.tie_word_embeddings = opened.config.tieWordEmbeddings;
+  return config;
 }
 
 /**

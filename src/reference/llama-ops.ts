@@ -175,7 +175,8 @@ export function rmsnormBackward(
 
 /**
  * Rotary embedding in the Hugging Face rotate-half layout (pairs i and i + hd/2) on x [N, nHeads·hd],
- * position t/factor, inv_freq[i] = theta^(−2i/hd). `inverse` rotates by −angle (the backward).
+ * position t/factor, inv_freq[i] = theta^(−2i/hd) or, when given, `invFreq[i]` (e.g. Llama 3's).
+ * `inverse` rotates by −angle (the backward).
  */
 export function rope(
   x: Float64Array,
@@ -185,6 +186,7 @@ export function rope(
   theta: number,
   factor: number,
   inverse = false,
+  invFreq?: ArrayLike<number>,
 ): Float64Array {
   const y = new Float64Array(x.length);
   const half = hd / 2;
@@ -192,7 +194,7 @@ export function rope(
   for (let t = 0; t < N; t++) {
     const pos = t / factor;
     for (let i = 0; i < half; i++) {
-      const ang = pos * Math.pow(theta, (-2 * i) / hd);
+      const ang = pos * (invFreq ? invFreq[i]! : Math.pow(theta, (-2 * i) / hd));
       const c = Math.cos(ang);
       const s = sign * Math.sin(ang);
       for (let h = 0; h < nHeads; h++) {

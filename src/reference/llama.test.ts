@@ -212,6 +212,23 @@ describe('gradients match central finite differences', () => {
     }
   }
 
+  it('with Llama 3 RoPE scaling (kept, smoothed and slowed frequencies), alone and with ×2 on top', () => {
+    // hd 8, theta 10000: wavelengths 2π·10^(0..3); over 64 original positions the first is kept,
+    // the second smoothed and the last two slowed by 8.
+    const llama3 = { factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 64 };
+    for (const ropeFactor of [1, 2]) {
+      const cfg = tinyConfig({ pattern: 's2', headDim: 8, llama3, ropeFactor });
+      const w = randomRefModel(cfg, 40 + ropeFactor);
+      const tokens = randomTokens(8, cfg.vocab, 50 + ropeFactor);
+      expect(finiteDifferenceCheck(cfg, w, tokens, undefined, 3, 60 + ropeFactor)).toBeLessThan(
+        1e-6,
+      );
+      // The scaling changes the model: same weights without it give another loss.
+      const plain = refLossAndGrads({ ...cfg, llama3: undefined }, w, tokens).loss;
+      expect(Math.abs(refLossAndGrads(cfg, w, tokens).loss - plain)).toBeGreaterThan(1e-6);
+    }
+  });
+
   it('with ignored labels (−100), a subset of LoRA targets, and GQA H8/KV2', () => {
     const cfg = tinyConfig({
       pattern: 's2',

@@ -22,8 +22,15 @@ import {
   swiglu,
   swigluBackward,
 } from './llama-ops.ts';
+import { llama3InvFreq, type RefLlama3Rope } from './rope.ts';
 
 export { attentionAllowed, type LoraPair } from './llama-ops.ts';
+export type { RefLlama3Rope } from './rope.ts';
+
+/** The model's inverse frequencies: Llama 3's when configured, else the default (undefined). */
+function invFreqOf(cfg: RefConfig): Float64Array | undefined {
+  return cfg.llama3 ? llama3InvFreq(cfg.headDim, cfg.ropeTheta, cfg.llama3) : undefined;
+}
 
 /** The modules LoRA may target, in Hugging Face names (a naming fact of the format, not numerics). */
 export { LINEAR_NAMES as LORA_MODULES } from '../io/config.ts';
@@ -39,7 +46,10 @@ export interface RefConfig {
   headDim: number;
   rmsEps: number;
   ropeTheta: number;
+  /** Linear position interpolation: positions are divided by it (on top of llama3 when given). */
   ropeFactor: number;
+  /** Llama 3's RoPE scaling of the frequencies (Hugging Face rope_type "llama3"); absent: none. */
+  llama3?: RefLlama3Rope;
   tied: boolean;
   pattern: AttentionPattern;
   group: number;
@@ -183,8 +193,9 @@ function layerForward(cfg: RefConfig, l: RefLayerWeights, x: Float64Array, N: nu
     return r.y;
   };
   const { y: n1, rstd: rstd1 } = rmsnorm(x, l.inputNorm, N, D, cfg.rmsEps);
-  const q = rope(proj('q', n1), N, H, hd, cfg.ropeTheta, cfg.ropeFactor);
-  const k = rope(proj('k', n1), N, KV, hd, cfg.ropeTheta, cfg.ropeFactor);
+  const inv = invFreqOf(cfg);
+  const q = rope(proj('q', n1), N, H, hd, cfg.ropeTheta, cfg.ropeFactor, false, inv);
+  const k = rope(proj('k', n1), N, KV, hd, cfg.ropeTheta, cfg.ropeFactor, false, inv);
   const v = proj('v', n1);
   const { out: ao, P } = attention(q, k, v, attnShape(cfg, N));
   const h = proj('o', ao).map((o, e) => o + x[e]!);
@@ -234,8 +245,9 @@ function layerBackward(
   projBack('o', dh, c.ao, dao);
   const { dq, dk, dv } = attentionBackward(dao, c.q, c.k, c.v, c.P, attnShape(cfg, N));
   const dn1 = new Float64Array(N * D);
-  projBack('q', rope(dq, N, H, hd, cfg.ropeTheta, cfg.ropeFactor, true), c.n1, dn1);
-  projBack('k', rope(dk, N, KV, hd, cfg.ropeTheta, cfg.ropeFactor, true), c.n1, dn1);
+  const inv = invFreqOf(cfg);
+  projBack('q', rope(dq, N, H, hd, cfg.ropeTheta, cfg.ropeFactor, true, inv), c.n1, dn1);
+  projBack('k', rope(dk, N, KV, hd, cfg.ropeTheta, cfg.ropeFactor, true, inv), c.n1, dn1);
   projBack('v', dv, c.n1, dn1);
   rmsnormBackward(dn1, c.x, l.inputNorm, c.rstd1, N, D, dx, grads.inputNorm);
   return dx;

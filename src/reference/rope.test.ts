@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { dot, numericGradient, randoms } from './finite_diff.ts';
-import { ropeBackward, ropeForward } from './rope.ts';
+import { llama3InvFreq, ropeBackward, ropeForward } from './rope.ts';
 import { ropeInvFreq } from '../engine/kernels/rope.ts';
 import { expectClose } from '../test/numeric.ts';
 import { Rng } from '../util/rng.ts';
@@ -73,5 +73,43 @@ describe('ropeInvFreq', () => {
     expect(kept).toBeGreaterThan(0);
     expect(divided).toBeGreaterThan(0);
     expect(smoothed).toBeGreaterThan(0);
+  });
+});
+
+describe('reference llama3InvFreq (float64, independent of ropeInvFreq)', () => {
+  const s = { factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 64 };
+
+  it('keeps fast frequencies, slows slow ones by the factor, and blends linearly in between', () => {
+    // hd 8, theta 10000: f = 1, 0.1, 0.01, 0.001 turn 64·f/2π = 10.2, 1.02, 0.10, 0.01 times.
+    const f = llama3InvFreq(8, 10000, s);
+    expect(f[0]).toBe(1);
+    const turns = (64 * 0.1) / (2 * Math.PI);
+    const t = (turns - 1) / (4 - 1);
+    expectClose('smoothed', [f[1]!], [0.1 * (1 / 8 + t * (7 / 8))], 0, 1e-15);
+    expectClose('slowed', [f[2]!, f[3]!], [0.01 / 8, 0.001 / 8], 0, 1e-15);
+  });
+
+  it('agrees with the engine (Hugging Face f32) to f32 precision on Llama 3.2 and the tiny case', () => {
+    const hf = (x: typeof s) => ({
+      factor: x.factor,
+      low_freq_factor: x.lowFreqFactor,
+      high_freq_factor: x.highFreqFactor,
+      original_max_position_embeddings: x.originalMaxPositions,
+    });
+    const llama32 = { factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 };
+    for (const [hd, theta, sc] of [
+      [128, 500000, llama32],
+      [8, 10000, s],
+    ] as const) {
+      const ref = llama3InvFreq(hd, theta, sc);
+      expectClose('×1', ropeInvFreq(hd, theta, 1, hf(sc)), ref, 0, 2e-6);
+      expectClose(
+        '×2 on top',
+        ropeInvFreq(hd, theta, 2, hf(sc)),
+        Array.from(ref, (x) => x / 2),
+        0,
+        2e-6,
+      );
+    }
   });
 });

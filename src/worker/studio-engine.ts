@@ -9,7 +9,12 @@ import { readAdapter, zipFiles } from '../io/peft.ts';
 import type { ByteSource } from '../io/source.ts';
 import type { Tokenizer } from '../io/tokenizer.ts';
 import { BASE_ONLY, ropeFactor } from '../model/longlora.ts';
-import { exportAdapter as buildAdapter, mergeModel, modelFingerprint } from '../model/session.ts';
+import {
+  exportAdapter as buildAdapter,
+  mergedConfigJson,
+  mergeModel,
+  modelFingerprint,
+} from '../model/session.ts';
 import type { CheckpointStore } from '../train/checkpoint.ts';
 import { BusyError, NotReadyError } from '../util/errors.ts';
 import { heldOutPerplexity, passkeyTrial, sample } from './inference.ts';
@@ -269,7 +274,10 @@ export class StudioEngine {
     if (o.merged) {
       const adapter = await readAdapter(files);
       files['merged/model.safetensors'] = await mergeModel(m.opened, adapter);
-      files['merged/config.json'] = files['config.json']!;
+      const merged = mergedConfigJson(m.opened, adapter, m.configJson);
+      files['merged/config.json'] = new TextEncoder().encode(
+        JSON.stringify(merged, null, 2) + '\n',
+      );
     }
     const safe = m.name.replace(/[^\w.-]+/g, '-').replace(/^-|-$/g, '');
     return { name: `${safe}-longlora-${s.context}.zip`, bytes: zipFiles(files) };
