@@ -5,6 +5,7 @@
  */
 import { bytesToF32 } from '../io/dtype.ts';
 import type { MemoryCategory } from '../engine/memory.ts';
+import { allocRowBlocks, RowBlocks, zerosLike, type Stored } from '../engine/row-blocks.ts';
 import type { DType, Runtime, Tensor } from '../engine/runtime.ts';
 import { Rng } from '../util/rng.ts';
 import {
@@ -29,15 +30,19 @@ export interface WeightSource {
   read(name: string): Promise<RawTensor>;
 }
 
-/** One trainable tensor with its gradient and optimizer state. */
+/**
+ * One trainable tensor with its gradient and optimizer state. The embedding's are row-blocked
+ * (RowBlocks, one block when it fits the adapter's limits; gradient and moments blocked alike); the
+ * Runtime's read/write/zero and the optimizer launchers take either.
+ */
 export interface Trainable {
   /** Hugging Face name (`model.layers.0.self_attn.q_proj.lora_A.weight`, `model.norm.weight`). */
   name: string;
-  param: Tensor;
-  grad: Tensor;
+  param: Stored;
+  grad: Stored;
   /** AdamW moments; reading them throws when the parameters were loaded without optimizer state. */
-  readonly m: Tensor;
-  readonly v: Tensor;
+  readonly m: Stored;
+  readonly v: Stored;
   size: number;
   /** Apply weight decay (LoRA matrices) or not (norms, embeddings follow the same rule here). */
   decay: boolean;
@@ -81,13 +86,15 @@ export interface LoadOptions {
 export class LlamaParams {
   readonly trainables: Trainable[] = [];
   /** The AdamW moments allocated (empty without optimizer state). */
-  private readonly moments: Tensor[] = [];
+  private readonly moments: Stored[] = [];
   private constructor(
     readonly rt: Runtime,
     readonly shape: LlamaShape,
     readonly lora: LoraSettings,
-    readonly embed: Tensor,
-    readonly lmHead: Tensor,
+    /** [V, D] as row blocks under the adapter's binding and buffer limits (one when it fits). */
+    readonly embed: RowBlocks,
+    /** The output layer: `embed` itself when tied, else its own row-blocked [V, D]. */
+    readonly lmHead: RowBlocks,
     readonly norm: Tensor,
     readonly layers: LayerParams[],
     /** Whether every trainable has AdamW moments (see LoadOptions). */
@@ -120,18 +127,28 @@ export class LlamaParams {
       }
       return rt.tensor(expect, STORAGE[raw.dtype], category, name, raw.bytes);
     };
+    // The vocabulary-sized matrices, row-blocked when one buffer would exceed the adapter's limits.
+    const upRows = async (name: string, category: MemoryCategory, forceF32: boolean) => {
+      const dims = [shape.vocabSize, shape.hidden] as const;
+      const raw = await src.read(name);
+      if (raw.shape.join(',') !== dims.join(',')) {
+        throw new Error(`${name}: shape [${raw.shape}] does not match the config's [${dims}]`);
+      }
+      onTensor?.(name, raw.bytes.byteLength);
+      if (forceF32 || raw.dtype === 'F32') {
+        return allocRowBlocks(rt, dims, 'f32', category, name, bytesToF32(raw.bytes, raw.dtype));
+      }
+      return allocRowBlocks(rt, dims, STORAGE[raw.dtype], category, name, raw.bytes);
+    };
     const D = shape.hidden;
     const trainCat: MemoryCategory = 'lora';
-    const embed = await up(
+    const embed = await upRows(
       'model.embed_tokens.weight',
-      [shape.vocabSize, D],
       lora.trainEmbed ? trainCat : 'weights',
       lora.trainEmbed,
     );
     const tied = shape.tieWordEmbeddings || !src.has('lm_head.weight');
-    const lmHead = tied
-      ? embed
-      : await up('lm_head.weight', [shape.vocabSize, D], 'weights', false);
+    const lmHead = tied ? embed : await upRows('lm_head.weight', 'weights', false);
     const norm = await up('model.norm.weight', [D], lora.trainNorm ? trainCat : 'weights', true);
     const rng = new Rng(seed);
     const layers: LayerParams[] = [];
@@ -181,12 +198,14 @@ export class LlamaParams {
   }
 
   private createTrainables(): void {
-    const add = (name: string, param: Tensor, decay: boolean) => {
-      const mk = (cat: MemoryCategory, what: string) =>
-        this.rt.tensor(param.shape, 'f32', cat, `${name} ${what}`);
+    const add = (name: string, param: Stored, decay: boolean) => {
+      const mk = (cat: MemoryCategory, what: string): Stored =>
+        param instanceof RowBlocks
+          ? zerosLike(this.rt, param, cat, `${name} ${what}`)
+          : this.rt.tensor(param.shape, 'f32', cat, `${name} ${what}`);
       const grad = mk('gradients', 'grad');
       this.rt.zero(grad);
-      let moments: { m: Tensor; v: Tensor } | null = null;
+      let moments: { m: Stored; v: Stored } | null = null;
       if (this.hasOptimizerState) {
         moments = { m: mk('optimizer', 'm'), v: mk('optimizer', 'v') };
         this.rt.zero(moments.m);
@@ -232,12 +251,14 @@ export class LlamaParams {
   }
 
   /** The trainable entry for a parameter tensor, if it is trained. */
-  trainableOf(t: Tensor): Trainable | undefined {
+  trainableOf(t: Stored): Trainable | undefined {
     return this.trainables.find((x) => x.param === t);
   }
 
-  /** Gradient tensor of a parameter, or undefined when it is frozen. */
-  gradOf(t: Tensor): Tensor | undefined {
+  /** Gradient of a parameter (blocked as the parameter is), or undefined when it is frozen. */
+  gradOf(t: Tensor): Tensor | undefined;
+  gradOf(t: RowBlocks): RowBlocks | undefined;
+  gradOf(t: Stored): Stored | undefined {
     return this.trainableOf(t)?.grad;
   }
 
@@ -261,8 +282,8 @@ export class LlamaParams {
   }
 
   destroy(): void {
-    const seen = new Set<Tensor>();
-    const kill = (t: Tensor) => {
+    const seen = new Set<Stored>();
+    const kill = (t: Stored) => {
       if (!seen.has(t)) {
         seen.add(t);
         t.destroy();

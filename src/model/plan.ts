@@ -4,6 +4,8 @@
  * that cannot fit before anything is allocated.
  */
 import { emptyMemoryBytes, totalBytes, type MemoryBytes } from '../engine/memory.ts';
+import { crossEntropyChunkFor } from '../engine/kernels/cross_entropy.ts';
+import { blockByteSizes, blockBytesLimit } from '../engine/row-blocks.ts';
 import { attentionProblem, nearestS2Context } from './longlora.ts';
 import {
   LINEAR_NAMES,
@@ -27,12 +29,18 @@ export interface PlanInput {
    * (`longlora grad`, evaluation) loads without them (LlamaParams.load's `optimizerState`).
    */
   optimizerState?: boolean;
+  /**
+   * The adapter's buffer limits (Runtime info.limits). With them the vocabulary-sized matrices
+   * (embedding, untied lm_head, and the embedding's gradient and moments) are planned as the row
+   * blocks LlamaParams allocates, so largestBuffer is one block; without them, as whole buffers.
+   */
+  limits?: { maxBufferSize: number; maxStorageBufferBindingSize: number };
 }
 
 export interface MemoryPlan {
   bytes: MemoryBytes;
   total: number;
-  /** The largest single buffer (must fit maxStorageBufferBindingSize). */
+  /** The largest single buffer allocated (must fit maxStorageBufferBindingSize); a block when split. */
   largestBuffer: { name: string; bytes: number };
   trainableParams: number;
   frozenParams: number;
@@ -58,9 +66,19 @@ export function planTraining(p: PlanInput): MemoryPlan {
   const trained = (n: number) => {
     trainable += n;
   };
-  // Embedding / output layer.
-  const embedBytes = pad4(V * D * (p.lora.trainEmbed ? 4 : p.weightBytes));
-  note('embed_tokens', embedBytes);
+  // Embedding / output layer: [V, D] each, row-blocked under the limits (src/engine/row-blocks.ts).
+  const rowsMatrix = (name: string, elementBytes: number) => {
+    if (!p.limits) return note(name, pad4(V * D * elementBytes));
+    const sizes = blockByteSizes(
+      V,
+      D,
+      elementBytes === 4 ? 'f32' : 'bf16',
+      blockBytesLimit(p.limits),
+    );
+    note(sizes.length > 1 ? `${name} (one of ${sizes.length} blocks)` : name, Math.max(...sizes));
+    return sizes.reduce((a, x) => a + x, 0);
+  };
+  const embedBytes = rowsMatrix('embed_tokens', p.lora.trainEmbed ? 4 : p.weightBytes);
   if (p.lora.trainEmbed) {
     b.lora += embedBytes;
     trained(V * D);
@@ -69,7 +87,7 @@ export function planTraining(p: PlanInput): MemoryPlan {
     frozen += V * D;
   }
   if (!s.tieWordEmbeddings) {
-    b.weights += note('lm_head', pad4(V * D * p.weightBytes));
+    b.weights += rowsMatrix('lm_head', p.weightBytes);
     frozen += V * D;
   }
   // Norms: f32, trainable or not.
@@ -106,7 +124,12 @@ export function planTraining(p: PlanInput): MemoryPlan {
   note('layer input', 4 * T * D);
   note('mlp activations', 4 * T * F);
   // Workspace: backward buffers, inv_freq, CE logits chunk, attention/norm reductions.
-  const chunk = Math.min(T, p.ceChunk ?? 256);
+  // The chunk the launcher picks under the limits (crossEntropyChunk), else 256 tokens.
+  const chunk = Math.min(
+    T,
+    p.ceChunk ??
+      (p.limits ? crossEntropyChunkFor(p.limits.maxStorageBufferBindingSize, T, V) : 256),
+  );
   b.workspace =
     4 * T * (2 * D + 2 * Hq + 2 * Hkv + 3 * F + r) +
     4 * D +

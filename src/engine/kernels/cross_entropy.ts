@@ -81,7 +81,12 @@ export interface CrossEntropyOptions {
 
 /** Tokens per chunk for a vocabulary of V under the device's binding limit and CE_CHUNK_BYTES. */
 export function crossEntropyChunk(rt: Runtime, T: number, V: number): number {
-  const bytes = Math.min(CE_CHUNK_BYTES, rt.info.limits.maxStorageBufferBindingSize);
+  return crossEntropyChunkFor(rt.info.limits.maxStorageBufferBindingSize, T, V);
+}
+
+/** crossEntropyChunk for a binding limit (the memory plan's view, before a Runtime exists). */
+export function crossEntropyChunkFor(maxBinding: number, T: number, V: number): number {
+  const bytes = Math.min(CE_CHUNK_BYTES, maxBinding);
   return Math.max(1, Math.min(T, Math.floor(bytes / (4 * V))));
 }
 

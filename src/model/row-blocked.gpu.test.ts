@@ -1,0 +1,251 @@
+/**
+ * Models whose embedding and output layer are row-blocked: a runtime with small caps splits them
+ * into ≥ 3 blocks. Loss and every trainable gradient match the float64 reference (tied and untied
+ * heads, trainable and frozen embeddings, bf16 and f32 weights, head_dim 64 with 8 query heads per
+ * kv head); the memory plan equals what a training step allocates, its largest buffer a block.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import type { RuntimeCaps } from '../engine/device.ts';
+import type { Runtime } from '../engine/runtime.ts';
+import { randomRefModel, refLossAndGrads, type RefConfig } from '../reference/llama.ts';
+import { cappedRuntime } from '../test/gpu.ts';
+import { relativeError } from '../test/numeric.ts';
+import { refWeightSource, shapeOfRef, type StorageDtype } from '../test/parity.ts';
+import { Rng } from '../util/rng.ts';
+import { LlamaModel } from './llama.ts';
+import { LlamaParams, loraName } from './params.ts';
+import { planTraining } from './plan.ts';
+import type { AttentionPattern, LinearName } from './types.ts';
+
+interface Case {
+  name: string;
+  dtype: StorageDtype;
+  tied: boolean;
+  trainEmbed: boolean;
+  vocab: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  N: number;
+  G: number;
+  pattern: AttentionPattern;
+  targets: LinearName[];
+  caps: RuntimeCaps;
+  /** Fewest blocks expected of the embedding and of the output layer. */
+  blocks: number;
+}
+
+const QV: LinearName[] = ['q_proj', 'v_proj'];
+const ALL: LinearName[] = [
+  'q_proj',
+  'k_proj',
+  'v_proj',
+  'o_proj',
+  'gate_proj',
+  'up_proj',
+  'down_proj',
+];
+// 5120-byte blocks: a [512, 16] f32 table in 7 blocks of 80 rows (+ 32), bf16 in 4 of 160 (+ 32).
+const SMALL = { maxStorageBufferBindingSize: 5120, maxBufferSize: 5120 };
+const base = { vocab: 512, heads: 4, kvHeads: 2, headDim: 4, N: 16, G: 8, caps: SMALL };
+
+const cases: Case[] = [
+  {
+    ...base,
+    name: 'f32, tied, trainable embedding (dW over blocks), s2',
+    dtype: 'F32',
+    tied: true,
+    trainEmbed: true,
+    pattern: 's2',
+    targets: QV,
+    blocks: 7,
+  },
+  {
+    ...base,
+    name: 'bf16, untied, trainable embedding, s2roll, all targets',
+    dtype: 'BF16',
+    tied: false,
+    trainEmbed: true,
+    pattern: 's2roll',
+    targets: ALL,
+    blocks: 4,
+  },
+  {
+    ...base,
+    name: 'bf16, tied, frozen embedding, full',
+    dtype: 'BF16',
+    tied: true,
+    trainEmbed: false,
+    pattern: 'full',
+    targets: QV,
+    blocks: 4,
+  },
+  {
+    ...base,
+    name: 'f32, untied, frozen embedding, s2',
+    dtype: 'F32',
+    tied: false,
+    trainEmbed: false,
+    pattern: 's2',
+    targets: QV,
+    blocks: 7,
+  },
+  {
+    name: 'bf16, untied, trainable embedding, head_dim 64, 8 query heads per kv head',
+    dtype: 'BF16',
+    tied: false,
+    trainEmbed: true,
+    vocab: 2048,
+    heads: 8,
+    kvHeads: 1,
+    headDim: 64,
+    N: 8,
+    G: 4,
+    pattern: 's2',
+    targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'],
+    // q is [8, 512] f32 = 16 KiB; the [2048, 16] f32 embedding makes 8 blocks, the bf16 head 4.
+    caps: { maxStorageBufferBindingSize: 16384, maxBufferSize: 16384 },
+    blocks: 4,
+  },
+];
+
+function refConfig(c: Case): RefConfig {
+  return {
+    vocab: c.vocab,
+    hidden: 16,
+    intermediate: 24,
+    layers: 2,
+    heads: c.heads,
+    kvHeads: c.kvHeads,
+    headDim: c.headDim,
+    rmsEps: 1e-5,
+    ropeTheta: 10000,
+    ropeFactor: 2,
+    tied: c.tied,
+    pattern: c.pattern,
+    group: c.G,
+    loraTargets: c.targets,
+    rank: 3,
+    alpha: 6,
+  };
+}
+
+describe('row-blocked embedding and output layer vs the float64 reference', () => {
+  const runtimes = new Map<string, Runtime>();
+  const runtimeFor = async (caps: RuntimeCaps) => {
+    const key = JSON.stringify(caps);
+    let rt = runtimes.get(key);
+    if (!rt) runtimes.set(key, (rt = await cappedRuntime(caps)));
+    return rt;
+  };
+  afterAll(() => runtimes.forEach((rt) => rt.destroy(true)));
+
+  for (const c of cases) {
+    it(`loss and every trainable gradient match: ${c.name}`, async () => {
+      const rt = await runtimeFor(c.caps);
+      const refCfg = refConfig(c);
+      const w = randomRefModel(refCfg, 7);
+      const shape = shapeOfRef(refCfg);
+      const src = refWeightSource(shape, w, c.dtype);
+      const lora = {
+        rank: 3,
+        alpha: 6,
+        targets: c.targets,
+        trainEmbed: c.trainEmbed,
+        trainNorm: true,
+      };
+      const params = await LlamaParams.load(rt, shape, lora, src, 1);
+      expect(params.embed.blocks.length).toBeGreaterThanOrEqual(c.blocks);
+      expect(params.lmHead.blocks.length).toBeGreaterThanOrEqual(c.blocks);
+      expect(params.lmHead === params.embed).toBe(c.tied);
+      w.layers.forEach((l, i) => {
+        for (const n of c.targets) {
+          // Non-zero B so every LoRA path carries gradient; the reference gets the f32 values.
+          const B = new Rng(i + 1).floats(l.lora[n]!.B.length, -0.5, 0.5);
+          l.lora[n]!.A.set(Float32Array.from(l.lora[n]!.A));
+          l.lora[n]!.B.set(B);
+          params.setTrainable(loraName(i, n, 'A'), Float32Array.from(l.lora[n]!.A));
+          params.setTrainable(loraName(i, n, 'B'), B);
+        }
+      });
+      const rng = new Rng(3);
+      const tokens = Array.from({ length: c.N }, () => rng.int(refCfg.vocab));
+      tokens[1] = refCfg.vocab - 1; // a row of the last block
+      const labels = tokens.map((t, i) => (i === 5 ? -100 : t));
+      const ref = refLossAndGrads(refCfg, w, tokens, labels);
+
+      const model = new LlamaModel(rt, params);
+      const ids = Uint32Array.from(tokens);
+      const shifted = Int32Array.from(tokens, (_, t) => (t + 1 < c.N ? labels[t + 1]! : -100));
+      const loss = await model.forwardBackward(
+        { ids, labels: shifted },
+        { pattern: c.pattern, group: c.G, ropeFactor: 2 },
+      );
+      expect(Math.abs(loss - ref.loss) / ref.loss).toBeLessThan(1e-3);
+
+      const expected = new Map<string, Float64Array>();
+      if (c.trainEmbed) expected.set('model.embed_tokens.weight', ref.grads.embed);
+      expected.set('model.norm.weight', ref.grads.norm);
+      ref.grads.layers.forEach((g, i) => {
+        expected.set(`model.layers.${i}.input_layernorm.weight`, g.inputNorm);
+        expected.set(`model.layers.${i}.post_attention_layernorm.weight`, g.postNorm);
+        for (const n of c.targets) {
+          expected.set(loraName(i, n, 'A'), g.lora[n]!.A);
+          expected.set(loraName(i, n, 'B'), g.lora[n]!.B);
+        }
+      });
+      expect(params.trainables.length).toBe(expected.size);
+      const worst: string[] = [];
+      for (const t of params.trainables) {
+        const err = relativeError(await rt.read(t.grad), expected.get(t.name)!);
+        if (!(err < 1e-3)) worst.push(`${t.name}: ${err.toExponential(2)}`);
+      }
+      expect(worst).toEqual([]);
+      model.destroy();
+      params.destroy();
+      expect(rt.liveTensors).toBe(0);
+    });
+  }
+
+  it('the memory plan equals what a training step allocates; its largest buffer is one block', async () => {
+    const rt = await runtimeFor(SMALL);
+    const before = rt.memory.snapshot().current;
+    const c = cases[1]!; // untied bf16 head, trainable f32 embedding
+    const refCfg = refConfig(c);
+    const shape = shapeOfRef(refCfg);
+    const lora = { rank: 3, alpha: 6, targets: QV, trainEmbed: true, trainNorm: true };
+    const src = refWeightSource(shape, randomRefModel(refCfg, 1), 'BF16');
+    const params = await LlamaParams.load(rt, shape, lora, src, 1);
+    const model = new LlamaModel(rt, params);
+    const T = c.N;
+    const ids = Uint32Array.from({ length: T }, (_, i) => (i * 37) % c.vocab);
+    await model.forwardBackward(
+      { ids, labels: Int32Array.from(ids) },
+      { pattern: 's2', group: c.G, ropeFactor: 2 },
+    );
+    const used = rt.memory.snapshot().current;
+    const plan = planTraining({
+      shape,
+      weightBytes: 2,
+      lora,
+      context: T,
+      checkpointing: true,
+      limits: rt.info.limits,
+    });
+    for (const k of ['weights', 'lora', 'gradients', 'optimizer', 'activations'] as const) {
+      expect(used[k] - before[k], k).toBe(plan.bytes[k]);
+    }
+    expect(used.workspace - before.workspace).toBeLessThanOrEqual(plan.bytes.workspace);
+    const blockBytes = [...params.embed.blocks, ...params.lmHead.blocks].map((b) => b.bytes);
+    expect(plan.largestBuffer.bytes).toBe(Math.max(...blockBytes));
+    expect(plan.largestBuffer.bytes).toBeLessThanOrEqual(SMALL.maxStorageBufferBindingSize);
+    expect(plan.largestBuffer.name).toMatch(/^embed_tokens \(one of 7 blocks\)$/);
+    // Unsplit, the same plan needs one 32 KiB buffer.
+    const whole = planTraining({ shape, weightBytes: 2, lora, context: T, checkpointing: true });
+    expect(whole.largestBuffer.bytes).toBe(c.vocab * 16 * 4);
+    expect(whole.bytes.lora).toBe(plan.bytes.lora);
+    model.destroy();
+    params.destroy();
+    expect(rt.liveTensors).toBe(0);
+  });
+});
