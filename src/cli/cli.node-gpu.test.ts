@@ -1,16 +1,17 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readSafetensorsHeader } from '../io/safetensors.ts';
 import { bytesSource } from '../io/source.ts';
+import { assetPath, DEMO_DIR } from '../test/assets-node.ts';
+import { LlamaParams } from '../model/params.ts';
 import { tinyLlama11BConfigJson } from '../test/fixtures.ts';
+import { gpu } from './common.ts';
 import { main } from './main.ts';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const STORIES = join(ROOT, '..', 'shared', 'assets', 'stories260K');
-const TEXT = join(ROOT, '..', 'shared', 'assets', 'text', 'tinystories-197k.txt');
+const STORIES = DEMO_DIR;
+const TEXT = assetPath('tinystories-197k.txt');
 
 let out: string[] = [];
 beforeEach(() => {
@@ -222,5 +223,121 @@ describe('longlora CLI on stories260K', () => {
     writeFileSync(bad, new Uint8Array([1, 2, 3]));
     expect(await main(['info', '--model', bad])).toBe(1);
     expect(await main(['frobnicate'])).toBe(2);
+  });
+});
+
+describe('longlora memory plans: --trainable, --budget in GiB, refusals before allocation', () => {
+  const DEMO = STORIES;
+  const tinyLlamaDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'longlora-plan-'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(tinyLlama11BConfigJson()));
+    return dir;
+  };
+  /** Runs a command that must fail; returns its exit code and what it printed to stderr. */
+  async function refused(...argv: string[]): Promise<{ code: number; message: string }> {
+    const errors: string[] = [];
+    vi.spyOn(console, 'error').mockImplementation(
+      (...a: unknown[]) => void errors.push(a.join(' ')),
+    );
+    const code = await main(argv);
+    return { code, message: errors.join('\n') };
+  }
+
+  it('info --trainable none (frozen embeddings and norms) plans less than LoRA+', async () => {
+    const dir = tinyLlamaDir();
+    const args = ['info', '--model', dir, '--context', '8192', '--json'];
+    const plus = JSON.parse(await run(...args));
+    const frozen = JSON.parse(await run(...args, '--trainable', 'none'));
+    expect(frozen.lora).toMatchObject({ trainEmbed: false, trainNorm: false, rank: 8 });
+    // TinyLlama: 32000 × 2048 embedding; LoRA r8 on q,k,v,o over 22 layers.
+    const loraCount = 22 * 8 * (2 * (2048 + 2048) + 2 * (2048 + 256));
+    expect(frozen.trainableParameters).toBe(loraCount);
+    expect(plus.trainableParameters).toBe(loraCount + 32000 * 2048 + 2048 * 45);
+    expect(frozen.plan.total).toBeLessThan(plus.plan.total);
+    // The frozen embedding stays bf16 (2 bytes) and loses its f32 gradient and AdamW moments.
+    expect(plus.plan.total - frozen.plan.total).toBeGreaterThan(32000 * 2048 * (4 + 4 + 8 - 2));
+    expect(frozen.plan.optimizer).toBe(8 * loraCount);
+    // --rank, --targets and --attention reach the plan too.
+    const wide = JSON.parse(
+      await run(...args, '--trainable', 'none', '--rank', '16', '--targets', 'q_proj,v_proj'),
+    );
+    expect(wide.trainableParameters).toBe(22 * 16 * (2048 + 2048 + 2048 + 256));
+    const full = JSON.parse(await run(...args, '--attention', 'full'));
+    expect(full).toMatchObject({ attention: 'full', group: 8192 });
+    const text = await run('info', '--model', dir, '--context', '8192', '--trainable', 'none');
+    expect(text).toMatch(/LoRA r8 on q,k,v,o, embeddings and norms frozen/);
+  });
+
+  it('info --budget 1GiB: does not fit, and says so in GiB', async () => {
+    const dir = tinyLlamaDir();
+    const plan = JSON.parse(
+      await run('info', '--model', dir, '--context', '8192', '--budget', '1GiB', '--json'),
+    );
+    expect(plan.budgetBytes).toBe(2 ** 30);
+    expect(plan.budgetGiB).toBe(1);
+    expect(plan.fits).toBe(false);
+    expect(plan.problem).toMatch(
+      /needs about \d+\.\d\d GiB of GPU memory; the budget is 1\.00 GiB\./,
+    );
+    expect(plan.problem).toMatch(/--trainable none/);
+    const text = await run('info', '--model', dir, '--context', '8192', '--budget', '1GiB');
+    expect(text).toMatch(/Does not fit 1\.00 GiB: /);
+    const roomy = JSON.parse(
+      await run('info', '--model', dir, '--context', '8192', '--budget', '24', '--json'),
+    );
+    expect(roomy).toMatchObject({ fits: true, budgetGiB: 24, budgetBytes: 24 * 2 ** 30 });
+    expect((await refused('info', '--model', dir, '--budget', '8GB')).code).toBe(2);
+  });
+
+  it('grad and train refuse a plan over --budget before allocating anything', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'longlora-refuse-'));
+    const tokens = join(dir, 'tokens.json');
+    writeFileSync(tokens, JSON.stringify(Array.from({ length: 64 }, (_, i) => (i * 7 + 3) % 512)));
+    const load = vi.spyOn(LlamaParams, 'load');
+    const grad = await refused(
+      'grad',
+      ...['--model', DEMO, '--tokens', tokens, '--context', '64', '--budget', '0.1MiB'],
+      ...['--out', join(dir, 'g.safetensors')],
+    );
+    expect(grad.code).toBe(2);
+    expect(grad.message).toMatch(/grad at 64 tokens cannot run here/);
+    expect(grad.message).toMatch(/the budget is 0\.00 GiB\. Lower --context or --rank/);
+    expect(grad.message).toMatch(/--budget/);
+    // Train is refused before its data is even read (this file does not exist).
+    const train = await refused(
+      'train',
+      ...['--model', DEMO, '--data', join(dir, 'missing.txt'), '--out', join(dir, 'run')],
+      ...['--context', '64', '--budget', '1MiB'],
+    );
+    expect(train.code).toBe(2);
+    expect(train.message).toMatch(/train at 64 tokens cannot run here .*GiB/);
+    expect(load).not.toHaveBeenCalled();
+    expect(existsSync(join(dir, 'g.safetensors'))).toBe(false);
+    expect(existsSync(join(dir, 'run'))).toBe(false);
+  });
+
+  it('grad allocates no optimizer state: its peak per category is the plan without AdamW moments', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'longlora-grad-plan-'));
+    const tokens = join(dir, 'tokens.json');
+    writeFileSync(tokens, JSON.stringify(Array.from({ length: 64 }, (_, i) => (i * 5 + 1) % 512)));
+    const training = JSON.parse(
+      await run('info', '--model', DEMO, '--context', '64', '--attention', 's2', '--json'),
+    ).plan;
+    const rt = await gpu();
+    const before = rt.memory.snapshot().current;
+    rt.memory.resetPeak();
+    const load = vi.spyOn(LlamaParams, 'load');
+    await run(
+      'grad',
+      ...['--model', DEMO, '--tokens', tokens, '--context', '64', '--budget', '1GiB'],
+      ...['--out', join(dir, 'g.safetensors')],
+    );
+    expect(load).toHaveBeenCalledTimes(1);
+    expect(load.mock.calls[0]![6]).toEqual({ optimizerState: false });
+    const peak = rt.memory.snapshot().peak;
+    expect(training.optimizer).toBeGreaterThan(0);
+    expect(peak.optimizer - before.optimizer).toBe(0);
+    for (const c of ['weights', 'lora', 'gradients', 'activations'] as const)
+      expect(peak[c] - before[c], c).toBe(training[c]);
   });
 });

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expectedTensors, parseHfConfig } from '../io/config.ts';
-import { numel, storedWeightBytes, type WeightDtype } from '../io/dtype.ts';
+import { numel, type WeightDtype } from '../io/dtype.ts';
 import type { OpenedModel } from '../io/model.ts';
 import { writeSafetensors, type TensorToWrite } from '../io/safetensors.ts';
 import { DEFAULT_SAMPLING, generate } from '../model/generate.ts';
@@ -11,52 +11,68 @@ import { LlamaModel } from '../model/llama.ts';
 import {
   attentionProblem,
   BASE_ONLY,
-  defaultLora,
   defaultTargetContext,
   groupSize,
   ropeFactor,
 } from '../model/longlora.ts';
-import {
-  defaultMemoryBudget,
-  formatGiB,
-  parseBudget,
-  planTraining,
-  runProblems,
-} from '../model/plan.ts';
-import { loadParams, loraSettingsOf } from '../model/session.ts';
+import { defaultMemoryBudget, formatGiB, planTraining } from '../model/plan.ts';
+import { loraSettingsOf } from '../model/session.ts';
 import { evaluate, slidingWindows } from '../train/evaluate.ts';
 import { IGNORE_INDEX } from '../util/labels.ts';
 import { b, num, parse, req, s, UsageError } from './args.ts';
 import {
   attentionArg,
+  budgetArg,
+  checkPlan,
   gpu,
+  loadWithoutOptimizer,
   log,
   loraFromArgs,
   openModelArg,
+  planInputFor,
+  planProblems,
   readAdapterDir,
   tokenizerOf,
+  type PlannedRun,
 } from './common.ts';
 
 /** `info`: architecture, parameters, dtypes, and the planned training memory at a context. */
 export async function info(argv: string[]): Promise<void> {
-  const v = parse(argv, { model: s, context: s, json: b, budget: s });
+  const v = parse(argv, {
+    model: s,
+    context: s,
+    json: b,
+    budget: s,
+    attention: s,
+    'group-size': s,
+    rank: s,
+    alpha: s,
+    targets: s,
+    trainable: s,
+    'no-checkpointing': b,
+  });
   const m = await openForInfo(req(v, 'model'));
   const c = m.config;
   const context = num(v, 'context', defaultTargetContext(c), true);
-  const budget = budgetArg(v.budget) ?? defaultMemoryBudget(false);
-  const lora = defaultLora();
-  const pattern = 's2';
-  const group = groupSize(context, pattern);
-  const plan = planTraining({
-    shape: c,
-    weightBytes: storedWeightBytes(m.dtypes),
-    lora,
-    context,
-    checkpointing: true,
-  });
+  const given = budgetArg(v);
+  const budget = given ?? defaultMemoryBudget(false);
+  const lora = loraFromArgs(v);
+  const pattern = attentionArg(v, 's2');
+  const group = num(v, 'group-size', groupSize(context, pattern), true);
+  const run: PlannedRun = {
+    plan: planInputFor(m, lora, context, {
+      checkpointing: !v['no-checkpointing'],
+      optimizerState: true,
+    }),
+    pattern,
+    group,
+    needsTrainables: true,
+  };
+  const plan = planTraining(run.plan);
+  // No GPU here: only the budget limits the plan.
   const limits = { maxBufferSize: 2 ** 40, maxStorageBufferBindingSize: 2 ** 40 };
-  const problems = runProblems(plan, { context, pattern, group, lora }, limits, budget);
-  const problem = problems.length ? problems.map((p) => `${p.message} ${p.fix}`).join(' ') : null;
+  const problems = planProblems(run, plan, limits, budget, given !== null);
+  const problem = problems.length ? problems.join(' ') : null;
   const out = {
     architecture: c.architecture,
     format: m.format,
@@ -65,10 +81,13 @@ export async function info(argv: string[]): Promise<void> {
     config: c,
     context,
     ropeFactor: ropeFactor(context, c),
+    attention: pattern,
     group,
+    lora,
     plan: { ...plan.bytes, total: plan.total, largestBuffer: plan.largestBuffer },
     trainableParameters: plan.trainableParams,
     budgetBytes: budget,
+    budgetGiB: budget / 2 ** 30,
     fits: problem === null,
     problem,
   };
@@ -84,25 +103,21 @@ export async function info(argv: string[]): Promise<void> {
     `  hidden ${c.hidden}, ${c.layers} layers, ${c.heads} heads (${c.kvHeads} kv, head_dim ${c.headDim}), ` +
       `mlp ${c.intermediate}, vocab ${c.vocabSize}, context ${c.maxPositions}, tied ${c.tieWordEmbeddings}`,
   );
+  const modules = lora.targets.map((t) => t.replace(/_proj$/, '')).join(',') || 'nothing';
+  const also = [lora.trainEmbed && 'embeddings', lora.trainNorm && 'norms'].filter(Boolean);
+  const trained = also.length ? ` + ${also.join(' and ')}` : ', embeddings and norms frozen';
+  const attention = pattern === 'full' ? 'full' : `${pattern} group ${group}`;
   console.log(
-    `Training plan at ${context} tokens (rope ×${out.ropeFactor}, group ${out.group}, LoRA+ r8 on q,k,v,o):`,
+    `Training plan at ${context} tokens (rope ×${out.ropeFactor}, ${attention}, ` +
+      `LoRA r${lora.rank} on ${modules}${trained}):`,
   );
   for (const [k, n] of Object.entries(plan.bytes))
     console.log(`  ${k.padEnd(12)} ${mb(n).padStart(12)}`);
-  console.log(`  ${'total'.padEnd(12)} ${mb(plan.total).padStart(12)}`);
+  console.log(`  ${'total'.padEnd(12)} ${mb(plan.total).padStart(12)} (${formatGiB(plan.total)})`);
   console.log(`  trainable parameters: ${plan.trainableParams.toLocaleString()}`);
   console.log(
     problem ? `Does not fit ${formatGiB(budget)}: ${problem}` : `Fits in ${formatGiB(budget)}.`,
   );
-}
-
-/** --budget as bytes ("8GiB", "512MiB", or a number of GiB). */
-function budgetArg(text: unknown): number | null {
-  try {
-    return parseBudget(typeof text === 'string' ? text : undefined);
-  } catch (e) {
-    throw new UsageError(`--budget: ${(e as Error).message}`);
-  }
 }
 
 /**
@@ -150,7 +165,7 @@ export async function generateCmd(argv: string[]): Promise<void> {
   const adapter = typeof v.adapter === 'string' ? await readAdapterDir(v.adapter, m) : undefined;
   const rt = await gpu();
   const lora = adapter ? loraSettingsOf(adapter) : { ...BASE_ONLY };
-  const params = await loadParams(rt, m, lora, 0, adapter);
+  const params = await loadWithoutOptimizer(rt, m, lora, 0, adapter);
   const model = new LlamaModel(rt, params);
   const prompt = tok.encode(typeof v.prompt === 'string' ? v.prompt : '');
   const ids = await generate(model, prompt, {
@@ -177,6 +192,7 @@ export async function evalCmd(argv: string[]): Promise<void> {
     stride: s,
     'max-windows': s,
     'rope-factor': s,
+    budget: s,
     json: b,
   });
   const path = req(v, 'model');
@@ -198,7 +214,20 @@ export async function evalCmd(argv: string[]): Promise<void> {
   const factor = num(v, 'rope-factor', adapter?.ropeFactor ?? ropeFactor(N, m.config));
   const rt = await gpu();
   const lora = adapter ? loraSettingsOf(adapter) : { ...BASE_ONLY };
-  const params = await loadParams(rt, m, lora, 0, adapter);
+  // Planned as a forward and backward without optimizer state: an upper bound for evaluation.
+  checkPlan(
+    rt,
+    v,
+    {
+      plan: planInputFor(m, lora, N, { checkpointing: true, optimizerState: false }),
+      pattern: 'full',
+      group: N,
+      needsTrainables: false,
+      lower: 'Lower --context',
+    },
+    'eval',
+  );
+  const params = await loadWithoutOptimizer(rt, m, lora, 0, adapter);
   const model = new LlamaModel(rt, params);
   const r = await evaluate(model, windows, factor, windows.length, (i, n, loss) =>
     log(`window ${i + 1}/${n}: loss ${loss.toFixed(4)}`),
@@ -229,6 +258,7 @@ export async function gradCmd(argv: string[]): Promise<void> {
     rank: s,
     alpha: s,
     seed: s,
+    budget: s,
     out: s,
   });
   const m = await openModelArg(req(v, 'model'));
@@ -250,7 +280,19 @@ export async function gradCmd(argv: string[]): Promise<void> {
   const adapter = typeof v.adapter === 'string' ? await readAdapterDir(v.adapter, m) : undefined;
   const lora = adapter ? loraSettingsOf(adapter) : loraFromArgs(v);
   const rt = await gpu();
-  const params = await loadParams(rt, m, lora, num(v, 'seed', 0, true), adapter);
+  // One forward and backward: gradients, no AdamW moments; refused before anything is allocated.
+  checkPlan(
+    rt,
+    v,
+    {
+      plan: planInputFor(m, lora, N, { checkpointing: true, optimizerState: false }),
+      pattern,
+      group,
+      needsTrainables: true,
+    },
+    'grad',
+  );
+  const params = await loadWithoutOptimizer(rt, m, lora, num(v, 'seed', 0, true), adapter);
   const model = new LlamaModel(rt, params);
   const labels = Int32Array.from(ids, (_, t) => (t + 1 < N ? ids[t + 1]! : IGNORE_INDEX));
   const t0 = performance.now();

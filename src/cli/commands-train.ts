@@ -19,10 +19,12 @@ import { defaultTrainSettings, type TrainSettings } from '../train/types.ts';
 import { b, num, parse, req, s, UsageError } from './args.ts';
 import {
   attentionArg,
+  checkPlan,
   gpu,
   log,
   loraFromArgs,
   openModelArg,
+  planInputFor,
   readAdapterDir,
   tokenizerOf,
 } from './common.ts';
@@ -54,6 +56,7 @@ export async function train(argv: string[]): Promise<void> {
     'no-checkpointing': b,
     resume: b,
     'log-json': s,
+    budget: s,
   });
   const modelPath = req(v, 'model');
   const out = req(v, 'out');
@@ -80,6 +83,22 @@ export async function train(argv: string[]): Promise<void> {
     checkpointEvery: num(v, 'checkpoint-every', d.checkpointEvery, true),
     checkpointing: !v['no-checkpointing'],
   };
+  const rt = await gpu();
+  // Refused here, before the data is read or anything is allocated, when the plan cannot run.
+  checkPlan(
+    rt,
+    v,
+    {
+      plan: planInputFor(m, settings.lora, context, {
+        checkpointing: settings.checkpointing,
+        optimizerState: true,
+      }),
+      pattern: settings.pattern,
+      group: settings.group,
+      needsTrainables: true,
+    },
+    'train',
+  );
   const dataPath = req(v, 'data');
   const text = await readFile(dataPath, 'utf8');
   log(`tokenizing ${dataPath} …`);
@@ -92,7 +111,6 @@ export async function train(argv: string[]): Promise<void> {
   const store = new CheckpointStore(new FolderBlobStore(join(out, 'checkpoints')));
   const fp = modelFingerprint(m);
   const jsonLog = typeof v['log-json'] === 'string' ? v['log-json'] : null;
-  const rt = await gpu();
   const params = await loadParams(rt, m, settings.lora, settings.seed);
   const model = new LlamaModel(rt, params, { checkpointing: settings.checkpointing });
   const trainer = new Trainer(rt, model, data, settings, {

@@ -3,12 +3,24 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createNodeRuntime } from '../engine/node-host.ts';
 import type { Runtime } from '../engine/runtime.ts';
+import { storedWeightBytes } from '../io/dtype.ts';
 import { createTokenizer, type OpenedModel } from '../io/model.ts';
 import { openModelPath } from '../io/open-node.ts';
 import { readAdapter, type ReadAdapter } from '../io/peft.ts';
 import type { Tokenizer } from '../io/tokenizer.ts';
-import { checkAdapterFits } from '../model/session.ts';
+import { applyAdapter, checkAdapterFits, weightSource } from '../model/session.ts';
 import { DEFAULT_LORA, type LoraSettings } from '../model/longlora.ts';
+import { LlamaParams } from '../model/params.ts';
+import {
+  defaultMemoryBudget,
+  formatGiB,
+  parseBudget,
+  planProblem,
+  planTraining,
+  runProblems,
+  type MemoryPlan,
+  type PlanInput,
+} from '../model/plan.ts';
 import { isLinearName, LINEAR_NAMES } from '../model/types.ts';
 import {
   ATTENTION_PATTERNS,
@@ -77,6 +89,130 @@ export function attentionArg(
   if (!isAttentionPattern(p))
     throw new UsageError(`--attention must be ${ATTENTION_PATTERNS.join(', ')} (got ${String(p)})`);
   return p;
+}
+
+/** --budget as bytes ("8GiB", "512MiB", or a bare number of GiB); null when absent. */
+export function budgetArg(v: Record<string, unknown>): number | null {
+  const text = v.budget;
+  try {
+    return parseBudget(typeof text === 'string' ? text : undefined);
+  } catch (e) {
+    throw new UsageError(`--budget: ${(e as Error).message}`);
+  }
+}
+
+const LOWER_LORA = 'Lower --context or --rank, or use --trainable none';
+
+/** The device limits a plan is checked against. */
+export interface PlanLimits {
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
+}
+
+/** What a command is about to run, for its plan check. */
+export interface PlannedRun {
+  plan: PlanInput;
+  pattern: AttentionPattern;
+  group: number;
+  /** Evaluation runs with nothing trainable (a base model); grad and train need something. */
+  needsTrainables: boolean;
+  /** The options that lower the plan (default: --context, --rank, --trainable none). */
+  lower?: string;
+}
+
+/**
+ * What stops a planned run, each with what to change on the command line; empty when it can run.
+ * `budgetGiven`: the budget came from --budget (else it is the assumed default).
+ */
+export function planProblems(
+  run: PlannedRun,
+  plan: MemoryPlan,
+  limits: PlanLimits,
+  budget: number,
+  budgetGiven: boolean,
+): string[] {
+  const { context, lora } = run.plan;
+  const problems = runProblems(
+    plan,
+    { context, pattern: run.pattern, group: run.group, lora },
+    limits,
+    budget,
+  );
+  const memory = planProblem(plan, limits, budget);
+  return problems
+    .filter((p) => run.needsTrainables || p.message !== 'Nothing is trainable.')
+    .map((p) => {
+      if (p.message !== memory) return `${p.message} ${p.fix}`;
+      const big = plan.largestBuffer;
+      if (big.bytes > limits.maxStorageBufferBindingSize) {
+        return (
+          `${big.name} needs one buffer of ${formatGiB(big.bytes)}, more than this GPU binds ` +
+          `(${formatGiB(limits.maxStorageBufferBindingSize)}). Use a smaller --context.`
+        );
+      }
+      const assumed = budgetGiven
+        ? ''
+        : ` (WebGPU does not report a GPU's memory; ${formatGiB(budget)} is assumed)`;
+      return (
+        `It needs about ${formatGiB(plan.total)} of GPU memory; the budget is ` +
+        `${formatGiB(budget)}${assumed}. ${run.lower ?? LOWER_LORA}; or, if this GPU has more ` +
+        `memory, say how much with --budget (e.g. --budget 16GiB).`
+      );
+    });
+}
+
+/** The plan input for `m` (its stored weight dtype) with these trainables at `context`. */
+export function planInputFor(
+  m: Pick<OpenedModel, 'config' | 'dtypes'>,
+  lora: LoraSettings,
+  context: number,
+  opts: { checkpointing: boolean; optimizerState: boolean },
+): PlanInput {
+  return { shape: m.config, weightBytes: storedWeightBytes(m.dtypes), lora, context, ...opts };
+}
+
+/**
+ * Plans `run` on `rt` and refuses it, before anything is allocated, when it does not fit the
+ * device's limits and the budget (--budget, else the default for this adapter) or its attention
+ * settings or trainables are invalid. `what` names the work ("grad", "train", "eval").
+ */
+export function checkPlan(
+  rt: Runtime,
+  v: Record<string, unknown>,
+  run: PlannedRun,
+  what: string,
+): MemoryPlan {
+  const given = budgetArg(v);
+  const budget = given ?? defaultMemoryBudget(rt.info.isSoftware);
+  const plan = planTraining(run.plan);
+  const limits = rt.device.limits;
+  const problems = planProblems(run, plan, limits, budget, given !== null);
+  if (problems.length) {
+    throw new UsageError(
+      `${what} at ${run.plan.context} tokens cannot run here (plan: ${formatGiB(plan.total)}): ` +
+        problems.join(' '),
+    );
+  }
+  log(`plan: ${formatGiB(plan.total)} of GPU memory (budget ${formatGiB(budget)})`);
+  return plan;
+}
+
+/**
+ * Loads the model for a forward (and backward) only: trainables get gradients but no AdamW moments
+ * (`grad`, `eval`, `generate`); an adapter's tensors are written in exactly.
+ */
+export async function loadWithoutOptimizer(
+  rt: Runtime,
+  m: OpenedModel,
+  lora: LoraSettings,
+  seed: number,
+  adapter?: ReadAdapter,
+): Promise<LlamaParams> {
+  const params = await LlamaParams.load(rt, m.config, lora, weightSource(m), seed, undefined, {
+    optimizerState: false,
+  });
+  if (adapter) applyAdapter(params, adapter);
+  return params;
 }
 
 let shared: Promise<Runtime> | null = null;

@@ -7,8 +7,8 @@ import type { Runtime } from '../engine/runtime.ts';
 import type { OpenedModel } from '../io/model.ts';
 import { LlamaModel } from '../model/llama.ts';
 import type { LoraSettings } from '../model/longlora.ts';
-import type { LlamaParams } from '../model/params.ts';
-import { loadParams, modelFingerprint } from '../model/session.ts';
+import { LlamaParams, type LoadOptions } from '../model/params.ts';
+import { modelFingerprint, weightSource } from '../model/session.ts';
 import type { CheckpointManifest, CheckpointStore } from '../train/checkpoint.ts';
 import type { Dataset } from '../train/data.ts';
 import { Trainer } from '../train/trainer.ts';
@@ -27,14 +27,28 @@ export interface Weights {
   readonly ropeFactor: number | null;
 }
 
-/** Uploads `opened` with LoRA `lora` (a fresh adapter: B = 0, so the base model's outputs). */
+/**
+ * Uploads `opened` with LoRA `lora` (a fresh adapter: B = 0, so the base model's outputs). Weights
+ * for inference unless `optimizerState` is true (a training run): no AdamW moments by default.
+ */
 export async function loadWeights(
   rt: Runtime,
   opened: OpenedModel,
   lora: LoraSettings,
   seed: number,
+  opts: LoadOptions = {},
 ): Promise<Weights> {
-  const params = await loadParams(rt, opened, lora, seed);
+  const params = await LlamaParams.load(
+    rt,
+    opened.config,
+    lora,
+    weightSource(opened),
+    seed,
+    undefined,
+    {
+      optimizerState: opts.optimizerState ?? false,
+    },
+  );
   const model = new LlamaModel(rt, params, { checkpointing: true });
   return { rt, params, model, ropeFactor: null };
 }
@@ -93,6 +107,7 @@ export class Run implements Weights {
       args.model.opened,
       settings.lora,
       settings.seed,
+      { optimizerState: true },
     );
     const events = new EventBatcher(args.onEvents);
     // The trainer reports through the run, which exists only once the trainer does.
