@@ -7,11 +7,17 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RuntimeCaps } from '../engine/device.ts';
 import type { Runtime } from '../engine/runtime.ts';
-import { randomRefModel, refLossAndGrads, type RefConfig } from '../reference/llama.ts';
+import {
+  randomRefModel,
+  refForwardLogits,
+  refLossAndGrads,
+  type RefConfig,
+} from '../reference/llama.ts';
 import { cappedRuntime } from '../test/gpu.ts';
-import { relativeError } from '../test/numeric.ts';
+import { expectClose, relativeError } from '../test/numeric.ts';
 import { refWeightSource, shapeOfRef, type StorageDtype } from '../test/parity.ts';
 import { Rng } from '../util/rng.ts';
+import { KvCache } from './kv-cache.ts';
 import { LlamaModel } from './llama.ts';
 import { LlamaParams, loraName } from './params.ts';
 import { planTraining } from './plan.ts';
@@ -201,6 +207,52 @@ describe('row-blocked embedding and output layer vs the float64 reference', () =
         if (!(err < 1e-3)) worst.push(`${t.name}: ${err.toExponential(2)}`);
       }
       expect(worst).toEqual([]);
+      model.destroy();
+      params.destroy();
+      expect(rt.liveTensors).toBe(0);
+    });
+  }
+
+  for (const c of [cases[0]!, cases[1]!]) {
+    it(`KV-cache decoding: each step's logits over the blocks match the reference (${c.dtype}, ${c.tied ? 'tied' : 'untied'})`, async () => {
+      const rt = await runtimeFor(c.caps);
+      const refCfg = { ...refConfig(c), pattern: 'full' as const, ropeFactor: 1 };
+      const w = randomRefModel(refCfg, 5);
+      const shape = shapeOfRef(refCfg);
+      const lora = {
+        rank: 3,
+        alpha: 6,
+        targets: c.targets,
+        trainEmbed: c.trainEmbed,
+        trainNorm: true,
+      };
+      const params = await LlamaParams.load(rt, shape, lora, refWeightSource(shape, w, c.dtype), 1);
+      expect(params.lmHead.blocks.length).toBeGreaterThanOrEqual(c.blocks);
+      w.layers.forEach((l, i) => {
+        for (const n of c.targets) {
+          const pair = l.lora[n]!;
+          // The GPU holds LoRA in f32: give the reference the same rounded values.
+          pair.A.set(Float32Array.from(pair.A));
+          pair.B.set(Float32Array.from(pair.B));
+          params.setTrainable(loraName(i, n, 'A'), Float32Array.from(pair.A));
+          params.setTrainable(loraName(i, n, 'B'), Float32Array.from(pair.B));
+        }
+      });
+      const model = new LlamaModel(rt, params);
+      const rng = new Rng(9);
+      const seq = Array.from({ length: 5 }, () => rng.int(refCfg.vocab));
+      const cache = new KvCache(model, seq.length + 3);
+      let pending = [...seq];
+      for (let step = 0; step < 3; step++) {
+        const got = await model.decode(pending, cache, 1);
+        const all = refForwardLogits(refCfg, w, seq);
+        const want = all.subarray((seq.length - 1) * refCfg.vocab, seq.length * refCfg.vocab);
+        expectClose(`step ${step} logits`, got, want, 1e-4, 1e-3);
+        const next = (step * 131 + 7) % refCfg.vocab;
+        seq.push(next);
+        pending = [next];
+      }
+      cache.destroy();
       model.destroy();
       params.destroy();
       expect(rt.liveTensors).toBe(0);
