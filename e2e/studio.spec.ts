@@ -60,3 +60,37 @@ test('a file that is not a model is refused in place with what to do', async ({ 
   await expect(alert).toBeVisible();
   await expect(alert).toContainText('broken.gguf');
 });
+
+test('the GPU memory a person states is planned against, warned about, and remembered', async ({
+  page,
+}) => {
+  const seen = watch(page);
+  await openStudio(page);
+  await page.getByRole('button', { name: 'Use demo model' }).click();
+  const plan = page.getByLabel('Planned GPU memory');
+  await expect(plan).toContainText('of an assumed');
+  const memory = page.getByRole('combobox', { name: 'GPU memory' });
+  await expect(memory).toHaveValue('assumed');
+
+  // 16k tokens of the demo plan ~150 MB; a card stated at 128 MB gets a warning, not a refusal.
+  await page.getByRole('spinbutton', { name: 'Target context' }).fill('16384');
+  await memory.selectOption('custom');
+  await page.getByRole('spinbutton', { name: 'Custom GPU memory (GB)' }).fill('0.125');
+  await expect(plan).toContainText('of your 128 MB');
+  const warning = page.getByRole('status').filter({ hasText: 'More than your GPU memory' });
+  await expect(warning).toContainText('the budget is 0.13 GiB');
+  await expect(page.getByText(/Can’t start/)).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Start training' })).toBeEnabled();
+
+  // Remembered for this GPU across a reload.
+  await page.reload();
+  await page.getByRole('button', { name: 'Use demo model' }).click();
+  await expect(memory).toHaveValue('custom');
+  await expect(page.getByRole('spinbutton', { name: 'Custom GPU memory (GB)' })).toHaveValue(
+    '0.125',
+  );
+  await memory.selectOption('24');
+  await expect(plan).toContainText('of your 24.0 GB');
+  await expect(warning).toHaveCount(0);
+  expect(seen.errors, 'console errors').toEqual([]);
+});

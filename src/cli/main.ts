@@ -6,20 +6,27 @@ import { merge, train } from './commands-train.ts';
 const USAGE = `longlora — LongLoRA context extension on WebGPU (Node + Dawn)
 
 Commands (MODEL: a Hugging Face folder, a .safetensors with config.json beside it, or a .gguf):
-  info      --model MODEL [--context N] [--budget GB] [--json]
+  info      --model MODEL [--context N] [--attention full|s2|s2roll] [--group-size G] [--rank R]
+            [--alpha A] [--targets ...] [--trainable embed,norm|none] [--no-checkpointing]
+            [--budget 8GiB] [--json]
   generate  --model MODEL [--adapter DIR] [--prompt TEXT] [--max-new-tokens N] [--temperature T]
             [--top-p P] [--seed S] [--rope-factor F] [--json]
   eval      --model MODEL [--adapter DIR] --data FILE --context N [--stride S] [--max-windows K]
-            [--rope-factor F] [--json]
+            [--rope-factor F] [--budget 8GiB] [--json]
   grad      --model MODEL [--adapter DIR] --tokens FILE.json --context N [--attention full|s2|s2roll]
             [--group-size G] [--rope-factor F] [--targets q_proj,k_proj,v_proj,o_proj]
-            [--trainable embed,norm|none] [--rank R] [--alpha A] [--seed S] --out FILE.safetensors
+            [--trainable embed,norm|none] [--rank R] [--alpha A] [--seed S] [--budget 8GiB]
+            --out FILE.safetensors
   train     --model MODEL --data FILE --out DIR [--context N] [--attention full|s2|s2roll] [--group-size G]
             [--rope-factor F] [--rank R] [--alpha A] [--targets ...] [--trainable embed,norm|none]
             [--lr LR] [--warmup W] [--schedule constant|cosine] [--steps S] [--grad-accum K] [--clip C]
             [--seed S] [--eval-every K] [--eval-windows K] [--checkpoint-every K] [--no-checkpointing]
-            [--resume] [--log-json FILE]
+            [--resume] [--log-json FILE] [--budget 8GiB]
   merge     --model MODEL --adapter DIR --out DIR
+
+--budget is the GPU memory to plan against (GiB, or 512MiB): WebGPU cannot report a GPU's memory,
+so without it the plan assumes 8 GiB. Every command refuses a plan that does not fit before it
+allocates anything.
 `;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {

@@ -184,13 +184,16 @@ export function planProblem(
       `(${gib(limits.maxStorageBufferBindingSize)}). Lower the context.`
     );
   }
-  if (plan.total > budgetBytes) {
-    return (
-      `Training needs about ${gib(plan.total)} of GPU memory; the budget is ${gib(budgetBytes)}. ` +
-      'Lower the target context, the LoRA rank, or turn off embedding training.'
-    );
-  }
-  return null;
+  return budgetProblem(plan, budgetBytes);
+}
+
+/** Why a plan exceeds a memory budget, or null when it fits. */
+export function budgetProblem(plan: MemoryPlan, budgetBytes: number): string | null {
+  if (plan.total <= budgetBytes) return null;
+  return (
+    `Training needs about ${formatGiB(plan.total)} of GPU memory; the budget is ${formatGiB(budgetBytes)}. ` +
+    'Lower the target context, the LoRA rank, or turn off embedding training.'
+  );
 }
 
 /** Something that stops a run, with what to change. */

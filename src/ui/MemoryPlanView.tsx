@@ -1,9 +1,62 @@
 /** Planned GPU bytes per category against the adapter's limits, with what stops a run and what to change. */
+import { useState } from 'react';
 import { MEMORY_CATEGORIES } from '../engine/memory.ts';
 import { useStudio } from '../store/index.ts';
 import { ErrorNote } from './ErrorNote.tsx';
 import { formatBytes } from './format.ts';
 import { CATEGORY_COLORS } from './memory-colors.ts';
+
+const GB = 2 ** 30;
+/** Common cards' memory, GB. */
+const PRESETS = [4, 6, 8, 12, 16, 24, 48];
+
+/** The GPU memory the user states (WebGPU cannot report it): presets or a custom value. */
+function GpuMemoryField() {
+  const stated = useStudio((s) => s.gpuMemory);
+  const setGpuMemory = useStudio((s) => s.setGpuMemory);
+  const [custom, setCustom] = useState(false);
+  const gb = stated === null ? null : stated / GB;
+  const preset = gb !== null && PRESETS.includes(gb);
+  const choice =
+    custom || (gb !== null && !preset) ? 'custom' : gb === null ? 'assumed' : String(gb);
+  return (
+    <div className="field-row">
+      <label htmlFor="gpu-memory">GPU memory</label>
+      <select
+        id="gpu-memory"
+        value={choice}
+        aria-describedby="gpu-memory-note"
+        onChange={(e) => {
+          const v = e.target.value;
+          setCustom(v === 'custom');
+          if (v === 'assumed') setGpuMemory(null);
+          else if (v !== 'custom') setGpuMemory(Number(v) * GB);
+        }}
+      >
+        <option value="assumed">Not stated</option>
+        {PRESETS.map((p) => (
+          <option key={p} value={String(p)}>
+            {p} GB
+          </option>
+        ))}
+        <option value="custom">Custom…</option>
+      </select>
+      {choice === 'custom' && (
+        <input
+          type="number"
+          aria-label="Custom GPU memory (GB)"
+          min={0.125}
+          step={0.125}
+          defaultValue={gb ?? 10}
+          onChange={(e) => {
+            const v = Number(e.target.value);
+            if (Number.isFinite(v) && v > 0) setGpuMemory(v * GB);
+          }}
+        />
+      )}
+    </div>
+  );
+}
 
 /** The live memory plan beside the training settings. */
 export function MemoryPlanView() {
@@ -14,9 +67,10 @@ export function MemoryPlanView() {
   const scale = Math.max(plan.total, plan.limits.budget);
   return (
     <div className="field" aria-label="Planned GPU memory" role="group">
+      <GpuMemoryField />
       <span className="label">
-        Planned GPU memory: <strong>{formatBytes(plan.total)}</strong> of an assumed{' '}
-        {formatBytes(plan.limits.budget)}
+        Planned GPU memory: <strong>{formatBytes(plan.total)}</strong> of{' '}
+        {plan.budgetStated ? 'your' : 'an assumed'} {formatBytes(plan.limits.budget)}
       </span>
       <div className="membar" aria-hidden="true">
         {MEMORY_CATEGORIES.map((c) => (
@@ -41,12 +95,18 @@ export function MemoryPlanView() {
           value={`${formatBytes(plan.largestBuffer)} / ${formatBytes(plan.limits.maxStorageBufferBindingSize)}`}
         />
       </div>
-      <p className="field-note">
-        WebGPU does not report the GPU’s memory; the budget is an assumption.
+      <p className="field-note" id="gpu-memory-note">
+        WebGPU does not report the GPU’s memory: state it above (remembered for this GPU)
+        {plan.budgetStated ? '.' : ', or the plan assumes what a typical card of this kind has.'}
       </p>
       {plan.problems.map((p) => (
         <div className="callout warn" role="alert" key={p.message}>
           <strong>Can’t start:</strong> {p.message} <em>{p.fix}</em>
+        </div>
+      ))}
+      {plan.warnings.map((p) => (
+        <div className="callout" role="status" key={p.message}>
+          <strong>More than your GPU memory:</strong> {p.message} <em>{p.fix}</em>
         </div>
       ))}
     </div>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatBytes, formatCount, formatDuration, formatLr } from './format.ts';
-import { groupSize } from '../model/longlora.ts';
+import { defaultTargetContext, groupSize } from '../model/longlora.ts';
 import { defaultSettings } from '../store/settings.ts';
 
 describe('formatters', () => {
@@ -28,13 +28,18 @@ describe('formatters', () => {
 });
 
 describe('settings', () => {
-  it('defaults to 4× the model context with S²-Attn (2× and a short run for tiny demos)', () => {
-    const big = defaultSettings({ contextLength: 4096, parameters: 7e9 });
+  it("defaults to the model's default context with S²-Attn (2× and a short run for tiny demos)", () => {
+    const config = { maxPositions: 4096, ropeScaling: null };
+    const big = defaultSettings({
+      contextLength: 4096,
+      defaultContext: defaultTargetContext(config),
+      parameters: 7e9,
+    });
     expect(big.targetContext).toBe(16384);
     expect(big.attention).toBe('s2');
     expect(groupSize(big.targetContext, big.attention)).toBe(4096);
     expect(big.learningRate).toBe(2e-5);
-    const s = defaultSettings({ contextLength: 512, parameters: 260_000 });
+    const s = defaultSettings({ contextLength: 512, defaultContext: 2048, parameters: 260_000 });
     expect(s.targetContext).toBe(1024);
     expect(groupSize(s.targetContext, s.attention)).toBe(256);
     expect(s.learningRate).toBe(2e-3);

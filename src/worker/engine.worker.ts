@@ -32,7 +32,7 @@ const api: EngineApi = {
     return engine.loadData(file, context, onProgress);
   },
   dataAtContext: async (context) => engine.dataAtContext(context),
-  planMemory: (settings) => engine.planMemory(settings),
+  planMemory: (settings, budget) => engine.planMemory(settings, budget),
   startTraining: (settings, onEvents) => engine.start(settings, onEvents),
   pause: async () => engine.pause(),
   resume: async () => engine.resume(),

@@ -47,6 +47,8 @@ export interface ModelSummary {
   dtypes: Record<string, number>;
   /** The model's own context (max_position_embeddings, or the trained context when known). */
   contextLength: number;
+  /** The target context a run starts from: 4× the native context, within what the model's RoPE allows. */
+  defaultContext: number;
   vocabSize: number;
   hiddenSize: number;
   layers: number;
@@ -111,10 +113,16 @@ export interface MemoryPlan {
   /** Largest single buffer the plan needs. */
   largestBuffer: number;
   limits: { maxBufferSize: number; maxStorageBufferBindingSize: number; budget: number };
+  /** Whether `limits.budget` is the GPU memory the user stated (else the assumed default). */
+  budgetStated: boolean;
   ropeFactor: number;
   groupSize: number;
+  /** No problem stops the run (warnings do not). */
   fits: boolean;
+  /** What stops the run: the adapter's limits, the attention settings, the data. */
   problems: RunProblem[];
+  /** What may fail but the user can start anyway: more memory than the stated budget. */
+  warnings: RunProblem[];
 }
 
 /** A training event; the worker sends at most a few per second, in batches. */
@@ -205,7 +213,8 @@ export interface EngineApi {
   ): Promise<DataSummary>;
   /** Re-counts blocks of the loaded data at a new context. */
   dataAtContext(context: number): Promise<DataSummary>;
-  planMemory(settings: TrainingSettings): Promise<MemoryPlan>;
+  /** Plans `settings` against the adapter's limits and `budgetBytes` (null: the assumed default). */
+  planMemory(settings: TrainingSettings, budgetBytes: number | null): Promise<MemoryPlan>;
   startTraining(
     settings: TrainingSettings,
     onEvents: (events: TrainingEvent[]) => void,

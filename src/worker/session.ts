@@ -7,7 +7,8 @@ import { storedWeightBytes } from '../io/dtype.ts';
 import { createTokenizer, openModel, type OpenedModel } from '../io/model.ts';
 import { baseName, readJson, readText, type ByteSource } from '../io/source.ts';
 import type { Tokenizer } from '../io/tokenizer.ts';
-import { defaultMemoryBudget, planTraining, runProblems } from '../model/plan.ts';
+import { defaultTargetContext, ropeProblem } from '../model/longlora.ts';
+import { budgetProblem, defaultMemoryBudget, planTraining, runProblems } from '../model/plan.ts';
 import { IGNORE_INDEX } from '../util/labels.ts';
 import { buildDataset, type Dataset } from '../train/data.ts';
 import { toTrainSettings } from './settings-map.ts';
@@ -92,6 +93,7 @@ export function modelSummary(m: LoadedModel): ModelSummary {
     parameters: o.parameterCount,
     dtypes,
     contextLength: c.maxPositions,
+    defaultContext: defaultTargetContext(c),
     vocabSize: c.vocabSize,
     hiddenSize: c.hidden,
     layers: c.layers,
@@ -167,11 +169,23 @@ export function dataSummary(d: LoadedData): DataSummary {
   };
 }
 
-/** Plans training memory for `s` and lists what would stop it, each with what to change. */
-export function planFor(session: Session, a: AdapterSummary, s: TrainingSettings): MemoryPlan {
+/**
+ * Plans training memory for `s` against the adapter's limits and the GPU memory the user stated
+ * (`budgetBytes`; null: an assumption). What cannot run is a problem; more memory than the budget
+ * is a warning, since WebGPU cannot see the card's memory and the user may know better.
+ */
+export function planFor(
+  session: Session,
+  a: AdapterSummary,
+  s: TrainingSettings,
+  budgetBytes: number | null,
+): MemoryPlan {
   const m = session.model;
   if (!m) throw new NotReadyError('Load a model first.');
-  const t = toTrainSettings(s, m.opened.config);
+  const c = m.opened.config;
+  // A RoPE scaling that cannot be trained at this context stops the run; plan the rest as unscaled.
+  const rope = ropeProblem(s.targetContext, c);
+  const t = toTrainSettings(s, rope ? { ...c, ropeScaling: null } : c);
   const plan = planTraining({
     shape: m.opened.config,
     weightBytes: storedWeightBytes(m.opened.dtypes),
@@ -183,8 +197,15 @@ export function planFor(session: Session, a: AdapterSummary, s: TrainingSettings
     maxBufferSize: a.limits.maxBufferSize,
     maxStorageBufferBindingSize: a.limits.maxStorageBufferBindingSize,
   };
-  const budget = defaultMemoryBudget(a.isSoftware);
-  const problems = runProblems(plan, t, limits, budget);
+  const budget = budgetBytes ?? defaultMemoryBudget(a.isSoftware);
+  const problems = runProblems(plan, t, limits, Infinity);
+  if (rope) {
+    const fix =
+      c.ropeScaling?.type === 'llama3'
+        ? `Use at most ${c.maxPositions} tokens.`
+        : 'Train a model without dynamic RoPE scaling.';
+    problems.push({ message: rope, fix });
+  }
   const d = session.data?.dataset;
   if (d && d.context === t.context && d.train.length === 0) {
     problems.push({
@@ -192,15 +213,21 @@ export function planFor(session: Session, a: AdapterSummary, s: TrainingSettings
       fix: 'Add more text or lower the target context.',
     });
   }
+  const over = budgetProblem(plan, budget);
+  const warnings = over
+    ? [{ message: over, fix: 'Start anyway if your GPU has more free memory than stated.' }]
+    : [];
   return {
     bytes: plan.bytes,
     total: plan.total,
     largestBuffer: plan.largestBuffer.bytes,
     limits: { ...limits, budget },
+    budgetStated: budgetBytes !== null,
     ropeFactor: t.ropeFactor,
     groupSize: t.group,
     fits: problems.length === 0,
     problems,
+    warnings,
   };
 }
 

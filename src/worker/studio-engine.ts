@@ -150,8 +150,8 @@ export class StudioEngine {
     return dataSummary(d);
   }
 
-  async planMemory(settings: TrainingSettings): Promise<MemoryPlan> {
-    return planFor(this.session, await this.adapter(), settings);
+  async planMemory(settings: TrainingSettings, budgetBytes: number | null): Promise<MemoryPlan> {
+    return planFor(this.session, await this.adapter(), settings, budgetBytes);
   }
 
   async listCheckpoints(): Promise<CheckpointInfo[]> {
@@ -229,7 +229,7 @@ export class StudioEngine {
   /** The factor the current weights were trained with, else the default for `tokens`. */
   private ropeFactorAt(w: Weights): (tokens: number) => number {
     const config = this.model().opened.config;
-    return (tokens) => w.ropeFactor ?? ropeFactor(tokens, config);
+    return (tokens) => w.ropeFactor ?? ropeFactor(tokens, config, 'inference');
   }
 
   /** Perplexity over held-out windows of `context` tokens, full attention. */

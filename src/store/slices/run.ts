@@ -83,7 +83,7 @@ export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set,
       if (!s || !get().model.summary) return;
       const seq = ++planSeq;
       try {
-        const plan = await getEngine().planMemory(s);
+        const plan = await getEngine().planMemory(s, get().gpuMemory);
         if (seq === planSeq) set({ plan, planError: null });
       } catch (e) {
         if (seq === planSeq) set({ plan: null, planError: describeError(e) });
