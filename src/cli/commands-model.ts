@@ -21,6 +21,8 @@ import { evaluate, slidingWindows } from '../train/evaluate.ts';
 import { IGNORE_INDEX } from '../util/labels.ts';
 import { b, num, parse, req, s, UsageError } from './args.ts';
 import {
+  CAP_OPTIONS,
+  capsArg,
   attentionArg,
   budgetArg,
   checkPlan,
@@ -39,6 +41,7 @@ import {
 /** `info`: architecture, parameters, dtypes, and the planned training memory at a context. */
 export async function info(argv: string[]): Promise<void> {
   const v = parse(argv, {
+    ...CAP_OPTIONS,
     model: s,
     context: s,
     json: b,
@@ -68,9 +71,10 @@ export async function info(argv: string[]): Promise<void> {
     group,
     needsTrainables: true,
   };
-  const plan = planTraining(run.plan);
-  // No GPU here: only the budget limits the plan.
-  const limits = { maxBufferSize: 2 ** 40, maxStorageBufferBindingSize: 2 ** 40 };
+  // The adapter's limits (lowered by --max-binding-size / --max-buffer-size): what it binds decides
+  // how the vocabulary-sized matrices are split and whether every buffer fits.
+  const limits = (await gpu(capsArg(v))).info.limits;
+  const plan = planTraining({ ...run.plan, limits });
   const problems = planProblems(run, plan, limits, budget, given !== null);
   const problem = problems.length ? problems.join(' ') : null;
   const out = {
@@ -84,6 +88,7 @@ export async function info(argv: string[]): Promise<void> {
     attention: pattern,
     group,
     lora,
+    limits,
     plan: { ...plan.bytes, total: plan.total, largestBuffer: plan.largestBuffer },
     trainableParameters: plan.trainableParams,
     budgetBytes: budget,
@@ -149,6 +154,7 @@ async function openForInfo(
 /** `generate`: continuation of a prompt (greedy at temperature 0). */
 export async function generateCmd(argv: string[]): Promise<void> {
   const v = parse(argv, {
+    ...CAP_OPTIONS,
     model: s,
     adapter: s,
     prompt: s,
@@ -163,7 +169,7 @@ export async function generateCmd(argv: string[]): Promise<void> {
   const m = await openModelArg(path);
   const tok = tokenizerOf(m, path);
   const adapter = typeof v.adapter === 'string' ? await readAdapterDir(v.adapter, m) : undefined;
-  const rt = await gpu();
+  const rt = await gpu(capsArg(v));
   const lora = adapter ? loraSettingsOf(adapter) : { ...BASE_ONLY };
   const params = await loadWithoutOptimizer(rt, m, lora, 0, adapter);
   const model = new LlamaModel(rt, params);
@@ -185,6 +191,7 @@ export async function generateCmd(argv: string[]): Promise<void> {
 /** `eval`: perplexity with full attention over windows of N tokens. */
 export async function evalCmd(argv: string[]): Promise<void> {
   const v = parse(argv, {
+    ...CAP_OPTIONS,
     model: s,
     adapter: s,
     data: s,
@@ -212,7 +219,7 @@ export async function evalCmd(argv: string[]): Promise<void> {
   if (windows.length === 0)
     throw new UsageError(`The data has ${tokens.length} tokens, fewer than one window of ${N}.`);
   const factor = num(v, 'rope-factor', adapter?.ropeFactor ?? ropeFactor(N, m.config));
-  const rt = await gpu();
+  const rt = await gpu(capsArg(v));
   const lora = adapter ? loraSettingsOf(adapter) : { ...BASE_ONLY };
   // Planned as a forward and backward without optimizer state: an upper bound for evaluation.
   checkPlan(
@@ -246,6 +253,7 @@ export async function evalCmd(argv: string[]): Promise<void> {
 /** `grad`: one forward and backward; writes the loss and every trainable gradient as safetensors. */
 export async function gradCmd(argv: string[]): Promise<void> {
   const v = parse(argv, {
+    ...CAP_OPTIONS,
     model: s,
     adapter: s,
     tokens: s,
@@ -279,7 +287,7 @@ export async function gradCmd(argv: string[]): Promise<void> {
   if (problem) throw new UsageError(problem);
   const adapter = typeof v.adapter === 'string' ? await readAdapterDir(v.adapter, m) : undefined;
   const lora = adapter ? loraSettingsOf(adapter) : loraFromArgs(v);
-  const rt = await gpu();
+  const rt = await gpu(capsArg(v));
   // One forward and backward: gradients, no AdamW moments; refused before anything is allocated.
   checkPlan(
     rt,

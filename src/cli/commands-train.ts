@@ -18,6 +18,8 @@ import { Trainer } from '../train/trainer.ts';
 import { defaultTrainSettings, type TrainSettings } from '../train/types.ts';
 import { b, num, parse, req, s, UsageError } from './args.ts';
 import {
+  CAP_OPTIONS,
+  capsArg,
   attentionArg,
   checkPlan,
   gpu,
@@ -32,6 +34,7 @@ import {
 /** `train`: LongLoRA on a text or Alpaca dataset; checkpoints and the adapter go to --out. */
 export async function train(argv: string[]): Promise<void> {
   const v = parse(argv, {
+    ...CAP_OPTIONS,
     model: s,
     data: s,
     out: s,
@@ -83,7 +86,7 @@ export async function train(argv: string[]): Promise<void> {
     checkpointEvery: num(v, 'checkpoint-every', d.checkpointEvery, true),
     checkpointing: !v['no-checkpointing'],
   };
-  const rt = await gpu();
+  const rt = await gpu(capsArg(v));
   // Refused here, before the data is read or anything is allocated, when the plan cannot run.
   checkPlan(
     rt,

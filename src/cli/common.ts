@@ -1,6 +1,7 @@
 /** Shared pieces of the `longlora` commands: opening models and adapters, the GPU, logging. */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { RuntimeCaps } from '../engine/device.ts';
 import { createNodeRuntime } from '../engine/node-host.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import { storedWeightBytes } from '../io/dtype.ts';
@@ -184,8 +185,8 @@ export function checkPlan(
 ): MemoryPlan {
   const given = budgetArg(v);
   const budget = given ?? defaultMemoryBudget(rt.info.isSoftware);
-  const plan = planTraining(run.plan);
-  const limits = rt.device.limits;
+  const limits = rt.info.limits;
+  const plan = planTraining({ ...run.plan, limits });
   const problems = planProblems(run, plan, limits, budget, given !== null);
   if (problems.length) {
     throw new UsageError(
@@ -215,16 +216,50 @@ export async function loadWithoutOptimizer(
   return params;
 }
 
-let shared: Promise<Runtime> | null = null;
+/** The options every GPU command takes to cap the limits it requests from the adapter. */
+export const CAP_OPTIONS = {
+  'max-binding-size': { type: 'string' },
+  'max-buffer-size': { type: 'string' },
+} as const;
 
 /**
- * The Node GPU runtime, saying which adapter it uses. One per process: commands run in one process
- * (tests) share its compiled pipelines; each command frees what it allocated.
+ * --max-binding-size / --max-buffer-size (bytes): caps on the limits requested from the adapter
+ * (never above what it offers), so a run can be planned and tested as on a smaller GPU.
  */
-export function gpu(): Promise<Runtime> {
-  shared ??= createNodeRuntime(log).then((rt) => {
-    log(`GPU: ${rt.info.name}${rt.info.description ? ` (${rt.info.description})` : ''}`);
-    return rt;
-  });
-  return shared;
+export function capsArg(v: Record<string, unknown>): RuntimeCaps {
+  const caps: RuntimeCaps = {};
+  for (const [flag, key] of [
+    ['max-binding-size', 'maxStorageBufferBindingSize'],
+    ['max-buffer-size', 'maxBufferSize'],
+  ] as const) {
+    if (v[flag] === undefined) continue;
+    const n = num(v, flag, 0, true);
+    if (n <= 0 || n % 4 !== 0)
+      throw new UsageError(`--${flag} must be a positive multiple of 4 bytes (got ${n})`);
+    caps[key] = n;
+  }
+  return caps;
+}
+
+const runtimes = new Map<string, Promise<Runtime>>();
+
+/**
+ * The Node GPU runtime for these caps, saying which adapter it uses. One per process and caps:
+ * commands run in one process (tests) share its compiled pipelines; each frees what it allocated.
+ */
+export function gpu(caps: RuntimeCaps = {}): Promise<Runtime> {
+  const key = JSON.stringify([caps.maxStorageBufferBindingSize, caps.maxBufferSize]);
+  let rt = runtimes.get(key);
+  if (!rt) {
+    rt = createNodeRuntime(log, caps).then((r) => {
+      const l = r.info.limits;
+      log(
+        `GPU: ${r.info.name}${r.info.description ? ` (${r.info.description})` : ''}; ` +
+          `binds ${l.maxStorageBufferBindingSize} B, buffers ${l.maxBufferSize} B`,
+      );
+      return r;
+    });
+    runtimes.set(key, rt);
+  }
+  return rt;
 }

@@ -186,17 +186,18 @@ export function planFor(
   // A RoPE scaling that cannot be trained at this context stops the run; plan the rest as unscaled.
   const rope = ropeProblem(s.targetContext, c);
   const t = toTrainSettings(s, rope ? { ...c, ropeScaling: null } : c);
+  const limits = {
+    maxBufferSize: a.limits.maxBufferSize,
+    maxStorageBufferBindingSize: a.limits.maxStorageBufferBindingSize,
+  };
   const plan = planTraining({
     shape: m.opened.config,
     weightBytes: storedWeightBytes(m.opened.dtypes),
     lora: t.lora,
     context: t.context,
     checkpointing: t.checkpointing,
+    limits,
   });
-  const limits = {
-    maxBufferSize: a.limits.maxBufferSize,
-    maxStorageBufferBindingSize: a.limits.maxStorageBufferBindingSize,
-  };
   const budget = budgetBytes ?? defaultMemoryBudget(a.isSoftware);
   const problems = runProblems(plan, t, limits, Infinity);
   if (rope) {
