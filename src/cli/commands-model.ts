@@ -218,7 +218,7 @@ export async function evalCmd(argv: string[]): Promise<void> {
   );
   if (windows.length === 0)
     throw new UsageError(`The data has ${tokens.length} tokens, fewer than one window of ${N}.`);
-  const factor = num(v, 'rope-factor', adapter?.ropeFactor ?? ropeFactor(N, m.config));
+  const factor = num(v, 'rope-factor', adapter?.ropeFactor ?? ropeFactor(N, m.config, 'inference'));
   const rt = await gpu(capsArg(v));
   const lora = adapter ? loraSettingsOf(adapter) : { ...BASE_ONLY };
   // Planned as a forward and backward without optimizer state: an upper bound for evaluation.

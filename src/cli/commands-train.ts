@@ -10,7 +10,7 @@ import {
   mergeModel,
   modelFingerprint,
 } from '../model/session.ts';
-import { defaultTargetContext, groupSize } from '../model/longlora.ts';
+import { defaultTargetContext, exportedRopeScaling, groupSize } from '../model/longlora.ts';
 import { CheckpointStore } from '../train/checkpoint.ts';
 import { buildDataset } from '../train/data.ts';
 import { FolderBlobStore } from '../train/store-node.ts';
@@ -86,6 +86,13 @@ export async function train(argv: string[]): Promise<void> {
     checkpointEvery: num(v, 'checkpoint-every', d.checkpointEvery, true),
     checkpointing: !v['no-checkpointing'],
   };
+  // A factor the exported config.json cannot express (e.g. linear on top of llama3) is refused now,
+  // not after training.
+  try {
+    exportedRopeScaling(m.config, settings.ropeFactor);
+  } catch (e) {
+    throw new UsageError(`--rope-factor ${settings.ropeFactor}: ${(e as Error).message}`);
+  }
   const rt = await gpu(capsArg(v));
   // Refused here, before the data is read or anything is allocated, when the plan cannot run.
   checkPlan(

@@ -4,7 +4,7 @@
  * config.json carry its rope_scaling unchanged; training beyond max_position_embeddings, and any
  * training of a "dynamic" model, is refused with the reason.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,5 +123,15 @@ describe('longlora CLI keeps a model’s own rope scaling', () => {
     err = [];
     expect(await main(['info', '--model', dynamic.dir, '--context', '32'])).toBe(1);
     expect(err.join('\n')).toMatch(/rope_scaling\.type "dynamic"/);
+
+    // A linear factor forced on top of llama3 is refused before training, not at export.
+    err = [];
+    const forced = await main([
+      ...['train', '--model', llama3.dir, '--data', llama3.data, '--out', join(llama3.dir, 'f')],
+      ...['--context', '64', '--rope-factor', '2', '--steps', '1'],
+    ]);
+    expect(forced).toBe(2);
+    expect(err.join('\n')).toMatch(/--rope-factor 2: .*llama3/);
+    expect(existsSync(join(llama3.dir, 'f', 'adapter_config.json'))).toBe(false);
   });
 });
