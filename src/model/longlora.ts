@@ -39,6 +39,24 @@ export function defaultLora(): LoraSettings {
   return { ...DEFAULT_LORA, targets: [...DEFAULT_LORA.targets] };
 }
 
+/** Where the trainable embedding's AdamW moments live: GPU buffers, or host (CPU) memory. */
+export type EmbedOptimizer = 'gpu' | 'cpu';
+
+/**
+ * Embeddings with more elements than this (vocab × hidden > 2^26: moments over 512 MiB) keep their
+ * AdamW moments on the CPU by default: Llama-3.2-1B (128256 × 2048, 2.1 GB of moments) and
+ * Llama-2-7B (32000 × 4096) do, TinyLlama (32000 × 2048) and smaller models do not.
+ */
+export const EMBED_MOMENTS_ON_CPU_ABOVE = 2 ** 26;
+
+/** The default home of the trainable embedding's AdamW moments for a model (see above). */
+export function defaultEmbedOptimizer(shape: {
+  vocabSize: number;
+  hidden: number;
+}): EmbedOptimizer {
+  return shape.vocabSize * shape.hidden > EMBED_MOMENTS_ON_CPU_ABOVE ? 'cpu' : 'gpu';
+}
+
 /** S²-Attn cuts the context into this many groups by default (G = N / 4). */
 export const S2_GROUPS = 4;
 

@@ -5,9 +5,16 @@
  */
 import { bytesToF32 } from '../io/dtype.ts';
 import type { MemoryCategory } from '../engine/memory.ts';
-import { allocRowBlocks, RowBlocks, zerosLike, type Stored } from '../engine/row-blocks.ts';
+import {
+  allocRowBlocks,
+  piecesOf,
+  RowBlocks,
+  zerosLike,
+  type Stored,
+} from '../engine/row-blocks.ts';
 import type { DType, Runtime, Tensor } from '../engine/runtime.ts';
 import { Rng } from '../util/rng.ts';
+import { defaultEmbedOptimizer, type EmbedOptimizer } from './longlora.ts';
 import {
   LINEAR_NAMES,
   linearPath,
@@ -40,9 +47,18 @@ export interface Trainable {
   name: string;
   param: Stored;
   grad: Stored;
-  /** AdamW moments; reading them throws when the parameters were loaded without optimizer state. */
+  /**
+   * AdamW moments on the GPU; reading them throws when the parameters were loaded without optimizer
+   * state or the moments live in host memory (`hostMoments`).
+   */
   readonly m: Stored;
   readonly v: Stored;
+  /**
+   * AdamW moments kept in host memory instead (the embedding with `embedOptimizer: 'cpu'`): one f32
+   * array per block of `param` (piecesOf order), zero-initialised. Read and write them with
+   * readMoments / writeMoments, which take either home.
+   */
+  hostMoments?: { m: Float32Array[]; v: Float32Array[] };
   size: number;
   /** Apply weight decay (LoRA matrices) or not (norms, embeddings follow the same rule here). */
   decay: boolean;
@@ -80,6 +96,12 @@ export interface LoadOptions {
    * parameter fewer).
    */
   optimizerState?: boolean;
+  /**
+   * Where the trainable embedding's AdamW moments live (default `defaultEmbedOptimizer(shape)`):
+   * 'cpu' keeps them in host memory (8 bytes per embedding parameter off the GPU) and the trainer
+   * updates the embedding on the CPU. Ignored without optimizer state or a trainable embedding.
+   */
+  embedOptimizer?: EmbedOptimizer;
 }
 
 /** All GPU parameters of a LoRA+ Llama. */
@@ -99,6 +121,8 @@ export class LlamaParams {
     readonly layers: LayerParams[],
     /** Whether every trainable has AdamW moments (see LoadOptions). */
     readonly hasOptimizerState: boolean,
+    /** Where the trainable embedding's moments live (see LoadOptions). */
+    readonly embedOptimizer: EmbedOptimizer = 'gpu',
   ) {}
 
   /** Uploads base weights from `src` and initialises LoRA as PEFT does (A kaiming-uniform, B = 0). */
@@ -187,7 +211,17 @@ export class LlamaParams {
       layers.push({ inputNorm, postNorm, w, lora: pairs });
     }
     const optimizerState = opts.optimizerState ?? true;
-    const params = new LlamaParams(rt, shape, lora, embed, lmHead, norm, layers, optimizerState);
+    const params = new LlamaParams(
+      rt,
+      shape,
+      lora,
+      embed,
+      lmHead,
+      norm,
+      layers,
+      optimizerState,
+      opts.embedOptimizer ?? defaultEmbedOptimizer(shape),
+    );
     params.createTrainables();
     return params;
   }
@@ -198,7 +232,7 @@ export class LlamaParams {
   }
 
   private createTrainables(): void {
-    const add = (name: string, param: Stored, decay: boolean) => {
+    const add = (name: string, param: Stored, decay: boolean, onHost = false) => {
       const mk = (cat: MemoryCategory, what: string): Stored =>
         param instanceof RowBlocks
           ? zerosLike(this.rt, param, cat, `${name} ${what}`)
@@ -206,13 +240,22 @@ export class LlamaParams {
       const grad = mk('gradients', 'grad');
       this.rt.zero(grad);
       let moments: { m: Stored; v: Stored } | null = null;
-      if (this.hasOptimizerState) {
+      let hostMoments: Trainable['hostMoments'];
+      if (this.hasOptimizerState && onHost) {
+        const zeros = () => piecesOf(param).map((p) => new Float32Array(p.tensor.size));
+        hostMoments = { m: zeros(), v: zeros() };
+      } else if (this.hasOptimizerState) {
         moments = { m: mk('optimizer', 'm'), v: mk('optimizer', 'v') };
         this.rt.zero(moments.m);
         this.rt.zero(moments.v);
         this.moments.push(moments.m, moments.v);
       }
       const state = () => {
+        if (hostMoments) {
+          throw new Error(
+            `${name}'s optimizer state is in host memory (embedOptimizer 'cpu'): use hostMoments.`,
+          );
+        }
         if (!moments) {
           throw new Error(
             `${name} has no optimizer state: the parameters were loaded without it ` +
@@ -233,9 +276,11 @@ export class LlamaParams {
         },
         size: param.size,
         decay,
+        ...(hostMoments ? { hostMoments } : {}),
       });
     };
-    if (this.lora.trainEmbed) add('model.embed_tokens.weight', this.embed, false);
+    if (this.lora.trainEmbed)
+      add('model.embed_tokens.weight', this.embed, false, this.embedOptimizer === 'cpu');
     this.layers.forEach((l, i) => {
       if (this.lora.trainNorm) {
         add(`model.layers.${i}.input_layernorm.weight`, l.inputNorm, false);
@@ -295,6 +340,43 @@ export class LlamaParams {
     for (const l of this.layers) {
       [l.inputNorm, l.postNorm, ...Object.values(l.w)].forEach(kill);
       for (const p of Object.values(l.lora)) [p.A, p.B].forEach(kill);
+    }
+  }
+}
+
+/** A trainable's AdamW moments as whole f32 arrays (read from the GPU or copied from host memory). */
+export async function readMoments(
+  rt: Runtime,
+  t: Trainable,
+): Promise<{ m: Float32Array; v: Float32Array }> {
+  if (!t.hostMoments) return { m: await rt.read(t.m), v: await rt.read(t.v) };
+  const join = (parts: Float32Array[]) => {
+    const out = new Float32Array(t.size);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  };
+  return { m: join(t.hostMoments.m), v: join(t.hostMoments.v) };
+}
+
+/** Overwrites a trainable's AdamW moments (whole f32 arrays of t.size values) wherever they live. */
+export function writeMoments(rt: Runtime, t: Trainable, m: Float32Array, v: Float32Array): void {
+  if (!t.hostMoments) {
+    rt.write(t.m, m);
+    rt.write(t.v, v);
+    return;
+  }
+  for (const [src, parts] of [
+    [m, t.hostMoments.m],
+    [v, t.hostMoments.v],
+  ] as const) {
+    let at = 0;
+    for (const p of parts) {
+      p.set(src.subarray(at, at + p.length));
+      at += p.length;
     }
   }
 }

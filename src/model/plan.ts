@@ -6,7 +6,12 @@
 import { emptyMemoryBytes, totalBytes, type MemoryBytes } from '../engine/memory.ts';
 import { crossEntropyChunkFor } from '../engine/kernels/cross_entropy.ts';
 import { blockByteSizes, blockBytesLimit } from '../engine/row-blocks.ts';
-import { attentionProblem, nearestS2Context } from './longlora.ts';
+import {
+  attentionProblem,
+  defaultEmbedOptimizer,
+  nearestS2Context,
+  type EmbedOptimizer,
+} from './longlora.ts';
 import {
   LINEAR_NAMES,
   linearShape,
@@ -30,6 +35,11 @@ export interface PlanInput {
    */
   optimizerState?: boolean;
   /**
+   * Where the trainable embedding's AdamW moments live (LlamaParams.load's `embedOptimizer`; default
+   * `defaultEmbedOptimizer(shape)`): 'cpu' plans them in host memory (`hostBytes`), not the GPU's.
+   */
+  embedOptimizer?: EmbedOptimizer;
+  /**
    * The adapter's buffer limits (Runtime info.limits). With them the vocabulary-sized matrices
    * (embedding, untied lm_head, and the embedding's gradient and moments) are planned as the row
    * blocks LlamaParams allocates, so largestBuffer is one block; without them, as whole buffers.
@@ -44,6 +54,8 @@ export interface MemoryPlan {
   largestBuffer: { name: string; bytes: number };
   trainableParams: number;
   frozenParams: number;
+  /** Host (CPU) memory the optimizer keeps: the embedding's AdamW moments when they live there. */
+  hostBytes: number;
 }
 
 const pad4 = (n: number) => Math.max(4, Math.ceil(n / 4) * 4);
@@ -111,7 +123,12 @@ export function planTraining(p: PlanInput): MemoryPlan {
     }
   }
   b.gradients = 4 * trainable;
-  b.optimizer = p.optimizerState === false ? 0 : 8 * trainable;
+  // AdamW moments: m and v (f32) for every trainable; the embedding's in host memory when so chosen.
+  const adam = p.optimizerState !== false;
+  const embedOnHost =
+    adam && p.lora.trainEmbed && (p.embedOptimizer ?? defaultEmbedOptimizer(s)) === 'cpu';
+  b.optimizer = adam ? 8 * trainable - (embedOnHost ? 2 * embedBytes : 0) : 0;
+  const hostBytes = embedOnHost ? 8 * V * D : 0;
   // Activations: layer inputs h[0..L], one (or L) layer set, final norm, ids/labels.
   const Hq = s.heads * s.headDim;
   const Hkv = s.kvHeads * s.headDim;
@@ -144,6 +161,7 @@ export function planTraining(p: PlanInput): MemoryPlan {
     largestBuffer: largest,
     trainableParams: trainable,
     frozenParams: frozen,
+    hostBytes,
   };
 }
 

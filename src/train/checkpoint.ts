@@ -40,7 +40,7 @@ export interface CheckpointManifest {
   settings: TrainSettings;
   data: { epoch: number; index: number; rngState: number; order: number[] };
   metrics: { steps: StepRecord[]; evals: EvalRecord[] };
-  /** For each trainable: `<name>` (param), `<name>#m`, `<name>#v`. */
+  /** For each trainable: `<name>` (param), `<name>#m`, `<name>#v` (the moments, GPU or host). */
   tensors: TensorEntry[];
   bytes: number;
 }

@@ -3,10 +3,16 @@
  * evaluation (full attention) and checkpoints; pause, resume and stop. The same code runs in the
  * Web Worker and the CLI.
  */
-import { adamwStep, gradNormSquared } from '../engine/kernels/optimizer.ts';
+import {
+  adamwStep,
+  adamwStepHostBlocks,
+  gradNormSquared,
+  type AdamWHyper,
+} from '../engine/kernels/optimizer.ts';
 import type { Runtime, Tensor } from '../engine/runtime.ts';
 import type { LlamaModel } from '../model/llama.ts';
 import { attentionProblem } from '../model/longlora.ts';
+import { readMoments, writeMoments } from '../model/params.ts';
 import { Rng } from '../util/rng.ts';
 import { CheckpointError, type CheckpointManifest, type CheckpointStore } from './checkpoint.ts';
 import { DataError, type Block, type Dataset } from './data.ts';
@@ -142,7 +148,7 @@ export class Trainer {
     this.step++;
     const lr = learningRate(s, this.step);
     for (const t of p.trainables) {
-      adamwStep(this.rt, t.param, t.grad, t.m, t.v, t.size, {
+      const h: AdamWHyper = {
         lr,
         beta1: s.beta1,
         beta2: s.beta2,
@@ -150,7 +156,11 @@ export class Trainer {
         weightDecay: t.decay ? s.weightDecay : 0,
         step: this.step,
         gradScale: clipCoef / s.gradAccum,
-      });
+      };
+      // Moments in host memory (the embedding, embedOptimizer 'cpu'): block by block on the CPU.
+      if (t.hostMoments)
+        await adamwStepHostBlocks(this.rt, t.param, t.grad, t.hostMoments.m, t.hostMoments.v, h);
+      else adamwStep(this.rt, t.param, t.grad, t.m, t.v, t.size, h);
     }
     p.zeroGrads();
     this.smooth = Number.isNaN(this.smooth) ? loss : 0.9 * this.smooth + 0.1 * loss;
@@ -202,8 +212,9 @@ export class Trainer {
     const tensors = new Map<string, Float32Array>();
     for (const t of this.model.params.trainables) {
       tensors.set(t.name, await this.rt.read(t.param));
-      tensors.set(`${t.name}#m`, await this.rt.read(t.m));
-      tensors.set(`${t.name}#v`, await this.rt.read(t.v));
+      const { m, v } = await readMoments(this.rt, t);
+      tensors.set(`${t.name}#m`, m);
+      tensors.set(`${t.name}#v`, v);
     }
     const id = `${this.runId}-step${String(this.step).padStart(6, '0')}`;
     const bytes = await store.save(
@@ -231,21 +242,22 @@ export class Trainer {
         `This checkpoint belongs to another base model (${manifest.modelName}).`,
       );
     }
+    // Checked whole before anything is written. Moments restore wherever they live (GPU or host).
+    const get = (name: string, size: number) => {
+      const v = tensors.get(name);
+      if (!v)
+        throw new CheckpointError(
+          `The checkpoint has no ${name}; were the trainable settings changed?`,
+        );
+      if (v.length !== size)
+        throw new CheckpointError(`${name}: ${v.length} values, expected ${size}.`);
+      return v;
+    };
+    for (const t of this.model.params.trainables)
+      for (const x of ['', '#m', '#v']) get(t.name + x, t.size);
     for (const t of this.model.params.trainables) {
-      for (const [suffix, dst] of [
-        ['', t.param],
-        ['#m', t.m],
-        ['#v', t.v],
-      ] as const) {
-        const v = tensors.get(t.name + suffix);
-        if (!v)
-          throw new CheckpointError(
-            `The checkpoint has no ${t.name + suffix}; were the trainable settings changed?`,
-          );
-        if (v.length !== t.size)
-          throw new CheckpointError(`${t.name + suffix}: ${v.length} values, expected ${t.size}.`);
-        this.rt.write(dst, v);
-      }
+      this.rt.write(t.param, get(t.name, t.size));
+      writeMoments(this.rt, t, get(`${t.name}#m`, t.size), get(`${t.name}#v`, t.size));
     }
     this.step = manifest.step;
     this.epoch = manifest.data.epoch;

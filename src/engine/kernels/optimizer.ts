@@ -143,3 +143,84 @@ export function gradNormSquared(
   rt.flush();
   partials.destroy();
 }
+
+/** Float32 AdamW constants as adamw.step.wgsl sees them (its uniforms are f32). */
+function hostAdamConstants(h: AdamWHyper) {
+  if (!(h.step >= 1)) throw new Error(`adamwStep: step must be ≥ 1 (got ${h.step})`);
+  const f = Math.fround;
+  const b1 = f(h.beta1);
+  const b2 = f(h.beta2);
+  return {
+    b1,
+    b2,
+    // (1.0 − β) is computed in f32 by the shader.
+    c1: f(1 - b1),
+    c2: f(1 - b2),
+    eps: f(h.eps),
+    decay: f(1 - h.lr * h.weightDecay),
+    stepSize: f(h.lr / (1 - h.beta1 ** h.step)),
+    invSqrtBc2: f(1 / Math.sqrt(1 - h.beta2 ** h.step)),
+    gradScale: f(h.gradScale),
+  };
+}
+
+/**
+ * The CPU mirror of adamw.step.wgsl: one AdamW step over `param.length` f32 values in place (param,
+ * m, v), with the shader's operations in its order, each rounded to f32. Used for moments kept in
+ * host memory (LlamaParams' `embedOptimizer: 'cpu'`).
+ */
+export function adamwStepHost(
+  param: Float32Array,
+  grad: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  h: AdamWHyper,
+): void {
+  const n = param.length;
+  if (grad.length < n || m.length !== n || v.length !== n)
+    throw new Error(`adamwStepHost: grad, m and v must hold ${n} values`);
+  const { b1, b2, c1, c2, eps, decay, stepSize, invSqrtBc2, gradScale } = hostAdamConstants(h);
+  const f = Math.fround;
+  for (let i = 0; i < n; i++) {
+    const g = f(grad[i]! * gradScale);
+    const mi = f(f(b1 * m[i]!) + f(c1 * g));
+    const vi = f(f(b2 * v[i]!) + f(f(c2 * g) * g));
+    m[i] = mi;
+    v[i] = vi;
+    const denom = f(f(f(Math.sqrt(vi)) * invSqrtBc2) + eps);
+    param[i] = f(param[i]! * decay) - f(f(stepSize * mi) / denom);
+  }
+}
+
+/**
+ * One AdamW step for a parameter whose moments live in host memory (one Float32Array per piece of
+ * `param`, in row order): block by block, reads the gradient and the parameter back, updates on the
+ * CPU (adamwStepHost) and writes the parameter back. Never holds more than one block's gradient and
+ * parameter at once. Returns the bytes moved between GPU and host.
+ */
+export async function adamwStepHostBlocks(
+  rt: Runtime,
+  param: Stored,
+  grad: Stored,
+  m: readonly Float32Array[],
+  v: readonly Float32Array[],
+  h: AdamWHyper,
+): Promise<number> {
+  const ps = piecesOf(param);
+  const gs = piecesOf(grad);
+  if (gs.length !== ps.length || m.length !== ps.length || v.length !== ps.length)
+    throw new Error(`adamwStepHostBlocks: grad and moments must be blocked as ${param.label}`);
+  let moved = 0;
+  for (let i = 0; i < ps.length; i++) {
+    const p = ps[i]!;
+    const g = gs[i]!;
+    if (g.row0 !== p.row0 || g.rows !== p.rows)
+      throw new Error(`adamwStepHostBlocks: grad must be row-blocked as ${param.label}`);
+    const gv = await rt.read(g.tensor);
+    const pv = await rt.read(p.tensor);
+    adamwStepHost(pv, gv, m[i]!, v[i]!, h);
+    rt.write(p.tensor, pv);
+    moved += gv.byteLength + 2 * pv.byteLength;
+  }
+  return moved;
+}

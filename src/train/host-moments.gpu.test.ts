@@ -1,0 +1,231 @@
+/**
+ * The trainable embedding's AdamW moments in host memory (LlamaParams' embedOptimizer 'cpu') on a
+ * row-blocked embedding: three steps match the GPU path, the plan equals the allocation in both modes,
+ * and a checkpoint saves and restores the host moments exactly (also into a GPU-moment run).
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import type { EmbedOptimizer } from '../model/longlora.ts';
+import { LlamaModel } from '../model/llama.ts';
+import { LlamaParams, readMoments } from '../model/params.ts';
+import { planTraining } from '../model/plan.ts';
+import type { Runtime } from '../engine/runtime.ts';
+import { randomRefModel, type RefConfig } from '../reference/llama.ts';
+import { cappedRuntime, testBlobStore } from '../test/gpu.ts';
+import { refWeightSource, shapeOfRef } from '../test/parity.ts';
+import { Rng } from '../util/rng.ts';
+import { CheckpointStore } from './checkpoint.ts';
+import { cutBlocks, type Dataset } from './data.ts';
+import { Trainer } from './trainer.ts';
+import { defaultTrainSettings, type TrainSettings } from './types.ts';
+
+const refCfg: RefConfig = {
+  vocab: 512,
+  hidden: 32,
+  intermediate: 24,
+  layers: 2,
+  heads: 4,
+  kvHeads: 2,
+  headDim: 8,
+  rmsEps: 1e-5,
+  ropeTheta: 10000,
+  ropeFactor: 2,
+  tied: true,
+  pattern: 's2',
+  group: 4,
+  loraTargets: ['q_proj', 'v_proj'],
+  rank: 2,
+  alpha: 4,
+};
+const CONTEXT = 8;
+// The [512, 32] f32 embedding (64 KiB), its gradient and GPU moments split into 4 blocks.
+const CAPS = { maxStorageBufferBindingSize: 16384, maxBufferSize: 16384 };
+const EMBED = 'model.embed_tokens.weight';
+
+function dataset(): Dataset {
+  const rng = new Rng(17);
+  const ids = Array.from({ length: CONTEXT * 6 }, () => rng.int(refCfg.vocab));
+  return {
+    format: 'text',
+    documents: 1,
+    tokens: ids.length,
+    context: CONTEXT,
+    train: cutBlocks(ids, null, CONTEXT).slice(0, 4),
+    heldOut: [],
+    samples: [],
+  };
+}
+
+function settings(steps: number, clip: number): TrainSettings {
+  return {
+    ...defaultTrainSettings(CONTEXT, { maxPositions: 4, ropeScaling: null }),
+    group: 4,
+    lora: { rank: 2, alpha: 4, targets: ['q_proj', 'v_proj'], trainEmbed: true, trainNorm: true },
+    lr: 1e-2,
+    warmup: 1,
+    steps,
+    gradAccum: 2,
+    clip,
+    weightDecay: 0.1,
+    checkpointEvery: 0,
+    evalEvery: 0,
+    seed: 5,
+  };
+}
+
+async function makeTrainer(
+  rt: Runtime,
+  embedOptimizer: EmbedOptimizer,
+  steps: number,
+  clip: number,
+  store?: CheckpointStore,
+) {
+  const shape = shapeOfRef(refCfg);
+  const s = settings(steps, clip);
+  const src = refWeightSource(shape, randomRefModel(refCfg, 3), 'BF16');
+  const params = await LlamaParams.load(rt, shape, s.lora, src, 9, undefined, { embedOptimizer });
+  const model = new LlamaModel(rt, params);
+  const trainer = new Trainer(rt, model, dataset(), s, {
+    store,
+    modelFingerprint: 'host-moments',
+    modelName: 'tiny',
+    runId: `host-${embedOptimizer}`,
+  });
+  const state = async () => {
+    const out = new Map<string, Float32Array>();
+    for (const t of params.trainables) {
+      out.set(t.name, await rt.read(t.param));
+      const { m, v } = await readMoments(rt, t);
+      out.set(`${t.name}#m`, m);
+      out.set(`${t.name}#v`, v);
+    }
+    return out;
+  };
+  const dispose = async () => {
+    await rt.sync(); // recorded work (the gradients' zeroing) is submitted before buffers go
+    trainer.destroy();
+    model.destroy();
+    params.destroy();
+  };
+  return { trainer, params, state, dispose };
+}
+
+const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
+
+describe('embedding AdamW moments in host memory', () => {
+  let capped: Runtime | null = null;
+  const rtOf = async () => (capped ??= await cappedRuntime(CAPS));
+  afterAll(() => capped?.destroy(true));
+
+  for (const clip of [0, 1]) {
+    it(`three steps give the GPU moments' parameters and moments within 1e-6 relative (clip ${clip})`, async () => {
+      const rt = await rtOf();
+      const a = await makeTrainer(rt, 'cpu', 3, clip);
+      const embed = a.params.trainables.find((t) => t.name === EMBED)!;
+      expect(a.params.embed.blocks.length).toBe(4);
+      expect(embed.hostMoments!.m.map((x) => x.length)).toEqual(
+        a.params.embed.blocks.map((b) => b.size),
+      );
+      expect(() => embed.m).toThrow(/host memory/);
+      expect(a.params.trainables.filter((t) => t.hostMoments).length).toBe(1);
+      await a.trainer.run();
+      const got = await a.state();
+      const gotNorms = a.trainer.steps.map((s) => s.gradNorm);
+      await a.dispose();
+      const b = await makeTrainer(rt, 'gpu', 3, clip);
+      expect(b.params.trainables.some((t) => t.hostMoments)).toBe(false);
+      await b.trainer.run();
+      const want = await b.state();
+      const wantNorms = b.trainer.steps.map((s) => s.gradNorm);
+      await b.dispose();
+      expect([...got.keys()]).toEqual([...want.keys()]);
+      const off: string[] = [];
+      for (const [name, w] of want) {
+        const g = got.get(name)!;
+        const scale = w.reduce((s, x) => Math.max(s, Math.abs(x)), 0);
+        let worst = 0;
+        for (let i = 0; i < w.length; i++)
+          worst = Math.max(
+            worst,
+            Math.abs(g[i]! - w[i]!) / Math.max(Math.abs(w[i]!), 1e-3 * scale),
+          );
+        if (worst > 1e-6) off.push(`${name}: relative ${worst}`);
+      }
+      expect(off).toEqual([]);
+      // The embedding was updated and its moments are non-zero (the test is not vacuous).
+      expect(got.get(`${EMBED}#v`)!.some((x) => x > 0)).toBe(true);
+      // The grad norm still includes the embedding gradient: the same norms.
+      gotNorms.forEach((n, i) => expect(n).toBe(wantNorms[i]));
+      expect(rt.liveTensors).toBe(0);
+    });
+  }
+
+  it.each(['gpu', 'cpu'] as const)(
+    'the memory plan equals what a training step allocates (embedding moments: %s)',
+    async (embedOptimizer) => {
+      const rt = await rtOf();
+      const before = rt.memory.snapshot().current;
+      const { trainer, params, dispose } = await makeTrainer(rt, embedOptimizer, 1, 1);
+      await trainer.run();
+      const used = rt.memory.snapshot().current;
+      const plan = planTraining({
+        shape: params.shape,
+        weightBytes: 2,
+        lora: params.lora,
+        context: CONTEXT,
+        checkpointing: true,
+        limits: rt.info.limits,
+        embedOptimizer,
+      });
+      for (const k of ['weights', 'lora', 'gradients', 'optimizer'] as const)
+        expect(used[k] - before[k], k).toBe(plan.bytes[k]);
+      const VD = refCfg.vocab * refCfg.hidden;
+      const embed = params.trainables.find((t) => t.name === EMBED)!;
+      const host = [...(embed.hostMoments?.m ?? []), ...(embed.hostMoments?.v ?? [])];
+      expect(plan.hostBytes).toBe(host.reduce((s, x) => s + x.byteLength, 0));
+      expect(plan.hostBytes).toBe(embedOptimizer === 'cpu' ? 8 * VD : 0);
+      expect(plan.bytes.optimizer).toBe(
+        8 * (params.trainableCount - (embedOptimizer === 'cpu' ? VD : 0)),
+      );
+      await dispose();
+      expect(rt.liveTensors).toBe(0);
+    },
+  );
+
+  it('a checkpoint saves and restores the host moments exactly; the resumed run ends where the uninterrupted one does', async () => {
+    const rt = await rtOf();
+    const a = await makeTrainer(rt, 'cpu', 3, 1);
+    await a.trainer.run();
+    const uninterrupted = await a.state();
+    await a.dispose();
+
+    const store = new CheckpointStore(await testBlobStore('host-moments'));
+    const b = await makeTrainer(rt, 'cpu', 3, 1, store);
+    b.trainer.opts.onEvent = (e) => {
+      if (e.type === 'step' && e.record.step === 2) b.trainer.stop();
+    };
+    expect(await b.trainer.run()).toBe('stopped');
+    const atStop = await b.state();
+    await b.dispose();
+    expect(atStop.get(`${EMBED}#m`)!.some((x) => x !== 0)).toBe(true);
+    const [ck] = await store.list();
+    const { manifest, tensors } = await store.load(ck!.id, 'host-moments');
+    for (const [name, v] of atStop) expect(bits(tensors.get(name)!), name).toEqual(bits(v));
+
+    const c = await makeTrainer(rt, 'cpu', 3, 1, store);
+    c.trainer.restore(manifest, tensors);
+    const restored = await c.state();
+    for (const [name, v] of atStop) expect(bits(restored.get(name)!), name).toEqual(bits(v));
+    expect(await c.trainer.run()).toBe('done');
+    const resumed = await c.state();
+    await c.dispose();
+    for (const [name, v] of uninterrupted) expect(bits(resumed.get(name)!), name).toEqual(bits(v));
+
+    // The same checkpoint resumes a run that keeps the moments on the GPU (same tensor names).
+    const d = await makeTrainer(rt, 'gpu', 3, 1);
+    d.trainer.restore(manifest, tensors);
+    const onGpu = await d.state();
+    await d.dispose();
+    for (const [name, v] of atStop) expect(bits(onGpu.get(name)!), name).toEqual(bits(v));
+    expect(rt.liveTensors).toBe(0);
+  });
+});
