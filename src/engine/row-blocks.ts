@@ -167,3 +167,28 @@ export function zerosLike(
   }
   return new RowBlocks(blocks, like.starts, like.shape, 'f32', category, label);
 }
+
+/**
+ * Row blocks of per-token tensors bound as row views (Tensor.rows) start at multiples of this many
+ * rows: 64 rows of any 32-bit row are a multiple of 256 bytes, which meets every adapter's
+ * minStorageBufferOffsetAlignment (WebGPU lets it be at most 256).
+ */
+export const VIEW_ROW_GRANULE = 64;
+
+/**
+ * Rows per block when a computation over `rows` rows runs in row blocks whose widest per-row buffer
+ * holds `rowBytes` bytes a row: all of them when they fit `maxBytes` and `preferred`, else the
+ * largest multiple of VIEW_ROW_GRANULE within both (so every later block's views stay aligned).
+ * 0 when not even one granule fits `maxBytes`.
+ */
+export function viewBlockRows(
+  rows: number,
+  rowBytes: number,
+  maxBytes: number,
+  preferred = Infinity,
+): number {
+  const n = Math.max(rows, 1);
+  if (n * rowBytes <= maxBytes && n <= preferred) return n;
+  const fit = Math.min(Math.floor(maxBytes / rowBytes), preferred);
+  return Math.floor(fit / VIEW_ROW_GRANULE) * VIEW_ROW_GRANULE;
+}

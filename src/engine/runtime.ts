@@ -29,8 +29,29 @@ export const DTYPE_BYTES: Record<DType, number> = { f32: 4, bf16: 2, f16: 2, u32
 /** Returns the WGSL text of a shader by file name (without `.wgsl`). */
 export type ShaderLoader = (name: string) => string;
 
+/**
+ * A byte range of a tensor bound as if it were the whole buffer (the shader sees its first byte at
+ * index 0). The offset must be a multiple of the device's minStorageBufferOffsetAlignment; the
+ * binding limit applies to `size`, not to the tensor. Tensor.rows makes one.
+ */
+export interface TensorView {
+  tensor: Tensor;
+  offset: number;
+  size: number;
+}
+
 /** A buffer binding: a whole tensor, or a byte range of one. */
-export type Binding = Tensor | { tensor: Tensor; offset: number; size: number };
+export type Binding = Tensor | TensorView;
+
+/** The tensor a binding reads or writes. */
+export function bindingTensor(b: Binding): Tensor {
+  return b instanceof Tensor ? b : b.tensor;
+}
+
+/** Bytes a binding covers. */
+export function bindingBytes(b: Binding): number {
+  return b instanceof Tensor ? b.bytes : b.size;
+}
 
 /** What one dispatch needs. Bindings go to @group(0) in order; `params` becomes the last binding. */
 export interface DispatchSpec {
@@ -63,6 +84,26 @@ export class Tensor {
 
   get destroyed(): boolean {
     return !this.alive;
+  }
+
+  /** Bytes of one row (elements after the first dimension); 32-bit dtypes only. */
+  get rowBytes(): number {
+    if (DTYPE_BYTES[this.dtype] !== 4) throw new Error(`${this.label}: row views need 32-bit rows`);
+    return (this.size / Math.max(this.shape[0] ?? 1, 1)) * 4;
+  }
+
+  /**
+   * Rows row0 … row0 + n − 1 of this tensor as a binding (the whole tensor when that is all of it).
+   * row0 · rowBytes must be a multiple of the device's minStorageBufferOffsetAlignment (≤ 256, so
+   * any multiple of 64 rows of a 32-bit tensor qualifies); the dispatch checks it.
+   */
+  rows(row0: number, n: number): Binding {
+    const rows = this.shape[0] ?? 1;
+    if (!(Number.isInteger(row0) && Number.isInteger(n) && row0 >= 0 && n > 0 && row0 + n <= rows))
+      throw new RangeError(`${this.label}: rows ${row0}…${row0 + n - 1} outside [0, ${rows})`);
+    if (row0 === 0 && n === rows) return this;
+    const rb = this.rowBytes;
+    return { tensor: this, offset: row0 * rb, size: n * rb };
   }
 
   destroy(): void {
@@ -306,9 +347,20 @@ export class Runtime {
     this.checkErrors();
     const label = spec.label ?? spec.shader;
     const maxBinding = this.info.limits.maxStorageBufferBindingSize;
+    const alignment = this.device.limits.minStorageBufferOffsetAlignment;
     for (const b of spec.bindings) {
-      const t = b instanceof Tensor ? b : b.tensor;
-      const size = b instanceof Tensor ? b.bytes : b.size;
+      const t = bindingTensor(b);
+      const size = bindingBytes(b);
+      if (!(b instanceof Tensor)) {
+        if (b.offset % alignment !== 0 || b.offset < 0)
+          throw new Error(
+            `${label}: [Buffer ${t.label}] view offset ${b.offset} is not a multiple of ${alignment}`,
+          );
+        if (size <= 0 || size % 4 !== 0 || b.offset + size > t.bytes)
+          throw new RangeError(
+            `${label}: [Buffer ${t.label}] view ${b.offset}+${size} outside its ${t.bytes} bytes`,
+          );
+      }
       if (size > maxBinding) {
         throw new TooLargeError(
           `${label}: [Buffer ${t.label}]`,

@@ -1,5 +1,8 @@
-/** Launchers for elementwise ops: SwiGLU (forward/backward), residual add, in-place add and scale. */
-import type { Runtime, Tensor } from '../runtime.ts';
+/**
+ * Launchers for elementwise ops: SwiGLU (forward/backward), residual add, in-place add and scale.
+ * Every operand may be a row view (Tensor.rows); n counts from each binding's first element.
+ */
+import type { Binding, Runtime } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
 
 const NParams = uniformLayout(
@@ -23,7 +26,13 @@ function lanes(rt: Runtime, n: number): [number, number] {
 }
 
 /** out = silu(gate) · up over n f32 elements. */
-export function swigluForward(rt: Runtime, gate: Tensor, up: Tensor, out: Tensor, n: number): void {
+export function swigluForward(
+  rt: Runtime,
+  gate: Binding,
+  up: Binding,
+  out: Binding,
+  n: number,
+): void {
   rt.dispatch({
     shader: 'swiglu.forward',
     bindings: [gate, up, out],
@@ -36,11 +45,11 @@ export function swigluForward(rt: Runtime, gate: Tensor, up: Tensor, out: Tensor
 /** dGate = dOut · up · silu'(gate), dUp = dOut · silu(gate) (both overwrite). */
 export function swigluBackward(
   rt: Runtime,
-  gate: Tensor,
-  up: Tensor,
-  dOut: Tensor,
-  dGate: Tensor,
-  dUp: Tensor,
+  gate: Binding,
+  up: Binding,
+  dOut: Binding,
+  dGate: Binding,
+  dUp: Binding,
   n: number,
 ): void {
   rt.dispatch({
@@ -53,7 +62,7 @@ export function swigluBackward(
 }
 
 /** dst += src over n f32 elements. */
-export function addInto(rt: Runtime, dst: Tensor, src: Tensor, n: number): void {
+export function addInto(rt: Runtime, dst: Binding, src: Binding, n: number): void {
   rt.dispatch({
     shader: 'add.inplace',
     bindings: [src, dst],
@@ -64,7 +73,7 @@ export function addInto(rt: Runtime, dst: Tensor, src: Tensor, n: number): void 
 }
 
 /** out = a + b over n f32 elements. */
-export function add(rt: Runtime, a: Tensor, b: Tensor, out: Tensor, n: number): void {
+export function add(rt: Runtime, a: Binding, b: Binding, out: Binding, n: number): void {
   rt.dispatch({
     shader: 'add.forward',
     bindings: [a, b, out],
@@ -75,7 +84,7 @@ export function add(rt: Runtime, a: Tensor, b: Tensor, out: Tensor, n: number): 
 }
 
 /** x *= s over n f32 elements, in place. */
-export function scale(rt: Runtime, x: Tensor, s: number, n: number): void {
+export function scale(rt: Runtime, x: Binding, s: number, n: number): void {
   rt.dispatch({
     shader: 'add.scale',
     bindings: [x],

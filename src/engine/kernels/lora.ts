@@ -1,9 +1,11 @@
 /**
  * LoRA launchers (PEFT shapes: A [r, in], B [out, r], scaling = alpha / r). The forward adds the
  * low-rank path after the base matmul; the backward accumulates dA and dB (so gradients sum over
- * micro-steps) with a deterministic reduction over tokens and adds the input gradient into dx.
+ * micro-steps, and over token blocks) with a deterministic reduction over tokens and adds the input
+ * gradient into dx. The per-token operands (x, xa, y, dy, dx, workspace) may be row views
+ * (Tensor.rows), so a layer can run in token blocks.
  */
-import type { Runtime, Tensor } from '../runtime.ts';
+import type { Binding, Runtime, Tensor } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
 import { linearBackwardInput, linearForward, type MatmulVariant } from './matmul.ts';
 
@@ -31,8 +33,8 @@ export function weightGradVariant(rt: Runtime): WeightGradVariant {
 /** C[M, N] += alpha · P[T, M]ᵀ · Q[T, N], summed over tokens in a fixed order. */
 export function weightGradAccumulate(
   rt: Runtime,
-  P: Tensor,
-  Q: Tensor,
+  P: Binding,
+  Q: Binding,
   C: Tensor,
   T: number,
   M: number,
@@ -55,11 +57,11 @@ export function weightGradAccumulate(
 /** xa[T, r] = x·Aᵀ (saved for backward); y[T, out] += scaling · xa·Bᵀ (y already holds x·Wᵀ). */
 export function loraForward(
   rt: Runtime,
-  x: Tensor,
+  x: Binding,
   A: Tensor,
   B: Tensor,
-  xa: Tensor,
-  y: Tensor,
+  xa: Binding,
+  y: Binding,
   T: number,
   inF: number,
   outF: number,
@@ -78,15 +80,15 @@ export function loraForward(
  */
 export function loraBackward(
   rt: Runtime,
-  x: Tensor,
+  x: Binding,
   A: Tensor,
   B: Tensor,
-  xa: Tensor,
-  dy: Tensor,
+  xa: Binding,
+  dy: Binding,
   dA: Tensor,
   dB: Tensor,
-  dx: Tensor,
-  workspace: Tensor,
+  dx: Binding,
+  workspace: Binding,
   T: number,
   inF: number,
   outF: number,

@@ -2,7 +2,7 @@
  * Launchers for the matmul family: a linear layer's forward (y = x·Wᵀ) and input gradient
  * (dx = dy·W), with W f32 or packed bf16/f16, in four selectable variants, plus autotuning.
  */
-import type { Runtime, Tensor } from '../runtime.ts';
+import type { Binding, Runtime, Tensor } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
 import { autotune, cachedChoice, pow2Bucket, tuneKey, type TuneResult } from './autotune.ts';
 
@@ -132,9 +132,9 @@ export function resolveVariant(
 function runLinear(
   rt: Runtime,
   op: LinearOp,
-  a: Tensor,
+  a: Binding,
   w: Tensor,
-  c: Tensor,
+  c: Binding,
   M: number,
   N: number,
   K: number,
@@ -163,12 +163,15 @@ function runLinear(
   });
 }
 
-/** y[T, out] = x[T, in] · W[out, in]ᵀ (or += with accumulate); W f32, bf16 or f16. */
+/**
+ * y[T, out] = x[T, in] · W[out, in]ᵀ (or += with accumulate); W f32, bf16 or f16. x and y may be
+ * row views (Tensor.rows): T rows from each view's first.
+ */
 export function linearForward(
   rt: Runtime,
-  x: Tensor,
+  x: Binding,
   w: Tensor,
-  y: Tensor,
+  y: Binding,
   T: number,
   inF: number,
   outF: number,
@@ -177,12 +180,12 @@ export function linearForward(
   runLinear(rt, 'forward', x, w, y, T, outF, inF, opts);
 }
 
-/** dx[T, in] = dy[T, out] · W[out, in] (or += with accumulate); W f32, bf16 or f16. */
+/** dx[T, in] = dy[T, out] · W[out, in] (or += with accumulate); W f32, bf16 or f16; dy, dx may be views. */
 export function linearBackwardInput(
   rt: Runtime,
-  dy: Tensor,
+  dy: Binding,
   w: Tensor,
-  dx: Tensor,
+  dx: Binding,
   T: number,
   inF: number,
   outF: number,
