@@ -7,7 +7,17 @@
 import { rmsnormBackwardWorkspaceSize } from '../engine/kernels/rmsnorm.ts';
 import type { Runtime, Tensor } from '../engine/runtime.ts';
 import type { LlamaParams } from './params.ts';
-import type { LinearName } from './types.ts';
+import type { LinearName, LlamaShape } from './types.ts';
+
+/**
+ * Whether training keeps its layer-input checkpoints in 16 bits (LlamaModel's `checkpoint16`) unless
+ * told: on for models with hidden ≥ 1024 (every real one but SmolLM2-135M; it saves 2·T·D·(L−2)
+ * bytes, 1.875 GiB on Llama-2-7B at 8192 tokens), off for the tiny test and demo models, whose
+ * gradients then match the exact float64 reference as before.
+ */
+export function checkpoint16Default(shape: LlamaShape): boolean {
+  return shape.hidden >= 1024;
+}
 
 /** Intermediates of one decoder layer (recomputed in backward when checkpointing). */
 export interface LayerActs {
@@ -65,6 +75,12 @@ export interface ForwardActs {
 
 /** Per-context activation buffers of training and evaluation. */
 export interface Acts extends ForwardActs {
+  /**
+   * Training with 16-bit checkpoints: layer l's input as binary16 [T, D] (packed two per u32), and
+   * h holds only two f32 buffers (the forward ping-pongs between them; the backward unpacks layer
+   * l's input into one and recomputes the layer into the other). Null otherwise.
+   */
+  ckpt16: Tensor[] | null;
   labels: Tensor;
   dHn: Tensor;
   loss: Tensor;
@@ -87,6 +103,7 @@ export function allocateActs(
   T: number,
   withGrad: boolean,
   checkpointing: boolean,
+  checkpoint16 = false,
 ): Acts {
   const s = p.shape;
   const D = s.hidden;
@@ -135,11 +152,18 @@ export function allocateActs(
         normWs: w([rmsnormBackwardWorkspaceSize(T, D)], 'rmsnorm ws'),
       }
     : null;
+  const half = withGrad && checkpointing && checkpoint16;
+  const ckpt16 = half
+    ? Array.from({ length: s.layers }, (_, i) =>
+        rt.tensor([T, D], 'f16', 'activations', `h${i} f16`),
+      )
+    : null;
   return {
     T,
+    ckpt16,
     ids: rt.tensor([T], 'u32', 'activations', 'ids'),
     labels: rt.tensor([T], 'i32', 'activations', 'labels'),
-    h: Array.from({ length: s.layers + 1 }, (_, i) => a([T, D], `h${i}`)),
+    h: Array.from({ length: half ? 2 : s.layers + 1 }, (_, i) => a([T, D], `h${i}`)),
     layers,
     hn: a([T, D], 'hn'),
     rstdF: a([T], 'rstdF'),
@@ -165,7 +189,7 @@ export function forwardTensors(acts: ForwardActs): Tensor[] {
 }
 
 export function destroyActs(acts: Acts): void {
-  const all = [...forwardTensors(acts), acts.labels, acts.dHn, acts.loss];
+  const all = [...forwardTensors(acts), ...(acts.ckpt16 ?? []), acts.labels, acts.dHn, acts.loss];
   if (acts.grad) all.push(...Object.values(acts.grad));
   for (const t of all) t.destroy();
 }

@@ -18,6 +18,8 @@ interface Case {
   ropeFactor: number;
   targets: LinearName[];
   checkpointing: boolean;
+  /** Layer-input checkpoints in binary16: the reference rounds them alike (checkpointRound). */
+  checkpoint16?: boolean;
 }
 
 const ALL: LinearName[] = [
@@ -72,6 +74,28 @@ const cases: Case[] = [
     targets: QKVO,
     checkpointing: true,
   },
+  {
+    name: 'f32, GQA, tied, s2, rope ×2, 16-bit checkpoints',
+    dtype: 'F32',
+    tied: true,
+    kvHeads: 2,
+    pattern: 's2',
+    ropeFactor: 2,
+    targets: QKVO,
+    checkpointing: true,
+    checkpoint16: true,
+  },
+  {
+    name: 'bf16, GQA, untied, s2roll, all targets, 16-bit checkpoints',
+    dtype: 'BF16',
+    tied: false,
+    kvHeads: 2,
+    pattern: 's2roll',
+    ropeFactor: 2,
+    targets: ALL,
+    checkpointing: true,
+    checkpoint16: true,
+  },
 ];
 
 describe('LoRA+ Llama on the GPU vs the float64 reference', () => {
@@ -97,6 +121,7 @@ describe('LoRA+ Llama on the GPU vs the float64 reference', () => {
         loraTargets: c.targets,
         rank: 3,
         alpha: 6,
+        checkpointRound: c.checkpoint16 ? 'f16' : undefined,
       };
       const w = randomRefModel(refCfg, 7);
       const shape = shapeOfRef(refCfg);
@@ -120,8 +145,17 @@ describe('LoRA+ Llama on the GPU vs the float64 reference', () => {
       const tokens = Array.from({ length: N }, () => rng.int(refCfg.vocab));
       const labels = tokens.map((t, i) => (i === 5 ? -100 : t));
       const ref = refLossAndGrads(refCfg, w, tokens, labels);
+      // Against exact checkpoints the rounding costs ≲ 7e-4 norm-wise (the forward is untouched).
+      const exact = c.checkpoint16
+        ? refLossAndGrads({ ...refCfg, checkpointRound: undefined }, w, tokens, labels)
+        : ref;
+      expect(exact.loss).toBe(ref.loss);
 
-      const model = new LlamaModel(rt, params, { checkpointing: c.checkpointing });
+      const model = new LlamaModel(rt, params, {
+        checkpointing: c.checkpointing,
+        checkpoint16: c.checkpoint16 ?? false,
+      });
+      expect(model.checkpoint16).toBe(c.checkpoint16 ?? false);
       const ids = Uint32Array.from(tokens);
       const shifted = Int32Array.from(tokens, (_, t) => (t + 1 < N ? labels[t + 1]! : -100));
       const loss = await model.forwardBackward(
@@ -130,23 +164,33 @@ describe('LoRA+ Llama on the GPU vs the float64 reference', () => {
       );
       expect(Math.abs(loss - ref.loss) / ref.loss).toBeLessThan(1e-3);
 
-      const expected = new Map<string, Float64Array>();
-      expected.set('model.embed_tokens.weight', ref.grads.embed);
-      expected.set('model.norm.weight', ref.grads.norm);
-      ref.grads.layers.forEach((g, i) => {
-        expected.set(`model.layers.${i}.input_layernorm.weight`, g.inputNorm);
-        expected.set(`model.layers.${i}.post_attention_layernorm.weight`, g.postNorm);
-        for (const n of c.targets) {
-          expected.set(loraName(i, n, 'A'), g.lora[n]!.A);
-          expected.set(loraName(i, n, 'B'), g.lora[n]!.B);
-        }
-      });
+      const gradsByName = (grads: typeof ref.grads) => {
+        const expected = new Map<string, Float64Array>();
+        expected.set('model.embed_tokens.weight', grads.embed);
+        expected.set('model.norm.weight', grads.norm);
+        grads.layers.forEach((g, i) => {
+          expected.set(`model.layers.${i}.input_layernorm.weight`, g.inputNorm);
+          expected.set(`model.layers.${i}.post_attention_layernorm.weight`, g.postNorm);
+          for (const n of c.targets) {
+            expected.set(loraName(i, n, 'A'), g.lora[n]!.A);
+            expected.set(loraName(i, n, 'B'), g.lora[n]!.B);
+          }
+        });
+        return expected;
+      };
+      const expected = gradsByName(ref.grads);
+      const expectedExact = gradsByName(exact.grads);
       expect(params.trainables.length).toBe(expected.size);
       const worst: string[] = [];
       for (const t of params.trainables) {
         const got = await rt.read(t.grad);
         const err = relativeError(got, expected.get(t.name)!);
-        if (!(err < 1e-3)) worst.push(`${t.name}: ${err.toExponential(2)}`);
+        // With 16-bit checkpoints the GPU rounds exactly as the reference does (measured ~5e-7).
+        const tol = c.checkpoint16 ? 2e-5 : 1e-3;
+        if (!(err < tol)) worst.push(`${t.name}: ${err.toExponential(2)}`);
+        // The cost of 16-bit checkpoints against exact ones (measured ≤ 6.4e-4 in float64).
+        const errExact = relativeError(got, expectedExact.get(t.name)!);
+        if (!(errExact < 1.5e-3)) worst.push(`${t.name} vs exact: ${errExact.toExponential(2)}`);
       }
       expect(worst).toEqual([]);
       model.destroy();
@@ -158,62 +202,78 @@ describe('LoRA+ Llama on the GPU vs the float64 reference', () => {
 
 describe('memory plan', () => {
   // With optimizer state: a training step. Without: `longlora grad` (a forward and backward only).
-  it.each([true, false])('predicts the bytes a step allocates (optimizer: %s)', async (adam) => {
-    const optimizerState = adam;
-    const rt = await testRuntime();
-    const base = rt.memory.snapshot().current;
-    const refCfg: RefConfig = {
-      vocab: 41,
-      hidden: 16,
-      intermediate: 24,
-      layers: 2,
-      heads: 4,
-      kvHeads: 2,
-      headDim: 4,
-      rmsEps: 1e-5,
-      ropeTheta: 10000,
-      ropeFactor: 2,
-      tied: false,
-      pattern: 's2',
-      group: 8,
-      loraTargets: QKVO,
-      rank: 4,
-      alpha: 8,
-    };
-    const shape = shapeOfRef(refCfg);
-    const lora = { rank: 4, alpha: 8, targets: QKVO, trainEmbed: true, trainNorm: true };
-    const params = await LlamaParams.load(
-      rt,
-      shape,
-      lora,
-      refWeightSource(shape, randomRefModel(refCfg, 1), 'BF16'),
-      1,
-      undefined,
-      { optimizerState },
-    );
-    const model = new LlamaModel(rt, params);
-    const T = 32;
-    const ids = Uint32Array.from({ length: T }, (_, i) => i % 41);
-    await model.forwardBackward(
-      { ids, labels: Int32Array.from(ids) },
-      { pattern: 's2', group: 8, ropeFactor: 2 },
-    );
-    const used = rt.memory.snapshot().current;
-    const plan = planTraining({
-      shape,
-      weightBytes: 2,
-      lora,
-      context: T,
-      checkpointing: true,
-      optimizerState,
-    });
-    for (const c of ['weights', 'lora', 'gradients', 'optimizer', 'activations'] as const) {
-      expect(used[c] - base[c], c).toBe(plan.bytes[c]);
-    }
-    expect(plan.bytes.optimizer).toBe(optimizerState ? 8 * params.trainableCount : 0);
-    // Workspace holds what persists between steps; kernels' transient buffers are freed at once.
-    expect(used.workspace - base.workspace).toBeLessThanOrEqual(plan.bytes.workspace);
-    model.destroy();
-    params.destroy();
-  });
+  it.each([
+    [true, false],
+    [false, false],
+    [true, true],
+  ])(
+    'predicts the bytes a step allocates (optimizer: %s, 16-bit checkpoints: %s)',
+    async (adam, ck16) => {
+      const optimizerState = adam;
+      const rt = await testRuntime();
+      const base = rt.memory.snapshot().current;
+      const refCfg: RefConfig = {
+        vocab: 41,
+        hidden: 16,
+        intermediate: 24,
+        layers: 2,
+        heads: 4,
+        kvHeads: 2,
+        headDim: 4,
+        rmsEps: 1e-5,
+        ropeTheta: 10000,
+        ropeFactor: 2,
+        tied: false,
+        pattern: 's2',
+        group: 8,
+        loraTargets: QKVO,
+        rank: 4,
+        alpha: 8,
+      };
+      const shape = shapeOfRef(refCfg);
+      const lora = { rank: 4, alpha: 8, targets: QKVO, trainEmbed: true, trainNorm: true };
+      const params = await LlamaParams.load(
+        rt,
+        shape,
+        lora,
+        refWeightSource(shape, randomRefModel(refCfg, 1), 'BF16'),
+        1,
+        undefined,
+        { optimizerState },
+      );
+      const model = new LlamaModel(rt, params, { checkpointing: true, checkpoint16: ck16 });
+      const T = 32;
+      const ids = Uint32Array.from({ length: T }, (_, i) => i % 41);
+      await model.forwardBackward(
+        { ids, labels: Int32Array.from(ids) },
+        { pattern: 's2', group: 8, ropeFactor: 2 },
+      );
+      const used = rt.memory.snapshot().current;
+      const input = {
+        shape,
+        weightBytes: 2,
+        lora,
+        context: T,
+        checkpointing: true,
+        checkpoint16: ck16,
+        optimizerState,
+      };
+      const plan = planTraining(input);
+      if (ck16) {
+        // Two f32 layer inputs and L binary16 ones instead of L + 1 f32 ones.
+        const full = planTraining({ ...input, checkpoint16: false });
+        expect(full.bytes.activations - plan.bytes.activations).toBe(
+          4 * T * 16 * 3 - (2 * 4 + 2 * 2) * T * 16,
+        );
+      }
+      for (const c of ['weights', 'lora', 'gradients', 'optimizer', 'activations'] as const) {
+        expect(used[c] - base[c], c).toBe(plan.bytes[c]);
+      }
+      expect(plan.bytes.optimizer).toBe(optimizerState ? 8 * params.trainableCount : 0);
+      // Workspace holds what persists between steps; kernels' transient buffers are freed at once.
+      expect(used.workspace - base.workspace).toBeLessThanOrEqual(plan.bytes.workspace);
+      model.destroy();
+      params.destroy();
+    },
+  );
 });

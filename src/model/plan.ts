@@ -6,6 +6,7 @@
 import { emptyMemoryBytes, totalBytes, type MemoryBytes } from '../engine/memory.ts';
 import { crossEntropyChunkFor } from '../engine/kernels/cross_entropy.ts';
 import { blockByteSizes, blockBytesLimit } from '../engine/row-blocks.ts';
+import { checkpoint16Default } from './activations.ts';
 import {
   attentionProblem,
   defaultEmbedOptimizer,
@@ -27,6 +28,11 @@ export interface PlanInput {
   lora: LoraSettings;
   context: number;
   checkpointing: boolean;
+  /**
+   * With checkpointing, layer inputs kept in 16 bits (LlamaModel's checkpoint16); default
+   * checkpoint16Default(shape), as the model's.
+   */
+  checkpoint16?: boolean;
   /** Tokens per chunk of the fused output layer + cross-entropy. */
   ceChunk?: number;
   /**
@@ -129,7 +135,8 @@ export function planTraining(p: PlanInput): MemoryPlan {
     adam && p.lora.trainEmbed && (p.embedOptimizer ?? defaultEmbedOptimizer(s)) === 'cpu';
   b.optimizer = adam ? 8 * trainable - (embedOnHost ? 2 * embedBytes : 0) : 0;
   const hostBytes = embedOnHost ? 8 * V * D : 0;
-  // Activations: layer inputs h[0..L], one (or L) layer set, final norm, ids/labels.
+  // Activations: layer inputs h[0..L] (or, with 16-bit checkpoints, two f32 buffers and L binary16
+  // inputs), one (or L) layer set, final norm, ids/labels.
   const Hq = s.heads * s.headDim;
   const Hkv = s.kvHeads * s.headDim;
   const F = s.intermediate;
@@ -137,7 +144,11 @@ export function planTraining(p: PlanInput): MemoryPlan {
   const layerSet =
     4 * T * (D + 1 + Hq + 2 * Hkv + Hq + D + D + 1 + 3 * F + targets * r) + 4 * s.heads * T;
   const sets = p.checkpointing ? 1 : s.layers;
-  b.activations = 4 * T * D * (s.layers + 1) + sets * layerSet + 4 * T * (D + 1) + 8 * T + 4;
+  const half = p.checkpointing && (p.checkpoint16 ?? checkpoint16Default(s));
+  const layerInputs = half
+    ? 2 * 4 * T * D + s.layers * pad4(2 * T * D)
+    : 4 * T * D * (s.layers + 1);
+  b.activations = layerInputs + sets * layerSet + 4 * T * (D + 1) + 8 * T + 4;
   note('layer input', 4 * T * D);
   note('mlp activations', 4 * T * F);
   // Workspace: backward buffers, inv_freq, CE logits chunk, attention/norm reductions.

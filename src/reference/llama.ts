@@ -4,6 +4,8 @@
  * them. Plain data in, plain data out; every tensor is a row-major Float64Array.
  */
 import type { AttentionPattern } from '../util/attention-pattern.ts';
+import { bf16ToF32, f32ToBf16 } from '../util/half.ts';
+import { roundThroughHalf } from './checkpoint16.ts';
 import { Rng } from '../util/rng.ts';
 import {
   type AttnShape,
@@ -56,6 +58,13 @@ export interface RefConfig {
   loraTargets: string[];
   rank: number;
   alpha: number;
+  /**
+   * Gradient checkpointing with 16-bit layer inputs (LlamaModel's `checkpoint16`): the backward
+   * recomputes each decoder layer from its input rounded to this format (round to nearest even; f16 as in
+   * src/reference/checkpoint16.ts) instead of the exact value. The forward and the loss are
+   * unchanged (they use the exact inputs); the final norm's input is kept exactly. Absent: exact.
+   */
+  checkpointRound?: 'f16' | 'bf16';
 }
 
 /** One decoder layer's weights: projections are [out, in]; lora holds only targeted modules. */
@@ -305,12 +314,21 @@ export function refLossAndGrads(
   let dx: Float64Array = new Float64Array(N * D);
   rmsnormBackward(dnf, f.xLast, w.norm, f.rstd, N, D, dx, grads.norm);
   for (let i = cfg.layers - 1; i >= 0; i--) {
-    dx = layerBackward(cfg, w.layers[i]!, f.caches[i]!, dx, N, grads.layers[i]!);
+    const round = cfg.checkpointRound;
+    const cache = round
+      ? layerForward(cfg, w.layers[i]!, roundTo16(f.caches[i]!.x, round), N).cache
+      : f.caches[i]!;
+    dx = layerBackward(cfg, w.layers[i]!, cache, dx, N, grads.layers[i]!);
   }
   tokens.forEach((t, i) => {
     for (let d = 0; d < D; d++) grads.embed[t * D + d]! += dx[i * D + d]!;
   });
   return { loss: ce.loss, counted: ce.count, grads };
+}
+
+/** Each value rounded to f32, then to the 16-bit format (nearest even), and back: what a 16-bit checkpoint holds. */
+function roundTo16(x: Float64Array, kind: 'f16' | 'bf16'): Float64Array {
+  return kind === 'f16' ? roundThroughHalf(x) : x.map((v) => bf16ToF32(f32ToBf16(v)));
 }
 
 function zeroGrads(cfg: RefConfig, w: RefWeights): RefGrads {
