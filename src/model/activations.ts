@@ -4,7 +4,9 @@
  * category activations with backward's buffers in workspace; decoding all in workspace), and how
  * they are freed.
  */
+import { TooLargeError } from '../engine/errors.ts';
 import { rmsnormBackwardWorkspaceSize } from '../engine/kernels/rmsnorm.ts';
+import { blockBytesLimit, viewBlockRows, VIEW_ROW_GRANULE } from '../engine/row-blocks.ts';
 import type { Runtime, Tensor } from '../engine/runtime.ts';
 import type { LlamaParams } from './params.ts';
 import type { LinearName, LlamaShape } from './types.ts';
@@ -19,7 +21,41 @@ export function checkpoint16Default(shape: LlamaShape): boolean {
   return shape.hidden >= 1024;
 }
 
-/** Intermediates of one decoder layer (recomputed in backward when checkpointing). */
+/**
+ * Tokens per MLP block at most, unless the binding cap asks for fewer: the MLP's [tokens,
+ * intermediate] buffers are allocated at block size, so at long contexts they stay small (Llama-2-7B:
+ * [2048, 11008] f32 is 86 MiB a buffer, against 344 MiB at 8192 tokens). Every buffer of a
+ * shorter step is one block, and the MLP runs as one launch per projection as before.
+ */
+export const MLP_BLOCK_TOKENS = 2048;
+
+/**
+ * Tokens per block of a decoder layer's MLP (gate_proj, up_proj, SwiGLU, down_proj, their LoRA and
+ * backward) over T tokens with intermediate size F, whose [block, F] f32 buffers must fit
+ * `maxBytes` (the runtime's blockBytesLimit): all T when they fit it and MLP_BLOCK_TOKENS, else the
+ * largest multiple of 64 tokens within both (so each block's row views of the [T, ·] buffers start
+ * aligned). Throws TooLargeError when not even 64 tokens fit.
+ */
+export function mlpBlockTokens(T: number, F: number, maxBytes: number): number {
+  const n = viewBlockRows(T, 4 * F, maxBytes, MLP_BLOCK_TOKENS);
+  if (n < 1) {
+    const bytes = 4 * F * Math.min(T, VIEW_ROW_GRANULE);
+    throw new TooLargeError('mlp activations', bytes, 'maxStorageBufferBindingSize', maxBytes);
+  }
+  return n;
+}
+
+/** [first token, token count] of each MLP block of T tokens in blocks of `per`. */
+export function tokenBlocks(T: number, per: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let t0 = 0; t0 < T; t0 += per) out.push([t0, Math.min(per, T - t0)]);
+  return out;
+}
+
+/**
+ * Intermediates of one decoder layer (recomputed in backward when checkpointing). gate, up and act
+ * hold one MLP token block [block, F] (see mlpBlockTokens); the rest all T tokens.
+ */
 export interface LayerActs {
   xn1: Tensor;
   rstd1: Tensor;
@@ -37,7 +73,7 @@ export interface LayerActs {
   xa: Partial<Record<LinearName, Tensor>>;
 }
 
-/** Buffers for backward, shared by all layers. */
+/** Buffers for backward, shared by all layers (dAct, dGate, dUp: one MLP token block). */
 export interface GradActs {
   dResid: Tensor;
   dXn: Tensor;
@@ -110,6 +146,7 @@ export function allocateActs(
   const Hq = s.heads * s.headDim;
   const Hkv = s.kvHeads * s.headDim;
   const F = s.intermediate;
+  const Tb = mlpBlockTokens(T, F, blockBytesLimit(rt.info.limits));
   const r = p.lora.rank;
   const a = (shape: number[], label: string) => rt.tensor(shape, 'f32', 'activations', label);
   const layerSets = checkpointing || !withGrad ? 1 : s.layers;
@@ -128,9 +165,9 @@ export function allocateActs(
       hMid: a([T, D], 'hMid'),
       xn2: a([T, D], 'xn2'),
       rstd2: a([T], 'rstd2'),
-      gate: a([T, F], 'gate'),
-      up: a([T, F], 'up'),
-      act: a([T, F], 'act'),
+      gate: a([Tb, F], 'gate'),
+      up: a([Tb, F], 'up'),
+      act: a([Tb, F], 'act'),
       xa,
     });
   }
@@ -143,9 +180,9 @@ export function allocateActs(
         dq: w([T, Hq], 'dq'),
         dk: w([T, Hkv], 'dk'),
         dv: w([T, Hkv], 'dv'),
-        dAct: w([T, F], 'dAct'),
-        dGate: w([T, F], 'dGate'),
-        dUp: w([T, F], 'dUp'),
+        dAct: w([Tb, F], 'dAct'),
+        dGate: w([Tb, F], 'dGate'),
+        dUp: w([Tb, F], 'dUp'),
         loraWs: w([T, r], 'lora ws'),
         dwFrozen: w([D], 'dw frozen'),
         attnWs: w([s.heads, T], 'attention ws'),
@@ -205,6 +242,7 @@ export function allocateDecode(rt: Runtime, p: LlamaParams, T: number): DecodeAc
   const Hq = s.heads * s.headDim;
   const Hkv = s.kvHeads * s.headDim;
   const F = s.intermediate;
+  const Tb = mlpBlockTokens(T, F, blockBytesLimit(rt.info.limits));
   const w = (shape: number[], label: string) =>
     rt.tensor(shape, 'f32', 'workspace', `decode ${label}`);
   const xn = w([T, D], 'xn');
@@ -223,9 +261,9 @@ export function allocateDecode(rt: Runtime, p: LlamaParams, T: number): DecodeAc
     hMid: w([T, D], 'hMid'),
     xn2: xn,
     rstd2: rstd,
-    gate: w([T, F], 'gate'),
-    up: w([T, F], 'up'),
-    act: w([T, F], 'act'),
+    gate: w([Tb, F], 'gate'),
+    up: w([Tb, F], 'up'),
+    act: w([Tb, F], 'act'),
     xa,
   };
   return {

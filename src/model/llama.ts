@@ -16,12 +16,13 @@ import { loraBackward, loraForward } from '../engine/kernels/lora.ts';
 import { linearBackwardInput, linearForward } from '../engine/kernels/matmul.ts';
 import { rmsnormBackward, rmsnormForward } from '../engine/kernels/rmsnorm.ts';
 import { ropeBackward, ropeForward, ropeInvFreq } from '../engine/kernels/rope.ts';
-import type { Runtime, Tensor } from '../engine/runtime.ts';
+import type { Binding, Runtime, Tensor } from '../engine/runtime.ts';
 import {
   allocateActs,
   checkpoint16Default,
   destroyActs,
   residual,
+  tokenBlocks,
   type Acts,
   type ForwardActs,
   type GradActs,
@@ -113,9 +114,11 @@ export class LlamaModel {
       const la = this.layerActs(acts, l);
       const hIn = residual(acts, l);
       if (acts.ckpt16) unpackCheckpoint16(this.rt, acts.ckpt16[l]!, hIn, acts.T * D);
+      // The recompute stops before the MLP: layerBackward recomputes it block by block.
       if (this.opts.checkpointing)
-        this.layerForward(l, hIn, residual(acts, l + 1), la, acts.T, pass);
-      this.layerBackward(l, hIn, la, g, acts.T, pass);
+        this.layerForward(l, hIn, residual(acts, l + 1), la, acts.T, pass, undefined, false);
+      const mlpHeld = !this.opts.checkpointing && la.gate.shape[0] === acts.T;
+      this.layerBackward(l, hIn, la, g, acts.T, pass, mlpHeld);
     }
     if (embedGrad) embeddingBackward(this.rt, input.ids, g.dResid, embedGrad, acts.T, D);
     const sum = (await this.rt.read(acts.loss))[0]!;
@@ -244,15 +247,27 @@ export class LlamaModel {
     return this.opts.checkpointing ? acts.layers[0]! : acts.layers[l]!;
   }
 
-  /** Applies a (frozen + optional LoRA) linear: y = x·Wᵀ + s·(x·Aᵀ)·Bᵀ. */
-  private linear(l: number, n: LinearName, x: Tensor, y: Tensor, la: LayerActs, T: number): void {
+  /**
+   * Applies a (frozen + optional LoRA) linear to T tokens: y = x·Wᵀ + s·(x·Aᵀ)·Bᵀ. x and y may be
+   * row views (an MLP token block); the LoRA x·Aᵀ goes to rows t0… of la.xa.
+   */
+  private linear(
+    l: number,
+    n: LinearName,
+    x: Binding,
+    y: Binding,
+    la: LayerActs,
+    T: number,
+    t0 = 0,
+  ): void {
     const [out, inF] = linearShape(this.shape, n);
     const layer = this.params.layers[l]!;
     linearForward(this.rt, x, layer.w[n], y, T, inF, out);
     const pair = layer.lora[n];
     if (pair) {
       const r = this.params.lora.rank;
-      loraForward(this.rt, x, pair.A, pair.B, la.xa[n]!, y, T, inF, out, r, this.scaling);
+      const xa = la.xa[n]!.rows(t0, T);
+      loraForward(this.rt, x, pair.A, pair.B, xa, y, T, inF, out, r, this.scaling);
     }
   }
 
@@ -260,13 +275,14 @@ export class LlamaModel {
   private linearBack(
     l: number,
     n: LinearName,
-    x: Tensor,
-    dy: Tensor,
-    dx: Tensor,
+    x: Binding,
+    dy: Binding,
+    dx: Binding,
     accumulate: boolean,
     la: LayerActs,
     g: GradActs,
     T: number,
+    t0 = 0,
   ): void {
     const [out, inF] = linearShape(this.shape, n);
     const layer = this.params.layers[l]!;
@@ -281,7 +297,7 @@ export class LlamaModel {
         x,
         pair.A,
         pair.B,
-        la.xa[n]!,
+        la.xa[n]!.rows(t0, T),
         dy,
         dA,
         dB,
@@ -318,7 +334,10 @@ export class LlamaModel {
   /**
    * One decoder layer: hOut = layer(hIn) (hOut may be hIn). With `step` its tokens sit at positions
    * step.offset…: rotary uses those positions, the rotated keys and the values are appended to the
-   * cache, and attention (pattern full) reads every cached position up to the last query.
+   * cache, and attention (pattern full) reads every cached position up to the last query. The MLP
+   * runs in token blocks (see mlpForward); with `mlp` false the layer stops after the second norm
+   * (backward's recompute under checkpointing: layerBackward recomputes the MLP block by block) and
+   * leaves hOut as it was.
    */
   private layerForward(
     l: number,
@@ -328,6 +347,7 @@ export class LlamaModel {
     T: number,
     pass: PassSettings,
     step?: CacheStep,
+    mlp = true,
   ): void {
     const s = this.shape;
     const layer = this.params.layers[l]!;
@@ -353,14 +373,39 @@ export class LlamaModel {
     this.linear(l, 'o_proj', la.attn, la.hMid, la, T);
     addInto(rt, la.hMid, hIn, T * s.hidden);
     rmsnormForward(rt, la.hMid, layer.postNorm, la.xn2, la.rstd2, T, s.hidden, s.rmsEps);
-    this.linear(l, 'gate_proj', la.xn2, la.gate, la, T);
-    this.linear(l, 'up_proj', la.xn2, la.up, la, T);
-    swigluForward(rt, la.gate, la.up, la.act, T * s.intermediate);
-    this.linear(l, 'down_proj', la.act, hOut, la, T);
+    if (!mlp) return;
+    for (const [t0, n] of tokenBlocks(T, la.gate.shape[0]!)) this.mlpForward(l, la, t0, n, hOut);
     addInto(rt, hOut, la.hMid, T * s.hidden);
   }
 
-  /** On entry g.dResid holds d(layer output); on exit d(layer input). */
+  /**
+   * The MLP of tokens t0 … t0 + n − 1 (one block): gate and up from those rows of xn2 into the
+   * block buffers la.gate / la.up, SwiGLU into la.act, then down_proj into those rows of hOut. With
+   * hOut null (backward's recompute) down_proj's output is skipped; only its LoRA x·Aᵀ, which its
+   * weight gradient reads, is computed.
+   */
+  private mlpForward(l: number, la: LayerActs, t0: number, n: number, hOut: Tensor | null): void {
+    const F = this.shape.intermediate;
+    const xn2 = la.xn2.rows(t0, n);
+    this.linear(l, 'gate_proj', xn2, la.gate, la, n, t0);
+    this.linear(l, 'up_proj', xn2, la.up, la, n, t0);
+    swigluForward(this.rt, la.gate, la.up, la.act, n * F);
+    if (hOut) {
+      this.linear(l, 'down_proj', la.act, hOut.rows(t0, n), la, n, t0);
+      return;
+    }
+    const pair = this.params.layers[l]!.lora.down_proj;
+    if (pair) {
+      const xa = la.xa.down_proj!.rows(t0, n);
+      linearForward(this.rt, la.act, pair.A, xa, n, F, this.params.lora.rank);
+    }
+  }
+
+  /**
+   * On entry g.dResid holds d(layer output); on exit d(layer input). The MLP runs in token blocks;
+   * unless `mlpHeld` (its one block still holds the forward's gate/up/act) each block's forward is
+   * recomputed first. LoRA weight gradients accumulate over the blocks.
+   */
   private layerBackward(
     l: number,
     hIn: Tensor,
@@ -368,15 +413,21 @@ export class LlamaModel {
     g: GradActs,
     T: number,
     pass: PassSettings,
+    mlpHeld: boolean,
   ): void {
     const s = this.shape;
     const rt = this.rt;
     const p = this.params;
     const layer = p.layers[l]!;
-    this.linearBack(l, 'down_proj', la.act, g.dResid, g.dAct, false, la, g, T);
-    swigluBackward(rt, la.gate, la.up, g.dAct, g.dGate, g.dUp, T * s.intermediate);
-    this.linearBack(l, 'gate_proj', la.xn2, g.dGate, g.dXn, false, la, g, T);
-    this.linearBack(l, 'up_proj', la.xn2, g.dUp, g.dXn, true, la, g, T);
+    for (const [t0, n] of tokenBlocks(T, la.gate.shape[0]!)) {
+      if (!mlpHeld) this.mlpForward(l, la, t0, n, null);
+      const xn2 = la.xn2.rows(t0, n);
+      const dXn = g.dXn.rows(t0, n);
+      this.linearBack(l, 'down_proj', la.act, g.dResid.rows(t0, n), g.dAct, false, la, g, n, t0);
+      swigluBackward(rt, la.gate, la.up, g.dAct, g.dGate, g.dUp, n * s.intermediate);
+      this.linearBack(l, 'gate_proj', xn2, g.dGate, dXn, false, la, g, n, t0);
+      this.linearBack(l, 'up_proj', xn2, g.dUp, dXn, true, la, g, n, t0);
+    }
     rmsnormBackward(
       rt,
       la.hMid,

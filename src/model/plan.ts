@@ -6,7 +6,7 @@
 import { emptyMemoryBytes, totalBytes, type MemoryBytes } from '../engine/memory.ts';
 import { crossEntropyChunkFor } from '../engine/kernels/cross_entropy.ts';
 import { blockByteSizes, blockBytesLimit } from '../engine/row-blocks.ts';
-import { checkpoint16Default } from './activations.ts';
+import { checkpoint16Default, MLP_BLOCK_TOKENS, mlpBlockTokens } from './activations.ts';
 import {
   attentionProblem,
   defaultEmbedOptimizer,
@@ -136,13 +136,17 @@ export function planTraining(p: PlanInput): MemoryPlan {
   b.optimizer = adam ? 8 * trainable - (embedOnHost ? 2 * embedBytes : 0) : 0;
   const hostBytes = embedOnHost ? 8 * V * D : 0;
   // Activations: layer inputs h[0..L] (or, with 16-bit checkpoints, two f32 buffers and L binary16
-  // inputs), one (or L) layer set, final norm, ids/labels.
+  // inputs), one (or L) layer set, final norm, ids/labels. The MLP's gate/up/act (and backward's
+  // dAct/dGate/dUp) hold one token block of Tb tokens (mlpBlockTokens under the limits).
   const Hq = s.heads * s.headDim;
   const Hkv = s.kvHeads * s.headDim;
   const F = s.intermediate;
   const targets = p.lora.targets.length;
+  const Tb = mlpPlanTokens(T, F, p.limits);
   const layerSet =
-    4 * T * (D + 1 + Hq + 2 * Hkv + Hq + D + D + 1 + 3 * F + targets * r) + 4 * s.heads * T;
+    4 * T * (D + 1 + Hq + 2 * Hkv + Hq + D + D + 1 + targets * r) +
+    4 * 3 * Tb * F +
+    4 * s.heads * T;
   const sets = p.checkpointing ? 1 : s.layers;
   const half = p.checkpointing && (p.checkpoint16 ?? checkpoint16Default(s));
   const layerInputs = half
@@ -150,7 +154,11 @@ export function planTraining(p: PlanInput): MemoryPlan {
     : 4 * T * D * (s.layers + 1);
   b.activations = layerInputs + sets * layerSet + 4 * T * (D + 1) + 8 * T + 4;
   note('layer input', 4 * T * D);
-  note('mlp activations', 4 * T * F);
+  const mlpBlocks = Math.ceil(T / Tb);
+  note(
+    mlpBlocks > 1 ? `mlp activations (one of ${mlpBlocks} token blocks)` : 'mlp activations',
+    4 * Tb * F,
+  );
   // Workspace: backward buffers, inv_freq, CE logits chunk, attention/norm reductions.
   // The chunk the launcher picks under the limits (crossEntropyChunk), else 256 tokens.
   const chunk = Math.min(
@@ -159,7 +167,8 @@ export function planTraining(p: PlanInput): MemoryPlan {
       (p.limits ? crossEntropyChunkFor(p.limits.maxStorageBufferBindingSize, T, V) : 256),
   );
   b.workspace =
-    4 * T * (2 * D + 2 * Hq + 2 * Hkv + 3 * F + r) +
+    4 * T * (2 * D + 2 * Hq + 2 * Hkv + r) +
+    4 * 3 * Tb * F +
     4 * D +
     4 * T * D + // dHn
     note('logits chunk', 4 * chunk * V) +
@@ -174,6 +183,20 @@ export function planTraining(p: PlanInput): MemoryPlan {
     frozenParams: frozen,
     hostBytes,
   };
+}
+
+/**
+ * Tokens per MLP block as the model allocates them (mlpBlockTokens under the limits; without
+ * limits, MLP_BLOCK_TOKENS). When not even 64 tokens fit the limits, 64 (so the plan's largest
+ * buffer names the MLP and planProblem refuses it).
+ */
+function mlpPlanTokens(T: number, F: number, limits: PlanInput['limits']): number {
+  if (!limits) return Math.min(Math.max(T, 1), MLP_BLOCK_TOKENS);
+  try {
+    return mlpBlockTokens(T, F, blockBytesLimit(limits));
+  } catch {
+    return Math.min(Math.max(T, 1), 64);
+  }
 }
 
 const GiB = 2 ** 30;
