@@ -43,7 +43,8 @@ describe('--max-binding-size / --max-buffer-size: plans and runs as on a smaller
     expect(capped.fits).toBe(true);
     // The trainable f32 embedding (32000 × 2048 × 4 B = 262 MB) is planned as row blocks.
     expect(capped.plan.largestBuffer.bytes).toBeLessThanOrEqual(cap);
-    // At 8192 tokens the MLP activations ([T, 5632] f32) exceed the cap: refused, with the reason.
+    // At 8192 tokens the MLP activations ([T, 5632] f32, 176 MiB) exceed the cap whole: the MLP runs
+    // in token blocks, so every buffer stays within it.
     const long = JSON.parse(
       await run(
         'info',
@@ -56,8 +57,8 @@ describe('--max-binding-size / --max-buffer-size: plans and runs as on a smaller
         String(cap),
       ),
     );
-    expect(long.fits).toBe(false);
-    expect(long.problem).toMatch(/more than this GPU binds/);
+    expect(long.plan.largestBuffer.bytes).toBeLessThanOrEqual(cap);
+    expect(long.problem ?? '').not.toMatch(/more than this GPU binds/);
   });
 
   it('grad under a tiny binding cap gives the same gradients as without one', async () => {
