@@ -211,7 +211,11 @@ export function defaultMemoryBudget(isSoftware: boolean): number {
 
 /** Bytes in GiB as the plan's messages print them. */
 export function formatGiB(bytes: number): string {
-  return `${(bytes / GiB).toFixed(2)} GiB`;
+  if (bytes >= GiB / 100) return `${(bytes / GiB).toFixed(2)} GiB`;
+  // Small plans (tests, tiny models) in the unit that shows their size.
+  return bytes >= 2 ** 20
+    ? `${(bytes / 2 ** 20).toFixed(2)} MiB`
+    : `${(bytes / 1024).toFixed(2)} KiB`;
 }
 
 /** Parses a budget such as "8GiB", "512MiB" or a bare number of GiB into bytes; null when absent. */
