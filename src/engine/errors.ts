@@ -26,6 +26,8 @@ export class OutOfMemoryError extends EngineError {
   constructor(
     message: string,
     readonly requestedBytes?: number,
+    /** The memory category whose allocation failed (weights, activations, …), when known. */
+    readonly category?: string,
   ) {
     super(message);
   }

@@ -218,13 +218,10 @@ export class Runtime {
       size: bytes,
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
     });
+    const inUse = this.memory.snapshot().current;
     void this.device.popErrorScope().then((err) => {
-      if (err && !this.pendingError) {
-        this.pendingError = new OutOfMemoryError(
-          `GPU out of memory allocating ${label} (${bytes} bytes): ${err.message}`,
-          bytes,
-        );
-      }
+      if (err && !this.pendingError)
+        this.pendingError = outOfMemory(label, category, bytes, inUse, err.message);
     });
     const t = new Tensor(this, buffer, [...shape], dtype, category, bytes, label);
     this.live.add(t);
@@ -581,4 +578,28 @@ function padTo4(data: ArrayBufferView): Uint8Array {
   const out = new Uint8Array(Math.ceil(data.byteLength / 4) * 4);
   out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   return out;
+}
+
+/**
+ * The error for an allocation the GPU refused: names the buffer and the memory category that failed
+ * (what the studio's memory chart shows), with what each category already held.
+ */
+export function outOfMemory(
+  label: string,
+  category: MemoryCategory,
+  bytes: number,
+  inUse: Record<MemoryCategory, number>,
+  detail: string,
+): OutOfMemoryError {
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+  const held = Object.entries(inUse)
+    .filter(([, n]) => n > 0)
+    .map(([c, n]) => `${c} ${mib(n)}`)
+    .join(', ');
+  return new OutOfMemoryError(
+    `GPU out of memory allocating ${category} (${label}, ${mib(bytes)}); already in use: ` +
+      `${held || 'nothing'}. ${detail}`,
+    bytes,
+    category,
+  );
 }
