@@ -6,6 +6,7 @@ import { readSafetensorsHeader, readTensorBytes } from '../io/safetensors.ts';
 import { bytesSource } from '../io/source.ts';
 import { DEMO_DIR } from '../test/assets-node.ts';
 import { tinyLlama11BConfigJson } from '../test/fixtures.ts';
+import { realConfigJson, type RealModelName } from '../test/real-shapes.ts';
 import { main } from './main.ts';
 
 let out: string[] = [];
@@ -87,6 +88,25 @@ describe('--max-binding-size / --max-buffer-size: plans and runs as on a smaller
         const tol = name.endsWith('embed_tokens.weight') ? 1e-7 + 1e-5 * Math.abs(a[i]!) : 0;
         if (Math.abs(a[i]! - b[i]!) > tol) expect.fail(`${name}[${i}]: ${a[i]} vs ${b[i]}`);
       }
+    }
+  });
+
+  it('an 8 GB card trains a 1B model at 8k: info on config-only folders under a 128 MiB cap', async () => {
+    const cap = 128 * 2 ** 20;
+    const GiB = 2 ** 30;
+    const targets: [RealModelName, number][] = [
+      ['tinyllama-1.1b', 7 * GiB],
+      ['llama-3.2-1b', 7 * GiB],
+      ['llama-2-7b', 22 * GiB],
+    ];
+    for (const [name, within] of targets) {
+      const dir = mkdtempSync(join(tmpdir(), `longlora-${name}-`));
+      writeFileSync(join(dir, 'config.json'), JSON.stringify(realConfigJson(name)));
+      const args = ['--context', '8192', '--max-binding-size', String(cap), '--json'];
+      const j = JSON.parse(await run('info', '--model', dir, ...args, '--budget', '24GiB'));
+      expect(j.fits, `${name}: ${j.problem}`).toBe(true);
+      expect(j.plan.total, name).toBeLessThanOrEqual(within);
+      expect(j.plan.largestBuffer.bytes, name).toBeLessThanOrEqual(cap);
     }
   });
 
