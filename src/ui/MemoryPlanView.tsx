@@ -89,6 +89,13 @@ export function MemoryPlanView() {
             value={formatBytes(plan.bytes[c])}
           />
         ))}
+        {plan.hostBytes > 0 && (
+          <LegendRow
+            color="transparent"
+            name="CPU memory (embedding AdamW state)"
+            value={formatBytes(plan.hostBytes)}
+          />
+        )}
         <LegendRow
           color="transparent"
           name="largest buffer"

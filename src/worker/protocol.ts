@@ -112,6 +112,8 @@ export interface MemoryPlan {
   total: number;
   /** Largest single buffer the plan needs. */
   largestBuffer: number;
+  /** Host (CPU) memory the run keeps besides: the embedding's AdamW moments when they live there. */
+  hostBytes: number;
   limits: { maxBufferSize: number; maxStorageBufferBindingSize: number; budget: number };
   /** Whether `limits.budget` is the GPU memory the user stated (else the assumed default). */
   budgetStated: boolean;

@@ -222,6 +222,7 @@ export function planFor(
     bytes: plan.bytes,
     total: plan.total,
     largestBuffer: plan.largestBuffer.bytes,
+    hostBytes: plan.hostBytes,
     limits: { ...limits, budget },
     budgetStated: budgetBytes !== null,
     ropeFactor: t.ropeFactor,

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import type { AdapterSummary } from '../engine/device.ts';
+import type { OpenedModel } from '../io/model.ts';
+import { realModelConfig } from '../test/real-shapes.ts';
+import { defaultSettings } from '../store/settings.ts';
+import { planFor, type Session } from './session.ts';
+
+const GiB = 2 ** 30;
+const adapter = {
+  isSoftware: false,
+  limits: { maxBufferSize: 2 * GiB, maxStorageBufferBindingSize: 128 * 2 ** 20 },
+} as AdapterSummary;
+
+/** A session holding a model's config only (planning reads no weights). */
+function session(name: 'llama-3.2-1b' | 'tinyllama-1.1b'): Session {
+  const config = realModelConfig(name);
+  const opened = { config, dtypes: ['BF16'] } as unknown as OpenedModel;
+  return { model: { opened, tokenizer: null, name }, data: null };
+}
+
+describe("the studio's plan", () => {
+  it('plans Llama-3.2-1B at 8k within an 8 GB card, its embedding state in CPU memory', () => {
+    const s = session('llama-3.2-1b');
+    const settings = {
+      ...defaultSettings({ contextLength: 131072, defaultContext: 32768, parameters: 1.2e9 }),
+      targetContext: 8192,
+    };
+    const plan = planFor(s, adapter, settings, 8 * GiB);
+    expect(plan.fits).toBe(true);
+    expect(plan.warnings).toEqual([]);
+    expect(plan.budgetStated).toBe(true);
+    expect(plan.total).toBeLessThan(7 * GiB);
+    expect(plan.largestBuffer).toBeLessThanOrEqual(128 * 2 ** 20);
+    expect(plan.hostBytes).toBe(8 * 128256 * 2048);
+    // Stated smaller than the plan: a warning, and the run may still start.
+    const small = planFor(s, adapter, settings, 4 * GiB);
+    expect(small.fits).toBe(true);
+    expect(small.warnings[0]!.message).toMatch(/the budget is 4\.00 GiB/);
+    // Beyond max_position_embeddings with llama3 scaling: a problem, with what to change.
+    const far = planFor(s, adapter, { ...settings, targetContext: 262144 }, null);
+    expect(far.fits).toBe(false);
+    expect(far.problems.map((p) => p.fix)).toContain('Use at most 131072 tokens.');
+  });
+
+  it('keeps a small embedding state on the GPU (TinyLlama)', () => {
+    const settings = {
+      ...defaultSettings({ contextLength: 2048, defaultContext: 8192, parameters: 1.1e9 }),
+    };
+    const plan = planFor(session('tinyllama-1.1b'), adapter, settings, null);
+    expect(plan.hostBytes).toBe(0);
+    expect(plan.budgetStated).toBe(false);
+    expect(plan.limits.budget).toBe(8 * GiB);
+  });
+});
