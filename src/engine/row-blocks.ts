@@ -125,25 +125,63 @@ export function allocRowBlocks(
   label: string,
   data?: ArrayBufferView,
 ): RowBlocks {
+  const rowBytes = shape[1] * DTYPE_BYTES[dtype];
+  const bytes = data && new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const blocks = rowBlockTensors(rt, shape, dtype, category, label, (r0, n) =>
+    bytes?.subarray(r0 * rowBytes, (r0 + n) * rowBytes),
+  );
+  return new RowBlocks(blocks.tensors, blocks.starts, shape, dtype, category, label);
+}
+
+/**
+ * Like allocRowBlocks, with each block's contents fetched by `rows(row0, n)` just before it is
+ * uploaded: a matrix read from a file never needs to be in memory whole (only one block at a time).
+ */
+export async function allocRowBlocksFrom(
+  rt: Runtime,
+  shape: readonly [number, number],
+  dtype: DType,
+  category: MemoryCategory,
+  label: string,
+  rows: (row0: number, n: number) => Promise<ArrayBufferView>,
+): Promise<RowBlocks> {
+  const empty = rowBlockTensors(rt, shape, dtype, category, label, () => undefined);
+  try {
+    for (const [i, t] of empty.tensors.entries()) {
+      const r0 = empty.starts[i]!;
+      rt.write(t, await rows(r0, t.shape[0]!));
+    }
+  } catch (e) {
+    for (const t of empty.tensors) t.destroy();
+    throw e;
+  }
+  return new RowBlocks(empty.tensors, empty.starts, shape, dtype, category, label);
+}
+
+function rowBlockTensors(
+  rt: Runtime,
+  shape: readonly [number, number],
+  dtype: DType,
+  category: MemoryCategory,
+  label: string,
+  data: (row0: number, n: number) => ArrayBufferView | undefined,
+): { tensors: Tensor[]; starts: number[] } {
   const [rows, cols] = shape;
   const per = blockRowCount(rows, cols, dtype, blockBytesLimit(rt.info.limits));
-  const blocks: Tensor[] = [];
+  const tensors: Tensor[] = [];
   const starts: number[] = [];
-  const rowBytes = cols * DTYPE_BYTES[dtype];
-  const bytes = data && new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   try {
     for (let r0 = 0; r0 < Math.max(rows, 1); r0 += per) {
       const n = Math.min(per, rows - r0);
       const name = per >= rows ? label : `${label}[${r0}:${r0 + n}]`;
-      const part = bytes?.subarray(r0 * rowBytes, (r0 + n) * rowBytes);
-      blocks.push(rt.tensor([n, cols], dtype, category, name, part));
+      tensors.push(rt.tensor([n, cols], dtype, category, name, data(r0, n)));
       starts.push(r0);
     }
   } catch (e) {
-    for (const b of blocks) b.destroy();
+    for (const b of tensors) b.destroy();
     throw e;
   }
-  return new RowBlocks(blocks, starts, [rows, cols], dtype, category, label);
+  return { tensors, starts };
 }
 
 /** An f32 matrix with the same row blocks as `like` (a gradient or an AdamW moment), zeroed. */

@@ -87,6 +87,23 @@ describe('openModel', () => {
     );
   });
 
+  it('reads any byte range of a tensor as read() has it (safetensors shards and GGUF, q/k too)', async () => {
+    const spec = TINY_MODELS['tiny-bf16-gqa-tied']!;
+    const sharded = await openModel(sourcesOf(tinyHfFolder(spec, 3)));
+    const gg = await openModel([assetSource('stories260K.gguf')]);
+    for (const m of [sharded, gg]) {
+      for (const t of m.tensors) {
+        const whole = await t.read();
+        const a = Math.floor(whole.length / 3);
+        const b = Math.floor((2 * whole.length) / 3);
+        expect(firstDifference(await t.readRange(a, b - a), whole.subarray(a, b)), t.name).toBe(-1);
+        expect(firstDifference(await t.readRange(0, whole.length), whole), t.name).toBe(-1);
+      }
+    }
+    const t = sharded.tensors[0]!;
+    await expect(t.readRange(1, t.byteLength)).rejects.toThrow(/outside the tensor/);
+  });
+
   it('reports missing tokenizer files and unexpected files', async () => {
     const files = tinyHfFolder(TINY_MODELS['tiny-f32-gqa']!);
     delete files['tokenizer.json'];

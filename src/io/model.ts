@@ -24,6 +24,23 @@ export interface ModelTensor {
   file: string;
   /** Streams this tensor's bytes (GGUF q/k come back in HF rotate-half row order). */
   read(): Promise<Uint8Array>;
+  /** Reads `byteLength` bytes from `byteOffset` into the tensor (in read()'s row order). */
+  readRange(byteOffset: number, byteLength: number): Promise<Uint8Array>;
+}
+
+/** Reads [offset, offset + length) of a tensor stored at [begin, end) of `src`; truncation is an error. */
+async function readTensorRange(
+  src: ByteSource,
+  begin: number,
+  end: number,
+  offset: number,
+  length: number,
+): Promise<Uint8Array> {
+  if (offset < 0 || length < 0 || begin + offset + length > end)
+    throw new RangeError(`bytes ${offset}+${length} lie outside the tensor (${end - begin} bytes)`);
+  const bytes = await src.read(begin + offset, length);
+  if (bytes.length !== length) throw new FormatError(src.name, 'file is truncated');
+  return bytes;
 }
 
 /** Where the tokenizer comes from: tokenizer.json (+ config), a GGUF vocabulary, or nowhere. */
@@ -107,6 +124,11 @@ async function openGguf(
       byteLength: info.byteLength!,
       file: src.name,
       read: () => readGgufQK(src, info, nHeads, shape, dtype),
+      // q/k rows are permuted across the whole tensor: those are read whole (they are small).
+      readRange: async (offset, length) =>
+        nHeads
+          ? (await readGgufQK(src, info, nHeads, shape, dtype)).subarray(offset, offset + length)
+          : readTensorRange(src, info.offset, info.offset + info.byteLength!, offset, length),
     });
   }
   const check = checkWeightsAgainstConfig(config, tensors, src.name);
@@ -190,6 +212,7 @@ async function openSafetensors(
     byteLength: t.end - t.begin,
     file: t.source.name,
     read: () => readTensorBytes(t.source, t),
+    readRange: (offset, length) => readTensorRange(t.source, t.begin, t.end, offset, length),
   }));
   const check = checkWeightsAgainstConfig(config, tensors, index?.name ?? shards[0]!.name);
   const missing: string[] = [];

@@ -3,10 +3,10 @@
  * embeddings, norms) in f32 with their gradients and (for training) AdamW moments, all from one size
  * table so the memory plan and the allocation agree.
  */
-import { bytesToF32 } from '../io/dtype.ts';
+import { bytesToF32, dtypeBytes } from '../io/dtype.ts';
 import type { MemoryCategory } from '../engine/memory.ts';
 import {
-  allocRowBlocks,
+  allocRowBlocksFrom,
   piecesOf,
   RowBlocks,
   zerosLike,
@@ -35,6 +35,11 @@ export interface RawTensor {
 export interface WeightSource {
   has(name: string): boolean;
   read(name: string): Promise<RawTensor>;
+  /**
+   * Rows [row0, row0 + rows) of a 2-D tensor (its dtype and full shape, and those rows' bytes), so a
+   * vocabulary-sized matrix is uploaded one row block at a time instead of held whole in memory.
+   */
+  readRows?(name: string, row0: number, rows: number): Promise<RawTensor>;
 }
 
 /**
@@ -154,15 +159,27 @@ export class LlamaParams {
     // The vocabulary-sized matrices, row-blocked when one buffer would exceed the adapter's limits.
     const upRows = async (name: string, category: MemoryCategory, forceF32: boolean) => {
       const dims = [shape.vocabSize, shape.hidden] as const;
-      const raw = await src.read(name);
-      if (raw.shape.join(',') !== dims.join(',')) {
-        throw new Error(`${name}: shape [${raw.shape}] does not match the config's [${dims}]`);
+      // One row block at a time when the source can: JS memory holds at most one block's bytes.
+      const first = src.readRows ? await src.readRows(name, 0, 0) : await src.read(name);
+      if (first.shape.join(',') !== dims.join(',')) {
+        throw new Error(`${name}: shape [${first.shape}] does not match the config's [${dims}]`);
       }
-      onTensor?.(name, raw.bytes.byteLength);
-      if (forceF32 || raw.dtype === 'F32') {
-        return allocRowBlocks(rt, dims, 'f32', category, name, bytesToF32(raw.bytes, raw.dtype));
-      }
-      return allocRowBlocks(rt, dims, STORAGE[raw.dtype], category, name, raw.bytes);
+      const dtype: DType = forceF32 || first.dtype === 'F32' ? 'f32' : STORAGE[first.dtype];
+      const rows = async (row0: number, n: number): Promise<ArrayBufferView> => {
+        const raw = src.readRows
+          ? await src.readRows(name, row0, n)
+          : {
+              ...first,
+              bytes: first.bytes.subarray(
+                row0 * dims[1] * dtypeBytes(first.dtype),
+                (row0 + n) * dims[1] * dtypeBytes(first.dtype),
+              ),
+            };
+        return dtype === 'f32' ? bytesToF32(raw.bytes, raw.dtype) : raw.bytes;
+      };
+      const blocks = await allocRowBlocksFrom(rt, dims, dtype, category, name, rows);
+      onTensor?.(name, dims[0] * dims[1] * dtypeBytes(first.dtype));
+      return blocks;
     };
     const D = shape.hidden;
     const trainCat: MemoryCategory = 'lora';

@@ -3,7 +3,7 @@
  * streaming weights to the GPU, the base-model fingerprint, adapter import/export and merging.
  */
 import { modelConfigToHfJson, type ModelConfig } from '../io/config.ts';
-import { bytesToF32, f32ToBytes } from '../io/dtype.ts';
+import { bytesToF32, dtypeBytes, f32ToBytes } from '../io/dtype.ts';
 import type { OpenedModel } from '../io/model.ts';
 import {
   buildAdapterFiles,
@@ -27,6 +27,13 @@ export function weightSource(opened: OpenedModel): WeightSource {
       const t = byName.get(name);
       if (!t) throw new Error(`The model has no tensor ${name}.`);
       return { dtype: t.dtype, shape: t.shape, bytes: await t.read() };
+    },
+    readRows: async (name, row0, rows) => {
+      const t = byName.get(name);
+      if (!t) throw new Error(`The model has no tensor ${name}.`);
+      const rowBytes = (t.shape[1] ?? 1) * dtypeBytes(t.dtype);
+      const bytes = await t.readRange(row0 * rowBytes, rows * rowBytes);
+      return { dtype: t.dtype, shape: t.shape, bytes };
     },
   };
 }
