@@ -144,6 +144,13 @@ export function planProblems(
     .filter((p) => run.needsTrainables || p.message !== 'Nothing is trainable.')
     .map((p) => {
       if (p.message !== memory) return `${p.message} ${p.fix}`;
+      const alloc = plan.largestAllocation;
+      if (alloc.bytes > limits.maxBufferSize) {
+        return (
+          `${alloc.name} needs one buffer of ${formatGiB(alloc.bytes)}, more than this GPU ` +
+          `allocates (${formatGiB(limits.maxBufferSize)}). Use a smaller --context.`
+        );
+      }
       const big = plan.largestBuffer;
       if (big.bytes > limits.maxStorageBufferBindingSize) {
         return (

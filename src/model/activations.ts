@@ -45,6 +45,29 @@ export function mlpBlockTokens(T: number, F: number, maxBytes: number): number {
   return n;
 }
 
+/**
+ * Tokens per block of the row-local ops over T tokens (the norms, the q/k/v/o projections and their
+ * LoRA, RoPE, the residual adds, the 16-bit checkpoint pack/unpack, the embedding lookup): each
+ * binds row views of the per-token [T, width] f32 buffers (width up to max(hidden, heads·head_dim,
+ * kv_heads·head_dim)), so those buffers may exceed the binding limit `maxBytes` as long as each
+ * block's view fits it. All T when [T, width] fits, else the largest multiple of 64 tokens that
+ * does. Throws TooLargeError when not even 64 tokens fit.
+ */
+export function rowBlockTokens(shape: LlamaShape, T: number, maxBytes: number): number {
+  const width = Math.max(shape.hidden, shape.heads * shape.headDim, shape.kvHeads * shape.headDim);
+  const n = viewBlockRows(T, 4 * width, maxBytes);
+  if (n < 1) {
+    const bytes = 4 * width * Math.min(T, VIEW_ROW_GRANULE);
+    throw new TooLargeError(
+      'per-token activations',
+      bytes,
+      'maxStorageBufferBindingSize',
+      maxBytes,
+    );
+  }
+  return n;
+}
+
 /** [first token, token count] of each MLP block of T tokens in blocks of `per`. */
 export function tokenBlocks(T: number, per: number): [number, number][] {
   const out: [number, number][] = [];

@@ -16,12 +16,14 @@ import { loraBackward, loraForward } from '../engine/kernels/lora.ts';
 import { linearBackwardInput, linearForward } from '../engine/kernels/matmul.ts';
 import { rmsnormBackward, rmsnormForward } from '../engine/kernels/rmsnorm.ts';
 import { ropeBackward, ropeForward, ropeInvFreq } from '../engine/kernels/rope.ts';
+import { blockBytesLimit } from '../engine/row-blocks.ts';
 import type { Binding, Runtime, Tensor } from '../engine/runtime.ts';
 import {
   allocateActs,
   checkpoint16Default,
   destroyActs,
   residual,
+  rowBlockTokens,
   tokenBlocks,
   type Acts,
   type ForwardActs,
@@ -98,29 +100,42 @@ export class LlamaModel {
     });
     const D = this.shape.hidden;
     const L = this.shape.layers;
-    rmsnormBackward(
-      this.rt,
-      residual(acts, L),
-      p.norm,
-      acts.rstdF,
-      acts.dHn,
-      g.dResid,
-      p.gradOf(p.norm) ?? g.dwFrozen,
-      acts.T,
-      D,
-      { workspace: g.normWs },
-    );
+    const blocks = this.rowBlocks(acts.T);
+    const top = residual(acts, L);
+    for (const [t0, n] of blocks) {
+      rmsnormBackward(
+        this.rt,
+        top.rows(t0, n),
+        p.norm,
+        acts.rstdF.rows(t0, n),
+        acts.dHn.rows(t0, n),
+        g.dResid.rows(t0, n),
+        p.gradOf(p.norm) ?? g.dwFrozen,
+        n,
+        D,
+        { workspace: g.normWs },
+      );
+    }
     for (let l = L - 1; l >= 0; l--) {
       const la = this.layerActs(acts, l);
       const hIn = residual(acts, l);
-      if (acts.ckpt16) unpackCheckpoint16(this.rt, acts.ckpt16[l]!, hIn, acts.T * D);
+      const packed = acts.ckpt16?.[l];
+      if (packed) {
+        for (const [t0, n] of blocks)
+          unpackCheckpoint16(this.rt, halfRows(packed, t0, n, D), hIn.rows(t0, n), n * D);
+      }
       // The recompute stops before the MLP: layerBackward recomputes it block by block.
       if (this.opts.checkpointing)
         this.layerForward(l, hIn, residual(acts, l + 1), la, acts.T, pass, undefined, false);
       const mlpHeld = !this.opts.checkpointing && la.gate.shape[0] === acts.T;
       this.layerBackward(l, hIn, la, g, acts.T, pass, mlpHeld);
     }
-    if (embedGrad) embeddingBackward(this.rt, input.ids, g.dResid, embedGrad, acts.T, D);
+    if (embedGrad) {
+      for (const [t0, n] of blocks) {
+        const ids = input.ids.subarray(t0, t0 + n);
+        embeddingBackward(this.rt, ids, g.dResid.rows(t0, n), embedGrad, n, D);
+      }
+    }
     const sum = (await this.rt.read(acts.loss))[0]!;
     return sum / Math.max(count, 1);
   }
@@ -233,14 +248,34 @@ export class LlamaModel {
     const p = this.params;
     const s = this.shape;
     const T = acts.T;
-    embeddingForward(this.rt, acts.ids, p.embed, residual(acts, 0), T, s.hidden);
+    const D = s.hidden;
+    const blocks = this.rowBlocks(T);
+    const h0 = residual(acts, 0);
+    for (const [t0, n] of blocks)
+      embeddingForward(this.rt, acts.ids.rows(t0, n), p.embed, h0.rows(t0, n), n, D);
     for (let l = 0; l < s.layers; l++) {
       const la = keepAll ? this.layerActs(acts, l) : acts.layers[0]!;
-      if (ckpt16) packCheckpoint16(this.rt, residual(acts, l), ckpt16[l]!, T * s.hidden);
+      const packed = ckpt16?.[l];
+      if (packed) {
+        const h = residual(acts, l);
+        for (const [t0, n] of blocks)
+          packCheckpoint16(this.rt, h.rows(t0, n), halfRows(packed, t0, n, D), n * D);
+      }
       this.layerForward(l, residual(acts, l), residual(acts, l + 1), la, T, pass, step);
     }
     const top = residual(acts, s.layers);
-    rmsnormForward(this.rt, top, p.norm, acts.hn, acts.rstdF, T, s.hidden, s.rmsEps);
+    for (const [t0, n] of blocks) {
+      const [x, y, rstd] = [top.rows(t0, n), acts.hn.rows(t0, n), acts.rstdF.rows(t0, n)];
+      rmsnormForward(this.rt, x, p.norm, y, rstd, n, D, s.rmsEps);
+    }
+  }
+
+  /**
+   * [first token, count] of the token blocks the row-local ops run in (rowBlockTokens under the
+   * runtime's limits: one block of all T unless a [T, width] buffer passes the binding limit).
+   */
+  private rowBlocks(T: number): [number, number][] {
+    return tokenBlocks(T, rowBlockTokens(this.shape, T, blockBytesLimit(this.rt.info.limits)));
   }
 
   private layerActs(acts: ForwardActs, l: number): LayerActs {
@@ -353,13 +388,29 @@ export class LlamaModel {
     const layer = this.params.layers[l]!;
     const rt = this.rt;
     const offset = step?.offset ?? 0;
-    rmsnormForward(rt, hIn, layer.inputNorm, la.xn1, la.rstd1, T, s.hidden, s.rmsEps);
-    this.linear(l, 'q_proj', la.xn1, la.q, la, T);
-    this.linear(l, 'k_proj', la.xn1, la.k, la, T);
-    this.linear(l, 'v_proj', la.xn1, la.v, la, T);
+    const D = s.hidden;
+    const blocks = this.rowBlocks(T);
     const inv = this.invFreqFor(pass.ropeFactor);
-    ropeForward(rt, la.q, inv, T, s.heads, s.headDim, offset);
-    ropeForward(rt, la.k, inv, T, s.kvHeads, s.headDim, offset);
+    for (const [t0, n] of blocks) {
+      const xn = la.xn1.rows(t0, n);
+      rmsnormForward(
+        rt,
+        hIn.rows(t0, n),
+        layer.inputNorm,
+        xn,
+        la.rstd1.rows(t0, n),
+        n,
+        D,
+        s.rmsEps,
+      );
+      const q = la.q.rows(t0, n);
+      const kb = la.k.rows(t0, n);
+      this.linear(l, 'q_proj', xn, q, la, n, t0);
+      this.linear(l, 'k_proj', xn, kb, la, n, t0);
+      this.linear(l, 'v_proj', xn, la.v.rows(t0, n), la, n, t0);
+      ropeForward(rt, q, inv, n, s.heads, s.headDim, offset + t0);
+      ropeForward(rt, kb, inv, n, s.kvHeads, s.headDim, offset + t0);
+    }
     let k = la.k;
     let v = la.v;
     if (step) {
@@ -370,12 +421,24 @@ export class LlamaModel {
       rt.copy(la.v, v, T * rowBytes, 0, offset * rowBytes);
     }
     attentionForward(rt, la.q, k, v, la.attn, la.lse, this.attnCfg(T, pass, offset));
-    this.linear(l, 'o_proj', la.attn, la.hMid, la, T);
-    addInto(rt, la.hMid, hIn, T * s.hidden);
-    rmsnormForward(rt, la.hMid, layer.postNorm, la.xn2, la.rstd2, T, s.hidden, s.rmsEps);
+    for (const [t0, n] of blocks) {
+      const hMid = la.hMid.rows(t0, n);
+      this.linear(l, 'o_proj', la.attn.rows(t0, n), hMid, la, n, t0);
+      addInto(rt, hMid, hIn.rows(t0, n), n * D);
+      rmsnormForward(
+        rt,
+        hMid,
+        layer.postNorm,
+        la.xn2.rows(t0, n),
+        la.rstd2.rows(t0, n),
+        n,
+        D,
+        s.rmsEps,
+      );
+    }
     if (!mlp) return;
     for (const [t0, n] of tokenBlocks(T, la.gate.shape[0]!)) this.mlpForward(l, la, t0, n, hOut);
-    addInto(rt, hOut, la.hMid, T * s.hidden);
+    for (const [t0, n] of blocks) addInto(rt, hOut.rows(t0, n), la.hMid.rows(t0, n), n * D);
   }
 
   /**
@@ -428,19 +491,16 @@ export class LlamaModel {
       this.linearBack(l, 'gate_proj', xn2, g.dGate, dXn, false, la, g, n, t0);
       this.linearBack(l, 'up_proj', xn2, g.dUp, dXn, true, la, g, n, t0);
     }
-    rmsnormBackward(
-      rt,
-      la.hMid,
-      layer.postNorm,
-      la.rstd2,
-      g.dXn,
-      g.dResid,
-      p.gradOf(layer.postNorm) ?? g.dwFrozen,
-      T,
-      s.hidden,
-      { accumulateDx: true, workspace: g.normWs },
-    );
-    this.linearBack(l, 'o_proj', la.attn, g.dResid, g.dAttn, false, la, g, T);
+    const D = s.hidden;
+    const blocks = this.rowBlocks(T);
+    const norm = { accumulateDx: true, workspace: g.normWs };
+    for (const [t0, n] of blocks) {
+      const [x, rstd, dy, dx] = [la.hMid, la.rstd2, g.dXn, g.dResid].map((t) => t.rows(t0, n));
+      const dw = p.gradOf(layer.postNorm) ?? g.dwFrozen;
+      rmsnormBackward(rt, x!, layer.postNorm, rstd!, dy!, dx!, dw, n, D, norm);
+      const dAttn = g.dAttn.rows(t0, n);
+      this.linearBack(l, 'o_proj', la.attn.rows(t0, n), dx!, dAttn, false, la, g, n, t0);
+    }
     attentionBackward(
       rt,
       la.q,
@@ -456,22 +516,28 @@ export class LlamaModel {
       g.attnWs,
     );
     const inv = this.invFreqFor(pass.ropeFactor);
-    ropeBackward(rt, g.dq, inv, T, s.heads, s.headDim, 0);
-    ropeBackward(rt, g.dk, inv, T, s.kvHeads, s.headDim, 0);
-    this.linearBack(l, 'q_proj', la.xn1, g.dq, g.dXn, false, la, g, T);
-    this.linearBack(l, 'k_proj', la.xn1, g.dk, g.dXn, true, la, g, T);
-    this.linearBack(l, 'v_proj', la.xn1, g.dv, g.dXn, true, la, g, T);
-    rmsnormBackward(
-      rt,
-      hIn,
-      layer.inputNorm,
-      la.rstd1,
-      g.dXn,
-      g.dResid,
-      p.gradOf(layer.inputNorm) ?? g.dwFrozen,
-      T,
-      s.hidden,
-      { accumulateDx: true, workspace: g.normWs },
-    );
+    for (const [t0, n] of blocks) {
+      const [dq, dk, dv, xn, dXn] = [g.dq, g.dk, g.dv, la.xn1, g.dXn].map((t) => t.rows(t0, n));
+      ropeBackward(rt, dq!, inv, n, s.heads, s.headDim, t0);
+      ropeBackward(rt, dk!, inv, n, s.kvHeads, s.headDim, t0);
+      this.linearBack(l, 'q_proj', xn!, dq!, dXn!, false, la, g, n, t0);
+      this.linearBack(l, 'k_proj', xn!, dk!, dXn!, true, la, g, n, t0);
+      this.linearBack(l, 'v_proj', xn!, dv!, dXn!, true, la, g, n, t0);
+      const [x, rstd, dx] = [hIn.rows(t0, n), la.rstd1.rows(t0, n), g.dResid.rows(t0, n)];
+      const dw = p.gradOf(layer.inputNorm) ?? g.dwFrozen;
+      rmsnormBackward(rt, x, layer.inputNorm, rstd, dXn!, dx, dw, n, D, norm);
+    }
   }
+}
+
+/**
+ * Rows t0 … t0 + n − 1 of a packed 16-bit [T, D] checkpoint as a binding (the whole tensor when that
+ * is all of it). t0 a multiple of 64 and D even keep the view's offset a multiple of 256 bytes; the
+ * last block's view runs to the buffer's 4-byte-padded end.
+ */
+function halfRows(t: Tensor, t0: number, n: number, D: number): Binding {
+  const T = t.shape[0] ?? 1;
+  if (t0 === 0 && n === T) return t;
+  const offset = t0 * D * 2;
+  return { tensor: t, offset, size: t0 + n === T ? t.bytes - offset : n * D * 2 };
 }

@@ -6,7 +6,12 @@
 import { emptyMemoryBytes, totalBytes, type MemoryBytes } from '../engine/memory.ts';
 import { crossEntropyChunkFor } from '../engine/kernels/cross_entropy.ts';
 import { blockByteSizes, blockBytesLimit } from '../engine/row-blocks.ts';
-import { checkpoint16Default, MLP_BLOCK_TOKENS, mlpBlockTokens } from './activations.ts';
+import {
+  checkpoint16Default,
+  MLP_BLOCK_TOKENS,
+  mlpBlockTokens,
+  rowBlockTokens,
+} from './activations.ts';
 import {
   attentionProblem,
   defaultEmbedOptimizer,
@@ -56,8 +61,16 @@ export interface PlanInput {
 export interface MemoryPlan {
   bytes: MemoryBytes;
   total: number;
-  /** The largest single buffer allocated (must fit maxStorageBufferBindingSize); a block when split. */
+  /**
+   * The largest single binding (must fit maxStorageBufferBindingSize): a buffer bound whole, or the
+   * largest row block or row view of one that is split or bound in token blocks.
+   */
   largestBuffer: { name: string; bytes: number };
+  /**
+   * The largest single buffer allocated (must fit maxBufferSize): per-token [T, width] buffers are
+   * allocated whole even when they are bound in token blocks.
+   */
+  largestAllocation: { name: string; bytes: number };
   trainableParams: number;
   frozenParams: number;
   /** Host (CPU) memory the optimizer keeps: the embedding's AdamW moments when they live there. */
@@ -75,9 +88,14 @@ export function planTraining(p: PlanInput): MemoryPlan {
   const T = p.context;
   const r = p.lora.rank;
   let largest = { name: '', bytes: 0 };
+  let largestAlloc = { name: '', bytes: 0 };
+  const allocated = (name: string, bytes: number) => {
+    if (bytes > largestAlloc.bytes) largestAlloc = { name, bytes };
+    return bytes;
+  };
   const note = (name: string, bytes: number) => {
     if (bytes > largest.bytes) largest = { name, bytes };
-    return bytes;
+    return allocated(name, bytes);
   };
   let trainable = 0;
   let frozen = 0;
@@ -153,7 +171,17 @@ export function planTraining(p: PlanInput): MemoryPlan {
     ? 2 * 4 * T * D + s.layers * pad4(2 * T * D)
     : 4 * T * D * (s.layers + 1);
   b.activations = layerInputs + sets * layerSet + 4 * T * (D + 1) + 8 * T + 4;
-  note('layer input', 4 * T * D);
+  // Per-token buffers: allocated whole, bound in row blocks of Tr tokens by the row-local ops;
+  // attention still binds q/o (and dq, dO), k/v (and dk, dv) whole.
+  const Tr = rowPlanTokens(s, T, p.limits);
+  const width = Math.max(D, Hq, Hkv);
+  allocated(width === D ? 'layer input' : 'q', 4 * T * width);
+  const rowBlocks = Math.ceil(T / Tr);
+  if (rowBlocks > 1)
+    note(`per-token activations (one of ${rowBlocks} token blocks)`, 4 * Tr * width);
+  else note('layer input', 4 * T * D);
+  note('attention q/o', 4 * T * Hq);
+  note('attention k/v', 4 * T * Hkv);
   const mlpBlocks = Math.ceil(T / Tb);
   note(
     mlpBlocks > 1 ? `mlp activations (one of ${mlpBlocks} token blocks)` : 'mlp activations',
@@ -179,6 +207,7 @@ export function planTraining(p: PlanInput): MemoryPlan {
     bytes: b,
     total: totalBytes(b),
     largestBuffer: largest,
+    largestAllocation: largestAlloc,
     trainableParams: trainable,
     frozenParams: frozen,
     hostBytes,
@@ -194,6 +223,19 @@ function mlpPlanTokens(T: number, F: number, limits: PlanInput['limits']): numbe
   if (!limits) return Math.min(Math.max(T, 1), MLP_BLOCK_TOKENS);
   try {
     return mlpBlockTokens(T, F, blockBytesLimit(limits));
+  } catch {
+    return Math.min(Math.max(T, 1), 64);
+  }
+}
+
+/**
+ * Tokens per block of the row-local ops as the model runs them (rowBlockTokens under the limits;
+ * without limits, all T). When not even 64 tokens fit, 64 (so the plan names the per-token buffers).
+ */
+function rowPlanTokens(s: LlamaShape, T: number, limits: PlanInput['limits']): number {
+  if (!limits) return Math.max(T, 1);
+  try {
+    return rowBlockTokens(s, T, blockBytesLimit(limits));
   } catch {
     return Math.min(Math.max(T, 1), 64);
   }
@@ -234,6 +276,13 @@ export function planProblem(
   budgetBytes: number,
 ): string | null {
   const gib = formatGiB;
+  const alloc = plan.largestAllocation;
+  if (alloc.bytes > limits.maxBufferSize) {
+    return (
+      `${alloc.name} needs one buffer of ${gib(alloc.bytes)}, more than this GPU allocates ` +
+      `(${gib(limits.maxBufferSize)}). Lower the context.`
+    );
+  }
   if (plan.largestBuffer.bytes > limits.maxStorageBufferBindingSize) {
     return (
       `${plan.largestBuffer.name} needs one buffer of ${gib(plan.largestBuffer.bytes)}, more than this GPU binds ` +

@@ -3,7 +3,7 @@
  * binary16 packed two per u32 (shaders/checkpoint16.pack.wgsl: round to nearest even, overflow to
  * ±inf, NaN kept, subnormals kept) and back to f32 exactly (shaders/checkpoint16.unpack.wgsl).
  */
-import type { Runtime, Tensor } from '../runtime.ts';
+import type { Binding, Runtime } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
 import { grid2d } from './elementwise.ts';
 
@@ -18,7 +18,7 @@ function lanes(rt: Runtime, n: number): [number, number] {
 }
 
 /** packed (f16, ≥ n elements) = binary16 of the n f32 values of x (overwrites ⌈n/2⌉ words). */
-export function packCheckpoint16(rt: Runtime, x: Tensor, packed: Tensor, n: number): void {
+export function packCheckpoint16(rt: Runtime, x: Binding, packed: Binding, n: number): void {
   rt.dispatch({
     shader: 'checkpoint16.pack',
     bindings: [x, packed],
@@ -29,7 +29,7 @@ export function packCheckpoint16(rt: Runtime, x: Tensor, packed: Tensor, n: numb
 }
 
 /** x (f32) = the n binary16 values of packed, exactly (overwrites n elements). */
-export function unpackCheckpoint16(rt: Runtime, packed: Tensor, x: Tensor, n: number): void {
+export function unpackCheckpoint16(rt: Runtime, packed: Binding, x: Binding, n: number): void {
   rt.dispatch({
     shader: 'checkpoint16.unpack',
     bindings: [packed, x],

@@ -5,8 +5,8 @@
  * into their columns of the [chunk, V] workspace, the softmax runs over the full rows, dHidden
  * accumulates over the blocks in v order (the same bits as a whole W) and dW is per block.
  */
-import { piecesOf, type RowPiece, type Stored } from '../row-blocks.ts';
-import type { Runtime, Tensor } from '../runtime.ts';
+import { piecesOf, VIEW_ROW_GRANULE, type RowPiece, type Stored } from '../row-blocks.ts';
+import type { Binding, Runtime, Tensor } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
 import { weightDtypeConstant } from './embedding.ts';
 import { grid2d } from './elementwise.ts';
@@ -90,9 +90,21 @@ export function crossEntropyChunkFor(maxBinding: number, T: number, V: number): 
   return Math.max(1, Math.min(T, Math.floor(bytes / (4 * V))));
 }
 
+/**
+ * Rows row0 … row0 + rows − 1 of a [T, D] tensor for a chunk's dispatch: the whole tensor (rows
+ * addressed from row0) when it fits the binding limit, else a row view starting at the aligned row
+ * at or below row0 (rows addressed from row0 minus that row), so hidden and dHidden larger than the
+ * limit work chunk by chunk.
+ */
+function chunkRows(rt: Runtime, t: Tensor, row0: number, rows: number): { b: Binding; r0: number } {
+  if (t.bytes <= rt.info.limits.maxStorageBufferBindingSize) return { b: t, r0: row0 };
+  const start = Math.floor(row0 / VIEW_ROW_GRANULE) * VIEW_ROW_GRANULE;
+  return { b: t.rows(start, row0 + rows - start), r0: row0 - start };
+}
+
 function logitsChunk(
   rt: Runtime,
-  hidden: Tensor,
+  hidden: Binding,
   W: RowPiece,
   logits: Tensor,
   rows: number,
@@ -165,6 +177,10 @@ export function crossEntropyForward(
   const given = opts.logitsWorkspace;
   let chunk = Math.min(opts.chunk ?? crossEntropyChunk(rt, T, V), Math.max(T, 1));
   if (given) chunk = Math.min(chunk, Math.floor(given.size / V));
+  // Hidden rows bound as views (larger than a binding): chunks of whole granules keep each view at
+  // its chunk's rows (see chunkRows).
+  if (hidden.bytes > rt.info.limits.maxStorageBufferBindingSize && chunk >= VIEW_ROW_GRANULE)
+    chunk -= chunk % VIEW_ROW_GRANULE;
   if (chunk < 1) throw new Error(`crossEntropyForward: logits workspace holds less than one row`);
   const logits = given ?? rt.tensor([chunk, V], 'f32', 'workspace', 'cross-entropy logits');
   const lossRows = rt.tensor([Math.max(T, 1)], 'f32', 'workspace', 'cross-entropy row losses');
@@ -181,7 +197,8 @@ export function crossEntropyForward(
   }
   for (let row0 = 0; row0 < T; row0 += chunk) {
     const rows = Math.min(chunk, T - row0);
-    for (const b of wPieces) logitsChunk(rt, hidden, b, logits, rows, row0, D, V, variant);
+    const h = chunkRows(rt, hidden, row0, rows);
+    for (const b of wPieces) logitsChunk(rt, h.b, b, logits, rows, h.r0, D, V, variant);
     rt.dispatch({
       shader: direct ? 'cross_entropy.softmax_rows' : 'cross_entropy.softmax',
       bindings: [labels, logits, lossRows],
@@ -190,16 +207,17 @@ export function crossEntropyForward(
       label: `crossEntropy softmax ${rows}x${V}`,
     });
     if (dHidden) {
+      const dh = chunkRows(rt, dHidden, row0, rows);
       wPieces.forEach((b, i) => {
         rt.dispatch({
           shader: direct ? 'cross_entropy.dhidden_direct' : 'cross_entropy.dhidden',
           constants: { DTYPE: weightDtypeConstant(b.tensor.dtype, 'crossEntropyForward') },
-          bindings: [logits, b.tensor, dHidden],
+          bindings: [logits, b.tensor, dh.b],
           params: BackParams.pack({
             rows,
             D,
             V,
-            row0,
+            row0: dh.r0,
             v0: b.row0,
             vRows: b.rows,
             accumulate: i > 0 ? 1 : 0,
@@ -214,8 +232,16 @@ export function crossEntropyForward(
     for (const b of dwPieces) {
       rt.dispatch({
         shader: direct ? 'cross_entropy.dweight_direct' : 'cross_entropy.dweight',
-        bindings: [logits, hidden, b.tensor],
-        params: BackParams.pack({ rows, D, V, row0, v0: b.row0, vRows: b.rows, accumulate: 0 }),
+        bindings: [logits, h.b, b.tensor],
+        params: BackParams.pack({
+          rows,
+          D,
+          V,
+          row0: h.r0,
+          v0: b.row0,
+          vRows: b.rows,
+          accumulate: 0,
+        }),
         workgroups: direct
           ? [Math.ceil(D / 32), Math.ceil(b.rows / 32)]
           : [Math.ceil(D / 16), Math.ceil(b.rows / 16)],

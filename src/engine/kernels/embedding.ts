@@ -3,7 +3,7 @@
  * table may be row-blocked (RowBlocks): one dispatch per block, each handling the ids in its rows.
  */
 import { piecesOf, type Stored } from '../row-blocks.ts';
-import type { DType, Runtime, Tensor } from '../runtime.ts';
+import type { Binding, DType, Runtime } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
 import { grid2d } from './elementwise.ts';
 
@@ -30,9 +30,9 @@ export function weightDtypeConstant(dtype: DType, op: string): number {
  */
 export function embeddingForward(
   rt: Runtime,
-  ids: Tensor,
+  ids: Binding,
   table: Stored,
-  out: Tensor,
+  out: Binding,
   T: number,
   D: number,
 ): void {
@@ -83,7 +83,7 @@ export function groupPositionsById(ids: Uint32Array): { order: Uint32Array; segs
 export function embeddingBackward(
   rt: Runtime,
   ids: Uint32Array,
-  dOut: Tensor,
+  dOut: Binding,
   dTable: Stored,
   T: number,
   D: number,

@@ -1,5 +1,5 @@
 /** Launchers for RMSNorm forward and backward (dx, and dw through a deterministic two-stage sum). */
-import type { Runtime, Tensor } from '../runtime.ts';
+import type { Binding, Runtime, Tensor } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
 import { grid2d } from './elementwise.ts';
 
@@ -47,10 +47,10 @@ function rowsGrid(rt: Runtime, T: number): [number, number] {
 /** y = x · rstd · w per row, rstd = 1 / sqrt(mean(x²) + eps) saved for backward. */
 export function rmsnormForward(
   rt: Runtime,
-  x: Tensor,
+  x: Binding,
   w: Tensor,
-  y: Tensor,
-  rstd: Tensor,
+  y: Binding,
+  rstd: Binding,
   T: number,
   D: number,
   eps: number,
@@ -75,11 +75,11 @@ export function rmsnormForward(
  */
 export function rmsnormBackward(
   rt: Runtime,
-  x: Tensor,
+  x: Binding,
   w: Tensor,
-  rstd: Tensor,
-  dy: Tensor,
-  dx: Tensor,
+  rstd: Binding,
+  dy: Binding,
+  dx: Binding,
   dw: Tensor,
   T: number,
   D: number,

@@ -1,5 +1,5 @@
 /** Launchers for rotary position embedding (rotate-half, HF Llama) and the CPU inverse frequencies. */
-import type { Runtime, Tensor } from '../runtime.ts';
+import type { Binding, Runtime, Tensor } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
 import { grid2d } from './elementwise.ts';
 
@@ -50,7 +50,7 @@ function llama3Scale(invFreq: number, s: Llama3RopeScaling): number {
 
 function rotate(
   rt: Runtime,
-  x: Tensor,
+  x: Binding,
   invFreq: Tensor,
   T: number,
   nh: number,
@@ -72,7 +72,7 @@ function rotate(
 /** Rotates x[T, nh, hd] in place by angle (posOffset + t) · invFreq[i] (pairs i, i + hd/2). */
 export function ropeForward(
   rt: Runtime,
-  x: Tensor,
+  x: Binding,
   invFreq: Tensor,
   T: number,
   nh: number,
@@ -85,7 +85,7 @@ export function ropeForward(
 /** The backward pass: rotates the gradient dx[T, nh, hd] in place by the negated angle. */
 export function ropeBackward(
   rt: Runtime,
-  dx: Tensor,
+  dx: Binding,
   invFreq: Tensor,
   T: number,
   nh: number,

@@ -1,0 +1,200 @@
+/**
+ * The row-local ops in token blocks: a runtime that binds 32 KiB (but allocates more) runs a
+ * 200-token step of a model with hidden 64 — every [200, 64] f32 buffer (the residual stream, the
+ * norm outputs, hMid, dResid, dXn, dHn: 50 KiB) is larger than a binding, so the norms, q/k/v/o
+ * and their LoRA, RoPE, the residual adds, the 16-bit checkpoint pack/unpack, the embedding lookup
+ * and the output layer's hidden input run on row views of 128 and 72 tokens. Loss and every
+ * trainable gradient match the float64 reference (s2, s2roll and full; tied and untied; f32
+ * checkpoints, 16-bit checkpoints, no checkpointing), KV-cache decoding still matches, and the memory
+ * plan equals the allocation, its largest binding one 128-token view.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  randomRefModel,
+  refForwardLogits,
+  refLossAndGrads,
+  type RefConfig,
+} from '../reference/llama.ts';
+import { expectClose } from '../test/numeric.ts';
+import {
+  cappedRuntimes,
+  expectedGradients,
+  gradientErrors,
+  nextTokenLabels,
+  refWeightSource,
+  setNonZeroLora,
+  shapeOfRef,
+} from '../test/parity.ts';
+import { Rng } from '../util/rng.ts';
+import { rowBlockTokens } from './activations.ts';
+import { KvCache } from './kv-cache.ts';
+import { LlamaModel } from './llama.ts';
+import { LlamaParams } from './params.ts';
+import { planTraining } from './plan.ts';
+import { LINEAR_NAMES, type AttentionPattern, type LinearName } from './types.ts';
+
+const ALL: LinearName[] = [...LINEAR_NAMES];
+const T = 200;
+const CAP = 32 * 1024;
+// Bindings of at most 32 KiB; buffers up to 1 MiB.
+const CAPS = { maxStorageBufferBindingSize: CAP, maxBufferSize: 1 << 20 };
+
+function refConfig(tied: boolean, pattern: AttentionPattern): RefConfig {
+  // q/o [200, 32] and k/v [200, 16] f32 (25 and 12.5 KiB) fit a binding whole; [200, 64] does not.
+  return {
+    vocab: 96,
+    hidden: 64,
+    intermediate: 96,
+    layers: 2,
+    heads: 2,
+    kvHeads: 1,
+    headDim: 16,
+    rmsEps: 1e-5,
+    ropeTheta: 10000,
+    ropeFactor: 2,
+    tied,
+    pattern,
+    group: 40,
+    loraTargets: ALL,
+    rank: 4,
+    alpha: 8,
+  };
+}
+
+interface Case {
+  tied: boolean;
+  pattern: AttentionPattern;
+  checkpointing: boolean;
+  checkpoint16: boolean;
+  trainEmbed: boolean;
+}
+
+const cases: Case[] = [
+  { tied: true, pattern: 's2', checkpointing: true, checkpoint16: false, trainEmbed: true },
+  { tied: false, pattern: 's2roll', checkpointing: true, checkpoint16: false, trainEmbed: true },
+  { tied: false, pattern: 'full', checkpointing: false, checkpoint16: false, trainEmbed: false },
+  { tied: true, pattern: 's2roll', checkpointing: true, checkpoint16: true, trainEmbed: true },
+];
+
+describe('row-local ops in token blocks vs the float64 reference', () => {
+  const runtimeFor = cappedRuntimes();
+  const runtime = () => runtimeFor(CAPS);
+
+  it('picks 128-token blocks for [200, 64] f32 under a 32 KiB binding', () => {
+    const shape = shapeOfRef(refConfig(true, 's2'));
+    expect(rowBlockTokens(shape, T, CAP)).toBe(128);
+    expect(rowBlockTokens(shape, T, T * 64 * 4)).toBe(T);
+    expect(() => rowBlockTokens(shape, T, 63 * 64 * 4)).toThrow(/per-token activations/);
+  });
+
+  for (const c of cases) {
+    const name =
+      `${c.pattern}, ${c.tied ? 'tied' : 'untied'}, ` +
+      (c.checkpointing
+        ? c.checkpoint16
+          ? '16-bit checkpoints'
+          : 'checkpointing'
+        : 'no checkpointing');
+    it(`loss and every trainable gradient match: ${name}`, async () => {
+      const rt = await runtime();
+      const refCfg: RefConfig = {
+        ...refConfig(c.tied, c.pattern),
+        ...(c.checkpoint16 ? { checkpointRound: 'f16' as const } : {}),
+      };
+      const w = randomRefModel(refCfg, 23);
+      const shape = shapeOfRef(refCfg);
+      const lora = { rank: 4, alpha: 8, targets: ALL, trainEmbed: c.trainEmbed, trainNorm: true };
+      const params = await LlamaParams.load(rt, shape, lora, refWeightSource(shape, w, 'F32'), 1);
+      setNonZeroLora(params, w, ALL, 1);
+      const rng = new Rng(4);
+      const tokens = Array.from({ length: T }, () => rng.int(refCfg.vocab));
+      const labels = tokens.map((t, i) => (i % 41 === 3 ? -100 : t));
+      const ref = refLossAndGrads(refCfg, w, tokens, labels);
+      const model = new LlamaModel(rt, params, {
+        checkpointing: c.checkpointing,
+        checkpoint16: c.checkpoint16,
+      });
+      const pass = { pattern: c.pattern, group: refCfg.group, ropeFactor: 2 };
+      const ids = Uint32Array.from(tokens);
+      const loss = await model.forwardBackward(
+        { ids, labels: nextTokenLabels(tokens, labels) },
+        pass,
+      );
+      expect(Math.abs(loss - ref.loss) / ref.loss).toBeLessThan(1e-3);
+      const expected = expectedGradients(ref.grads, { targets: ALL, trainEmbed: c.trainEmbed });
+      expect(await gradientErrors(rt, params, expected, 1e-3)).toEqual([]);
+      model.destroy();
+      params.destroy();
+      expect(rt.liveTensors).toBe(0);
+    });
+  }
+
+  for (const checkpointing of [true, false]) {
+    it(`the memory plan equals the allocation; its largest binding is one token block's view (checkpointing ${checkpointing ? 'on' : 'off'})`, async () => {
+      const rt = await runtime();
+      const before = rt.memory.snapshot().current;
+      const refCfg = refConfig(false, 's2');
+      const shape = shapeOfRef(refCfg);
+      const lora = { rank: 4, alpha: 8, targets: ALL, trainEmbed: true, trainNorm: true };
+      const src = refWeightSource(shape, randomRefModel(refCfg, 1), 'BF16');
+      const params = await LlamaParams.load(rt, shape, lora, src, 1);
+      const model = new LlamaModel(rt, params, { checkpointing });
+      const ids = Uint32Array.from({ length: T }, (_, i) => (i * 37) % refCfg.vocab);
+      await model.forwardBackward(
+        { ids, labels: Int32Array.from(ids) },
+        { pattern: 's2', group: refCfg.group, ropeFactor: 2 },
+      );
+      const used = rt.memory.snapshot().current;
+      const plan = planTraining({
+        shape,
+        weightBytes: 2,
+        lora,
+        context: T,
+        checkpointing,
+        limits: rt.info.limits,
+      });
+      for (const k of ['weights', 'lora', 'gradients', 'optimizer', 'activations'] as const) {
+        expect(used[k] - before[k], k).toBe(plan.bytes[k]);
+      }
+      expect(used.workspace - before.workspace).toBeLessThanOrEqual(plan.bytes.workspace);
+      expect(plan.largestBuffer).toEqual({
+        name: 'per-token activations (one of 2 token blocks)',
+        bytes: 128 * 64 * 4,
+      });
+      expect(plan.largestAllocation).toEqual({ name: 'layer input', bytes: T * 64 * 4 });
+      model.destroy();
+      params.destroy();
+      expect(rt.liveTensors).toBe(0);
+    });
+  }
+
+  for (const tied of [true, false]) {
+    it(`KV-cache decoding: a ${T}-token prefill in row blocks and the steps after it match (${tied ? 'tied' : 'untied'})`, async () => {
+      const rt = await runtime();
+      const refCfg = { ...refConfig(tied, 'full'), ropeFactor: 1 };
+      const w = randomRefModel(refCfg, 6);
+      const shape = shapeOfRef(refCfg);
+      const lora = { rank: 4, alpha: 8, targets: ALL, trainEmbed: false, trainNorm: true };
+      const params = await LlamaParams.load(rt, shape, lora, refWeightSource(shape, w, 'F32'), 1);
+      setNonZeroLora(params, w, ALL, 7);
+      const model = new LlamaModel(rt, params);
+      const rng = new Rng(10);
+      const seq = Array.from({ length: T }, () => rng.int(refCfg.vocab));
+      const cache = new KvCache(model, T + 3);
+      let pending = [...seq];
+      for (let step = 0; step < 3; step++) {
+        const got = await model.decode(pending, cache, 1);
+        const all = refForwardLogits(refCfg, w, seq);
+        const want = all.subarray((seq.length - 1) * refCfg.vocab, seq.length * refCfg.vocab);
+        expectClose(`step ${step} logits`, got, want, 1e-4, 1e-3);
+        const next = (step * 29 + 5) % refCfg.vocab;
+        seq.push(next);
+        pending = [next];
+      }
+      cache.destroy();
+      model.destroy();
+      params.destroy();
+      expect(rt.liveTensors).toBe(0);
+    });
+  }
+});
