@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { randomRefModel, refForwardLogits, type RefConfig } from '../reference/llama.ts';
 import { testRuntime } from '../test/gpu.ts';
 import { expectClose } from '../test/numeric.ts';
-import { refWeightSource, shapeOfRef, type StorageDtype } from '../test/parity.ts';
+import { refWeightSource, setNonZeroLora, shapeOfRef, type StorageDtype } from '../test/parity.ts';
 import { Rng } from '../util/rng.ts';
 import { generate } from './generate.ts';
 import { KvCache } from './kv-cache.ts';
 import { LlamaModel } from './llama.ts';
-import { LlamaParams, loraName } from './params.ts';
+import { LlamaParams } from './params.ts';
 import type { LinearName } from './types.ts';
 
 interface Case {
@@ -78,16 +78,7 @@ describe('KV-cache decoding vs the float64 reference (tiny GQA model, non-zero L
       const shape = shapeOfRef(cfg);
       const lora = { rank: 3, alpha: 6, targets: c.targets, trainEmbed: true, trainNorm: true };
       const params = await LlamaParams.load(rt, shape, lora, refWeightSource(shape, w, c.dtype), 1);
-      w.layers.forEach((l, i) => {
-        for (const n of c.targets) {
-          const pair = l.lora[n]!;
-          // The GPU holds LoRA in f32: give the reference the same rounded values.
-          pair.A.set(Float32Array.from(pair.A));
-          pair.B.set(Float32Array.from(pair.B));
-          params.setTrainable(loraName(i, n, 'A'), Float32Array.from(pair.A));
-          params.setTrainable(loraName(i, n, 'B'), Float32Array.from(pair.B));
-        }
-      });
+      setNonZeroLora(params, w, c.targets);
       const model = new LlamaModel(rt, params);
       model.invFreqFor(c.ropeFactor); // cached by the model: part of the baseline
       const base = rt.memory.snapshot().current;

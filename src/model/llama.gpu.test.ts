@@ -1,13 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { randomRefModel, refLossAndGrads, type RefConfig } from '../reference/llama.ts';
 import { testRuntime } from '../test/gpu.ts';
-import { relativeError } from '../test/numeric.ts';
 import { Rng } from '../util/rng.ts';
 import { LlamaModel } from './llama.ts';
 import { planTraining } from './plan.ts';
-import { LlamaParams, loraName } from './params.ts';
-import { refWeightSource, shapeOfRef, type StorageDtype } from '../test/parity.ts';
-import type { AttentionPattern, LinearName } from './types.ts';
+import { LlamaParams } from './params.ts';
+import {
+  expectedGradients,
+  gradientErrors,
+  nextTokenLabels,
+  refWeightSource,
+  setNonZeroLora,
+  shapeOfRef,
+  type StorageDtype,
+} from '../test/parity.ts';
+import { LINEAR_NAMES, type AttentionPattern, type LinearName } from './types.ts';
 
 interface Case {
   name: string;
@@ -22,15 +29,7 @@ interface Case {
   checkpoint16?: boolean;
 }
 
-const ALL: LinearName[] = [
-  'q_proj',
-  'k_proj',
-  'v_proj',
-  'o_proj',
-  'gate_proj',
-  'up_proj',
-  'down_proj',
-];
+const ALL: LinearName[] = [...LINEAR_NAMES];
 const QKVO: LinearName[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj'];
 
 const cases: Case[] = [
@@ -128,19 +127,7 @@ describe('LoRA+ Llama on the GPU vs the float64 reference', () => {
       const src = refWeightSource(shape, w, c.dtype);
       const lora = { rank: 3, alpha: 6, targets: c.targets, trainEmbed: true, trainNorm: true };
       const params = await LlamaParams.load(rt, shape, lora, src, 1);
-      w.layers.forEach((l, i) => {
-        for (const n of c.targets) {
-          params.setTrainable(loraName(i, n, 'A'), Float32Array.from(l.lora[n]!.A));
-          params.setTrainable(loraName(i, n, 'B'), Float32Array.from(l.lora[n]!.B));
-        }
-      });
-      // LoRA matrices on the GPU are f32: give the reference the same rounded values.
-      for (const l of w.layers) {
-        for (const n of c.targets) {
-          l.lora[n]!.A.set(Float32Array.from(l.lora[n]!.A));
-          l.lora[n]!.B.set(Float32Array.from(l.lora[n]!.B));
-        }
-      }
+      setNonZeroLora(params, w, c.targets);
       const rng = new Rng(3);
       const tokens = Array.from({ length: N }, () => rng.int(refCfg.vocab));
       const labels = tokens.map((t, i) => (i === 5 ? -100 : t));
@@ -157,41 +144,21 @@ describe('LoRA+ Llama on the GPU vs the float64 reference', () => {
       });
       expect(model.checkpoint16).toBe(c.checkpoint16 ?? false);
       const ids = Uint32Array.from(tokens);
-      const shifted = Int32Array.from(tokens, (_, t) => (t + 1 < N ? labels[t + 1]! : -100));
+      const shifted = nextTokenLabels(tokens, labels);
       const loss = await model.forwardBackward(
         { ids, labels: shifted },
         { pattern: c.pattern, group: G, ropeFactor: c.ropeFactor },
       );
       expect(Math.abs(loss - ref.loss) / ref.loss).toBeLessThan(1e-3);
 
-      const gradsByName = (grads: typeof ref.grads) => {
-        const expected = new Map<string, Float64Array>();
-        expected.set('model.embed_tokens.weight', grads.embed);
-        expected.set('model.norm.weight', grads.norm);
-        grads.layers.forEach((g, i) => {
-          expected.set(`model.layers.${i}.input_layernorm.weight`, g.inputNorm);
-          expected.set(`model.layers.${i}.post_attention_layernorm.weight`, g.postNorm);
-          for (const n of c.targets) {
-            expected.set(loraName(i, n, 'A'), g.lora[n]!.A);
-            expected.set(loraName(i, n, 'B'), g.lora[n]!.B);
-          }
-        });
-        return expected;
-      };
-      const expected = gradsByName(ref.grads);
-      const expectedExact = gradsByName(exact.grads);
-      expect(params.trainables.length).toBe(expected.size);
-      const worst: string[] = [];
-      for (const t of params.trainables) {
-        const got = await rt.read(t.grad);
-        const err = relativeError(got, expected.get(t.name)!);
-        // With 16-bit checkpoints the GPU rounds exactly as the reference does (measured ~5e-7).
-        const tol = c.checkpoint16 ? 2e-5 : 1e-3;
-        if (!(err < tol)) worst.push(`${t.name}: ${err.toExponential(2)}`);
-        // The cost of 16-bit checkpoints against exact ones (measured ≤ 6.4e-4 in float64).
-        const errExact = relativeError(got, expectedExact.get(t.name)!);
-        if (!(errExact < 1.5e-3)) worst.push(`${t.name} vs exact: ${errExact.toExponential(2)}`);
-      }
+      const which = { targets: c.targets, trainEmbed: true };
+      const expected = expectedGradients(ref.grads, which);
+      const expectedExact = expectedGradients(exact.grads, which);
+      // With 16-bit checkpoints the GPU rounds exactly as the reference does (measured ~5e-7).
+      const tol = c.checkpoint16 ? 2e-5 : 1e-3;
+      const worst = await gradientErrors(rt, params, expected, tol);
+      // The cost of 16-bit checkpoints against exact ones (measured ≤ 6.4e-4 in float64).
+      worst.push(...(await gradientErrors(rt, params, expectedExact, 1.5e-3, ' vs exact')));
       expect(worst).toEqual([]);
       model.destroy();
       params.destroy();

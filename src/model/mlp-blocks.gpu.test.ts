@@ -6,34 +6,33 @@
  * 200-token prompt (prefill in blocks) and the steps after it match too; the memory plan equals the
  * allocation, with the MLP buffers at block size and every buffer within the cap.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import type { Runtime } from '../engine/runtime.ts';
+import { describe, expect, it } from 'vitest';
 import {
   randomRefModel,
   refForwardLogits,
   refLossAndGrads,
   type RefConfig,
 } from '../reference/llama.ts';
-import { cappedRuntime } from '../test/gpu.ts';
-import { expectClose, relativeError } from '../test/numeric.ts';
-import { refWeightSource, shapeOfRef, type StorageDtype } from '../test/parity.ts';
+import { expectClose } from '../test/numeric.ts';
+import {
+  cappedRuntimes,
+  expectedGradients,
+  gradientErrors,
+  nextTokenLabels,
+  refWeightSource,
+  setNonZeroLora,
+  shapeOfRef,
+  type StorageDtype,
+} from '../test/parity.ts';
 import { Rng } from '../util/rng.ts';
 import { mlpBlockTokens } from './activations.ts';
 import { KvCache } from './kv-cache.ts';
 import { LlamaModel } from './llama.ts';
-import { LlamaParams, loraName } from './params.ts';
+import { LlamaParams } from './params.ts';
 import { planTraining } from './plan.ts';
-import type { AttentionPattern, LinearName } from './types.ts';
+import { LINEAR_NAMES, type AttentionPattern, type LinearName } from './types.ts';
 
-const ALL: LinearName[] = [
-  'q_proj',
-  'k_proj',
-  'v_proj',
-  'o_proj',
-  'gate_proj',
-  'up_proj',
-  'down_proj',
-];
+const ALL: LinearName[] = [...LINEAR_NAMES];
 const T = 200;
 const HIDDEN = 64;
 const F = 256;
@@ -117,9 +116,8 @@ function refConfig(c: {
 }
 
 describe('the MLP in token blocks vs the float64 reference', () => {
-  let capped: Runtime | null = null;
-  const runtime = async () => (capped ??= await cappedRuntime(CAPS));
-  afterAll(() => capped?.destroy(true));
+  const runtimeFor = cappedRuntimes();
+  const runtime = () => runtimeFor(CAPS);
 
   it('picks 64-token blocks under the cap and one block when the tokens fit', () => {
     expect(mlpBlockTokens(T, F, CAP)).toBe(64);
@@ -142,16 +140,7 @@ describe('the MLP in token blocks vs the float64 reference', () => {
         trainNorm: true,
       };
       const params = await LlamaParams.load(rt, shape, lora, refWeightSource(shape, w, c.dtype), 1);
-      w.layers.forEach((l, i) => {
-        for (const n of c.targets) {
-          // Non-zero B so every LoRA path carries gradient; the reference gets the f32 values.
-          const B = new Rng(i + 1).floats(l.lora[n]!.B.length, -0.5, 0.5);
-          l.lora[n]!.A.set(Float32Array.from(l.lora[n]!.A));
-          l.lora[n]!.B.set(B);
-          params.setTrainable(loraName(i, n, 'A'), Float32Array.from(l.lora[n]!.A));
-          params.setTrainable(loraName(i, n, 'B'), B);
-        }
-      });
+      setNonZeroLora(params, w, c.targets, 1);
       const rng = new Rng(3);
       const tokens = Array.from({ length: T }, () => rng.int(refCfg.vocab));
       const labels = tokens.map((t, i) => (i % 37 === 5 ? -100 : t));
@@ -159,29 +148,13 @@ describe('the MLP in token blocks vs the float64 reference', () => {
 
       const model = new LlamaModel(rt, params, { checkpointing: c.checkpointing });
       const ids = Uint32Array.from(tokens);
-      const shifted = Int32Array.from(tokens, (_, t) => (t + 1 < T ? labels[t + 1]! : -100));
+      const shifted = nextTokenLabels(tokens, labels);
       const pass = { pattern: c.pattern, group: refCfg.group, ropeFactor: 2 };
       const loss = await model.forwardBackward({ ids, labels: shifted }, pass);
       expect(Math.abs(loss - ref.loss) / ref.loss).toBeLessThan(1e-3);
 
-      const expected = new Map<string, Float64Array>();
-      if (c.trainEmbed) expected.set('model.embed_tokens.weight', ref.grads.embed);
-      expected.set('model.norm.weight', ref.grads.norm);
-      ref.grads.layers.forEach((g, i) => {
-        expected.set(`model.layers.${i}.input_layernorm.weight`, g.inputNorm);
-        expected.set(`model.layers.${i}.post_attention_layernorm.weight`, g.postNorm);
-        for (const n of c.targets) {
-          expected.set(loraName(i, n, 'A'), g.lora[n]!.A);
-          expected.set(loraName(i, n, 'B'), g.lora[n]!.B);
-        }
-      });
-      expect(params.trainables.length).toBe(expected.size);
-      const worst: string[] = [];
-      for (const t of params.trainables) {
-        const err = relativeError(await rt.read(t.grad), expected.get(t.name)!);
-        if (!(err < 1e-3)) worst.push(`${t.name}: ${err.toExponential(2)}`);
-      }
-      expect(worst).toEqual([]);
+      const expected = expectedGradients(ref.grads, c);
+      expect(await gradientErrors(rt, params, expected, 1e-3)).toEqual([]);
       model.destroy();
       params.destroy();
       expect(rt.liveTensors).toBe(0);
@@ -196,16 +169,7 @@ describe('the MLP in token blocks vs the float64 reference', () => {
       const shape = shapeOfRef(refCfg);
       const lora = { rank: 4, alpha: 8, targets: ALL, trainEmbed: false, trainNorm: true };
       const params = await LlamaParams.load(rt, shape, lora, refWeightSource(shape, w, 'F32'), 1);
-      w.layers.forEach((l, i) => {
-        for (const n of ALL) {
-          const pair = l.lora[n]!;
-          const B = new Rng(i + 7).floats(pair.B.length, -0.5, 0.5);
-          pair.A.set(Float32Array.from(pair.A));
-          pair.B.set(B);
-          params.setTrainable(loraName(i, n, 'A'), Float32Array.from(pair.A));
-          params.setTrainable(loraName(i, n, 'B'), B);
-        }
-      });
+      setNonZeroLora(params, w, ALL, 7);
       const model = new LlamaModel(rt, params);
       const rng = new Rng(9);
       const seq = Array.from({ length: T }, () => rng.int(refCfg.vocab));

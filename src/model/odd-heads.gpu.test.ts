@@ -11,12 +11,18 @@ import {
   type RefConfig,
 } from '../reference/llama.ts';
 import { testRuntime } from '../test/gpu.ts';
-import { relativeError } from '../test/numeric.ts';
-import { refWeightSource, shapeOfRef } from '../test/parity.ts';
+import {
+  expectedGradients,
+  gradientErrors,
+  nextTokenLabels,
+  refWeightSource,
+  setNonZeroLora,
+  shapeOfRef,
+} from '../test/parity.ts';
 import { Rng } from '../util/rng.ts';
 import { LlamaModel } from './llama.ts';
 import { attentionProblem } from './longlora.ts';
-import { LlamaParams, loraName } from './params.ts';
+import { LlamaParams } from './params.ts';
 import type { AttentionPattern, LinearName } from './types.ts';
 
 const TARGETS: LinearName[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'down_proj'];
@@ -61,16 +67,7 @@ async function lossAndGrads(pattern: AttentionPattern) {
     undefined,
     { optimizerState: false },
   );
-  w.layers.forEach((l, i) => {
-    for (const n of TARGETS) {
-      // B = 0 would leave every A gradient zero: give both LoRA matrices f32-exact random values.
-      const B = Float32Array.from(l.lora[n]!.B);
-      l.lora[n]!.A.set(Float32Array.from(l.lora[n]!.A));
-      l.lora[n]!.B.set(B);
-      params.setTrainable(loraName(i, n, 'A'), Float32Array.from(l.lora[n]!.A));
-      params.setTrainable(loraName(i, n, 'B'), B);
-    }
-  });
+  setNonZeroLora(params, w, TARGETS);
   const rng = new Rng(8);
   const tokens = Array.from({ length: N }, () => rng.int(refCfg.vocab));
   const labels = tokens.map((t, i) => (i === 9 ? -100 : t));
@@ -78,28 +75,13 @@ async function lossAndGrads(pattern: AttentionPattern) {
 
   const model = new LlamaModel(rt, params, { checkpointing: true });
   const ids = Uint32Array.from(tokens);
-  const shifted = Int32Array.from(tokens, (_, t) => (t + 1 < N ? labels[t + 1]! : -100));
+  const shifted = nextTokenLabels(tokens, labels);
   const loss = await model.forwardBackward(
     { ids, labels: shifted },
     { pattern, group: pattern === 'full' ? N : G, ropeFactor: refCfg.ropeFactor },
   );
-  const expected = new Map<string, Float64Array>();
-  expected.set('model.embed_tokens.weight', ref.grads.embed);
-  expected.set('model.norm.weight', ref.grads.norm);
-  ref.grads.layers.forEach((g, i) => {
-    expected.set(`model.layers.${i}.input_layernorm.weight`, g.inputNorm);
-    expected.set(`model.layers.${i}.post_attention_layernorm.weight`, g.postNorm);
-    for (const n of TARGETS) {
-      expected.set(loraName(i, n, 'A'), g.lora[n]!.A);
-      expected.set(loraName(i, n, 'B'), g.lora[n]!.B);
-    }
-  });
-  expect(params.trainables.length).toBe(expected.size);
-  const errors: string[] = [];
-  for (const t of params.trainables) {
-    const err = relativeError(await rt.read(t.grad), expected.get(t.name)!);
-    if (!(err < 1e-3)) errors.push(`${t.name}: ${err.toExponential(2)}`);
-  }
+  const expected = expectedGradients(ref.grads, { targets: TARGETS, trainEmbed: true });
+  const errors = await gradientErrors(rt, params, expected, 1e-3);
   model.destroy();
   params.destroy();
   expect(rt.liveTensors).toBe(0);

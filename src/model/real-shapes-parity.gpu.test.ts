@@ -9,12 +9,19 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Runtime } from '../engine/runtime.ts';
 import { randomRefModel, refLossAndGrads, type RefConfig } from '../reference/llama.ts';
 import { cappedRuntime } from '../test/gpu.ts';
-import { relativeError } from '../test/numeric.ts';
-import { refWeightSource, shapeOfRef, type StorageDtype } from '../test/parity.ts';
+import {
+  expectedGradients,
+  gradientErrors,
+  nextTokenLabels,
+  refWeightSource,
+  setNonZeroLora,
+  shapeOfRef,
+  type StorageDtype,
+} from '../test/parity.ts';
 import { Rng } from '../util/rng.ts';
 import { mlpBlockTokens } from './activations.ts';
 import { LlamaModel } from './llama.ts';
-import { LlamaParams, loraName } from './params.ts';
+import { LlamaParams } from './params.ts';
 import type { AttentionPattern, LinearName, LlamaShape } from './types.ts';
 
 const TARGETS: LinearName[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj'];
@@ -114,16 +121,7 @@ describe('real-model shapes with the embedding, output layer and MLP split', () 
       const w = randomRefModel(refCfg, 23);
       const lora = { rank: 4, alpha: 8, targets: TARGETS, trainEmbed: true, trainNorm: true };
       const params = await LlamaParams.load(rt, shape, lora, refWeightSource(shape, w, c.dtype), 1);
-      w.layers.forEach((l, i) => {
-        for (const n of TARGETS) {
-          // Non-zero B so every LoRA path carries gradient; the reference gets the f32 values.
-          const B = new Rng(i + 7).floats(l.lora[n]!.B.length, -0.5, 0.5);
-          l.lora[n]!.A.set(Float32Array.from(l.lora[n]!.A));
-          l.lora[n]!.B.set(B);
-          params.setTrainable(loraName(i, n, 'A'), Float32Array.from(l.lora[n]!.A));
-          params.setTrainable(loraName(i, n, 'B'), B);
-        }
-      });
+      setNonZeroLora(params, w, TARGETS, 7);
       const rng = new Rng(9);
       const tokens = Array.from({ length: T }, () => rng.int(VOCAB));
       const labels = tokens.map((t, i) => (i % 29 === 3 ? -100 : t));
@@ -133,30 +131,14 @@ describe('real-model shapes with the embedding, output layer and MLP split', () 
       const loss = await model.forwardBackward(
         {
           ids: Uint32Array.from(tokens),
-          labels: Int32Array.from(tokens, (_, t) => (t + 1 < T ? labels[t + 1]! : -100)),
+          labels: nextTokenLabels(tokens, labels),
         },
         { pattern: c.pattern, group: refCfg.group, ropeFactor: 1 },
       );
       expect(Math.abs(loss - ref.loss) / ref.loss).toBeLessThan(1e-4);
 
-      const expected = new Map<string, Float64Array>();
-      expected.set('model.embed_tokens.weight', ref.grads.embed);
-      expected.set('model.norm.weight', ref.grads.norm);
-      ref.grads.layers.forEach((g, i) => {
-        expected.set(`model.layers.${i}.input_layernorm.weight`, g.inputNorm);
-        expected.set(`model.layers.${i}.post_attention_layernorm.weight`, g.postNorm);
-        for (const n of TARGETS) {
-          expected.set(loraName(i, n, 'A'), g.lora[n]!.A);
-          expected.set(loraName(i, n, 'B'), g.lora[n]!.B);
-        }
-      });
-      expect(params.trainables.length).toBe(expected.size);
-      const worst: string[] = [];
-      for (const t of params.trainables) {
-        const err = relativeError(await rt.read(t.grad), expected.get(t.name)!);
-        if (!(err < 1e-3)) worst.push(`${t.name}: ${err.toExponential(2)}`);
-      }
-      expect(worst).toEqual([]);
+      const expected = expectedGradients(ref.grads, { targets: TARGETS, trainEmbed: true });
+      expect(await gradientErrors(rt, params, expected, 1e-3)).toEqual([]);
       model.destroy();
       params.destroy();
     });

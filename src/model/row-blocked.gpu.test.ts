@@ -4,24 +4,31 @@
  * heads, trainable and frozen embeddings, bf16 and f32 weights, head_dim 64 with 8 query heads per
  * kv head); the memory plan equals what a training step allocates, its largest buffer a block.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RuntimeCaps } from '../engine/device.ts';
-import type { Runtime } from '../engine/runtime.ts';
 import {
   randomRefModel,
   refForwardLogits,
   refLossAndGrads,
   type RefConfig,
 } from '../reference/llama.ts';
-import { cappedRuntime } from '../test/gpu.ts';
-import { expectClose, relativeError } from '../test/numeric.ts';
-import { refWeightSource, shapeOfRef, type StorageDtype } from '../test/parity.ts';
+import { expectClose } from '../test/numeric.ts';
+import {
+  cappedRuntimes,
+  expectedGradients,
+  gradientErrors,
+  nextTokenLabels,
+  refWeightSource,
+  setNonZeroLora,
+  shapeOfRef,
+  type StorageDtype,
+} from '../test/parity.ts';
 import { Rng } from '../util/rng.ts';
 import { KvCache } from './kv-cache.ts';
 import { LlamaModel } from './llama.ts';
-import { LlamaParams, loraName } from './params.ts';
+import { LlamaParams } from './params.ts';
 import { planTraining } from './plan.ts';
-import type { AttentionPattern, LinearName } from './types.ts';
+import { LINEAR_NAMES, type AttentionPattern, type LinearName } from './types.ts';
 
 interface Case {
   name: string;
@@ -42,15 +49,7 @@ interface Case {
 }
 
 const QV: LinearName[] = ['q_proj', 'v_proj'];
-const ALL: LinearName[] = [
-  'q_proj',
-  'k_proj',
-  'v_proj',
-  'o_proj',
-  'gate_proj',
-  'up_proj',
-  'down_proj',
-];
+const ALL: LinearName[] = [...LINEAR_NAMES];
 // 5120-byte blocks: a [512, 16] f32 table in 7 blocks of 80 rows (+ 32), bf16 in 4 of 160 (+ 32).
 const SMALL = { maxStorageBufferBindingSize: 5120, maxBufferSize: 5120 };
 const base = { vocab: 512, heads: 4, kvHeads: 2, headDim: 4, N: 16, G: 8, caps: SMALL };
@@ -137,14 +136,7 @@ function refConfig(c: Case): RefConfig {
 }
 
 describe('row-blocked embedding and output layer vs the float64 reference', () => {
-  const runtimes = new Map<string, Runtime>();
-  const runtimeFor = async (caps: RuntimeCaps) => {
-    const key = JSON.stringify(caps);
-    let rt = runtimes.get(key);
-    if (!rt) runtimes.set(key, (rt = await cappedRuntime(caps)));
-    return rt;
-  };
-  afterAll(() => runtimes.forEach((rt) => rt.destroy(true)));
+  const runtimeFor = cappedRuntimes();
 
   for (const c of cases) {
     it(`loss and every trainable gradient match: ${c.name}`, async () => {
@@ -164,16 +156,7 @@ describe('row-blocked embedding and output layer vs the float64 reference', () =
       expect(params.embed.blocks.length).toBeGreaterThanOrEqual(c.blocks);
       expect(params.lmHead.blocks.length).toBeGreaterThanOrEqual(c.blocks);
       expect(params.lmHead === params.embed).toBe(c.tied);
-      w.layers.forEach((l, i) => {
-        for (const n of c.targets) {
-          // Non-zero B so every LoRA path carries gradient; the reference gets the f32 values.
-          const B = new Rng(i + 1).floats(l.lora[n]!.B.length, -0.5, 0.5);
-          l.lora[n]!.A.set(Float32Array.from(l.lora[n]!.A));
-          l.lora[n]!.B.set(B);
-          params.setTrainable(loraName(i, n, 'A'), Float32Array.from(l.lora[n]!.A));
-          params.setTrainable(loraName(i, n, 'B'), B);
-        }
-      });
+      setNonZeroLora(params, w, c.targets, 1);
       const rng = new Rng(3);
       const tokens = Array.from({ length: c.N }, () => rng.int(refCfg.vocab));
       tokens[1] = refCfg.vocab - 1; // a row of the last block
@@ -182,31 +165,15 @@ describe('row-blocked embedding and output layer vs the float64 reference', () =
 
       const model = new LlamaModel(rt, params);
       const ids = Uint32Array.from(tokens);
-      const shifted = Int32Array.from(tokens, (_, t) => (t + 1 < c.N ? labels[t + 1]! : -100));
+      const shifted = nextTokenLabels(tokens, labels);
       const loss = await model.forwardBackward(
         { ids, labels: shifted },
         { pattern: c.pattern, group: c.G, ropeFactor: 2 },
       );
       expect(Math.abs(loss - ref.loss) / ref.loss).toBeLessThan(1e-3);
 
-      const expected = new Map<string, Float64Array>();
-      if (c.trainEmbed) expected.set('model.embed_tokens.weight', ref.grads.embed);
-      expected.set('model.norm.weight', ref.grads.norm);
-      ref.grads.layers.forEach((g, i) => {
-        expected.set(`model.layers.${i}.input_layernorm.weight`, g.inputNorm);
-        expected.set(`model.layers.${i}.post_attention_layernorm.weight`, g.postNorm);
-        for (const n of c.targets) {
-          expected.set(loraName(i, n, 'A'), g.lora[n]!.A);
-          expected.set(loraName(i, n, 'B'), g.lora[n]!.B);
-        }
-      });
-      expect(params.trainables.length).toBe(expected.size);
-      const worst: string[] = [];
-      for (const t of params.trainables) {
-        const err = relativeError(await rt.read(t.grad), expected.get(t.name)!);
-        if (!(err < 1e-3)) worst.push(`${t.name}: ${err.toExponential(2)}`);
-      }
-      expect(worst).toEqual([]);
+      const expected = expectedGradients(ref.grads, c);
+      expect(await gradientErrors(rt, params, expected, 1e-3)).toEqual([]);
       model.destroy();
       params.destroy();
       expect(rt.liveTensors).toBe(0);
@@ -228,16 +195,7 @@ describe('row-blocked embedding and output layer vs the float64 reference', () =
       };
       const params = await LlamaParams.load(rt, shape, lora, refWeightSource(shape, w, c.dtype), 1);
       expect(params.lmHead.blocks.length).toBeGreaterThanOrEqual(c.blocks);
-      w.layers.forEach((l, i) => {
-        for (const n of c.targets) {
-          const pair = l.lora[n]!;
-          // The GPU holds LoRA in f32: give the reference the same rounded values.
-          pair.A.set(Float32Array.from(pair.A));
-          pair.B.set(Float32Array.from(pair.B));
-          params.setTrainable(loraName(i, n, 'A'), Float32Array.from(pair.A));
-          params.setTrainable(loraName(i, n, 'B'), Float32Array.from(pair.B));
-        }
-      });
+      setNonZeroLora(params, w, c.targets);
       const model = new LlamaModel(rt, params);
       const rng = new Rng(9);
       const seq = Array.from({ length: 5 }, () => rng.int(refCfg.vocab));

@@ -1,11 +1,26 @@
 /**
  * Test support: turns a float64 reference model (src/reference/llama.ts) into the tensors a
- * checkpoint would hold, in a chosen storage dtype, so the GPU graph can be compared with it.
+ * checkpoint would hold, in a chosen storage dtype, so the GPU graph can be compared with it; and
+ * the pieces the GPU parity tests share (non-zero LoRA on both sides, the expected gradients by
+ * trainable name, the gradients off tolerance, next-token labels, capped runtimes, tiny datasets).
  */
+import { afterAll, expect } from 'vitest';
+import type { RuntimeCaps } from '../engine/device.ts';
+import type { Runtime } from '../engine/runtime.ts';
 import { decodeHalves, encodeHalves } from '../util/half.ts';
-import type { RefConfig, RefWeights } from '../reference/llama.ts';
-import { linearWeightName, type RawTensor, type WeightSource } from '../model/params.ts';
+import { Rng } from '../util/rng.ts';
+import type { RefConfig, RefGrads, RefWeights } from '../reference/llama.ts';
+import {
+  linearWeightName,
+  loraName,
+  type LlamaParams,
+  type RawTensor,
+  type WeightSource,
+} from '../model/params.ts';
 import { LINEAR_NAMES, linearShape, type LinearName, type LlamaShape } from '../model/types.ts';
+import { cutBlocks, type Dataset } from '../train/data.ts';
+import { cappedRuntime } from './gpu.ts';
+import { relativeError } from './numeric.ts';
 
 export type StorageDtype = RawTensor['dtype'];
 
@@ -88,3 +103,144 @@ export function refWeightSource(
     },
   };
 }
+
+/**
+ * Gives the GPU parameters and the reference the same non-zero LoRA matrices for `targets` in every
+ * layer (B = 0 would leave every A gradient zero). A is the reference's, rounded to f32 (the GPU
+ * holds LoRA in f32). B is the reference's rounded to f32 too, or, with `seed`, uniform in
+ * [-0.5, 0.5) from `new Rng(seed + layer)` (one fresh generator per layer and target).
+ */
+export function setNonZeroLora(
+  params: LlamaParams,
+  w: RefWeights,
+  targets: readonly LinearName[],
+  seed?: number,
+): void {
+  w.layers.forEach((l, i) => {
+    for (const n of targets) {
+      const pair = l.lora[n]!;
+      const A = Float32Array.from(pair.A);
+      const B =
+        seed === undefined
+          ? Float32Array.from(pair.B)
+          : new Rng(seed + i).floats(pair.B.length, -0.5, 0.5);
+      pair.A.set(A);
+      pair.B.set(B);
+      params.setTrainable(loraName(i, n, 'A'), Float32Array.from(A));
+      params.setTrainable(loraName(i, n, 'B'), Float32Array.from(B));
+    }
+  });
+}
+
+/**
+ * The reference's gradients by trainable name: the embedding (when trained), the final norm, each
+ * layer's two norms and the LoRA A/B of `targets`.
+ */
+export function expectedGradients(
+  grads: RefGrads,
+  opts: { targets: readonly LinearName[]; trainEmbed: boolean },
+): Map<string, Float64Array> {
+  const expected = new Map<string, Float64Array>();
+  if (opts.trainEmbed) expected.set('model.embed_tokens.weight', grads.embed);
+  expected.set('model.norm.weight', grads.norm);
+  grads.layers.forEach((g, i) => {
+    expected.set(`model.layers.${i}.input_layernorm.weight`, g.inputNorm);
+    expected.set(`model.layers.${i}.post_attention_layernorm.weight`, g.postNorm);
+    for (const n of opts.targets) {
+      expected.set(loraName(i, n, 'A'), g.lora[n]!.A);
+      expected.set(loraName(i, n, 'B'), g.lora[n]!.B);
+    }
+  });
+  return expected;
+}
+
+/**
+ * Asserts that `expected` names as many tensors as there are trainables, reads every trainable
+ * gradient and returns `name<label>: error` for each whose norm-wise relative error against
+ * `expected` is not below `tol` (NaN included): an empty list when all match.
+ */
+export async function gradientErrors(
+  rt: Runtime,
+  params: LlamaParams,
+  expected: ReadonlyMap<string, Float64Array>,
+  tol: number,
+  label = '',
+): Promise<string[]> {
+  expect(params.trainables.length).toBe(expected.size);
+  const offenders: string[] = [];
+  for (const t of params.trainables) {
+    const err = relativeError(await rt.read(t.grad), expected.get(t.name)!);
+    if (!(err < tol)) offenders.push(`${t.name}${label}: ${err.toExponential(2)}`);
+  }
+  return offenders;
+}
+
+/** Each position's label is the next token's (-100, ignored, at the last position). */
+export function nextTokenLabels(tokens: readonly number[], labels: readonly number[]): Int32Array {
+  const T = tokens.length;
+  return Int32Array.from(tokens, (_, t) => (t + 1 < T ? labels[t + 1]! : -100));
+}
+
+/**
+ * Call inside a describe: returns a getter of one capped runtime per distinct caps, created on first
+ * use and destroyed after the suite.
+ */
+export function cappedRuntimes(): (caps: RuntimeCaps) => Promise<Runtime> {
+  const runtimes = new Map<string, Runtime>();
+  afterAll(() => runtimes.forEach((rt) => rt.destroy(true)));
+  return async (caps) => {
+    const key = JSON.stringify(caps);
+    let rt = runtimes.get(key);
+    if (!rt) runtimes.set(key, (rt = await cappedRuntime(caps)));
+    return rt;
+  };
+}
+
+/**
+ * A one-document text dataset of `blocks` × `context` tokens drawn from `new Rng(seed)`: the first
+ * `train` blocks for training, the rest held out when `heldOut` (otherwise none).
+ */
+export function randomDataset(o: {
+  vocab: number;
+  context: number;
+  seed: number;
+  blocks: number;
+  train: number;
+  heldOut: boolean;
+}): Dataset {
+  const rng = new Rng(o.seed);
+  const ids = Array.from({ length: o.context * o.blocks }, () => rng.int(o.vocab));
+  const blocks = cutBlocks(ids, null, o.context);
+  return {
+    format: 'text',
+    documents: 1,
+    tokens: ids.length,
+    context: o.context,
+    train: blocks.slice(0, o.train),
+    heldOut: o.heldOut ? blocks.slice(o.train) : [],
+    samples: [],
+  };
+}
+
+/**
+ * A tiny tied model whose [512, 32] f32 embedding (64 KiB) a 16 KiB binding cap splits into 4 row
+ * blocks (s2 in groups of 4, LoRA r 2 on q and v).
+ */
+export const BLOCKED_EMBED_CONFIG: Readonly<RefConfig> = {
+  vocab: 512,
+  hidden: 32,
+  intermediate: 24,
+  layers: 2,
+  heads: 4,
+  kvHeads: 2,
+  headDim: 8,
+  rmsEps: 1e-5,
+  ropeTheta: 10000,
+  ropeFactor: 2,
+  tied: true,
+  pattern: 's2',
+  group: 4,
+  loraTargets: ['q_proj', 'v_proj'],
+  rank: 2,
+  alpha: 4,
+};

@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { LlamaModel } from '../model/llama.ts';
 import { LlamaParams } from '../model/params.ts';
-import { refWeightSource, shapeOfRef } from '../test/parity.ts';
+import { randomDataset, refWeightSource, shapeOfRef } from '../test/parity.ts';
 import { randomRefModel, type RefConfig } from '../reference/llama.ts';
 import { testBlobStore, testRuntime } from '../test/gpu.ts';
-import { Rng } from '../util/rng.ts';
 import { CheckpointStore, type BlobStore } from './checkpoint.ts';
-import { cutBlocks, type Dataset } from './data.ts';
+import type { Dataset } from './data.ts';
 import { Trainer } from './trainer.ts';
 import { defaultTrainSettings, type TrainSettings } from './types.ts';
 
@@ -31,18 +30,8 @@ const refCfg: RefConfig = {
 const CONTEXT = 16;
 
 function dataset(): Dataset {
-  const rng = new Rng(11);
-  const ids = Array.from({ length: CONTEXT * 8 }, () => rng.int(refCfg.vocab));
-  const blocks = cutBlocks(ids, null, CONTEXT);
-  return {
-    format: 'text',
-    documents: 1,
-    tokens: ids.length,
-    context: CONTEXT,
-    train: blocks.slice(0, 6),
-    heldOut: blocks.slice(6),
-    samples: [],
-  };
+  const { vocab } = refCfg;
+  return randomDataset({ vocab, context: CONTEXT, seed: 11, blocks: 8, train: 6, heldOut: true });
 }
 
 function settings(steps: number): TrainSettings {

@@ -3,56 +3,34 @@
  * row-blocked embedding: three steps match the GPU path, the plan equals the allocation in both modes,
  * and a checkpoint saves and restores the host moments exactly (also into a GPU-moment run).
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EmbedOptimizer } from '../model/longlora.ts';
 import { LlamaModel } from '../model/llama.ts';
 import { LlamaParams, readMoments } from '../model/params.ts';
 import { planTraining } from '../model/plan.ts';
 import type { Runtime } from '../engine/runtime.ts';
-import { randomRefModel, type RefConfig } from '../reference/llama.ts';
-import { cappedRuntime, testBlobStore } from '../test/gpu.ts';
-import { refWeightSource, shapeOfRef } from '../test/parity.ts';
-import { Rng } from '../util/rng.ts';
+import { randomRefModel } from '../reference/llama.ts';
+import { testBlobStore } from '../test/gpu.ts';
+import {
+  BLOCKED_EMBED_CONFIG as refCfg,
+  cappedRuntimes,
+  randomDataset,
+  refWeightSource,
+  shapeOfRef,
+} from '../test/parity.ts';
 import { CheckpointStore } from './checkpoint.ts';
-import { cutBlocks, type Dataset } from './data.ts';
+import type { Dataset } from './data.ts';
 import { Trainer } from './trainer.ts';
 import { defaultTrainSettings, type TrainSettings } from './types.ts';
 
-const refCfg: RefConfig = {
-  vocab: 512,
-  hidden: 32,
-  intermediate: 24,
-  layers: 2,
-  heads: 4,
-  kvHeads: 2,
-  headDim: 8,
-  rmsEps: 1e-5,
-  ropeTheta: 10000,
-  ropeFactor: 2,
-  tied: true,
-  pattern: 's2',
-  group: 4,
-  loraTargets: ['q_proj', 'v_proj'],
-  rank: 2,
-  alpha: 4,
-};
 const CONTEXT = 8;
 // The [512, 32] f32 embedding (64 KiB), its gradient and GPU moments split into 4 blocks.
 const CAPS = { maxStorageBufferBindingSize: 16384, maxBufferSize: 16384 };
 const EMBED = 'model.embed_tokens.weight';
 
 function dataset(): Dataset {
-  const rng = new Rng(17);
-  const ids = Array.from({ length: CONTEXT * 6 }, () => rng.int(refCfg.vocab));
-  return {
-    format: 'text',
-    documents: 1,
-    tokens: ids.length,
-    context: CONTEXT,
-    train: cutBlocks(ids, null, CONTEXT).slice(0, 4),
-    heldOut: [],
-    samples: [],
-  };
+  const { vocab } = refCfg;
+  return randomDataset({ vocab, context: CONTEXT, seed: 17, blocks: 6, train: 4, heldOut: false });
 }
 
 function settings(steps: number, clip: number): TrainSettings {
@@ -112,9 +90,8 @@ async function makeTrainer(
 const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
 
 describe('embedding AdamW moments in host memory', () => {
-  let capped: Runtime | null = null;
-  const rtOf = async () => (capped ??= await cappedRuntime(CAPS));
-  afterAll(() => capped?.destroy(true));
+  const runtimeFor = cappedRuntimes();
+  const rtOf = () => runtimeFor(CAPS);
 
   for (const clip of [0, 1]) {
     it(`three steps give the GPU moments' parameters and moments within 1e-6 relative (clip ${clip})`, async () => {

@@ -3,38 +3,25 @@
  * the grad norm over the blocks give the unsplit run's parameters, checkpoints save and restore
  * every block, and the adapter export reads the embedding across blocks.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Runtime } from '../engine/runtime.ts';
 import { LlamaModel } from '../model/llama.ts';
 import { LlamaParams } from '../model/params.ts';
 import { collectAdapter } from '../model/session.ts';
-import { randomRefModel, type RefConfig } from '../reference/llama.ts';
-import { cappedRuntime, testBlobStore, testRuntime } from '../test/gpu.ts';
-import { refWeightSource, shapeOfRef } from '../test/parity.ts';
-import { Rng } from '../util/rng.ts';
+import { randomRefModel } from '../reference/llama.ts';
+import { testBlobStore, testRuntime } from '../test/gpu.ts';
+import {
+  BLOCKED_EMBED_CONFIG as refCfg,
+  cappedRuntimes,
+  randomDataset,
+  refWeightSource,
+  shapeOfRef,
+} from '../test/parity.ts';
 import { CheckpointStore } from './checkpoint.ts';
-import { cutBlocks, type Dataset } from './data.ts';
+import type { Dataset } from './data.ts';
 import { Trainer } from './trainer.ts';
 import { defaultTrainSettings, type TrainSettings } from './types.ts';
 
-const refCfg: RefConfig = {
-  vocab: 512,
-  hidden: 32,
-  intermediate: 24,
-  layers: 2,
-  heads: 4,
-  kvHeads: 2,
-  headDim: 8,
-  rmsEps: 1e-5,
-  ropeTheta: 10000,
-  ropeFactor: 2,
-  tied: true,
-  pattern: 's2',
-  group: 4,
-  loraTargets: ['q_proj', 'v_proj'],
-  rank: 2,
-  alpha: 4,
-};
 const CONTEXT = 8;
 // 16 KiB: the [512, 32] f32 embedding (64 KiB) and its gradient and moments split into 4 blocks,
 // while the cross-entropy chunk still holds all 8 tokens (as on an uncapped runtime), so the split
@@ -42,18 +29,8 @@ const CONTEXT = 8;
 const CAPS = { maxStorageBufferBindingSize: 16384, maxBufferSize: 16384 };
 
 function dataset(): Dataset {
-  const rng = new Rng(11);
-  const ids = Array.from({ length: CONTEXT * 6 }, () => rng.int(refCfg.vocab));
-  const blocks = cutBlocks(ids, null, CONTEXT);
-  return {
-    format: 'text',
-    documents: 1,
-    tokens: ids.length,
-    context: CONTEXT,
-    train: blocks.slice(0, 4),
-    heldOut: [],
-    samples: [],
-  };
+  const { vocab } = refCfg;
+  return randomDataset({ vocab, context: CONTEXT, seed: 11, blocks: 6, train: 4, heldOut: false });
 }
 
 function settings(steps: number, clip: number): TrainSettings {
@@ -104,9 +81,8 @@ async function makeTrainer(rt: Runtime, steps: number, clip: number, store?: Che
 const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
 
 describe('training with a row-blocked embedding', () => {
-  let split: Runtime | null = null;
-  const small = async () => (split ??= await cappedRuntime(CAPS));
-  afterAll(() => split?.destroy(true));
+  const runtimeFor = cappedRuntimes();
+  const small = () => runtimeFor(CAPS);
 
   for (const clip of [0, 1]) {
     it(`two AdamW steps over split buffers give the unsplit run's parameters and moments (clip ${clip})`, async () => {
@@ -137,7 +113,7 @@ describe('training with a row-blocked embedding', () => {
       gotNorms.forEach((n, i) =>
         expect(Math.abs(n - wantNorms[i]!)).toBeLessThan(1e-6 * wantNorms[i]!),
       );
-      expect(split!.liveTensors).toBe(0);
+      expect((await small()).liveTensors).toBe(0);
     });
   }
 

@@ -4,9 +4,8 @@ import { LlamaModel } from '../model/llama.ts';
 import { LlamaParams } from '../model/params.ts';
 import { randomRefModel, type RefConfig } from '../reference/llama.ts';
 import { testRuntime } from '../test/gpu.ts';
-import { refWeightSource, shapeOfRef } from '../test/parity.ts';
-import { Rng } from '../util/rng.ts';
-import { cutBlocks, type Dataset } from './data.ts';
+import { randomDataset, refWeightSource, shapeOfRef } from '../test/parity.ts';
+import type { Dataset } from './data.ts';
 import { Trainer } from './trainer.ts';
 import { defaultTrainSettings, type TrainSettings } from './types.ts';
 
@@ -31,18 +30,8 @@ const refCfg: RefConfig = {
 };
 
 function dataset(): Dataset {
-  const rng = new Rng(4);
-  const ids = Array.from({ length: CONTEXT * 5 }, () => rng.int(refCfg.vocab));
-  const blocks = cutBlocks(ids, null, CONTEXT);
-  return {
-    format: 'text',
-    documents: 1,
-    tokens: ids.length,
-    context: CONTEXT,
-    train: blocks.slice(0, 4),
-    heldOut: blocks.slice(4),
-    samples: [],
-  };
+  const { vocab } = refCfg;
+  return randomDataset({ vocab, context: CONTEXT, seed: 4, blocks: 5, train: 4, heldOut: true });
 }
 
 describe('trainer with 9 query heads over 3 kv heads', () => {
