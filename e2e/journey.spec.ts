@@ -40,9 +40,14 @@ test('train the demo, reload mid-run, resume, survive a device loss, and export 
   await openStudio(page);
   await setUpShortRun(page, steps);
   await page.getByRole('button', { name: 'Start training' }).click();
+  // The weights' upload shows its bytes until the first step lands.
+  const upload = page.getByRole('progressbar', { name: 'Weights upload' });
+  await expect(upload).toHaveAttribute('aria-valuenow', '100');
+  await expect(page.getByRole('region', { name: 'Run' })).toContainText(/Done .*\d KB \/ \d+ KB/);
 
   // Steps arrive: the progress bar advances and the charts fill.
   await expect.poll(() => stepNow(page), { timeout: 120_000 }).toBeGreaterThanOrEqual(3);
+  await expect(upload).toHaveCount(0);
   expect(await chartPaths(page, 'Loss chart')).toBeGreaterThanOrEqual(2);
   expect(await chartPaths(page, 'Memory chart')).toBeGreaterThanOrEqual(1);
   await expect(page.getByRole('figure', { name: 'Loss chart' })).toContainText('eval PPL');

@@ -2,6 +2,7 @@
 import { useStudio } from '../store/index.ts';
 import { ErrorNote } from './ErrorNote.tsx';
 import { formatCount, formatDuration } from './format.ts';
+import { LoadProgressBar } from './LoadProgressBar.tsx';
 import { Panel } from './Panel.tsx';
 
 /** The run controls and progress. */
@@ -68,6 +69,7 @@ export function RunPanel() {
       >
         <div style={{ width: `${total ? (step / total) * 100 : 0}%` }} />
       </div>
+      {run.upload && <LoadProgressBar progress={run.upload} label="Weights upload" />}
       <div className="stats">
         <Stat k="Step" v={`${step} / ${total}`} />
         <Stat k="Loss (smoothed)" v={last ? last.smoothedLoss.toFixed(3) : '—'} />

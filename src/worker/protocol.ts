@@ -143,6 +143,8 @@ export type TrainingEvent =
       memory: MemorySnapshot;
     }
   | { type: 'eval'; step: number; loss: number; perplexity: number }
+  /** The run's weights going to the GPU (bytes read from the model files and uploaded). */
+  | { type: 'loading'; progress: LoadProgress }
   | { type: 'checkpoint'; checkpoint: CheckpointInfo }
   /** First event of a resumed run: its settings; its stored history follows as step/eval events. */
   | { type: 'resumed'; step: number; settings: TrainingSettings }

@@ -37,6 +37,7 @@ export async function loadWeights(
   lora: LoraSettings,
   seed: number,
   opts: LoadOptions = {},
+  onTensor?: (name: string, bytes: number) => void,
 ): Promise<Weights> {
   const params = await LlamaParams.load(
     rt,
@@ -44,7 +45,7 @@ export async function loadWeights(
     lora,
     weightSource(opened),
     seed,
-    undefined,
+    onTensor,
     {
       optimizerState: opts.optimizerState ?? false,
     },
@@ -102,14 +103,15 @@ export class Run implements Weights {
     resume?: RunResume;
   }): Promise<Run> {
     const { rt, settings } = args;
+    const events = new EventBatcher(args.onEvents);
     const { params, model } = await loadWeights(
       rt,
       args.model.opened,
       settings.lora,
       settings.seed,
       { optimizerState: true },
+      uploadProgress(args.model.opened, events),
     );
-    const events = new EventBatcher(args.onEvents);
     // The trainer reports through the run, which exists only once the trainer does.
     let run: Run | null = null;
     const trainer = new Trainer(rt, model, args.data, settings, {
@@ -219,6 +221,26 @@ export class Run implements Weights {
       this.events.push({ type: 'state', state: e.state });
     }
   }
+}
+
+/** Reports the weights' upload to the page in bytes (the batcher keeps it to a few per second). */
+function uploadProgress(
+  opened: OpenedModel,
+  events: EventBatcher,
+): (name: string, bytes: number) => void {
+  const bytesTotal = opened.tensors.reduce((n, t) => n + t.byteLength, 0);
+  const shardsTotal = opened.tensors.length;
+  let bytesDone = 0;
+  let shardsDone = 0;
+  return (name) => {
+    bytesDone += opened.tensors.find((t) => t.name === name)?.byteLength ?? 0;
+    shardsDone++;
+    const phase = shardsDone >= shardsTotal ? 'done' : 'uploading';
+    events.push({
+      type: 'loading',
+      progress: { phase, bytesDone, bytesTotal, shardsDone, shardsTotal, file: name },
+    });
+  };
 }
 
 function stepEvent(

@@ -2,6 +2,7 @@
 import type { StateCreator } from 'zustand';
 import { DEMO_MODEL_NAME } from '../../util/demo.ts';
 import type {
+  LoadProgress,
   MemoryPlan,
   RunState,
   TrainingEvent,
@@ -16,7 +17,13 @@ export interface RunSlice {
   settings: TrainingSettings | null;
   plan: MemoryPlan | null;
   planError: ShownError | null;
-  run: { state: RunState; runId: string | null; error: ShownError | null };
+  run: {
+    state: RunState;
+    runId: string | null;
+    error: ShownError | null;
+    /** The weights' upload to the GPU as the run starts (null before and after). */
+    upload?: LoadProgress | null;
+  };
   setSettings(patch: Partial<TrainingSettings>): void;
   refreshPlan(): Promise<void>;
   startTraining(): Promise<void>;
@@ -45,7 +52,13 @@ export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set,
       }
       get().appendEvents(at >= 0 ? events.slice(at + 1) : events);
       for (const e of events) {
-        if (e.type === 'state') set({ run: { ...get().run, state: e.state } });
+        // The upload's progress stays up (uploaded, kernels compiling) until the first step lands.
+        if (e.type === 'state') {
+          const upload = e.state === 'running' ? get().run.upload : null;
+          set({ run: { ...get().run, state: e.state, upload } });
+        }
+        if (e.type === 'loading') set({ run: { ...get().run, upload: e.progress } });
+        if (e.type === 'step' && get().run.upload) set({ run: { ...get().run, upload: null } });
         if (e.type === 'error')
           set({ run: { ...get().run, state: 'failed', error: describeError(e.error) } });
         if (e.type === 'checkpoint') void get().refreshCheckpoints();
