@@ -5,7 +5,7 @@
 // Threads: one workgroup per (tile of ROWS keys, kv head); one lane per key keeps k, v and its dk,
 // dv accumulators in private memory. For each query head in turn the workgroup visits only the query
 // ranges that can see its keys (at most two intervals), staging bk rows of q and dO (and their lse,
-// D) at a time in workgroup memory. dk and dv are OVERWRITTEN (=); the sums over heads and queries run in a
+// D) at a time in workgroup memory. dk and dv are OVERWRITTEN (=), or ACCUMULATED (+=) with p.acc (query blocks after a key block's first); the sums over heads and queries run in a
 // fixed order, with no atomics (deterministic).
 // hd and bk are uniforms (one pipeline serves every head size: compile time dominates on
 // SwiftShader); only the lane count ROWS is a pipeline constant.
@@ -90,8 +90,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         Gs[e] = dO[src];
       }
       for (var e = lane; e < n; e += ROWS) {
-        Ls[e] = lse[h * p.Tq + ib + e];
-        Ds[e] = D[h * p.Tq + ib + e];
+        Ls[e] = lse[rowStat(h, ib + e)];
+        Ds[e] = D[rowStat(h, ib + e)];
       }
       workgroupBarrier();
       if (live) { consume(j, h, ib, n); }
@@ -99,8 +99,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   }
   if (live) {
     for (var d = 0u; d < p.hd; d++) {
-      dk[(j * p.KV + c) * p.hd + d] = dka[d] * p.scale;
-      dv[(j * p.KV + c) * p.hd + d] = dva[d];
+      let at = (j * p.KV + c) * p.hd + d;
+      dk[at] = prior(dk[at]) + dka[d] * p.scale;
+      dv[at] = prior(dv[at]) + dva[d];
     }
   }
 }

@@ -8,7 +8,7 @@
 // q and dO rows come straight from global memory as vec4s (hd % 4 == 0, hd <= 64), 4 queries per
 // step. For each head it visits exactly the queries that see key j: the run
 // [firstQuery(j), queryEnd(j, h)) plus, for s2roll's shifted heads and tail keys j ≥ Tk − G/2, the
-// wrapped head [0, G/2) (with SKIP = false every query, masked). dk and dv are OVERWRITTEN (=); the
+// wrapped head [0, G/2) (with SKIP = false every query, masked). dk and dv are OVERWRITTEN (=), or ACCUMULATED (+=) with p.acc (query blocks after the first); the
 // sums run over heads, then queries, in ascending order with no atomics (deterministic).
 
 override ROWS: u32 = 64u;
@@ -84,7 +84,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let hi2 = r.z;
     let n1 = select(0u, hi - lo, hi > lo);
     let total = n1 + hi2;
-    let lrow = h * p.Tq;
+    let lrow = rowStat(h, 0u);
     for (var t = 0u; t < total; t += 4u) {
       let slot = vec4<u32>(t, t + 1u, t + 2u, t + 3u);
       let sl = min(slot, vec4<u32>(total - 1u));
@@ -166,20 +166,20 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       if (HD4 > 15u) { e15 += ds.x * q[b.x + 15u] + ds.y * q[b.y + 15u] + ds.z * q[b.z + 15u] + ds.w * q[b.w + 15u]; }
     }
   }
-  dk[row + 0u] = e0 * p.scale; dv[row + 0u] = f0;
-  if (HD4 > 1u) { dk[row + 1u] = e1 * p.scale; dv[row + 1u] = f1; }
-  if (HD4 > 2u) { dk[row + 2u] = e2 * p.scale; dv[row + 2u] = f2; }
-  if (HD4 > 3u) { dk[row + 3u] = e3 * p.scale; dv[row + 3u] = f3; }
-  if (HD4 > 4u) { dk[row + 4u] = e4 * p.scale; dv[row + 4u] = f4; }
-  if (HD4 > 5u) { dk[row + 5u] = e5 * p.scale; dv[row + 5u] = f5; }
-  if (HD4 > 6u) { dk[row + 6u] = e6 * p.scale; dv[row + 6u] = f6; }
-  if (HD4 > 7u) { dk[row + 7u] = e7 * p.scale; dv[row + 7u] = f7; }
-  if (HD4 > 8u) { dk[row + 8u] = e8 * p.scale; dv[row + 8u] = f8; }
-  if (HD4 > 9u) { dk[row + 9u] = e9 * p.scale; dv[row + 9u] = f9; }
-  if (HD4 > 10u) { dk[row + 10u] = e10 * p.scale; dv[row + 10u] = f10; }
-  if (HD4 > 11u) { dk[row + 11u] = e11 * p.scale; dv[row + 11u] = f11; }
-  if (HD4 > 12u) { dk[row + 12u] = e12 * p.scale; dv[row + 12u] = f12; }
-  if (HD4 > 13u) { dk[row + 13u] = e13 * p.scale; dv[row + 13u] = f13; }
-  if (HD4 > 14u) { dk[row + 14u] = e14 * p.scale; dv[row + 14u] = f14; }
-  if (HD4 > 15u) { dk[row + 15u] = e15 * p.scale; dv[row + 15u] = f15; }
+  dk[row + 0u] = prior4(dk[row + 0u]) + e0 * p.scale; dv[row + 0u] = prior4(dv[row + 0u]) + f0;
+  if (HD4 > 1u) { dk[row + 1u] = prior4(dk[row + 1u]) + e1 * p.scale; dv[row + 1u] = prior4(dv[row + 1u]) + f1; }
+  if (HD4 > 2u) { dk[row + 2u] = prior4(dk[row + 2u]) + e2 * p.scale; dv[row + 2u] = prior4(dv[row + 2u]) + f2; }
+  if (HD4 > 3u) { dk[row + 3u] = prior4(dk[row + 3u]) + e3 * p.scale; dv[row + 3u] = prior4(dv[row + 3u]) + f3; }
+  if (HD4 > 4u) { dk[row + 4u] = prior4(dk[row + 4u]) + e4 * p.scale; dv[row + 4u] = prior4(dv[row + 4u]) + f4; }
+  if (HD4 > 5u) { dk[row + 5u] = prior4(dk[row + 5u]) + e5 * p.scale; dv[row + 5u] = prior4(dv[row + 5u]) + f5; }
+  if (HD4 > 6u) { dk[row + 6u] = prior4(dk[row + 6u]) + e6 * p.scale; dv[row + 6u] = prior4(dv[row + 6u]) + f6; }
+  if (HD4 > 7u) { dk[row + 7u] = prior4(dk[row + 7u]) + e7 * p.scale; dv[row + 7u] = prior4(dv[row + 7u]) + f7; }
+  if (HD4 > 8u) { dk[row + 8u] = prior4(dk[row + 8u]) + e8 * p.scale; dv[row + 8u] = prior4(dv[row + 8u]) + f8; }
+  if (HD4 > 9u) { dk[row + 9u] = prior4(dk[row + 9u]) + e9 * p.scale; dv[row + 9u] = prior4(dv[row + 9u]) + f9; }
+  if (HD4 > 10u) { dk[row + 10u] = prior4(dk[row + 10u]) + e10 * p.scale; dv[row + 10u] = prior4(dv[row + 10u]) + f10; }
+  if (HD4 > 11u) { dk[row + 11u] = prior4(dk[row + 11u]) + e11 * p.scale; dv[row + 11u] = prior4(dv[row + 11u]) + f11; }
+  if (HD4 > 12u) { dk[row + 12u] = prior4(dk[row + 12u]) + e12 * p.scale; dv[row + 12u] = prior4(dv[row + 12u]) + f12; }
+  if (HD4 > 13u) { dk[row + 13u] = prior4(dk[row + 13u]) + e13 * p.scale; dv[row + 13u] = prior4(dv[row + 13u]) + f13; }
+  if (HD4 > 14u) { dk[row + 14u] = prior4(dk[row + 14u]) + e14 * p.scale; dv[row + 14u] = prior4(dv[row + 14u]) + f14; }
+  if (HD4 > 15u) { dk[row + 15u] = prior4(dk[row + 15u]) + e15 * p.scale; dv[row + 15u] = prior4(dv[row + 15u]) + f15; }
 }

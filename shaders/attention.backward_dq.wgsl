@@ -3,7 +3,7 @@
 // D_i = dO_i·o_i (from attention.backward_prep). Shapes as attention.forward.wgsl; D [H, Tq].
 // Threads: one workgroup per (tile of ROWS queries, head); one lane per query row keeps q, dO and its
 // dq accumulator in private memory; keys and values of the visible key ranges (same ranges as the
-// forward) are staged bk at a time in workgroup memory. dq is OVERWRITTEN (=), summed over keys in a
+// forward) are staged bk at a time in workgroup memory. dq is OVERWRITTEN (=), or ACCUMULATED (+=) with p.acc (key blocks after a query block's first), summed over keys in a
 // fixed order (deterministic).
 // hd and bk are uniforms (one pipeline serves every head size: compile time dominates on
 // SwiftShader); only the lane count ROWS is a pipeline constant.
@@ -60,8 +60,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       qv[d] = q[(i * p.H + h) * p.hd + d];
       gv[d] = dO[(i * p.H + h) * p.hd + d];
     }
-    rowLse = lse[h * p.Tq + i];
-    rowD = D[h * p.Tq + i];
+    rowLse = lse[rowStat(h, i)];
+    rowD = D[rowStat(h, i)];
   }
   // The same key ranges as the forward.
   var r = vec3<u32>(0u, p.Tk, p.Tk);
@@ -86,6 +86,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     if (live) { consume(i, h, kb, n, rowLse, rowD); }
   }
   if (live) {
-    for (var d = 0u; d < p.hd; d++) { dq[(i * p.H + h) * p.hd + d] = acc[d] * p.scale; }
+    for (var d = 0u; d < p.hd; d++) {
+      let at = (i * p.H + h) * p.hd + d;
+      dq[at] = prior(dq[at]) + acc[d] * p.scale;
+    }
   }
 }

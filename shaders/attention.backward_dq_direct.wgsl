@@ -6,7 +6,7 @@
 // workgroup memory and no barriers; q_i, dO_i and the dq accumulator sit in registers (HD4 vec4s
 // each); keys and values come straight from global memory as vec4s (hd % 4 == 0, hd <= 64), 4 keys
 // per step, over exactly the keys row i sees (the forward's ranges; with SKIP = false every key,
-// masked). dq is OVERWRITTEN (=), summed over keys in a fixed order (deterministic).
+// masked). dq is OVERWRITTEN (=), or ACCUMULATED (+=) with p.acc (key blocks after the first), summed over keys in a fixed order (deterministic).
 
 override ROWS: u32 = 64u;
 // Head size / 4, 1..16 (head size up to 64). The head's row lives in HD4 named vec4 registers per
@@ -71,8 +71,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     if (HD4 > 14u) { q14 = q[row + 14u] * p.scale; g14 = dO[row + 14u]; }
     if (HD4 > 15u) { q15 = q[row + 15u] * p.scale; g15 = dO[row + 15u]; }
   }
-  let rowLse = lse[h * p.Tq + i];
-  let rowD = D[h * p.Tq + i];
+  let rowLse = lse[rowStat(h, i)];
+  let rowD = D[rowStat(h, i)];
   // The forward's keys: [lo, hi) plus, for s2roll's first tokens, the tail [lo2, Tk).
   var r = vec3<u32>(0u, p.Tk, p.Tk);
   if (SKIP) { r = keyRuns(i, i, h); }
@@ -143,20 +143,20 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     if (HD4 > 14u) { a14 += ds.x * k[b.x + 14u] + ds.y * k[b.y + 14u] + ds.z * k[b.z + 14u] + ds.w * k[b.w + 14u]; }
     if (HD4 > 15u) { a15 += ds.x * k[b.x + 15u] + ds.y * k[b.y + 15u] + ds.z * k[b.z + 15u] + ds.w * k[b.w + 15u]; }
   }
-  dq[row + 0u] = a0 * p.scale;
-  if (HD4 > 1u) { dq[row + 1u] = a1 * p.scale; }
-  if (HD4 > 2u) { dq[row + 2u] = a2 * p.scale; }
-  if (HD4 > 3u) { dq[row + 3u] = a3 * p.scale; }
-  if (HD4 > 4u) { dq[row + 4u] = a4 * p.scale; }
-  if (HD4 > 5u) { dq[row + 5u] = a5 * p.scale; }
-  if (HD4 > 6u) { dq[row + 6u] = a6 * p.scale; }
-  if (HD4 > 7u) { dq[row + 7u] = a7 * p.scale; }
-  if (HD4 > 8u) { dq[row + 8u] = a8 * p.scale; }
-  if (HD4 > 9u) { dq[row + 9u] = a9 * p.scale; }
-  if (HD4 > 10u) { dq[row + 10u] = a10 * p.scale; }
-  if (HD4 > 11u) { dq[row + 11u] = a11 * p.scale; }
-  if (HD4 > 12u) { dq[row + 12u] = a12 * p.scale; }
-  if (HD4 > 13u) { dq[row + 13u] = a13 * p.scale; }
-  if (HD4 > 14u) { dq[row + 14u] = a14 * p.scale; }
-  if (HD4 > 15u) { dq[row + 15u] = a15 * p.scale; }
+  dq[row + 0u] = prior4(dq[row + 0u]) + a0 * p.scale;
+  if (HD4 > 1u) { dq[row + 1u] = prior4(dq[row + 1u]) + a1 * p.scale; }
+  if (HD4 > 2u) { dq[row + 2u] = prior4(dq[row + 2u]) + a2 * p.scale; }
+  if (HD4 > 3u) { dq[row + 3u] = prior4(dq[row + 3u]) + a3 * p.scale; }
+  if (HD4 > 4u) { dq[row + 4u] = prior4(dq[row + 4u]) + a4 * p.scale; }
+  if (HD4 > 5u) { dq[row + 5u] = prior4(dq[row + 5u]) + a5 * p.scale; }
+  if (HD4 > 6u) { dq[row + 6u] = prior4(dq[row + 6u]) + a6 * p.scale; }
+  if (HD4 > 7u) { dq[row + 7u] = prior4(dq[row + 7u]) + a7 * p.scale; }
+  if (HD4 > 8u) { dq[row + 8u] = prior4(dq[row + 8u]) + a8 * p.scale; }
+  if (HD4 > 9u) { dq[row + 9u] = prior4(dq[row + 9u]) + a9 * p.scale; }
+  if (HD4 > 10u) { dq[row + 10u] = prior4(dq[row + 10u]) + a10 * p.scale; }
+  if (HD4 > 11u) { dq[row + 11u] = prior4(dq[row + 11u]) + a11 * p.scale; }
+  if (HD4 > 12u) { dq[row + 12u] = prior4(dq[row + 12u]) + a12 * p.scale; }
+  if (HD4 > 13u) { dq[row + 13u] = prior4(dq[row + 13u]) + a13 * p.scale; }
+  if (HD4 > 14u) { dq[row + 14u] = prior4(dq[row + 14u]) + a14 * p.scale; }
+  if (HD4 > 15u) { dq[row + 15u] = prior4(dq[row + 15u]) + a15 * p.scale; }
 }

@@ -5,7 +5,9 @@
 // output accumulator in private memory. The workgroup visits only the key ranges its rows can see
 // (computed from the pattern, at most two intervals), staging bk keys and values at a time in
 // workgroup memory; inside a staged tile the exact per-(i, j) predicate masks. Online softmax with a
-// running max m and sum l; each staged tile rescales the accumulator once. Overwrites o and lse.
+// running max m and sum l; each staged tile rescales the accumulator once. Overwrites o and lse
+// (over key blocks: this block's partial, which attention.merge folds in; a row that sees none of
+// the block's keys gets o = 0 and lse = NEG).
 // hd and bk are uniforms (one pipeline serves every head size: compile time dominates on
 // SwiftShader); only the lane count ROWS is a pipeline constant.
 
@@ -93,7 +95,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     if (live) { consume(i, h, kb, n); }
   }
   if (live) {
-    for (var d = 0u; d < p.hd; d++) { o[(i * p.H + h) * p.hd + d] = acc[d] / l; }
-    lse[h * p.Tq + i] = m + log(l);
+    // A row that sees no key of this dispatch's block (key blocks) gets o = 0 and lse = NEG.
+    let il = select(0.0, 1.0 / l, l > 0.0);
+    for (var d = 0u; d < p.hd; d++) { o[(i * p.H + h) * p.hd + d] = acc[d] * il; }
+    lse[rowStat(h, i)] = select(NEG, m + log(l), l > 0.0);
   }
 }

@@ -8,7 +8,8 @@
 // in Params unused) and visits exactly the keys row i can see: the run [firstKey(i), i + qOffset]
 // plus, for s2roll's shifted heads, the wrapped tail [Tk − G/2, Tk). With SKIP = false it visits
 // every key and masks with visible(). Online softmax over 4 keys at a time (one rescale per 4 keys).
-// Overwrites o and lse.
+// Overwrites o and lse (over key blocks: this block's partial, merged by attention.merge; a row that
+// sees none of the block's keys gets o = 0 and lse = NEG).
 
 override ROWS: u32 = 64u;
 // Head size / 4, 1..16 (head size up to 64). The head's row lives in HD4 named vec4 registers per
@@ -134,7 +135,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     if (HD4 > 15u) { a15 = a15 * alpha + pr.x * v[b.x + 15u] + pr.y * v[b.y + 15u] + pr.z * v[b.z + 15u] + pr.w * v[b.w + 15u]; }
     m = mNew;
   }
-  let il = 1.0 / l;
+  // A row that sees no key of this dispatch's block (key blocks) gets o = 0 and lse = NEG.
+  let il = select(0.0, 1.0 / l, l > 0.0);
   o[row + 0u] = a0 * il;
   if (HD4 > 1u) { o[row + 1u] = a1 * il; }
   if (HD4 > 2u) { o[row + 2u] = a2 * il; }
@@ -151,5 +153,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   if (HD4 > 13u) { o[row + 13u] = a13 * il; }
   if (HD4 > 14u) { o[row + 14u] = a14 * il; }
   if (HD4 > 15u) { o[row + 15u] = a15 * il; }
-  lse[h * p.Tq + i] = m + log(l);
+  lse[rowStat(h, i)] = select(NEG, m + log(l), l > 0.0);
 }

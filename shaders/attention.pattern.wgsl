@@ -7,17 +7,22 @@
 
 // #params Params
 
-// PATTERN_FULL: key j visible to query i iff j <= i + qOffset. PATTERN_S2, PATTERN_S2ROLL (Tq = Tk
-// = N): heads [0, H/2) causal in groups of G; heads [H/2, H) in segments shifted by G/2 (s2), or in
+// Positions are global: a dispatch covers query rows qBase … qBase + Tq − 1 of the NQ queries and key
+// rows kBase … kBase + Tk − 1 of the N keys (its q/o/dO/dq and k/v/dk/dv bindings are views of
+// those rows; lse and D stay whole [H, NQ], see rowStat). The g* functions work on global indices;
+// visible, keyRuns and queryRuns below take and return the dispatch's local ones.
+
+// PATTERN_FULL: key j visible to query i iff j <= i + qOffset. PATTERN_S2, PATTERN_S2ROLL (NQ = N):
+// heads [0, H/2) causal in groups of G; heads [H/2, H) in segments shifted by G/2 (s2), or in
 // rolled order r(x) = (x - G/2) mod N with group r/G (s2roll).
 fn shifted(h: u32) -> bool { return p.pattern != PATTERN_FULL && h >= p.H / 2u; }
-fn rolled(x: u32) -> u32 { return (x + p.Tk - p.G / 2u) % p.Tk; }
+fn rolled(x: u32) -> u32 { return (x + p.N - p.G / 2u) % p.N; }
 fn groupOf(x: u32, h: u32) -> u32 {
   if (!shifted(h)) { return x / p.G; }
   if (p.pattern == PATTERN_S2) { return (x + p.G / 2u) / p.G; }
   return rolled(x) / p.G;
 }
-fn visible(i: u32, j: u32, h: u32) -> bool {
+fn gVisible(i: u32, j: u32, h: u32) -> bool {
   if (p.pattern == PATTERN_FULL) { return j <= i + p.qOffset; }
   if (groupOf(i, h) != groupOf(j, h)) { return false; }
   if (p.pattern == PATTERN_S2ROLL && shifted(h)) { return rolled(j) <= rolled(i); }
@@ -40,25 +45,46 @@ fn firstQuery(j: u32) -> u32 {
 // One past the last query of the contiguous run that sees key j; nondecreasing in j.
 fn queryEnd(j: u32, h: u32) -> u32 {
   let half = p.G / 2u;
-  if (p.pattern == PATTERN_FULL) { return p.Tq; }
+  if (p.pattern == PATTERN_FULL) { return p.NQ; }
   if (!shifted(h)) { return (j / p.G + 1u) * p.G; }
-  if (p.pattern == PATTERN_S2) { return min(((j + half) / p.G + 1u) * p.G - half, p.Tq); }
+  if (p.pattern == PATTERN_S2) { return min(((j + half) / p.G + 1u) * p.G - half, p.NQ); }
   if (j < half) { return half; }
-  return min((rolled(j) / p.G + 1u) * p.G + half, p.Tq);
+  return min((rolled(j) / p.G + 1u) * p.G + half, p.NQ);
 }
 // Keys that query rows [i0, i1] see, as runs: [x, y) plus, for s2roll's first tokens, the wrapped
-// tail [z, Tk) (z = Tk when there is none).
-fn keyRuns(i0: u32, i1: u32, h: u32) -> vec3<u32> {
-  let hi = min(i1 + p.qOffset + 1u, p.Tk);
-  var lo2 = p.Tk;
-  if (p.pattern == PATTERN_S2ROLL && shifted(h) && i0 < p.G / 2u) { lo2 = max(p.Tk - p.G / 2u, hi); }
+// tail [z, N) (z = N when there is none).
+fn gKeyRuns(i0: u32, i1: u32, h: u32) -> vec3<u32> {
+  let hi = min(i1 + p.qOffset + 1u, p.N);
+  var lo2 = p.N;
+  if (p.pattern == PATTERN_S2ROLL && shifted(h) && i0 < p.G / 2u) { lo2 = max(p.N - p.G / 2u, hi); }
   return vec3<u32>(firstKey(i0, h), hi, lo2);
 }
 // Queries that see keys [j0, j1] of head h, as runs: [x, y) plus, for s2roll's tail keys, the
 // wrapped head [0, z) (z = 0 when there is none; y <= x means an empty first run).
-fn queryRuns(j0: u32, j1: u32, h: u32) -> vec3<u32> {
+fn gQueryRuns(j0: u32, j1: u32, h: u32) -> vec3<u32> {
   let lo = firstQuery(j0);
   var hi2 = 0u;
-  if (p.pattern == PATTERN_S2ROLL && shifted(h) && j1 >= p.Tk - p.G / 2u) { hi2 = min(p.G / 2u, lo); }
+  if (p.pattern == PATTERN_S2ROLL && shifted(h) && j1 >= p.N - p.G / 2u) { hi2 = min(p.G / 2u, lo); }
   return vec3<u32>(lo, queryEnd(j1, h), hi2);
 }
+
+// The dispatch's local view. Key j (local) visible to query i (local).
+fn visible(i: u32, j: u32, h: u32) -> bool { return gVisible(i + p.qBase, j + p.kBase, h); }
+// Global positions clamped into this dispatch's rows [base, base + n), made local.
+fn localRun(x: vec3<u32>, base: u32, n: u32) -> vec3<u32> {
+  return min(max(x, vec3<u32>(base)), vec3<u32>(base + n)) - vec3<u32>(base);
+}
+// gKeyRuns of local query rows [i0, i1] within this dispatch's keys: [x, y) and [z, Tk), local.
+fn keyRuns(i0: u32, i1: u32, h: u32) -> vec3<u32> {
+  let r = localRun(gKeyRuns(i0 + p.qBase, i1 + p.qBase, h), p.kBase, p.Tk);
+  return vec3<u32>(r.x, max(r.x, r.y), r.z);
+}
+// gQueryRuns of local keys [j0, j1] within this dispatch's queries: [x, y) and [0, z), local.
+fn queryRuns(j0: u32, j1: u32, h: u32) -> vec3<u32> {
+  return localRun(gQueryRuns(j0 + p.kBase, j1 + p.kBase, h), p.qBase, p.Tq);
+}
+// Index of local query row i of head h in lse and D ([H, NQ], bound whole).
+fn rowStat(h: u32, i: u32) -> u32 { return h * p.NQ + p.qBase + i; }
+// The old value of an output that accumulates over blocks (p.acc = 1), else 0 (overwrite).
+fn prior(x: f32) -> f32 { return select(0.0, x, p.acc != 0u); }
+fn prior4(x: vec4<f32>) -> vec4<f32> { return select(vec4<f32>(0.0), x, p.acc != 0u); }

@@ -4,6 +4,7 @@
  * that cannot fit before anything is allocated.
  */
 import { emptyMemoryBytes, totalBytes, type MemoryBytes } from '../engine/memory.ts';
+import { attentionBlockRows } from '../engine/kernels/attention.ts';
 import { crossEntropyChunkFor } from '../engine/kernels/cross_entropy.ts';
 import { blockByteSizes, blockBytesLimit } from '../engine/row-blocks.ts';
 import {
@@ -171,8 +172,8 @@ export function planTraining(p: PlanInput): MemoryPlan {
     ? 2 * 4 * T * D + s.layers * pad4(2 * T * D)
     : 4 * T * D * (s.layers + 1);
   b.activations = layerInputs + sets * layerSet + 4 * T * (D + 1) + 8 * T + 4;
-  // Per-token buffers: allocated whole, bound in row blocks of Tr tokens by the row-local ops;
-  // attention still binds q/o (and dq, dO), k/v (and dk, dv) whole.
+  // Per-token buffers: allocated whole, bound in row blocks of Tr tokens by the row-local ops, and
+  // by attention in query blocks (q/o, dq, dO) and key blocks (k/v, dk/dv).
   const Tr = rowPlanTokens(s, T, p.limits);
   const width = Math.max(D, Hq, Hkv);
   allocated(width === D ? 'layer input' : 'q', 4 * T * width);
@@ -180,8 +181,16 @@ export function planTraining(p: PlanInput): MemoryPlan {
   if (rowBlocks > 1)
     note(`per-token activations (one of ${rowBlocks} token blocks)`, 4 * Tr * width);
   else note('layer input', 4 * T * D);
-  note('attention q/o', 4 * T * Hq);
-  note('attention k/v', 4 * T * Hkv);
+  const attn = attentionPlanRows(s, T, p.limits);
+  const qBlocks = Math.ceil(T / attn.query);
+  const kBlocks = Math.ceil(T / attn.key);
+  const blocksOf = (name: string, n: number, what: string) =>
+    n > 1 ? `${name} (one of ${n} ${what} blocks)` : name;
+  note(blocksOf('attention q/o', qBlocks, 'query'), 4 * attn.query * Hq);
+  note(blocksOf('attention k/v', kBlocks, 'key'), 4 * attn.key * Hkv);
+  note('attention row statistics', 4 * s.heads * T);
+  // Over several key blocks the forward holds one query block's partial output and [H, T] lse.
+  const attnPartial = kBlocks > 1 ? 4 * attn.query * Hq + 4 * s.heads * T : 0;
   const mlpBlocks = Math.ceil(T / Tb);
   note(
     mlpBlocks > 1 ? `mlp activations (one of ${mlpBlocks} token blocks)` : 'mlp activations',
@@ -202,6 +211,7 @@ export function planTraining(p: PlanInput): MemoryPlan {
     note('logits chunk', 4 * chunk * V) +
     4 * s.headDim +
     4 * s.heads * T * 2 + // attention row statistics in backward
+    attnPartial +
     4 * T * 64; // norm-weight partial sums
   return {
     bytes: b,
@@ -238,6 +248,25 @@ function rowPlanTokens(s: LlamaShape, T: number, limits: PlanInput['limits']): n
     return rowBlockTokens(s, T, blockBytesLimit(limits));
   } catch {
     return Math.min(Math.max(T, 1), 64);
+  }
+}
+
+/**
+ * Query and key rows per attention block as the launcher picks them (attentionBlockRows under the
+ * binding limit; without limits, all T). When not even 64 rows fit, 64 (so the plan names them).
+ */
+function attentionPlanRows(
+  s: LlamaShape,
+  T: number,
+  limits: PlanInput['limits'],
+): { query: number; key: number } {
+  const n = Math.max(T, 1);
+  if (!limits) return { query: n, key: n };
+  const cfg = { Tq: n, Tk: n, H: s.heads, KV: s.kvHeads, hd: s.headDim };
+  try {
+    return attentionBlockRows(cfg, limits.maxStorageBufferBindingSize);
+  } catch {
+    return { query: Math.min(n, 64), key: Math.min(n, 64) };
   }
 }
 

@@ -3,7 +3,9 @@
  * 200-token step of a model with hidden 64 — every [200, 64] f32 buffer (the residual stream, the
  * norm outputs, hMid, dResid, dXn, dHn: 50 KiB) is larger than a binding, so the norms, q/k/v/o
  * and their LoRA, RoPE, the residual adds, the 16-bit checkpoint pack/unpack, the embedding lookup
- * and the output layer's hidden input run on row views of 128 and 72 tokens. Loss and every
+ * and the output layer's hidden input run on row views of 128 and 72 tokens. With 16 KiB bindings
+ * and 4 heads, q/o [200, 64] and k/v [200, 32] are split too: attention runs in 4 query blocks and 2
+ * key blocks (forward merged by log-sum-exp, backward accumulated over blocks). Loss and every
  * trainable gradient match the float64 reference (s2, s2roll and full; tied and untied; f32
  * checkpoints, 16-bit checkpoints, no checkpointing), KV-cache decoding still matches, and the memory
  * plan equals the allocation, its largest binding one 128-token view.
@@ -35,19 +37,52 @@ import { LINEAR_NAMES, type AttentionPattern, type LinearName } from './types.ts
 
 const ALL: LinearName[] = [...LINEAR_NAMES];
 const T = 200;
-const CAP = 32 * 1024;
-// Bindings of at most 32 KiB; buffers up to 1 MiB.
-const CAPS = { maxStorageBufferBindingSize: CAP, maxBufferSize: 1 << 20 };
 
-function refConfig(tied: boolean, pattern: AttentionPattern): RefConfig {
-  // q/o [200, 32] and k/v [200, 16] f32 (25 and 12.5 KiB) fit a binding whole; [200, 64] does not.
+/** A binding cap (buffers up to 1 MiB) and the model shape it splits. */
+interface Setup {
+  name: string;
+  cap: number;
+  intermediate: number;
+  heads: number;
+  kvHeads: number;
+  /** Tokens per row-local block, and the plan's largest binding. */
+  rowBlock: number;
+  largest: { name: string; bytes: number };
+}
+
+const SETUPS: Setup[] = [
+  {
+    // q/o [200, 32] and k/v [200, 16] f32 (25 and 12.5 KiB) fit a binding whole; [200, 64] does not.
+    name: 'row-local ops in token blocks, attention whole (32 KiB bindings)',
+    cap: 32 * 1024,
+    intermediate: 96,
+    heads: 2,
+    kvHeads: 1,
+    rowBlock: 128,
+    largest: { name: 'per-token activations (one of 2 token blocks)', bytes: 128 * 64 * 4 },
+  },
+  {
+    // q/o [200, 64] (50 KiB) in 4 query blocks of 64 rows, k/v [200, 32] in 2 key blocks of 128.
+    name: 'row-local ops and attention in query and key blocks (16 KiB bindings)',
+    cap: 16 * 1024,
+    intermediate: 64,
+    heads: 4,
+    kvHeads: 2,
+    rowBlock: 64,
+    // Row views, query-block views and the embedding's row blocks all bind 16 KiB; the first named
+    // of them is the plan's largest.
+    largest: { name: 'embed_tokens (one of 2 blocks)', bytes: 16 * 1024 },
+  },
+];
+
+function baseConfig(tied: boolean, pattern: AttentionPattern, setup: Setup): RefConfig {
   return {
     vocab: 96,
     hidden: 64,
-    intermediate: 96,
+    intermediate: setup.intermediate,
     layers: 2,
-    heads: 2,
-    kvHeads: 1,
+    heads: setup.heads,
+    kvHeads: setup.kvHeads,
     headDim: 16,
     rmsEps: 1e-5,
     ropeTheta: 10000,
@@ -76,13 +111,15 @@ const cases: Case[] = [
   { tied: true, pattern: 's2roll', checkpointing: true, checkpoint16: true, trainEmbed: true },
 ];
 
-describe('row-local ops in token blocks vs the float64 reference', () => {
+describe.each(SETUPS)('$name vs the float64 reference', (setup) => {
   const runtimeFor = cappedRuntimes();
+  const CAPS = { maxStorageBufferBindingSize: setup.cap, maxBufferSize: 1 << 20 };
   const runtime = () => runtimeFor(CAPS);
+  const refConfig = (tied: boolean, pattern: AttentionPattern) => baseConfig(tied, pattern, setup);
 
-  it('picks 128-token blocks for [200, 64] f32 under a 32 KiB binding', () => {
+  it(`picks ${setup.rowBlock}-token blocks for [200, 64] f32`, () => {
     const shape = shapeOfRef(refConfig(true, 's2'));
-    expect(rowBlockTokens(shape, T, CAP)).toBe(128);
+    expect(rowBlockTokens(shape, T, setup.cap)).toBe(setup.rowBlock);
     expect(rowBlockTokens(shape, T, T * 64 * 4)).toBe(T);
     expect(() => rowBlockTokens(shape, T, 63 * 64 * 4)).toThrow(/per-token activations/);
   });
@@ -157,10 +194,7 @@ describe('row-local ops in token blocks vs the float64 reference', () => {
         expect(used[k] - before[k], k).toBe(plan.bytes[k]);
       }
       expect(used.workspace - before.workspace).toBeLessThanOrEqual(plan.bytes.workspace);
-      expect(plan.largestBuffer).toEqual({
-        name: 'per-token activations (one of 2 token blocks)',
-        bytes: 128 * 64 * 4,
-      });
+      expect(plan.largestBuffer).toEqual(setup.largest);
       expect(plan.largestAllocation).toEqual({ name: 'layer input', bytes: T * 64 * 4 });
       model.destroy();
       params.destroy();

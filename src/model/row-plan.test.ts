@@ -1,13 +1,14 @@
 /**
  * The plan of per-token buffers bound in token blocks: on the real TinyLlama-1.1B config at 32768
  * tokens under a 128 MiB binding limit the [T, 2048] f32 buffers (256 MiB) are allocated whole and
- * bound as 128 MiB views by the row-local ops (attention still binds q/o whole, and the plan names
- * that); a maxBufferSize below such a buffer refuses the plan, naming it and the limit.
+ * bound as 128 MiB views by the row-local ops and attention, so the plan fits the limit; a
+ * maxBufferSize below such a buffer refuses the plan, naming it and the limit.
  */
 import { describe, expect, it } from 'vitest';
 import { realModelConfig } from '../test/real-shapes.ts';
 import { rowBlockTokens } from './activations.ts';
 import { planProblem, planTraining } from './plan.ts';
+import { attentionBlockRows } from '../engine/kernels/attention.ts';
 import { defaultLora } from './longlora.ts';
 
 const MiB = 2 ** 20;
@@ -29,16 +30,55 @@ describe('the plan with per-token buffers in token blocks', () => {
     const p = plan(limits);
     const Tr = rowBlockTokens(s, 32768, 128 * MiB);
     expect(Tr).toBe(16384);
+    const attn = { Tq: 32768, Tk: 32768, H: s.heads, KV: s.kvHeads, hd: s.headDim };
+    expect(attentionBlockRows(attn, 128 * MiB)).toEqual({ query: 16384, key: 32768 });
     expect(p.largestAllocation).toEqual({ name: 'layer input', bytes: 32768 * 2048 * 4 });
-    // Attention still binds q/o whole: that, not a per-token buffer, is now what the plan refuses.
-    expect(p.largestBuffer).toEqual({ name: 'attention q/o', bytes: 32768 * 2048 * 4 });
-    expect(planProblem(p, limits, Infinity)).toMatch(/^attention q\/o needs one buffer/);
+    // Attention binds q/o in query blocks and k/v whole ([32768, 256] f32 is 32 MiB): every binding
+    // fits, and the plan has no problem but the budget.
+    expect(p.largestBuffer.bytes).toBeLessThanOrEqual(128 * MiB);
+    expect(planProblem(p, limits, Infinity)).toBeNull();
   });
 
   it('refuses a per-token buffer larger than maxBufferSize, naming it', () => {
     const limits = { maxBufferSize: 128 * MiB, maxStorageBufferBindingSize: 128 * MiB };
     expect(planProblem(plan(limits), limits, Infinity)).toMatch(
       /^layer input needs one buffer of 0\.25 GiB, more than this GPU allocates \(0\.13 GiB\)/,
+    );
+  });
+});
+
+describe('Llama-2-7B at 16384 and 32768 tokens under 128 MiB bindings', () => {
+  const s = realModelConfig('llama-2-7b');
+  const limits = { maxBufferSize: 1024 * MiB, maxStorageBufferBindingSize: 128 * MiB };
+  it.each([16384, 32768])('%i tokens: k/v in key blocks, every binding within the limit', (T) => {
+    const p = planTraining({
+      shape: s,
+      weightBytes: 2,
+      lora: defaultLora(),
+      context: T,
+      checkpointing: true,
+      limits,
+    });
+    const attn = { Tq: T, Tk: T, H: s.heads, KV: s.kvHeads, hd: s.headDim };
+    // [T, 4096] f32 is 256 or 512 MiB: 8192 rows a block.
+    expect(attentionBlockRows(attn, 128 * MiB)).toEqual({ query: 8192, key: 8192 });
+    expect(p.largestBuffer.bytes).toBeLessThanOrEqual(128 * MiB);
+    expect(p.largestAllocation).toEqual({ name: 'layer input', bytes: T * 4096 * 4 });
+    expect(planProblem(p, limits, Infinity)).toBeNull();
+    // A 256 MiB maxBufferSize refuses 32768 tokens, naming the buffer.
+    const small = { ...limits, maxBufferSize: 256 * MiB };
+    const q = planTraining({
+      ...{ shape: s, weightBytes: 2, lora: defaultLora() },
+      context: T,
+      checkpointing: true,
+      limits: small,
+    });
+    expect(planProblem(q, small, Infinity)).toEqual(
+      T > 16384
+        ? expect.stringMatching(
+            /^layer input needs one buffer of 0\.50 GiB, more than this GPU allocates/,
+          )
+        : null,
     );
   });
 });

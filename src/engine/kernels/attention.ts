@@ -2,8 +2,15 @@
  * Launchers for flash-style attention with the LongLoRA patterns (full causal, s2, s2roll): a forward
  * that saves the per-row log-sum-exp, and a backward that recomputes probabilities from it. Memory is
  * linear in the context: no N×N buffer exists; key tiles a query tile cannot see are skipped.
+ *
+ * Long contexts run in blocks so every binding stays within the binding limit: q, o, dO and dq are
+ * bound as views of query-row blocks, k, v, dk and dv as views of key-row blocks (lse and D [H, Tq]
+ * stay whole). The forward runs each query block over its key blocks and merges the partial outputs
+ * by their log-sum-exp (attention.merge); the backward accumulates dq over key blocks and dk/dv over
+ * query blocks. Block pairs no query of the pair can see are skipped.
  */
-import type { Runtime, Tensor } from '../runtime.ts';
+import { VIEW_ROW_GRANULE, viewBlockRows } from '../row-blocks.ts';
+import type { Binding, Runtime, Tensor } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
 import {
   isAttentionPattern,
@@ -34,6 +41,13 @@ export interface AttentionConfig {
   tileCols?: number;
   /** false visits every tile and relies on the mask alone (the naive variant, for comparison). */
   skipTiles?: boolean;
+  /**
+   * Query rows per block (a multiple of 64). Default: all Tq when [Tq, H·hd] f32 fits the binding
+   * limit, else the most that do (attentionBlockRows).
+   */
+  queryBlock?: number;
+  /** Key rows per block (a multiple of 64); default as queryBlock for [Tk, KV·hd]. */
+  keyBlock?: number;
   /** Kernel family; default attentionVariant(rt, hd). 'direct' needs hd % 4 == 0 and hd <= 64. */
   variant?: AttentionVariant;
 }
@@ -88,6 +102,11 @@ const Params = uniformLayout(
     hd: 'u32',
     bk: 'u32',
     scale: 'f32',
+    N: 'u32',
+    NQ: 'u32',
+    qBase: 'u32',
+    kBase: 'u32',
+    acc: 'u32',
   },
   {
     shaders: ATTENTION_KERNELS,
@@ -100,8 +119,8 @@ const Params = uniformLayout(
   },
 );
 const PrepParams = uniformLayout(
-  { Tq: 'u32', H: 'u32', HD: 'u32' },
-  { shaders: ['attention.backward_prep'] },
+  { Tq: 'u32', H: 'u32', HD: 'u32', q0: 'u32', NQ: 'u32' },
+  { shaders: ['attention.backward_prep', 'attention.merge'] },
 );
 
 /** The uniform layouts (tests check what they splice into the shaders). */
@@ -187,10 +206,18 @@ function constants(cfg: AttentionConfig, r: Resolved): Record<string, number> {
   return { ROWS: r.rows, HD4: cfg.hd / 4, SKIP: cfg.skipTiles === false ? 0 : 1 };
 }
 
-function params(cfg: AttentionConfig, r: Resolved): ArrayBuffer {
+/** One dispatch's rows: queries q0 … q0 + nq − 1 and keys k0 … k0 + nk − 1. */
+interface Block {
+  q0: number;
+  nq: number;
+  k0: number;
+  nk: number;
+}
+
+function params(cfg: AttentionConfig, r: Resolved, b: Block, acc: boolean): ArrayBuffer {
   return Params.pack({
-    Tq: cfg.Tq,
-    Tk: cfg.Tk,
+    Tq: b.nq,
+    Tk: b.nk,
     H: cfg.H,
     KV: cfg.KV,
     pattern: PATTERN_ID[cfg.pattern],
@@ -200,10 +227,81 @@ function params(cfg: AttentionConfig, r: Resolved): ArrayBuffer {
     hd: cfg.hd,
     bk: r.cols,
     scale: 1 / Math.sqrt(cfg.hd),
+    N: cfg.Tk,
+    NQ: cfg.Tq,
+    qBase: b.q0,
+    kBase: b.k0,
+    acc: acc ? 1 : 0,
   });
 }
 
-/** o = softmax(q·kᵀ/√hd, masked by cfg.pattern)·v and lse [H, Tq]; both overwritten. */
+/**
+ * Query and key rows per block under a binding limit of `maxBinding` bytes: all rows when [rows,
+ * heads·hd] f32 fits, else the largest multiple of 64 rows that does (cfg.queryBlock / keyBlock
+ * override). Throws when not even 64 rows fit.
+ */
+export function attentionBlockRows(
+  cfg: Pick<AttentionConfig, 'Tq' | 'Tk' | 'H' | 'KV' | 'hd' | 'queryBlock' | 'keyBlock'>,
+  maxBinding: number,
+): { query: number; key: number } {
+  const pick = (rows: number, width: number, given: number | undefined, what: string) => {
+    if (given !== undefined) {
+      if (!(Number.isInteger(given) && given > 0 && given % VIEW_ROW_GRANULE === 0))
+        throw new Error(`attention: ${what} must be a positive multiple of 64, got ${given}`);
+      return Math.min(given, rows);
+    }
+    const n = viewBlockRows(rows, 4 * width, maxBinding);
+    if (n < 1)
+      throw new Error(`attention: not even 64 ${what} rows of ${width} floats fit a binding`);
+    return n;
+  };
+  return {
+    query: pick(cfg.Tq, cfg.H * cfg.hd, cfg.queryBlock, 'queryBlock'),
+    key: pick(cfg.Tk, cfg.KV * cfg.hd, cfg.keyBlock, 'keyBlock'),
+  };
+}
+
+/** [first row, count] of each block of `per` rows. */
+function spans(rows: number, per: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let r0 = 0; r0 < rows; r0 += per) out.push([r0, Math.min(per, rows - r0)]);
+  return out;
+}
+
+/**
+ * Whether any query of [q0, q0 + nq) can see any key of [k0, k0 + nk) (conservative: true may still
+ * see nothing, false never hides a visible pair). Causal for every pattern, so keys after the last
+ * query (plus qOffset) are unseen, except s2roll's wrapped tail [N − G/2, N), seen by its first G/2
+ * queries; s2 and s2roll never look further back than G/2 before the first query's group.
+ */
+export function attentionBlocksMeet(
+  cfg: AttentionConfig,
+  G: number,
+  qOffset: number,
+  b: Block,
+): boolean {
+  if (cfg.skipTiles === false) return true;
+  const qLast = b.q0 + b.nq - 1 + qOffset;
+  const wrapped = cfg.pattern === 's2roll' && b.q0 < G / 2 && b.k0 + b.nk > cfg.Tk - G / 2;
+  if (wrapped) return true;
+  if (b.k0 > qLast) return false;
+  if (cfg.pattern === 'full') return true;
+  const lowest = Math.floor(b.q0 / G) * G - G / 2;
+  return b.k0 + b.nk > lowest;
+}
+
+/** Rows r0 … r0 + n − 1 of t seen as [rows, width] f32 (the whole tensor when that is all of it). */
+function rowView(t: Tensor, r0: number, n: number, rows: number, width: number): Binding {
+  if (r0 === 0 && n === rows) return t;
+  return { tensor: t, offset: r0 * width * 4, size: n * width * 4 };
+}
+
+/**
+ * o = softmax(q·kᵀ/√hd, masked by cfg.pattern)·v and lse [H, Tq]; both overwritten. Over more than
+ * one key block, each block after a query block's first writes a partial output and log-sum-exp
+ * into a temporary ([query block, H·hd] and [H, Tq] f32, category workspace) that attention.merge
+ * folds in; the recorded work is then submitted before the temporary is released.
+ */
 export function attentionForward(
   rt: Runtime,
   q: Tensor,
@@ -220,14 +318,55 @@ export function attentionForward(
   checkSize(v, Tk * KV * hd, 'v');
   checkSize(o, Tq * H * hd, 'o');
   checkSize(lse, H * Tq, 'lse');
-  rt.dispatch({
-    shader: r.variant === 'direct' ? 'attention.forward_direct' : 'attention.forward',
-    constants: constants(cfg, r),
-    bindings: [q, k, v, o, lse],
-    params: params(cfg, r),
-    workgroups: [Math.ceil(Tq / r.rows), H],
-    label: `attention.forward ${r.variant} ${cfg.pattern} ${Tq}x${Tk} H${H}/${KV} d${hd}`,
-  });
+  const per = attentionBlockRows(cfg, rt.info.limits.maxStorageBufferBindingSize);
+  const qSpans = spans(Tq, per.query);
+  const kSpans = spans(Tk, per.key);
+  let oPart: Tensor | null = null;
+  let lsePart: Tensor | null = null;
+  const label = `attention.forward ${r.variant} ${cfg.pattern} ${Tq}x${Tk} H${H}/${KV} d${hd}`;
+  for (const [q0, nq] of qSpans) {
+    let first = true;
+    for (const [k0, nk] of kSpans) {
+      const b = { q0, nq, k0, nk };
+      if (!attentionBlocksMeet(cfg, r.G, r.qOffset, b)) continue;
+      if (!first && !oPart) {
+        oPart = rt.tensor([per.query, H * hd], 'f32', 'workspace', 'attention partial o');
+        lsePart = rt.tensor([H, Tq], 'f32', 'workspace', 'attention partial lse');
+      }
+      const out = first
+        ? rowView(o, q0, nq, Tq, H * hd)
+        : rowView(oPart!, 0, nq, per.query, H * hd);
+      rt.dispatch({
+        shader: r.variant === 'direct' ? 'attention.forward_direct' : 'attention.forward',
+        constants: constants(cfg, r),
+        bindings: [
+          rowView(q, q0, nq, Tq, H * hd),
+          rowView(k, k0, nk, Tk, KV * hd),
+          rowView(v, k0, nk, Tk, KV * hd),
+          out,
+          first ? lse : lsePart!,
+        ],
+        params: params(cfg, r, b, false),
+        workgroups: [Math.ceil(nq / r.rows), H],
+        label: qSpans.length * kSpans.length > 1 ? `${label} q${q0}+${nq} k${k0}+${nk}` : label,
+      });
+      if (!first) {
+        rt.dispatch({
+          shader: 'attention.merge',
+          bindings: [rowView(o, q0, nq, Tq, H * hd), lse, out, lsePart!],
+          params: PrepParams.pack({ Tq: nq, H, HD: hd, q0, NQ: Tq }),
+          workgroups: [Math.ceil((nq * H) / 64)],
+          label: `attention.merge q${q0}+${nq} k${k0}+${nk}`,
+        });
+      }
+      first = false;
+    }
+  }
+  if (oPart) {
+    rt.flush();
+    oPart.destroy();
+    lsePart!.destroy();
+  }
 }
 
 /** A workspace tensor for attentionBackward (D, [H, Tq] f32), to reuse across calls. */
@@ -238,7 +377,8 @@ export function attentionWorkspace(rt: Runtime, cfg: AttentionConfig): Tensor {
 /**
  * dq, dk, dv (all OVERWRITTEN) from the forward's o and lse and the upstream dO; deterministic.
  * `ws` is a workspace from attentionWorkspace; without one, a temporary is allocated, and the
- * recorded work is submitted before it is released.
+ * recorded work is submitted before it is released. In blocks, dq accumulates over key blocks and
+ * dk/dv over query blocks (each block's first dispatch overwrites).
  */
 export function attentionBackward(
   rt: Runtime,
@@ -271,32 +411,75 @@ export function attentionBackward(
   }
   const D = ws ?? attentionWorkspace(rt, cfg);
   checkSize(D, H * Tq, 'workspace');
+  const per = attentionBlockRows(cfg, rt.info.limits.maxStorageBufferBindingSize);
+  const qSpans = spans(Tq, per.query);
+  const kSpans = spans(Tk, per.key);
+  const split = qSpans.length * kSpans.length > 1;
   const label = `${r.variant} ${cfg.pattern} ${Tq}x${Tk} H${H}/${KV} d${hd}`;
-  rt.dispatch({
-    shader: 'attention.backward_prep',
-    bindings: [o, dO, D],
-    params: PrepParams.pack({ Tq, H, HD: hd }),
-    workgroups: [Math.ceil((Tq * H) / 64)],
-    label: `attention.backward_prep ${label}`,
-  });
-  const p = params(cfg, r);
+  const qv = (t: Tensor, q0: number, nq: number) => rowView(t, q0, nq, Tq, H * hd);
+  const kv = (t: Tensor, k0: number, nk: number) => rowView(t, k0, nk, Tk, KV * hd);
+  for (const [q0, nq] of qSpans) {
+    rt.dispatch({
+      shader: 'attention.backward_prep',
+      bindings: [qv(o, q0, nq), qv(dO, q0, nq), D],
+      params: PrepParams.pack({ Tq: nq, H, HD: hd, q0, NQ: Tq }),
+      workgroups: [Math.ceil((nq * H) / 64)],
+      label: `attention.backward_prep ${label}${split ? ` q${q0}+${nq}` : ''}`,
+    });
+  }
   const suffix = r.variant === 'direct' ? '_direct' : '';
-  rt.dispatch({
-    shader: `attention.backward_dkdv${suffix}`,
-    constants: constants(cfg, r),
-    bindings: [q, k, v, dO, lse, D, dk, dv],
-    params: p,
-    workgroups: [Math.ceil(Tk / r.rows), KV],
-    label: `attention.backward_dkdv ${label}`,
-  });
-  rt.dispatch({
-    shader: `attention.backward_dq${suffix}`,
-    constants: constants(cfg, r),
-    bindings: [q, k, v, dO, lse, D, dq],
-    params: p,
-    workgroups: [Math.ceil(Tq / r.rows), H],
-    label: `attention.backward_dq ${label}`,
-  });
+  for (const [k0, nk] of kSpans) {
+    let first = true;
+    for (const [q0, nq] of qSpans) {
+      const b = { q0, nq, k0, nk };
+      // A key block no query block meets still gets one dispatch, which writes its zeros.
+      const lastChance = first && q0 + nq === Tq;
+      if (!attentionBlocksMeet(cfg, r.G, r.qOffset, b) && !lastChance) continue;
+      rt.dispatch({
+        shader: `attention.backward_dkdv${suffix}`,
+        constants: constants(cfg, r),
+        bindings: [
+          qv(q, q0, nq),
+          kv(k, k0, nk),
+          kv(v, k0, nk),
+          qv(dO, q0, nq),
+          lse,
+          D,
+          kv(dk, k0, nk),
+          kv(dv, k0, nk),
+        ],
+        params: params(cfg, r, b, !first),
+        workgroups: [Math.ceil(nk / r.rows), KV],
+        label: `attention.backward_dkdv ${label}${split ? ` q${q0}+${nq} k${k0}+${nk}` : ''}`,
+      });
+      first = false;
+    }
+  }
+  for (const [q0, nq] of qSpans) {
+    let first = true;
+    for (const [k0, nk] of kSpans) {
+      const b = { q0, nq, k0, nk };
+      const lastChance = first && k0 + nk === Tk;
+      if (!attentionBlocksMeet(cfg, r.G, r.qOffset, b) && !lastChance) continue;
+      rt.dispatch({
+        shader: `attention.backward_dq${suffix}`,
+        constants: constants(cfg, r),
+        bindings: [
+          qv(q, q0, nq),
+          kv(k, k0, nk),
+          kv(v, k0, nk),
+          qv(dO, q0, nq),
+          lse,
+          D,
+          qv(dq, q0, nq),
+        ],
+        params: params(cfg, r, b, !first),
+        workgroups: [Math.ceil(nq / r.rows), H],
+        label: `attention.backward_dq ${label}${split ? ` q${q0}+${nq} k${k0}+${nk}` : ''}`,
+      });
+      first = false;
+    }
+  }
   if (!ws) {
     rt.flush();
     D.destroy();

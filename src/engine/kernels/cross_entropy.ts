@@ -178,9 +178,12 @@ export function crossEntropyForward(
   let chunk = Math.min(opts.chunk ?? crossEntropyChunk(rt, T, V), Math.max(T, 1));
   if (given) chunk = Math.min(chunk, Math.floor(given.size / V));
   // Hidden rows bound as views (larger than a binding): chunks of whole granules keep each view at
-  // its chunk's rows (see chunkRows).
-  if (hidden.bytes > rt.info.limits.maxStorageBufferBindingSize && chunk >= VIEW_ROW_GRANULE)
-    chunk -= chunk % VIEW_ROW_GRANULE;
+  // its chunk's rows; a smaller chunk is cut to a power of two (dividing 64), so a view (see
+  // chunkRows) never spans more than one granule, which the row-local ops already bind.
+  if (hidden.bytes > rt.info.limits.maxStorageBufferBindingSize) {
+    if (chunk >= VIEW_ROW_GRANULE) chunk -= chunk % VIEW_ROW_GRANULE;
+    else chunk = 2 ** Math.floor(Math.log2(chunk));
+  }
   if (chunk < 1) throw new Error(`crossEntropyForward: logits workspace holds less than one row`);
   const logits = given ?? rt.tensor([chunk, V], 'f32', 'workspace', 'cross-entropy logits');
   const lossRows = rt.tensor([Math.max(T, 1)], 'f32', 'workspace', 'cross-entropy row losses');
