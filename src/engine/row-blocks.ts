@@ -133,9 +133,13 @@ export function allocRowBlocks(
   return new RowBlocks(blocks.tensors, blocks.starts, shape, dtype, category, label);
 }
 
+/** Bytes of a matrix read and uploaded at a time by allocRowBlocksFrom. */
+export const UPLOAD_CHUNK_BYTES = 8 * 2 ** 20;
+
 /**
- * Like allocRowBlocks, with each block's contents fetched by `rows(row0, n)` just before it is
- * uploaded: a matrix read from a file never needs to be in memory whole (only one block at a time).
+ * Like allocRowBlocks, with the contents fetched by `rows(row0, n)` in pieces of about
+ * UPLOAD_CHUNK_BYTES just before they are uploaded: a matrix read from a file is never in memory
+ * whole, nor even one block of it.
  */
 export async function allocRowBlocksFrom(
   rt: Runtime,
@@ -146,10 +150,17 @@ export async function allocRowBlocksFrom(
   rows: (row0: number, n: number) => Promise<ArrayBufferView>,
 ): Promise<RowBlocks> {
   const empty = rowBlockTensors(rt, shape, dtype, category, label, () => undefined);
+  const rowBytes = shape[1] * DTYPE_BYTES[dtype];
+  // Rows per read: about UPLOAD_CHUNK_BYTES, an even count when rows are not whole 32-bit words.
+  let chunk = Math.max(1, Math.floor(UPLOAD_CHUNK_BYTES / rowBytes));
+  if (rowBytes % 4 !== 0) chunk = Math.max(2, chunk - (chunk % 2));
   try {
     for (const [i, t] of empty.tensors.entries()) {
       const r0 = empty.starts[i]!;
-      rt.write(t, await rows(r0, t.shape[0]!));
+      const n = t.shape[0]!;
+      for (let r = 0; r < n; r += chunk) {
+        rt.write(t, await rows(r0 + r, Math.min(chunk, n - r)), r * rowBytes);
+      }
     }
   } catch (e) {
     for (const t of empty.tensors) t.destroy();
