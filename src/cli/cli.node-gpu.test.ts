@@ -301,7 +301,7 @@ describe('longlora memory plans: --trainable, --budget in GiB, refusals before a
     );
     expect(grad.code).toBe(2);
     expect(grad.message).toMatch(/grad at 64 tokens cannot run here/);
-    expect(grad.message).toMatch(/the budget is 0\.00 GiB\. Lower --context or --rank/);
+    expect(grad.message).toMatch(/the budget is 102\.40 KiB\. Lower --context or --rank/);
     expect(grad.message).toMatch(/--budget/);
     // Train is refused before its data is even read (this file does not exist).
     const train = await refused(

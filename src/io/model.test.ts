@@ -104,6 +104,16 @@ describe('openModel', () => {
     await expect(t.readRange(1, t.byteLength)).rejects.toThrow(/outside the tensor/);
   });
 
+  it('refuses a GGUF whose RoPE is scaled by a rope_freqs tensor (Llama 3.1+), naming the way out', async () => {
+    const spec = TINY_MODELS['tiny-f32-gqa']!;
+    const freqs = { name: 'rope_freqs.weight', dims: [4], type: 0, data: new Uint8Array(16) };
+    const file = bytesSource('llama31.gguf', tinyGguf(spec, undefined, [freqs]));
+    await expect(openModel([file])).rejects.toThrow(
+      /llama31\.gguf: this GGUF scales RoPE with a rope_freqs tensor .*open the Hugging Face folder/,
+    );
+    await expect(openModel([file])).rejects.toMatchObject({ kind: 'unsupported-model' });
+  });
+
   it('reports missing tokenizer files and unexpected files', async () => {
     const files = tinyHfFolder(TINY_MODELS['tiny-f32-gqa']!);
     delete files['tokenizer.json'];

@@ -1,7 +1,7 @@
 /** Model loading front-end: recognises an HF folder, a safetensors file with config.json, or a GGUF. */
 import { checkWeightsAgainstConfig, parseHfConfig, type ModelConfig } from './config.ts';
 import { dtypeBytes, numel, type WeightDtype } from './dtype.ts';
-import { FormatError } from './errors.ts';
+import { FormatError, UnsupportedModelError } from './errors.ts';
 import { ggufTensorDtype, readGguf, readGgufTensorBytes, type GgufTensorInfo } from './gguf.ts';
 import { ggufDimsToShape, ggufToHfName, ggufToModelConfig, unpermuteQK } from './gguf-llama.ts';
 import {
@@ -105,6 +105,15 @@ async function openGguf(
   const tensors: ModelTensor[] = [];
   const unexpected: string[] = [];
   for (const info of gguf.tensors) {
+    // Llama 3.1+ GGUFs carry their "llama3" RoPE scaling as per-frequency divisors in rope_freqs;
+    // run without them the model would silently use plain RoPE at long positions.
+    if (info.name === 'rope_freqs.weight')
+      throw new UnsupportedModelError(
+        src.name,
+        'this GGUF scales RoPE with a rope_freqs tensor (Llama 3.1+ "llama3" frequencies), which ' +
+          'the GGUF reader does not apply yet; open the Hugging Face folder of the model instead ' +
+          '(its config.json rope_scaling is applied exactly)',
+      );
     const name = ggufToHfName(info.name);
     if (name === null) {
       unexpected.push(info.name);

@@ -456,6 +456,7 @@ export function llamaGgufMetadata(config: ModelConfig, name: string): GgufKv[] {
 export function tinyGguf(
   spec: TinySpec,
   override?: { name: string; type: number; data: Uint8Array },
+  extra: { name: string; dims: number[]; type: number; data: Uint8Array }[] = [],
 ): Uint8Array {
   const config = parseHfConfig(tinyConfigJson(spec));
   const weights = randomWeights(config, spec.seed);
@@ -471,7 +472,7 @@ export function tinyGguf(
       return { name: ggufName, dims, type: override.type, data: override.data };
     return { name: ggufName, dims, type: GGML_ID[spec.dtype], data: f32ToBytes(data, spec.dtype) };
   });
-  return writeGguf(llamaGgufMetadata(config, `tiny-${spec.dtype}`), tensors);
+  return writeGguf(llamaGgufMetadata(config, `tiny-${spec.dtype}`), [...tensors, ...extra]);
 }
 
 /** Bytes a Q4_0 tensor of `n` elements takes (for the unsupported-type fixture). */
