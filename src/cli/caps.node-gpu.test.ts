@@ -1,28 +1,16 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { readSafetensorsHeader, readTensorBytes } from '../io/safetensors.ts';
 import { bytesSource } from '../io/source.ts';
 import { DEMO_DIR } from '../test/assets-node.ts';
+import { cliRunner } from '../test/cli.ts';
 import { tinyLlama11BConfigJson } from '../test/fixtures.ts';
 import { realConfigJson, type RealModelName } from '../test/real-shapes.ts';
 import { main } from './main.ts';
 
-let out: string[] = [];
-beforeEach(() => {
-  out = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-});
-afterEach(() => vi.restoreAllMocks());
-
-async function run(...argv: string[]): Promise<string> {
-  out = [];
-  const code = await main(argv);
-  if (code !== 0) throw new Error(`longlora ${argv.join(' ')} exited ${code}`);
-  return out.join('\n');
-}
+const run = cliRunner();
 
 /** Every tensor of a safetensors file as raw bytes, by name. */
 async function tensors(file: string): Promise<Map<string, Uint8Array>> {

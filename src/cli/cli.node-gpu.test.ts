@@ -1,11 +1,12 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { readSafetensorsHeader } from '../io/safetensors.ts';
 import { bytesSource } from '../io/source.ts';
 import { assetPath, DEMO_DIR } from '../test/assets-node.ts';
 import { LlamaParams } from '../model/params.ts';
+import { cliRunner } from '../test/cli.ts';
 import { tinyLlama11BConfigJson } from '../test/fixtures.ts';
 import { gpu } from './common.ts';
 import { main } from './main.ts';
@@ -13,20 +14,7 @@ import { main } from './main.ts';
 const STORIES = DEMO_DIR;
 const TEXT = assetPath('tinystories-197k.txt');
 
-let out: string[] = [];
-beforeEach(() => {
-  out = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-});
-afterEach(() => vi.restoreAllMocks());
-
-async function run(...argv: string[]): Promise<string> {
-  out = [];
-  const code = await main(argv);
-  if (code !== 0) throw new Error(`longlora ${argv.join(' ')} exited ${code}`);
-  return out.join('\n');
-}
+const run = cliRunner();
 
 describe('longlora CLI on stories260K', () => {
   it('generate: fluent greedy text, identical from safetensors and GGUF', async () => {

@@ -1,5 +1,5 @@
 /**
- * The repository stands on its own: no tracked file reads from a sibling `../shared` folder (a clone
+ * The repository stands on its own: no tracked file reads from the sibling `shared` folder (a clone
  * has none; the demo model and text live in public/demo/) or cites a design document the repository
  * does not hold (docs/longlora.md is the project's own summary).
  */
@@ -68,7 +68,7 @@ describe('the repository stands on its own', () => {
     expect(files).toContain('docs/longlora.md');
   });
 
-  it('no tracked file reads ../shared or cites a design document outside the repository', () => {
+  it('no tracked file reads the sibling shared folder or cites a design document outside the repository', () => {
     expect(offenders()).toEqual([]);
   });
 });
