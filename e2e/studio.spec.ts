@@ -72,8 +72,8 @@ test('the GPU memory a person states is planned against, warned about, and remem
   const memory = page.getByRole('combobox', { name: 'GPU memory' });
   await expect(memory).toHaveValue('assumed');
 
-  // 16k tokens of the demo plan ~150 MB; a card stated at 128 MB gets a warning, not a refusal.
-  await page.getByRole('spinbutton', { name: 'Target context' }).fill('16384');
+  // 32k tokens of the demo plan ~240 MB; a card stated at 128 MB gets a warning, not a refusal.
+  await page.getByRole('spinbutton', { name: 'Target context' }).fill('32768');
   await memory.selectOption('custom');
   await page.getByRole('spinbutton', { name: 'Custom GPU memory (GB)' }).fill('0.125');
   await expect(plan).toContainText('of your 128 MB');
