@@ -7,13 +7,7 @@
  * allocation, with the MLP buffers at block size and every buffer within the cap.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  randomRefModel,
-  refForwardLogits,
-  refLossAndGrads,
-  type RefConfig,
-} from '../reference/llama.ts';
-import { expectClose } from '../test/numeric.ts';
+import { randomRefModel, refLossAndGrads, type RefConfig } from '../reference/llama.ts';
 import {
   cappedRuntimes,
   expectedGradients,
@@ -23,6 +17,7 @@ import {
   setNonZeroLora,
   shapeOfRef,
   type StorageDtype,
+  expectDecodeMatchesReference,
 } from '../test/parity.ts';
 import { Rng } from '../util/rng.ts';
 import { mlpBlockTokens } from './activations.ts';
@@ -174,16 +169,10 @@ describe('the MLP in token blocks vs the float64 reference', () => {
       const rng = new Rng(9);
       const seq = Array.from({ length: T }, () => rng.int(refCfg.vocab));
       const cache = new KvCache(model, T + 3);
-      let pending = [...seq];
-      for (let step = 0; step < 3; step++) {
-        const got = await model.decode(pending, cache, 1);
-        const all = refForwardLogits(refCfg, w, seq);
-        const want = all.subarray((seq.length - 1) * refCfg.vocab, seq.length * refCfg.vocab);
-        expectClose(`step ${step} logits`, got, want, 1e-4, 1e-3);
-        const next = (step * 31 + 7) % refCfg.vocab;
-        seq.push(next);
-        pending = [next];
-      }
+      await expectDecodeMatchesReference({
+        ...{ model, cache, cfg: refCfg, w, prompt: seq, steps: 3, ropeFactor: 1 },
+        next: (step) => (step * 31 + 7) % refCfg.vocab,
+      });
       cache.destroy();
       model.destroy();
       params.destroy();

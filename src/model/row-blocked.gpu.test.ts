@@ -6,13 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RuntimeCaps } from '../engine/device.ts';
-import {
-  randomRefModel,
-  refForwardLogits,
-  refLossAndGrads,
-  type RefConfig,
-} from '../reference/llama.ts';
-import { expectClose } from '../test/numeric.ts';
+import { randomRefModel, refLossAndGrads, type RefConfig } from '../reference/llama.ts';
 import {
   cappedRuntimes,
   expectedGradients,
@@ -22,6 +16,7 @@ import {
   setNonZeroLora,
   shapeOfRef,
   type StorageDtype,
+  expectDecodeMatchesReference,
 } from '../test/parity.ts';
 import { Rng } from '../util/rng.ts';
 import { KvCache } from './kv-cache.ts';
@@ -200,16 +195,10 @@ describe('row-blocked embedding and output layer vs the float64 reference', () =
       const rng = new Rng(9);
       const seq = Array.from({ length: 5 }, () => rng.int(refCfg.vocab));
       const cache = new KvCache(model, seq.length + 3);
-      let pending = [...seq];
-      for (let step = 0; step < 3; step++) {
-        const got = await model.decode(pending, cache, 1);
-        const all = refForwardLogits(refCfg, w, seq);
-        const want = all.subarray((seq.length - 1) * refCfg.vocab, seq.length * refCfg.vocab);
-        expectClose(`step ${step} logits`, got, want, 1e-4, 1e-3);
-        const next = (step * 131 + 7) % refCfg.vocab;
-        seq.push(next);
-        pending = [next];
-      }
+      await expectDecodeMatchesReference({
+        ...{ model, cache, cfg: refCfg, w, prompt: seq, steps: 3, ropeFactor: 1 },
+        next: (step) => (step * 131 + 7) % refCfg.vocab,
+      });
       cache.destroy();
       model.destroy();
       params.destroy();

@@ -11,13 +11,7 @@
  * plan equals the allocation, its largest binding one 128-token view.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  randomRefModel,
-  refForwardLogits,
-  refLossAndGrads,
-  type RefConfig,
-} from '../reference/llama.ts';
-import { expectClose } from '../test/numeric.ts';
+import { randomRefModel, refLossAndGrads, type RefConfig } from '../reference/llama.ts';
 import {
   cappedRuntimes,
   expectedGradients,
@@ -26,6 +20,7 @@ import {
   refWeightSource,
   setNonZeroLora,
   shapeOfRef,
+  expectDecodeMatchesReference,
 } from '../test/parity.ts';
 import { Rng } from '../util/rng.ts';
 import { rowBlockTokens } from './activations.ts';
@@ -215,16 +210,10 @@ describe.each(SETUPS)('$name vs the float64 reference', (setup) => {
       const rng = new Rng(10);
       const seq = Array.from({ length: T }, () => rng.int(refCfg.vocab));
       const cache = new KvCache(model, T + 3);
-      let pending = [...seq];
-      for (let step = 0; step < 3; step++) {
-        const got = await model.decode(pending, cache, 1);
-        const all = refForwardLogits(refCfg, w, seq);
-        const want = all.subarray((seq.length - 1) * refCfg.vocab, seq.length * refCfg.vocab);
-        expectClose(`step ${step} logits`, got, want, 1e-4, 1e-3);
-        const next = (step * 29 + 5) % refCfg.vocab;
-        seq.push(next);
-        pending = [next];
-      }
+      await expectDecodeMatchesReference({
+        ...{ model, cache, cfg: refCfg, w, prompt: seq, steps: 3, ropeFactor: 1 },
+        next: (step) => (step * 29 + 5) % refCfg.vocab,
+      });
       cache.destroy();
       model.destroy();
       params.destroy();

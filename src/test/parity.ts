@@ -9,7 +9,14 @@ import type { RuntimeCaps } from '../engine/device.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import { decodeHalves, encodeHalves } from '../util/half.ts';
 import { Rng } from '../util/rng.ts';
-import type { RefConfig, RefGrads, RefWeights } from '../reference/llama.ts';
+import {
+  refForwardLogits,
+  type RefConfig,
+  type RefGrads,
+  type RefWeights,
+} from '../reference/llama.ts';
+import type { KvCache } from '../model/kv-cache.ts';
+import type { LlamaModel } from '../model/llama.ts';
 import {
   linearWeightName,
   loraName,
@@ -20,7 +27,7 @@ import {
 import { LINEAR_NAMES, linearShape, type LinearName, type LlamaShape } from '../model/types.ts';
 import { cutBlocks, type Dataset } from '../train/data.ts';
 import { cappedRuntime } from './gpu.ts';
-import { relativeError } from './numeric.ts';
+import { expectClose, relativeError } from './numeric.ts';
 
 export type StorageDtype = RawTensor['dtype'];
 
@@ -244,3 +251,33 @@ export const BLOCKED_EMBED_CONFIG: Readonly<RefConfig> = {
   rank: 2,
   alpha: 4,
 };
+
+/**
+ * KV-cache decoding against the float64 reference: decodes `prompt` into `cache`, then one token per
+ * step, and checks each step's last-position logits against the reference forward of everything fed
+ * so far (1e-4 + 1e-3·|ref|). `next(step, got, want)` picks the token fed after step `step` (it may
+ * assert more). Returns the tokens fed.
+ */
+export async function expectDecodeMatchesReference(o: {
+  model: LlamaModel;
+  cache: KvCache;
+  cfg: RefConfig;
+  w: RefWeights;
+  prompt: readonly number[];
+  steps: number;
+  ropeFactor: number;
+  next: (step: number, got: Float32Array, want: Float64Array) => number;
+}): Promise<number[]> {
+  const seq = [...o.prompt];
+  let pending = [...o.prompt];
+  for (let step = 0; step < o.steps; step++) {
+    const got = await o.model.decode(pending, o.cache, o.ropeFactor);
+    const all = refForwardLogits(o.cfg, o.w, seq);
+    const want = all.subarray((seq.length - 1) * o.cfg.vocab, seq.length * o.cfg.vocab);
+    expectClose(`step ${step} logits`, got, want, 1e-4, 1e-3);
+    const id = o.next(step, got, want);
+    seq.push(id);
+    pending = [id];
+  }
+  return seq;
+}
