@@ -26,6 +26,7 @@ import {
 } from '../model/params.ts';
 import { LINEAR_NAMES, linearShape, type LinearName, type LlamaShape } from '../model/types.ts';
 import { cutBlocks, type Dataset } from '../train/data.ts';
+import { defaultTrainSettings, type TrainSettings } from '../train/types.ts';
 import { cappedRuntime } from './gpu.ts';
 import { expectClose, relativeError } from './numeric.ts';
 
@@ -280,4 +281,32 @@ export async function expectDecodeMatchesReference(o: {
     pending = [id];
   }
   return seq;
+}
+
+/** Tokens per block of the blocked-embedding training tests. */
+export const BLOCKED_EMBED_CONTEXT = 8;
+
+/**
+ * The training settings of the blocked-embedding tests (LoRA+ on q/v, accumulation 2, lr 1e-2 after
+ * one warmup step, no periodic evaluation or checkpoints); `extra` overrides fields.
+ */
+export function blockedEmbedSettings(
+  steps: number,
+  clip: number,
+  extra: Partial<TrainSettings> = {},
+): TrainSettings {
+  return {
+    ...defaultTrainSettings(BLOCKED_EMBED_CONTEXT, { maxPositions: 4, ropeScaling: null }),
+    group: 4,
+    lora: { rank: 2, alpha: 4, targets: ['q_proj', 'v_proj'], trainEmbed: true, trainNorm: true },
+    lr: 1e-2,
+    warmup: 1,
+    steps,
+    gradAccum: 2,
+    clip,
+    checkpointEvery: 0,
+    evalEvery: 0,
+    seed: 5,
+    ...extra,
+  };
 }

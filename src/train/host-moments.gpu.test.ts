@@ -13,6 +13,8 @@ import { randomRefModel } from '../reference/llama.ts';
 import { testBlobStore } from '../test/gpu.ts';
 import {
   BLOCKED_EMBED_CONFIG as refCfg,
+  BLOCKED_EMBED_CONTEXT as CONTEXT,
+  blockedEmbedSettings,
   cappedRuntimes,
   randomDataset,
   refWeightSource,
@@ -21,9 +23,8 @@ import {
 import { CheckpointStore } from './checkpoint.ts';
 import type { Dataset } from './data.ts';
 import { Trainer } from './trainer.ts';
-import { defaultTrainSettings, type TrainSettings } from './types.ts';
+import type { TrainSettings } from './types.ts';
 
-const CONTEXT = 8;
 // The [512, 32] f32 embedding (64 KiB), its gradient and GPU moments split into 4 blocks.
 const CAPS = { maxStorageBufferBindingSize: 16384, maxBufferSize: 16384 };
 const EMBED = 'model.embed_tokens.weight';
@@ -34,20 +35,7 @@ function dataset(): Dataset {
 }
 
 function settings(steps: number, clip: number): TrainSettings {
-  return {
-    ...defaultTrainSettings(CONTEXT, { maxPositions: 4, ropeScaling: null }),
-    group: 4,
-    lora: { rank: 2, alpha: 4, targets: ['q_proj', 'v_proj'], trainEmbed: true, trainNorm: true },
-    lr: 1e-2,
-    warmup: 1,
-    steps,
-    gradAccum: 2,
-    clip,
-    weightDecay: 0.1,
-    checkpointEvery: 0,
-    evalEvery: 0,
-    seed: 5,
-  };
+  return blockedEmbedSettings(steps, clip, { weightDecay: 0.1 });
 }
 
 async function makeTrainer(

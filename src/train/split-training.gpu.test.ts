@@ -12,6 +12,8 @@ import { randomRefModel } from '../reference/llama.ts';
 import { testBlobStore, testRuntime } from '../test/gpu.ts';
 import {
   BLOCKED_EMBED_CONFIG as refCfg,
+  BLOCKED_EMBED_CONTEXT as CONTEXT,
+  blockedEmbedSettings,
   cappedRuntimes,
   randomDataset,
   refWeightSource,
@@ -20,9 +22,8 @@ import {
 import { CheckpointStore } from './checkpoint.ts';
 import type { Dataset } from './data.ts';
 import { Trainer } from './trainer.ts';
-import { defaultTrainSettings, type TrainSettings } from './types.ts';
+import type { TrainSettings } from './types.ts';
 
-const CONTEXT = 8;
 // 16 KiB: the [512, 32] f32 embedding (64 KiB) and its gradient and moments split into 4 blocks,
 // while the cross-entropy chunk still holds all 8 tokens (as on an uncapped runtime), so the split
 // and unsplit runs add the same numbers in the same order.
@@ -34,19 +35,7 @@ function dataset(): Dataset {
 }
 
 function settings(steps: number, clip: number): TrainSettings {
-  return {
-    ...defaultTrainSettings(CONTEXT, { maxPositions: 4, ropeScaling: null }),
-    group: 4,
-    lora: { rank: 2, alpha: 4, targets: ['q_proj', 'v_proj'], trainEmbed: true, trainNorm: true },
-    lr: 1e-2,
-    warmup: 1,
-    steps,
-    gradAccum: 2,
-    clip,
-    checkpointEvery: 0,
-    evalEvery: 0,
-    seed: 5,
-  };
+  return blockedEmbedSettings(steps, clip);
 }
 
 async function makeTrainer(rt: Runtime, steps: number, clip: number, store?: CheckpointStore) {
