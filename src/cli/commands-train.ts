@@ -12,7 +12,7 @@ import {
 } from '../model/session.ts';
 import { defaultTargetContext, exportedRopeScaling, groupSize } from '../model/longlora.ts';
 import { CheckpointStore } from '../train/checkpoint.ts';
-import { buildDataset } from '../train/data.ts';
+import { buildDataset, SEPARATORS, type Separator } from '../train/data.ts';
 import { FolderBlobStore } from '../train/store-node.ts';
 import { Trainer } from '../train/trainer.ts';
 import { defaultTrainSettings, type TrainSettings } from '../train/types.ts';
@@ -37,6 +37,7 @@ export async function train(argv: string[]): Promise<void> {
     ...CAP_OPTIONS,
     model: s,
     data: s,
+    separator: s,
     out: s,
     context: s,
     attention: s,
@@ -110,11 +111,20 @@ export async function train(argv: string[]): Promise<void> {
     'train',
   );
   const dataPath = req(v, 'data');
+  const separator = separatorArg(v);
   const text = await readFile(dataPath, 'utf8');
   log(`tokenizing ${dataPath} …`);
-  const data = buildDataset(dataPath, text, tok, { context, heldOutFraction: 0.05 });
+  const data = buildDataset(dataPath, text, tok, {
+    context,
+    heldOutFraction: 0.05,
+    separator,
+    vocabSize: m.config.vocabSize,
+  });
+  const cut = data.separator
+    ? ` (separator ${data.separator}${separator ? '' : ', detected'})`
+    : '';
   log(
-    `${data.format}: ${data.documents} documents, ${data.tokens} tokens → ${data.train.length} training and ` +
+    `${data.format}${cut}: ${data.documents} documents, ${data.tokens} tokens → ${data.train.length} training and ` +
       `${data.heldOut.length} held-out blocks of ${context}`,
   );
   await mkdir(out, { recursive: true });
@@ -175,6 +185,17 @@ export async function train(argv: string[]): Promise<void> {
   log(`${state}: adapter written to ${out} (${Object.keys(files).join(', ')})`);
   const last = trainer.evals.at(-1);
   if (last) console.log(`final held-out ppl ${last.ppl.toFixed(3)} at step ${last.step}`);
+}
+
+/** `--separator none|blank-line|line|eos`; undefined (detected from the text) when absent. */
+function separatorArg(v: Record<string, unknown>): Separator | undefined {
+  const sep = v.separator;
+  if (sep === undefined) return undefined;
+  if (!SEPARATORS.includes(sep as Separator))
+    throw new UsageError(
+      `--separator must be one of ${SEPARATORS.join(', ')} (got ${String(sep)})`,
+    );
+  return sep as Separator;
 }
 
 /** `merge`: base + adapter → a full model folder (safetensors in the base dtype, config with rope_scaling). */

@@ -17,7 +17,7 @@ Commands (MODEL: a Hugging Face folder, a .safetensors with config.json beside i
             [--group-size G] [--rope-factor F] [--targets q_proj,k_proj,v_proj,o_proj]
             [--trainable embed,norm|none] [--rank R] [--alpha A] [--seed S] [--budget 8GiB]
             --out FILE.safetensors
-  train     --model MODEL --data FILE --out DIR [--context N] [--attention full|s2|s2roll] [--group-size G]
+  train     --model MODEL --data FILE [--separator none|blank-line|line|eos] --out DIR [--context N] [--attention full|s2|s2roll] [--group-size G]
             [--rope-factor F] [--rank R] [--alpha A] [--targets ...] [--trainable embed,norm|none]
             [--lr LR] [--warmup W] [--schedule constant|cosine] [--steps S] [--grad-accum K] [--clip C]
             [--seed S] [--eval-every K] [--eval-windows K] [--checkpoint-every K] [--no-checkpointing]
@@ -27,6 +27,11 @@ Commands (MODEL: a Hugging Face folder, a .safetensors with config.json beside i
 --budget is the GPU memory to plan against (GiB, or 512MiB): WebGPU cannot report a GPU's memory,
 so without it the plan assumes 8 GiB. Every command refuses a plan that does not fit before it
 allocates anything.
+
+train --data: a .txt is one document unless it holds lines of only <|endoftext|> (or the tokenizer's
+EOS text), or --separator says where to cut; .json/.jsonl records with "text" are documents; a .json
+array of token ids is the token stream as it is; Alpaca records (instruction/input/output) mask the
+prompt from the loss.
 `;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {

@@ -168,6 +168,7 @@ export function spmTokenizer(vocab: SpmVocab): Tokenizer {
   return {
     bosId: vocab.bosId,
     eosId: vocab.eosId,
+    eosText: vocab.tokens[vocab.eosId] ?? '',
     vocabSize: vocab.tokens.length,
     encode(text, opts = {}) {
       const out: number[] = [];

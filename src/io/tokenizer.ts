@@ -8,6 +8,8 @@ export interface Tokenizer {
   decode(ids: readonly number[]): string;
   bosId: number;
   eosId: number;
+  /** The EOS token as written in text (`</s>`, `<|endoftext|>`, …); a line holding only it separates documents. */
+  eosText: string;
   vocabSize: number;
 }
 
@@ -47,6 +49,7 @@ export function hfTokenizer(
   return {
     bosId,
     eosId,
+    eosText: tok.id_to_token(eosId) ?? '',
     vocabSize,
     encode(text, opts = {}) {
       const ids = tok.encode(text, { add_special_tokens: false }).ids;

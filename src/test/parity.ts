@@ -220,13 +220,16 @@ export function randomDataset(o: {
   const ids = Array.from({ length: o.context * o.blocks }, () => rng.int(o.vocab));
   const blocks = cutBlocks(ids, null, o.context);
   return {
-    format: 'text',
+    format: 'token-ids',
+    separator: null,
+    detectedSeparator: null,
     documents: 1,
     tokens: ids.length,
     context: o.context,
     train: blocks.slice(0, o.train),
     heldOut: o.heldOut ? blocks.slice(o.train) : [],
     samples: [],
+    boundary: null,
   };
 }
 

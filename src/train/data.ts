@@ -1,6 +1,7 @@
 /**
- * Training data: plain text (documents joined with EOS, cut into blocks of the context length) or
- * Alpaca/LongAlpaca JSON/JSONL (prompt tokens masked from the loss), with a held-out split.
+ * Training data: plain text (one document unless it carries separators), `{text}` records, a JSON
+ * array of token ids, or Alpaca/LongAlpaca JSON/JSONL (prompt tokens masked from the loss); documents
+ * are joined with EOS after one BOS and cut into blocks of the context length, with a held-out split.
  */
 import { StudioError } from '../util/errors.ts';
 import { IGNORE_INDEX } from '../util/labels.ts';
@@ -10,6 +11,10 @@ export interface TextEncoder {
   encode(text: string, opts?: { addBos?: boolean }): number[];
   bosId: number;
   eosId: number;
+  /** The EOS token as written in text (e.g. `</s>`); a line holding only it separates documents. */
+  eosText?: string;
+  /** Token ids must lie below this (checked for a token-id file). */
+  vocabSize?: number;
 }
 
 /** Training data that is empty, malformed, or too short for the context. */
@@ -17,7 +22,20 @@ export class DataError extends StudioError {
   readonly kind = 'data';
 }
 
-export type DataFormat = 'text' | 'alpaca-json' | 'alpaca-jsonl';
+/**
+ * `text`: plain text; `text-json` / `text-jsonl`: records with a `text` field, one document each
+ * (RedPajama, PG19); `token-ids`: a JSON array of token ids, taken as the token stream as it is;
+ * `alpaca-json` / `alpaca-jsonl`: instruction records, prompt masked from the loss.
+ */
+export type DataFormat =
+  'text' | 'text-json' | 'text-jsonl' | 'token-ids' | 'alpaca-json' | 'alpaca-jsonl';
+
+/**
+ * Where plain text is cut into documents: `none` (the whole file is one document), `eos` (at lines
+ * holding only `<|endoftext|>` or the tokenizer's EOS text), `blank-line` or `line`.
+ */
+export type Separator = 'none' | 'blank-line' | 'line' | 'eos';
+export const SEPARATORS: readonly Separator[] = ['none', 'blank-line', 'line', 'eos'];
 
 /** One training example of exactly `context` tokens. labels[t] is the target of position t. */
 export interface Block {
@@ -25,8 +43,18 @@ export interface Block {
   labels: Int32Array;
 }
 
+/** The end of one document and the start of the next, as the user sees it. */
+export interface Boundary {
+  before: string;
+  after: string;
+}
+
 export interface Dataset {
   format: DataFormat;
+  /** How plain text was cut (null for records and token ids). */
+  separator: Separator | null;
+  /** What the text itself suggests (null for records and token ids). */
+  detectedSeparator: Separator | null;
   documents: number;
   tokens: number;
   context: number;
@@ -34,6 +62,8 @@ export interface Dataset {
   heldOut: Block[];
   /** A few lines to show the user. */
   samples: string[];
+  /** The first document boundary (null when there is one document). */
+  boundary: Boundary | null;
 }
 
 export interface AlpacaRecord {
@@ -42,29 +72,65 @@ export interface AlpacaRecord {
   output: string;
 }
 
+/** The first non-empty line of JSONL parsed, or undefined when it is not JSON. */
+function firstJsonLine(text: string): unknown {
+  const line = text.split('\n').find((l) => l.trim().length > 0);
+  if (line === undefined) return undefined;
+  try {
+    return JSON.parse(line) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+const isTextRecord = (r: unknown): boolean =>
+  typeof r === 'object' &&
+  r !== null &&
+  typeof (r as Record<string, unknown>).text === 'string' &&
+  !('instruction' in r);
+
 /** Guesses the format from the file name and content. */
 export function detectFormat(name: string, text: string): DataFormat {
   const lower = name.toLowerCase();
-  if (lower.endsWith('.jsonl')) return 'alpaca-jsonl';
-  if (lower.endsWith('.json')) return 'alpaca-json';
   const head = text.trimStart();
-  if (head.startsWith('[') && /"instruction"\s*:/.test(head.slice(0, 2000))) return 'alpaca-json';
+  if (lower.endsWith('.jsonl'))
+    return isTextRecord(firstJsonLine(text)) ? 'text-jsonl' : 'alpaca-jsonl';
+  if (lower.endsWith('.json') || head.startsWith('[')) {
+    if (/^\[\s*[-\d\]]/.test(head) && lower.endsWith('.json')) return 'token-ids';
+    const first = head.slice(0, 2000);
+    if (/^\[\s*\{/.test(head) && /"text"\s*:/.test(first) && !/"instruction"\s*:/.test(first))
+      return 'text-json';
+    if (lower.endsWith('.json') || /"instruction"\s*:/.test(first)) return 'alpaca-json';
+  }
   return 'text';
 }
 
-/** Splits plain text into documents at blank lines (TinyStories style) or keeps it whole. */
-export function splitDocuments(text: string): string[] {
-  return text
-    .split(/\n\s*\n/)
-    .map((d) => d.trim())
-    .filter((d) => d.length > 0);
+/** Matches a line that holds only a document separator token. */
+function eosLine(eosText: string | undefined): RegExp {
+  const names = ['<|endoftext|>', ...(eosText ? [eosText] : [])];
+  const alt = names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+  return new RegExp(`^[ \\t]*(?:${alt})[ \\t]*$`, 'm');
 }
 
-/** Parses Alpaca JSON (an array) or JSONL, with the line of the first bad record in the error. */
-export function parseAlpaca(text: string, format: 'alpaca-json' | 'alpaca-jsonl'): AlpacaRecord[] {
-  let raw: unknown[];
-  if (format === 'alpaca-jsonl') {
-    raw = [];
+/** `eos` when a line holds only `<|endoftext|>` or the EOS text, else `none` (the file is one document). */
+export function detectSeparator(text: string, eosText?: string): Separator {
+  return eosLine(eosText).test(text) ? 'eos' : 'none';
+}
+
+/** Cuts plain text into documents (trimmed, empty ones dropped). */
+export function splitDocuments(text: string, separator: Separator, eosText?: string): string[] {
+  let parts: string[];
+  if (separator === 'none') parts = [text];
+  else if (separator === 'line') parts = text.split(/\r?\n/);
+  else if (separator === 'blank-line') parts = text.split(/\r?\n[ \t\r]*\n/);
+  else parts = text.split(new RegExp(eosLine(eosText).source, 'gm'));
+  return parts.map((d) => d.trim()).filter((d) => d.length > 0);
+}
+
+/** Parses a JSON array or JSONL into raw values, with the line of invalid JSON in the error. */
+function parseJsonValues(text: string, jsonl: boolean, expected: string): unknown[] {
+  if (jsonl) {
+    const raw: unknown[] = [];
     const lines = text.split('\n');
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i]!.trim();
@@ -75,19 +141,27 @@ export function parseAlpaca(text: string, format: 'alpaca-json' | 'alpaca-jsonl'
         throw new DataError(`Invalid JSON on line ${i + 1}: ${(e as Error).message}`);
       }
     }
-  } else {
-    try {
-      const parsed: unknown = JSON.parse(text);
-      if (!Array.isArray(parsed))
-        throw new DataError('Expected a JSON array of {instruction, input, output} records.');
-      raw = parsed;
-    } catch (e) {
-      if (e instanceof DataError) throw e;
-      const m = /position (\d+)/.exec((e as Error).message);
-      const line = m ? text.slice(0, Number(m[1])).split('\n').length : undefined;
-      throw new DataError(`Invalid JSON${line ? ` at line ${line}` : ''}: ${(e as Error).message}`);
-    }
+    return raw;
   }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    const m = /position (\d+)/.exec((e as Error).message);
+    const line = m ? text.slice(0, Number(m[1])).split('\n').length : undefined;
+    throw new DataError(`Invalid JSON${line ? ` at line ${line}` : ''}: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(parsed)) throw new DataError(`Expected a JSON array of ${expected}.`);
+  return parsed;
+}
+
+/** Parses Alpaca JSON (an array) or JSONL, with the line of the first bad record in the error. */
+export function parseAlpaca(text: string, format: 'alpaca-json' | 'alpaca-jsonl'): AlpacaRecord[] {
+  const raw = parseJsonValues(
+    text,
+    format === 'alpaca-jsonl',
+    '{instruction, input, output} records (or of {text} records, or of token ids)',
+  );
   return raw.map((r, i) => {
     const rec = r as Record<string, unknown>;
     for (const f of ['instruction', 'output'] as const) {
@@ -103,6 +177,33 @@ export function parseAlpaca(text: string, format: 'alpaca-json' | 'alpaca-jsonl'
       output: rec.output as string,
     };
   });
+}
+
+/** Parses records with a `text` field (JSON array or JSONL): one document each. */
+export function parseTextRecords(text: string, format: 'text-json' | 'text-jsonl'): string[] {
+  const raw = parseJsonValues(text, format === 'text-jsonl', '{text} records');
+  return raw.map((r, i) => {
+    const t = (r as Record<string, unknown> | null)?.text;
+    if (typeof t !== 'string') throw new DataError(`Record ${i + 1} has no "text" string field.`);
+    return t;
+  });
+}
+
+/** Parses a JSON array of token ids, each an integer in [0, vocabSize). */
+export function parseTokenIds(text: string, vocabSize: number | undefined): number[] {
+  const raw = parseJsonValues(text, false, 'token ids');
+  const range = vocabSize ? ` from 0 to ${vocabSize - 1}` : '';
+  raw.forEach((id, i) => {
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0)
+      throw new DataError(
+        `Element ${i + 1} of the token ids is ${JSON.stringify(id)}, not a token id (an integer${range}).`,
+      );
+    if (vocabSize !== undefined && id >= vocabSize)
+      throw new DataError(
+        `Token id ${id} (element ${i + 1}) is outside the vocabulary of ${vocabSize} ids (0 to ${vocabSize - 1}).`,
+      );
+  });
+  return raw as number[];
 }
 
 /** The LongAlpaca prompt: "[INST]{instruction}[/INST]" with the input appended when present. */
@@ -130,8 +231,16 @@ export interface BuildOptions {
   context: number;
   /** Fraction of blocks held out for evaluation (at least one block when there are two or more). */
   heldOutFraction?: number;
+  /** Exactly this many blocks (the last ones) held out; overrides heldOutFraction. 0 allowed. */
+  heldOutBlocks?: number;
+  /** How plain text is cut into documents; detected from the text when absent. */
+  separator?: Separator;
+  /** Token ids must lie below this (a token-id file); the tokenizer's vocabSize when absent. */
+  vocabSize?: number;
   onProgress?: (done: number, total: number) => void;
 }
+
+const PREVIEW = 80;
 
 /** Tokenizes a file's text into train and held-out blocks. */
 export function buildDataset(
@@ -146,21 +255,33 @@ export function buildDataset(
   const mask: boolean[] = [];
   let documents: number;
   const samples: string[] = [];
-  if (format === 'text') {
-    const docs = splitDocuments(text);
+  let separator: Separator | null = null;
+  let detectedSeparator: Separator | null = null;
+  let boundary: Boundary | null = null;
+  if (format === 'text' || format === 'text-json' || format === 'text-jsonl') {
+    let docs: string[];
+    if (format === 'text') {
+      detectedSeparator = detectSeparator(text, tok.eosText);
+      separator = o.separator ?? detectedSeparator;
+      docs = splitDocuments(text, separator, tok.eosText);
+    } else {
+      docs = parseTextRecords(text, format).filter((d) => d.trim().length > 0);
+    }
+    if (docs.length === 0) throw new DataError(`${name} has no text.`);
     documents = docs.length;
+    if (docs.length > 1)
+      boundary = { before: docs[0]!.slice(-PREVIEW), after: docs[1]!.slice(0, PREVIEW) };
     samples.push(...docs.slice(0, 3).map((d) => d.slice(0, 200)));
     ids.push(tok.bosId);
-    mask.push(true);
     docs.forEach((d, i) => {
-      for (const id of tok.encode(d, { addBos: false })) {
-        ids.push(id);
-        mask.push(true);
-      }
+      for (const id of tok.encode(d, { addBos: false })) ids.push(id);
       ids.push(tok.eosId);
-      mask.push(true);
       if (i % 200 === 0) o.onProgress?.(i, docs.length);
     });
+  } else if (format === 'token-ids') {
+    ids.push(...parseTokenIds(text, o.vocabSize ?? tok.vocabSize));
+    if (ids.length === 0) throw new DataError(`${name} is an empty array of token ids.`);
+    documents = 1;
   } else {
     const recs = parseAlpaca(text, format);
     if (recs.length === 0) throw new DataError(`${name} has no records.`);
@@ -181,21 +302,34 @@ export function buildDataset(
     });
   }
   o.onProgress?.(documents, documents);
-  const blocks = cutBlocks(ids, format === 'text' ? null : mask, o.context);
+  const masked = format === 'alpaca-json' || format === 'alpaca-jsonl';
+  const blocks = cutBlocks(ids, masked ? mask : null, o.context);
   if (blocks.length === 0) {
     throw new DataError(
       `${name} has ${ids.length} tokens, fewer than one block of ${o.context}. Use more text or a smaller context.`,
     );
   }
-  const frac = o.heldOutFraction ?? 0.05;
-  const nHeld = blocks.length >= 2 && frac > 0 ? Math.max(1, Math.round(blocks.length * frac)) : 0;
+  let nHeld: number;
+  if (o.heldOutBlocks !== undefined) {
+    nHeld = o.heldOutBlocks;
+    if (!Number.isInteger(nHeld) || nHeld < 0 || nHeld >= blocks.length)
+      throw new DataError(
+        `Cannot hold out ${nHeld} of ${blocks.length} blocks of ${o.context}: at least one must be left to train on.`,
+      );
+  } else {
+    const frac = o.heldOutFraction ?? 0.05;
+    nHeld = blocks.length >= 2 && frac > 0 ? Math.max(1, Math.round(blocks.length * frac)) : 0;
+  }
   return {
     format,
+    separator,
+    detectedSeparator,
     documents,
     tokens: ids.length,
     context: o.context,
     train: blocks.slice(0, blocks.length - nHeld),
     heldOut: blocks.slice(blocks.length - nHeld),
     samples,
+    boundary,
   };
 }
