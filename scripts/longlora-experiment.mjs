@@ -2,6 +2,8 @@
 // interpolation, measured before and after LongLoRA training (s2 + LoRA+), against full-attention
 // training and LoRA without trainable embeddings/norms. Writes docs/longlora-results-N.json and a loss
 // plot docs/longlora-loss-N.png. Usage: node scripts/longlora-experiment.mjs [--context 2048] [--steps 80]
+// [--no-plot] (train and measure only) | [--plot-only] (plot docs/longlora-results-N.json, which opens a
+// headless Chromium; on a shared machine run it under the browser lock).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,9 +19,15 @@ const { values } = parseArgs({
     windows: { type: 'string', default: '4' },
     out: { type: 'string', default: 'runs/longlora' },
     only: { type: 'string' },
+    'no-plot': { type: 'boolean' },
+    'plot-only': { type: 'boolean' },
   },
 });
 const N = Number(values.context);
+if (values['plot-only']) {
+  await plot(JSON.parse(readFileSync(`docs/longlora-results-${N}.json`, 'utf8')));
+  process.exit(0);
+}
 const model = 'public/demo';
 const text = readFileSync('public/demo/tinystories-197k.txt', 'utf8');
 const out = values.out;
@@ -147,7 +155,7 @@ for (const [name, flags] of Object.entries(runs)) {
   writeFileSync(resultsPath, JSON.stringify(results, null, 2));
 }
 writeFileSync(resultsPath, JSON.stringify(results, null, 2));
-await plot(results);
+if (!values['no-plot']) await plot(results);
 console.log(
   JSON.stringify(
     {
