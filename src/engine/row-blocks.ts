@@ -227,8 +227,10 @@ export const VIEW_ROW_GRANULE = 64;
 /**
  * Rows per block when a computation over `rows` rows runs in row blocks whose widest per-row buffer
  * holds `rowBytes` bytes a row: all of them when they fit `maxBytes` and `preferred`, else the
- * largest multiple of VIEW_ROW_GRANULE within both (so every later block's views stay aligned).
- * 0 when not even one granule fits `maxBytes`.
+ * largest VIEW_ROW_GRANULE · 2^k rows within both. Powers of two keep every later block's views
+ * aligned and inside one part of a per-token tensor split past maxBufferSize (Runtime.rowsTensor
+ * splits at the largest such size under a limit no smaller). 0 when not even one granule fits
+ * `maxBytes`.
  */
 export function viewBlockRows(
   rows: number,
@@ -239,5 +241,7 @@ export function viewBlockRows(
   const n = Math.max(rows, 1);
   if (n * rowBytes <= maxBytes && n <= preferred) return n;
   const fit = Math.min(Math.floor(maxBytes / rowBytes), preferred);
-  return Math.floor(fit / VIEW_ROW_GRANULE) * VIEW_ROW_GRANULE;
+  return fit < VIEW_ROW_GRANULE
+    ? 0
+    : VIEW_ROW_GRANULE * 2 ** Math.floor(Math.log2(fit / VIEW_ROW_GRANULE));
 }

@@ -3,14 +3,16 @@
  * matmul, LoRA and elementwise launchers run over 64-row token blocks of [T, ·] tensors and give the
  * whole-tensor launch's values (bit for bit per row; LoRA weight gradients accumulated over blocks
  * to rounding); under a binding cap smaller than the tensors the blocked launches run while the
- * whole ones are refused; misaligned or out-of-range views are refused by name.
+ * whole ones are refused; misaligned or out-of-range views are refused by name. A per-token tensor
+ * past maxBufferSize (Runtime.rowsTensor) is stored in parts of 64·2^k rows: written, read, zeroed
+ * and copied across parts as one tensor, bound only through views inside one part.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { TooLargeError } from './errors.ts';
 import { swigluBackward, swigluForward } from './kernels/elementwise.ts';
 import { loraBackward, loraForward } from './kernels/lora.ts';
 import { linearBackwardInput, linearForward } from './kernels/matmul.ts';
-import type { Runtime, Tensor } from './runtime.ts';
+import { partRows, type Runtime, type Tensor } from './runtime.ts';
 import { cappedRuntime, testRuntime } from '../test/gpu.ts';
 import { expectClose } from '../test/numeric.ts';
 import { Rng } from '../util/rng.ts';
@@ -177,5 +179,64 @@ describe('row views of per-token tensors', () => {
     expect(() => h.rows(0, 2)).toThrow(/32-bit rows/);
     [x, w, y, h].forEach((t) => t.destroy());
     await rt.sync();
+  });
+
+  it('stores a per-token tensor past maxBufferSize in parts, one tensor to write, read, zero and copy', async () => {
+    // [200, 64] f32 (51200 bytes) under 16 KiB buffers: 4 parts of 64 rows (the last of 8 rows).
+    const rt = await cappedRuntime({ maxBufferSize: 16384, maxStorageBufferBindingSize: 16384 });
+    try {
+      expect(partRows(IN * 4, 16384)).toBe(64);
+      expect(partRows(IN * 4, 300 * IN * 4)).toBe(256);
+      expect(partRows(IN * 4, 63 * IN * 4)).toBe(0);
+      const rng = new Rng(3);
+      const values = rng.floats(T * IN, -1, 1);
+      const x = rt.rowsTensor([T, IN], 'f32', 'activations', 'x');
+      expect(x.parts.length).toBe(4);
+      expect(x.partBytes).toBe(64 * IN * 4);
+      expect(x.bytes).toBe(T * IN * 4);
+      expect(rt.memory.snapshot().current.activations).toBeGreaterThanOrEqual(T * IN * 4);
+      rt.write(x, values);
+      expect(await rt.read(x)).toEqual(values);
+      // A range across a part boundary reads back as one.
+      const mid = new Float32Array(await rt.readBytes(x, 60 * IN * 4, 10 * IN * 4));
+      expect(mid).toEqual(values.subarray(60 * IN, 70 * IN));
+      // A copy from and into parts at offsets that cross boundaries on both sides.
+      const y = rt.rowsTensor([T, IN], 'f32', 'activations', 'y');
+      rt.zero(y);
+      rt.copy(x, y, 100 * IN * 4, 30 * IN * 4, 90 * IN * 4);
+      const want = new Float32Array(T * IN);
+      want.set(values.subarray(30 * IN, 130 * IN), 90 * IN);
+      expect(await rt.read(y)).toEqual(want);
+      // A kernel over views inside one part each runs; whole or boundary-crossing bindings do not.
+      const w = rt.tensor([IN, IN], 'f32', 'weights', 'w', rng.floats(IN * IN, -0.3, 0.3));
+      for (const [t0, n] of blocks(T, TB))
+        linearForward(rt, x.rows(t0, n), w, y.rows(t0, n), n, IN, IN);
+      const byRows = await rt.read(y);
+      const full = await testRuntime();
+      const [fx, fw, fy] = [
+        full.tensor([T, IN], 'f32', 'activations', 'fx', values),
+        full.tensor([IN, IN], 'f32', 'weights', 'fw', await rt.read(w)),
+        full.tensor([T, IN], 'f32', 'activations', 'fy'),
+      ];
+      linearForward(full, fx, fw, fy, T, IN, IN);
+      expect(byRows).toEqual(await full.read(fy));
+      [fx, fw, fy].forEach((t) => t.destroy());
+      expect(() => linearForward(rt, x.rows(32, 64), w, y.rows(0, 64), 64, IN, IN)).toThrow(
+        /\[Buffer x\] view 8192\+16384 crosses a boundary of its 16384-byte buffers/,
+      );
+      expect(() => linearForward(rt, x.rows(0, T), w, y.rows(0, 64), 64, IN, IN)).toThrow(
+        /crosses a boundary/,
+      );
+      expect(() => x.buffer).toThrow(/stored in 4 buffers of 16384 bytes/);
+      // A tensor within the limit stays one buffer; a row wider than 64 rows allow is refused.
+      const small = rt.rowsTensor([64, IN], 'f32', 'activations', 'small');
+      expect(small.parts.length).toBe(1);
+      expect(() => rt.rowsTensor([T, 128], 'f32', 'activations', 'wide')).toThrow(TooLargeError);
+      [x, y, w, small].forEach((t) => t.destroy());
+      expect(rt.liveTensors).toBe(0);
+      expect(rt.memory.snapshot().current.activations).toBe(0);
+    } finally {
+      rt.destroy(true);
+    }
   });
 });

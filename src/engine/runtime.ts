@@ -64,18 +64,53 @@ export interface DispatchSpec {
   label?: string;
 }
 
-/** A GPU buffer with a shape, a dtype and a memory category; destroy() returns its bytes. */
+/** A byte range of one of a tensor's buffers. */
+export interface BufferRange {
+  buffer: GPUBuffer;
+  /** Offset within `buffer`. */
+  offset: number;
+  /** Offset within the tensor. */
+  at: number;
+  bytes: number;
+}
+
+/**
+ * A GPU buffer with a shape, a dtype and a memory category; destroy() returns its bytes. A tensor
+ * from Runtime.rowsTensor larger than maxBufferSize is stored in several buffers ("parts") of
+ * `partBytes` bytes each (the last may be shorter), each a whole number of rows: it is bound only
+ * through row views that lie inside one part (Tensor.rows), and read, written, zeroed and copied
+ * across parts by the Runtime.
+ */
 export class Tensor {
   private alive = true;
   constructor(
     readonly rt: Runtime,
-    readonly buffer: GPUBuffer,
+    /** Its buffers: one, or consecutive parts of partBytes bytes each. */
+    readonly parts: readonly GPUBuffer[],
     readonly shape: readonly number[],
     readonly dtype: DType,
     readonly category: MemoryCategory,
     readonly bytes: number,
     readonly label: string,
+    /** Bytes of each part but the last (all bytes when there is one). */
+    readonly partBytes = bytes,
   ) {}
+
+  /** The tensor's one buffer; throws for a tensor stored in parts (bind it through row views). */
+  get buffer(): GPUBuffer {
+    if (this.parts.length > 1) {
+      throw new Error(
+        `${this.label} is stored in ${this.parts.length} buffers of ${this.partBytes} bytes ` +
+          '(past maxBufferSize); bind it through row views within one buffer (Tensor.rows)',
+      );
+    }
+    return this.parts[0]!;
+  }
+
+  /** Stored in more than one buffer. */
+  get split(): boolean {
+    return this.parts.length > 1;
+  }
 
   /** Number of elements. */
   get size(): number {
@@ -95,15 +130,37 @@ export class Tensor {
   /**
    * Rows row0 … row0 + n − 1 of this tensor as a binding (the whole tensor when that is all of it).
    * row0 · rowBytes must be a multiple of the device's minStorageBufferOffsetAlignment (≤ 256, so
-   * any multiple of 64 rows of a 32-bit tensor qualifies); the dispatch checks it.
+   * any multiple of 64 rows of a 32-bit tensor qualifies), and the rows must lie in one part of a
+   * split tensor (any block of 64·2^j rows starting at a multiple of its size does); the dispatch
+   * checks both.
    */
   rows(row0: number, n: number): Binding {
     const rows = this.shape[0] ?? 1;
     if (!(Number.isInteger(row0) && Number.isInteger(n) && row0 >= 0 && n > 0 && row0 + n <= rows))
       throw new RangeError(`${this.label}: rows ${row0}…${row0 + n - 1} outside [0, ${rows})`);
-    if (row0 === 0 && n === rows) return this;
+    if (row0 === 0 && n === rows && !this.split) return this;
     const rb = this.rowBytes;
     return { tensor: this, offset: row0 * rb, size: n * rb };
+  }
+
+  /**
+   * The buffer ranges covering bytes [offset, offset + bytes) of the tensor, in order: one for an
+   * unsplit tensor, one per part touched for a split one.
+   */
+  ranges(offset = 0, bytes = this.bytes - offset): BufferRange[] {
+    if (offset < 0 || bytes < 0 || offset + bytes > this.bytes)
+      throw new RangeError(`${this.label}: bytes ${offset}+${bytes} outside its ${this.bytes}`);
+    const out: BufferRange[] = [];
+    let at = offset;
+    const end = offset + bytes;
+    while (at < end) {
+      const i = Math.min(Math.floor(at / this.partBytes), this.parts.length - 1);
+      const partEnd = i === this.parts.length - 1 ? this.bytes : (i + 1) * this.partBytes;
+      const n = Math.min(end, partEnd) - at;
+      out.push({ buffer: this.parts[i]!, offset: at - i * this.partBytes, at, bytes: n });
+      at += n;
+    }
+    return out;
   }
 
   destroy(): void {
@@ -207,26 +264,58 @@ export class Runtime {
     label: string,
     data?: ArrayBufferView,
   ): Tensor {
+    const t = this.allocate(shape, dtype, category, label, Infinity);
+    if (data) this.write(t, data);
+    return t;
+  }
+
+  /**
+   * Allocates a per-token tensor [rows, …]: one buffer when it fits maxBufferSize, else parts of
+   * splitRows(rowBytes, maxBufferSize) rows each (64·2^k rows, see Tensor). Kernels bind it only in
+   * row blocks; the model's blocks (64·2^j rows under a limit no larger) each lie in one part.
+   */
+  rowsTensor(
+    shape: readonly number[],
+    dtype: DType,
+    category: MemoryCategory,
+    label: string,
+  ): Tensor {
+    const rowBytes = shape.slice(1).reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype];
+    const rows = partRows(rowBytes, this.info.limits.maxBufferSize);
+    return this.allocate(shape, dtype, category, label, rows > 0 ? rows * rowBytes : 0);
+  }
+
+  private allocate(
+    shape: readonly number[],
+    dtype: DType,
+    category: MemoryCategory,
+    label: string,
+    partBytes: number,
+  ): Tensor {
     this.checkErrors();
     const elements = shape.reduce((a, b) => a * b, 1);
     const bytes = Math.max(4, Math.ceil((elements * DTYPE_BYTES[dtype]) / 4) * 4);
     const limit = this.info.limits.maxBufferSize;
-    if (bytes > limit) throw new TooLargeError(label, bytes, 'maxBufferSize', limit);
+    // One buffer when it fits; a rowsTensor past the limit in parts of partBytes (0: rows too wide).
+    const per = bytes > limit ? partBytes : bytes;
+    if (per > limit || per < 1) throw new TooLargeError(label, bytes, 'maxBufferSize', limit);
+    const count = Math.ceil(bytes / per);
     this.device.pushErrorScope('out-of-memory');
-    const buffer = this.device.createBuffer({
-      label,
-      size: bytes,
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-    });
+    const parts = Array.from({ length: count }, (_, i) =>
+      this.device.createBuffer({
+        label: count > 1 ? `${label} (part ${i + 1} of ${count})` : label,
+        size: i < count - 1 ? per : bytes - per * (count - 1),
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      }),
+    );
     const inUse = this.memory.snapshot().current;
     void this.device.popErrorScope().then((err) => {
       if (err && !this.pendingError)
         this.pendingError = outOfMemory(label, category, bytes, inUse, err.message);
     });
-    const t = new Tensor(this, buffer, [...shape], dtype, category, bytes, label);
+    const t = new Tensor(this, parts, [...shape], dtype, category, bytes, label, per);
     this.live.add(t);
     this.memory.alloc(category, bytes);
-    if (data) this.write(t, data);
     return t;
   }
 
@@ -234,7 +323,7 @@ export class Runtime {
   release(t: Tensor): void {
     if (!this.live.delete(t)) return;
     this.memory.free(t.category, t.bytes);
-    t.buffer.destroy();
+    for (const b of t.parts) b.destroy();
   }
 
   /**
@@ -253,19 +342,22 @@ export class Runtime {
     }
     if (this.pendingDispatches > 0) this.flush();
     const padded = data.byteLength % 4 === 0 ? data : padTo4(data);
-    this.device.queue.writeBuffer(
-      t.buffer,
-      byteOffset,
-      padded.buffer,
-      padded.byteOffset,
-      padded.byteLength,
-    );
+    for (const r of t.ranges(byteOffset, padded.byteLength)) {
+      this.device.queue.writeBuffer(
+        r.buffer,
+        r.offset,
+        padded.buffer,
+        padded.byteOffset + r.at - byteOffset,
+        r.bytes,
+      );
+    }
   }
 
   /** Fills a tensor (every block of a RowBlocks matrix) with zeros, in order with dispatches. */
   zero(t: Tensor | RowBlocks): void {
     this.endPass();
-    for (const b of t instanceof Tensor ? [t] : t.blocks) this.getEncoder().clearBuffer(b.buffer);
+    for (const b of t instanceof Tensor ? [t] : t.blocks)
+      for (const p of b.parts) this.getEncoder().clearBuffer(p);
     this.pendingDispatches++;
   }
 
@@ -278,7 +370,13 @@ export class Runtime {
     dstOffset = 0,
   ): void {
     this.endPass();
-    this.getEncoder().copyBufferToBuffer(src.buffer, srcOffset, dst.buffer, dstOffset, bytes);
+    const enc = this.getEncoder();
+    for (const a of src.ranges(srcOffset, bytes)) {
+      for (const b of dst.ranges(dstOffset + a.at - srcOffset, a.bytes)) {
+        const from = a.offset + (b.at - (dstOffset + a.at - srcOffset));
+        enc.copyBufferToBuffer(a.buffer, from, b.buffer, b.offset, b.bytes);
+      }
+    }
     this.pendingDispatches++;
   }
 
@@ -357,6 +455,16 @@ export class Runtime {
           throw new RangeError(
             `${label}: [Buffer ${t.label}] view ${b.offset}+${size} outside its ${t.bytes} bytes`,
           );
+        if (t.ranges(b.offset, size).length > 1)
+          throw new RangeError(
+            `${label}: [Buffer ${t.label}] view ${b.offset}+${size} crosses a boundary of its ` +
+              `${t.partBytes}-byte buffers`,
+          );
+      } else if (t.split) {
+        throw new Error(
+          `${label}: [Buffer ${t.label}] is stored in ${t.parts.length} buffers; bind it through ` +
+            'row views within one',
+        );
       }
       if (size > maxBinding) {
         throw new TooLargeError(
@@ -371,7 +479,7 @@ export class Runtime {
     const entries: GPUBindGroupEntry[] = spec.bindings.map((b, i) =>
       b instanceof Tensor
         ? { binding: i, resource: { buffer: b.buffer } }
-        : { binding: i, resource: { buffer: b.tensor.buffer, offset: b.offset, size: b.size } },
+        : { binding: i, resource: viewResource(b) },
     );
     if (spec.params) {
       entries.push({ binding: entries.length, resource: this.uniform(spec.params) });
@@ -432,7 +540,9 @@ export class Runtime {
       size,
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
-    this.getEncoder().copyBufferToBuffer(t.buffer, byteOffset, staging, 0, size);
+    for (const r of t.ranges(byteOffset, Math.min(size, t.bytes - byteOffset))) {
+      this.getEncoder().copyBufferToBuffer(r.buffer, r.offset, staging, r.at - byteOffset, r.bytes);
+    }
     this.pendingDispatches++;
     this.flush();
     try {
@@ -572,6 +682,22 @@ function pipelineKey(shader: string, entry: string, constants: Record<string, nu
     .map((k) => `${k}=${constants[k]}`)
     .join(',');
   return `${shader}:${entry}{${c}}`;
+}
+
+/**
+ * Rows per buffer of a tensor split by Runtime.rowsTensor: the largest 64·2^k rows of `rowBytes`
+ * within `maxBytes` (0 when not even 64 fit). Powers of two so that every smaller block of 64·2^j
+ * rows (the model's token blocks, see viewBlockRows) lies inside one part.
+ */
+export function partRows(rowBytes: number, maxBytes: number): number {
+  const fit = Math.floor(maxBytes / Math.max(rowBytes, 1));
+  return fit < 64 ? 0 : 64 * 2 ** Math.floor(Math.log2(fit / 64));
+}
+
+/** A view's bind-group resource: its range in the one buffer of the tensor that holds it. */
+function viewResource(b: TensorView): GPUBufferBinding {
+  const [r] = b.tensor.ranges(b.offset, b.size);
+  return { buffer: r!.buffer, offset: r!.offset, size: b.size };
 }
 
 function padTo4(data: ArrayBufferView): Uint8Array {

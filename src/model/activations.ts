@@ -171,7 +171,11 @@ export function allocateActs(
   const F = s.intermediate;
   const Tb = mlpBlockTokens(T, F, blockBytesLimit(rt.info.limits));
   const r = p.lora.rank;
-  const a = (shape: number[], label: string) => rt.tensor(shape, 'f32', 'activations', label);
+  // Per-token [T, ·] buffers may pass maxBufferSize (Llama-2-7B's [32768, 4096] is 512 MiB): they
+  // are stored in parts of whole token blocks (Runtime.rowsTensor); the [block, F] MLP buffers and
+  // the [H, T] statistics are bound whole.
+  const a = (shape: number[], label: string) => rt.rowsTensor(shape, 'f32', 'activations', label);
+  const whole = (shape: number[], label: string) => rt.tensor(shape, 'f32', 'activations', label);
   const layerSets = checkpointing || !withGrad ? 1 : s.layers;
   const layers: LayerActs[] = [];
   for (let i = 0; i < layerSets; i++) {
@@ -184,17 +188,18 @@ export function allocateActs(
       k: a([T, Hkv], 'k'),
       v: a([T, Hkv], 'v'),
       attn: a([T, Hq], 'attn'),
-      lse: a([s.heads, T], 'lse'),
+      lse: whole([s.heads, T], 'lse'),
       hMid: a([T, D], 'hMid'),
       xn2: a([T, D], 'xn2'),
       rstd2: a([T], 'rstd2'),
-      gate: a([Tb, F], 'gate'),
-      up: a([Tb, F], 'up'),
-      act: a([Tb, F], 'act'),
+      gate: whole([Tb, F], 'gate'),
+      up: whole([Tb, F], 'up'),
+      act: whole([Tb, F], 'act'),
       xa,
     });
   }
-  const w = (shape: number[], label: string) => rt.tensor(shape, 'f32', 'workspace', label);
+  const w = (shape: number[], label: string) => rt.rowsTensor(shape, 'f32', 'workspace', label);
+  const ws = (shape: number[], label: string) => rt.tensor(shape, 'f32', 'workspace', label);
   const grad: GradActs | null = withGrad
     ? {
         dResid: w([T, D], 'dResid'),
@@ -203,19 +208,19 @@ export function allocateActs(
         dq: w([T, Hq], 'dq'),
         dk: w([T, Hkv], 'dk'),
         dv: w([T, Hkv], 'dv'),
-        dAct: w([Tb, F], 'dAct'),
-        dGate: w([Tb, F], 'dGate'),
-        dUp: w([Tb, F], 'dUp'),
+        dAct: ws([Tb, F], 'dAct'),
+        dGate: ws([Tb, F], 'dGate'),
+        dUp: ws([Tb, F], 'dUp'),
         loraWs: w([T, r], 'lora ws'),
-        dwFrozen: w([D], 'dw frozen'),
-        attnWs: w([s.heads, T], 'attention ws'),
-        normWs: w([rmsnormBackwardWorkspaceSize(T, D)], 'rmsnorm ws'),
+        dwFrozen: ws([D], 'dw frozen'),
+        attnWs: ws([s.heads, T], 'attention ws'),
+        normWs: ws([rmsnormBackwardWorkspaceSize(T, D)], 'rmsnorm ws'),
       }
     : null;
   const half = withGrad && checkpointing && checkpoint16;
   const ckpt16 = half
     ? Array.from({ length: s.layers }, (_, i) =>
-        rt.tensor([T, D], 'f16', 'activations', `h${i} f16`),
+        rt.rowsTensor([T, D], 'f16', 'activations', `h${i} f16`),
       )
     : null;
   return {
@@ -267,6 +272,8 @@ export function allocateDecode(rt: Runtime, p: LlamaParams, T: number): DecodeAc
   const F = s.intermediate;
   const Tb = mlpBlockTokens(T, F, blockBytesLimit(rt.info.limits));
   const w = (shape: number[], label: string) =>
+    rt.rowsTensor(shape, 'f32', 'workspace', `decode ${label}`);
+  const ws = (shape: number[], label: string) =>
     rt.tensor(shape, 'f32', 'workspace', `decode ${label}`);
   const xn = w([T, D], 'xn');
   const rstd = w([T], 'rstd');
@@ -280,13 +287,13 @@ export function allocateDecode(rt: Runtime, p: LlamaParams, T: number): DecodeAc
     k: w([T, Hkv], 'k'),
     v: w([T, Hkv], 'v'),
     attn: w([T, Hq], 'attn'),
-    lse: w([s.heads, T], 'lse'),
+    lse: ws([s.heads, T], 'lse'),
     hMid: w([T, D], 'hMid'),
     xn2: xn,
     rstd2: rstd,
-    gate: w([Tb, F], 'gate'),
-    up: w([Tb, F], 'up'),
-    act: w([Tb, F], 'act'),
+    gate: ws([Tb, F], 'gate'),
+    up: ws([Tb, F], 'up'),
+    act: ws([Tb, F], 'act'),
     xa,
   };
   return {
@@ -296,8 +303,8 @@ export function allocateDecode(rt: Runtime, p: LlamaParams, T: number): DecodeAc
     layers: [layer],
     hn: xn,
     rstdF: rstd,
-    last: w([1, D], 'last'),
-    logits: w([1, s.vocabSize], 'logits'),
+    last: ws([1, D], 'last'),
+    logits: ws([1, s.vocabSize], 'logits'),
   };
 }
 

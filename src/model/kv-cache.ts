@@ -9,7 +9,7 @@ import type { LlamaModel } from './llama.ts';
  * (kept while steps keep one size: the prompt's length, then 1). destroy() frees all of it.
  */
 export class KvCache {
-  /** Per layer [capacity, kvHeads·headDim]. */
+  /** Per layer [capacity, kvHeads·headDim], in parts past maxBufferSize (Runtime.rowsTensor). */
   readonly k: Tensor[];
   readonly v: Tensor[];
   /** Positions filled so far. */
@@ -25,7 +25,7 @@ export class KvCache {
     const s = model.shape;
     const Hkv = s.kvHeads * s.headDim;
     const cache = (kind: string, l: number) =>
-      model.rt.tensor([capacity, Hkv], 'f32', 'activations', `${kind} cache ${l}`);
+      model.rt.rowsTensor([capacity, Hkv], 'f32', 'activations', `${kind} cache ${l}`);
     this.k = Array.from({ length: s.layers }, (_, l) => cache('k', l));
     this.v = Array.from({ length: s.layers }, (_, l) => cache('v', l));
   }

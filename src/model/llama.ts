@@ -537,7 +537,7 @@ export class LlamaModel {
  */
 function halfRows(t: Tensor, t0: number, n: number, D: number): Binding {
   const T = t.shape[0] ?? 1;
-  if (t0 === 0 && n === T) return t;
+  if (t0 === 0 && n === T && !t.split) return t;
   const offset = t0 * D * 2;
   return { tensor: t, offset, size: t0 + n === T ? t.bytes - offset : n * D * 2 };
 }

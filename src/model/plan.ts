@@ -7,6 +7,7 @@ import { emptyMemoryBytes, totalBytes, type MemoryBytes } from '../engine/memory
 import { attentionBlockRows } from '../engine/kernels/attention.ts';
 import { crossEntropyChunkFor } from '../engine/kernels/cross_entropy.ts';
 import { blockByteSizes, blockBytesLimit } from '../engine/row-blocks.ts';
+import { partRows } from '../engine/runtime.ts';
 import {
   checkpoint16Default,
   MLP_BLOCK_TOKENS,
@@ -172,11 +173,17 @@ export function planTraining(p: PlanInput): MemoryPlan {
     ? 2 * 4 * T * D + s.layers * pad4(2 * T * D)
     : 4 * T * D * (s.layers + 1);
   b.activations = layerInputs + sets * layerSet + 4 * T * (D + 1) + 8 * T + 4;
-  // Per-token buffers: allocated whole, bound in row blocks of Tr tokens by the row-local ops, and
-  // by attention in query blocks (q/o, dq, dO) and key blocks (k/v, dk/dv).
+  // Per-token buffers: bound in row blocks of Tr tokens by the row-local ops, and by attention in
+  // query blocks (q/o, dq, dO) and key blocks (k/v, dk/dv); allocated whole, or past maxBufferSize
+  // in parts of 64·2^k tokens (Runtime.rowsTensor).
   const Tr = rowPlanTokens(s, T, p.limits);
   const width = Math.max(D, Hq, Hkv);
-  allocated(width === D ? 'layer input' : 'q', 4 * T * width);
+  const perToken = width === D ? 'layer input' : 'q';
+  const whole = 4 * T * width;
+  const part = p.limits ? partRows(4 * width, p.limits.maxBufferSize) * 4 * width : 0;
+  if (whole <= (p.limits?.maxBufferSize ?? Infinity)) allocated(perToken, whole);
+  else if (part === 0) allocated(`${perToken} (64 tokens)`, 64 * 4 * width);
+  else allocated(`${perToken} (one of ${Math.ceil(whole / part)} buffers)`, part);
   const rowBlocks = Math.ceil(T / Tr);
   if (rowBlocks > 1)
     note(`per-token activations (one of ${rowBlocks} token blocks)`, 4 * Tr * width);
@@ -264,7 +271,7 @@ function attentionPlanRows(
   if (!limits) return { query: n, key: n };
   const cfg = { Tq: n, Tk: n, H: s.heads, KV: s.kvHeads, hd: s.headDim };
   try {
-    return attentionBlockRows(cfg, limits.maxStorageBufferBindingSize);
+    return attentionBlockRows(cfg, blockBytesLimit(limits));
   } catch {
     return { query: Math.min(n, 64), key: Math.min(n, 64) };
   }

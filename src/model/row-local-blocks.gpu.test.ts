@@ -33,10 +33,14 @@ import { LINEAR_NAMES, type AttentionPattern, type LinearName } from './types.ts
 const ALL: LinearName[] = [...LINEAR_NAMES];
 const T = 200;
 
-/** A binding cap (buffers up to 1 MiB) and the model shape it splits. */
+/** A binding cap (buffers up to 1 MiB unless maxBuffer says less) and the model shape it splits. */
 interface Setup {
   name: string;
   cap: number;
+  /** maxBufferSize; default 1 MiB. */
+  maxBuffer?: number;
+  /** The plan's largest allocation; default one whole [200, 64] f32 layer input. */
+  allocation?: { name: string; bytes: number };
   intermediate: number;
   heads: number;
   kvHeads: number;
@@ -67,6 +71,19 @@ const SETUPS: Setup[] = [
     // Row views, query-block views and the embedding's row blocks all bind 16 KiB; the first named
     // of them is the plan's largest.
     largest: { name: 'embed_tokens (one of 2 blocks)', bytes: 16 * 1024 },
+  },
+  {
+    // As above with buffers of at most 16 KiB too: every [200, 64] f32 buffer is stored in 4 parts
+    // of 64 tokens, k/v [200, 32] (and the KV cache) and the 16-bit checkpoints in 2 of 128.
+    name: 'per-token buffers stored in parts (16 KiB buffers and bindings)',
+    cap: 16 * 1024,
+    maxBuffer: 16 * 1024,
+    intermediate: 64,
+    heads: 4,
+    kvHeads: 2,
+    rowBlock: 64,
+    largest: { name: 'embed_tokens (one of 2 blocks)', bytes: 16 * 1024 },
+    allocation: { name: 'embed_tokens (one of 2 blocks)', bytes: 16 * 1024 },
   },
 ];
 
@@ -108,7 +125,10 @@ const cases: Case[] = [
 
 describe.each(SETUPS)('$name vs the float64 reference', (setup) => {
   const runtimeFor = cappedRuntimes();
-  const CAPS = { maxStorageBufferBindingSize: setup.cap, maxBufferSize: 1 << 20 };
+  const CAPS = {
+    maxStorageBufferBindingSize: setup.cap,
+    maxBufferSize: setup.maxBuffer ?? 1 << 20,
+  };
   const runtime = () => runtimeFor(CAPS);
   const refConfig = (tied: boolean, pattern: AttentionPattern) => baseConfig(tied, pattern, setup);
 
@@ -148,10 +168,27 @@ describe.each(SETUPS)('$name vs the float64 reference', (setup) => {
       });
       const pass = { pattern: c.pattern, group: refCfg.group, ropeFactor: 2 };
       const ids = Uint32Array.from(tokens);
-      const loss = await model.forwardBackward(
-        { ids, labels: nextTokenLabels(tokens, labels) },
-        pass,
-      );
+      // Which per-token buffers the step stores in parts (past the maxBufferSize cap).
+      const parts = new Map<string, number>();
+      const rowsTensor = rt.rowsTensor.bind(rt);
+      rt.rowsTensor = (...args) => {
+        const t = rowsTensor(...args);
+        if (t.split) parts.set(t.label, t.parts.length);
+        return t;
+      };
+      const loss = await model
+        .forwardBackward({ ids, labels: nextTokenLabels(tokens, labels) }, pass)
+        .finally(() => {
+          rt.rowsTensor = rowsTensor;
+        });
+      if (setup.maxBuffer) {
+        for (const label of ['h0', 'xn1', 'q', 'attn', 'hMid', 'dResid', 'dq', 'dHn'])
+          expect(parts.get(label), label).toBe(4);
+        for (const label of ['k', 'v', 'dk', 'dv']) expect(parts.get(label), label).toBe(2);
+        if (c.checkpoint16) expect(parts.get('h0 f16')).toBe(2);
+      } else {
+        expect(parts.size).toBe(0);
+      }
       expect(Math.abs(loss - ref.loss) / ref.loss).toBeLessThan(1e-3);
       const expected = expectedGradients(ref.grads, { targets: ALL, trainEmbed: c.trainEmbed });
       expect(await gradientErrors(rt, params, expected, 1e-3)).toEqual([]);
@@ -190,7 +227,9 @@ describe.each(SETUPS)('$name vs the float64 reference', (setup) => {
       }
       expect(used.workspace - before.workspace).toBeLessThanOrEqual(plan.bytes.workspace);
       expect(plan.largestBuffer).toEqual(setup.largest);
-      expect(plan.largestAllocation).toEqual({ name: 'layer input', bytes: T * 64 * 4 });
+      expect(plan.largestAllocation).toEqual(
+        setup.allocation ?? { name: 'layer input', bytes: T * 64 * 4 },
+      );
       model.destroy();
       params.destroy();
       expect(rt.liveTensors).toBe(0);
@@ -210,6 +249,8 @@ describe.each(SETUPS)('$name vs the float64 reference', (setup) => {
       const rng = new Rng(10);
       const seq = Array.from({ length: T }, () => rng.int(refCfg.vocab));
       const cache = new KvCache(model, T + 3);
+      // [203, 32] f32 (25 KiB) is stored in two parts under 16 KiB buffers.
+      expect(cache.k[0]!.parts.length).toBe(setup.maxBuffer ? 2 : 1);
       await expectDecodeMatchesReference({
         ...{ model, cache, cfg: refCfg, w, prompt: seq, steps: 3, ropeFactor: 1 },
         next: (step) => (step * 29 + 5) % refCfg.vocab,

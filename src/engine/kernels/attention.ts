@@ -9,7 +9,7 @@
  * by their log-sum-exp (attention.merge); the backward accumulates dq over key blocks and dk/dv over
  * query blocks. Block pairs no query of the pair can see are skipped.
  */
-import { VIEW_ROW_GRANULE, viewBlockRows } from '../row-blocks.ts';
+import { blockBytesLimit, VIEW_ROW_GRANULE, viewBlockRows } from '../row-blocks.ts';
 import type { Binding, Runtime, Tensor } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
 import {
@@ -237,8 +237,8 @@ function params(cfg: AttentionConfig, r: Resolved, b: Block, acc: boolean): Arra
 
 /**
  * Query and key rows per block under a binding limit of `maxBinding` bytes: all rows when [rows,
- * heads·hd] f32 fits, else the largest multiple of 64 rows that does (cfg.queryBlock / keyBlock
- * override). Throws when not even 64 rows fit.
+ * heads·hd] f32 fits, else the largest 64·2^k rows that do (viewBlockRows; cfg.queryBlock /
+ * keyBlock override). Throws when not even 64 rows fit.
  */
 export function attentionBlockRows(
   cfg: Pick<AttentionConfig, 'Tq' | 'Tk' | 'H' | 'KV' | 'hd' | 'queryBlock' | 'keyBlock'>,
@@ -290,9 +290,12 @@ export function attentionBlocksMeet(
   return b.k0 + b.nk > lowest;
 }
 
-/** Rows r0 … r0 + n − 1 of t seen as [rows, width] f32 (the whole tensor when that is all of it). */
+/**
+ * Rows r0 … r0 + n − 1 of t seen as [rows, width] f32 (the whole tensor when that is all of it and
+ * it is one buffer).
+ */
 function rowView(t: Tensor, r0: number, n: number, rows: number, width: number): Binding {
-  if (r0 === 0 && n === rows) return t;
+  if (r0 === 0 && n === rows && !t.split) return t;
   return { tensor: t, offset: r0 * width * 4, size: n * width * 4 };
 }
 
@@ -318,7 +321,7 @@ export function attentionForward(
   checkSize(v, Tk * KV * hd, 'v');
   checkSize(o, Tq * H * hd, 'o');
   checkSize(lse, H * Tq, 'lse');
-  const per = attentionBlockRows(cfg, rt.info.limits.maxStorageBufferBindingSize);
+  const per = attentionBlockRows(cfg, blockBytesLimit(rt.info.limits));
   const qSpans = spans(Tq, per.query);
   const kSpans = spans(Tk, per.key);
   let oPart: Tensor | null = null;
@@ -411,7 +414,7 @@ export function attentionBackward(
   }
   const D = ws ?? attentionWorkspace(rt, cfg);
   checkSize(D, H * Tq, 'workspace');
-  const per = attentionBlockRows(cfg, rt.info.limits.maxStorageBufferBindingSize);
+  const per = attentionBlockRows(cfg, blockBytesLimit(rt.info.limits));
   const qSpans = spans(Tq, per.query);
   const kSpans = spans(Tk, per.key);
   const split = qSpans.length * kSpans.length > 1;

@@ -96,8 +96,13 @@ export function crossEntropyChunkFor(maxBinding: number, T: number, V: number): 
  * at or below row0 (rows addressed from row0 minus that row), so hidden and dHidden larger than the
  * limit work chunk by chunk.
  */
+/** Whether a [T, D] tensor is bound in row views: larger than a binding, or stored in parts. */
+function viewed(rt: Runtime, t: Tensor): boolean {
+  return t.bytes > rt.info.limits.maxStorageBufferBindingSize || t.split;
+}
+
 function chunkRows(rt: Runtime, t: Tensor, row0: number, rows: number): { b: Binding; r0: number } {
-  if (t.bytes <= rt.info.limits.maxStorageBufferBindingSize) return { b: t, r0: row0 };
+  if (!viewed(rt, t)) return { b: t, r0: row0 };
   const start = Math.floor(row0 / VIEW_ROW_GRANULE) * VIEW_ROW_GRANULE;
   return { b: t.rows(start, row0 + rows - start), r0: row0 - start };
 }
@@ -177,12 +182,13 @@ export function crossEntropyForward(
   const given = opts.logitsWorkspace;
   let chunk = Math.min(opts.chunk ?? crossEntropyChunk(rt, T, V), Math.max(T, 1));
   if (given) chunk = Math.min(chunk, Math.floor(given.size / V));
-  // Hidden rows bound as views (larger than a binding): chunks of whole granules keep each view at
-  // its chunk's rows; a smaller chunk is cut to a power of two (dividing 64), so a view (see
-  // chunkRows) never spans more than one granule, which the row-local ops already bind.
-  if (hidden.bytes > rt.info.limits.maxStorageBufferBindingSize) {
-    if (chunk >= VIEW_ROW_GRANULE) chunk -= chunk % VIEW_ROW_GRANULE;
-    else chunk = 2 ** Math.floor(Math.log2(chunk));
+  // Hidden rows bound as views (larger than a binding, or stored in parts): chunks of a power of
+  // two rows, at most one part of a split hidden/dHidden, keep each view at its chunk's rows inside
+  // one part; a chunk under 64 rows divides 64, so its view (see chunkRows) stays in one granule.
+  const views = [hidden, dHidden].filter((t): t is Tensor => !!t && viewed(rt, t));
+  if (views.length) {
+    for (const t of views) if (t.split) chunk = Math.min(chunk, t.partBytes / t.rowBytes);
+    chunk = 2 ** Math.floor(Math.log2(chunk));
   }
   if (chunk < 1) throw new Error(`crossEntropyForward: logits workspace holds less than one row`);
   const logits = given ?? rt.tensor([chunk, V], 'f32', 'workspace', 'cross-entropy logits');
