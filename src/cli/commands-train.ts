@@ -6,13 +6,20 @@ import { LlamaModel } from '../model/llama.ts';
 import {
   exportAdapter,
   loadParams,
+  loraSettingsOf,
   mergedConfigJson,
   mergeModel,
   modelFingerprint,
 } from '../model/session.ts';
-import { defaultTargetContext, exportedRopeScaling, groupSize } from '../model/longlora.ts';
+import {
+  defaultTargetContext,
+  exportedRopeScaling,
+  groupSize,
+  type LoraSettings,
+} from '../model/longlora.ts';
 import { CheckpointStore } from '../train/checkpoint.ts';
 import { buildDataset, SEPARATORS, type Separator } from '../train/data.ts';
+import type { ReadAdapter } from '../io/peft.ts';
 import { FolderBlobStore } from '../train/store-node.ts';
 import { Trainer } from '../train/trainer.ts';
 import { defaultTrainSettings, type TrainSettings } from '../train/types.ts';
@@ -54,6 +61,9 @@ export async function train(argv: string[]): Promise<void> {
     'grad-accum': s,
     clip: s,
     seed: s,
+    order: s,
+    'holdout-blocks': s,
+    'init-adapter': s,
     'eval-every': s,
     'eval-windows': s,
     'checkpoint-every': s,
@@ -66,6 +76,8 @@ export async function train(argv: string[]): Promise<void> {
   const out = req(v, 'out');
   const m = await openModelArg(modelPath);
   const tok = tokenizerOf(m, modelPath);
+  const initDir = typeof v['init-adapter'] === 'string' ? v['init-adapter'] : undefined;
+  const init = initDir ? await initAdapterArg(initDir, m, v) : undefined;
   const context = num(v, 'context', defaultTargetContext(m.config), true);
   const d = defaultTrainSettings(context, m.config);
   const pattern = attentionArg(v, d.pattern);
@@ -74,7 +86,7 @@ export async function train(argv: string[]): Promise<void> {
     pattern,
     group: num(v, 'group-size', groupSize(context, pattern), true),
     ropeFactor: num(v, 'rope-factor', d.ropeFactor),
-    lora: loraFromArgs(v),
+    lora: init ? loraSettingsOf(init) : loraFromArgs(v),
     lr: num(v, 'lr', d.lr),
     warmup: num(v, 'warmup', d.warmup, true),
     schedule: v.schedule === 'cosine' ? 'cosine' : 'constant',
@@ -82,6 +94,7 @@ export async function train(argv: string[]): Promise<void> {
     gradAccum: num(v, 'grad-accum', d.gradAccum, true),
     clip: num(v, 'clip', d.clip),
     seed: num(v, 'seed', d.seed, true),
+    order: orderArg(v),
     evalEvery: num(v, 'eval-every', d.evalEvery, true),
     evalWindows: num(v, 'eval-windows', d.evalWindows, true),
     checkpointEvery: num(v, 'checkpoint-every', d.checkpointEvery, true),
@@ -112,11 +125,16 @@ export async function train(argv: string[]): Promise<void> {
   );
   const dataPath = req(v, 'data');
   const separator = separatorArg(v);
+  const heldOutBlocks =
+    v['holdout-blocks'] === undefined ? undefined : num(v, 'holdout-blocks', 0, true);
+  if (heldOutBlocks !== undefined && heldOutBlocks < 0)
+    throw new UsageError(`--holdout-blocks must be 0 or more (got ${heldOutBlocks})`);
   const text = await readFile(dataPath, 'utf8');
   log(`tokenizing ${dataPath} …`);
   const data = buildDataset(dataPath, text, tok, {
     context,
     heldOutFraction: 0.05,
+    heldOutBlocks,
     separator,
     vocabSize: m.config.vocabSize,
   });
@@ -131,7 +149,8 @@ export async function train(argv: string[]): Promise<void> {
   const store = new CheckpointStore(new FolderBlobStore(join(out, 'checkpoints')));
   const fp = modelFingerprint(m);
   const jsonLog = typeof v['log-json'] === 'string' ? v['log-json'] : null;
-  const params = await loadParams(rt, m, settings.lora, settings.seed);
+  const params = await loadParams(rt, m, settings.lora, settings.seed, init);
+  if (initDir) log(`starting from the adapter in ${initDir}`);
   const model = new LlamaModel(rt, params, { checkpointing: settings.checkpointing });
   const trainer = new Trainer(rt, model, data, settings, {
     store,
@@ -185,6 +204,79 @@ export async function train(argv: string[]): Promise<void> {
   log(`${state}: adapter written to ${out} (${Object.keys(files).join(', ')})`);
   const last = trainer.evals.at(-1);
   if (last) console.log(`final held-out ppl ${last.ppl.toFixed(3)} at step ${last.step}`);
+}
+
+/** `--order shuffled|sequential` (shuffled when absent). */
+function orderArg(v: Record<string, unknown>): 'shuffled' | 'sequential' {
+  const o = v.order ?? 'shuffled';
+  if (o !== 'shuffled' && o !== 'sequential')
+    throw new UsageError(`--order must be shuffled or sequential (got ${String(o)})`);
+  return o;
+}
+
+/**
+ * `--init-adapter DIR`: an adapter (as `train` writes it) to start from instead of a fresh LoRA init.
+ * Its rank, alpha, targets and trained tensors are the run's; --rank, --alpha, --targets or
+ * --trainable that say otherwise are refused, as is an adapter whose shapes do not fit the model.
+ */
+async function initAdapterArg(
+  dir: string,
+  m: Awaited<ReturnType<typeof openModelArg>>,
+  v: Record<string, unknown>,
+): Promise<ReadAdapter> {
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new UsageError(`--init-adapter ${dir}: no such folder`);
+  let a: ReadAdapter;
+  let lora: LoraSettings;
+  try {
+    a = await readAdapterDir(dir, m);
+    lora = loraSettingsOf(a);
+    const c = m.config;
+    const sizes = new Map<string, number>([
+      ['model.embed_tokens.weight', c.vocabSize * c.hidden],
+      ['model.norm.weight', c.hidden],
+    ]);
+    for (let i = 0; i < c.layers; i++) {
+      sizes.set(`model.layers.${i}.input_layernorm.weight`, c.hidden);
+      sizes.set(`model.layers.${i}.post_attention_layernorm.weight`, c.hidden);
+    }
+    for (const t of a.trained) {
+      const want = sizes.get(t.name);
+      if (want === undefined)
+        throw new Error(`it trains ${t.name}, which this studio does not train`);
+      if (t.data.length !== want)
+        throw new Error(
+          `its ${t.name} has ${t.data.length} values; this model's has ${want} (another model?)`,
+        );
+    }
+  } catch (e) {
+    throw new UsageError(`--init-adapter ${dir}: ${(e as Error).message}`);
+  }
+  const given = loraFromArgs(v);
+  const clash = [
+    v.rank !== undefined &&
+      given.rank !== lora.rank &&
+      `--rank ${given.rank} (adapter: ${lora.rank})`,
+    v.alpha !== undefined &&
+      given.alpha !== lora.alpha &&
+      `--alpha ${given.alpha} (adapter: ${lora.alpha})`,
+    v.targets !== undefined &&
+      given.targets.join(',') !== lora.targets.join(',') &&
+      `--targets ${given.targets.join(',')} (adapter: ${lora.targets.join(',')})`,
+    v.trainable !== undefined &&
+      (given.trainEmbed !== lora.trainEmbed || given.trainNorm !== lora.trainNorm) &&
+      `--trainable ${String(v.trainable)} (adapter: ${trainableText(lora)})`,
+  ].filter((x): x is string => typeof x === 'string');
+  if (clash.length > 0)
+    throw new UsageError(
+      `--init-adapter ${dir} sets the LoRA settings; these differ from it: ${clash.join('; ')}`,
+    );
+  return a;
+}
+
+function trainableText(l: LoraSettings): string {
+  const t = [l.trainEmbed && 'embed', l.trainNorm && 'norm'].filter(Boolean);
+  return t.length ? t.join(',') : 'none';
 }
 
 /** `--separator none|blank-line|line|eos`; undefined (detected from the text) when absent. */

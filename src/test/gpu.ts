@@ -13,6 +13,8 @@ export interface TestHost {
   create: (caps?: RuntimeCaps) => Promise<Runtime>;
   /** A fresh, empty checkpoint BlobStore unique to `name`. */
   blobStore: (name: string) => Promise<BlobStore>;
+  /** The bytes of a file the repository ships in public/demo/ (stories260K, its tokenizer, the text). */
+  demoAsset: (name: string) => Promise<Uint8Array>;
 }
 
 declare global {
@@ -57,4 +59,9 @@ export function cappedRuntime(caps: RuntimeCaps): Promise<Runtime> {
 /** A fresh checkpoint store in this host's real storage. */
 export function testBlobStore(name: string): Promise<BlobStore> {
   return host().blobStore(name);
+}
+
+/** The bytes of a demo asset (public/demo/NAME): read from disk in Node, fetched by the page in Chromium. */
+export function demoAsset(name: string): Promise<Uint8Array> {
+  return host().demoAsset(name);
 }

@@ -7,4 +7,10 @@ globalThis.__longloraTestHost = {
   create: (caps) => createBrowserRuntime(caps),
   blobStore: async (name) =>
     new IdbBlobStore(`longlora-test-${name}-${Date.now()}-${n++}`, 'checkpoints'),
+  // Vite serves public/ at the root, as the studio fetches the demo.
+  demoAsset: async (name) => {
+    const r = await fetch(`/demo/${name}`);
+    if (!r.ok) throw new Error(`/demo/${name}: HTTP ${r.status}`);
+    return new Uint8Array(await r.arrayBuffer());
+  },
 };

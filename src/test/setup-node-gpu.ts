@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNodeRuntime } from '../engine/node-host.ts';
@@ -9,4 +9,6 @@ globalThis.__longloraTestHost = {
   create: (caps) => createNodeRuntime(undefined, caps),
   blobStore: async (name) =>
     new FolderBlobStore(await mkdtemp(join(tmpdir(), `longlora-${name}-`))),
+  demoAsset: async (name) =>
+    new Uint8Array(await readFile(new URL(`../../public/demo/${name}`, import.meta.url))),
 };

@@ -198,6 +198,7 @@ export class Trainer {
 
   private shuffle(): number[] {
     const a = this.data.train.map((_, i) => i);
+    if (this.settings.order === 'sequential') return a;
     for (let i = a.length - 1; i > 0; i--) {
       const j = this.rng.int(i + 1);
       [a[i], a[j]] = [a[j]!, a[i]!];

@@ -17,6 +17,11 @@ export interface TrainSettings {
   /** Clip the global gradient norm to this (0 = off). */
   clip: number;
   seed: number;
+  /**
+   * The order of the training blocks: `shuffled` (the default; a new permutation from the seed every
+   * epoch) or `sequential` (file order, every epoch; for comparing a run with a reference trajectory).
+   */
+  order?: 'shuffled' | 'sequential';
   /** Evaluate every K optimizer steps (0 = only at the end). */
   evalEvery: number;
   evalWindows: number;
@@ -50,6 +55,7 @@ export function defaultTrainSettings(
     gradAccum: 1,
     clip: 1.0,
     seed: 42,
+    order: 'shuffled',
     evalEvery: 0,
     evalWindows: EVAL_WINDOWS,
     checkpointEvery: 50,
