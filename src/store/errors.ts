@@ -54,7 +54,7 @@ export const HINTS: Readonly<Record<ErrorKind, Hint>> = {
   data: {
     title: 'The training data cannot be used',
     action:
-      'Use a .txt file with text in it (documents separated by blank lines) or Alpaca .json/.jsonl records with "instruction" and "output" fields.',
+      'Use a .txt file with text in it, .json/.jsonl records with a "text" field (or Alpaca "instruction" and "output" fields), or a .json array of token ids within the vocabulary.',
   },
   checkpoint: {
     title: 'The checkpoint cannot be used',

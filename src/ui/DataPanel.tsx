@@ -1,4 +1,9 @@
-/** Data: drop .txt / .json / .jsonl; shows format, documents, tokens and blocks at the target context. */
+/**
+ * Data: drop .txt / .json / .jsonl; shows format, documents, tokens and blocks at the target context.
+ * Plain text is one document unless it holds separator lines or the user picks a separator here;
+ * the document count and the first boundary show what the choice does.
+ */
+import type { DataSeparator, DataSummary } from '../worker/protocol.ts';
 import { useStudio } from '../store/index.ts';
 import { DropZone } from './DropZone.tsx';
 import { ErrorNote } from './ErrorNote.tsx';
@@ -6,7 +11,62 @@ import { formatCount } from './format.ts';
 import { LoadProgressBar } from './LoadProgressBar.tsx';
 import { EmptyState, Panel } from './Panel.tsx';
 
-const FORMATS = { text: 'Plain text', json: 'Alpaca JSON', jsonl: 'Alpaca JSONL' };
+const FORMATS: Record<DataSummary['format'], string> = {
+  text: 'Plain text',
+  json: 'Alpaca JSON',
+  jsonl: 'Alpaca JSONL',
+  'text-json': 'JSON text records',
+  'text-jsonl': 'JSONL text records',
+  'token-ids': 'Token ids (JSON)',
+};
+
+const SEPARATORS: [DataSeparator, string][] = [
+  ['none', 'None: the file is one document'],
+  ['blank-line', 'Blank line'],
+  ['line', 'Every line'],
+  ['eos', 'Lines of only <|endoftext|> or EOS'],
+];
+
+/** Where plain text is cut into documents, the resulting count and the first boundary. */
+function SeparatorField({ d, disabled }: { d: DataSummary; disabled: boolean }) {
+  const setSeparator = useStudio((s) => s.setSeparator);
+  return (
+    <div className="field">
+      <div className="field-row">
+        <label htmlFor="data-separator">Document separator</label>
+        <select
+          id="data-separator"
+          value={d.separator ?? 'none'}
+          disabled={disabled}
+          onChange={(e) => void setSeparator(e.target.value as DataSeparator)}
+        >
+          {SEPARATORS.map(([value, label]) => (
+            <option key={value} value={value}>
+              {label}
+              {value === d.detectedSeparator ? ' (detected)' : ''}
+            </option>
+          ))}
+        </select>
+      </div>
+      <span className="field-note">
+        Documents are joined with EOS; without separators the whole file is one document.
+      </span>
+      {d.boundary ? (
+        <figure className="boundary" aria-label="First document boundary">
+          <pre className="samples">
+            {`…${d.boundary.before}`}
+            <mark>{' ⟨EOS⟩ '}</mark>
+            {`${d.boundary.after}…`}
+          </pre>
+        </figure>
+      ) : (
+        <p className="field-note" aria-label="First document boundary">
+          One document: no boundary inside the file.
+        </p>
+      )}
+    </div>
+  );
+}
 
 /** The Data panel. */
 export function DataPanel() {
@@ -14,7 +74,11 @@ export function DataPanel() {
   const hasModel = useStudio((s) => !!s.model.summary);
   const loadData = useStudio((s) => s.loadData);
   return (
-    <Panel id="data" title="Data" hint="Plain text, or LongAlpaca-style JSON / JSONL.">
+    <Panel
+      id="data"
+      title="Data"
+      hint="Plain text, {text} records (JSONL), token ids, or LongAlpaca-style JSON / JSONL."
+    >
       {!hasModel && (
         <EmptyState>Load a model first: the data is tokenized with its tokenizer.</EmptyState>
       )}
@@ -38,7 +102,7 @@ export function DataPanel() {
             <dd>{d.name}</dd>
             <dt>Format</dt>
             <dd>{FORMATS[d.format]}</dd>
-            <dt>{d.format === 'text' ? 'Documents' : 'Records'}</dt>
+            <dt>{d.format === 'text' || d.format === 'token-ids' ? 'Documents' : 'Records'}</dt>
             <dd>{d.documents.toLocaleString('en-US')}</dd>
             <dt>Tokens</dt>
             <dd>
@@ -50,6 +114,7 @@ export function DataPanel() {
               {d.blocks.toLocaleString('en-US')} × {d.context.toLocaleString('en-US')} tokens
             </dd>
           </dl>
+          {d.format === 'text' && <SeparatorField d={d} disabled={loading} />}
           {d.samples.length > 0 && (
             <pre className="samples" aria-label="Sample lines">
               {d.samples.join('\n')}

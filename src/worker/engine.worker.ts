@@ -32,6 +32,7 @@ const api: EngineApi = {
     return engine.loadData(file, context, onProgress);
   },
   dataAtContext: async (context) => engine.dataAtContext(context),
+  setDataSeparator: async (separator, context) => engine.setDataSeparator(separator, context),
   planMemory: (settings, budget) => engine.planMemory(settings, budget),
   startTraining: (settings, onEvents) => engine.start(settings, onEvents),
   pause: async () => engine.pause(),

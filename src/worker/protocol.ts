@@ -65,10 +65,27 @@ export interface ModelSummary {
   notes: string[];
 }
 
+/**
+ * Where plain text is cut into documents: `none` (the file is one document), `blank-line`, `line`,
+ * or `eos` (lines holding only `<|endoftext|>` or the tokenizer's EOS text).
+ */
+export type { Separator as DataSeparator } from '../train/data.ts';
+import type { Separator as DataSeparator } from '../train/data.ts';
+
 /** What the studio understood from the training data. */
 export interface DataSummary {
   name: string;
-  format: 'text' | 'json' | 'jsonl';
+  /**
+   * Plain text; Alpaca `json` / `jsonl`; `{text}` records (`text-json`, `text-jsonl`), one document
+   * each; or `token-ids`, a JSON array of ids taken as the token stream.
+   */
+  format: 'text' | 'json' | 'jsonl' | 'text-json' | 'text-jsonl' | 'token-ids';
+  /** How plain text is cut into documents (null for records and token ids). */
+  separator: DataSeparator | null;
+  /** What the text itself suggests (`eos` when it holds separator lines, else `none`). */
+  detectedSeparator: DataSeparator | null;
+  /** The end of the first document and the start of the second (null: one document). */
+  boundary: { before: string; after: string } | null;
   /** Documents (text) or records (JSON/JSONL). */
   documents: number;
   tokens: number;
@@ -217,6 +234,8 @@ export interface EngineApi {
   ): Promise<DataSummary>;
   /** Re-counts blocks of the loaded data at a new context. */
   dataAtContext(context: number): Promise<DataSummary>;
+  /** Re-cuts the loaded plain text into documents at `separator` (blocks of `context`). */
+  setDataSeparator(separator: DataSeparator, context: number): Promise<DataSummary>;
   /** Plans `settings` against the adapter's limits and `budgetBytes` (null: the assumed default). */
   planMemory(settings: TrainingSettings, budgetBytes: number | null): Promise<MemoryPlan>;
   startTraining(

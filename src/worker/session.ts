@@ -10,7 +10,7 @@ import type { Tokenizer } from '../io/tokenizer.ts';
 import { defaultTargetContext, ropeProblem } from '../model/longlora.ts';
 import { budgetProblem, defaultMemoryBudget, planTraining, runProblems } from '../model/plan.ts';
 import { IGNORE_INDEX } from '../util/labels.ts';
-import { buildDataset, type Dataset } from '../train/data.ts';
+import { buildDataset, type Dataset, type Separator } from '../train/data.ts';
 import { toTrainSettings } from './settings-map.ts';
 import type {
   DataSummary,
@@ -35,6 +35,8 @@ export interface LoadedData {
   name: string;
   text: string;
   dataset: Dataset;
+  /** The separator the user picked for plain text (undefined: as detected). */
+  separator?: Separator;
 }
 
 export interface Session {
@@ -145,10 +147,29 @@ export function cutData(session: Session, context: number, { keep = true } = {})
   const tok = session.model?.tokenizer;
   if (!d || !tok) throw new NotReadyError('Load training data first.');
   if (d.dataset.context === context) return d.dataset;
-  const dataset = buildDataset(d.name, d.text, tok, { context });
+  const dataset = buildDataset(d.name, d.text, tok, { context, separator: d.separator });
   if (keep) d.dataset = dataset;
   return dataset;
 }
+
+/** Re-cuts the loaded plain text into documents at `separator` and keeps it (blocks of `context`). */
+export function recutData(session: Session, separator: Separator, context: number): Dataset {
+  const d = session.data;
+  const tok = session.model?.tokenizer;
+  if (!d || !tok) throw new NotReadyError('Load training data first.');
+  d.dataset = buildDataset(d.name, d.text, tok, { context, separator });
+  d.separator = separator;
+  return d.dataset;
+}
+
+const SUMMARY_FORMAT: Record<Dataset['format'], DataSummary['format']> = {
+  text: 'text',
+  'alpaca-json': 'json',
+  'alpaca-jsonl': 'jsonl',
+  'text-json': 'text-json',
+  'text-jsonl': 'text-jsonl',
+  'token-ids': 'token-ids',
+};
 
 /** What the UI shows about the data. */
 export function dataSummary(d: LoadedData): DataSummary {
@@ -159,7 +180,10 @@ export function dataSummary(d: LoadedData): DataSummary {
     for (let t = 0; t < b.labels.length - 1; t++) if (b.labels[t] === IGNORE_INDEX) masked++;
   return {
     name: d.name,
-    format: ds.format === 'text' ? 'text' : ds.format === 'alpaca-json' ? 'json' : 'jsonl',
+    format: SUMMARY_FORMAT[ds.format],
+    separator: ds.separator,
+    detectedSeparator: ds.detectedSeparator,
+    boundary: ds.boundary,
     documents: ds.documents,
     tokens: ds.tokens,
     maskedTokens: masked,

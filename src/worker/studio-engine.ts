@@ -20,6 +20,7 @@ import { BusyError, NotReadyError } from '../util/errors.ts';
 import { heldOutPerplexity, passkeyTrial, sample } from './inference.ts';
 import type {
   CheckpointInfo,
+  DataSeparator,
   DataSummary,
   EvalResult,
   ExportedFile,
@@ -34,6 +35,7 @@ import type {
 import { destroyWeights, loadWeights, Run, type RunResume, type Weights } from './run.ts';
 import {
   cutData,
+  recutData,
   dataSummary,
   loadData,
   modelSummary,
@@ -147,6 +149,15 @@ export class StudioEngine {
     const d = this.session.data;
     if (!d) throw new NotReadyError('No training data is loaded.');
     if (!this.busy) cutData(this.session, context);
+    return dataSummary(d);
+  }
+
+  /** The loaded text cut into documents at `separator` (refused while a run uses the data). */
+  setDataSeparator(separator: DataSeparator, context: number): DataSummary {
+    const d = this.session.data;
+    if (!d) throw new NotReadyError('No training data is loaded.');
+    if (this.busy) throw new BusyError('Stop the run before changing how the data is cut.');
+    recutData(this.session, separator, context);
     return dataSummary(d);
   }
 

@@ -1,6 +1,11 @@
 /** Model and data slices: what the user loaded, load progress, and load errors. */
 import type { StateCreator } from 'zustand';
-import type { DataSummary, LoadProgress, ModelSummary } from '../../worker/protocol.ts';
+import type {
+  DataSeparator,
+  DataSummary,
+  LoadProgress,
+  ModelSummary,
+} from '../../worker/protocol.ts';
 import { Comlink, getEngine } from '../engine-client.ts';
 import { describeError, type ShownError } from '../errors.ts';
 import { defaultSettings } from '../settings.ts';
@@ -23,6 +28,8 @@ export interface DataSlice {
   loadData(source: File | 'demo'): Promise<void>;
   /** Re-cuts the loaded data at the target context. */
   rebuildData(context: number): Promise<void>;
+  /** Re-cuts the loaded plain text into documents at `separator`. */
+  setSeparator(separator: DataSeparator): Promise<void>;
 }
 
 const idle = { summary: null, progress: null, loading: false, error: null };
@@ -71,6 +78,18 @@ export const createDataSlice: StateCreator<StudioState, [], [], DataSlice> = (se
       set({ data: { ...get().data, summary, error: null } });
     } catch (e) {
       set({ data: { ...get().data, error: describeError(e) } });
+    }
+  },
+  async setSeparator(separator) {
+    if (!get().data.summary) return;
+    set({ data: { ...get().data, loading: true, progress: null } });
+    try {
+      const context = get().settings?.targetContext ?? 0;
+      const summary = await getEngine().setDataSeparator(separator, context);
+      set({ data: { ...get().data, summary, loading: false, error: null } });
+      await get().refreshPlan();
+    } catch (e) {
+      set({ data: { ...get().data, loading: false, error: describeError(e) } });
     }
   },
 });

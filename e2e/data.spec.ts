@@ -1,0 +1,95 @@
+/**
+ * The Data panel cuts text the way the user means it: a .txt is one document unless it carries
+ * separator lines (<|endoftext|>) or the user picks a separator; the document count and the first
+ * boundary show what the choice does. {text} JSONL records are documents.
+ */
+import { readFileSync } from 'node:fs';
+import { expect, test, type Page } from '@playwright/test';
+import { openStudio, watch } from './helpers.ts';
+
+const TEXT = readFileSync('public/demo/tinystories-197k.txt', 'utf8');
+const paragraphs = (t: string) =>
+  t
+    .split(/\r?\n[ \t\r]*\n/)
+    .map((d) => d.trim())
+    .filter(Boolean);
+const lines = (t: string) =>
+  t
+    .split(/\r?\n/)
+    .map((d) => d.trim())
+    .filter(Boolean);
+
+const count = (n: number) => n.toLocaleString('en-US');
+
+/** The "Documents" / "Records" value in the data summary. */
+const documents = (page: Page, term = 'Documents') =>
+  page.getByLabel('Data summary').locator(`dt:text-is("${term}") + dd`);
+
+test('the Data panel: one document by default, a separator the user picks, separator lines detected, text records', async ({
+  page,
+}) => {
+  const seen = watch(page);
+  await openStudio(page);
+  await page.getByRole('button', { name: 'Use demo model' }).click();
+  const summary = page.getByLabel('Data summary');
+  await expect(summary).toContainText('tinystories-197k.txt');
+  await expect(summary).toContainText('Plain text');
+
+  // TinyStories has blank lines between paragraphs but no separator lines: one document.
+  const separator = page.getByLabel('Document separator');
+  const boundary = page.getByLabel('First document boundary');
+  await expect(documents(page)).toHaveText('1');
+  await expect(separator.locator('option:checked')).toHaveText(
+    'None: the file is one document (detected)',
+  );
+  await expect(boundary).toHaveText('One document: no boundary inside the file.');
+
+  // Blank lines as separators: a document per paragraph, and the boundary between the first two.
+  await separator.selectOption({ label: 'Blank line' });
+  const paras = paragraphs(TEXT);
+  await expect(documents(page)).toHaveText(count(paras.length));
+  await expect(boundary).toContainText(`${paras[0]!.slice(-40)} ⟨EOS⟩ ${paras[1]!.slice(0, 40)}`);
+
+  // Every line: more documents (some paragraphs span several lines).
+  await separator.selectOption({ label: 'Every line' });
+  await expect(documents(page)).toHaveText(count(lines(TEXT).length));
+  expect(lines(TEXT).length).toBeGreaterThan(paras.length);
+
+  // Back to none: one document again.
+  await separator.selectOption({ label: 'None: the file is one document (detected)' });
+  await expect(documents(page)).toHaveText('1');
+  await expect(boundary).toHaveText('One document: no boundary inside the file.');
+
+  // A file with <|endoftext|> lines is cut there, detected without asking.
+  const stories = paragraphs(TEXT.slice(0, 60_000));
+  const parts = [stories.slice(0, 100), stories.slice(100, 200), stories.slice(200)].map((p) =>
+    p.join('\n\n'),
+  );
+  await page.getByLabel('Training data').setInputFiles({
+    name: 'stories.txt',
+    mimeType: 'text/plain',
+    buffer: Buffer.from(parts.join('\n<|endoftext|>\n')),
+  });
+  await expect(summary).toContainText('stories.txt');
+  await expect(documents(page)).toHaveText('3');
+  await expect(separator.locator('option:checked')).toHaveText(
+    'Lines of only <|endoftext|> or EOS (detected)',
+  );
+  await expect(boundary).toContainText(
+    `${stories[99]!.slice(-40)} ⟨EOS⟩ ${stories[100]!.slice(0, 40)}`,
+  );
+
+  // JSONL records with a text field: one document each, no separator to pick.
+  const records = parts.map((text, i) => JSON.stringify({ text, meta: { id: i } })).join('\n');
+  await page.getByLabel('Training data').setInputFiles({
+    name: 'pg19.jsonl',
+    mimeType: 'application/json',
+    buffer: Buffer.from(records),
+  });
+  await expect(summary).toContainText('pg19.jsonl');
+  await expect(summary).toContainText('JSONL text records');
+  await expect(documents(page, 'Records')).toHaveText('3');
+  await expect(separator).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Start training' })).toBeEnabled();
+  expect(seen.errors, 'console errors').toEqual([]);
+});
