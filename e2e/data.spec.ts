@@ -25,7 +25,7 @@ const count = (n: number) => n.toLocaleString('en-US');
 const documents = (page: Page, term = 'Documents') =>
   page.getByLabel('Data summary').locator(`dt:text-is("${term}") + dd`);
 
-test('the Data panel: one document by default, a separator the user picks, separator lines detected, text records', async ({
+test('the Data panel: one document by default, a separator the user picks, separator lines detected, text records, token ids and a bad id', async ({
   page,
 }) => {
   const seen = watch(page);
@@ -91,5 +91,23 @@ test('the Data panel: one document by default, a separator the user picks, separ
   await expect(documents(page, 'Records')).toHaveText('3');
   await expect(separator).toHaveCount(0);
   await expect(page.getByRole('button', { name: 'Start training' })).toBeEnabled();
+
+  // Token ids: the stream as it is; an id outside the vocabulary is refused, naming it.
+  const ids = Array.from({ length: 1100 }, (_, i) => (i * 37 + 5) % 512);
+  const dropIds = (list: number[]) =>
+    page.getByLabel('Training data').setInputFiles({
+      name: 'ids.json',
+      mimeType: 'application/json',
+      buffer: Buffer.from(JSON.stringify(list)),
+    });
+  await dropIds(ids);
+  await expect(summary).toContainText('Token ids (JSON)');
+  await expect(summary).toContainText('1 × 1,024 tokens');
+  await dropIds([...ids.slice(0, 10), 600, ...ids.slice(10)]);
+  const alert = page.getByRole('region', { name: 'Data' }).getByRole('alert');
+  await expect(alert).toContainText('The training data cannot be used');
+  await expect(alert).toContainText(
+    'Token id 600 (element 11) is outside the vocabulary of 512 ids (0 to 511).',
+  );
   expect(seen.errors, 'console errors').toEqual([]);
 });

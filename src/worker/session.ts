@@ -125,6 +125,7 @@ export async function loadData(
   const text = await readText(source);
   const dataset = buildDataset(name, text, tok, {
     context,
+    vocabSize: session.model?.opened.config.vocabSize,
     onProgress: (done, total) =>
       onProgress({
         phase: 'tokenizing',
@@ -147,7 +148,11 @@ export function cutData(session: Session, context: number, { keep = true } = {})
   const tok = session.model?.tokenizer;
   if (!d || !tok) throw new NotReadyError('Load training data first.');
   if (d.dataset.context === context) return d.dataset;
-  const dataset = buildDataset(d.name, d.text, tok, { context, separator: d.separator });
+  const dataset = buildDataset(d.name, d.text, tok, {
+    context,
+    separator: d.separator,
+    vocabSize: session.model?.opened.config.vocabSize,
+  });
   if (keep) d.dataset = dataset;
   return dataset;
 }
@@ -157,7 +162,11 @@ export function recutData(session: Session, separator: Separator, context: numbe
   const d = session.data;
   const tok = session.model?.tokenizer;
   if (!d || !tok) throw new NotReadyError('Load training data first.');
-  d.dataset = buildDataset(d.name, d.text, tok, { context, separator });
+  d.dataset = buildDataset(d.name, d.text, tok, {
+    context,
+    separator,
+    vocabSize: session.model?.opened.config.vocabSize,
+  });
   d.separator = separator;
   return d.dataset;
 }
