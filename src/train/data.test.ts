@@ -42,6 +42,7 @@ describe('training data', () => {
     expect(detectSeparator(text, '</s>')).toBe('eos');
     expect(detectSeparator('a <|endoftext|> b', '</s>')).toBe('none'); // not a line of its own
     expect(detectSeparator('a\n</s>\nb')).toBe('none'); // EOS text unknown: only <|endoftext|>
+    expect(splitDocuments('a\r\n<|endoftext|>\r\nb\r\n', 'eos')).toEqual(['a', 'b']); // CRLF
     const ds = buildDataset('e.txt', text, bytes, { context: 4, heldOutFraction: 0 });
     expect([ds.detectedSeparator, ds.separator, ds.documents]).toEqual(['eos', 'eos', 3]);
     expect(ds.boundary).toEqual({ before: 'one\n\nstill one', after: 'two' });

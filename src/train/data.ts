@@ -109,7 +109,7 @@ export function detectFormat(name: string, text: string): DataFormat {
 function eosLine(eosText: string | undefined): RegExp {
   const names = ['<|endoftext|>', ...(eosText ? [eosText] : [])];
   const alt = names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
-  return new RegExp(`^[ \\t]*(?:${alt})[ \\t]*$`, 'm');
+  return new RegExp(`^[ \\t]*(?:${alt})[ \\t\\r]*$`, 'm');
 }
 
 /** `eos` when a line holds only `<|endoftext|>` or the EOS text, else `none` (the file is one document). */
