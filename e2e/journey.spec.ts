@@ -106,6 +106,7 @@ test('train the demo, reload mid-run, resume, survive a device loss, and export 
     'adapter_config.json',
     'adapter_model.safetensors',
     'config.json',
+    'trainable_params.bin',
     'trainable_params.safetensors',
   ]);
   const cfg = JSON.parse(new TextDecoder().decode(files['adapter_config.json']));

@@ -142,6 +142,7 @@ describe('longlora CLI on stories260K', () => {
     for (const f of [
       'adapter_config.json',
       'adapter_model.safetensors',
+      'trainable_params.bin',
       'trainable_params.safetensors',
       'config.json',
       'README.md',

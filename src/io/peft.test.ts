@@ -81,6 +81,7 @@ describe('PEFT adapter export', () => {
       'adapter_config.json',
       'adapter_model.safetensors',
       'config.json',
+      'trainable_params.bin',
       'trainable_params.safetensors',
     ]);
     const cfg = JSON.parse(text(files['adapter_config.json'])) as Record<string, unknown>;

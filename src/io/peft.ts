@@ -18,6 +18,7 @@ import {
   type TensorToWrite,
 } from './safetensors.ts';
 import { bytesSource } from './source.ts';
+import { writeTorchStateDict } from './torch-save.ts';
 
 /** One LoRA pair: A [r, in] and B [out, r], row-major f32. */
 export interface LoraWeights {
@@ -90,7 +91,8 @@ Trained with LongLoRA Studio (shifted sparse attention, LoRA r=${a.r} alpha=${a.
 
 Files:
 - \`adapter_config.json\`, \`adapter_model.safetensors\`: a PEFT LoRA adapter (trained embeddings and norms under modules_to_save).
-- \`trainable_params.safetensors\`: the trained embeddings and norms under plain Hugging Face names (the official LongLoRA layout).
+- \`trainable_params.bin\`: the trained embeddings and norms as a PyTorch \`torch.save\` state dict under plain Hugging Face names, the file the official LongLoRA scripts load from the adapter folder.
+- \`trainable_params.safetensors\`: the same tensors as safetensors.
 - \`config.json\`: the base config with \`"rope_scaling": ${JSON.stringify(a.ropeScaling)}\`, the positions the adapter was trained with.
 
 ## Load with PEFT
@@ -106,14 +108,22 @@ model = PeftModel.from_pretrained(model, "./adapter")
 model = model.merge_and_unload()  # optional: a plain model with the adapter merged
 \`\`\`
 
-## Merge or continue with the official LongLoRA scripts (github.com/dvlab-research/LongLoRA)
+## Merge, evaluate and test with the official LongLoRA scripts (github.com/dvlab-research/LongLoRA)
 
-The official scripts read \`trainable_params.bin\`; convert it first:
+Run these from a checkout of the official repository, with this folder as \`./adapter\`. The merge
+script loads \`trainable_params.bin\` from the adapter folder before the LoRA weights:
 
 \`\`\`bash
-python -c "import torch; from safetensors.torch import load_file; torch.save(load_file('adapter/trainable_params.safetensors'), 'adapter/trainable_params.bin')"
 python merge_lora_weights_and_save_hf_model.py --base_model ${a.baseModel} --peft_model ./adapter --context_size ${ctx} --save_path ./merged
+python eval.py --seq_len ${ctx} --context_size ${ctx} --batch_size 1 --base_model ./merged --data_path ./test.bin
+python passkey_retrivial.py --context_size ${ctx} --base_model ./merged --max_tokens ${ctx} --interval 1000
 \`\`\`
+
+\`eval.py\` reads \`--data_path\` as token ids (uint16). Both official scripts add a \`[PAD]\` token
+when the tokenizer has none (the merge script; \`eval.py\` always resizes the vocabulary to 32001),
+and the embeddings here (in \`trainable_params.bin\` and under modules_to_save) have the tokenizer's
+own row count: they load only into a model whose tokenizer already has a pad token, otherwise
+\`load_state_dict\` stops with a size mismatch.
 
 Continue training the merged model on a multi-GPU cluster (official defaults):
 
@@ -129,7 +139,7 @@ torchrun --nproc_per_node=8 fine-tune.py --model_name_or_path ./merged --bf16 Tr
 `;
 }
 
-/** Builds the exported adapter's files: adapter_config.json, adapter_model.safetensors, trainable_params.safetensors, config.json, README.md. */
+/** Builds the exported adapter's files: adapter_config.json, adapter_model.safetensors, trainable_params.bin and .safetensors, config.json, README.md. */
 export function buildAdapterFiles(a: AdapterArgs): Record<string, Uint8Array> {
   const enc = new TextEncoder();
   const mts = modulesToSave(a.trained);
@@ -184,6 +194,7 @@ export function buildAdapterFiles(a: AdapterArgs): Record<string, Uint8Array> {
   return {
     'adapter_config.json': enc.encode(JSON.stringify(adapterConfig, null, 2) + '\n'),
     'adapter_model.safetensors': writeSafetensors(adapterTensors, meta),
+    'trainable_params.bin': writeTorchStateDict(a.trained),
     'trainable_params.safetensors': writeSafetensors(trainable, meta),
     'config.json': enc.encode(JSON.stringify(modelConfig, null, 2) + '\n'),
     'README.md': enc.encode(readme(a, mts)),

@@ -30,8 +30,9 @@ export function ExportPanel() {
     >
       <p className="muted">
         The .zip holds <code>adapter_config.json</code>, <code>adapter_model.safetensors</code>,{' '}
-        <code>trainable_params.safetensors</code> (official LongLoRA layout) and{' '}
-        <code>config.json</code> with <code>rope_scaling</code>.
+        <code>trainable_params.bin</code> (the embeddings and norms the official LongLoRA scripts
+        load; also as <code>.safetensors</code>) and <code>config.json</code> with{' '}
+        <code>rope_scaling</code>.
       </p>
       <div className="button-row">
         <button
