@@ -5,12 +5,13 @@
  *
  *   npm run fixtures                       tiny + malformed fixtures, and every real model at small width
  *   npm run fixtures -- --real <name|all> [--width full|small] [--out DIR] [--max-shard-size 5GB]
- *                       [--seed N] [--config-only]
+ *                       [--seed N] [--config-only] [--layers N]
  */
 import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { parseHfConfig } from '../src/io/config.ts';
 import { numel } from '../src/io/dtype.ts';
 import { allFixtures } from '../src/test/fixtures-malformed.ts';
 import {
@@ -22,7 +23,6 @@ import {
   plannedTensors,
   planShards,
   realConfigJson,
-  realModelConfig,
   REAL_MODEL_NAMES,
   REAL_MODELS,
   realTokenizerFiles,
@@ -54,6 +54,10 @@ export interface RealModelOptions {
   seed?: number;
   /** Write config, generation config and tokenizer files only. */
   configOnly?: boolean;
+  /** Keep only the first N decoder layers (num_hidden_layers = N); every other size stays the model's. */
+  layers?: number;
+  /** Other config.json fields to replace (benchmarks' in-between shapes). */
+  overrides?: Record<string, number>;
 }
 
 /** What writeRealModel wrote. */
@@ -90,7 +94,9 @@ export async function writeRealModel(
   }
   await mkdir(dir, { recursive: true });
   const configJson = realConfigJson(name, width);
-  const config = realModelConfig(name, width);
+  Object.assign(configJson, opts.overrides ?? {});
+  if (opts.layers !== undefined) configJson.num_hidden_layers = opts.layers;
+  const config = parseHfConfig(configJson, `${name}/${width}/config.json`);
   const { tokenizer, tokenizerConfig } = realTokenizerFiles(name);
   const text: Record<string, string> = {
     'config.json': hfJsonText(configJson),
@@ -154,6 +160,8 @@ export interface RealArgs {
   maxShardSize: number;
   seed: number;
   configOnly: boolean;
+  /** `--layers N`: only the first N decoder layers. */
+  layers?: number;
 }
 
 /** Parses the script's arguments; null when `--real` is absent (write the default fixtures). */
@@ -167,6 +175,7 @@ export function parseRealArgs(argv: string[]): RealArgs | null {
       'max-shard-size': { type: 'string', default: String(HF_DEFAULT_MAX_SHARD_SIZE) },
       seed: { type: 'string', default: '0' },
       'config-only': { type: 'boolean', default: false },
+      layers: { type: 'string' },
     },
     strict: true,
   });
@@ -180,6 +189,9 @@ export function parseRealArgs(argv: string[]): RealArgs | null {
     throw new Error(`--width must be full or small (got "${values.width}")`);
   const seed = Number(values.seed);
   if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer (got "${values.seed}")`);
+  const layers = values.layers === undefined ? undefined : Number(values.layers);
+  if (layers !== undefined && !(Number.isInteger(layers) && layers >= 1))
+    throw new Error(`--layers must be a whole number ≥ 1 (got "${values.layers}")`);
   if (values.out !== undefined && names.length > 1)
     throw new Error('--out names one folder: give one model with it');
   return {
@@ -190,6 +202,7 @@ export function parseRealArgs(argv: string[]): RealArgs | null {
     maxShardSize: parseShardSize(values['max-shard-size']),
     seed,
     configOnly: values['config-only'],
+    layers,
   };
 }
 
@@ -227,6 +240,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
         seed: args.seed,
         configOnly:
           args.configOnly || (args.all && !REAL_MODELS[name].weights.includes(args.width)),
+        layers: args.layers,
       });
       console.log(describeWritten(w));
     }
