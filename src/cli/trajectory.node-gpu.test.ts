@@ -53,6 +53,43 @@ function applyToRef(cfg: RefConfig, w: RefWeights, a: ReadAdapter): RefConfig {
   return { ...cfg, loraTargets: [...a.targets], rank: a.r, alpha: a.alpha };
 }
 
+describe('longlora train reads text as the user means it', () => {
+  it('a book-style .txt is one document; --separator blank-line cuts paragraphs; <|endoftext|> lines are detected', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'longlora-separator-'));
+    const story = readFileSync(join(DEMO_DIR, 'tinystories-197k.txt'), 'utf8').slice(0, 3000);
+    const paragraphs = story.split(/\n\s*\n/).filter((p) => p.trim()).length;
+    expect(paragraphs).toBeGreaterThan(5);
+    const train = async (file: string, content: string, ...extra: string[]) => {
+      const path = join(dir, file);
+      writeFileSync(path, content);
+      const err: string[] = [];
+      vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
+        err.push(String(s));
+        return true;
+      });
+      await run(
+        'train',
+        ...['--model', DEMO_DIR, '--data', path, '--out', join(dir, file + '.out')],
+        ...['--context', '32', '--steps', '1', '--checkpoint-every', '0', '--eval-windows', '1'],
+        ...extra,
+      );
+      return err.join('');
+    };
+    expect(await train('book.txt', story)).toMatch(
+      /text \(separator none, detected\): 1 documents/,
+    );
+    expect(await train('book.txt', story, '--separator', 'blank-line')).toMatch(
+      new RegExp(`text \\(separator blank-line\\): ${paragraphs} documents`),
+    );
+    const three = [story.slice(0, 1000), story.slice(1000, 2000), story.slice(2000)].join(
+      '\n<|endoftext|>\n',
+    );
+    expect(await train('three.txt', three)).toMatch(
+      /text \(separator eos, detected\): 3 documents/,
+    );
+  });
+});
+
 describe('longlora train for trajectory comparisons (stories260K)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'longlora-trajectory-'));
   const init = join(dir, 'init');
