@@ -1,5 +1,6 @@
 /** `longlora <command>`: the studio's engine headless in Node (Dawn WebGPU). */
 import { UsageError } from './args.ts';
+import { exportGguf } from './commands-export.ts';
 import { evalCmd, generateCmd, gradCmd, info } from './commands-model.ts';
 import { merge, train } from './commands-train.ts';
 
@@ -23,6 +24,8 @@ Commands (MODEL: a Hugging Face folder, a .safetensors with config.json beside i
             [--seed S] [--order shuffled|sequential] [--holdout-blocks K] [--init-adapter DIR] [--eval-every K] [--eval-windows K] [--checkpoint-every K] [--no-checkpointing]
             [--resume] [--log-json FILE] [--budget 8GiB]
   merge     --model MODEL --adapter DIR --out DIR
+  export-gguf --model MODEL [--adapter DIR] --out FILE.gguf [--dtype f32|f16|bf16] [--context N]
+            [--lora]
 
 --budget is the GPU memory to plan against (GiB, or 512MiB): WebGPU cannot report a GPU's memory,
 so without it the plan assumes 8 GiB. Every command refuses a plan that does not fit before it
@@ -34,6 +37,11 @@ array of token ids is the token stream as it is; Alpaca records (instruction/inp
 prompt from the loss. --holdout-blocks K holds out exactly the last K blocks (0 allowed; default 5%).
 --init-adapter DIR starts from an adapter (its rank, alpha, targets and trained tensors) instead of
 a fresh LoRA init; --order sequential takes the blocks in file order instead of shuffled.
+
+export-gguf writes the merged model (base + adapter, trained embeddings and norms substituted) as a
+GGUF for llama.cpp, with llama.context_length = the trained context (--context, else the adapter's)
+and its RoPE scaling; --dtype defaults to the base's. With --lora it writes the adapter as a
+llama.cpp LoRA GGUF instead (only for adapters without trained embeddings/norms).
 `;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
@@ -43,6 +51,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   grad: gradCmd,
   train,
   merge,
+  'export-gguf': exportGguf,
 };
 
 /** Runs a command line; returns the exit code. */

@@ -96,8 +96,24 @@ class Writer {
 
 const typeId = (t: GgufValueType): number => GGUF_VALUE_TYPES.indexOf(t);
 
-/** Serialises a GGUF v3 file; tensor data is laid out in order, each aligned to `alignment`. */
-export function writeGguf(kvs: GgufKv[], tensors: GgufTensorToWrite[], alignment = 32): Uint8Array {
+/** A tensor's place in a GGUF: dims in GGUF order, ggml type id, and its byte length. */
+export interface GgufTensorLayout {
+  name: string;
+  dims: number[];
+  type: number;
+  byteLength: number;
+}
+
+/**
+ * The header of a GGUF v3 file (magic, metadata, tensor infos) padded to `alignment`: the tensors'
+ * data follow in order, each padded to `alignment`. Returns the header and the whole file's size,
+ * so a writer can stream the data after it without holding the file.
+ */
+export function ggufHeader(
+  kvs: GgufKv[],
+  tensors: GgufTensorLayout[],
+  alignment = 32,
+): { header: Uint8Array; fileBytes: number } {
   const w = new Writer();
   w.u32(GGUF_MAGIC);
   w.u32(3);
@@ -117,13 +133,12 @@ export function writeGguf(kvs: GgufKv[], tensors: GgufTensorToWrite[], alignment
     } else w.scalar(kv.type, kv.value);
   }
   let rel = 0;
-  const offsets: number[] = [];
   for (const t of tensors) {
     const info = GGML_TYPES[t.type];
     const n = t.dims.reduce((a, b) => a * b, 1);
-    if (info && Math.ceil(n / info.block) * info.bytes !== t.data.length) {
+    if (info && Math.ceil(n / info.block) * info.bytes !== t.byteLength) {
       throw new Error(
-        `writeGguf: "${t.name}" has ${t.data.length} bytes, not ${Math.ceil(n / info.block) * info.bytes}`,
+        `writeGguf: "${t.name}" has ${t.byteLength} bytes, not ${Math.ceil(n / info.block) * info.bytes}`,
       );
     }
     w.string(t.name);
@@ -131,13 +146,30 @@ export function writeGguf(kvs: GgufKv[], tensors: GgufTensorToWrite[], alignment
     for (const d of t.dims) w.u64(d);
     w.u32(t.type);
     w.u64(rel);
-    offsets.push(rel);
-    rel += Math.ceil(t.data.length / alignment) * alignment;
+    rel += Math.ceil(t.byteLength / alignment) * alignment;
   }
   w.pad(alignment);
+  return { header: w.result(), fileBytes: w.len + rel };
+}
+
+/** Zero bytes that pad `n` bytes of tensor data to `alignment`. */
+export function ggufPadding(n: number, alignment = 32): Uint8Array {
+  return new Uint8Array((alignment - (n % alignment)) % alignment);
+}
+
+/** Serialises a GGUF v3 file; tensor data is laid out in order, each aligned to `alignment`. */
+export function writeGguf(kvs: GgufKv[], tensors: GgufTensorToWrite[], alignment = 32): Uint8Array {
+  const { header, fileBytes } = ggufHeader(
+    kvs,
+    tensors.map((t) => ({ name: t.name, dims: t.dims, type: t.type, byteLength: t.data.length })),
+    alignment,
+  );
+  const out = new Uint8Array(fileBytes);
+  out.set(header);
+  let p = header.length;
   for (const t of tensors) {
-    w.bytes(t.data);
-    w.pad(alignment);
+    out.set(t.data, p);
+    p += Math.ceil(t.data.length / alignment) * alignment;
   }
-  return w.result();
+  return out;
 }

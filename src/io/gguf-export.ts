@@ -1,0 +1,582 @@
+/**
+ * GGUF export for llama.cpp: the merged model (base + scaling·B·A, trained embeddings and norms
+ * substituted) or a LoRA adapter GGUF (general.type = adapter), with llama.cpp's llama metadata and
+ * a tokenizer copied from a source GGUF or built from tokenizer.json. The file is produced as a
+ * header followed by one tensor at a time, so a caller streams it to disk without holding it.
+ */
+import { linearPath, linearShape, type LinearName, type ModelConfig } from './config.ts';
+import { bytesToF32, f32ToBytes, numel } from './dtype.ts';
+import { FormatError, UnsupportedModelError } from './errors.ts';
+import type { GgufFile, GgufValue } from './gguf.ts';
+import { hfToGgufName, permuteQK } from './gguf-llama.ts';
+import { ggufHeader, ggufPadding, type GgufKv } from './gguf-writer.ts';
+import type { OpenedModel, TokenizerSource } from './model.ts';
+import type { ReadAdapter } from './peft.ts';
+
+/** The element type of the exported matrices (1-D tensors, the norms, stay f32 as llama.cpp's converter keeps them). */
+export type GgufExportDtype = 'f32' | 'f16' | 'bf16';
+export const GGUF_EXPORT_DTYPES: readonly GgufExportDtype[] = ['f32', 'f16', 'bf16'];
+
+const GGML = { f32: 0, f16: 1, bf16: 30 } as const;
+/** general.file_type: llama.cpp's LLAMA_FTYPE_ALL_F32, MOSTLY_F16, MOSTLY_BF16. */
+const FILE_TYPE = { f32: 0, f16: 1, bf16: 32 } as const;
+const WEIGHT = { f32: 'F32', f16: 'F16', bf16: 'BF16' } as const;
+
+/** How the exported model's RoPE reproduces training. */
+export type GgufRope =
+  | { kind: 'plain' }
+  | { kind: 'linear'; factor: number }
+  /** llama3 frequencies: llama.cpp divides each frequency by its factor (a rope_freqs tensor). */
+  | { kind: 'freqs'; factors: Float32Array };
+
+/** One tensor of the file, produced when it is written. */
+export interface GgufStreamTensor {
+  name: string;
+  dims: number[];
+  type: number;
+  byteLength: number;
+  produce(): Promise<Uint8Array>;
+}
+
+/** A GGUF ready to stream: its header, its tensors in order and its total size. */
+export interface GgufExport {
+  header: Uint8Array;
+  tensors: GgufStreamTensor[];
+  fileBytes: number;
+  alignment: number;
+}
+
+const ALIGNMENT = 32;
+
+const linearWeightName = (layer: number, module: LinearName): string =>
+  `model.layers.${layer}.${linearPath(module)}.weight`;
+
+function planExport(kvs: GgufKv[], tensors: GgufStreamTensor[]): GgufExport {
+  const { header, fileBytes } = ggufHeader(kvs, tensors, ALIGNMENT);
+  return { header, tensors, fileBytes, alignment: ALIGNMENT };
+}
+
+/**
+ * Writes a planned GGUF through `write` chunk by chunk (the header, then each tensor and its
+ * padding); `onProgress` gets the bytes written so far and the total.
+ */
+export async function streamGguf(
+  exp: GgufExport,
+  write: (chunk: Uint8Array) => Promise<void>,
+  onProgress?: (written: number, total: number) => void,
+): Promise<void> {
+  let done = 0;
+  const emit = async (b: Uint8Array) => {
+    if (!b.length) return;
+    await write(b);
+    done += b.length;
+    onProgress?.(done, exp.fileBytes);
+  };
+  await emit(exp.header);
+  for (const t of exp.tensors) {
+    const data = await t.produce();
+    if (data.length !== t.byteLength)
+      throw new Error(
+        `GGUF export: "${t.name}" produced ${data.length} bytes, not ${t.byteLength}`,
+      );
+    await emit(data);
+    await emit(ggufPadding(data.length, exp.alignment));
+  }
+  if (done !== exp.fileBytes)
+    throw new Error(`GGUF export wrote ${done} bytes, expected ${exp.fileBytes}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokenizer metadata
+
+const TOKEN_NORMAL = 1;
+const TOKEN_UNKNOWN = 2;
+const TOKEN_CONTROL = 3;
+const TOKEN_USER_DEFINED = 4;
+const TOKEN_BYTE = 6;
+
+type Json = Record<string, unknown>;
+
+/** Copies a GGUF's tokenizer.* metadata with its types. */
+function tokenizerKvsFromGguf(gguf: GgufFile): GgufKv[] {
+  const out: GgufKv[] = [];
+  for (const [key, value] of Object.entries(gguf.metadata)) {
+    if (!key.startsWith('tokenizer.')) continue;
+    const t = gguf.types[key]!;
+    if (t.type === 'array') {
+      out.push({
+        key,
+        type: 'array',
+        itemType: t.itemType as Exclude<typeof t.itemType, 'array' | undefined>,
+        value: value as (number | string | boolean | bigint)[],
+      });
+    } else if (t.type === 'string') out.push({ key, type: 'string', value: String(value) });
+    else if (t.type === 'bool') out.push({ key, type: 'bool', value: Boolean(value) });
+    else out.push({ key, type: t.type, value: value as number | bigint } as GgufKv);
+  }
+  return out;
+}
+
+function tokenContent(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (v && typeof v === 'object' && typeof (v as Json).content === 'string')
+    return (v as Json).content as string;
+  return undefined;
+}
+
+/** Every component of a tokenizer.json normalizer / pre_tokenizer / decoder (Sequence flattened). */
+function parts(v: unknown): Json[] {
+  if (!v || typeof v !== 'object') return [];
+  const j = v as Json;
+  const inner = j.normalizers ?? j.pretokenizers ?? j.decoders;
+  if (j.type === 'Sequence' && Array.isArray(inner)) return inner.flatMap(parts);
+  return [j];
+}
+
+/** The Llama 3 pre-tokenizer regex (llama.cpp's "llama-bpe"). */
+const LLAMA3_SPLIT =
+  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+/** llama.cpp's name for a byte-level BPE pre-tokenizer, or an error naming what it is. */
+function bpePreName(preTokenizer: unknown): string {
+  const ps = parts(preTokenizer);
+  const desc = ps.map((p) => String(p.type)).join(' + ') || 'none';
+  const byteLevel = ps.filter((p) => p.type === 'ByteLevel');
+  const split = ps.filter((p) => p.type === 'Split');
+  const digits = ps.filter((p) => p.type === 'Digits');
+  if (
+    split.length === 1 &&
+    byteLevel.length === 1 &&
+    ps.length === 2 &&
+    (split[0]!.pattern as Json | undefined)?.Regex === LLAMA3_SPLIT &&
+    byteLevel[0]!.use_regex === false
+  )
+    return 'llama-bpe';
+  if (ps.length === 1 && byteLevel.length === 1 && byteLevel[0]!.use_regex !== false)
+    return 'gpt-2';
+  if (
+    ps.length === 2 &&
+    digits.length === 1 &&
+    digits[0]!.individual_digits === true &&
+    byteLevel.length === 1 &&
+    byteLevel[0]!.use_regex !== false
+  )
+    return 'smollm';
+  throw new UnsupportedModelError(
+    'tokenizer.json',
+    `the byte-level BPE pre-tokenizer (${desc}) is not one llama.cpp names (GPT-2's, Llama 3's or SmolLM's), so the GGUF could not split text as the model was trained; export from a .gguf that carries its tokenizer instead`,
+  );
+}
+
+/**
+ * The tokenizer metadata llama.cpp needs, built from tokenizer.json (+ tokenizer_config.json):
+ * sentencepiece-style BPE (byte fallback, ▁ for spaces) as tokenizer model "llama" with scores that
+ * order the merges, byte-level BPE as "gpt2" with its merges and pre-tokenizer name. Anything else
+ * is an UnsupportedModelError naming the tokenizer model.
+ */
+export function tokenizerKvsFromHf(
+  tokenizerJson: unknown,
+  tokenizerConfig: unknown,
+  config: ModelConfig,
+): GgufKv[] {
+  const tj = (tokenizerJson ?? {}) as Json;
+  const cfg = (tokenizerConfig ?? {}) as Json;
+  const model = (tj.model ?? {}) as Json;
+  if (model.type !== 'BPE') {
+    throw new UnsupportedModelError(
+      'tokenizer.json',
+      `tokenizer model "${String(model.type)}" cannot be written as a llama.cpp vocabulary (only sentencepiece-style BPE with byte fallback, as "llama", and byte-level BPE, as "gpt2")`,
+    );
+  }
+  const vocab = (model.vocab ?? {}) as Record<string, number>;
+  const added = (Array.isArray(tj.added_tokens) ? tj.added_tokens : []) as Json[];
+  const byId = new Map<number, string>();
+  for (const [tok, id] of Object.entries(vocab)) byId.set(id, tok);
+  const special = new Set<number>();
+  const userDefined = new Set<number>();
+  for (const a of added) {
+    const id = Number(a.id);
+    byId.set(id, String(a.content));
+    (a.special === true ? special : userDefined).add(id);
+  }
+  const n = Math.max(config.vocabSize, byId.size);
+  const tokens: string[] = [];
+  for (let id = 0; id < n; id++) {
+    // Ids the tokenizer does not name (padding rows of the embedding) get a placeholder.
+    tokens.push(byId.get(id) ?? `[PAD${id}]`);
+  }
+  const rawMerges = (Array.isArray(model.merges) ? model.merges : []) as unknown[];
+  const merges = rawMerges.map((m) => (Array.isArray(m) ? m.join(' ') : String(m)));
+  const idOf = (v: unknown, names: string[], fb: number): number => {
+    for (const name of [tokenContent(v), ...names]) {
+      if (name === undefined) continue;
+      const i = tokens.indexOf(name);
+      if (i >= 0) return i;
+    }
+    return fb;
+  };
+  const bos = idOf(cfg.bos_token, ['<s>', '<|begin_of_text|>'], config.bosId);
+  const eos = idOf(cfg.eos_token, ['</s>', '<|end_of_text|>', '<|endoftext|>'], config.eosId);
+  const addBos = cfg.add_bos_token === undefined ? true : cfg.add_bos_token === true;
+  const addEos = cfg.add_eos_token === true;
+  const kvs: GgufKv[] = [];
+  const decoders = parts(tj.decoder);
+  const byteFallback = model.byte_fallback === true;
+  const metaspace =
+    decoders.some(
+      (d) =>
+        d.type === 'Metaspace' ||
+        (d.type === 'Replace' && (d.pattern as Json | undefined)?.String === '▁'),
+    ) || parts(tj.pre_tokenizer).some((p) => p.type === 'Metaspace');
+  const byteLevel = decoders.some((d) => d.type === 'ByteLevel');
+  if (byteFallback && metaspace) {
+    // A merged piece scores minus the rank of its earliest merge, so llama.cpp's sentencepiece
+    // tokenizer (highest score first, leftmost on ties) merges in the order BPE does.
+    const rank = new Map<string, number>();
+    merges.forEach((m, r) => {
+      const piece = m.replace(' ', '');
+      if (!rank.has(piece)) rank.set(piece, r);
+    });
+    const unk = tokenContent(model.unk_token);
+    const types = tokens.map((t, id) =>
+      special.has(id)
+        ? t === unk
+          ? TOKEN_UNKNOWN
+          : TOKEN_CONTROL
+        : userDefined.has(id)
+          ? TOKEN_USER_DEFINED
+          : /^<0x[0-9A-Fa-f]{2}>$/.test(t)
+            ? TOKEN_BYTE
+            : t === unk
+              ? TOKEN_UNKNOWN
+              : TOKEN_NORMAL,
+    );
+    const scores = tokens.map((t, id) =>
+      types[id] === TOKEN_NORMAL ? -(rank.get(t) ?? (t.length > 1 ? merges.length : 0)) : 0,
+    );
+    const prepend =
+      parts(tj.normalizer).some((p) => p.type === 'Prepend' && p.prepend === '▁') ||
+      parts(tj.pre_tokenizer).some(
+        (p) =>
+          p.type === 'Metaspace' &&
+          (p.prepend_scheme === 'always' ||
+            p.prepend_scheme === 'first' ||
+            p.add_prefix_space === true),
+      );
+    kvs.push(
+      { key: 'tokenizer.ggml.model', type: 'string', value: 'llama' },
+      { key: 'tokenizer.ggml.tokens', type: 'array', itemType: 'string', value: tokens },
+      { key: 'tokenizer.ggml.scores', type: 'array', itemType: 'f32', value: scores },
+      { key: 'tokenizer.ggml.token_type', type: 'array', itemType: 'i32', value: types },
+      { key: 'tokenizer.ggml.add_space_prefix', type: 'bool', value: prepend },
+    );
+    const unkId = unk === undefined ? -1 : tokens.indexOf(unk);
+    if (unkId >= 0) kvs.push({ key: 'tokenizer.ggml.unknown_token_id', type: 'u32', value: unkId });
+  } else if (byteLevel && !byteFallback) {
+    const pre = bpePreName(tj.pre_tokenizer);
+    const types = tokens.map((_, id) =>
+      special.has(id) ? TOKEN_CONTROL : userDefined.has(id) ? TOKEN_USER_DEFINED : TOKEN_NORMAL,
+    );
+    kvs.push(
+      { key: 'tokenizer.ggml.model', type: 'string', value: 'gpt2' },
+      { key: 'tokenizer.ggml.pre', type: 'string', value: pre },
+      { key: 'tokenizer.ggml.tokens', type: 'array', itemType: 'string', value: tokens },
+      { key: 'tokenizer.ggml.token_type', type: 'array', itemType: 'i32', value: types },
+      { key: 'tokenizer.ggml.merges', type: 'array', itemType: 'string', value: merges },
+    );
+  } else {
+    throw new UnsupportedModelError(
+      'tokenizer.json',
+      `this BPE tokenizer is neither sentencepiece-style (byte_fallback ${String(model.byte_fallback ?? false)}, ▁ for spaces) nor byte-level (a ByteLevel decoder), so it cannot be written as a llama.cpp vocabulary`,
+    );
+  }
+  kvs.push(
+    { key: 'tokenizer.ggml.bos_token_id', type: 'u32', value: bos },
+    { key: 'tokenizer.ggml.eos_token_id', type: 'u32', value: eos },
+    { key: 'tokenizer.ggml.add_bos_token', type: 'bool', value: addBos },
+    { key: 'tokenizer.ggml.add_eos_token', type: 'bool', value: addEos },
+  );
+  const pad = tokenContent(cfg.pad_token);
+  const padId = pad === undefined ? -1 : tokens.indexOf(pad);
+  if (padId >= 0) kvs.push({ key: 'tokenizer.ggml.padding_token_id', type: 'u32', value: padId });
+  return kvs;
+}
+
+/**
+ * The tokenizer metadata for an opened model: the source GGUF's tokenizer.* entries verbatim when
+ * there is one, else built from tokenizer.json; a model with no tokenizer is refused.
+ */
+export function tokenizerKvs(
+  tokenizer: TokenizerSource,
+  config: ModelConfig,
+  sourceGguf?: GgufFile,
+): GgufKv[] {
+  if (sourceGguf) return tokenizerKvsFromGguf(sourceGguf);
+  if (tokenizer?.kind === 'hf') return tokenizerKvsFromHf(tokenizer.json, tokenizer.config, config);
+  if (tokenizer?.kind === 'gguf') {
+    const v = tokenizer.vocab;
+    return [
+      { key: 'tokenizer.ggml.model', type: 'string', value: 'llama' },
+      { key: 'tokenizer.ggml.tokens', type: 'array', itemType: 'string', value: v.tokens },
+      { key: 'tokenizer.ggml.scores', type: 'array', itemType: 'f32', value: v.scores },
+      { key: 'tokenizer.ggml.token_type', type: 'array', itemType: 'i32', value: v.types },
+      { key: 'tokenizer.ggml.bos_token_id', type: 'u32', value: v.bosId },
+      { key: 'tokenizer.ggml.eos_token_id', type: 'u32', value: v.eosId },
+      { key: 'tokenizer.ggml.unknown_token_id', type: 'u32', value: v.unkId },
+      { key: 'tokenizer.ggml.add_bos_token', type: 'bool', value: v.addBos },
+      { key: 'tokenizer.ggml.add_space_prefix', type: 'bool', value: v.addSpacePrefix },
+    ];
+  }
+  throw new FormatError(
+    'tokenizer.json',
+    'the model has no tokenizer (tokenizer.json or a GGUF vocabulary); llama.cpp needs one in the GGUF',
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The merged model
+
+function llamaKvs(
+  config: ModelConfig,
+  o: { name: string; contextLength: number; rope: GgufRope },
+): GgufKv[] {
+  const kvs: GgufKv[] = [
+    { key: 'general.architecture', type: 'string', value: 'llama' },
+    { key: 'general.name', type: 'string', value: o.name },
+    { key: 'llama.context_length', type: 'u32', value: o.contextLength },
+    { key: 'llama.embedding_length', type: 'u32', value: config.hidden },
+    { key: 'llama.block_count', type: 'u32', value: config.layers },
+    { key: 'llama.feed_forward_length', type: 'u32', value: config.intermediate },
+    { key: 'llama.attention.head_count', type: 'u32', value: config.heads },
+    { key: 'llama.attention.head_count_kv', type: 'u32', value: config.kvHeads },
+    { key: 'llama.rope.dimension_count', type: 'u32', value: config.headDim },
+    { key: 'llama.rope.freq_base', type: 'f32', value: config.ropeTheta },
+    { key: 'llama.attention.layer_norm_rms_epsilon', type: 'f32', value: config.rmsEps },
+    { key: 'llama.vocab_size', type: 'u32', value: config.vocabSize },
+  ];
+  if (config.headDim * config.heads !== config.hidden) {
+    kvs.push(
+      { key: 'llama.attention.key_length', type: 'u32', value: config.headDim },
+      { key: 'llama.attention.value_length', type: 'u32', value: config.headDim },
+    );
+  }
+  if (o.rope.kind === 'linear' && o.rope.factor !== 1) {
+    kvs.push(
+      { key: 'llama.rope.scaling.type', type: 'string', value: 'linear' },
+      { key: 'llama.rope.scaling.factor', type: 'f32', value: o.rope.factor },
+    );
+  }
+  return kvs;
+}
+
+/** What a merged GGUF export takes. */
+export interface MergedGgufInput {
+  model: OpenedModel;
+  /** The adapter to merge; without one the base model is exported as it is. */
+  adapter?: ReadAdapter;
+  dtype: GgufExportDtype;
+  /** llama.context_length: the context the adapter was trained at. */
+  contextLength: number;
+  rope: GgufRope;
+  name: string;
+  /** The tokenizer metadata (tokenizerKvs). */
+  tokenizer: GgufKv[];
+}
+
+/**
+ * Checks that an adapter fits the model: every LoRA pair's shapes, its layer, and every trained
+ * tensor's name and shape. Throws a FormatError naming the first mismatch.
+ */
+export function checkAdapterShapes(
+  config: ModelConfig,
+  a: ReadAdapter,
+  tensors: Map<string, number[]>,
+): void {
+  for (const l of a.lora) {
+    if (l.layer >= config.layers)
+      throw new FormatError(
+        'adapter_model.safetensors',
+        `the adapter has layer ${l.layer}; the model has ${config.layers} layers`,
+      );
+    const [out, inF] = linearShape(config, l.module);
+    if (l.A.length !== a.r * inF || l.B.length !== out * a.r)
+      throw new FormatError(
+        'adapter_model.safetensors',
+        `layer ${l.layer} ${l.module}: the model needs A [${a.r}, ${inF}] and B [${out}, ${a.r}]; the adapter's do not fit (${l.A.length} and ${l.B.length} values)`,
+      );
+  }
+  for (const t of a.trained) {
+    const shape = tensors.get(t.name);
+    if (!shape)
+      throw new FormatError(
+        'adapter_model.safetensors',
+        `trained tensor ${t.name} is not a weight of this model`,
+      );
+    if (shape.join() !== t.shape.join() || numel(shape) !== t.data.length)
+      throw new FormatError(
+        'adapter_model.safetensors',
+        `trained tensor ${t.name} is [${t.shape.join(', ')}]; the model's is [${shape.join(', ')}]`,
+      );
+  }
+}
+
+function toType(values: Float32Array, dtype: GgufExportDtype, oneD: boolean): Uint8Array {
+  return f32ToBytes(values, oneD ? 'F32' : WEIGHT[dtype]);
+}
+
+/**
+ * The merged model as a GGUF to stream: llama metadata (context_length = the trained context,
+ * linear rope scaling or llama3 rope_freqs), the tokenizer, and each weight as base + scaling·B·A
+ * (or the trained tensor), q/k rows permuted to GGUF's interleaved rotary order.
+ */
+export function mergedGguf(input: MergedGgufInput): GgufExport {
+  const { model, adapter, dtype } = input;
+  const config = model.config;
+  const shapes = new Map(model.tensors.map((t) => [t.name, t.shape]));
+  if (adapter) checkAdapterShapes(config, adapter, shapes);
+  const trained = new Map((adapter?.trained ?? []).map((t) => [t.name, t]));
+  const lora = new Map(
+    (adapter?.lora ?? []).map((l) => [linearWeightName(l.layer, l.module as LinearName), l]),
+  );
+  const scaling = adapter ? adapter.alpha / adapter.r : 0;
+  const byName = new Map(model.tensors.map((t) => [t.name, t]));
+  const order = ['model.embed_tokens.weight', 'model.norm.weight'];
+  if (!config.tieWordEmbeddings) order.push('lm_head.weight');
+  for (let i = 0; i < config.layers; i++) {
+    for (const n of [
+      'input_layernorm',
+      'self_attn.q_proj',
+      'self_attn.k_proj',
+      'self_attn.v_proj',
+      'self_attn.o_proj',
+      'post_attention_layernorm',
+      'mlp.gate_proj',
+      'mlp.up_proj',
+      'mlp.down_proj',
+    ])
+      order.push(`model.layers.${i}.${n}.weight`);
+  }
+  const tensors: GgufStreamTensor[] = [];
+  if (input.rope.kind === 'freqs') {
+    const f = input.rope.factors;
+    tensors.push({
+      name: 'rope_freqs.weight',
+      dims: [f.length],
+      type: GGML.f32,
+      byteLength: f.byteLength,
+      produce: () => Promise.resolve(f32ToBytes(f, 'F32')),
+    });
+  }
+  for (const hf of order) {
+    const src = byName.get(hf);
+    if (!src) throw new FormatError(hf, `the model has no ${hf}`);
+    const oneD = src.shape.length === 1;
+    const type = oneD ? GGML.f32 : GGML[dtype];
+    const n = numel(src.shape);
+    tensors.push({
+      name: hfToGgufName(hf)!,
+      dims: [...src.shape].reverse(),
+      type,
+      byteLength: n * (type === GGML.f32 ? 4 : 2),
+      produce: async () => {
+        const replaced = trained.get(hf);
+        let values = replaced
+          ? Float32Array.from(replaced.data)
+          : bytesToF32(await src.read(), src.dtype);
+        const pair = lora.get(hf);
+        if (pair) {
+          const [outF, inF] = src.shape as [number, number];
+          const r = adapter!.r;
+          const { A, B } = pair;
+          const row = new Float64Array(inF);
+          for (let o = 0; o < outF; o++) {
+            row.fill(0);
+            for (let k = 0; k < r; k++) {
+              const b = B[o * r + k]!;
+              if (b === 0) continue;
+              const a0 = k * inF;
+              for (let i = 0; i < inF; i++) row[i] = row[i]! + b * A[a0 + i]!;
+            }
+            const base = o * inF;
+            for (let i = 0; i < inF; i++) values[base + i] = values[base + i]! + scaling * row[i]!;
+          }
+        }
+        if (hf.endsWith('self_attn.q_proj.weight') || hf.endsWith('self_attn.k_proj.weight')) {
+          const heads = hf.includes('q_proj') ? config.heads : config.kvHeads;
+          values = permuteQK(values, heads, src.shape[0]!, src.shape[1]!);
+        }
+        return toType(values, dtype, oneD);
+      },
+    });
+  }
+  const kvs = [
+    ...llamaKvs(config, input),
+    { key: 'general.file_type', type: 'u32', value: FILE_TYPE[dtype] } as GgufKv,
+    ...input.tokenizer,
+  ];
+  return planExport(kvs, tensors);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The LoRA adapter GGUF
+
+/**
+ * A llama.cpp LoRA adapter GGUF (general.type "adapter", adapter.type "lora", adapter.lora.alpha):
+ * `blk.N.attn_q.weight.lora_a` [r, in] and `.lora_b` [out, r] in f32, q/k B rows permuted as the
+ * base GGUF's rows are. llama.cpp scales by alpha / r as PEFT does. An adapter with trained
+ * embeddings or norms is refused: llama.cpp adapters carry only LoRA pairs.
+ */
+export function loraAdapterGguf(config: ModelConfig, a: ReadAdapter, name: string): GgufExport {
+  if (a.trained.length) {
+    throw new UnsupportedModelError(
+      'adapter_model.safetensors',
+      `this adapter also trained ${a.trained.length} embedding/norm tensors (LoRA+); a llama.cpp LoRA adapter can only carry LoRA pairs, so those would be lost. Export the merged GGUF instead`,
+    );
+  }
+  if (!a.lora.length)
+    throw new FormatError('adapter_model.safetensors', 'the adapter holds no LoRA pairs');
+  const shapes = new Map<string, number[]>();
+  checkAdapterShapes(config, a, shapes);
+  const sorted = [...a.lora].sort((x, y) => x.layer - y.layer || x.module.localeCompare(y.module));
+  const tensors: GgufStreamTensor[] = [];
+  for (const l of sorted) {
+    const [out, inF] = linearShape(config, l.module);
+    const gguf = hfToGgufName(linearWeightName(l.layer, l.module))!;
+    const r = a.r;
+    const permuted =
+      l.module === 'q_proj'
+        ? permuteQK(l.B, config.heads, out, r)
+        : l.module === 'k_proj'
+          ? permuteQK(l.B, config.kvHeads, out, r)
+          : l.B;
+    tensors.push(
+      {
+        name: `${gguf}.lora_a`,
+        dims: [inF, r],
+        type: GGML.f32,
+        byteLength: l.A.byteLength,
+        produce: () => Promise.resolve(f32ToBytes(l.A, 'F32')),
+      },
+      {
+        name: `${gguf}.lora_b`,
+        dims: [r, out],
+        type: GGML.f32,
+        byteLength: permuted.byteLength,
+        produce: () => Promise.resolve(f32ToBytes(permuted, 'F32')),
+      },
+    );
+  }
+  const kvs: GgufKv[] = [
+    { key: 'general.architecture', type: 'string', value: 'llama' },
+    { key: 'general.type', type: 'string', value: 'adapter' },
+    { key: 'general.name', type: 'string', value: name },
+    { key: 'adapter.type', type: 'string', value: 'lora' },
+    { key: 'adapter.lora.alpha', type: 'f32', value: a.alpha },
+  ];
+  return planExport(kvs, tensors);
+}
+
+/** Reads a metadata value as a number (for tests and callers reading back an export). */
+export function ggufNumber(v: GgufValue | undefined): number | undefined {
+  return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : undefined;
+}
