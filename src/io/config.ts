@@ -1,5 +1,5 @@
 /** Model configuration: Hugging Face config.json → one normalized ModelConfig, and weight-shape checks. */
-import { FormatError, UnsupportedModelError } from './errors.ts';
+import { describeValue, FormatError, UnsupportedModelError } from './errors.ts';
 
 /**
  * RoPE scaling the model was trained with: none, linear position interpolation, Llama 3's, or
@@ -62,22 +62,27 @@ export function parseHfConfig(json: unknown, file = 'config.json'): ModelConfig 
   const unsupported = (msg: string): never => {
     throw new UnsupportedModelError(file, msg);
   };
-  const archs = Array.isArray(c.architectures) ? c.architectures.map(String) : [];
+  const archs = Array.isArray(c.architectures)
+    ? c.architectures.map((a) => (typeof a === 'string' ? a : describeValue(a)))
+    : [];
   const arch = archs[0] ?? (c.model_type === 'mistral' ? 'MistralForCausalLM' : 'LlamaForCausalLM');
   if (!SUPPORTED_ARCHITECTURES.includes(arch)) {
     unsupported(
       `architecture ${arch} is not supported (supported: ${SUPPORTED_ARCHITECTURES.join(', ')})`,
     );
   }
-  if (c.model_type !== undefined && !SUPPORTED_MODEL_TYPES.includes(String(c.model_type))) {
-    unsupported(`model_type "${String(c.model_type)}" is not supported`);
+  if (
+    c.model_type !== undefined &&
+    !(typeof c.model_type === 'string' && SUPPORTED_MODEL_TYPES.includes(c.model_type))
+  ) {
+    unsupported(`model_type ${describeValue(c.model_type)} is not supported`);
   }
   const int = (key: string, fallback?: number): number => {
     const v = c[key] ?? fallback;
     if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
       throw new FormatError(
         file,
-        `"${key}" must be a positive integer (found ${JSON.stringify(v)})`,
+        `"${key}" must be a positive integer (found ${describeValue(v)})`,
       );
     }
     return v;
@@ -103,7 +108,7 @@ export function parseHfConfig(json: unknown, file = 'config.json'): ModelConfig 
   }
   const act = c.hidden_act ?? c.hidden_activation ?? 'silu';
   if (act !== 'silu')
-    unsupported(`activation "${String(act)}" is not supported (only silu / SwiGLU)`);
+    unsupported(`activation ${describeValue(act)} is not supported (only silu / SwiGLU)`);
 
   const hidden = int('hidden_size');
   const heads = int('num_attention_heads');
@@ -158,7 +163,8 @@ export function parseRopeScaling(v: unknown, file = 'config.json'): RopeScaling 
   if (typeof v !== 'object' || Array.isArray(v))
     throw new FormatError(file, 'rope_scaling is not an object');
   const r = v as Json;
-  const type = String(r.rope_type ?? r.type);
+  const rawType = r.rope_type ?? r.type;
+  const type = typeof rawType === 'string' ? rawType : describeValue(rawType);
   const factor = r.factor;
   if (type === 'default') return null;
   if (typeof factor !== 'number' || !(factor > 0))
@@ -304,6 +310,13 @@ export function checkWeightsAgainstConfig(
   tensors: readonly { name: string; shape: readonly number[] }[],
   file = 'weights',
 ): { unexpected: string[] } {
+  // A config claiming more layers than there are tensors is refused before listing what it expects
+  // (a corrupt num_hidden_layers of 2^53 would otherwise build a map of 2^56 names).
+  if (config.layers > tensors.length)
+    throw new FormatError(
+      file,
+      `weights do not match the config: ${config.layers} layers need ${9 * config.layers + 2} or more tensors, the weights hold ${tensors.length}`,
+    );
   const expected = expectedTensors(config);
   const found = new Map(tensors.map((t) => [t.name, t.shape]));
   const bias = tensors.find((t) => /\.(q_proj|k_proj|v_proj|o_proj)\.bias$/.test(t.name));

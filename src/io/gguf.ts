@@ -87,6 +87,26 @@ export interface GgufFile {
 
 class NeedMore extends Error {}
 
+/** Arrays of arrays deeper than this are refused (the readers never need more than one level). */
+const MAX_ARRAY_DEPTH = 4;
+
+/** The fewest bytes a value of each type takes in the file. */
+const MIN_VALUE_BYTES: Record<GgufValueType, number> = {
+  u8: 1,
+  i8: 1,
+  u16: 2,
+  i16: 2,
+  u32: 4,
+  i32: 4,
+  f32: 4,
+  bool: 1,
+  string: 8,
+  array: 12,
+  u64: 8,
+  i64: 8,
+  f64: 8,
+};
+
 class Cursor {
   pos = 0;
   private view: DataView;
@@ -126,14 +146,15 @@ class Cursor {
 const utf8 = new TextDecoder();
 
 function parse(c: Cursor, file: string, fileSize: number): GgufFile {
-  const count = (what: string): number => {
+  /** A count or length, refused when even `minBytes` per item could not fit in the rest of the file. */
+  const count = (what: string, minBytes = 0): number => {
     const n = c.u64();
-    if (typeof n !== 'number' || n > fileSize)
+    if (typeof n !== 'number' || n > fileSize || n * minBytes > fileSize - c.pos)
       throw new FormatError(file, `implausible ${what} count ${n} (file is truncated or corrupt)`);
     return n;
   };
-  const str = (): string => utf8.decode(c.bytesOf(count('string length')));
-  const value = (type: number, key: string): GgufValue => {
+  const str = (): string => utf8.decode(c.bytesOf(count('string length', 1)));
+  const value = (type: number, key: string, depth = 0): GgufValue => {
     switch (GGUF_VALUE_TYPES[type]) {
       case 'u8':
         return c.u8();
@@ -160,10 +181,22 @@ function parse(c: Cursor, file: string, fileSize: number): GgufFile {
       case 'f64':
         return c.f64();
       case 'array': {
+        if (depth >= MAX_ARRAY_DEPTH)
+          throw new FormatError(
+            file,
+            `metadata "${key}" nests arrays more than ${MAX_ARRAY_DEPTH} deep (corrupt or hostile file)`,
+          );
         const itemType = c.u32();
-        const n = count('array length');
-        const out: GgufValue[] = new Array<GgufValue>(n);
-        for (let i = 0; i < n; i++) out[i] = value(itemType, key);
+        const name = GGUF_VALUE_TYPES[itemType];
+        if (name === undefined)
+          throw new FormatError(
+            file,
+            `metadata "${key}" is an array of unknown value type ${itemType}`,
+          );
+        // Every item takes at least its fixed size (a string or array at least its 8-byte length).
+        const n = count(`metadata "${key}" array length`, MIN_VALUE_BYTES[name]);
+        const out: GgufValue[] = [];
+        for (let i = 0; i < n; i++) out.push(value(itemType, key, depth + 1));
         return out;
       }
       default:
@@ -183,8 +216,9 @@ function parse(c: Cursor, file: string, fileSize: number): GgufFile {
     const hint = version > 0xffff ? ' (big-endian GGUF is not supported)' : '';
     throw new FormatError(file, `GGUF version ${version} is not supported (only 2 and 3)${hint}`);
   }
-  const nTensors = count('tensor');
-  const nKv = count('metadata');
+  // A tensor info takes at least 24 bytes, a metadata entry 13.
+  const nTensors = count('tensor', 24);
+  const nKv = count('metadata', 13);
   const metadata: Record<string, GgufValue> = {};
   const types: GgufFile['types'] = {};
   for (let i = 0; i < nKv; i++) {
@@ -234,6 +268,22 @@ function parse(c: Cursor, file: string, fileSize: number): GgufFile {
     }
     return { name, dims, type, typeName: ggmlTypeName(type), offset, byteLength };
   });
+  const seen = new Set<string>();
+  for (const t of tensors) {
+    if (seen.has(t.name)) throw new FormatError(file, `tensor "${t.name}" is listed twice`);
+    seen.add(t.name);
+  }
+  // Tensor data may not overlap (llama.cpp lays tensors out one after another).
+  const byOffset = tensors.filter((t) => t.byteLength !== null).sort((a, b) => a.offset - b.offset);
+  for (let i = 1; i < byOffset.length; i++) {
+    const a = byOffset[i - 1]!;
+    const b = byOffset[i]!;
+    if (a.offset + a.byteLength! > b.offset)
+      throw new FormatError(
+        file,
+        `tensor "${b.name}" (at ${b.offset - dataStart}) overlaps tensor "${a.name}" (${a.offset - dataStart} to ${a.offset - dataStart + a.byteLength!})`,
+      );
+  }
   return { version, metadata, types, tensors, alignment, dataStart };
 }
 

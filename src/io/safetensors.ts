@@ -1,6 +1,6 @@
 /** safetensors: header reader with strict validation, tensor reads by range, sharded index, writer. */
 import { dtypeBytes, f32ToBytes, numel, WEIGHT_DTYPES, type WeightDtype } from './dtype.ts';
-import { FormatError } from './errors.ts';
+import { describeValue, FormatError } from './errors.ts';
 import { baseName, readJson, type ByteSource } from './source.ts';
 
 /** Headers larger than this are refused (the official implementation's limit). */
@@ -83,14 +83,18 @@ export async function readSafetensorsHeader(src: ByteSource): Promise<Safetensor
   for (const [name, entry] of Object.entries(json)) {
     if (name === '__metadata__') {
       if (!isObject(entry)) throw new FormatError(file, '__metadata__ is not an object');
-      for (const [k, v] of Object.entries(entry)) metadata[k] = String(v);
+      for (const [k, v] of Object.entries(entry)) {
+        if (typeof v !== 'string')
+          throw new FormatError(file, `__metadata__ "${k}" is ${describeValue(v)}, not a string`);
+        metadata[k] = v;
+      }
       continue;
     }
     if (!isObject(entry)) throw new FormatError(file, `tensor "${name}" entry is not an object`);
     const dtype = parseDtype(file, name, entry.dtype);
     const shape = entry.shape;
     if (!Array.isArray(shape) || !shape.every(isNatural)) {
-      throw new FormatError(file, `tensor "${name}" has an invalid shape ${JSON.stringify(shape)}`);
+      throw new FormatError(file, `tensor "${name}" has an invalid shape ${describeValue(shape)}`);
     }
     const offs = entry.data_offsets;
     if (
@@ -101,7 +105,7 @@ export async function readSafetensorsHeader(src: ByteSource): Promise<Safetensor
     ) {
       throw new FormatError(
         file,
-        `tensor "${name}" has invalid data_offsets ${JSON.stringify(offs)}`,
+        `tensor "${name}" has invalid data_offsets ${describeValue(offs)}`,
       );
     }
     const [b, e] = offs as [number, number];
@@ -186,6 +190,13 @@ export async function readShardedSafetensors(
     throw new FormatError(index.name, 'index has no "weight_map" object');
   }
   const weightMap = json.weight_map;
+  for (const [tensor, f] of Object.entries(weightMap)) {
+    if (typeof f !== 'string' || !f.endsWith('.safetensors'))
+      throw new FormatError(
+        index.name,
+        `weight_map says tensor "${tensor}" is in ${describeValue(f)}, not a .safetensors file name`,
+      );
+  }
   const byName = new Map(shards.map((s) => [baseName(s.name), s]));
   const needed = [...new Set(Object.values(weightMap).map(String))];
   const missing = needed.filter((f) => !byName.has(baseName(f)));

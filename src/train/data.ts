@@ -3,6 +3,7 @@
  * array of token ids, or Alpaca/LongAlpaca JSON/JSONL (prompt tokens masked from the loss); documents
  * are joined with EOS after one BOS and cut into blocks of the context length, with a held-out split.
  */
+import { describeValue } from '../io/errors.ts';
 import { StudioError } from '../util/errors.ts';
 import { IGNORE_INDEX } from '../util/labels.ts';
 
@@ -196,7 +197,7 @@ export function parseTokenIds(text: string, vocabSize: number | undefined): numb
   raw.forEach((id, i) => {
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0)
       throw new DataError(
-        `Element ${i + 1} of the token ids is ${JSON.stringify(id)}, not a token id (an integer${range}).`,
+        `Element ${i + 1} of the token ids is ${describeValue(id)}, not a token id (an integer${range}).`,
       );
     if (vocabSize !== undefined && id >= vocabSize)
       throw new DataError(
