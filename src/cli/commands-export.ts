@@ -1,50 +1,42 @@
 /** `longlora export-gguf`: the merged model (or a LoRA adapter) as a GGUF for llama.cpp, streamed to disk. */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { chmod, mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { ropeInvFreq } from '../engine/kernels/rope.ts';
 import type { ModelConfig } from '../io/config.ts';
 import { readGguf } from '../io/gguf.ts';
 import {
   GGUF_EXPORT_DTYPES,
+  ggufRope,
   loraAdapterGguf,
   mergedGguf,
   streamGguf,
   tokenizerKvs,
   type GgufExport,
   type GgufExportDtype,
-  type GgufRope,
 } from '../io/gguf-export.ts';
 import type { OpenedModel } from '../io/model.ts';
 import type { ReadAdapter } from '../io/peft.ts';
 import { nodeFileSource } from '../io/source-node.ts';
-import { ropeFactor } from '../model/longlora.ts';
+import { buildClusterFiles, type ClusterData, type ClusterRun } from '../io/cluster.ts';
+import { defaultTargetContext, ropeFactor } from '../model/longlora.ts';
+import {
+  buildDataset,
+  detectFormat,
+  parseAlpaca,
+  SEPARATORS,
+  type Separator,
+} from '../train/data.ts';
+import { defaultTrainSettings } from '../train/types.ts';
 import { b, num, parse, req, s, UsageError } from './args.ts';
-import { log, openModelArg, readAdapterDir } from './common.ts';
-
-/**
- * The RoPE the exported GGUF needs to reproduce what the adapter was trained with: the model's
- * llama3 frequencies as llama.cpp's rope_freqs factors, else linear ×F when F > 1, else plain.
- */
-export function ggufRope(config: ModelConfig, factor: number): GgufRope {
-  const r = config.ropeScaling;
-  if (r?.type === 'dynamic')
-    throw new UsageError(
-      'rope_scaling type "dynamic" has no fixed frequencies for llama.cpp; export refused',
-    );
-  if (r?.type === 'llama3') {
-    const llama3 = {
-      factor: r.factor,
-      low_freq_factor: r.lowFreqFactor,
-      high_freq_factor: r.highFreqFactor,
-      original_max_position_embeddings: r.originalMaxPositions,
-    };
-    const plain = ropeInvFreq(config.headDim, config.ropeTheta, 1);
-    const scaled = ropeInvFreq(config.headDim, config.ropeTheta, factor, llama3);
-    return { kind: 'freqs', factors: plain.map((p, i) => p / scaled[i]!) };
-  }
-  return factor === 1 ? { kind: 'plain' } : { kind: 'linear', factor };
-}
+import {
+  attentionArg,
+  log,
+  loraFromArgs,
+  openModelArg,
+  readAdapterDir,
+  tokenizerOf,
+} from './common.ts';
 
 /** The context an adapter was trained at: --context, else what its README says, else F × the native context. */
 async function trainedContext(
@@ -129,7 +121,11 @@ export async function exportGguf(argv: string[]): Promise<void> {
     let factor: number;
     if (adapter) {
       const known = adapter.ropeFactor;
-      contextLength = await trainedContext(v, adapterDir, m.config, known ?? 1);
+      // The trained context, or the native one when training stayed below it.
+      contextLength = Math.max(
+        await trainedContext(v, adapterDir, m.config, known ?? 1),
+        m.config.maxPositions,
+      );
       factor = known ?? ropeFactor(contextLength, m.config);
     } else {
       contextLength = num(v, 'context', m.config.maxPositions, true);
@@ -148,7 +144,9 @@ export async function exportGguf(argv: string[]): Promise<void> {
       adapter,
       dtype,
       contextLength,
-      rope: ggufRope(m.config, factor),
+      rope: ggufRope(m.config, factor, (f, l3) =>
+        ropeInvFreq(m.config.headDim, m.config.ropeTheta, f, l3),
+      ),
       name,
       tokenizer: tokenizerKvs(
         m.tokenizer,
@@ -162,4 +160,81 @@ export async function exportGguf(argv: string[]): Promise<void> {
   }
   await writeGgufFile(exp, out);
   log(`wrote ${out} (${exp.fileBytes} bytes) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+/**
+ * `export-cluster`: the cluster/ folder (the run's data in the official scripts' format, run.sh,
+ * README) for continuing a run on a GPU cluster. Takes the training flags the run used.
+ */
+export async function exportCluster(argv: string[]): Promise<void> {
+  const v = parse(argv, {
+    model: s,
+    data: s,
+    out: s,
+    context: s,
+    attention: s,
+    trainable: s,
+    lr: s,
+    warmup: s,
+    schedule: s,
+    steps: s,
+    'grad-accum': s,
+    separator: s,
+    'holdout-blocks': s,
+  });
+  const modelPath = req(v, 'model');
+  const dataPath = req(v, 'data');
+  const out = req(v, 'out');
+  const m = await openModelArg(modelPath);
+  const context = num(v, 'context', defaultTargetContext(m.config), true);
+  const d = defaultTrainSettings(context, m.config);
+  const lora = loraFromArgs(v);
+  if (v.schedule !== undefined && v.schedule !== 'constant' && v.schedule !== 'cosine')
+    throw new UsageError(`--schedule must be constant or cosine (got ${String(v.schedule)})`);
+  const sep = v.separator;
+  if (sep !== undefined && !SEPARATORS.includes(sep as Separator))
+    throw new UsageError(
+      `--separator must be one of ${SEPARATORS.join(', ')} (got ${String(sep)})`,
+    );
+  const run: ClusterRun = {
+    baseModel: basename(modelPath),
+    context,
+    attention: attentionArg(v, d.pattern),
+    trainEmbed: lora.trainEmbed,
+    trainNorm: lora.trainNorm,
+    lr: num(v, 'lr', d.lr),
+    warmup: num(v, 'warmup', d.warmup, true),
+    schedule: v.schedule === 'cosine' ? 'cosine' : 'constant',
+    steps: num(v, 'steps', d.steps, true),
+    gradAccum: num(v, 'grad-accum', d.gradAccum, true),
+    weightDecay: d.weightDecay,
+  };
+  const text = await readFile(dataPath, 'utf8');
+  const format = detectFormat(dataPath, text);
+  let data: ClusterData;
+  if (format === 'alpaca-json' || format === 'alpaca-jsonl') {
+    data = { kind: 'records', records: parseAlpaca(text, format) };
+  } else {
+    const tok = tokenizerOf(m, modelPath);
+    const heldOutBlocks =
+      v['holdout-blocks'] === undefined ? undefined : num(v, 'holdout-blocks', 0, true);
+    const ds = buildDataset(dataPath, text, tok, {
+      context,
+      heldOutFraction: 0.05,
+      heldOutBlocks,
+      separator: sep as Separator | undefined,
+      vocabSize: m.config.vocabSize,
+    });
+    data = { kind: 'tokens', blocks: ds.train.map((b) => b.ids) };
+  }
+  const files = buildClusterFiles(run, data);
+  for (const [name, bytes] of Object.entries(files)) {
+    const path = join(out, name.replace(/^cluster\//, ''));
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, bytes);
+  }
+  await chmod(join(out, 'run.sh'), 0o755);
+  log(
+    `wrote ${Object.keys(files).length} files to ${out} (${data.kind === 'records' ? `${data.records.length} records` : `${data.blocks.length} blocks of ${context} tokens`})`,
+  );
 }

@@ -1,6 +1,6 @@
 /** `longlora <command>`: the studio's engine headless in Node (Dawn WebGPU). */
 import { UsageError } from './args.ts';
-import { exportGguf } from './commands-export.ts';
+import { exportCluster, exportGguf } from './commands-export.ts';
 import { evalCmd, generateCmd, gradCmd, info } from './commands-model.ts';
 import { merge, train } from './commands-train.ts';
 
@@ -26,6 +26,9 @@ Commands (MODEL: a Hugging Face folder, a .safetensors with config.json beside i
   merge     --model MODEL --adapter DIR --out DIR
   export-gguf --model MODEL [--adapter DIR] --out FILE.gguf [--dtype f32|f16|bf16] [--context N]
             [--lora]
+  export-cluster --model MODEL --data FILE --out DIR [--context N] [--attention full|s2|s2roll]
+            [--trainable embed,norm|none] [--lr LR] [--warmup W] [--schedule constant|cosine]
+            [--steps S] [--grad-accum K] [--separator ...] [--holdout-blocks K]
 
 --budget is the GPU memory to plan against (GiB, or 512MiB): WebGPU cannot report a GPU's memory,
 so without it the plan assumes 8 GiB. Every command refuses a plan that does not fit before it
@@ -42,6 +45,10 @@ export-gguf writes the merged model (base + adapter, trained embeddings and norm
 GGUF for llama.cpp, with llama.context_length = the trained context (--context, else the adapter's)
 and its RoPE scaling; --dtype defaults to the base's. With --lora it writes the adapter as a
 llama.cpp LoRA GGUF instead (only for adapters without trained embeddings/norms).
+
+export-cluster writes the files to continue a run on a GPU cluster with the official LongLoRA
+scripts: the training data in their format (LongAlpaca JSON for instruction data, token ids for
+text), run.sh with the run's settings (pass the flags the run was trained with) and a README.
 `;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
@@ -52,6 +59,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   train,
   merge,
   'export-gguf': exportGguf,
+  'export-cluster': exportCluster,
 };
 
 /** Runs a command line; returns the exit code. */

@@ -24,6 +24,7 @@ import { bytesToF32 } from './dtype.ts';
 import { readGguf, readGgufTensorBytes } from './gguf.ts';
 import { unpermuteQK } from './gguf-llama.ts';
 import {
+  ggufRope,
   loraAdapterGguf,
   mergedGguf,
   streamGguf,
@@ -198,6 +199,32 @@ describe('merged GGUF export', () => {
     expect(() => loraAdapterGguf(m.config, a, 'x')).toThrow(
       /layer 0 q_proj: the model needs A \[2, 16\] and B \[16, 2\]/,
     );
+  });
+});
+
+describe('ggufRope', () => {
+  it('linear factor, plain, llama3 as rope_freqs (plain / trained frequency), dynamic refused', () => {
+    const base = parseHfConfig(tinyConfigJson(TINY_MODELS['tiny-f32-gqa']!));
+    const inv = (f: number, l3?: { factor: number }) =>
+      Float32Array.from([1, 0.5], (x) => x / f / (l3 ? l3.factor : 1));
+    expect(ggufRope(base, 4, inv)).toEqual({ kind: 'linear', factor: 4 });
+    expect(ggufRope(base, 1, inv)).toEqual({ kind: 'plain' });
+    const llama3 = {
+      ...base,
+      ropeScaling: {
+        type: 'llama3' as const,
+        factor: 8,
+        lowFreqFactor: 1,
+        highFreqFactor: 4,
+        originalMaxPositions: 16,
+      },
+    };
+    const r = ggufRope(llama3, 1, inv);
+    expect(r.kind).toBe('freqs');
+    expect(r.kind === 'freqs' && [...r.factors]).toEqual([8, 8]);
+    expect(() =>
+      ggufRope({ ...base, ropeScaling: { type: 'dynamic', factor: 2 } }, 1, inv),
+    ).toThrow(/rope_scaling type "dynamic" .* export refused/);
   });
 });
 

@@ -29,6 +29,43 @@ export type GgufRope =
   /** llama3 frequencies: llama.cpp divides each frequency by its factor (a rope_freqs tensor). */
   | { kind: 'freqs'; factors: Float32Array };
 
+/** Inverse RoPE frequencies for a linear factor, reshaped by llama3 parameters when given (HF names). */
+export type InvFreq = (
+  factor: number,
+  llama3?: {
+    factor: number;
+    low_freq_factor: number;
+    high_freq_factor: number;
+    original_max_position_embeddings: number;
+  },
+) => Float32Array;
+
+/**
+ * The RoPE a GGUF needs to reproduce training at linear factor `factor`: the model's llama3
+ * frequencies as llama.cpp's rope_freqs factors (plain / trained inverse frequency, the factor
+ * included), else linear ×F when F > 1, else plain. `invFreq` computes the inverse frequencies (the
+ * engine's own, so the rule lives in one place). A "dynamic" model is refused.
+ */
+export function ggufRope(config: ModelConfig, factor: number, invFreq: InvFreq): GgufRope {
+  const r = config.ropeScaling;
+  if (r?.type === 'dynamic')
+    throw new UnsupportedModelError(
+      'config.json',
+      'rope_scaling type "dynamic" changes its frequencies with the sequence length, which a GGUF cannot express; export refused',
+    );
+  if (r?.type === 'llama3') {
+    const plain = invFreq(1);
+    const trained = invFreq(factor, {
+      factor: r.factor,
+      low_freq_factor: r.lowFreqFactor,
+      high_freq_factor: r.highFreqFactor,
+      original_max_position_embeddings: r.originalMaxPositions,
+    });
+    return { kind: 'freqs', factors: plain.map((p, i) => p / trained[i]!) };
+  }
+  return factor === 1 ? { kind: 'plain' } : { kind: 'linear', factor };
+}
+
 /** One tensor of the file, produced when it is written. */
 export interface GgufStreamTensor {
   name: string;
