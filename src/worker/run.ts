@@ -77,6 +77,8 @@ export class Run implements Weights {
   readonly ropeFactor: number;
   private loop: Promise<void> | null = null;
   private lastCheckpointStep = -1;
+  private stopped = false;
+  private failed = false;
 
   private constructor(
     readonly rt: Runtime,
@@ -136,6 +138,24 @@ export class Run implements Weights {
     return this.loop !== null;
   }
 
+  /**
+   * Whether a stepping run is ending by itself: its last step is done (the final evaluation and
+   * checkpoint are under way), or it was asked to pause or stop after the current step.
+   */
+  get ending(): boolean {
+    return this.busy && (!this.trainer.isRunning || this.trainer.step >= this.settings.steps);
+  }
+
+  /** Whether a run that is not stepping has steps left to take. */
+  get canContinue(): boolean {
+    return !this.busy && this.trainer.step < this.settings.steps && !this.stopped && !this.failed;
+  }
+
+  /** Resolves once the trainer is not stepping (at once when it is not); never rejects. */
+  async idle(): Promise<void> {
+    await this.loop;
+  }
+
   /** Restores a checkpoint and sends the page the run's settings and stored history. */
   private replay({ manifest, tensors }: RunResume): void {
     const t = this.trainer;
@@ -163,6 +183,7 @@ export class Run implements Weights {
 
   /** Stops the run; a checkpoint is left (written here when the run was paused). */
   async stop(): Promise<void> {
+    this.stopped = true;
     const t = this.trainer;
     if (this.loop) {
       t.stop();
@@ -186,6 +207,7 @@ export class Run implements Weights {
       const r = await t.run();
       if (r === 'paused' && this.lastCheckpointStep !== t.step) await t.checkpoint();
     } catch (thrown) {
+      this.failed = true;
       const e = await this.rt.causeOf(thrown);
       const error = toWorkerError(e);
       this.events.push({ type: 'error', error });

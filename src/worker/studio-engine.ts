@@ -109,6 +109,38 @@ export class StudioEngine {
     if (this.busy) throw new BusyError(`${what} needs the GPU: pause or stop training first.`);
   }
 
+  /** GPU actions, one at a time, in the order asked. */
+  private gpuQueue: Promise<unknown> = Promise.resolve();
+  /** Counts the person's own pauses and stops (a run they paused is not continued for them). */
+  private userHolds = 0;
+
+  /**
+   * Runs a GPU action once the GPU is free instead of refusing it: a run that is ending by itself
+   * (its last step done, its evaluation and checkpoint under way) is waited for; a running one
+   * pauses after its current step and continues when the action is done, unless the person paused
+   * or stopped it meanwhile.
+   */
+  private withGpu<T>(action: () => Promise<T>): Promise<T> {
+    const turn = this.gpuQueue.then(async () => {
+      const run = this.run;
+      const holds = this.userHolds;
+      let continueAfter = false;
+      if (run?.busy) {
+        continueAfter = !run.ending;
+        if (continueAfter) run.pause();
+        await run.idle();
+      }
+      try {
+        return await action();
+      } finally {
+        if (continueAfter && this.run === run && this.userHolds === holds && run!.canContinue)
+          run!.start();
+      }
+    });
+    this.gpuQueue = turn.catch(() => undefined);
+    return turn;
+  }
+
   private model(): LoadedModel {
     const m = this.session.model;
     if (!m) throw new NotReadyError('Load a model first.');
@@ -213,6 +245,7 @@ export class StudioEngine {
   }
 
   pause(): void {
+    this.userHolds++;
     this.run?.pause();
   }
 
@@ -225,6 +258,7 @@ export class StudioEngine {
 
   /** Stops the run; a checkpoint is left. */
   async stop(): Promise<void> {
+    this.userHolds++;
     await this.run?.stop();
   }
 
@@ -244,29 +278,41 @@ export class StudioEngine {
   }
 
   /** Perplexity over held-out windows of `context` tokens, full attention. */
-  async evaluate(context: number): Promise<EvalResult> {
-    this.assertIdle('Evaluation');
+  evaluate(context: number): Promise<EvalResult> {
+    return this.withGpu(() => this.evaluateNow(context));
+  }
+
+  private async evaluateNow(context: number): Promise<EvalResult> {
     const { heldOut } = cutData(this.session, context, { keep: false });
     const w = await this.current();
     return heldOutPerplexity(w, heldOut, context, this.ropeFactorAt(w)(context));
   }
 
-  async passkey(length: number, seed: number): Promise<PasskeyResult> {
-    this.assertIdle('The passkey test');
+  passkey(length: number, seed: number): Promise<PasskeyResult> {
+    return this.withGpu(() => this.passkeyNow(length, seed));
+  }
+
+  private async passkeyNow(length: number, seed: number): Promise<PasskeyResult> {
     const w = await this.current();
     return passkeyTrial(w, this.tokenizer(), length, seed, this.ropeFactorAt(w));
   }
 
-  async generate(prompt: string, maxTokens: number, onText: (t: string) => unknown) {
-    this.assertIdle('Generation');
+  generate(prompt: string, maxTokens: number, onText: (t: string) => unknown) {
+    return this.withGpu(() => this.generateNow(prompt, maxTokens, onText));
+  }
+
+  private async generateNow(prompt: string, maxTokens: number, onText: (t: string) => unknown) {
     const w = await this.current();
     const tok = this.tokenizer();
     return sample(w, tok, prompt, maxTokens, freshSeed(), this.ropeFactorAt(w), onText);
   }
 
   /** The adapter .zip (PEFT + LongLoRA files, config with rope_scaling, README), optionally merged. */
-  async exportAdapter(o: ExportOptions): Promise<ExportedFile> {
-    this.assertIdle('Export');
+  exportAdapter(o: ExportOptions): Promise<ExportedFile> {
+    return this.withGpu(() => this.exportAdapterNow(o));
+  }
+
+  private async exportAdapterNow(o: ExportOptions): Promise<ExportedFile> {
     const m = this.model();
     const run = this.run;
     if (!run || run.rt !== (await this.runtime()))
