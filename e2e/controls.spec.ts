@@ -71,7 +71,9 @@ test('a resumed run exports when Export adapter is pressed as the counter reache
     .count();
   console.log(`run already done when Export was pressed: ${doneAtPress > 0}`);
   await exportZip(page, context);
-  await expect(page.getByRole('region', { name: 'Run' })).toContainText('Done');
+  await expect(page.getByRole('region', { name: 'Run' })).toContainText(
+    'Done. Export the adapter below.',
+  );
   await expect(page.getByRole('region', { name: 'Export' }).getByRole('alert')).toHaveCount(0);
   await expect(page.getByText('Something went wrong')).toHaveCount(0);
   expect(errors).toEqual([]);
@@ -92,8 +94,11 @@ test('Export adapter pressed mid-run waits for the current step, exports, and th
   await exportZip(page, context);
   await expect(page.getByRole('region', { name: 'Export' }).getByRole('alert')).toHaveCount(0);
   // The run was not left paused: it goes on to its last step by itself.
-  await expect(page.getByRole('region', { name: 'Run' })).toContainText('Done', {
-    timeout: 180_000,
-  });
+  await expect(page.getByRole('region', { name: 'Run' })).toContainText(
+    'Done. Export the adapter below.',
+    {
+      timeout: 180_000,
+    },
+  );
   expect(await stepNow(page)).toBe(steps);
 });

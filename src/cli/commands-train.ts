@@ -67,6 +67,7 @@ export async function train(argv: string[]): Promise<void> {
     'eval-every': s,
     'eval-windows': s,
     'checkpoint-every': s,
+    'keep-checkpoints': s,
     'no-checkpointing': b,
     resume: b,
     'log-json': s,
@@ -98,6 +99,7 @@ export async function train(argv: string[]): Promise<void> {
     evalEvery: num(v, 'eval-every', d.evalEvery, true),
     evalWindows: num(v, 'eval-windows', d.evalWindows, true),
     checkpointEvery: num(v, 'checkpoint-every', d.checkpointEvery, true),
+    keepCheckpoints: keepArg(v),
     checkpointing: !v['no-checkpointing'],
   };
   // A factor the exported config.json cannot express (e.g. linear on top of llama3) is refused now,
@@ -314,4 +316,11 @@ async function baseConfigJson(modelPath: string): Promise<Record<string, unknown
   const p = join(dir, 'config.json');
   if (modelPath.endsWith('.gguf') || !existsSync(p)) return undefined;
   return JSON.parse(await readFile(p, 'utf8')) as Record<string, unknown>;
+}
+
+/** `--keep-checkpoints K`: the newest K checkpoints of the run are kept (default 3, 0 = all). */
+function keepArg(v: Record<string, unknown>): number {
+  const k = num(v, 'keep-checkpoints', 3, true);
+  if (k < 0) throw new UsageError(`--keep-checkpoints must be 0 (keep all) or more (got ${k})`);
+  return k;
 }

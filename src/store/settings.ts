@@ -23,6 +23,8 @@ export function defaultSettings(
     gradAccumulation: tiny ? 1 : 8,
     evalInterval: tiny ? 10 : 100,
     checkpointInterval: tiny ? 10 : 100,
+    checkpointMinutes: tiny ? 1 : 5,
+    keepCheckpoints: 3,
     seed: 42,
   };
 }

@@ -92,10 +92,14 @@ export class CheckpointStore {
     return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.step - a.step);
   }
 
-  /** Saves tensors then commits the manifest. Returns the bytes written. */
+  /**
+   * Saves tensors then commits the manifest. Returns the bytes written. With `keep` > 0, the run's
+   * older checkpoints beyond the newest `keep` (this one included) are deleted once it is committed.
+   */
   async save(
     manifest: Omit<CheckpointManifest, 'tensors' | 'bytes' | 'version'>,
     tensors: Map<string, Float32Array>,
+    { keep = 0 }: { keep?: number } = {},
   ): Promise<number> {
     const entries: TensorEntry[] = [];
     const chunks: [string, Uint8Array][] = [];
@@ -126,7 +130,21 @@ export class CheckpointStore {
       await this.blobs.remove(manifest.id).catch(() => {});
       throw asStorageError(e);
     }
+    if (keep > 0) await this.prune(manifest.runId, keep, manifest.id);
     return full.bytes;
+  }
+
+  /**
+   * Deletes a run's checkpoints beyond its newest `keep` (by step; `keepId` is never deleted).
+   * Returns the ids deleted.
+   */
+  async prune(runId: string, keep: number, keepId?: string): Promise<string[]> {
+    const mine = (await this.list())
+      .filter((c) => c.runId === runId)
+      .sort((a, b) => b.step - a.step || b.createdAt.localeCompare(a.createdAt));
+    const old = mine.slice(Math.max(1, keep)).filter((c) => c.id !== keepId);
+    for (const c of old) await this.blobs.remove(c.id);
+    return old.map((c) => c.id);
   }
 
   /** Loads a checkpoint; refuses unknown versions and (when given) another model. */

@@ -45,6 +45,9 @@ export class Trainer {
   private order: number[] = [];
   private rng: Rng;
   private state: 'idle' | 'running' | 'paused' | 'stopped' | 'done' = 'idle';
+  /** When the last checkpoint was written (or the run started), for time-based checkpoints. */
+  private lastCheckpointAt = 0;
+  private checkpointWanted = false;
   private readonly normOut: Tensor;
   private elapsedMs = 0;
   private smooth = NaN;
@@ -79,6 +82,7 @@ export class Trainer {
   async run(): Promise<'done' | 'paused' | 'stopped'> {
     const s = this.settings;
     const now = this.opts.now ?? (() => performance.now());
+    this.lastCheckpointAt = now();
     this.setState('running');
     while (this.step < s.steps) {
       if (this.state !== 'running') break;
@@ -100,8 +104,12 @@ export class Trainer {
       });
       if (s.evalEvery > 0 && this.step % s.evalEvery === 0 && this.data.heldOut.length > 0)
         await this.runEval();
-      if (s.checkpointEvery > 0 && this.step % s.checkpointEvery === 0 && this.step < s.steps)
-        await this.checkpoint();
+      const minutes = s.checkpointMinutes ?? 0;
+      const due =
+        (s.checkpointEvery > 0 && this.step % s.checkpointEvery === 0) ||
+        (minutes > 0 && now() - this.lastCheckpointAt >= minutes * 60_000) ||
+        this.checkpointWanted;
+      if (due && this.step < s.steps) await this.checkpoint();
     }
     const state: 'stopped' | 'paused' | 'done' =
       this.state === 'stopped' ? 'stopped' : this.state === 'paused' ? 'paused' : 'done';
@@ -114,6 +122,11 @@ export class Trainer {
     }
     this.setState(state);
     return state;
+  }
+
+  /** Asks for a checkpoint at the next step boundary (e.g. the page is being hidden). */
+  requestCheckpoint(): void {
+    this.checkpointWanted = true;
   }
 
   /** Pauses after the current step. */
@@ -208,6 +221,8 @@ export class Trainer {
 
   /** Writes a checkpoint (when a store is configured). */
   async checkpoint(): Promise<string | null> {
+    this.checkpointWanted = false;
+    this.lastCheckpointAt = (this.opts.now ?? (() => performance.now()))();
     const store = this.opts.store;
     if (!store) return null;
     const tensors = new Map<string, Float32Array>();
@@ -231,6 +246,7 @@ export class Trainer {
         metrics: { steps: this.steps, evals: this.evals },
       },
       tensors,
+      { keep: this.settings.keepCheckpoints ?? 0 },
     );
     this.emit({ type: 'checkpoint', id, step: this.step, bytes });
     return id;

@@ -27,6 +27,13 @@ export interface TrainSettings {
   evalWindows: number;
   /** Checkpoint every K optimizer steps (0 = only when stopped or done). */
   checkpointEvery: number;
+  /**
+   * Also checkpoint once this many minutes of training have passed since the last checkpoint (or the
+   * start), at a step boundary, whichever of the two comes first (0 or absent = by steps only).
+   */
+  checkpointMinutes?: number;
+  /** Keep the newest K checkpoints of the run, deleting older ones once a newer one is committed (0 or absent = all). */
+  keepCheckpoints?: number;
   beta1: number;
   beta2: number;
   eps: number;

@@ -23,6 +23,19 @@ export function App() {
     if (hasWebGPU) void initGpu();
   }, [hasWebGPU, initGpu]);
 
+  // A page being hidden may be closed or discarded next: checkpoint at the next step boundary.
+  useEffect(() => {
+    const onVisibility = () => {
+      if (document.visibilityState === 'hidden')
+        void useStudio
+          .getState()
+          .checkpointSoon()
+          .catch(() => undefined);
+    };
+    document.addEventListener('visibilitychange', onVisibility);
+    return () => document.removeEventListener('visibilitychange', onVisibility);
+  }, []);
+
   if (!hasWebGPU || status === 'unavailable') return <WebGPUUnavailable error={error} />;
 
   return (

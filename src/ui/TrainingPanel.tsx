@@ -2,6 +2,7 @@
 import { LINEAR_NAMES } from '../model/longlora.ts';
 import type { AttentionPattern, LoraTarget, TrainingSettings } from '../worker/protocol.ts';
 import { useStudio } from '../store/index.ts';
+import { formatBytes } from './format.ts';
 import { MemoryPlanView } from './MemoryPlanView.tsx';
 import { EmptyState, Panel } from './Panel.tsx';
 
@@ -32,6 +33,14 @@ const OPTIMIZER_FIELDS: SettingField[] = [
   { setting: 'gradAccumulation', id: 'accum', label: 'Gradient accumulation', min: 1 },
   { setting: 'evalInterval', id: 'eval', label: 'Evaluate every', min: 0 },
   { setting: 'checkpointInterval', id: 'ckpt', label: 'Checkpoint every', min: 0 },
+  {
+    setting: 'checkpointMinutes',
+    id: 'ckpt-min',
+    label: 'Checkpoint minutes',
+    step: 'any',
+    min: 0,
+  },
+  { setting: 'keepCheckpoints', id: 'ckpt-keep', label: 'Keep checkpoints', min: 0 },
 ];
 
 /** The "Also train (LoRA+)" checkboxes. */
@@ -138,6 +147,7 @@ export function TrainingPanel() {
         </fieldset>
         {OPTIMIZER_FIELDS.map(field)}
       </fieldset>
+      <CheckpointSize bytes={plan?.checkpointBytes ?? null} keep={s.keepCheckpoints} />
       <MemoryPlanView />
     </Panel>
   );
@@ -169,5 +179,27 @@ function NumberField({ id, label, value, min, step, note, onChange }: NumberFiel
       />
       {note && <span className="field-note">{note}</span>}
     </div>
+  );
+}
+
+/** What one checkpoint of the run takes in browser storage, and what the kept ones take, against what is free. */
+function CheckpointSize({ bytes, keep }: { bytes: number | null; keep: number }) {
+  const usage = useStudio((st) => st.checkpoints.usage);
+  const quota = useStudio((st) => st.checkpoints.quota);
+  if (bytes === null) return null;
+  const free = usage !== null && quota !== null ? Math.max(0, quota - usage) : null;
+  // A new checkpoint is written before the oldest kept one is deleted.
+  const held = keep > 0 ? (keep + 1) * bytes : null;
+  return (
+    <p className="muted" aria-label="Checkpoint size">
+      Each checkpoint: {formatBytes(bytes)}
+      {held !== null ? ` · ${keep} kept: up to ${formatBytes(held)}` : ' · all kept'}
+      {free !== null ? ` · ${formatBytes(free)} of browser storage free` : ''}
+      {free !== null && bytes > free
+        ? ' — not even one checkpoint fits: Start will refuse.'
+        : free !== null && held !== null && held > free
+          ? ' — the kept checkpoints may not all fit.'
+          : ''}
+    </p>
   );
 }

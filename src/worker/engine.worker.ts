@@ -38,6 +38,7 @@ const api: EngineApi = {
   pause: async () => engine.pause(),
   resume: async () => engine.resume(),
   stop: () => engine.stop(),
+  checkpointSoon: async () => engine.checkpointSoon(),
   listCheckpoints: () => engine.listCheckpoints(),
   deleteCheckpoint: (id) => engine.store.delete(id),
   resumeFromCheckpoint: (id, onEvents) => engine.resumeFrom(id, onEvents),

@@ -117,6 +117,10 @@ export interface TrainingSettings {
   evalInterval: number;
   /** Checkpoint every this many optimizer steps. */
   checkpointInterval: number;
+  /** Also checkpoint every M minutes of training, whichever comes first (0 = by steps only). */
+  checkpointMinutes: number;
+  /** Keep the newest K checkpoints of the run; older ones are deleted once a newer one is committed. */
+  keepCheckpoints: number;
   seed: number;
 }
 
@@ -142,6 +146,8 @@ export interface MemoryPlan {
   problems: RunProblem[];
   /** What may fail but the user can start anyway: more memory than the stated budget. */
   warnings: RunProblem[];
+  /** Bytes one checkpoint of this run takes in storage (trained tensors and both AdamW moments, f32). */
+  checkpointBytes: number;
 }
 
 /** A training event; the worker sends at most a few per second, in batches. */
@@ -245,6 +251,8 @@ export interface EngineApi {
   pause(): Promise<void>;
   resume(): Promise<void>;
   stop(): Promise<void>;
+  /** Writes a checkpoint at the running run's next step boundary (the page is being hidden). */
+  checkpointSoon(): Promise<void>;
   listCheckpoints(): Promise<CheckpointInfo[]>;
   deleteCheckpoint(id: string): Promise<void>;
   resumeFromCheckpoint(id: string, onEvents: (events: TrainingEvent[]) => void): Promise<string>;

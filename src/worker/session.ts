@@ -3,11 +3,12 @@
  * functions that turn them into what the UI shows (summaries, the memory plan).
  */
 import type { AdapterSummary } from '../engine/device.ts';
+import { linearShape, type ModelConfig } from '../io/config.ts';
 import { storedWeightBytes } from '../io/dtype.ts';
 import { createTokenizer, openModel, type OpenedModel } from '../io/model.ts';
 import { baseName, readJson, readText, type ByteSource } from '../io/source.ts';
 import type { Tokenizer } from '../io/tokenizer.ts';
-import { defaultTargetContext, ropeProblem } from '../model/longlora.ts';
+import { defaultTargetContext, ropeProblem, type LoraSettings } from '../model/longlora.ts';
 import { budgetProblem, defaultMemoryBudget, planTraining, runProblems } from '../model/plan.ts';
 import { IGNORE_INDEX } from '../util/labels.ts';
 import { buildDataset, type Dataset, type Separator } from '../train/data.ts';
@@ -252,6 +253,7 @@ export function planFor(
     ? [{ message: over, fix: 'Start anyway if your GPU has more free memory than stated.' }]
     : [];
   return {
+    checkpointBytes: checkpointBytes(c, t.lora),
     bytes: plan.bytes,
     total: plan.total,
     largestBuffer: plan.largestBuffer.bytes,
@@ -272,4 +274,25 @@ function guessName(sources: ByteSource[]): string {
   if (inFolder) return inFolder.name.slice(0, inFolder.name.indexOf('/'));
   const weights = sources.find((s) => /\.(gguf|safetensors)$/i.test(s.name)) ?? sources[0];
   return (weights?.name ?? 'model').replace(/\.[^.]+$/, '');
+}
+
+/**
+ * Bytes of one checkpoint: every trained tensor (LoRA A and B of each target, the embedding and the
+ * norms when trained) with its two AdamW moments, as f32, plus ~16 KiB for the manifest.
+ */
+export function checkpointBytes(
+  c: Pick<
+    ModelConfig,
+    'vocabSize' | 'hidden' | 'layers' | 'heads' | 'kvHeads' | 'headDim' | 'intermediate'
+  >,
+  lora: Pick<LoraSettings, 'rank' | 'targets' | 'trainEmbed' | 'trainNorm'>,
+): number {
+  let n = 0;
+  for (const t of lora.targets) {
+    const [out, inp] = linearShape(c, t);
+    n += lora.rank * (out + inp) * c.layers;
+  }
+  if (lora.trainEmbed) n += c.vocabSize * c.hidden;
+  if (lora.trainNorm) n += c.hidden * (2 * c.layers + 1);
+  return 3 * 4 * n + 16 * 1024;
 }

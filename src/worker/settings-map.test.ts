@@ -16,6 +16,8 @@ const ui: TrainingSettings = {
   gradAccumulation: 2,
   evalInterval: 20,
   checkpointInterval: 10,
+  checkpointMinutes: 0.5,
+  keepCheckpoints: 3,
   seed: 7,
 };
 
@@ -40,6 +42,8 @@ describe('settings mapping', () => {
       gradAccum: 2,
       evalEvery: 20,
       checkpointEvery: 10,
+      checkpointMinutes: 0.5,
+      keepCheckpoints: 3,
       seed: 7,
       beta2: 0.95,
     });

@@ -35,6 +35,8 @@ export function toTrainSettings(
     evalEvery: s.evalInterval,
     evalWindows: PERIODIC_EVAL_WINDOWS,
     checkpointEvery: s.checkpointInterval,
+    checkpointMinutes: s.checkpointMinutes ?? 0,
+    keepCheckpoints: s.keepCheckpoints ?? 0,
   };
 }
 
@@ -54,6 +56,8 @@ export function fromTrainSettings(t: TrainSettings): TrainingSettings {
     gradAccumulation: t.gradAccum,
     evalInterval: t.evalEvery,
     checkpointInterval: t.checkpointEvery,
+    checkpointMinutes: t.checkpointMinutes ?? 0,
+    keepCheckpoints: t.keepCheckpoints ?? 0,
     seed: t.seed,
   };
 }

@@ -256,6 +256,11 @@ export class StudioEngine {
     run.start();
   }
 
+  /** Asks the running run for a checkpoint at its next step boundary (the page is being hidden). */
+  checkpointSoon(): void {
+    if (this.run?.busy) this.run.trainer.requestCheckpoint();
+  }
+
   /** Stops the run; a checkpoint is left. */
   async stop(): Promise<void> {
     this.userHolds++;

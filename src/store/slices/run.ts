@@ -11,7 +11,7 @@ import type {
 import { Comlink, getEngine } from '../engine-client.ts';
 import { describeError, type ShownError } from '../errors.ts';
 import type { StudioState } from '../index.ts';
-import { NotReadyError } from '../../util/errors.ts';
+import { NotReadyError, RemoteError } from '../../util/errors.ts';
 
 export interface RunSlice {
   settings: TrainingSettings | null;
@@ -31,6 +31,8 @@ export interface RunSlice {
   pause(): Promise<void>;
   resume(): Promise<void>;
   stop(): Promise<void>;
+  /** A checkpoint at the next step boundary when a run is going (the page is being hidden). */
+  checkpointSoon(): Promise<void>;
   dismissRunError(): void;
 }
 
@@ -108,6 +110,7 @@ export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set,
       get().resetMetrics(s.steps);
       set({ run: { state: 'starting', runId: null, error: null } });
       try {
+        await assertCheckpointFits(get().plan?.checkpointBytes);
         const runId = await getEngine().startTraining(s, onEvents());
         set({ run: { ...get().run, runId } });
       } catch (e) {
@@ -134,8 +137,31 @@ export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set,
     pause: () => control(() => getEngine().pause()),
     resume: () => control(() => getEngine().resume()),
     stop: () => control(() => getEngine().stop()),
+    async checkpointSoon() {
+      if (get().run.state === 'running') await getEngine().checkpointSoon();
+    },
     dismissRunError() {
       set({ run: { ...get().run, error: null } });
     },
   };
 };
+
+/**
+ * Refuses to start when not even one checkpoint of the run fits in what the browser says is free
+ * for this page (navigator.storage.estimate), saying what to change.
+ */
+async function assertCheckpointFits(bytes: number | undefined): Promise<void> {
+  if (!bytes) return;
+  const est = await navigator.storage?.estimate?.().catch(() => undefined);
+  if (est?.quota === undefined || est.usage === undefined) return;
+  const free = Math.max(0, est.quota - est.usage);
+  if (bytes <= free) return;
+  const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;
+  throw new RemoteError(
+    'storage-quota',
+    'StorageQuotaError',
+    `One checkpoint of this run needs ${mb(bytes)}, but the browser leaves this page ${mb(free)} of storage. ` +
+      'Allow persistent storage (the browser may then grant more), delete old checkpoints, or train fewer ' +
+      'parameters (untick Embeddings, or a lower LoRA rank).',
+  );
+}
