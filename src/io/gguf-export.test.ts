@@ -179,6 +179,34 @@ describe('merged GGUF export', () => {
     }
   });
 
+  it('streams to a writer that transfers (detaches) each chunk, as the worker does', async () => {
+    const m = await tinyModel(TINY_MODELS['tiny-f32-gqa']!);
+    const plan = () =>
+      mergedGguf({
+        model: m,
+        adapter: randomAdapter(m, true),
+        dtype: 'f16',
+        contextLength: 256,
+        rope: { kind: 'linear', factor: 4 },
+        name: 'x',
+        tokenizer: tokenizerKvs(m.tokenizer, m.config),
+      });
+    const parts: Uint8Array[] = [];
+    const seen: number[] = [];
+    await streamGguf(
+      plan(),
+      (c) => {
+        const own = c.byteLength === c.buffer.byteLength ? c : c.slice();
+        parts.push(structuredClone(own, { transfer: [own.buffer] }));
+        return Promise.resolve();
+      },
+      (done) => seen.push(done),
+    );
+    const whole = await toBytes(plan());
+    expect(seen.at(-1)).toBe(whole.length);
+    expect(Buffer.concat(parts).equals(Buffer.from(whole))).toBe(true);
+  });
+
   it('refuses an adapter whose trained tensor does not fit, naming both shapes', async () => {
     const m = await tinyModel(TINY_MODELS['tiny-f32-gqa']!);
     const a = randomAdapter(m, true);

@@ -104,20 +104,21 @@ export async function streamGguf(
 ): Promise<void> {
   let done = 0;
   const emit = async (b: Uint8Array) => {
-    if (!b.length) return;
+    // The length first: `write` may transfer (detach) the chunk's buffer.
+    const n = b.length;
+    if (!n) return;
     await write(b);
-    done += b.length;
+    done += n;
     onProgress?.(done, exp.fileBytes);
   };
   await emit(exp.header);
   for (const t of exp.tensors) {
     const data = await t.produce();
-    if (data.length !== t.byteLength)
-      throw new Error(
-        `GGUF export: "${t.name}" produced ${data.length} bytes, not ${t.byteLength}`,
-      );
+    const n = data.length;
+    if (n !== t.byteLength)
+      throw new Error(`GGUF export: "${t.name}" produced ${n} bytes, not ${t.byteLength}`);
     await emit(data);
-    await emit(ggufPadding(data.length, exp.alignment));
+    await emit(ggufPadding(n, exp.alignment));
   }
   if (done !== exp.fileBytes)
     throw new Error(`GGUF export wrote ${done} bytes, expected ${exp.fileBytes}`);

@@ -1,6 +1,6 @@
 /** Export: the PEFT adapter (.zip) and, optionally, the merged model. */
 import { useState } from 'react';
-import { downloadAdapter } from '../store/actions.ts';
+import { downloadAdapter, exportGguf } from '../store/actions.ts';
 import type { ShownError } from '../store/errors.ts';
 import { useStudio } from '../store/index.ts';
 import { ErrorNote } from './ErrorNote.tsx';
@@ -53,6 +53,98 @@ export function ExportPanel() {
       )}
       {done && <p role="status">Saved {done}</p>}
       {error && <ErrorNote error={error} onDismiss={() => setError(null)} />}
+      <GgufExport ready={ready} />
     </Panel>
+  );
+}
+
+type GgufKind = 'merged' | 'lora';
+type GgufDtype = 'f32' | 'f16' | 'bf16';
+
+/** "Export GGUF": the trained run for llama.cpp (Ollama, LM Studio), streamed to disk. */
+function GgufExport({ ready }: { ready: boolean }) {
+  const name = useStudio((s) => s.model.summary?.name ?? 'model');
+  const context = useStudio((s) => s.settings?.targetContext ?? 0);
+  const [kind, setKind] = useState<GgufKind>('merged');
+  const [dtype, setDtype] = useState<GgufDtype>('f16');
+  const [busy, setBusy] = useState(false);
+  const [progress, setProgress] = useState<{ written: number; total: number } | null>(null);
+  const [error, setError] = useState<ShownError | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const run = async () => {
+    setBusy(true);
+    setError(null);
+    setDone(null);
+    setProgress(null);
+    const safe = name.replace(/[^\w.-]+/g, '-').replace(/^-|-$/g, '');
+    const suggested =
+      kind === 'lora'
+        ? `${safe}-longlora-${context}-lora.gguf`
+        : `${safe}-longlora-${context}-${dtype}.gguf`;
+    const r = await exportGguf({ kind, dtype }, suggested, (written, total) =>
+      setProgress({ written, total }),
+    );
+    setBusy(false);
+    if (!r.ok) setError(r.error);
+    else if (r.value) setDone(`${r.value.name} · ${formatBytes(r.value.bytes)}`);
+    else setProgress(null);
+  };
+  const frac = progress && progress.total > 0 ? progress.written / progress.total : 0;
+  return (
+    <div className="gguf-export">
+      <h3>GGUF for llama.cpp</h3>
+      <p className="muted">
+        The merged model (base + LoRA, with the trained embeddings and norms) with the trained
+        context and its RoPE scaling in llama.cpp&apos;s metadata, for llama.cpp, Ollama or LM
+        Studio. A LoRA adapter GGUF loads on the base model&apos;s GGUF, but it can only carry the
+        LoRA pairs: a run that trained embeddings or norms (LoRA+) needs the merged file.
+      </p>
+      <div className="button-row">
+        <label>
+          File{' '}
+          <select value={kind} onChange={(e) => setKind(e.target.value as GgufKind)}>
+            <option value="merged">merged model</option>
+            <option value="lora">LoRA adapter</option>
+          </select>
+        </label>
+        <label>
+          Weights{' '}
+          <select
+            value={dtype}
+            disabled={kind === 'lora'}
+            onChange={(e) => setDtype(e.target.value as GgufDtype)}
+          >
+            <option value="f16">f16</option>
+            <option value="bf16">bf16</option>
+            <option value="f32">f32</option>
+          </select>
+        </label>
+        <button type="button" disabled={!ready || busy} onClick={() => void run()}>
+          Export GGUF
+        </button>
+      </div>
+      {progress && (
+        <div>
+          <div
+            className="progress"
+            role="progressbar"
+            aria-label="GGUF export"
+            aria-valuemin={0}
+            aria-valuemax={100}
+            aria-valuenow={Math.round(frac * 100)}
+          >
+            <div style={{ width: `${frac * 100}%` }} />
+          </div>
+          <div className="progress-line">
+            <span>{busy ? 'Writing GGUF' : 'Written'}</span>
+            <span>
+              {formatBytes(progress.written)} / {formatBytes(progress.total)}
+            </span>
+          </div>
+        </div>
+      )}
+      {done && <p role="status">Saved {done}</p>}
+      {error && <ErrorNote error={error} onDismiss={() => setError(null)} />}
+    </div>
   );
 }

@@ -49,6 +49,19 @@ const api: EngineApi = {
     const file = await engine.exportAdapter(options);
     return Comlink.transfer(file, [file.bytes.buffer]);
   },
+  exportGguf: (options, write, onProgress) =>
+    engine.exportGguf(
+      options,
+      // Chunks go to the page by transfer; a view into a larger buffer is copied first.
+      (chunk) => {
+        const own =
+          chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength
+            ? chunk
+            : chunk.slice();
+        return write(Comlink.transfer(own, [own.buffer]));
+      },
+      onProgress,
+    ),
 };
 
 // For the end-to-end tests: destroys the GPU device as a driver reset would (page.workers()[0].evaluate).

@@ -225,6 +225,19 @@ export interface ExportOptions {
   merged: boolean;
 }
 
+/** What "Export GGUF" writes: the merged model, or the LoRA pairs as a llama.cpp adapter GGUF. */
+export interface GgufExportOptions {
+  kind: 'merged' | 'lora';
+  /** Element type of the merged model's matrices (norms stay f32). */
+  dtype: 'f32' | 'f16' | 'bf16';
+}
+
+/** The GGUF the worker streamed: its suggested file name and size. */
+export interface GgufExportResult {
+  name: string;
+  bytes: number;
+}
+
 /** The one API object the engine worker exposes. */
 export interface EngineApi {
   /** Acquires the GPU; rejects with WebGPUUnavailableError when there is none. */
@@ -260,4 +273,13 @@ export interface EngineApi {
   passkey(length: number, seed: number): Promise<PasskeyResult>;
   generate(prompt: string, maxTokens: number, onToken: (text: string) => void): Promise<string>;
   exportAdapter(options: ExportOptions): Promise<ExportedFile>;
+  /**
+   * Streams the trained run as a GGUF for llama.cpp: `write` gets the file chunk by chunk (at most
+   * one tensor at a time is held), `onProgress` the bytes written and the total.
+   */
+  exportGguf(
+    options: GgufExportOptions,
+    write: (chunk: Uint8Array) => Promise<void>,
+    onProgress: (written: number, total: number) => void,
+  ): Promise<GgufExportResult>;
 }

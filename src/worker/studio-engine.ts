@@ -5,6 +5,16 @@
  */
 import type { AdapterSummary } from '../engine/device.ts';
 import type { Runtime } from '../engine/runtime.ts';
+import { ropeInvFreq } from '../engine/kernels/rope.ts';
+import { buildClusterFiles } from '../io/cluster.ts';
+import {
+  ggufRope,
+  loraAdapterGguf,
+  mergedGguf,
+  streamGguf,
+  tokenizerKvs,
+  type GgufExport,
+} from '../io/gguf-export.ts';
 import { readAdapter, zipFiles } from '../io/peft.ts';
 import type { ByteSource } from '../io/source.ts';
 import type { Tokenizer } from '../io/tokenizer.ts';
@@ -16,6 +26,7 @@ import {
   modelFingerprint,
 } from '../model/session.ts';
 import type { CheckpointStore } from '../train/checkpoint.ts';
+import { parseAlpaca } from '../train/data.ts';
 import { BusyError, NotReadyError } from '../util/errors.ts';
 import { heldOutPerplexity, passkeyTrial, sample } from './inference.ts';
 import type {
@@ -25,6 +36,8 @@ import type {
   EvalResult,
   ExportedFile,
   ExportOptions,
+  GgufExportOptions,
+  GgufExportResult,
   LoadProgress,
   MemoryPlan,
   ModelSummary,
@@ -333,6 +346,32 @@ export class StudioEngine {
       s.context,
       m.configJson,
     );
+    // cluster/: the run's data in the official scripts' format and run.sh with its settings.
+    const d = this.session.data;
+    if (d && d.dataset.context === s.context) {
+      const format = d.dataset.format;
+      Object.assign(
+        files,
+        buildClusterFiles(
+          {
+            baseModel: m.name,
+            context: s.context,
+            attention: s.pattern,
+            trainEmbed: s.lora.trainEmbed,
+            trainNorm: s.lora.trainNorm,
+            lr: s.lr,
+            warmup: s.warmup,
+            schedule: s.schedule,
+            steps: s.steps,
+            gradAccum: s.gradAccum,
+            weightDecay: s.weightDecay,
+          },
+          format === 'alpaca-json' || format === 'alpaca-jsonl'
+            ? { kind: 'records', records: parseAlpaca(d.text, format) }
+            : { kind: 'tokens', blocks: d.dataset.train.map((b) => b.ids) },
+        ),
+      );
+    }
     if (o.merged) {
       const adapter = await readAdapter(files);
       files['merged/model.safetensors'] = await mergeModel(m.opened, adapter);
@@ -343,5 +382,47 @@ export class StudioEngine {
     }
     const safe = m.name.replace(/[^\w.-]+/g, '-').replace(/^-|-$/g, '');
     return { name: `${safe}-longlora-${s.context}.zip`, bytes: zipFiles(files) };
+  }
+
+  /** The trained run as a GGUF (merged, or a LoRA adapter GGUF), streamed through `write`. */
+  async exportGguf(
+    o: GgufExportOptions,
+    write: (chunk: Uint8Array) => Promise<void>,
+    onProgress: (written: number, total: number) => void,
+  ): Promise<GgufExportResult> {
+    this.assertIdle('Export');
+    const m = this.model();
+    const run = this.run;
+    if (!run || run.rt !== (await this.runtime()))
+      throw new NotReadyError(
+        'Train or resume a run first: there is no trained adapter to export as GGUF.',
+      );
+    const s = run.settings;
+    const c = m.opened.config;
+    const adapter = await readAdapter(
+      await buildAdapter(run.params, c, m.name, s.ropeFactor, s.context, m.configJson),
+    );
+    const safe = m.name.replace(/[^\w.-]+/g, '-').replace(/^-|-$/g, '');
+    let exp: GgufExport;
+    if (o.kind === 'lora') {
+      exp = loraAdapterGguf(c, adapter, `${safe}-longlora-lora`);
+    } else {
+      exp = mergedGguf({
+        model: m.opened,
+        adapter,
+        dtype: o.dtype,
+        // The trained context, or the native one when training stayed below it.
+        contextLength: Math.max(s.context, c.maxPositions),
+        rope: ggufRope(c, s.ropeFactor, (f, l3) => ropeInvFreq(c.headDim, c.ropeTheta, f, l3)),
+        name: `${safe}-longlora`,
+        tokenizer: tokenizerKvs(m.opened.tokenizer, c),
+      });
+    }
+    await streamGguf(exp, write, onProgress);
+    const name =
+      o.kind === 'lora'
+        ? `${safe}-longlora-${s.context}-lora.gguf`
+        : `${safe}-longlora-${s.context}-${o.dtype}.gguf`;
+    return { name, bytes: exp.fileBytes };
   }
 }
