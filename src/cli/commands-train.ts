@@ -144,7 +144,7 @@ export async function train(argv: string[]): Promise<void> {
     ? ` (separator ${data.separator}${separator ? '' : ', detected'})`
     : '';
   log(
-    `${data.format}${cut}: ${data.documents} documents, ${data.tokens} tokens → ${data.train.length} training and ` +
+    `${data.format}${cut}: ${data.documents} document${data.documents === 1 ? '' : 's'}, ${data.tokens} tokens → ${data.train.length} training and ` +
       `${data.heldOut.length} held-out blocks of ${context}`,
   );
   await mkdir(out, { recursive: true });
