@@ -76,7 +76,7 @@ describe('longlora train reads text as the user means it', () => {
       return err.join('');
     };
     expect(await train('book.txt', story)).toMatch(
-      /text \(separator none, detected\): 1 documents/,
+      /text \(separator none, detected\): 1 document,/,
     );
     expect(await train('book.txt', story, '--separator', 'blank-line')).toMatch(
       new RegExp(`text \\(separator blank-line\\): ${paragraphs} documents`),
