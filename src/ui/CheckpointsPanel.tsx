@@ -14,16 +14,45 @@ export function CheckpointsPanel() {
   useEffect(() => {
     void refreshCheckpoints();
   }, [refreshCheckpoints]);
+  // While another tab trains a run, look again every few seconds (it may end or close).
+  const elsewhere = c.busyElsewhere;
+  useEffect(() => {
+    if (elsewhere.length === 0) return;
+    const t = setInterval(() => void refreshCheckpoints(), 3000);
+    return () => clearInterval(t);
+  }, [elsewhere.length, refreshCheckpoints]);
   const latest = c.list[0];
   // Offer the latest run unless it is the one on screen (a failed one is offered again).
   const offer = latest && !busy && (latest.runId !== run.runId || run.state === 'failed');
+  const latestElsewhere = !!latest && elsewhere.includes(latest.runId);
+  const resumeWhy = (runId: string): string | undefined =>
+    busy
+      ? 'A run is going in this tab: stop it first.'
+      : elsewhere.includes(runId)
+        ? 'This run is open in another tab of the studio: continue it there, or close that tab.'
+        : undefined;
   return (
     <Panel
       id="checkpoints"
       title="Checkpoints"
       hint="Saved in this browser; training resumes from any of them."
     >
-      {offer && (
+      {offer && latestElsewhere && (
+        <div className="callout" role="status" aria-label="Run busy elsewhere">
+          A run of <strong>{latest.modelName}</strong> is open in another tab of the studio (saved
+          at step {latest.step}). Its checkpoints are listed here; continue it there, or close that
+          tab.{' '}
+          <button
+            type="button"
+            className="small"
+            disabled
+            aria-description={resumeWhy(latest.runId)}
+          >
+            Resume latest run
+          </button>
+        </div>
+      )}
+      {offer && !latestElsewhere && (
         <div className="callout">
           A run of <strong>{latest.modelName}</strong> stopped at step {latest.step}.{' '}
           <button type="button" className="small" onClick={() => void resumeFrom(latest.id)}>
@@ -46,7 +75,8 @@ export function CheckpointsPanel() {
               <button
                 type="button"
                 className="small"
-                disabled={busy}
+                disabled={resumeWhy(k.runId) !== undefined}
+                aria-description={resumeWhy(k.runId)}
                 onClick={() => void resumeFrom(k.id)}
                 aria-label={`Resume from step ${k.step}`}
               >

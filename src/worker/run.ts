@@ -14,6 +14,7 @@ import type { Dataset } from '../train/data.ts';
 import { Trainer } from '../train/trainer.ts';
 import type { StepRecord, TrainEvent, TrainSettings } from '../train/types.ts';
 import { toWorkerError } from '../util/errors.ts';
+import type { RunLock } from '../util/run-lock.ts';
 import { EventBatcher } from './batcher.ts';
 import type { TrainingEvent } from './protocol.ts';
 import { fromTrainSettings } from './settings-map.ts';
@@ -78,6 +79,8 @@ export class Run implements Weights {
   private loop: Promise<void> | null = null;
   private lastCheckpointStep = -1;
   private stopped = false;
+  /** The Web Lock that makes this tab the run's owner (released when the run is destroyed). */
+  lock: RunLock | null = null;
   private failed = false;
 
   private constructor(
@@ -196,6 +199,8 @@ export class Run implements Weights {
   }
 
   destroy(): void {
+    this.lock?.release();
+    this.lock = null;
     this.trainer.destroy();
     destroyWeights(this);
   }

@@ -28,6 +28,7 @@ import {
 import type { CheckpointStore } from '../train/checkpoint.ts';
 import { parseAlpaca } from '../train/data.ts';
 import { BusyError, NotReadyError } from '../util/errors.ts';
+import { lockRun, type RunLock } from '../util/run-lock.ts';
 import { heldOutPerplexity, passkeyTrial, sample } from './inference.ts';
 import type {
   CheckpointInfo,
@@ -241,18 +242,42 @@ export class StudioEngine {
     resume?: RunResume,
   ): Promise<string> {
     const data = cutData(this.session, settings.context);
+    // Continuing a run needs its Web Lock: another tab training it keeps it (this tab's own run
+    // hands its lock on).
+    let lock: RunLock | null = null;
+    if (resume) {
+      const { runId, modelName, step } = resume.manifest;
+      const own = this.run;
+      if (own?.runId === runId && own.lock) {
+        lock = own.lock;
+        own.lock = null;
+      } else {
+        lock = await lockRun(runId);
+        if (!lock)
+          throw new BusyError(
+            `The run ${runId} (${modelName}, saved at step ${step}) is training in another tab of this studio: continue it there, or close that tab first. Its checkpoints stay listed here.`,
+          );
+      }
+    }
     this.dropWeights();
     const runtime = this.runtime();
-    const run = await Run.create({
-      rt: await runtime,
-      model: this.model(),
-      data,
-      settings,
-      store: this.store,
-      onEvents,
-      onDeviceLost: () => this.forgetRuntime(runtime),
-      resume,
-    });
+    let run: Run;
+    try {
+      run = await Run.create({
+        rt: await runtime,
+        model: this.model(),
+        data,
+        settings,
+        store: this.store,
+        onEvents,
+        onDeviceLost: () => this.forgetRuntime(runtime),
+        resume,
+      });
+    } catch (e) {
+      lock?.release();
+      throw e;
+    }
+    run.lock = lock ?? (await lockRun(run.runId));
     this.weights = run;
     return run.runId;
   }

@@ -4,6 +4,7 @@ import type { CheckpointInfo } from '../../worker/protocol.ts';
 import { getEngine } from '../engine-client.ts';
 import { describeError, type ShownError } from '../errors.ts';
 import type { StudioState } from '../index.ts';
+import { lockedRuns } from '../../util/run-lock.ts';
 
 export interface CheckpointsSlice {
   checkpoints: {
@@ -13,6 +14,8 @@ export interface CheckpointsSlice {
     quota: number | null;
     persisted: boolean | null;
     error: ShownError | null;
+    /** Runs another tab of this studio is training (it holds their Web Lock). */
+    busyElsewhere: string[];
   };
   refreshCheckpoints(): Promise<void>;
   deleteCheckpoint(id: string): Promise<void>;
@@ -23,13 +26,23 @@ export const createCheckpointsSlice: StateCreator<StudioState, [], [], Checkpoin
   set,
   get,
 ) => ({
-  checkpoints: { list: [], loaded: false, usage: null, quota: null, persisted: null, error: null },
+  checkpoints: {
+    list: [],
+    loaded: false,
+    usage: null,
+    quota: null,
+    persisted: null,
+    error: null,
+    busyElsewhere: [],
+  },
   async refreshCheckpoints() {
     const c = get().checkpoints;
     try {
       const list = await getEngine().listCheckpoints();
       const est = await navigator.storage?.estimate?.();
       const persisted = (await navigator.storage?.persisted?.()) ?? null;
+      const mine = get().run.runId;
+      const busyElsewhere = (await lockedRuns().catch(() => [])).filter((id) => id !== mine);
       set({
         checkpoints: {
           ...c,
@@ -39,6 +52,7 @@ export const createCheckpointsSlice: StateCreator<StudioState, [], [], Checkpoin
           quota: est?.quota ?? null,
           persisted,
           error: null,
+          busyElsewhere,
         },
       });
     } catch (e) {

@@ -1,0 +1,51 @@
+/**
+ * Two tabs of the studio (one browser profile: the same IndexedDB and Web Locks): the tab training a
+ * run owns it; the second one lists its checkpoints read-only and says the run is busy elsewhere,
+ * until the first tab closes.
+ */
+import { expect, test } from '@playwright/test';
+import { openStudio, stepNow } from './helpers.ts';
+
+test('a second tab does not continue a run the first one trains, and can once that tab closes', async ({
+  context,
+}) => {
+  test.setTimeout(300_000);
+  const a = await context.newPage();
+  await openStudio(a);
+  await a.getByRole('button', { name: 'Use demo model' }).click();
+  await expect(a.getByLabel('Data summary')).toContainText('tinystories-197k.txt');
+  await a.getByRole('spinbutton', { name: 'Target context' }).fill('64');
+  await a.getByRole('spinbutton', { name: 'Steps' }).fill('400');
+  await a.getByRole('spinbutton', { name: 'Checkpoint every' }).fill('2');
+  await expect(a.getByLabel('Data summary')).toContainText('× 64 tokens');
+  await a.getByRole('button', { name: 'Start training' }).click();
+  await expect(a.getByRole('list', { name: 'Checkpoints' })).toContainText(/step \d+/, {
+    timeout: 120_000,
+  });
+
+  const b = await context.newPage();
+  await openStudio(b);
+  const busy = b.getByRole('status', { name: 'Run busy elsewhere' });
+  await expect(busy).toContainText('is open in another tab of the studio');
+  const resumeLatest = busy.getByRole('button', { name: 'Resume latest run' });
+  await expect(resumeLatest).toBeDisabled();
+  await expect(resumeLatest).toHaveAccessibleDescription(/open in another tab/);
+  // Read-only: the checkpoints are listed, their Resume buttons disabled with the reason.
+  const list = b.getByRole('list', { name: 'Checkpoints' });
+  await expect(list).toContainText(/step \d+/);
+  const resumeOne = list.getByRole('button', { name: /^Resume from step \d+$/ }).first();
+  await expect(resumeOne).toBeDisabled();
+  await expect(resumeOne).toHaveAccessibleDescription(/open in another tab/);
+
+  // The first tab closes: its lock goes with it, and the second tab may continue the run.
+  await a.close();
+  await expect(busy).toHaveCount(0, { timeout: 30_000 });
+  const offer = b.getByRole('button', { name: 'Resume latest run' });
+  await expect(offer).toBeEnabled();
+  const saved = Number(
+    /step (\d+)/.exec((await b.getByText(/stopped at step \d+/).textContent()) ?? '')![1],
+  );
+  await offer.click();
+  await expect.poll(() => stepNow(b), { timeout: 120_000 }).toBeGreaterThan(saved);
+  await b.getByRole('button', { name: 'Stop' }).click();
+});
