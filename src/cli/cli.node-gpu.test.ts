@@ -146,9 +146,14 @@ describe('longlora CLI on stories260K', () => {
       'trainable_params.safetensors',
       'config.json',
       'README.md',
+      'cluster/run.sh',
     ]) {
-      expect(existsSync(join(adapter, f))).toBe(true);
+      expect(existsSync(join(adapter, f)), f).toBe(true);
     }
+    // cluster/run.sh carries this run's settings.
+    const runSh = readFileSync(join(adapter, 'cluster/run.sh'), 'utf8');
+    expect(runSh).toMatch(/--model_max_length 128\b/);
+    expect(runSh).toMatch(/--learning_rate 0\.002\b/);
     const base = JSON.parse(
       await run(
         'eval',

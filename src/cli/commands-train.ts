@@ -1,7 +1,7 @@
 /** `longlora train | merge`: LongLoRA fine-tuning from the command line, and merging an adapter. */
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { appendFileSync, existsSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { LlamaModel } from '../model/llama.ts';
 import {
   exportAdapter,
@@ -18,7 +18,8 @@ import {
   type LoraSettings,
 } from '../model/longlora.ts';
 import { CheckpointStore } from '../train/checkpoint.ts';
-import { buildDataset, SEPARATORS, type Separator } from '../train/data.ts';
+import { buildClusterFiles } from '../io/cluster.ts';
+import { buildDataset, parseAlpaca, SEPARATORS, type Separator } from '../train/data.ts';
 import type { ReadAdapter } from '../io/peft.ts';
 import { FolderBlobStore } from '../train/store-node.ts';
 import { Trainer } from '../train/trainer.ts';
@@ -202,8 +203,37 @@ export async function train(argv: string[]): Promise<void> {
   trainer.destroy();
   model.destroy();
   params.destroy();
-  for (const [name, bytes] of Object.entries(files)) await writeFile(join(out, name), bytes);
-  log(`${state}: adapter written to ${out} (${Object.keys(files).join(', ')})`);
+  // cluster/: the run's data in the official scripts' format and run.sh with its settings, as the
+  // studio's export has it (export-cluster writes the same from flags alone).
+  const format = data.format;
+  Object.assign(
+    files,
+    buildClusterFiles(
+      {
+        baseModel: basename(modelPath),
+        context,
+        attention: settings.pattern,
+        trainEmbed: settings.lora.trainEmbed,
+        trainNorm: settings.lora.trainNorm,
+        lr: settings.lr,
+        warmup: settings.warmup,
+        schedule: settings.schedule,
+        steps: settings.steps,
+        gradAccum: settings.gradAccum,
+        weightDecay: settings.weightDecay,
+      },
+      format === 'alpaca-json' || format === 'alpaca-jsonl'
+        ? { kind: 'records', records: parseAlpaca(text, format) }
+        : { kind: 'tokens', blocks: data.train.map((blk) => blk.ids) },
+    ),
+  );
+  for (const [name, bytes] of Object.entries(files)) {
+    await mkdir(dirname(join(out, name)), { recursive: true });
+    await writeFile(join(out, name), bytes);
+  }
+  if (files['cluster/run.sh']) await chmod(join(out, 'cluster/run.sh'), 0o755);
+  const top = [...new Set(Object.keys(files).map((f) => f.replace(/\/.*$/, '/')))];
+  log(`${state}: adapter written to ${out} (${top.join(', ')})`);
   const last = trainer.evals.at(-1);
   if (last) console.log(`final held-out ppl ${last.ppl.toFixed(3)} at step ${last.step}`);
 }
