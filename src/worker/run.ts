@@ -79,6 +79,8 @@ export class Run implements Weights {
   private loop: Promise<void> | null = null;
   private lastCheckpointStep = -1;
   private stopped = false;
+  /** Resume was pressed while a pause was still being checkpointed. */
+  private continueAfter = false;
   /** The Web Lock that makes this tab the run's owner (released when the run is destroyed). */
   lock: RunLock | null = null;
   private failed = false;
@@ -177,10 +179,13 @@ export class Run implements Weights {
 
   /** Continues stepping (a no-op while it already is). */
   start(): void {
-    this.loop ??= this.drive();
+    if (!this.loop) this.loop = this.drive();
+    // Still writing the checkpoint of a pause: continue once that is done (not a no-op).
+    else if (!this.trainer.isRunning) this.continueAfter = true;
   }
 
   pause(): void {
+    this.continueAfter = false;
     this.trainer.pause();
   }
 
@@ -222,6 +227,10 @@ export class Run implements Weights {
       this.loop = null;
       this.model.releaseActivations();
       this.events.flush();
+    }
+    if (this.continueAfter) {
+      this.continueAfter = false;
+      if (this.canContinue) this.start();
     }
   }
 

@@ -1,9 +1,10 @@
 /**
  * The short soak (issue #12): 30 steps of the demo through the studio's engine (StudioEngine, the
- * same code the worker runs) with a pause/resume every 10 steps, an evaluation every 5, a checkpoint
- * every 4 with retention (keep 2), an on-demand evaluation while paused and an export mid-run. At
- * every pause the live GPU tensors and the bytes of each memory category equal those at the first
- * pause, and the stored checkpoints stay at 2: nothing leaks across pause/resume/eval/checkpoint.
+ * same code the worker runs) with pauses at steps 10 (Resume pressed at once), 18 and 26, an
+ * evaluation every 5, a checkpoint every 4 with retention (keep 2), on-demand evaluations while
+ * paused and an export mid-run. At every sample the live GPU tensors and the bytes of each memory
+ * category equal the first sample's, and the stored checkpoints stay at 2: nothing leaks across
+ * pause/resume/eval/checkpoint.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,74 +22,84 @@ const dir = mkdtempSync(join(tmpdir(), 'soak-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('short soak', () => {
-  it('30 steps with pause/resume, evaluations, checkpoints and an export leak no GPU tensor', async () => {
-    const rtP = freshRuntime();
-    const rt = await rtP;
-    const store = new CheckpointStore(new FolderBlobStore(dir));
-    const engine = new StudioEngine(() => rtP, store);
-    const names = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'];
-    const summary = await engine.loadModel(names.map(assetSource), () => {});
-    await engine.loadData(assetSource('tinystories-197k.txt'), 64, () => {});
-    const settings = {
-      ...defaultSettings(summary),
-      targetContext: 64,
-      steps: 30,
-      warmupSteps: 1,
-      evalInterval: 5,
-      checkpointInterval: 4,
-      checkpointMinutes: 0,
-      keepCheckpoints: 2,
-    };
-    let step = 0;
-    let state = '';
-    const waiters: (() => void)[] = [];
-    const onEvents = (es: TrainingEvent[]) => {
-      for (const e of es) {
-        if (e.type === 'step') step = e.step;
-        if (e.type === 'state') state = e.state;
-        if (e.type === 'error') throw new Error(e.error.message);
-      }
-      for (const w of waiters.splice(0)) w();
-    };
-    const until = async (ok: () => boolean) => {
-      while (!ok()) await new Promise<void>((r) => waiters.push(r));
-    };
-    await engine.start(settings, onEvents);
-    const samples: { step: number; live: number; bytes: string; stored: number }[] = [];
-    for (const at of [10, 20]) {
-      await until(() => step >= at);
+  it(
+    '30 steps with pause/resume, evaluations, checkpoints and an export leak no GPU tensor',
+    { timeout: 300_000 },
+    async () => {
+      const rtP = freshRuntime();
+      const rt = await rtP;
+      const store = new CheckpointStore(new FolderBlobStore(dir));
+      const engine = new StudioEngine(() => rtP, store);
+      const names = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'];
+      const summary = await engine.loadModel(names.map(assetSource), () => {});
+      await engine.loadData(assetSource('tinystories-197k.txt'), 64, () => {});
+      const settings = {
+        ...defaultSettings(summary),
+        targetContext: 64,
+        steps: 30,
+        warmupSteps: 1,
+        evalInterval: 5,
+        checkpointInterval: 4,
+        checkpointMinutes: 0,
+        keepCheckpoints: 2,
+      };
+      let step = 0;
+      let state = '';
+      const waiters: (() => void)[] = [];
+      const onEvents = (es: TrainingEvent[]) => {
+        for (const e of es) {
+          if (e.type === 'step') step = e.step;
+          if (e.type === 'state') state = e.state;
+          if (e.type === 'error') throw new Error(e.error.message);
+        }
+        for (const w of waiters.splice(0)) w();
+      };
+      const until = async (ok: () => boolean) => {
+        while (!ok()) await new Promise<void>((r) => waiters.push(r));
+      };
+      await engine.start(settings, onEvents);
+      const samples: { step: number; live: number; bytes: string; stored: number }[] = [];
+      // At step 10 Resume is pressed the moment the page says Paused (while the pause's checkpoint is
+      // still being written): the run must continue, not ignore it.
+      await until(() => step >= 10);
       engine.pause();
       await until(() => state === 'paused');
-      // An on-demand evaluation while paused (it also waits for the pause's checkpoint).
-      await engine.evaluate(64);
+      engine.resume();
+      for (const at of [18, 26]) {
+        await until(() => step >= at);
+        engine.pause();
+        await until(() => state === 'paused');
+        // An on-demand evaluation while paused (it also waits for the pause's checkpoint).
+        await engine.evaluate(64);
+        samples.push({
+          step,
+          live: rt.liveTensors,
+          bytes: JSON.stringify(rt.memory.snapshot().current),
+          stored: (await store.list()).length,
+        });
+        engine.resume();
+        await until(() => state === 'running');
+      }
+      // An export mid-run waits for the current step, and the run goes on.
+      const zip = await engine.exportAdapter({ merged: false });
+      expect(zip.bytes.byteLength).toBeGreaterThan(1000);
+      await until(() => state === 'done');
+      await engine.evaluate(64); // waits for the final evaluation and checkpoint
       samples.push({
         step,
         live: rt.liveTensors,
         bytes: JSON.stringify(rt.memory.snapshot().current),
         stored: (await store.list()).length,
       });
-      engine.resume();
-      await until(() => state === 'running');
-    }
-    // An export mid-run waits for the current step, and the run goes on.
-    const zip = await engine.exportAdapter({ merged: false });
-    expect(zip.bytes.byteLength).toBeGreaterThan(1000);
-    await until(() => state === 'done');
-    await engine.evaluate(64); // waits for the final evaluation and checkpoint
-    samples.push({
-      step,
-      live: rt.liveTensors,
-      bytes: JSON.stringify(rt.memory.snapshot().current),
-      stored: (await store.list()).length,
-    });
-    console.log(JSON.stringify(samples));
-    expect(step).toBe(30);
-    const [first, ...rest] = samples;
-    for (const s of rest) {
-      expect(s.live, `live tensors at step ${s.step}`).toBe(first!.live);
-      expect(s.bytes, `GPU bytes per category at step ${s.step}`).toBe(first!.bytes);
-      expect(s.stored, `stored checkpoints at step ${s.step}`).toBe(2);
-    }
-    expect(first!.stored).toBe(2);
-  });
+      console.log(JSON.stringify(samples));
+      expect(step).toBe(30);
+      const [first, ...rest] = samples;
+      for (const s of rest) {
+        expect(s.live, `live tensors at step ${s.step}`).toBe(first!.live);
+        expect(s.bytes, `GPU bytes per category at step ${s.step}`).toBe(first!.bytes);
+        expect(s.stored, `stored checkpoints at step ${s.step}`).toBe(2);
+      }
+      expect(first!.stored).toBe(2);
+    },
+  );
 });
