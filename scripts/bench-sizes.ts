@@ -10,8 +10,11 @@
 //     "Training data", target context 256 and "Start training" until the weights are uploaded (the run
 //     panel leaves "Uploading weights…"): time, the worker's peak JS heap (performance.memory sampled
 //     through Playwright's Worker handle), peak RSS of the renderer and GPU processes, the longest
-//     requestAnimationFrame gap and long tasks on the page.
-// Prints a table and writes bench/sizes.json. Each model and host runs in a fresh process/browser.
+//     requestAnimationFrame gap and long tasks on the page; with --step, the run's first training
+//     step (the "Training progress" bar reaching 1): its time after the upload and the allocated GPU
+//     bytes the Memory chart then shows.
+// Prints a table and writes bench/sizes.json. Each model and host runs in a fresh process/browser;
+// the file keeps the results of models and hosts not run this time (each result has its own date).
 // Usage: npm run bench:sizes [-- --step] [--step-timeout 900] [--models smollm2-135m,tinyllama-1.1b]
 //        [--hosts node,chromium] [--no-build] [--step-models smollm2-135m]
 import { execSync, spawn } from 'node:child_process';
@@ -216,7 +219,12 @@ function runNode(name: Model, step: boolean, timeoutS: number): Promise<Record<s
 // ---------------------------------------------------------------------------------------------
 // Chromium: the built studio in headless Chromium, one fresh browser per model.
 
-async function runChromium(name: Model, port: number): Promise<Record<string, unknown>> {
+async function runChromium(
+  name: Model,
+  port: number,
+  step: boolean,
+  timeoutS: number,
+): Promise<Record<string, unknown>> {
   const { chromium } = await import('playwright');
   const { CHROMIUM, CHROMIUM_ARGS } = await import('./chromium.mjs');
   const browser = await chromium.launch({
@@ -470,6 +478,47 @@ async function runChromium(name: Model, port: number): Promise<Record<string, un
       if (h !== null) hwm[type] = Math.max(hwm[type] ?? 0, h);
     }
     for (const [type, b] of Object.entries(rssPeak)) hwm[type] = Math.max(hwm[type] ?? 0, b);
+    // 3. With --step: the run goes on to its first training step (the progress bar reaches 1); the
+    // Memory chart then shows the step's peak of allocated GPU bytes.
+    let stepResult: Record<string, unknown> = {
+      ms: null,
+      reason: 'not run (no --step for this model)',
+    };
+    let allocated: number | null = null;
+    if (step && !failed) {
+      console.log(`  chromium ${name}: one training step (timeout ${timeoutS} s) …`);
+      const progress = page.getByRole('progressbar', { name: 'Training progress' });
+      const t1 = Date.now();
+      let done = false;
+      while (Date.now() - t1 < timeoutS * 1000) {
+        if (Number(await progress.getAttribute('aria-valuenow')) >= 1) {
+          done = true;
+          break;
+        }
+        if (await page.getByText('The run stopped with an error.').count()) break;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      const ms = Date.now() - t1;
+      if (done) {
+        const chart =
+          (await page.getByRole('figure', { name: 'Memory chart' }).textContent()) ?? '';
+        const m = /peak ([\d.]+) (KB|MB|GB)/.exec(chart);
+        allocated = m ? Number(m[1]) * { KB: 1e3, MB: 1e6, GB: 1e9 }[m[2] as 'KB'] : null;
+        stepResult = { phase: 'step', ms, peakGpuBytesShown: allocated };
+        console.log(`  chromium ${name}: first step after ${ms} ms`);
+      } else {
+        const err =
+          (await page
+            .getByRole('alert')
+            .first()
+            .textContent()
+            .catch(() => '')) ?? '';
+        stepResult = {
+          ms: null,
+          reason: err ? `the run failed: ${err.slice(0, 200)}` : `no step within ${timeoutS} s`,
+        };
+      }
+    }
     const plan = await planFor(name, limits);
     return {
       adapter: adapter.trim(),
@@ -487,12 +536,13 @@ async function runChromium(name: Model, port: number): Promise<Record<string, un
       peakRssSampledByProcess: rssPeak,
       peakRssByProcess: hwm,
       ...plan,
-      allocatedGpuBytes: null,
-      allocatedReason: 'the page reports allocated GPU bytes with the first step, not after upload',
-      step: {
-        ms: null,
-        reason: `not run in Chromium (SwiftShader; the Node step measures the same kernels)`,
-      },
+      allocatedGpuBytes: allocated,
+      ...(allocated === null
+        ? { allocatedReason: 'the page shows allocated GPU bytes with the first step (--step)' }
+        : {
+            allocatedSource: "the Memory chart's peak after the first step (3 significant digits)",
+          }),
+      step: stepResult,
     };
   } finally {
     await browser.close();
@@ -572,7 +622,8 @@ async function main(): Promise<void> {
             detached: true,
           });
         }
-        results[m].chromium = await runChromium(m, PORT);
+        const step = !!values.step && stepModels.includes(m);
+        results[m].chromium = await runChromium(m, PORT, step, timeoutS);
       }
     }
   } finally {
@@ -594,18 +645,24 @@ async function main(): Promise<void> {
         const open = r.open as Record<string, unknown>;
         const up = r.upload as Record<string, unknown>;
         rows.push(
-          `| ${m} | Chromium | summary ${sec(open.ms)}, upload ${sec(up.ms)} | ${sec(r.loadMs)} | worker ${mb(r.peakWorkerHeap)} | worker ${mb(r.peakWorkerArrayBuffers)} | renderer ${gb(rss.renderer)}, GPU ${gb(rss['gpu-process'])} | ${gb(r.plannedGpuBytes)} | — | ${step.reason} | ${Math.max(Number(open.maxFrameGapMs), Number(up.maxFrameGapMs))} ms / ${Number(open.longTasks) + Number(up.longTasks)} |`,
+          `| ${m} | Chromium | summary ${sec(open.ms)}, upload ${sec(up.ms)} | ${sec(r.loadMs)} | worker ${mb(r.peakWorkerHeap)} | worker ${mb(r.peakWorkerArrayBuffers)} | renderer ${gb(rss.renderer)}, GPU ${gb(rss['gpu-process'])} | ${gb(r.plannedGpuBytes)} | ${gb(r.allocatedGpuBytes)} | ${step.ms !== null ? sec(step.ms) : step.reason} | ${Math.max(Number(open.maxFrameGapMs), Number(up.maxFrameGapMs))} ms / ${Number(open.longTasks) + Number(up.longTasks)} |`,
         );
       }
     }
   }
   console.log(rows.join('\n'));
-  const out = {
-    context: CONTEXT,
-    caps: CAPS,
-    generatedAt: new Date().toISOString(),
-    models: results,
-  };
+  // Results of models and hosts not run this time stay as they were.
+  const now = new Date().toISOString();
+  const before = existsSync('bench/sizes.json')
+    ? (JSON.parse(readFileSync('bench/sizes.json', 'utf8')) as { models?: typeof results })
+    : {};
+  const merged: typeof results = before.models ?? {};
+  for (const [m, byHost] of Object.entries(results)) {
+    for (const [h, r] of Object.entries(byHost)) {
+      merged[m] = { ...merged[m], [h]: { ...(r as object), generatedAt: now } };
+    }
+  }
+  const out = { ...before, context: CONTEXT, caps: CAPS, generatedAt: now, models: merged };
   writeFileSync('bench/sizes.json', `${JSON.stringify(out, null, 2)}\n`);
   console.log('wrote bench/sizes.json');
 }
