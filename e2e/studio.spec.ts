@@ -26,6 +26,12 @@ test('the demo model and data load and settings plan memory live', async ({ page
   await expect(page.getByText('RoPE ×2 · group 256 tokens')).toBeVisible();
   await expect(page.getByRole('spinbutton', { name: 'Steps' })).toHaveValue('60');
   await expect(page.getByLabel('Planned GPU memory')).toContainText('weights');
+  // No run yet: the exports are disabled, saying why, rather than failing when pressed.
+  for (const name of ['Export adapter', 'Export GGUF']) {
+    const button = page.getByRole('button', { name });
+    await expect(button).toBeDisabled();
+    await expect(button).toHaveAccessibleDescription(/Train or resume a run first/);
+  }
   // The progress bar's maximum is the planned number of optimizer steps.
   await expect(page.getByRole('progressbar', { name: 'Training progress' })).toHaveAttribute(
     'aria-valuemax',

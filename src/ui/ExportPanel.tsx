@@ -3,13 +3,30 @@ import { useState } from 'react';
 import { downloadAdapter, exportGguf } from '../store/actions.ts';
 import type { ShownError } from '../store/errors.ts';
 import { useStudio } from '../store/index.ts';
+import type { RunState } from '../worker/protocol.ts';
 import { ErrorNote } from './ErrorNote.tsx';
 import { formatBytes } from './format.ts';
 import { Panel } from './Panel.tsx';
 
 /** The Export panel. */
+/**
+ * Why the exports cannot run yet (null when they can): they need a loaded model and a run that has
+ * trained (or been resumed) in this page; while one is training they wait for the GPU.
+ */
+function exportBlocker(hasModel: boolean, state: RunState): string | null {
+  if (!hasModel) return 'Load a model and train (or resume) a run to export its adapter.';
+  if (state === 'idle' || state === 'starting')
+    return 'Train or resume a run first: there is no trained adapter to export yet.';
+  if (state === 'failed')
+    return 'The run stopped with an error: resume it from a checkpoint to export its adapter.';
+  return null;
+}
+
 export function ExportPanel() {
-  const ready = useStudio((s) => !!s.model.summary);
+  const hasModel = useStudio((s) => !!s.model.summary);
+  const state = useStudio((s) => s.run.state);
+  const blocker = exportBlocker(hasModel, state);
+  const ready = blocker === null;
   const [merged, setMerged] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ShownError | null>(null);
@@ -39,6 +56,7 @@ export function ExportPanel() {
           type="button"
           className="primary"
           disabled={!ready || busy}
+          aria-describedby={blocker ? 'export-blocker' : undefined}
           onClick={() => void run()}
         >
           Export adapter
@@ -48,8 +66,10 @@ export function ExportPanel() {
           Include the merged model
         </label>
       </div>
-      {!ready && (
-        <p className="muted">Load a model and train (or resume) a run to export its adapter.</p>
+      {blocker && (
+        <p className="muted" id="export-blocker">
+          {blocker}
+        </p>
       )}
       {done && <p role="status">Saved {done}</p>}
       {error && <ErrorNote error={error} onDismiss={() => setError(null)} />}
@@ -119,7 +139,12 @@ function GgufExport({ ready }: { ready: boolean }) {
             <option value="f32">f32</option>
           </select>
         </label>
-        <button type="button" disabled={!ready || busy} onClick={() => void run()}>
+        <button
+          type="button"
+          disabled={!ready || busy}
+          aria-describedby={ready ? undefined : 'export-blocker'}
+          onClick={() => void run()}
+        >
           Export GGUF
         </button>
       </div>

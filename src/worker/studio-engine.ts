@@ -409,13 +409,23 @@ export class StudioEngine {
     return { name: `${safe}-longlora-${s.context}.zip`, bytes: zipFiles(files) };
   }
 
-  /** The trained run as a GGUF (merged, or a LoRA adapter GGUF), streamed through `write`. */
+  /**
+   * The trained run as a GGUF (merged, or a LoRA adapter GGUF), streamed through `write`; waits for
+   * the GPU like the adapter's export (a running run pauses for it and continues after).
+   */
   async exportGguf(
     o: GgufExportOptions,
     write: (chunk: Uint8Array) => Promise<void>,
     onProgress: (written: number, total: number) => void,
   ): Promise<GgufExportResult> {
-    this.assertIdle('Export');
+    return this.withGpu(() => this.exportGgufNow(o, write, onProgress));
+  }
+
+  private async exportGgufNow(
+    o: GgufExportOptions,
+    write: (chunk: Uint8Array) => Promise<void>,
+    onProgress: (written: number, total: number) => void,
+  ): Promise<GgufExportResult> {
     const m = this.model();
     const run = this.run;
     if (!run || run.rt !== (await this.runtime()))
