@@ -6,6 +6,7 @@ import { useStudio } from '../store/index.ts';
 import type { RunState } from '../worker/protocol.ts';
 import { ErrorNote } from './ErrorNote.tsx';
 import { formatBytes } from './format.ts';
+import { ProgressBar } from './LoadProgressBar.tsx';
 import { Panel } from './Panel.tsx';
 
 /** The Export panel. */
@@ -149,24 +150,12 @@ function GgufExport({ ready }: { ready: boolean }) {
         </button>
       </div>
       {progress && (
-        <div>
-          <div
-            className="progress"
-            role="progressbar"
-            aria-label="GGUF export"
-            aria-valuemin={0}
-            aria-valuemax={100}
-            aria-valuenow={Math.round(frac * 100)}
-          >
-            <div style={{ width: `${frac * 100}%` }} />
-          </div>
-          <div className="progress-line">
-            <span>{busy ? 'Writing GGUF' : 'Written'}</span>
-            <span>
-              {formatBytes(progress.written)} / {formatBytes(progress.total)}
-            </span>
-          </div>
-        </div>
+        <ProgressBar
+          label="GGUF export"
+          fraction={frac}
+          caption={busy ? 'Writing GGUF' : 'Written'}
+          amount={`${formatBytes(progress.written)} / ${formatBytes(progress.total)}`}
+        />
       )}
       {done && <p role="status">Saved {done}</p>}
       {error && <ErrorNote error={error} onDismiss={() => setError(null)} />}

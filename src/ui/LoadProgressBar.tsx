@@ -10,10 +10,18 @@ const PHASES: Record<LoadProgress['phase'], string> = {
   done: 'Done',
 };
 
-/** A labelled progress bar for model/data loading. */
-export function LoadProgressBar({ progress, label }: { progress: LoadProgress; label: string }) {
-  const frac = progress.bytesTotal > 0 ? progress.bytesDone / progress.bytesTotal : 0;
-  const bytes = progress.phase === 'tokenizing';
+/** A labelled progress bar with a caption on the left and the amount done on the right. */
+export function ProgressBar({
+  label,
+  fraction,
+  caption,
+  amount,
+}: {
+  label: string;
+  fraction: number;
+  caption: string;
+  amount: string;
+}) {
   return (
     <div>
       <div
@@ -22,24 +30,33 @@ export function LoadProgressBar({ progress, label }: { progress: LoadProgress; l
         aria-label={label}
         aria-valuemin={0}
         aria-valuemax={100}
-        aria-valuenow={Math.round(frac * 100)}
+        aria-valuenow={Math.round(fraction * 100)}
       >
-        <div style={{ width: `${frac * 100}%` }} />
+        <div style={{ width: `${fraction * 100}%` }} />
       </div>
       <div className="progress-line">
-        <span>
-          {PHASES[progress.phase]}
-          {progress.file ? ` ${progress.file}` : ''}
-        </span>
-        <span>
-          {bytes
-            ? `${progress.bytesDone.toLocaleString('en-US')} / ${progress.bytesTotal.toLocaleString('en-US')}`
-            : `${formatBytes(progress.bytesDone)} / ${formatBytes(progress.bytesTotal)}`}
-          {progress.shardsTotal > 1
-            ? ` · file ${progress.shardsDone} of ${progress.shardsTotal}`
-            : ''}
-        </span>
+        <span>{caption}</span>
+        <span>{amount}</span>
       </div>
     </div>
+  );
+}
+
+/** A labelled progress bar for model/data loading. */
+export function LoadProgressBar({ progress, label }: { progress: LoadProgress; label: string }) {
+  const frac = progress.bytesTotal > 0 ? progress.bytesDone / progress.bytesTotal : 0;
+  const bytes = progress.phase === 'tokenizing';
+  const amount =
+    (bytes
+      ? `${progress.bytesDone.toLocaleString('en-US')} / ${progress.bytesTotal.toLocaleString('en-US')}`
+      : `${formatBytes(progress.bytesDone)} / ${formatBytes(progress.bytesTotal)}`) +
+    (progress.shardsTotal > 1 ? ` · file ${progress.shardsDone} of ${progress.shardsTotal}` : '');
+  return (
+    <ProgressBar
+      label={label}
+      fraction={frac}
+      caption={`${PHASES[progress.phase]}${progress.file ? ` ${progress.file}` : ''}`}
+      amount={amount}
+    />
   );
 }
