@@ -3,6 +3,10 @@ import { CHROMIUM, CHROMIUM_ARGS } from './scripts/chromium.mjs';
 
 const PORT = 4173;
 
+// The fuzz spec's seed is part of its title: choose it once here, so the runner and its workers
+// (which inherit this environment) name the same test. FUZZ_SEED=N picks one.
+process.env.FUZZ_SEED ??= String(Math.floor(Math.random() * 2 ** 32));
+
 /** End-to-end tests against the built app served by `vite preview`, in headless Chromium with WebGPU. */
 export default defineConfig({
   testDir: 'e2e',
