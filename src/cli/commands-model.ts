@@ -35,6 +35,7 @@ import {
   planProblems,
   readAdapterDir,
   tokenizerOf,
+  tuneKernels,
   type PlannedRun,
 } from './common.ts';
 
@@ -235,6 +236,7 @@ export async function evalCmd(argv: string[]): Promise<void> {
     'eval',
   );
   const params = await loadWithoutOptimizer(rt, m, lora, 0, adapter);
+  await tuneKernels(rt, params, N);
   const model = new LlamaModel(rt, params);
   const r = await evaluate(model, windows, factor, windows.length, (i, n, loss) =>
     log(`window ${i + 1}/${n}: loss ${loss.toFixed(4)}`),

@@ -37,6 +37,7 @@ import {
   planInputFor,
   readAdapterDir,
   tokenizerOf,
+  tuneKernels,
 } from './common.ts';
 
 /** `train`: LongLoRA on a text or Alpaca dataset; checkpoints and the adapter go to --out. */
@@ -70,6 +71,7 @@ export async function train(argv: string[]): Promise<void> {
     'checkpoint-every': s,
     'keep-checkpoints': s,
     'no-checkpointing': b,
+    'no-tune': b,
     resume: b,
     'log-json': s,
     budget: s,
@@ -154,6 +156,7 @@ export async function train(argv: string[]): Promise<void> {
   const jsonLog = typeof v['log-json'] === 'string' ? v['log-json'] : null;
   const params = await loadParams(rt, m, settings.lora, settings.seed, init);
   if (initDir) log(`starting from the adapter in ${initDir}`);
+  if (v['no-tune'] !== true) await tuneKernels(rt, params, context);
   const model = new LlamaModel(rt, params, { checkpointing: settings.checkpointing });
   const trainer = new Trainer(rt, model, data, settings, {
     store,

@@ -3,6 +3,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RuntimeCaps } from '../engine/device.ts';
 import { createNodeRuntime } from '../engine/node-host.ts';
+import { setTuneStore } from '../engine/kernels/autotune.ts';
+import { fileTuneStore, tuneCachePath } from '../engine/tune-store-node.ts';
+import { TUNE_BUDGET_MS, tuneModelKernels, tuneModelOf } from '../model/tune.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import { storedWeightBytes } from '../io/dtype.ts';
 import { createTokenizer, type OpenedModel } from '../io/model.ts';
@@ -258,6 +261,8 @@ export function gpu(caps: RuntimeCaps = {}): Promise<Runtime> {
   const key = JSON.stringify([caps.maxStorageBufferBindingSize, caps.maxBufferSize]);
   let rt = runtimes.get(key);
   if (!rt) {
+    // Kernel choices persist per adapter in the user's cache folder (see `longlora tune`).
+    setTuneStore(fileTuneStore());
     rt = createNodeRuntime(log, caps).then((r) => {
       const l = r.info.limits;
       log(
@@ -269,4 +274,25 @@ export function gpu(caps: RuntimeCaps = {}): Promise<Runtime> {
     runtimes.set(key, rt);
   }
   return rt;
+}
+
+/**
+ * Tunes the matmul kernels of `params` at T tokens where no choice is cached yet (first use on this
+ * adapter), saying so; later runs read the cache and time nothing.
+ */
+export async function tuneKernels(rt: Runtime, params: LlamaParams, T: number): Promise<void> {
+  const t0 = performance.now();
+  const choices = await tuneModelKernels(rt, tuneModelOf(params), T, {
+    budgetMs: TUNE_BUDGET_MS,
+    onProgress: (p) => {
+      if (p.done === 0) log(`tuning kernels for this GPU (${p.total} shape classes) …`);
+    },
+  });
+  const timed = choices.filter((c) => c.source === 'timed').length;
+  if (timed > 0) {
+    log(
+      `tuned ${timed} of ${choices.length} kernel shape classes in ${((performance.now() - t0) / 1000).toFixed(1)} s ` +
+        `(cached in ${tuneCachePath()})`,
+    );
+  }
 }

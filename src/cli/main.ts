@@ -3,6 +3,7 @@ import { UsageError } from './args.ts';
 import { exportCluster, exportGguf } from './commands-export.ts';
 import { evalCmd, generateCmd, gradCmd, info } from './commands-model.ts';
 import { merge, train } from './commands-train.ts';
+import { tune } from './commands-tune.ts';
 
 const USAGE = `longlora — LongLoRA context extension on WebGPU (Node + Dawn)
 
@@ -24,6 +25,7 @@ Commands (MODEL: a Hugging Face folder, a .safetensors with config.json beside i
             [--seed S] [--order shuffled|sequential] [--holdout-blocks K] [--init-adapter DIR] [--eval-every K] [--eval-windows K] [--checkpoint-every K] [--keep-checkpoints K] [--no-checkpointing]
             [--resume] [--log-json FILE] [--budget 8GiB]
   merge     --model MODEL --adapter DIR --out DIR
+  tune      --model MODEL [--context N] [--rank R] [--targets ...] [--force] [--json]
   export-gguf --model MODEL [--adapter DIR] --out FILE.gguf [--dtype f32|f16|bf16] [--context N]
             [--lora]
   export-cluster --model MODEL --data FILE --out DIR [--context N] [--attention full|s2|s2roll]
@@ -46,6 +48,11 @@ GGUF for llama.cpp, with llama.context_length = the trained context (--context, 
 and its RoPE scaling; --dtype defaults to the base's. With --lora it writes the adapter as a
 llama.cpp LoRA GGUF instead (only for adapters without trained embeddings/norms).
 
+tune times every matmul kernel variant at the shapes a training step of MODEL at N tokens
+launches, checks each against a float64 dot product, and caches the fastest per GPU adapter in
+$LONGLORA_CACHE_DIR/autotune.json (default ~/.cache/longlora-studio/); train and eval tune what is
+not cached yet before their first step (train --no-tune skips it) and use the cached choices.
+
 export-cluster writes the files to continue a run on a GPU cluster with the official LongLoRA
 scripts: the training data in their format (LongAlpaca JSON for instruction data, token ids for
 text), run.sh with the run's settings (pass the flags the run was trained with) and a README.
@@ -60,6 +67,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   merge,
   'export-gguf': exportGguf,
   'export-cluster': exportCluster,
+  tune,
 };
 
 /** Runs a command line; returns the exit code. */

@@ -5,6 +5,7 @@
  */
 import type { RuntimeCaps } from '../engine/device.ts';
 import type { Runtime } from '../engine/runtime.ts';
+import type { TuneStore } from '../engine/kernels/autotune.ts';
 import type { BlobStore } from '../train/checkpoint.ts';
 
 export interface TestHost {
@@ -13,6 +14,8 @@ export interface TestHost {
   create: (caps?: RuntimeCaps) => Promise<Runtime>;
   /** A fresh, empty checkpoint BlobStore unique to `name`. */
   blobStore: (name: string) => Promise<BlobStore>;
+  /** A fresh, empty kernel-tuning store unique to `name` (a file in Node, IndexedDB in the browser). */
+  tuneStore: (name: string) => Promise<TuneStore>;
   /** The bytes of a file the repository ships in public/demo/ (stories260K, its tokenizer, the text). */
   demoAsset: (name: string) => Promise<Uint8Array>;
 }
@@ -64,4 +67,9 @@ export function testBlobStore(name: string): Promise<BlobStore> {
 /** The bytes of a demo asset (public/demo/NAME): read from disk in Node, fetched by the page in Chromium. */
 export function demoAsset(name: string): Promise<Uint8Array> {
   return host().demoAsset(name);
+}
+
+/** A fresh kernel-tuning store in this host's real storage (a file in Node, IndexedDB in Chromium). */
+export function testTuneStore(name: string): Promise<TuneStore> {
+  return host().tuneStore(name);
 }

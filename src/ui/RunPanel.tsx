@@ -2,7 +2,7 @@
 import { useStudio } from '../store/index.ts';
 import { ErrorNote } from './ErrorNote.tsx';
 import { formatCount, formatDuration } from './format.ts';
-import { LoadProgressBar } from './LoadProgressBar.tsx';
+import { LoadProgressBar, ProgressBar } from './LoadProgressBar.tsx';
 import { Panel } from './Panel.tsx';
 
 /** The run controls and progress. */
@@ -70,6 +70,14 @@ export function RunPanel() {
         <div style={{ width: `${total ? (step / total) * 100 : 0}%` }} />
       </div>
       {run.upload && <LoadProgressBar progress={run.upload} label="Weights upload" />}
+      {run.tuning && (
+        <ProgressBar
+          label="Kernel tuning"
+          fraction={run.tuning.total ? run.tuning.done / run.tuning.total : 0}
+          caption="Tuning kernels for this GPU (first run at these shapes only)"
+          amount={`${run.tuning.done} / ${run.tuning.total} shapes`}
+        />
+      )}
       <div className="stats">
         <Stat k="Step" v={`${step} / ${total}`} />
         <Stat k="Loss (smoothed)" v={last ? last.smoothedLoss.toFixed(3) : '—'} />

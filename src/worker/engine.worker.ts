@@ -4,6 +4,8 @@
  */
 import * as Comlink from 'comlink';
 import { createBrowserRuntime } from '../engine/browser-host.ts';
+import { setTuneStore } from '../engine/kernels/autotune.ts';
+import { idbTuneStore } from '../engine/tune-store.ts';
 import { fileSource } from '../io/source.ts';
 import { CheckpointStore } from '../train/checkpoint.ts';
 import { IdbBlobStore } from '../train/store-idb.ts';
@@ -13,6 +15,9 @@ import type { EngineApi } from './protocol.ts';
 import { exposeEngine } from './expose.ts';
 import { runSelfTest } from './self-test.ts';
 import { StudioEngine } from './studio-engine.ts';
+
+// Kernel-tuning choices persist per GPU adapter across sessions.
+setTuneStore(idbTuneStore());
 
 const engine = new StudioEngine(createBrowserRuntime, new CheckpointStore(new IdbBlobStore()));
 

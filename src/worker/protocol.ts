@@ -168,6 +168,8 @@ export type TrainingEvent =
   | { type: 'eval'; step: number; loss: number; perplexity: number }
   /** The run's weights going to the GPU (bytes read from the model files and uploaded). */
   | { type: 'loading'; progress: LoadProgress }
+  /** First use of these shapes on this GPU: the matmul variants being timed (done of total classes). */
+  | { type: 'tuning'; done: number; total: number }
   | { type: 'checkpoint'; checkpoint: CheckpointInfo }
   /** First event of a resumed run: its settings; its stored history follows as step/eval events. */
   | { type: 'resumed'; step: number; settings: TrainingSettings }

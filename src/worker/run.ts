@@ -11,6 +11,7 @@ import { LlamaParams, type LoadOptions } from '../model/params.ts';
 import { modelFingerprint, weightSource } from '../model/session.ts';
 import type { CheckpointManifest, CheckpointStore } from '../train/checkpoint.ts';
 import type { Dataset } from '../train/data.ts';
+import { TUNE_BUDGET_MS, tuneModelKernels, tuneModelOf } from '../model/tune.ts';
 import { Trainer } from '../train/trainer.ts';
 import type { StepRecord, TrainEvent, TrainSettings } from '../train/types.ts';
 import { toWorkerError } from '../util/errors.ts';
@@ -119,6 +120,11 @@ export class Run implements Weights {
       { optimizerState: true },
       uploadProgress(args.model.opened, events),
     );
+    // First use of these shapes on this GPU: time the matmul variants (choices persist in IndexedDB).
+    await tuneModelKernels(rt, tuneModelOf(params), settings.context, {
+      budgetMs: TUNE_BUDGET_MS,
+      onProgress: (p) => events.push({ type: 'tuning', done: p.done, total: p.total }),
+    });
     // The trainer reports through the run, which exists only once the trainer does.
     let run: Run | null = null;
     const trainer = new Trainer(rt, model, args.data, settings, {

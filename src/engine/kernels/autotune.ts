@@ -16,6 +16,11 @@ export interface TuneStore {
 export interface TuneCandidate {
   name: string;
   run: () => void;
+  /**
+   * Checks the candidate's result after its warm-up run (e.g. against a float64 reference on
+   * sampled entries); a candidate that fails is not chosen and the next fastest is.
+   */
+  check?: () => Promise<boolean>;
 }
 
 /** What a tuning pass decided, with the median milliseconds of every candidate it timed. */
@@ -24,6 +29,25 @@ export interface TuneResult {
   timings: Record<string, number>;
   /** Where the choice came from: timed now, the in-memory cache, or the store. */
   source: 'timed' | 'memory' | 'store';
+  /** Candidates whose check failed (never chosen). */
+  rejected?: string[];
+  /** Ms of one run of every candidate at a smaller screening shape, when the op screens first. */
+  screen?: Record<string, number>;
+}
+
+/** Options of one tuning pass. */
+export interface AutotuneOptions {
+  /** Timed runs per candidate (the median counts); default 3. */
+  runs?: number;
+  /** Untimed runs before timing (compiles the pipeline); default 1. */
+  warmup?: number;
+  /** Time again even when a choice is cached or stored. */
+  force?: boolean;
+  /**
+   * A candidate whose warm-up alone takes longer than this many times the best median so far is
+   * measured by its warm-up (it cannot win; timing it again would only spend the budget). Default 4.
+   */
+  hopeless?: number;
 }
 
 const memory = new Map<string, string>();
@@ -73,6 +97,21 @@ export async function rememberChoice(key: string, choice: string): Promise<void>
   if (store) await store.set(key, choice);
 }
 
+/** The choice in memory or, failing that, in the store, among `names`; null when there is none. */
+export async function knownChoice(
+  key: string,
+  names: ReadonlySet<string>,
+): Promise<TuneResult | null> {
+  const hit = memory.get(key);
+  if (hit !== undefined && names.has(hit)) return { choice: hit, timings: {}, source: 'memory' };
+  const stored = store ? await store.get(key) : undefined;
+  if (stored && names.has(stored)) {
+    memory.set(key, stored);
+    return { choice: stored, timings: {}, source: 'store' };
+  }
+  return null;
+}
+
 /**
  * Returns the cached choice for `key`, else the stored one, else times every candidate (after one
  * warm-up run each) and keeps the fastest median. Candidates must leave the GPU state reusable.
@@ -81,25 +120,33 @@ export async function autotune(
   rt: Runtime,
   key: string,
   candidates: readonly TuneCandidate[],
-  opts: { runs?: number; warmup?: number; force?: boolean } = {},
+  opts: AutotuneOptions = {},
 ): Promise<TuneResult> {
   if (candidates.length === 0) throw new Error(`autotune ${key}: no candidates`);
   const names = new Set(candidates.map((c) => c.name));
   if (!opts.force) {
-    const hit = memory.get(key);
-    if (hit !== undefined && names.has(hit)) return { choice: hit, timings: {}, source: 'memory' };
-    const stored = store ? await store.get(key) : undefined;
-    if (stored && names.has(stored)) {
-      memory.set(key, stored);
-      return { choice: stored, timings: {}, source: 'store' };
-    }
+    const known = await knownChoice(key, names);
+    if (known) return known;
   }
   const runs = Math.max(1, opts.runs ?? 3);
-  const warmup = Math.max(0, opts.warmup ?? 1);
+  const warmup = Math.max(1, opts.warmup ?? 1);
+  const hopeless = opts.hopeless ?? 4;
   const timings: Record<string, number> = {};
+  const rejected: string[] = [];
+  let best = Infinity;
   for (const c of candidates) {
+    const w0 = performance.now();
     for (let i = 0; i < warmup; i++) c.run();
     await rt.sync();
+    const warm = (performance.now() - w0) / warmup;
+    if (c.check && !(await c.check())) {
+      rejected.push(c.name);
+      continue;
+    }
+    if (warm > hopeless * best) {
+      timings[c.name] = warm;
+      continue;
+    }
     const times: number[] = [];
     for (let i = 0; i < runs; i++) {
       const t0 = performance.now();
@@ -108,11 +155,16 @@ export async function autotune(
       times.push(performance.now() - t0);
     }
     timings[c.name] = median(times);
+    best = Math.min(best, timings[c.name]!);
   }
-  let choice = candidates[0]!.name;
-  for (const c of candidates) if (timings[c.name]! < timings[choice]!) choice = c.name;
+  const timed = candidates.filter((c) => timings[c.name] !== undefined);
+  if (timed.length === 0) {
+    throw new Error(`autotune ${key}: every candidate failed its check (${rejected.join(', ')})`);
+  }
+  let choice = timed[0]!.name;
+  for (const c of timed) if (timings[c.name]! < timings[choice]!) choice = c.name;
   await rememberChoice(key, choice);
-  return { choice, timings, source: 'timed' };
+  return { choice, timings, source: 'timed', ...(rejected.length ? { rejected } : {}) };
 }
 
 /** The median of a non-empty list. */

@@ -4,7 +4,17 @@
  */
 import type { Binding, Runtime, Tensor } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
-import { autotune, cachedChoice, pow2Bucket, tuneKey, type TuneResult } from './autotune.ts';
+import { decodeHalves, encodeHalves } from '../../util/half.ts';
+import { Rng } from '../../util/rng.ts';
+import {
+  autotune,
+  cachedChoice,
+  knownChoice,
+  pow2Bucket,
+  tuneKey,
+  type AutotuneOptions,
+  type TuneResult,
+} from './autotune.ts';
 
 /**
  * Kernel variants: naive (one lane per output), tiled (16×16 workgroup-memory tiles), regblock
@@ -207,9 +217,23 @@ export function matmulNT(
   runLinear(rt, 'forward', a, b, c, M, N, K, { variant: 'tiled' });
 }
 
+/** Entries of C each tuning candidate is checked at against a float64 dot product. */
+const CHECK_SAMPLES = 48;
+/** Rows the candidates are screened at before timing at the full shape (see tuneLinear). */
+const SCREEN_ROWS = 64;
+/** A candidate slower than this many times the fastest at SCREEN_ROWS is dropped. */
+const SCREEN_SLACK = 2;
+
+/** The variants a tuning pass times at M rows by default (subgroup is a 1–4-row kernel). */
+export function tuneCandidates(M: number): MatmulVariant[] {
+  return MATMUL_VARIANTS.filter((v) => v !== 'naive' && (v !== 'subgroup' || M <= 4));
+}
+
 /**
  * Times every eligible variant of `op` at this shape on this adapter (unless a choice is already
- * cached or stored) and caches the fastest for the shape's bucket; later launches use it.
+ * cached or stored) and caches the fastest for the shape's bucket; later launches use it. Each
+ * candidate runs on random operands and is checked, after its warm-up, against a float64 dot
+ * product at sampled entries of C: a variant that computes something else is never chosen.
  */
 export async function tuneLinear(
   rt: Runtime,
@@ -218,26 +242,78 @@ export async function tuneLinear(
   T: number,
   inF: number,
   outF: number,
-  opts: { runs?: number; warmup?: number; force?: boolean; variants?: MatmulVariant[] } = {},
+  opts: AutotuneOptions & { variants?: MatmulVariant[] } = {},
 ): Promise<TuneResult> {
   const [M, N, K] = op === 'forward' ? [T, outF, inF] : [T, inF, outF];
-  const variants = (opts.variants ?? MATMUL_VARIANTS.filter((v) => v !== 'naive')).filter((v) =>
-    variantSupported(rt, v, op, dtype, M, N, K),
-  );
-  const a = rt.tensor([M, K], 'f32', 'workspace', 'autotune A');
-  const w = rt.tensor(op === 'forward' ? [N, K] : [K, N], dtype, 'workspace', 'autotune W');
+  const key = linearTuneKey(rt, op, dtype, M, N, K);
+  const fallback = defaultVariant(rt, op, dtype, M, N, K);
+  // The default first (a fast first candidate lets hopeless ones stop after their warm-up); the
+  // subgroup kernel is a few-row kernel: a candidate for 1–4 rows only.
+  let variants = (opts.variants ?? tuneCandidates(M))
+    .filter((v) => variantSupported(rt, v, op, dtype, M, N, K))
+    .sort((x, y) => Number(y === fallback) - Number(x === fallback));
+  if (!opts.force) {
+    // A cached or stored choice needs no operands.
+    const known = await knownChoice(key, new Set(variants));
+    if (known) return known;
+  }
+  const rng = new Rng(M * 7919 + N * 31 + K);
+  const aValues = rng.floats(M * K);
+  let wValues: Float32Array = rng.floats(N * K);
+  let wData: Float32Array | Uint16Array = wValues;
+  if (dtype !== 'f32') {
+    wData = encodeHalves(wValues, dtype);
+    wValues = decodeHalves(wData, dtype); // the reference sees the stored (rounded) weights
+  }
+  const a = rt.tensor([M, K], 'f32', 'workspace', 'autotune A', aValues);
+  const w = rt.tensor(op === 'forward' ? [N, K] : [K, N], dtype, 'workspace', 'autotune W', wData);
   const c = rt.tensor([M, N], 'f32', 'workspace', 'autotune C');
+  // Sampled entries of C and their float64 values (W is [N, K] for forward, [K, N] for NN).
+  const samples: [number, number, number][] = [];
+  for (let i = 0; i < CHECK_SAMPLES; i++) {
+    const m = i === 0 ? M - 1 : rng.int(M);
+    const n = i === 0 ? N - 1 : rng.int(N);
+    let sum = 0;
+    for (let k = 0; k < K; k++) {
+      const wv = op === 'forward' ? wValues[n * K + k]! : wValues[k * N + n]!;
+      sum += aValues[m * K + k]! * wv;
+    }
+    samples.push([m, n, sum]);
+  }
+  const check = async (): Promise<boolean> => {
+    const got = await rt.read(c);
+    const tol = 1e-4 * Math.sqrt(K) + 1e-5 * K;
+    return samples.every(([m, n, want]) => Math.abs(got[m * N + n]! - want) <= tol);
+  };
   try {
-    // Zero-filled operands: timing does not depend on values, and zeros are valid in every dtype.
-    return await autotune(
+    let screen: Record<string, number> | undefined;
+    if (variants.length > 1 && M > SCREEN_ROWS) {
+      // Screening at SCREEN_ROWS rows (same N, K): compiles every candidate's pipeline on cheap
+      // data; those over SCREEN_SLACK× the best there are not timed at the full shape.
+      screen = {};
+      for (const variant of variants) {
+        const run = () => runLinear(rt, op, a, w, c, SCREEN_ROWS, N, K, { variant });
+        run();
+        await rt.sync();
+        const t0 = performance.now();
+        run();
+        await rt.sync();
+        screen[variant] = performance.now() - t0;
+      }
+      const best = Math.min(...Object.values(screen));
+      variants = variants.filter((v) => screen![v]! <= SCREEN_SLACK * best);
+    }
+    const result = await autotune(
       rt,
-      linearTuneKey(rt, op, dtype, M, N, K),
+      key,
       variants.map((variant) => ({
         name: variant,
         run: () => runLinear(rt, op, a, w, c, M, N, K, { variant }),
+        check,
       })),
       opts,
     );
+    return screen ? { ...result, screen } : result;
   } finally {
     a.destroy();
     w.destroy();

@@ -23,6 +23,8 @@ export interface RunSlice {
     error: ShownError | null;
     /** The weights' upload to the GPU as the run starts (null before and after). */
     upload?: LoadProgress | null;
+    /** Kernel tuning before the first step, first time on this GPU (null when none is running). */
+    tuning?: { done: number; total: number } | null;
   };
   setSettings(patch: Partial<TrainingSettings>): void;
   refreshPlan(): Promise<void>;
@@ -60,7 +62,12 @@ export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set,
           set({ run: { ...get().run, state: e.state, upload } });
         }
         if (e.type === 'loading') set({ run: { ...get().run, upload: e.progress } });
-        if (e.type === 'step' && get().run.upload) set({ run: { ...get().run, upload: null } });
+        if (e.type === 'tuning') {
+          const tuning = e.done < e.total ? { done: e.done, total: e.total } : null;
+          set({ run: { ...get().run, tuning } });
+        }
+        if (e.type === 'step' && (get().run.upload || get().run.tuning))
+          set({ run: { ...get().run, upload: null, tuning: null } });
         if (e.type === 'error')
           set({ run: { ...get().run, state: 'failed', error: describeError(e.error) } });
         if (e.type === 'checkpoint') void get().refreshCheckpoints();

@@ -1,0 +1,121 @@
+/**
+ * `longlora tune` and the first-use tuning of `train`: a first command times every matmul shape
+ * class of the model at its context and writes the choices to the cache file; the next command (a
+ * fresh process's view: memory cleared) reads them and times nothing.
+ */
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { clearTuneCache } from '../engine/kernels/autotune.ts';
+import { assetPath, DEMO_DIR } from '../test/assets-node.ts';
+import { main } from './main.ts';
+
+let out: string[] = [];
+let err: string[] = [];
+let cacheDir = '';
+beforeEach(() => {
+  out = [];
+  err = [];
+  cacheDir = mkdtempSync(join(tmpdir(), 'longlora-tune-cli-'));
+  vi.stubEnv('LONGLORA_CACHE_DIR', cacheDir);
+  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+  vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
+    err.push(String(s));
+    return true;
+  });
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  vi.unstubAllEnvs();
+});
+
+async function run(...argv: string[]): Promise<{ stdout: string; stderr: string }> {
+  out = [];
+  err = [];
+  // Each command stands for a new process: nothing tuned in memory, only the cache file.
+  clearTuneCache();
+  const code = await main(argv);
+  if (code !== 0) throw new Error(`longlora ${argv.join(' ')} exited ${code}: ${err.join('')}`);
+  return { stdout: out.join('\n'), stderr: err.join('') };
+}
+
+describe('longlora tune', () => {
+  it('--json lists every choice with its timings, then reads them from the cache file', async () => {
+    const first = JSON.parse(
+      (await run('tune', '--model', DEMO_DIR, '--context', '128', '--json')).stdout,
+    );
+    expect(first.cache).toBe(join(cacheDir, 'autotune.json'));
+    expect(first.adapter).toMatch(/\w/);
+    // stories260K (hidden 64, 8 heads / 4 kv heads, MLP 172), LoRA on q,k,v,o: 14 shape classes.
+    expect(first.choices.length).toBe(14);
+    for (const c of first.choices) {
+      expect(c.source).toBe('timed');
+      expect(['naive', 'tiled', 'regblock', 'direct', 'subgroup']).toContain(c.choice);
+      expect(c.timings[c.choice]).toBeGreaterThan(0);
+      expect(c.what).toMatch(/proj/);
+    }
+    const file = JSON.parse(readFileSync(first.cache, 'utf8'));
+    expect(Object.keys(file).length).toBe(14);
+    for (const c of first.choices) expect(file[c.key]).toBe(c.choice);
+
+    const second = JSON.parse(
+      (await run('tune', '--model', DEMO_DIR, '--context', '128', '--json')).stdout,
+    );
+    expect(second.choices.map((c: { source: string }) => c.source)).toEqual(
+      first.choices.map(() => 'store'),
+    );
+    expect(second.choices.map((c: { choice: string }) => c.choice)).toEqual(
+      first.choices.map((c: { choice: string }) => c.choice),
+    );
+    // The table form names each shape, its variant and where the choice came from.
+    const table = (await run('tune', '--model', DEMO_DIR, '--context', '128')).stdout;
+    expect(table).toMatch(/forward f32 128×64×64\s+\w+\s+store\s+q_proj, o_proj/);
+    expect(table).toMatch(/14 shape classes, 0 timed now/);
+  });
+
+  it('train tunes on first use only; a corrupt cache file is replaced', async () => {
+    const data = assetPath('tinystories-197k.txt');
+    const trainArgs = (out: string) => [
+      'train',
+      '--model',
+      DEMO_DIR,
+      '--data',
+      data,
+      '--out',
+      out,
+      '--context',
+      '128',
+      '--steps',
+      '1',
+      '--eval-every',
+      '0',
+      '--checkpoint-every',
+      '0',
+      '--holdout-blocks',
+      '1',
+    ];
+    const train = (out: string) => run(...trainArgs(out));
+    const a = await train(mkdtempSync(join(tmpdir(), 'longlora-tune-train-')));
+    expect(a.stderr).toMatch(/tuning kernels for this GPU \(14 shape classes\)/);
+    expect(a.stderr).toMatch(/tuned 14 of 14 kernel shape classes/);
+    const b = await train(mkdtempSync(join(tmpdir(), 'longlora-tune-train-')));
+    expect(b.stderr).not.toMatch(/tuning kernels/);
+    // A cache file that does not parse is treated as empty and rewritten.
+    writeFileSync(join(cacheDir, 'autotune.json'), '{"trunc');
+    const c = await train(mkdtempSync(join(tmpdir(), 'longlora-tune-train-')));
+    expect(c.stderr).toMatch(/tuned 14 of 14/);
+    expect(
+      Object.keys(JSON.parse(readFileSync(join(cacheDir, 'autotune.json'), 'utf8'))).length,
+    ).toBe(14);
+    // --no-tune skips it: with an empty cache folder, nothing is timed or written.
+    const empty = mkdtempSync(join(tmpdir(), 'longlora-tune-empty-'));
+    vi.stubEnv('LONGLORA_CACHE_DIR', empty);
+    const d = await run(
+      ...trainArgs(mkdtempSync(join(tmpdir(), 'longlora-tune-train-'))),
+      '--no-tune',
+    );
+    expect(d.stderr).not.toMatch(/tun(ing|ed)/);
+    expect(existsSync(join(empty, 'autotune.json'))).toBe(false);
+  });
+});

@@ -1,0 +1,192 @@
+/**
+ * Kernel autotuning for a loaded model: before a run (or an evaluation) at T tokens, every matmul
+ * shape class the layers will launch — each projection's forward and input gradient at the token
+ * blocks the graph runs them in, and the LoRA products — is timed once per adapter (tuneLinear: the
+ * eligible variants on random operands, each checked against a float64 dot product) and the choice
+ * cached in memory and in the persistent store (setTuneStore: IndexedDB in the studio, a file in the
+ * CLI's cache folder). A second load finds every choice in the store and times nothing.
+ */
+import { blockBytesLimit } from '../engine/row-blocks.ts';
+import { knownChoice } from '../engine/kernels/autotune.ts';
+import {
+  linearTuneKey,
+  resolveVariant,
+  tuneCandidates,
+  tuneLinear,
+  type LinearOp,
+  type MatmulVariant,
+  type WeightDType,
+} from '../engine/kernels/matmul.ts';
+import type { Runtime } from '../engine/runtime.ts';
+import { LINEAR_NAMES, linearShape, type LinearName } from '../io/config.ts';
+import { mlpBlockTokens, rowBlockTokens, tokenBlocks } from './activations.ts';
+import type { OpenedModel } from '../io/model.ts';
+import type { LoraSettings } from './longlora.ts';
+import { linearWeightName, type LlamaParams } from './params.ts';
+import type { LlamaShape } from './types.ts';
+
+/** Time bound of a first-use tuning pass before a run (shape classes past it keep defaults). */
+export const TUNE_BUDGET_MS = 60_000;
+
+/** One matmul launch shape: C[M, N] = A[M, K] · op(W). */
+export interface LinearLaunch {
+  op: LinearOp;
+  dtype: WeightDType;
+  M: number;
+  N: number;
+  K: number;
+  /** What launches it, e.g. "q_proj" or "q_proj LoRA B". */
+  what: string;
+}
+
+/** What one tuned shape class decided. */
+export interface TuneChoice extends LinearLaunch {
+  key: string;
+  choice: MatmulVariant;
+  source: 'timed' | 'memory' | 'store' | 'default';
+  /** Median ms per candidate (empty unless timed now). */
+  timings: Record<string, number>;
+  rejected?: string[];
+  /** Ms of one run of each candidate at 64 rows, when the class was screened there first. */
+  screen?: Record<string, number>;
+}
+
+/** Progress of a tuning pass (the studio's "Tuning kernels for this GPU"). */
+export interface TuneProgress {
+  done: number;
+  total: number;
+  /** The shape class being timed now. */
+  current?: string;
+}
+
+/** Options of tuneModelKernels. */
+export interface TuneModelOptions {
+  onProgress?: (p: TuneProgress) => void;
+  /** Stop timing new shape classes after this many ms (the rest keep their defaults). */
+  budgetMs?: number;
+  /** Time again even when choices are cached or stored. */
+  force?: boolean;
+  /** Timed runs per candidate. */
+  runs?: number;
+}
+
+/** What a launch list needs of a model: its shape, LoRA rank and targets, each weight's dtype. */
+export interface TuneModel {
+  shape: LlamaShape;
+  lora: Pick<LoraSettings, 'rank' | 'targets'>;
+  /** Storage dtype of a linear's frozen weight (layers share it). */
+  weightDtype: (n: LinearName) => WeightDType;
+}
+
+/** TuneModel of loaded parameters. */
+export function tuneModelOf(params: LlamaParams): TuneModel {
+  const layer = params.layers[0];
+  return {
+    shape: params.shape,
+    lora: params.lora,
+    weightDtype: (n) => asWeightDType(layer?.w[n].dtype ?? 'f32'),
+  };
+}
+
+/** TuneModel of an opened (not uploaded) model: dtypes from the files, as LlamaParams keeps them. */
+export function tuneModelOfOpened(m: OpenedModel, lora: LoraSettings): TuneModel {
+  const dtypes = new Map(m.tensors.map((t) => [t.name, t.dtype as string]));
+  return {
+    shape: m.config,
+    lora,
+    weightDtype: (n) => asWeightDType((dtypes.get(linearWeightName(0, n)) ?? 'F32').toLowerCase()),
+  };
+}
+
+function asWeightDType(d: string): WeightDType {
+  return d === 'bf16' || d === 'f16' ? d : 'f32';
+}
+
+/**
+ * Every matmul shape one training step (forward, recomputation, backward) of the model at T tokens
+ * launches through the linear launchers, one entry per tuning key (shape class): the projections in
+ * the token blocks llama.ts runs them in (row blocks for q/k/v/o, MLP blocks for gate/up/down), and
+ * the LoRA products of the targets (x·Aᵀ, xa·Bᵀ, dy·B, g·A).
+ */
+export function linearLaunches(rt: Runtime, model: TuneModel, T: number): LinearLaunch[] {
+  const s = model.shape;
+  const limit = blockBytesLimit(rt.info.limits);
+  const rowSizes = new Set(tokenBlocks(T, rowBlockTokens(s, T, limit)).map(([, n]) => n));
+  const mlpSizes = new Set(
+    tokenBlocks(T, mlpBlockTokens(T, s.intermediate, limit)).map(([, n]) => n),
+  );
+  const mlp = new Set<LinearName>(['gate_proj', 'up_proj', 'down_proj']);
+  const r = model.lora.rank;
+  const targets = new Set<LinearName>(model.lora.targets);
+  const out: LinearLaunch[] = [];
+  for (const n of LINEAR_NAMES) {
+    const [outF, inF] = linearShape(s, n);
+    const dtype = model.weightDtype(n);
+    const lora = targets.has(n);
+    for (const M of mlp.has(n) ? mlpSizes : rowSizes) {
+      out.push({ op: 'forward', dtype, M, N: outF, K: inF, what: n });
+      out.push({ op: 'backwardInput', dtype, M, N: inF, K: outF, what: n });
+      if (!lora) continue;
+      out.push({ op: 'forward', dtype: 'f32', M, N: r, K: inF, what: `${n} LoRA A` });
+      out.push({ op: 'forward', dtype: 'f32', M, N: outF, K: r, what: `${n} LoRA B` });
+      out.push({ op: 'backwardInput', dtype: 'f32', M, N: r, K: outF, what: `${n} LoRA B` });
+      out.push({ op: 'backwardInput', dtype: 'f32', M, N: inF, K: r, what: `${n} LoRA A` });
+    }
+  }
+  // One entry per shape class: the launches of a class share its choice.
+  const byKey = new Map<string, LinearLaunch>();
+  for (const l of out) {
+    const key = linearTuneKey(rt, l.op, l.dtype, l.M, l.N, l.K);
+    const had = byKey.get(key);
+    if (had) had.what = had.what.includes(l.what) ? had.what : `${had.what}, ${l.what}`;
+    else byKey.set(key, { ...l });
+  }
+  return [...byKey.values()];
+}
+
+/**
+ * Tunes every matmul shape class of a step of `params` at T tokens that has no choice yet (in
+ * memory or in the store), within `budgetMs`; returns each class's choice and where it came from.
+ */
+export async function tuneModelKernels(
+  rt: Runtime,
+  model: TuneModel,
+  T: number,
+  opts: TuneModelOptions = {},
+): Promise<TuneChoice[]> {
+  const launches = linearLaunches(rt, model, T).map((l) => ({
+    ...l,
+    key: linearTuneKey(rt, l.op, l.dtype, l.M, l.N, l.K),
+  }));
+  // Classes with a choice in memory or in the store are not timed (nor reported as progress).
+  const known = new Map<string, TuneChoice>();
+  if (!opts.force) {
+    for (const l of launches) {
+      const names = new Set<string>(tuneCandidates(l.M));
+      const k = await knownChoice(l.key, names);
+      if (k) known.set(l.key, { ...l, ...k, choice: k.choice as MatmulVariant });
+    }
+  }
+  const todo = launches.filter((l) => !known.has(l.key));
+  const budget = opts.budgetMs ?? Infinity;
+  const t0 = performance.now();
+  const timed = new Map<string, TuneChoice>();
+  for (const [i, l] of todo.entries()) {
+    const current = `${l.what} ${l.op} ${l.dtype} ${l.M}×${l.N}×${l.K}`;
+    opts.onProgress?.({ done: i, total: todo.length, current });
+    if (performance.now() - t0 > budget) {
+      const choice = resolveVariant(rt, l.op, l.dtype, l.M, l.N, l.K);
+      timed.set(l.key, { ...l, choice, source: 'default', timings: {} });
+      continue;
+    }
+    // tuneLinear takes [T, in, out]: forward's N is out and K in; the input gradient's the reverse.
+    const [inF, outF] = l.op === 'forward' ? [l.K, l.N] : [l.N, l.K];
+    const r = await tuneLinear(rt, l.op, l.dtype, l.M, inF, outF, {
+      force: opts.force,
+      runs: opts.runs,
+    });
+    timed.set(l.key, { ...l, ...r, choice: r.choice as MatmulVariant });
+  }
+  if (todo.length) opts.onProgress?.({ done: todo.length, total: todo.length });
+  return launches.map((l) => known.get(l.key) ?? timed.get(l.key)!);
+}
