@@ -9,7 +9,12 @@ import {
 } from './config.ts';
 import { FormatError, UnsupportedModelError } from './errors.ts';
 import { malformedFixtures } from '../test/fixtures-malformed.ts';
-import { tinyLlama11BConfigJson } from '../test/fixtures.ts';
+import {
+  qwen25_05BConfigJson,
+  qwen3_06BConfigJson,
+  tinyLlama11BConfigJson,
+} from '../test/fixtures.ts';
+import { ropeFactor, ropeProblem } from '../model/longlora.ts';
 import { readSafetensorsHeader } from './safetensors.ts';
 import { bytesSource } from './source.ts';
 import { assetPath, assetSource } from '../test/assets-node.ts';
@@ -24,6 +29,9 @@ describe('parseHfConfig', () => {
   it('normalizes the stories260K config', () => {
     expect(parseHfConfig(stories)).toEqual({
       architecture: 'LlamaForCausalLM',
+      biases: [],
+      qkNorm: false,
+      slidingWindow: null,
       vocabSize: 512,
       hidden: 64,
       intermediate: 172,
@@ -126,20 +134,130 @@ describe('parseHfConfig', () => {
     }
   });
 
-  it('accepts Mistral without a sliding window and refuses one with it', () => {
+  it('Mistral: a sliding window shorter than the target context is refused with the reason; null or longer is accepted', () => {
     const mistral = { ...base, architectures: ['MistralForCausalLM'], model_type: 'mistral' };
-    expect(parseHfConfig({ ...mistral, sliding_window: null }).architecture).toBe(
-      'MistralForCausalLM',
+    const none = parseHfConfig({ ...mistral, sliding_window: null });
+    expect(none).toMatchObject({ architecture: 'MistralForCausalLM', slidingWindow: null });
+    expect(ropeProblem(8192, none)).toBeNull();
+    const windowed = parseHfConfig({ ...mistral, sliding_window: 4096 });
+    expect(windowed.slidingWindow).toBe(4096);
+    expect(ropeProblem(4096, windowed)).toBeNull();
+    expect(ropeProblem(8192, windowed)).toMatch(
+      /sliding window of 4096 tokens \(config.json sliding_window\), shorter than the target context of 8192: LongLoRA trains full-span attention/,
     );
-    expect(() => parseHfConfig({ ...mistral, sliding_window: 4096 })).toThrow(
-      /sliding-window attention \(sliding_window: 4096\) is not supported/,
+    expect(() => ropeFactor(8192, windowed)).toThrow(/sliding window of 4096 tokens/);
+    // A window switched off by use_sliding_window: false is none.
+    expect(
+      parseHfConfig({ ...mistral, sliding_window: 4096, use_sliding_window: false }).slidingWindow,
+    ).toBeNull();
+    expect(modelConfigToHfJson(windowed)).toMatchObject({
+      model_type: 'mistral',
+      sliding_window: 4096,
+    });
+  });
+
+  it('reads Qwen2.5-0.5B (q/k/v biases, tied, sliding window off) and plans its tensors', () => {
+    const c = parseHfConfig(qwen25_05BConfigJson());
+    expect(c).toMatchObject({
+      architecture: 'Qwen2ForCausalLM',
+      biases: ['q_proj', 'k_proj', 'v_proj'],
+      qkNorm: false,
+      slidingWindow: null,
+      hidden: 896,
+      layers: 24,
+      heads: 14,
+      kvHeads: 2,
+      headDim: 64,
+      intermediate: 4864,
+      vocabSize: 151936,
+      tieWordEmbeddings: true,
+      ropeTheta: 1000000,
+      maxPositions: 32768,
+      rmsEps: 1e-6,
+    });
+    const t = expectedTensors(c);
+    expect(t.get('model.layers.0.self_attn.q_proj.bias')).toEqual([896]);
+    expect(t.get('model.layers.23.self_attn.k_proj.bias')).toEqual([128]);
+    expect(t.has('model.layers.0.self_attn.o_proj.bias')).toBe(false);
+    // 494,032,768 parameters, as the published checkpoint holds.
+    const params = [...t.values()].reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
+    expect(params).toBe(494_032_768);
+    const json = modelConfigToHfJson(c);
+    expect(json).toMatchObject({
+      architectures: ['Qwen2ForCausalLM'],
+      model_type: 'qwen2',
+      use_sliding_window: false,
+    });
+    expect(parseHfConfig(json)).toEqual(c);
+  });
+
+  it('reads Qwen3-0.6B (per-head q/k norms, head_dim 128 ≠ 1024 / 16) and plans its tensors', () => {
+    const c = parseHfConfig(qwen3_06BConfigJson());
+    expect(c).toMatchObject({
+      architecture: 'Qwen3ForCausalLM',
+      biases: [],
+      qkNorm: true,
+      hidden: 1024,
+      layers: 28,
+      heads: 16,
+      kvHeads: 8,
+      headDim: 128,
+      intermediate: 3072,
+      vocabSize: 151936,
+      tieWordEmbeddings: true,
+      ropeTheta: 1000000,
+      maxPositions: 40960,
+    });
+    const t = expectedTensors(c);
+    expect(t.get('model.layers.0.self_attn.q_proj.weight')).toEqual([2048, 1024]);
+    expect(t.get('model.layers.0.self_attn.o_proj.weight')).toEqual([1024, 2048]);
+    expect(t.get('model.layers.27.self_attn.q_norm.weight')).toEqual([128]);
+    expect(t.get('model.layers.27.self_attn.k_norm.weight')).toEqual([128]);
+    // 596,049,920 parameters, as the published checkpoint holds.
+    const params = [...t.values()].reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
+    expect(params).toBe(596_049_920);
+    const json = modelConfigToHfJson(c);
+    expect(json).toMatchObject({ model_type: 'qwen3', head_dim: 128, use_sliding_window: false });
+    expect(parseHfConfig(json)).toEqual(c);
+  });
+
+  it('refuses a Qwen sliding window that is on, with the reason', () => {
+    expect(() => parseHfConfig({ ...qwen25_05BConfigJson(), use_sliding_window: true })).toThrow(
+      /sliding-window attention \(use_sliding_window: true, sliding_window: 32768\) is not supported: LongLoRA trains full-span attention/,
     );
+  });
+
+  it('refuses a bias the architecture has not, and checks a Qwen2 bias shape', () => {
+    const llama = parseHfConfig(stories);
+    const tensors = [...expectedTensors(llama)].map(([name, shape]) => ({ name, shape }));
+    expect(() =>
+      checkWeightsAgainstConfig(llama, [
+        ...tensors,
+        { name: 'model.layers.0.self_attn.q_proj.bias', shape: [64] },
+      ]),
+    ).toThrow(
+      /attention bias \(model.layers.0.self_attn.q_proj.bias\) is not supported for LlamaForCausalLM/,
+    );
+    const qwen = parseHfConfig(qwen25_05BConfigJson());
+    const qt = [...expectedTensors(qwen)].map(([name, shape]) => ({ name, shape }));
+    const wrong = qt.map((t) =>
+      t.name === 'model.layers.3.self_attn.v_proj.bias' ? { ...t, shape: [64] } : t,
+    );
+    expect(() => checkWeightsAgainstConfig(qwen, wrong)).toThrow(
+      /tensor model.layers.3.self_attn.v_proj.bias has shape \[64\] but the config expects \[128\]/,
+    );
+    expect(() =>
+      checkWeightsAgainstConfig(
+        qwen,
+        qt.filter((t) => t.name !== 'model.layers.5.self_attn.q_proj.bias'),
+      ),
+    ).toThrow(/missing tensors: model.layers.5.self_attn.q_proj.bias/);
   });
 
   it.each([
     [
-      { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2' },
-      /architecture Qwen2ForCausalLM is not supported/,
+      { architectures: ['GPTNeoXForCausalLM'], model_type: 'gpt_neox' },
+      /architecture GPTNeoXForCausalLM is not supported \(supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM\)/,
     ],
     [{ architectures: ['MixtralForCausalLM'] }, /architecture MixtralForCausalLM is not supported/],
     [{ num_local_experts: 8 }, /mixture-of-experts \(num_local_experts: 8\)/],

@@ -1,5 +1,15 @@
 /** Model configuration: Hugging Face config.json → one normalized ModelConfig, and weight-shape checks. */
+import {
+  archByHfName,
+  archByModelType,
+  archOf,
+  biasName,
+  qkNormName,
+  SUPPORTED_ARCHITECTURES,
+} from './arch.ts';
 import { describeValue, FormatError, UnsupportedModelError } from './errors.ts';
+
+export { SUPPORTED_ARCHITECTURES } from './arch.ts';
 
 /**
  * RoPE scaling the model was trained with: none, linear position interpolation, Llama 3's, or
@@ -18,9 +28,22 @@ export type RopeScaling =
       originalMaxPositions: number;
     };
 
-/** The normalized description of a Llama-block model, whatever file it came from. */
+/**
+ * The normalized description of a Llama-block model (Llama, Mistral, Qwen2, Qwen3: src/io/arch.ts),
+ * whatever file it came from.
+ */
 export interface ModelConfig {
+  /** config.json's architecture name (`LlamaForCausalLM`, `Qwen2ForCausalLM`, …). */
   architecture: string;
+  /** Projections carrying a frozen bias (the architecture's; Qwen2: q, k, v). */
+  biases: readonly LinearName[];
+  /** Per-head RMSNorm of q and k before RoPE (Qwen3). */
+  qkNorm: boolean;
+  /**
+   * Mistral's attention window (tokens), null for none: a target context longer than it is refused
+   * (slidingWindowProblem), since LongLoRA trains full-span attention.
+   */
+  slidingWindow: number | null;
   vocabSize: number;
   hidden: number;
   intermediate: number;
@@ -40,9 +63,6 @@ export interface ModelConfig {
   eosIds: number[];
   torchDtype: string | null;
 }
-
-export const SUPPORTED_ARCHITECTURES = ['LlamaForCausalLM', 'MistralForCausalLM'];
-const SUPPORTED_MODEL_TYPES = ['llama', 'mistral'];
 
 type Json = Record<string, unknown>;
 
@@ -65,16 +85,15 @@ export function parseHfConfig(json: unknown, file = 'config.json'): ModelConfig 
   const archs = Array.isArray(c.architectures)
     ? c.architectures.map((a) => (typeof a === 'string' ? a : describeValue(a)))
     : [];
-  const arch = archs[0] ?? (c.model_type === 'mistral' ? 'MistralForCausalLM' : 'LlamaForCausalLM');
-  if (!SUPPORTED_ARCHITECTURES.includes(arch)) {
-    unsupported(
-      `architecture ${arch} is not supported (supported: ${SUPPORTED_ARCHITECTURES.join(', ')})`,
+  const byType = typeof c.model_type === 'string' ? archByModelType(c.model_type) : undefined;
+  const archName = archs[0] ?? byType?.hfArchitecture ?? 'LlamaForCausalLM';
+  const arch = archByHfName(archName);
+  if (!arch) {
+    return unsupported(
+      `architecture ${archName} is not supported (supported: ${SUPPORTED_ARCHITECTURES.join(', ')})`,
     );
   }
-  if (
-    c.model_type !== undefined &&
-    !(typeof c.model_type === 'string' && SUPPORTED_MODEL_TYPES.includes(c.model_type))
-  ) {
+  if (c.model_type !== undefined && !byType) {
     unsupported(`model_type ${describeValue(c.model_type)} is not supported`);
   }
   const int = (key: string, fallback?: number): number => {
@@ -93,7 +112,7 @@ export function parseHfConfig(json: unknown, file = 'config.json'): ModelConfig 
       throw new FormatError(file, `"${key}" must be a positive number`);
     return v;
   };
-  if (c.attention_bias === true)
+  if (c.attention_bias === true && !arch.biases.length)
     unsupported('attention bias (attention_bias: true) is not supported');
   if (c.mlp_bias === true) unsupported('MLP bias (mlp_bias: true) is not supported');
   for (const key of ['num_local_experts', 'num_experts', 'n_routed_experts']) {
@@ -101,10 +120,15 @@ export function parseHfConfig(json: unknown, file = 'config.json'): ModelConfig 
       unsupported(`mixture-of-experts (${key}: ${String(c[key])}) is not supported`);
     }
   }
-  if (typeof c.sliding_window === 'number' && c.use_sliding_window !== false) {
-    unsupported(
-      `sliding-window attention (sliding_window: ${c.sliding_window}) is not supported: LongLoRA trains with full-span shifted sparse attention`,
-    );
+  // Qwen2/Qwen3 configs carry a sliding_window value that only applies with use_sliding_window.
+  let slidingWindow: number | null = null;
+  if (arch.slidingWindow === 'use_sliding_window') {
+    if (c.use_sliding_window === true)
+      unsupported(
+        `sliding-window attention (use_sliding_window: true, sliding_window: ${describeValue(c.sliding_window)}) is not supported: LongLoRA trains full-span attention (shifted sparse attention in training, full attention at inference), which a model trained to see only a window was not`,
+      );
+  } else if (typeof c.sliding_window === 'number' && c.use_sliding_window !== false) {
+    slidingWindow = c.sliding_window;
   }
   const act = c.hidden_act ?? c.hidden_activation ?? 'silu';
   if (act !== 'silu')
@@ -132,7 +156,10 @@ export function parseHfConfig(json: unknown, file = 'config.json'): ModelConfig 
         : [];
   const eosIds = ids(c.eos_token_id);
   return {
-    architecture: arch,
+    architecture: arch.hfArchitecture,
+    biases: arch.biases,
+    qkNorm: arch.qkNorm,
+    slidingWindow,
     vocabSize: int('vocab_size'),
     hidden,
     intermediate: int('intermediate_size'),
@@ -140,9 +167,9 @@ export function parseHfConfig(json: unknown, file = 'config.json'): ModelConfig 
     heads,
     kvHeads,
     headDim,
-    rmsEps: float('rms_norm_eps', 1e-6),
-    ropeTheta: float('rope_theta', 10000),
-    maxPositions: int('max_position_embeddings', 2048),
+    rmsEps: float('rms_norm_eps', arch.defaults.rmsEps),
+    ropeTheta: float('rope_theta', arch.defaults.ropeTheta),
+    maxPositions: int('max_position_embeddings', arch.defaults.maxPositions),
     ropeScaling: parseRopeScaling(c.rope_scaling, file),
     tieWordEmbeddings: c.tie_word_embeddings === true,
     bosId: ids(c.bos_token_id)[0] ?? 1,
@@ -208,12 +235,36 @@ export function ropeScalingToHfJson(r: RopeScaling): Json | null {
   }
 }
 
-/** Serialises a ModelConfig back to a Hugging Face LlamaForCausalLM config.json object. */
+/**
+ * Why training at `context` tokens is refused for this model's attention window (Mistral's
+ * sliding_window shorter than the context), or null.
+ */
+export function slidingWindowProblem(
+  c: Pick<ModelConfig, 'slidingWindow'>,
+  context: number,
+): string | null {
+  if (c.slidingWindow === null || context <= c.slidingWindow) return null;
+  return (
+    `the model attends within a sliding window of ${c.slidingWindow} tokens (config.json sliding_window), ` +
+    `shorter than the target context of ${context}: LongLoRA trains full-span attention, which ` +
+    'a windowed model was not trained for. Use a context of at most the window, or a model without one.'
+  );
+}
+
+/** Serialises a ModelConfig back to a Hugging Face config.json object of its architecture. */
 export function modelConfigToHfJson(c: ModelConfig): Json {
   const rope = ropeScalingToHfJson(c.ropeScaling);
+  const arch = archOf(c);
+  const windowKeys: Json =
+    arch.slidingWindow === 'use_sliding_window'
+      ? { use_sliding_window: false }
+      : c.slidingWindow !== null
+        ? { sliding_window: c.slidingWindow }
+        : {};
   return {
     architectures: [c.architecture],
-    model_type: c.architecture === 'MistralForCausalLM' ? 'mistral' : 'llama',
+    model_type: arch.modelType,
+    ...windowKeys,
     vocab_size: c.vocabSize,
     hidden_size: c.hidden,
     intermediate_size: c.intermediate,
@@ -280,13 +331,18 @@ export function linearShape(
   }
 }
 
-/** Every tensor a Llama checkpoint with this config must hold, with its HF shape. */
+/** Every tensor a checkpoint with this config must hold, with its HF shape (biases and q/k norms per its architecture). */
 export function expectedTensors(c: ModelConfig): Map<string, number[]> {
   const m = new Map<string, number[]>();
   m.set('model.embed_tokens.weight', [c.vocabSize, c.hidden]);
   for (let i = 0; i < c.layers; i++) {
     for (const mod of LINEAR_NAMES) {
       m.set(`model.layers.${i}.${linearPath(mod)}.weight`, linearShape(c, mod));
+    }
+    for (const mod of c.biases) m.set(biasName(i, linearPath(mod)), [linearShape(c, mod)[0]]);
+    if (c.qkNorm) {
+      m.set(qkNormName(i, 'q'), [c.headDim]);
+      m.set(qkNormName(i, 'k'), [c.headDim]);
     }
     m.set(`model.layers.${i}.input_layernorm.weight`, [c.hidden]);
     m.set(`model.layers.${i}.post_attention_layernorm.weight`, [c.hidden]);
@@ -319,8 +375,14 @@ export function checkWeightsAgainstConfig(
     );
   const expected = expectedTensors(config);
   const found = new Map(tensors.map((t) => [t.name, t.shape]));
-  const bias = tensors.find((t) => /\.(q_proj|k_proj|v_proj|o_proj)\.bias$/.test(t.name));
-  if (bias) throw new UnsupportedModelError(file, `attention bias (${bias.name}) is not supported`);
+  const bias = tensors.find(
+    (t) => /\.(q_proj|k_proj|v_proj|o_proj)\.bias$/.test(t.name) && !expected.has(t.name),
+  );
+  if (bias)
+    throw new UnsupportedModelError(
+      file,
+      `attention bias (${bias.name}) is not supported for ${config.architecture}`,
+    );
   const problems: string[] = [];
   const missing: string[] = [];
   for (const [name, shape] of expected) {

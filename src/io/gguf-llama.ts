@@ -1,19 +1,13 @@
-/** GGUF llama models: tensor names to Hugging Face names, dims to HF shapes, q/k row order, config. */
+/**
+ * GGUF models of the supported architectures (llama, qwen2, qwen3: src/io/arch.ts): tensor names to
+ * Hugging Face names, dims to HF shapes, q/k row order, config.
+ */
+import { ARCHITECTURES, archByGguf, GGUF_LAYER_NAMES } from './arch.ts';
 import type { ModelConfig } from './config.ts';
 import { FormatError, UnsupportedModelError } from './errors.ts';
 import type { GgufFile, GgufValue } from './gguf.ts';
 
-const LAYER_NAMES: Record<string, string> = {
-  attn_q: 'self_attn.q_proj',
-  attn_k: 'self_attn.k_proj',
-  attn_v: 'self_attn.v_proj',
-  attn_output: 'self_attn.o_proj',
-  ffn_gate: 'mlp.gate_proj',
-  ffn_up: 'mlp.up_proj',
-  ffn_down: 'mlp.down_proj',
-  attn_norm: 'input_layernorm',
-  ffn_norm: 'post_attention_layernorm',
-};
+const LAYER_NAMES = GGUF_LAYER_NAMES;
 const GLOBAL_NAMES: Record<string, string> = {
   token_embd: 'model.embed_tokens',
   output_norm: 'model.norm',
@@ -111,25 +105,28 @@ export function shortestF32(x: number): number {
   return x;
 }
 
-/** Builds the normalized model config from llama GGUF metadata and tensor infos. */
+/** Builds the normalized model config from GGUF metadata (llama, qwen2, qwen3) and tensor infos. */
 export function ggufToModelConfig(file: string, gguf: GgufFile): ModelConfig {
   const md = gguf.metadata;
-  const arch = md['general.architecture'];
-  if (arch !== 'llama') {
+  const name = md['general.architecture'];
+  const arch = typeof name === 'string' ? archByGguf(name) : undefined;
+  if (!arch) {
+    const known = [...new Set(ARCHITECTURES.map((a) => `"${a.ggufArch}"`))].join(', ');
     throw new UnsupportedModelError(
       file,
-      `GGUF architecture "${String(arch)}" is not supported (only "llama")`,
+      `GGUF architecture "${String(name)}" is not supported (supported: ${known})`,
     );
   }
+  const p = arch.ggufArch;
   const need = (key: string): number => {
-    const v = num(md, `llama.${key}`);
-    if (v === undefined) throw new FormatError(file, `missing metadata llama.${key}`);
+    const v = num(md, `${p}.${key}`);
+    if (v === undefined) throw new FormatError(file, `missing metadata ${p}.${key}`);
     return v;
   };
-  if (num(md, 'llama.expert_count')) {
+  if (num(md, `${p}.expert_count`)) {
     throw new UnsupportedModelError(
       file,
-      'mixture-of-experts models (llama.expert_count) are not supported',
+      `mixture-of-experts models (${p}.expert_count) are not supported`,
     );
   }
   const hidden = need('embedding_length');
@@ -137,10 +134,10 @@ export function ggufToModelConfig(file: string, gguf: GgufFile): ModelConfig {
   const tokens = md['tokenizer.ggml.tokens'];
   const embd = gguf.tensors.find((t) => t.name === 'token_embd.weight');
   const vocabSize =
-    num(md, 'llama.vocab_size') ?? (Array.isArray(tokens) ? tokens.length : embd?.dims[1]);
+    num(md, `${p}.vocab_size`) ?? (Array.isArray(tokens) ? tokens.length : embd?.dims[1]);
   if (vocabSize === undefined) throw new FormatError(file, 'cannot tell the vocabulary size');
-  const scalingType = md['llama.rope.scaling.type'];
-  const factor = num(md, 'llama.rope.scaling.factor');
+  const scalingType = md[`${p}.rope.scaling.type`];
+  const factor = num(md, `${p}.rope.scaling.factor`);
   let ropeScaling: ModelConfig['ropeScaling'] = null;
   if (scalingType === 'linear' && factor)
     ropeScaling = { type: 'linear', factor: shortestF32(factor) };
@@ -149,16 +146,19 @@ export function ggufToModelConfig(file: string, gguf: GgufFile): ModelConfig {
   }
   const types = new Set(gguf.tensors.map((t) => t.typeName));
   return {
-    architecture: 'LlamaForCausalLM',
+    architecture: arch.hfArchitecture,
+    biases: arch.biases,
+    qkNorm: arch.qkNorm,
+    slidingWindow: null,
     vocabSize,
     hidden,
     intermediate: need('feed_forward_length'),
     layers: need('block_count'),
     heads,
-    kvHeads: num(md, 'llama.attention.head_count_kv') ?? heads,
-    headDim: num(md, 'llama.attention.key_length') ?? hidden / heads,
-    rmsEps: shortestF32(num(md, 'llama.attention.layer_norm_rms_epsilon') ?? 1e-5),
-    ropeTheta: shortestF32(num(md, 'llama.rope.freq_base') ?? 10000),
+    kvHeads: num(md, `${p}.attention.head_count_kv`) ?? heads,
+    headDim: num(md, `${p}.attention.key_length`) ?? hidden / heads,
+    rmsEps: shortestF32(num(md, `${p}.attention.layer_norm_rms_epsilon`) ?? 1e-5),
+    ropeTheta: shortestF32(num(md, `${p}.rope.freq_base`) ?? arch.defaults.ropeTheta),
     maxPositions: need('context_length'),
     ropeScaling,
     tieWordEmbeddings: !gguf.tensors.some((t) => t.name === 'output.weight'),

@@ -1,4 +1,5 @@
 /** Model loading front-end: recognises an HF folder, a safetensors file with config.json, or a GGUF. */
+import { archOf } from './arch.ts';
 import { checkWeightsAgainstConfig, parseHfConfig, type ModelConfig } from './config.ts';
 import { dtypeBytes, numel, type WeightDtype } from './dtype.ts';
 import { FormatError, UnsupportedModelError } from './errors.ts';
@@ -121,11 +122,15 @@ async function openGguf(
     }
     const dtype = ggufTensorDtype(src.name, info);
     const shape = ggufDimsToShape(info.dims);
-    const nHeads = name.endsWith('q_proj.weight')
-      ? config.heads
-      : name.endsWith('k_proj.weight')
-        ? config.kvHeads
-        : 0;
+    // llama GGUFs hold q/k rows in interleaved rotary order; qwen2/qwen3 keep HF's (src/io/arch.ts).
+    const permuted = archOf(config).ggufPermuteQK;
+    const nHeads = !permuted
+      ? 0
+      : name.endsWith('q_proj.weight')
+        ? config.heads
+        : name.endsWith('k_proj.weight')
+          ? config.kvHeads
+          : 0;
     tensors.push({
       name,
       shape,

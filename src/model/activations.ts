@@ -5,7 +5,10 @@
  * they are freed.
  */
 import { TooLargeError } from '../engine/errors.ts';
-import { rmsnormBackwardWorkspaceSize } from '../engine/kernels/rmsnorm.ts';
+import {
+  headRmsnormBackwardWorkspaceSize,
+  rmsnormBackwardWorkspaceSize,
+} from '../engine/kernels/rmsnorm.ts';
 import { blockBytesLimit, viewBlockRows, VIEW_ROW_GRANULE } from '../engine/row-blocks.ts';
 import type { Runtime, Tensor } from '../engine/runtime.ts';
 import type { LlamaParams } from './params.ts';
@@ -68,6 +71,19 @@ export function rowBlockTokens(shape: LlamaShape, T: number, maxBytes: number): 
   return n;
 }
 
+/** Floats of the scratch weight gradient frozen norms write into: hidden, or head_dim if larger. */
+export function frozenNormGradSize(s: LlamaShape): number {
+  return s.qkNorm ? Math.max(s.hidden, s.headDim) : s.hidden;
+}
+
+/** Floats of the norms' weight-gradient partial sums over T tokens (the per-head q norm's when larger). */
+export function normWorkspaceSize(s: LlamaShape, T: number): number {
+  const layer = rmsnormBackwardWorkspaceSize(T, s.hidden);
+  return s.qkNorm
+    ? Math.max(layer, headRmsnormBackwardWorkspaceSize(T, s.heads, s.headDim))
+    : layer;
+}
+
 /** [first token, token count] of each MLP block of T tokens in blocks of `per`. */
 export function tokenBlocks(T: number, per: number): [number, number][] {
   const out: [number, number][] = [];
@@ -94,6 +110,14 @@ export interface LayerActs {
   up: Tensor;
   act: Tensor;
   xa: Partial<Record<LinearName, Tensor>>;
+  /**
+   * With per-head q/k norms (shape.qkNorm): q and k before their norm ([T, H·hd], [T, KV·hd]) and
+   * the norms' rstd ([T, H], [T, KV]); q and k then hold the normed, rotated values.
+   */
+  qPre?: Tensor;
+  kPre?: Tensor;
+  rstdQ?: Tensor;
+  rstdK?: Tensor;
 }
 
 /** Buffers for backward, shared by all layers (dAct, dGate, dUp: one MLP token block). */
@@ -111,8 +135,11 @@ export interface GradActs {
   dwFrozen: Tensor;
   /** Attention backward's row statistics [H, T]. */
   attnWs: Tensor;
-  /** RMSNorm weight-gradient partial sums. */
+  /** RMSNorm weight-gradient partial sums (the per-head q/k norms' too). */
   normWs: Tensor;
+  /** With per-head q/k norms: d(q, k before the norm). */
+  dqPre?: Tensor;
+  dkPre?: Tensor;
 }
 
 /** What one forward over T tokens writes. */
@@ -196,6 +223,14 @@ export function allocateActs(
       up: whole([Tb, F], 'up'),
       act: whole([Tb, F], 'act'),
       xa,
+      ...(s.qkNorm
+        ? {
+            qPre: a([T, Hq], 'q pre-norm'),
+            kPre: a([T, Hkv], 'k pre-norm'),
+            rstdQ: a([T, s.heads], 'rstd q'),
+            rstdK: a([T, s.kvHeads], 'rstd k'),
+          }
+        : {}),
     });
   }
   const w = (shape: number[], label: string) => rt.rowsTensor(shape, 'f32', 'workspace', label);
@@ -212,9 +247,12 @@ export function allocateActs(
         dGate: ws([Tb, F], 'dGate'),
         dUp: ws([Tb, F], 'dUp'),
         loraWs: w([T, r], 'lora ws'),
-        dwFrozen: ws([D], 'dw frozen'),
+        dwFrozen: ws([frozenNormGradSize(s)], 'dw frozen'),
         attnWs: ws([s.heads, T], 'attention ws'),
-        normWs: ws([rmsnormBackwardWorkspaceSize(T, D)], 'rmsnorm ws'),
+        normWs: ws([normWorkspaceSize(s, T)], 'rmsnorm ws'),
+        ...(s.qkNorm
+          ? { dqPre: w([T, Hq], 'dq pre-norm'), dkPre: w([T, Hkv], 'dk pre-norm') }
+          : {}),
       }
     : null;
   const half = withGrad && checkpointing && checkpoint16;
@@ -295,6 +333,14 @@ export function allocateDecode(rt: Runtime, p: LlamaParams, T: number): DecodeAc
     up: ws([Tb, F], 'up'),
     act: ws([Tb, F], 'act'),
     xa,
+    ...(s.qkNorm
+      ? {
+          qPre: w([T, Hq], 'q pre-norm'),
+          kPre: w([T, Hkv], 'k pre-norm'),
+          rstdQ: w([T, s.heads], 'rstd q'),
+          rstdK: w([T, s.kvHeads], 'rstd k'),
+        }
+      : {}),
   };
   return {
     T,

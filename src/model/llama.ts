@@ -1,5 +1,6 @@
 /**
- * The LoRA+ Llama graph on the GPU: forward, loss, and backward with gradient checkpointing per
+ * The LoRA+ graph of the Llama decoder block on the GPU (Llama, Mistral, Qwen2 with its q/k/v
+ * biases, Qwen3 with its per-head q/k norms: what differs is read from the shape, src/io/arch.ts): forward, loss, and backward with gradient checkpointing per
  * decoder layer (only each layer's input is kept; the layer is recomputed inside backward), and the
  * same forward in KV-cache mode for generation (`decode`: a prompt's prefill, then one token a step).
  */
@@ -10,11 +11,16 @@ import {
 } from '../engine/kernels/attention.ts';
 import { crossEntropyForward, logitsForward } from '../engine/kernels/cross_entropy.ts';
 import { packCheckpoint16, unpackCheckpoint16 } from '../engine/kernels/checkpoint16.ts';
-import { addInto, swigluBackward, swigluForward } from '../engine/kernels/elementwise.ts';
+import { addInto, biasAdd, swigluBackward, swigluForward } from '../engine/kernels/elementwise.ts';
 import { embeddingBackward, embeddingForward } from '../engine/kernels/embedding.ts';
 import { loraBackward, loraForward } from '../engine/kernels/lora.ts';
 import { linearBackwardInput, linearForward } from '../engine/kernels/matmul.ts';
-import { rmsnormBackward, rmsnormForward } from '../engine/kernels/rmsnorm.ts';
+import {
+  headRmsnormBackward,
+  headRmsnormForward,
+  rmsnormBackward,
+  rmsnormForward,
+} from '../engine/kernels/rmsnorm.ts';
 import { ropeBackward, ropeForward, ropeInvFreq } from '../engine/kernels/rope.ts';
 import { blockBytesLimit } from '../engine/row-blocks.ts';
 import type { Binding, Runtime, Tensor } from '../engine/runtime.ts';
@@ -60,7 +66,11 @@ export interface ModelOptions {
   checkpoint16?: boolean;
 }
 
-/** The Llama graph over a set of parameters. */
+/**
+ * The decoder graph over a set of parameters. Named after the Llama block that every supported
+ * architecture shares (RMSNorm, rotary attention, SwiGLU); the architectures' differences are
+ * read from the shape (src/io/arch.ts).
+ */
 export class LlamaModel {
   private acts: Acts | null = null;
   private invFreq = new Map<number, Tensor>();
@@ -283,8 +293,9 @@ export class LlamaModel {
   }
 
   /**
-   * Applies a (frozen + optional LoRA) linear to T tokens: y = x·Wᵀ + s·(x·Aᵀ)·Bᵀ. x and y may be
-   * row views (an MLP token block); the LoRA x·Aᵀ goes to rows t0… of la.xa.
+   * Applies a (frozen + optional LoRA) linear to T tokens: y = x·Wᵀ + b + s·(x·Aᵀ)·Bᵀ (b: the
+   * architecture's frozen bias, if this projection has one). x and y may be row views (an MLP token
+   * block); the LoRA x·Aᵀ goes to rows t0… of la.xa.
    */
   private linear(
     l: number,
@@ -304,9 +315,14 @@ export class LlamaModel {
       const xa = la.xa[n]!.rows(t0, T);
       loraForward(this.rt, x, pair.A, pair.B, xa, y, T, inF, out, r, this.scaling);
     }
+    const bias = layer.bias[n];
+    if (bias) biasAdd(this.rt, y, bias, T, out);
   }
 
-  /** dx (= or +=) from dy through a (frozen + LoRA) linear; LoRA gradients accumulate. */
+  /**
+   * dx (= or +=) from dy through a (frozen + LoRA) linear; LoRA gradients accumulate. A bias is
+   * frozen: dy passes through it unchanged.
+   */
   private linearBack(
     l: number,
     n: LinearName,
@@ -405,8 +421,18 @@ export class LlamaModel {
       );
       const q = la.q.rows(t0, n);
       const kb = la.k.rows(t0, n);
-      this.linear(l, 'q_proj', xn, q, la, n, t0);
-      this.linear(l, 'k_proj', xn, kb, la, n, t0);
+      if (layer.qNorm && layer.kNorm) {
+        // Qwen3: q and k projected into qPre/kPre, then each head RMS-normed into q/k, before RoPE.
+        const [qPre, kPre] = [la.qPre!.rows(t0, n), la.kPre!.rows(t0, n)];
+        this.linear(l, 'q_proj', xn, qPre, la, n, t0);
+        this.linear(l, 'k_proj', xn, kPre, la, n, t0);
+        const [rq, rk] = [la.rstdQ!.rows(t0, n), la.rstdK!.rows(t0, n)];
+        headRmsnormForward(rt, qPre, layer.qNorm, q, rq, n, s.heads, s.headDim, s.rmsEps);
+        headRmsnormForward(rt, kPre, layer.kNorm, kb, rk, n, s.kvHeads, s.headDim, s.rmsEps);
+      } else {
+        this.linear(l, 'q_proj', xn, q, la, n, t0);
+        this.linear(l, 'k_proj', xn, kb, la, n, t0);
+      }
       this.linear(l, 'v_proj', xn, la.v.rows(t0, n), la, n, t0);
       ropeForward(rt, q, inv, n, s.heads, s.headDim, offset + t0);
       ropeForward(rt, kb, inv, n, s.kvHeads, s.headDim, offset + t0);
@@ -520,8 +546,20 @@ export class LlamaModel {
       const [dq, dk, dv, xn, dXn] = [g.dq, g.dk, g.dv, la.xn1, g.dXn].map((t) => t.rows(t0, n));
       ropeBackward(rt, dq!, inv, n, s.heads, s.headDim, t0);
       ropeBackward(rt, dk!, inv, n, s.kvHeads, s.headDim, t0);
-      this.linearBack(l, 'q_proj', xn!, dq!, dXn!, false, la, g, n, t0);
-      this.linearBack(l, 'k_proj', xn!, dk!, dXn!, true, la, g, n, t0);
+      let [dqIn, dkIn] = [dq!, dk!];
+      if (layer.qNorm && layer.kNorm) {
+        // Through the per-head norms: d(q, k before the norm) and the norm weights' gradients.
+        const hs = { workspace: g.normWs };
+        [dqIn, dkIn] = [g.dqPre!.rows(t0, n), g.dkPre!.rows(t0, n)];
+        const [qPre, kPre] = [la.qPre!.rows(t0, n), la.kPre!.rows(t0, n)];
+        const [rq, rk] = [la.rstdQ!.rows(t0, n), la.rstdK!.rows(t0, n)];
+        const dwq = p.gradOf(layer.qNorm) ?? g.dwFrozen;
+        const dwk = p.gradOf(layer.kNorm) ?? g.dwFrozen;
+        headRmsnormBackward(rt, qPre, layer.qNorm, rq, dq!, dqIn, dwq, n, s.heads, s.headDim, hs);
+        headRmsnormBackward(rt, kPre, layer.kNorm, rk, dk!, dkIn, dwk, n, s.kvHeads, s.headDim, hs);
+      }
+      this.linearBack(l, 'q_proj', xn!, dqIn, dXn!, false, la, g, n, t0);
+      this.linearBack(l, 'k_proj', xn!, dkIn, dXn!, true, la, g, n, t0);
       this.linearBack(l, 'v_proj', xn!, dv!, dXn!, true, la, g, n, t0);
       const [x, rstd, dx] = [hIn.rows(t0, n), la.rstd1.rows(t0, n), g.dResid.rows(t0, n)];
       const dw = p.gradOf(layer.inputNorm) ?? g.dwFrozen;

@@ -6,6 +6,7 @@
  */
 import {
   ropeScalingToHfJson,
+  slidingWindowProblem,
   type LinearName,
   type ModelConfig,
   type RopeScaling,
@@ -106,7 +107,8 @@ export type RopeUse =
   /** Evaluation, the passkey test, generation: nothing leaves the engine. */
   | 'inference';
 
-type RopeShape = Pick<ModelConfig, 'maxPositions' | 'ropeScaling'>;
+type RopeShape = Pick<ModelConfig, 'maxPositions' | 'ropeScaling'> &
+  Partial<Pick<ModelConfig, 'slidingWindow'>>;
 
 /**
  * The default target context: 4 × the native context. For a "llama3" model the native context is
@@ -125,6 +127,8 @@ export function defaultTargetContext(
 }
 
 function ropeError(context: number, shape: RopeShape, use: RopeUse): Error | null {
+  const window = slidingWindowProblem({ slidingWindow: shape.slidingWindow ?? null }, context);
+  if (window) return new SettingsError(window);
   const r = shape.ropeScaling;
   const max = shape.maxPositions;
   if (r?.type === 'dynamic') {

@@ -13,6 +13,7 @@ import {
   type Stored,
 } from '../engine/row-blocks.ts';
 import type { DType, Runtime, Tensor } from '../engine/runtime.ts';
+import { biasName, qkNormName } from '../io/arch.ts';
 import { Rng } from '../util/rng.ts';
 import { defaultEmbedOptimizer, type EmbedOptimizer } from './longlora.ts';
 import {
@@ -78,6 +79,11 @@ export interface LayerParams {
   inputNorm: Tensor;
   postNorm: Tensor;
   w: Record<LinearName, Tensor>;
+  /** Frozen f32 biases of the projections the architecture gives one (shape.biases). */
+  bias: Partial<Record<LinearName, Tensor>>;
+  /** Per-head q and k RMSNorm weights [head_dim] (shape.qkNorm); norms, trained under trainNorm. */
+  qNorm?: Tensor;
+  kNorm?: Tensor;
   lora: Partial<Record<LinearName, LoraPair>>;
 }
 
@@ -109,7 +115,10 @@ export interface LoadOptions {
   embedOptimizer?: EmbedOptimizer;
 }
 
-/** All GPU parameters of a LoRA+ Llama. */
+/**
+ * All GPU parameters of a LoRA+ decoder of the Llama block (Llama, Mistral, Qwen2, Qwen3: the
+ * architecture's extra tensors, biases and q/k norms, come from the shape; src/io/arch.ts).
+ */
 export class LlamaParams {
   readonly trainables: Trainable[] = [];
   /** The AdamW moments allocated (empty without optimizer state). */
@@ -210,6 +219,12 @@ export class LlamaParams {
       const w = {} as Record<LinearName, Tensor>;
       for (const n of LINEAR_NAMES)
         w[n] = await up(linearWeightName(i, n), linearShape(shape, n), 'weights', false);
+      const bias: Partial<Record<LinearName, Tensor>> = {};
+      for (const n of shape.biases)
+        bias[n] = await up(biasName(i, linearPath(n)), [linearShape(shape, n)[0]], 'weights', true);
+      const headNorm = (which: 'q' | 'k') =>
+        up(qkNormName(i, which), [shape.headDim], lora.trainNorm ? trainCat : 'weights', true);
+      const qk = shape.qkNorm ? { qNorm: await headNorm('q'), kNorm: await headNorm('k') } : {};
       const pairs: Partial<Record<LinearName, LoraPair>> = {};
       for (const n of lora.targets) {
         const [out, inF] = linearShape(shape, n);
@@ -225,7 +240,7 @@ export class LlamaParams {
           B: rt.tensor([out, lora.rank], 'f32', trainCat, loraName(i, n, 'B')),
         };
       }
-      layers.push({ inputNorm, postNorm, w, lora: pairs });
+      layers.push({ inputNorm, postNorm, w, bias, ...qk, lora: pairs });
     }
     const optimizerState = opts.optimizerState ?? true;
     const params = new LlamaParams(
@@ -302,6 +317,8 @@ export class LlamaParams {
       if (this.lora.trainNorm) {
         add(`model.layers.${i}.input_layernorm.weight`, l.inputNorm, false);
         add(`model.layers.${i}.post_attention_layernorm.weight`, l.postNorm, false);
+        if (l.qNorm) add(qkNormName(i, 'q'), l.qNorm, false);
+        if (l.kNorm) add(qkNormName(i, 'k'), l.kNorm, false);
       }
       for (const n of this.lora.targets) {
         const pair = l.lora[n]!;
@@ -355,7 +372,9 @@ export class LlamaParams {
     this.moments.forEach(kill);
     [this.embed, this.lmHead, this.norm].forEach(kill);
     for (const l of this.layers) {
-      [l.inputNorm, l.postNorm, ...Object.values(l.w)].forEach(kill);
+      [l.inputNorm, l.postNorm, ...Object.values(l.w), ...Object.values(l.bias)].forEach(kill);
+      if (l.qNorm) kill(l.qNorm);
+      if (l.kNorm) kill(l.kNorm);
       for (const p of Object.values(l.lora)) [p.A, p.B].forEach(kill);
     }
   }

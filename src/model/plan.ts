@@ -128,8 +128,8 @@ export function planTraining(p: PlanInput): MemoryPlan {
     b.weights += rowsMatrix('lm_head', p.weightBytes);
     frozen += V * D;
   }
-  // Norms: f32, trainable or not.
-  const normCount = D * (2 * s.layers + 1);
+  // Norms: f32, trainable or not; with per-head q/k norms (Qwen3) two of head_dim per layer more.
+  const normCount = D * (2 * s.layers + 1) + (s.qkNorm ? 2 * s.headDim * s.layers : 0);
   if (p.lora.trainNorm) {
     b.lora += 4 * normCount;
     trained(normCount);
@@ -139,6 +139,11 @@ export function planTraining(p: PlanInput): MemoryPlan {
   }
   for (const n of LINEAR_NAMES) {
     const [out, inF] = linearShape(s, n);
+    if (s.biases.includes(n)) {
+      // The architecture's frozen bias (Qwen2's q/k/v), f32.
+      b.weights += s.layers * 4 * out;
+      frozen += s.layers * out;
+    }
     b.weights += s.layers * pad4(out * inF * p.weightBytes);
     note(n, pad4(out * inF * p.weightBytes));
     frozen += s.layers * out * inF;
@@ -163,8 +168,10 @@ export function planTraining(p: PlanInput): MemoryPlan {
   const F = s.intermediate;
   const targets = p.lora.targets.length;
   const Tb = mlpPlanTokens(T, F, p.limits);
+  // Per-head q/k norms keep q and k before the norm and the norms' rstd as well.
+  const qkNormActs = s.qkNorm ? Hq + Hkv + s.heads + s.kvHeads : 0;
   const layerSet =
-    4 * T * (D + 1 + Hq + 2 * Hkv + Hq + D + D + 1 + targets * r) +
+    4 * T * (D + 1 + Hq + 2 * Hkv + Hq + D + D + 1 + targets * r + qkNormActs) +
     4 * 3 * Tb * F +
     4 * s.heads * T;
   const sets = p.checkpointing ? 1 : s.layers;
@@ -219,7 +226,12 @@ export function planTraining(p: PlanInput): MemoryPlan {
     4 * s.headDim +
     4 * s.heads * T * 2 + // attention row statistics in backward
     attnPartial +
-    4 * T * 64; // norm-weight partial sums
+    4 * T * 64 + // norm-weight partial sums
+    (s.qkNorm
+      ? 4 * T * (Hq + Hkv) + // d(q, k) before the per-head norms
+        4 * Math.ceil((T * s.heads) / 32) * s.headDim + // their weight-gradient partial sums
+        4 * s.headDim // the frozen norms' scratch gradient
+      : 0);
   return {
     bytes: b,
     total: totalBytes(b),

@@ -1,4 +1,4 @@
-/** Shapes and settings the Llama graph is built from. */
+/** Shapes and settings the decoder graph is built from. */
 
 import type { ModelConfig } from '../io/config.ts';
 import type { AttentionPattern } from '../util/attention-pattern.ts';
@@ -13,9 +13,14 @@ export {
 export type { AttentionPattern } from '../util/attention-pattern.ts';
 export type { LoraSettings } from './longlora.ts';
 
-/** The hyper-parameters the graph needs (a subset of src/io's ModelConfig). */
+/**
+ * The hyper-parameters the graph needs (a subset of src/io's ModelConfig, the architecture's
+ * projection biases and q/k norms included: src/io/arch.ts).
+ */
 export type LlamaShape = Pick<
   ModelConfig,
+  | 'biases'
+  | 'qkNorm'
   | 'vocabSize'
   | 'hidden'
   | 'intermediate'

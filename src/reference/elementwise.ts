@@ -51,3 +51,15 @@ export function scale(x: ArrayLike<number>, s: number, n: number): Float64Array 
   for (let i = 0; i < n; i++) out[i] = x[i]! * s;
   return out;
 }
+
+/** y[t, o] + b[o] over T rows of N (a projection's bias). */
+export function biasAdd(
+  y: ArrayLike<number>,
+  b: ArrayLike<number>,
+  T: number,
+  N: number,
+): Float64Array {
+  const out = new Float64Array(T * N);
+  for (let t = 0; t < T; t++) for (let o = 0; o < N; o++) out[t * N + o] = y[t * N + o]! + b[o]!;
+  return out;
+}

@@ -65,6 +65,13 @@ export interface RefConfig {
    * unchanged (they use the exact inputs); the final norm's input is kept exactly. Absent: exact.
    */
   checkpointRound?: 'f16' | 'bf16';
+  /**
+   * Projections (HF names) with a frozen bias added after W·x and LoRA (Qwen2: q_proj, k_proj,
+   * v_proj). Absent: none.
+   */
+  biases?: string[];
+  /** RMSNorm of each q and k head (weights [headDim] shared by the heads) before RoPE (Qwen3). */
+  qkNorm?: boolean;
 }
 
 /** One decoder layer's weights: projections are [out, in]; lora holds only targeted modules. */
@@ -79,6 +86,11 @@ export interface RefLayerWeights {
   up: Float64Array;
   down: Float64Array;
   lora: Record<string, LoraPair>;
+  /** Biases [out] of the projections cfg.biases names, by HF name. */
+  bias?: Record<string, Float64Array>;
+  /** Per-head q / k norm weights [headDim] (cfg.qkNorm). */
+  qNorm?: Float64Array;
+  kNorm?: Float64Array;
 }
 
 /** All weights: embed [V, D], lmHead [V, D] (absent when tied), final norm [D]. */
@@ -93,7 +105,14 @@ export interface RefWeights {
 export interface RefGrads {
   embed: Float64Array;
   norm: Float64Array;
-  layers: { inputNorm: Float64Array; postNorm: Float64Array; lora: Record<string, LoraPair> }[];
+  layers: {
+    inputNorm: Float64Array;
+    postNorm: Float64Array;
+    lora: Record<string, LoraPair>;
+    /** With cfg.qkNorm: the per-head q / k norm weights' gradients. */
+    qNorm?: Float64Array;
+    kNorm?: Float64Array;
+  }[];
   lmHead?: Float64Array;
 }
 
@@ -151,6 +170,12 @@ function validate(cfg: RefConfig, w: RefWeights, tokens: number[], labels?: numb
     for (const [key, [inF, outF]] of Object.entries(shapes)) {
       checkLength(`layers[${i}].${key}`, l[key as ProjKey], inF * outF);
     }
+    for (const t of cfg.biases ?? [])
+      checkLength(`layers[${i}].bias.${t}`, l.bias?.[t], shapes[PROJ[t]!][1]);
+    if (cfg.qkNorm) {
+      checkLength(`layers[${i}].qNorm`, l.qNorm, hd);
+      checkLength(`layers[${i}].kNorm`, l.kNorm, hd);
+    }
     for (const t of cfg.loraTargets) {
       const [inF, outF] = shapes[PROJ[t]!];
       checkLength(`layers[${i}].lora.${t}.A`, l.lora[t]?.A, cfg.rank * inF);
@@ -176,6 +201,11 @@ interface LayerCache {
   k: Float64Array;
   v: Float64Array;
   P: Float64Array;
+  /** With cfg.qkNorm: q and k before their per-head norm, and its rstd per token and head. */
+  qPre?: Float64Array;
+  kPre?: Float64Array;
+  rstdQ?: Float64Array;
+  rstdK?: Float64Array;
   ao: Float64Array;
   h: Float64Array;
   n2: Float64Array;
@@ -199,12 +229,20 @@ function layerForward(cfg: RefConfig, l: RefLayerWeights, x: Float64Array, N: nu
     const [inF, outF] = shapes[key];
     const r = loraLinear(input, l[key], loraOf(cfg, l, key), N, inF, outF, rank, scaling);
     if (r.u) u[key] = r.u;
+    // The bias after W·x + LoRA (PEFT's LoRA layer wraps the biased base layer).
+    const b = cfg.biases?.includes(NAME[key]) ? l.bias![NAME[key]]! : undefined;
+    if (b) for (let e = 0; e < r.y.length; e++) r.y[e]! += b[e % outF]!;
     return r.y;
   };
   const { y: n1, rstd: rstd1 } = rmsnorm(x, l.inputNorm, N, D, cfg.rmsEps);
   const inv = invFreqOf(cfg);
-  const q = rope(proj('q', n1), N, H, hd, cfg.ropeTheta, cfg.ropeFactor, false, inv);
-  const k = rope(proj('k', n1), N, KV, hd, cfg.ropeTheta, cfg.ropeFactor, false, inv);
+  const qPre = proj('q', n1);
+  const kPre = proj('k', n1);
+  // Qwen3: each head of q and k RMS-normed over its head_dim values (rows of [N·heads, hd]).
+  const qn = cfg.qkNorm ? rmsnorm(qPre, l.qNorm!, N * H, hd, cfg.rmsEps) : null;
+  const kn = cfg.qkNorm ? rmsnorm(kPre, l.kNorm!, N * KV, hd, cfg.rmsEps) : null;
+  const q = rope(qn?.y ?? qPre, N, H, hd, cfg.ropeTheta, cfg.ropeFactor, false, inv);
+  const k = rope(kn?.y ?? kPre, N, KV, hd, cfg.ropeTheta, cfg.ropeFactor, false, inv);
   const v = proj('v', n1);
   const { out: ao, P } = attention(q, k, v, attnShape(cfg, N));
   const h = proj('o', ao).map((o, e) => o + x[e]!);
@@ -214,6 +252,7 @@ function layerForward(cfg: RefConfig, l: RefLayerWeights, x: Float64Array, N: nu
   const act = swiglu(g, up);
   const out = proj('down', act).map((d, e) => d + h[e]!);
   const cache: LayerCache = { x, n1, rstd1, u, q, k, v, P, ao, h, n2, rstd2, g, up, act };
+  if (qn && kn) Object.assign(cache, { qPre, kPre, rstdQ: qn.rstd, rstdK: kn.rstd });
   return { out, cache };
 }
 
@@ -255,8 +294,16 @@ function layerBackward(
   const { dq, dk, dv } = attentionBackward(dao, c.q, c.k, c.v, c.P, attnShape(cfg, N));
   const dn1 = new Float64Array(N * D);
   const inv = invFreqOf(cfg);
-  projBack('q', rope(dq, N, H, hd, cfg.ropeTheta, cfg.ropeFactor, true, inv), c.n1, dn1);
-  projBack('k', rope(dk, N, KV, hd, cfg.ropeTheta, cfg.ropeFactor, true, inv), c.n1, dn1);
+  let dqPre = rope(dq, N, H, hd, cfg.ropeTheta, cfg.ropeFactor, true, inv);
+  let dkPre = rope(dk, N, KV, hd, cfg.ropeTheta, cfg.ropeFactor, true, inv);
+  if (cfg.qkNorm) {
+    const [gq, gk] = [new Float64Array(dqPre.length), new Float64Array(dkPre.length)];
+    rmsnormBackward(dqPre, c.qPre!, l.qNorm!, c.rstdQ!, N * H, hd, gq, grads.qNorm!);
+    rmsnormBackward(dkPre, c.kPre!, l.kNorm!, c.rstdK!, N * KV, hd, gk, grads.kNorm!);
+    [dqPre, dkPre] = [gq, gk];
+  }
+  projBack('q', dqPre, c.n1, dn1);
+  projBack('k', dkPre, c.n1, dn1);
   projBack('v', dv, c.n1, dn1);
   rmsnormBackward(dn1, c.x, l.inputNorm, c.rstd1, N, D, dx, grads.inputNorm);
   return dx;
@@ -347,6 +394,9 @@ function zeroGrads(cfg: RefConfig, w: RefWeights): RefGrads {
         inputNorm: new Float64Array(l.inputNorm.length),
         postNorm: new Float64Array(l.postNorm.length),
         lora,
+        ...(cfg.qkNorm
+          ? { qNorm: new Float64Array(cfg.headDim), kNorm: new Float64Array(cfg.headDim) }
+          : {}),
       };
     }),
   };
@@ -355,7 +405,8 @@ function zeroGrads(cfg: RefConfig, w: RefWeights): RefGrads {
 }
 
 /**
- * A seeded random model for cfg: base weights ~ U(±1/√in), embeddings ~ U(±1), norms ~ 1 ± 0.2,
+ * A seeded random model for cfg: base weights ~ U(±1/√in), embeddings ~ U(±1), norms ~ 1 ± 0.2
+ * (q/k head norms too), biases ~ U(±0.5) (models without either draw no more numbers than before),
  * LoRA A ~ U(±1/√in) and B ~ U(±1/√rank) (non-zero so the LoRA paths are exercised).
  */
 export function randomRefModel(cfg: RefConfig, seed: number): RefWeights {
@@ -386,6 +437,14 @@ export function randomRefModel(cfg: RefConfig, seed: number): RefWeights {
       down: mat('down'),
       lora: {},
     };
+    for (const t of cfg.biases ?? []) {
+      l.bias ??= {};
+      l.bias[t] = uni(shapes[PROJ[t]!][1], 0.5);
+    }
+    if (cfg.qkNorm) {
+      l.qNorm = normW(cfg.headDim);
+      l.kNorm = normW(cfg.headDim);
+    }
     for (const t of cfg.loraTargets) {
       const [inF, outF] = shapes[PROJ[t]!];
       l.lora[t] = {

@@ -5,7 +5,7 @@ import {
   tinyConfigJson,
   tinyGguf,
   tinyHfFolder,
-  tinyLlama11BConfigJson,
+  CONFIG_ONLY_MODELS,
   TINY_GGUFS,
   TINY_MODELS,
   randomWeights,
@@ -108,9 +108,8 @@ export function allFixtures(): Record<string, Uint8Array> {
   }
   for (const [name, variant] of Object.entries(TINY_GGUFS))
     files[name] = tinyGguf(TINY_MODELS[variant]!);
-  files['tinyllama-1.1b/config.json'] = new TextEncoder().encode(
-    JSON.stringify(tinyLlama11BConfigJson(), null, 2),
-  );
+  for (const [dir, config] of Object.entries(CONFIG_ONLY_MODELS))
+    files[`${dir}/config.json`] = new TextEncoder().encode(JSON.stringify(config(), null, 2));
   for (const [name, bytes] of Object.entries(malformedFixtures()))
     files[`malformed/${name}`] = bytes;
   return files;

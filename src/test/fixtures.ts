@@ -16,6 +16,11 @@ export interface TinySpec {
   tied: boolean;
   /** config.json's `rope_scaling` entry, written as given; absent when undefined (no key). */
   ropeScaling?: Record<string, unknown> | null;
+  /**
+   * A Qwen architecture instead of Llama (src/io/arch.ts): qwen2 adds q/k/v biases; qwen3 adds
+   * per-head q/k norms and head_dim 8 (q_proj out 32 ≠ hidden 16).
+   */
+  arch?: 'qwen2' | 'qwen3';
 }
 
 /**
@@ -345,6 +350,17 @@ export function byteLevelTokenizerJson(spec: ByteLevelTokenizerSpec): Record<str
 
 /** config.json of a tiny model: vocab 290, hidden 16, 2 layers, 4 heads (2 kv heads with GQA), SwiGLU 24. */
 export function tinyConfigJson(spec: TinySpec): Record<string, unknown> {
+  const qwen =
+    spec.arch === undefined
+      ? {}
+      : {
+          architectures: [spec.arch === 'qwen2' ? 'Qwen2ForCausalLM' : 'Qwen3ForCausalLM'],
+          model_type: spec.arch,
+          use_sliding_window: false,
+          sliding_window: 64,
+          max_window_layers: 2,
+          ...(spec.arch === 'qwen3' ? { head_dim: 8, attention_bias: false } : {}),
+        };
   return {
     architectures: ['LlamaForCausalLM'],
     model_type: 'llama',
@@ -363,6 +379,7 @@ export function tinyConfigJson(spec: TinySpec): Record<string, unknown> {
     eos_token_id: 2,
     torch_dtype: { F32: 'float32', F16: 'float16', BF16: 'bfloat16' }[spec.dtype],
     ...(spec.ropeScaling === undefined ? {} : { rope_scaling: spec.ropeScaling }),
+    ...qwen,
   };
 }
 
@@ -505,12 +522,80 @@ export function tinyLlama11BConfigJson(): Record<string, unknown> {
   };
 }
 
+/** Qwen2.5-0.5B's public config.json (no weights: for `info` and memory planning). */
+export function qwen25_05BConfigJson(): Record<string, unknown> {
+  return {
+    architectures: ['Qwen2ForCausalLM'],
+    attention_dropout: 0.0,
+    bos_token_id: 151643,
+    eos_token_id: 151643,
+    hidden_act: 'silu',
+    hidden_size: 896,
+    initializer_range: 0.02,
+    intermediate_size: 4864,
+    max_position_embeddings: 32768,
+    max_window_layers: 24,
+    model_type: 'qwen2',
+    num_attention_heads: 14,
+    num_hidden_layers: 24,
+    num_key_value_heads: 2,
+    rms_norm_eps: 1e-6,
+    rope_theta: 1000000.0,
+    sliding_window: 32768,
+    tie_word_embeddings: true,
+    torch_dtype: 'bfloat16',
+    use_cache: true,
+    use_sliding_window: false,
+    vocab_size: 151936,
+  };
+}
+
+/** Qwen3-0.6B's public config.json (no weights: for `info` and memory planning). */
+export function qwen3_06BConfigJson(): Record<string, unknown> {
+  return {
+    architectures: ['Qwen3ForCausalLM'],
+    attention_bias: false,
+    attention_dropout: 0.0,
+    bos_token_id: 151643,
+    eos_token_id: 151645,
+    head_dim: 128,
+    hidden_act: 'silu',
+    hidden_size: 1024,
+    initializer_range: 0.02,
+    intermediate_size: 3072,
+    max_position_embeddings: 40960,
+    max_window_layers: 28,
+    model_type: 'qwen3',
+    num_attention_heads: 16,
+    num_hidden_layers: 28,
+    num_key_value_heads: 8,
+    rms_norm_eps: 1e-6,
+    rope_scaling: null,
+    rope_theta: 1000000,
+    sliding_window: null,
+    tie_word_embeddings: true,
+    torch_dtype: 'bfloat16',
+    use_cache: true,
+    use_sliding_window: false,
+    vocab_size: 151936,
+  };
+}
+
 /** The tiny model variants written by the fixture script, by folder name. */
 export const TINY_MODELS: Record<string, TinySpec> = {
   'tiny-f32-gqa': { seed: 1, dtype: 'F32', gqa: true, tied: false },
   'tiny-bf16-gqa-tied': { seed: 2, dtype: 'BF16', gqa: true, tied: true },
   'tiny-f16-mha': { seed: 3, dtype: 'F16', gqa: false, tied: false },
   'tiny-f32-mha-tied': { seed: 4, dtype: 'F32', gqa: false, tied: true },
+  'tiny-qwen2-f32': { seed: 5, dtype: 'F32', gqa: true, tied: false, arch: 'qwen2' },
+  'tiny-qwen3-bf16-tied': { seed: 6, dtype: 'BF16', gqa: true, tied: true, arch: 'qwen3' },
+};
+
+/** Config-only folders of real models (`info` plans them), by folder name. */
+export const CONFIG_ONLY_MODELS: Record<string, () => Record<string, unknown>> = {
+  'tinyllama-1.1b': tinyLlama11BConfigJson,
+  'qwen2.5-0.5b': qwen25_05BConfigJson,
+  'qwen3-0.6b': qwen3_06BConfigJson,
 };
 
 /** Which tiny variant each GGUF fixture is a copy of. */

@@ -24,7 +24,14 @@ import {
   type RawTensor,
   type WeightSource,
 } from '../model/params.ts';
-import { LINEAR_NAMES, linearShape, type LinearName, type LlamaShape } from '../model/types.ts';
+import {
+  LINEAR_NAMES,
+  linearPath,
+  linearShape,
+  type LinearName,
+  type LlamaShape,
+} from '../model/types.ts';
+import { biasName, qkNormName } from '../io/arch.ts';
 import { cutBlocks, type Dataset } from '../train/data.ts';
 import { defaultTrainSettings, type TrainSettings } from '../train/types.ts';
 import { cappedRuntime } from './gpu.ts';
@@ -45,6 +52,8 @@ const REF_KEY: Record<LinearName, 'q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down'
 /** The LlamaShape of a reference config. */
 export function shapeOfRef(c: RefConfig): LlamaShape {
   return {
+    biases: (c.biases ?? []) as LinearName[],
+    qkNorm: c.qkNorm === true,
     vocabSize: c.vocab,
     hidden: c.hidden,
     intermediate: c.intermediate,
@@ -101,6 +110,14 @@ export function refWeightSource(
       const arr = l[REF_KEY[n]];
       put(linearWeightName(i, n), arr, linearShape(shape, n), dtype);
     }
+    // Biases and q/k norms are stored F32 (Qwen checkpoints keep them in the weights' dtype; the
+    // GPU holds them in f32 either way).
+    for (const n of shape.biases)
+      put(biasName(i, linearPath(n)), l.bias![n]!, [linearShape(shape, n)[0]], 'F32');
+    if (shape.qkNorm) {
+      put(qkNormName(i, 'q'), l.qNorm!, [shape.headDim], 'F32');
+      put(qkNormName(i, 'k'), l.kNorm!, [shape.headDim], 'F32');
+    }
   });
   return {
     has: (name) => map.has(name),
@@ -142,7 +159,7 @@ export function setNonZeroLora(
 
 /**
  * The reference's gradients by trainable name: the embedding (when trained), the final norm, each
- * layer's two norms and the LoRA A/B of `targets`.
+ * layer's two norms (and q/k head norms when the model has them) and the LoRA A/B of `targets`.
  */
 export function expectedGradients(
   grads: RefGrads,
@@ -154,6 +171,8 @@ export function expectedGradients(
   grads.layers.forEach((g, i) => {
     expected.set(`model.layers.${i}.input_layernorm.weight`, g.inputNorm);
     expected.set(`model.layers.${i}.post_attention_layernorm.weight`, g.postNorm);
+    if (g.qNorm) expected.set(qkNormName(i, 'q'), g.qNorm);
+    if (g.kNorm) expected.set(qkNormName(i, 'k'), g.kNorm);
     for (const n of opts.targets) {
       expected.set(loraName(i, n, 'A'), g.lora[n]!.A);
       expected.set(loraName(i, n, 'B'), g.lora[n]!.B);
@@ -221,6 +240,8 @@ export function randomDataset(o: {
   const blocks = cutBlocks(ids, null, o.context);
   return {
     format: 'token-ids',
+    promptFormat: null,
+    example: null,
     separator: null,
     detectedSeparator: null,
     documents: 1,

@@ -10,6 +10,7 @@ const NParams = uniformLayout(
   { shaders: ['swiglu.forward', 'swiglu.backward', 'add.inplace', 'add.forward'] },
 );
 const ScaleParams = uniformLayout({ n: 'u32', s: 'f32' }, { shaders: ['add.scale'] });
+const BiasParams = uniformLayout({ T: 'u32', N: 'u32' }, { shaders: ['bias.add'] });
 
 /**
  * A 2D grid of `count` workgroups (x fastest, at most `maxPerDim` per dimension); shaders recover
@@ -69,6 +70,20 @@ export function addInto(rt: Runtime, dst: Binding, src: Binding, n: number): voi
     params: NParams.pack({ n }),
     workgroups: lanes(rt, n),
     label: `addInto ${n}`,
+  });
+}
+
+/**
+ * y[t, ·] += b for each of T rows of N (a projection's frozen bias, after x·Wᵀ and LoRA). Its
+ * backward is the identity on dy (the bias is frozen), so there is no backward launcher.
+ */
+export function biasAdd(rt: Runtime, y: Binding, b: Binding, T: number, N: number): void {
+  rt.dispatch({
+    shader: 'bias.add',
+    bindings: [b, y],
+    params: BiasParams.pack({ T, N }),
+    workgroups: lanes(rt, T * N),
+    label: `biasAdd ${T}x${N}`,
   });
 }
 

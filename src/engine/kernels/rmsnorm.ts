@@ -121,3 +121,48 @@ export function rmsnormBackward(
     ws.destroy();
   }
 }
+
+/**
+ * Per-head RMSNorm (Qwen3's q_norm / k_norm, before RoPE): x [T, H·hd] is T·H rows of hd, each
+ * normalised with the one weight w [hd] shared by every head, rstd [T, H] saved. A row-major
+ * [T, H·hd] buffer is exactly [T·H, hd], so this runs the RMSNorm shaders over T·H rows of hd.
+ */
+export function headRmsnormForward(
+  rt: Runtime,
+  x: Binding,
+  w: Tensor,
+  y: Binding,
+  rstd: Binding,
+  T: number,
+  H: number,
+  hd: number,
+  eps: number,
+  variant: RmsnormVariant = rmsnormVariant(rt),
+): void {
+  rmsnormForward(rt, x, w, y, rstd, T * H, hd, eps, variant);
+}
+
+/** Workspace floats headRmsnormBackward needs: ceil(T·H / 32) · hd. */
+export function headRmsnormBackwardWorkspaceSize(T: number, H: number, hd: number): number {
+  return rmsnormBackwardWorkspaceSize(T * H, hd);
+}
+
+/**
+ * Backward of headRmsnormForward: dx (= or += with accumulateDx) [T, H·hd]; dw [hd] += the sum over
+ * every token and head of dy · x · rstd, in a fixed order. dx must not alias dy.
+ */
+export function headRmsnormBackward(
+  rt: Runtime,
+  x: Binding,
+  w: Tensor,
+  rstd: Binding,
+  dy: Binding,
+  dx: Binding,
+  dw: Tensor,
+  T: number,
+  H: number,
+  hd: number,
+  opts?: { accumulateDx?: boolean; workspace?: Tensor; variant?: RmsnormVariant },
+): void {
+  rmsnormBackward(rt, x, w, rstd, dy, dx, dw, T * H, hd, opts);
+}
