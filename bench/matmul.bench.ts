@@ -27,7 +27,7 @@ export const SHAPES: [number, number, number][] = [
   [256, 512, 2048],
   [1, 1024, 1024],
 ];
-const VARIANTS: MatmulVariant[] = ['naive', 'tiled', 'regblock', 'direct', 'subgroup'];
+const VARIANTS: MatmulVariant[] = ['naive', 'tiled', 'regblock', 'direct', 'direct8', 'subgroup'];
 const DTYPES = ['f32', 'bf16'] as const;
 
 /** Runs the matmul section. */

@@ -4,7 +4,7 @@
 // A and C are f32 row-major; W is f32, or bf16 / f16 packed two per u32, read 16 bytes at a time
 // (4 f32 or 8 halves). Alignment the launcher guarantees: K % 4 == 0; W's contiguous dimension
 // (K for NT, N for NN) % 4 (f32) or % 8 (halves) == 0.
-// Threads: each lane computes a 4×4 block of C (rows 4·gid.y…, columns 4·gid.x…) in four vec4
+// Threads: each lane computes a 4×4 block of C (8×4 with ROWS8) (rows 4·gid.y…, columns 4·gid.x…) in four vec4
 // accumulators, reading A and W straight from global memory with 16-byte loads; a WG_X × WG_Y
 // workgroup covers 4·WG_Y rows × 4·WG_X columns (8×8 by default; 64×1 for 1–4 rows, so no lane
 // idles; ONE_ROW drops the three unused rows when M == 1). No barriers: on CPU-backed adapters
@@ -17,6 +17,8 @@ override B_NN: bool = false; // false: W[n, k] (NT); true: W[k, n] (NN)
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
 override ONE_ROW: bool = false; // M == 1: only the first row of each block is computed
+override ROWS8: bool = false;   // 8 rows per lane instead of 4 (the `direct8` variant): each W load
+                                // feeds twice the multiply-adds, which SwiftShader rewards
 
 // #params Params
 
@@ -91,7 +93,7 @@ fn store(row: u32, col: u32, v: vec4<f32>) {
 
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let row = gid.y * 4u;
+  let row = gid.y * select(4u, 8u, ROWS8);
   let col = gid.x * 4u;
   if (row >= p.M || col >= p.N) {
     return;
@@ -100,6 +102,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var c1 = vec4<f32>(0.0);
   var c2 = vec4<f32>(0.0);
   var c3 = vec4<f32>(0.0);
+  var c4 = vec4<f32>(0.0);
+  var c5 = vec4<f32>(0.0);
+  var c6 = vec4<f32>(0.0);
+  var c7 = vec4<f32>(0.0);
   if (B_NN) {
     for (var k = 0u; k < p.K; k += 4u) {
       let w0 = wn4(k, col);
@@ -116,6 +122,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         c2 += a2.x * w0 + a2.y * w1 + a2.z * w2 + a2.w * w3;
         c3 += a3.x * w0 + a3.y * w1 + a3.z * w2 + a3.w * w3;
       }
+      if (ROWS8) {
+        let a4_ = a4(row + 4u, k);
+        let a5 = a4(row + 5u, k);
+        let a6 = a4(row + 6u, k);
+        let a7 = a4(row + 7u, k);
+        c4 += a4_.x * w0 + a4_.y * w1 + a4_.z * w2 + a4_.w * w3;
+        c5 += a5.x * w0 + a5.y * w1 + a5.z * w2 + a5.w * w3;
+        c6 += a6.x * w0 + a6.y * w1 + a6.z * w2 + a6.w * w3;
+        c7 += a7.x * w0 + a7.y * w1 + a7.z * w2 + a7.w * w3;
+      }
     }
   } else if (WDT == 0u) {
     for (var k = 0u; k < p.K; k += 4u) {
@@ -128,6 +144,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         c1 += dots(a4(row + 1u, k), w0, w1, w2, w3);
         c2 += dots(a4(row + 2u, k), w0, w1, w2, w3);
         c3 += dots(a4(row + 3u, k), w0, w1, w2, w3);
+      }
+      if (ROWS8) {
+        c4 += dots(a4(row + 4u, k), w0, w1, w2, w3);
+        c5 += dots(a4(row + 5u, k), w0, w1, w2, w3);
+        c6 += dots(a4(row + 6u, k), w0, w1, w2, w3);
+        c7 += dots(a4(row + 7u, k), w0, w1, w2, w3);
       }
     }
   } else {
@@ -142,6 +164,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         c2 += dots8(row + 2u, k, w0, w1, w2, w3);
         c3 += dots8(row + 3u, k, w0, w1, w2, w3);
       }
+      if (ROWS8) {
+        c4 += dots8(row + 4u, k, w0, w1, w2, w3);
+        c5 += dots8(row + 5u, k, w0, w1, w2, w3);
+        c6 += dots8(row + 6u, k, w0, w1, w2, w3);
+        c7 += dots8(row + 7u, k, w0, w1, w2, w3);
+      }
     }
   }
   store(row, col, c0);
@@ -149,5 +177,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     store(row + 1u, col, c1);
     store(row + 2u, col, c2);
     store(row + 3u, col, c3);
+  }
+  if (ROWS8) {
+    store(row + 4u, col, c4);
+    store(row + 5u, col, c5);
+    store(row + 6u, col, c6);
+    store(row + 7u, col, c7);
   }
 }

@@ -51,7 +51,7 @@ describe('longlora tune', () => {
     expect(first.choices.length).toBe(14);
     for (const c of first.choices) {
       expect(c.source).toBe('timed');
-      expect(['naive', 'tiled', 'regblock', 'direct', 'subgroup']).toContain(c.choice);
+      expect(['naive', 'tiled', 'regblock', 'direct', 'direct8', 'subgroup']).toContain(c.choice);
       expect(c.timings[c.choice]).toBeGreaterThan(0);
       expect(c.what).toMatch(/proj/);
     }

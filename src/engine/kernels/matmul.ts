@@ -19,10 +19,11 @@ import {
 /**
  * Kernel variants: naive (one lane per output), tiled (16×16 workgroup-memory tiles), regblock
  * (64×64 workgroup-memory tiles, 4×4 per lane, vec4 loads), direct (4×4 per lane, vec4 loads, no
- * workgroup memory: best on CPU-backed adapters), subgroup (subgroupAdd reductions; small M).
- * regblock and direct need K % 4 == 0 and W's contiguous dimension % 4 (f32) or % 8 (halves).
+ * workgroup memory: best on CPU-backed adapters), direct8 (the same with 8×4 per lane: each W load
+ * feeds twice the multiply-adds), subgroup (subgroupAdd reductions; small M).
+ * regblock, direct and direct8 need K % 4 == 0 and W's contiguous dimension % 4 (f32) or % 8 (halves).
  */
-export type MatmulVariant = 'naive' | 'tiled' | 'regblock' | 'direct' | 'subgroup';
+export type MatmulVariant = 'naive' | 'tiled' | 'regblock' | 'direct' | 'direct8' | 'subgroup';
 
 /** Every variant, in benchmark order. */
 export const MATMUL_VARIANTS: readonly MatmulVariant[] = [
@@ -30,6 +31,7 @@ export const MATMUL_VARIANTS: readonly MatmulVariant[] = [
   'tiled',
   'regblock',
   'direct',
+  'direct8',
   'subgroup',
 ];
 
@@ -38,7 +40,18 @@ const TILE: Record<MatmulVariant, number> = {
   tiled: 16,
   regblock: 64,
   direct: 32,
+  direct8: 32,
   subgroup: 4,
+};
+
+/** The WGSL file of each variant: direct8 is the direct kernel with 8 rows per lane (ROWS8). */
+const SHADER: Record<MatmulVariant, string> = {
+  naive: 'matmul.naive',
+  tiled: 'matmul.tiled',
+  regblock: 'matmul.regblock',
+  direct: 'matmul.direct',
+  direct8: 'matmul.direct',
+  subgroup: 'matmul.subgroup',
 };
 
 /** Storage types of a frozen weight. */
@@ -60,7 +73,7 @@ export interface LinearOptions {
 // accum 1: C += alpha·AB; 0: C = alpha·AB.
 const Params = uniformLayout(
   { M: 'u32', N: 'u32', K: 'u32', alpha: 'f32', accum: 'u32' },
-  { shaders: MATMUL_VARIANTS.map((v) => `matmul.${v}`) },
+  { shaders: [...new Set(Object.values(SHADER))] },
 );
 const WDT: Record<WeightDType, number> = { f32: 0, bf16: 1, f16: 2 };
 
@@ -80,7 +93,7 @@ export function variantSupported(
   K: number,
 ): boolean {
   if (variant === 'subgroup') return rt.info.features.subgroups;
-  if (variant !== 'regblock' && variant !== 'direct') return true;
+  if (variant !== 'regblock' && variant !== 'direct' && variant !== 'direct8') return true;
   // 16-byte loads: A rows along K; W along its contiguous dimension (K for NT, N for NN).
   const wContig = op === 'forward' ? K : N;
   const per16 = dtype === 'f32' ? 4 : 8;
@@ -105,6 +118,12 @@ export function defaultVariant(
   return aligned ? 'regblock' : 'tiled';
 }
 
+/**
+ * Bumped when the variants change (2: direct8 added), so choices stored before are timed again
+ * rather than trusted.
+ */
+const TUNE_GENERATION = 2;
+
 /** The shape class tuning choices are cached under. */
 export function linearBucket(M: number, N: number, K: number, aligned: boolean): string {
   const m = M <= 4 ? M : pow2Bucket(M);
@@ -121,7 +140,7 @@ export function linearTuneKey(
   K: number,
 ): string {
   const aligned = variantSupported(rt, 'regblock', op, dtype, M, N, K);
-  return tuneKey(rt, `linear.${op}`, dtype, linearBucket(M, N, K, aligned));
+  return tuneKey(rt, `linear.${op}@${TUNE_GENERATION}`, dtype, linearBucket(M, N, K, aligned));
 }
 
 /** The variant a launcher uses without an explicit one: the tuned choice if cached, else default. */
@@ -158,13 +177,17 @@ function runLinear(
   if (M === 0 || N === 0) return;
   const constants: Record<string, number> = { WDT: WDT[dtype], B_NN: op === 'forward' ? 0 : 1 };
   let [tileN, tileM] = [TILE[variant], TILE[variant]];
-  if (variant === 'direct' && M <= 4) {
+  if (variant === 'direct8') {
+    // 8 rows per lane: an 8×8 workgroup covers 64 rows × 32 columns.
+    constants.ROWS8 = 1;
+    tileM = 64;
+  } else if (variant === 'direct' && M <= 4) {
     // One row of 64 lanes: a 4-row block per lane already covers M, so no lane idles.
     Object.assign(constants, { WG_X: 64, WG_Y: 1, ONE_ROW: M === 1 ? 1 : 0 });
     [tileN, tileM] = [256, 4];
   }
   rt.dispatch({
-    shader: `matmul.${variant}`,
+    shader: SHADER[variant],
     constants,
     bindings: [a, w, c],
     params: Params.pack({ M, N, K, alpha: opts.alpha ?? 1, accum: opts.accumulate ? 1 : 0 }),
@@ -224,9 +247,14 @@ const SCREEN_ROWS = 64;
 /** A candidate slower than this many times the fastest at SCREEN_ROWS is dropped. */
 const SCREEN_SLACK = 2;
 
-/** The variants a tuning pass times at M rows by default (subgroup is a 1–4-row kernel). */
+/**
+ * The variants a tuning pass times at M rows by default: subgroup is a 1–4-row kernel, direct8 a
+ * many-row one (its 8-row blocks would be mostly empty at 1–4 rows).
+ */
 export function tuneCandidates(M: number): MatmulVariant[] {
-  return MATMUL_VARIANTS.filter((v) => v !== 'naive' && (v !== 'subgroup' || M <= 4));
+  return MATMUL_VARIANTS.filter(
+    (v) => v !== 'naive' && (M <= 4 ? v !== 'direct8' : v !== 'subgroup'),
+  );
 }
 
 /**

@@ -1,0 +1,15 @@
+import { describe, expect, it } from 'vitest';
+import { checkVariant } from '../../test/linear-check.ts';
+import { testRuntime } from '../../test/gpu.ts';
+
+describe('linear, direct8 kernel (8 rows per lane), W f32 / bf16 / f16, against the float64 reference', () => {
+  for (const op of ['forward', 'backwardInput'] as const) {
+    it(`${op}: every supported shape and dtype, overwrite and accumulate`, async () => {
+      const rt = await testRuntime();
+      const ran = await checkVariant(rt, op, 'direct8');
+      // Aligned shapes only: 5 with f32 W, 4 with each 16-bit dtype (44 is not 8-aligned).
+      expect(ran).toBe(13);
+      expect(rt.liveTensors).toBe(0);
+    });
+  }
+});
