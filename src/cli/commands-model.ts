@@ -174,7 +174,10 @@ export async function generateCmd(argv: string[]): Promise<void> {
   const lora = adapter ? loraSettingsOf(adapter) : { ...BASE_ONLY };
   const params = await loadWithoutOptimizer(rt, m, lora, 0, adapter);
   const model = new LlamaModel(rt, params);
+  // As Hugging Face's tokenizer(prompt): BOS first only when the tokenizer adds one.
   const prompt = tok.encode(typeof v.prompt === 'string' ? v.prompt : '');
+  if (prompt.length === 0)
+    throw new UsageError('--prompt is required: the model has no BOS token to start from');
   const ids = await generate(model, prompt, {
     maxNewTokens: num(v, 'max-new-tokens', 64, true),
     temperature: num(v, 'temperature', DEFAULT_SAMPLING.temperature),
@@ -210,7 +213,9 @@ export async function evalCmd(argv: string[]): Promise<void> {
   const tok = tokenizerOf(m, path);
   const adapter = typeof v.adapter === 'string' ? await readAdapterDir(v.adapter, m) : undefined;
   const text = await readFile(req(v, 'data'), 'utf8');
-  const tokens = tok.encode(text, { addBos: true });
+  // As Hugging Face's tokenizer(text): BOS first only when the tokenizer adds one (none for Qwen,
+  // whose first token is then context only, never a target).
+  const tokens = tok.encode(text);
   const windows = slidingWindows(
     tokens,
     N,

@@ -19,7 +19,13 @@ import {
 } from '../model/longlora.ts';
 import { CheckpointStore } from '../train/checkpoint.ts';
 import { buildClusterFiles } from '../io/cluster.ts';
-import { buildDataset, parseAlpaca, SEPARATORS, type Separator } from '../train/data.ts';
+import {
+  buildDataset,
+  parseAlpaca,
+  SEPARATORS,
+  type RenderedExample,
+  type Separator,
+} from '../train/data.ts';
 import type { ReadAdapter } from '../io/peft.ts';
 import { FolderBlobStore } from '../train/store-node.ts';
 import { Trainer } from '../train/trainer.ts';
@@ -65,6 +71,7 @@ export async function train(argv: string[]): Promise<void> {
     seed: s,
     order: s,
     'holdout-blocks': s,
+    'chat-template': s,
     'init-adapter': s,
     'eval-every': s,
     'eval-windows': s,
@@ -130,6 +137,7 @@ export async function train(argv: string[]): Promise<void> {
   );
   const dataPath = req(v, 'data');
   const separator = separatorArg(v);
+  const chatTemplate = chatTemplateArg(v);
   const heldOutBlocks =
     v['holdout-blocks'] === undefined ? undefined : num(v, 'holdout-blocks', 0, true);
   if (heldOutBlocks !== undefined && heldOutBlocks < 0)
@@ -142,6 +150,7 @@ export async function train(argv: string[]): Promise<void> {
     heldOutBlocks,
     separator,
     vocabSize: m.config.vocabSize,
+    chatTemplate,
   });
   const cut = data.separator
     ? ` (separator ${data.separator}${separator ? '' : ', detected'})`
@@ -150,6 +159,7 @@ export async function train(argv: string[]): Promise<void> {
     `${data.format}${cut}: ${data.documents} document${data.documents === 1 ? '' : 's'}, ${data.tokens} tokens → ${data.train.length} training and ` +
       `${data.heldOut.length} held-out blocks of ${context}`,
   );
+  if (data.example) logExample(data.example, tok.chat !== undefined);
   await mkdir(out, { recursive: true });
   const store = new CheckpointStore(new FolderBlobStore(join(out, 'checkpoints')));
   const fp = modelFingerprint(m);
@@ -315,6 +325,26 @@ function trainableText(l: LoraSettings): string {
 }
 
 /** `--separator none|blank-line|line|eos`; undefined (detected from the text) when absent. */
+/** --chat-template model|none: instruction records in the model's chat template (default) or [INST]. */
+function chatTemplateArg(v: Record<string, unknown>): boolean {
+  const t = v['chat-template'];
+  if (t === undefined || t === 'model') return true;
+  if (t === 'none') return false;
+  throw new UsageError(`--chat-template must be model or none (got ${String(t)})`);
+}
+
+/** The first instruction record as the model reads it, the masked prompt between ⟦ ⟧. */
+function logExample(ex: RenderedExample, hasTemplate: boolean): void {
+  const how =
+    ex.format === 'chat-template'
+      ? "the model's chat template"
+      : `[INST]…[/INST]${hasTemplate ? ' (--chat-template none)' : ' (the model has no chat template)'}`;
+  log(
+    `prompts in ${how}; the first record, its prompt (${ex.promptTokens} tokens) between ⟦ ⟧ not in the loss, its answer (${ex.answerTokens} tokens) learned:`,
+  );
+  log(`⟦${ex.prompt}⟧${ex.answer}`);
+}
+
 function separatorArg(v: Record<string, unknown>): Separator | undefined {
   const sep = v.separator;
   if (sep === undefined) return undefined;

@@ -19,7 +19,7 @@ Commands (MODEL: a Hugging Face folder, a .safetensors with config.json beside i
             [--group-size G] [--rope-factor F] [--targets q_proj,k_proj,v_proj,o_proj]
             [--trainable embed,norm|none] [--rank R] [--alpha A] [--seed S] [--budget 8GiB]
             --out FILE.safetensors
-  train     --model MODEL --data FILE [--separator none|blank-line|line|eos] --out DIR [--context N] [--attention full|s2|s2roll] [--group-size G]
+  train     --model MODEL --data FILE [--separator none|blank-line|line|eos] [--chat-template model|none] --out DIR [--context N] [--attention full|s2|s2roll] [--group-size G]
             [--rope-factor F] [--rank R] [--alpha A] [--targets ...] [--trainable embed,norm|none]
             [--lr LR] [--warmup W] [--schedule constant|cosine] [--steps S] [--grad-accum K] [--clip C]
             [--seed S] [--order shuffled|sequential] [--holdout-blocks K] [--init-adapter DIR] [--eval-every K] [--eval-windows K] [--checkpoint-every K] [--keep-checkpoints K] [--no-checkpointing]
@@ -39,7 +39,9 @@ allocates anything.
 train --data: a .txt is one document unless it holds lines of only <|endoftext|> (or the tokenizer's
 EOS text), or --separator says where to cut; .json/.jsonl records with "text" are documents; a .json
 array of token ids is the token stream as it is; Alpaca records (instruction/input/output) mask the
-prompt from the loss. --holdout-blocks K holds out exactly the last K blocks (0 allowed; default 5%).
+prompt from the loss: a user turn (instruction, then input) and an assistant turn (output) in the
+model's chat template (tokenizer_config.json's chat_template), or [INST]{prompt}[/INST]{output}</s>
+for a model without one or with --chat-template none. --holdout-blocks K holds out exactly the last K blocks (0 allowed; default 5%).
 --init-adapter DIR starts from an adapter (its rank, alpha, targets and trained tensors) instead of
 a fresh LoRA init; --order sequential takes the blocks in file order instead of shuffled.
 

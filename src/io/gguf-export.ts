@@ -4,6 +4,7 @@
  * a tokenizer copied from a source GGUF or built from tokenizer.json. The file is produced as a
  * header followed by one tensor at a time, so a caller streams it to disk without holding it.
  */
+import { archOf, biasName, qkNormName } from './arch.ts';
 import { linearPath, linearShape, type LinearName, type ModelConfig } from './config.ts';
 import { bytesToF32, f32ToBytes, numel } from './dtype.ts';
 import { FormatError, UnsupportedModelError } from './errors.ts';
@@ -374,34 +375,36 @@ export function tokenizerKvs(
 // ---------------------------------------------------------------------------------------------
 // The merged model
 
-function llamaKvs(
+/** The model's metadata under its GGUF architecture's prefix (llama, qwen2, qwen3: src/io/arch.ts). */
+function archKvs(
   config: ModelConfig,
   o: { name: string; contextLength: number; rope: GgufRope },
 ): GgufKv[] {
+  const p = archOf(config).ggufArch;
   const kvs: GgufKv[] = [
-    { key: 'general.architecture', type: 'string', value: 'llama' },
+    { key: 'general.architecture', type: 'string', value: p },
     { key: 'general.name', type: 'string', value: o.name },
-    { key: 'llama.context_length', type: 'u32', value: o.contextLength },
-    { key: 'llama.embedding_length', type: 'u32', value: config.hidden },
-    { key: 'llama.block_count', type: 'u32', value: config.layers },
-    { key: 'llama.feed_forward_length', type: 'u32', value: config.intermediate },
-    { key: 'llama.attention.head_count', type: 'u32', value: config.heads },
-    { key: 'llama.attention.head_count_kv', type: 'u32', value: config.kvHeads },
-    { key: 'llama.rope.dimension_count', type: 'u32', value: config.headDim },
-    { key: 'llama.rope.freq_base', type: 'f32', value: config.ropeTheta },
-    { key: 'llama.attention.layer_norm_rms_epsilon', type: 'f32', value: config.rmsEps },
-    { key: 'llama.vocab_size', type: 'u32', value: config.vocabSize },
+    { key: `${p}.context_length`, type: 'u32', value: o.contextLength },
+    { key: `${p}.embedding_length`, type: 'u32', value: config.hidden },
+    { key: `${p}.block_count`, type: 'u32', value: config.layers },
+    { key: `${p}.feed_forward_length`, type: 'u32', value: config.intermediate },
+    { key: `${p}.attention.head_count`, type: 'u32', value: config.heads },
+    { key: `${p}.attention.head_count_kv`, type: 'u32', value: config.kvHeads },
+    { key: `${p}.rope.dimension_count`, type: 'u32', value: config.headDim },
+    { key: `${p}.rope.freq_base`, type: 'f32', value: config.ropeTheta },
+    { key: `${p}.attention.layer_norm_rms_epsilon`, type: 'f32', value: config.rmsEps },
+    { key: `${p}.vocab_size`, type: 'u32', value: config.vocabSize },
   ];
   if (config.headDim * config.heads !== config.hidden) {
     kvs.push(
-      { key: 'llama.attention.key_length', type: 'u32', value: config.headDim },
-      { key: 'llama.attention.value_length', type: 'u32', value: config.headDim },
+      { key: `${p}.attention.key_length`, type: 'u32', value: config.headDim },
+      { key: `${p}.attention.value_length`, type: 'u32', value: config.headDim },
     );
   }
   if (o.rope.kind === 'linear' && o.rope.factor !== 1) {
     kvs.push(
-      { key: 'llama.rope.scaling.type', type: 'string', value: 'linear' },
-      { key: 'llama.rope.scaling.factor', type: 'f32', value: o.rope.factor },
+      { key: `${p}.rope.scaling.type`, type: 'string', value: 'linear' },
+      { key: `${p}.rope.scaling.factor`, type: 'f32', value: o.rope.factor },
     );
   }
   return kvs;
@@ -493,7 +496,11 @@ export function mergedGguf(input: MergedGgufInput): GgufExport {
       'mlp.down_proj',
     ])
       order.push(`model.layers.${i}.${n}.weight`);
+    // The architecture's biases (Qwen2) and per-head q/k norms (Qwen3, trained ones substituted).
+    for (const n of config.biases) order.push(biasName(i, linearPath(n)));
+    if (config.qkNorm) order.push(qkNormName(i, 'q'), qkNormName(i, 'k'));
   }
+  const permute = archOf(config).ggufPermuteQK;
   const tensors: GgufStreamTensor[] = [];
   if (input.rope.kind === 'freqs') {
     const f = input.rope.factors;
@@ -539,7 +546,11 @@ export function mergedGguf(input: MergedGgufInput): GgufExport {
             for (let i = 0; i < inF; i++) values[base + i] = values[base + i]! + scaling * row[i]!;
           }
         }
-        if (hf.endsWith('self_attn.q_proj.weight') || hf.endsWith('self_attn.k_proj.weight')) {
+        // llama's q/k rows go to interleaved rotary order; qwen2/qwen3 keep Hugging Face's.
+        if (
+          permute &&
+          (hf.endsWith('self_attn.q_proj.weight') || hf.endsWith('self_attn.k_proj.weight'))
+        ) {
           const heads = hf.includes('q_proj') ? config.heads : config.kvHeads;
           values = permuteQK(values, heads, src.shape[0]!, src.shape[1]!);
         }
@@ -548,7 +559,7 @@ export function mergedGguf(input: MergedGgufInput): GgufExport {
     });
   }
   const kvs = [
-    ...llamaKvs(config, input),
+    ...archKvs(config, input),
     { key: 'general.file_type', type: 'u32', value: FILE_TYPE[dtype] } as GgufKv,
     ...input.tokenizer,
   ];
@@ -581,8 +592,9 @@ export function loraAdapterGguf(config: ModelConfig, a: ReadAdapter, name: strin
     const [out, inF] = linearShape(config, l.module);
     const gguf = hfToGgufName(linearWeightName(l.layer, l.module))!;
     const r = a.r;
-    const permuted =
-      l.module === 'q_proj'
+    const permuted = !archOf(config).ggufPermuteQK
+      ? l.B
+      : l.module === 'q_proj'
         ? permuteQK(l.B, config.heads, out, r)
         : l.module === 'k_proj'
           ? permuteQK(l.B, config.kvHeads, out, r)
@@ -605,7 +617,7 @@ export function loraAdapterGguf(config: ModelConfig, a: ReadAdapter, name: strin
     );
   }
   const kvs: GgufKv[] = [
-    { key: 'general.architecture', type: 'string', value: 'llama' },
+    { key: 'general.architecture', type: 'string', value: archOf(config).ggufArch },
     { key: 'general.type', type: 'string', value: 'adapter' },
     { key: 'general.name', type: 'string', value: name },
     { key: 'adapter.type', type: 'string', value: 'lora' },

@@ -12,6 +12,7 @@ import {
   type ShardedTensor,
 } from './safetensors.ts';
 import { baseName, readJson, type ByteSource } from './source.ts';
+import { bpeTokenizer, bpeVocabFromGguf, type BpeVocab } from './gguf-bpe.ts';
 import { spmTokenizer, spmVocabFromGguf, type SpmVocab } from './spm.ts';
 import { hfTokenizer, type Tokenizer } from './tokenizer.ts';
 
@@ -46,7 +47,10 @@ async function readTensorRange(
 
 /** Where the tokenizer comes from: tokenizer.json (+ config), a GGUF vocabulary, or nowhere. */
 export type TokenizerSource =
-  { kind: 'hf'; json: unknown; config: unknown } | { kind: 'gguf'; vocab: SpmVocab } | null;
+  | { kind: 'hf'; json: unknown; config: unknown }
+  | { kind: 'gguf'; vocab: SpmVocab }
+  | { kind: 'gguf-bpe'; vocab: BpeVocab }
+  | null;
 
 export interface OpenedModel {
   format: 'safetensors' | 'gguf';
@@ -149,7 +153,11 @@ async function openGguf(
   let tokenizer: TokenizerSource = null;
   const missing: string[] = [];
   try {
-    tokenizer = { kind: 'gguf', vocab: spmVocabFromGguf(src.name, gguf) };
+    // Sentencepiece ("llama") or byte-level BPE ("gpt2": Qwen, Llama 3, SmolLM2).
+    tokenizer =
+      gguf.metadata['tokenizer.ggml.model'] === 'gpt2'
+        ? { kind: 'gguf-bpe', vocab: bpeVocabFromGguf(src.name, gguf) }
+        : { kind: 'gguf', vocab: spmVocabFromGguf(src.name, gguf) };
   } catch {
     missing.push('tokenizer.json');
   }
@@ -257,5 +265,8 @@ async function openSafetensors(
 export function createTokenizer(source: TokenizerSource, config?: ModelConfig): Tokenizer | null {
   if (source === null) return null;
   if (source.kind === 'gguf') return spmTokenizer(source.vocab);
-  return hfTokenizer(source.json, source.config, { bosId: config?.bosId, eosId: config?.eosId });
+  if (source.kind === 'gguf-bpe') return bpeTokenizer(source.vocab);
+  // BOS comes from the tokenizer files alone, as in Hugging Face (config.json's bos_token_id is not
+  // the tokenizer's: Qwen's names <|endoftext|> while its tokenizer has no BOS).
+  return hfTokenizer(source.json, source.config, { eosId: config?.eosId });
 }

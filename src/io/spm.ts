@@ -167,6 +167,7 @@ export function spmTokenizer(vocab: SpmVocab): Tokenizer {
 
   return {
     bosId: vocab.bosId,
+    addsBos: vocab.addBos,
     eosId: vocab.eosId,
     eosText: vocab.tokens[vocab.eosId] ?? '',
     vocabSize: vocab.tokens.length,

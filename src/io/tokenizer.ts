@@ -1,21 +1,38 @@
 /** Tokenizers: Hugging Face tokenizer.json (via @huggingface/tokenizers) and GGUF sentencepiece vocabularies. */
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { StudioError } from '../util/errors.ts';
+import { chatTemplateFrom, type ChatTemplate } from './chat-template.ts';
 import { FormatError } from './errors.ts';
 
 /** What training, evaluation and generation need from a tokenizer. */
 export interface Tokenizer {
+  /**
+   * Encodes text. `addBos` puts the BOS first (nothing when the model has none); when absent, BOS
+   * comes first exactly when Hugging Face's `tokenizer(text)` would put it there (`addsBos`).
+   * Special tokens written in the text (`<|im_start|>`, `<|endoftext|>`, …) become their ids.
+   */
   encode(text: string, opts?: { addBos?: boolean }): number[];
   /** Decodes ids to text, dropping special tokens (BOS, EOS). */
   decode(ids: readonly number[]): string;
-  bosId: number;
+  /** The BOS id; undefined when the model has none (Qwen: `bos_token: null`). */
+  bosId?: number;
+  /**
+   * Whether encode puts BOS first by default: tokenizer_config.json's `add_bos_token` when it says,
+   * else whether tokenizer.json's post_processor adds one (Llama 3 yes; SmolLM2 and Qwen no).
+   */
+  addsBos: boolean;
   eosId: number;
   /** The EOS token as written in text (`</s>`, `<|endoftext|>`, …); a line holding only it separates documents. */
   eosText: string;
   vocabSize: number;
+  /** The model's chat template (tokenizer_config.json's `chat_template`); undefined when it has none. */
+  chat?: ChatTemplate;
 }
 
 type Json = Record<string, unknown>;
+
+/** Tokenizer classes whose add_bos_token defaults to true in transformers. */
+const LLAMA_CLASSES = /^(Code)?(Llama|Gemma)Tokenizer(Fast)?$/;
 
 function tokenContent(v: unknown): string | undefined {
   if (typeof v === 'string') return v;
@@ -25,13 +42,15 @@ function tokenContent(v: unknown): string | undefined {
 }
 
 /**
- * A tokenizer from tokenizer.json (+ tokenizer_config.json). BOS is added by default when the config's
- * add_bos_token says so (true when absent); `fallback` supplies ids the files do not name.
+ * A tokenizer from tokenizer.json (+ tokenizer_config.json), following Hugging Face: BOS is the
+ * config's `bos_token` (none when it is `null`), added by default when the config's `add_bos_token`
+ * says so or, when the config does not say, when tokenizer.json's post_processor adds it.
+ * `fallback.eosId` supplies an EOS the files do not name.
  */
 export function hfTokenizer(
   tokenizerJson: unknown,
   tokenizerConfig: unknown = {},
-  fallback: { bosId?: number; eosId?: number } = {},
+  fallback: { eosId?: number } = {},
 ): Tokenizer {
   // The tokenizer library throws plain errors (or TypeErrors) on a malformed tokenizer.json: each
   // becomes a FormatError naming the file, built here and on first use alike.
@@ -54,7 +73,7 @@ export function hfTokenizer(
 function buildHfTokenizer(
   tokenizerJson: unknown,
   tokenizerConfig: unknown,
-  fallback: { bosId?: number; eosId?: number },
+  fallback: { eosId?: number },
   asFormatError: <T>(what: string, f: () => T) => T,
 ): Tokenizer {
   if (typeof tokenizerJson !== 'object' || tokenizerJson === null || Array.isArray(tokenizerJson))
@@ -67,21 +86,46 @@ function buildHfTokenizer(
     throw new FormatError('tokenizer_config.json', 'is not a JSON object');
   const cfg = (tokenizerConfig ?? {}) as Json;
   const tok = new HfTokenizer(tokenizerJson, cfg);
-  const idOf = (v: unknown, names: string[], fb: number | undefined): number => {
+  const idOf = (v: unknown, names: string[], fb: number | undefined): number | undefined => {
     for (const name of [tokenContent(v), ...names]) {
       const id = name === undefined ? undefined : tok.token_to_id(name);
       if (id !== undefined) return id;
     }
-    if (fb !== undefined) return fb;
-    throw new FormatError('tokenizer.json', `the tokenizer has no ${names[0]} token`);
+    return fb;
   };
-  const bosId = idOf(cfg.bos_token, ['<s>', '<|begin_of_text|>'], fallback.bosId);
+  // What the post_processor puts before the text (Llama 3's template: <|begin_of_text|>).
+  const plain = tok.encode('a', { add_special_tokens: false }).ids;
+  const special = tok.encode('a', { add_special_tokens: true }).ids;
+  const at = plain.length
+    ? special.findIndex((_, i) => special.slice(i, i + plain.length).join() === plain.join())
+    : special.length;
+  const prefix = at > 0 ? special.slice(0, at) : [];
+  // `bos_token: null` (Qwen) means none; else the config's token, a usual name, or the prefix.
+  const bosId =
+    'bos_token' in cfg && cfg.bos_token === null
+      ? undefined
+      : idOf(
+          cfg.bos_token,
+          ['<s>', '<|begin_of_text|>'],
+          prefix.length === 1 ? prefix[0] : undefined,
+        );
   const eosId = idOf(cfg.eos_token, ['</s>', '<|end_of_text|>', '<|endoftext|>'], fallback.eosId);
-  const addBosDefault = cfg.add_bos_token === undefined ? true : cfg.add_bos_token === true;
+  if (eosId === undefined)
+    throw new FormatError('tokenizer.json', 'the tokenizer has no </s> (EOS) token');
+  // transformers' Llama/Gemma tokenizer classes default add_bos_token to true and rewrite the
+  // post_processor to match; other classes keep tokenizer.json's post_processor as it is.
+  // Without a BOS there is nothing to add, whatever add_bos_token says.
+  const addsBos =
+    bosId !== undefined &&
+    (typeof cfg.add_bos_token === 'boolean'
+      ? cfg.add_bos_token
+      : LLAMA_CLASSES.test(String(cfg.tokenizer_class ?? '')) || prefix.includes(bosId));
   const vocabSize = tok.get_vocab(true).size;
   const cleanUp = cfg.clean_up_tokenization_spaces === true;
+  const chat = chatTemplateFrom(cfg);
   return {
     bosId,
+    addsBos,
     eosId,
     eosText: tok.id_to_token(eosId) ?? '',
     vocabSize,
@@ -90,9 +134,10 @@ function buildHfTokenizer(
         'the tokenizer failed on the text',
         () => tok.encode(text, { add_special_tokens: false }).ids,
       );
-      return (opts.addBos ?? addBosDefault) ? [bosId, ...ids] : ids;
+      return (opts.addBos ?? addsBos) && bosId !== undefined ? [bosId, ...ids] : ids;
     },
     decode(ids) {
+      if (ids.length === 0) return ''; // the library refuses an empty list
       // Llama tokenizers do not "clean up" spaces before punctuation unless the config asks to.
       return asFormatError('the tokenizer failed to decode', () =>
         tok.decode([...ids], {
@@ -101,5 +146,6 @@ function buildHfTokenizer(
         }),
       );
     },
+    ...(chat ? { chat } : {}),
   };
 }

@@ -61,7 +61,10 @@ export async function generate(
   prompt: number[],
   o: SampleOptions,
 ): Promise<number[]> {
-  if (prompt.length === 0) throw new Error('generate needs at least one prompt token (BOS)');
+  if (prompt.length === 0)
+    throw new Error(
+      'generate needs at least one prompt token (BOS, or text for a model without one)',
+    );
   const cache = new KvCache(model, prompt.length + o.maxNewTokens);
   const rng = new Rng(o.seed);
   const out: number[] = [];

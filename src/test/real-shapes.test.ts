@@ -336,7 +336,10 @@ describe('generated small-width folders read back through the project loaders', 
       ]);
       const text = 'Hello the world and 123 — é 🙂';
       const ids = tok.encode(text);
-      expect(ids[0]).toBe(config.bosId);
+      // BOS first as Hugging Face's tokenizer(text) puts it: SmolLM2's post_processor adds none
+      // (its tokenizer_config has no add_bos_token), Llama 3's template and Llama 2's config do.
+      expect(tok.addsBos).toBe(name !== 'smollm2-135m');
+      expect(ids[0] === config.bosId).toBe(name !== 'smollm2-135m');
       expect(ids.every((id) => id >= 0 && id < config.vocabSize)).toBe(true);
       expect(tok.decode(ids)).toBe(text);
       // The real merges apply: common words take one or two tokens, not a token per byte.

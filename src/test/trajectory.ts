@@ -23,6 +23,8 @@ export function tokenDataset(ids: readonly number[], context: number): Dataset {
   const train = cutBlocks([...ids], null, context);
   return {
     format: 'token-ids',
+    promptFormat: null,
+    example: null,
     separator: null,
     detectedSeparator: null,
     documents: 1,

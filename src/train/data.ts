@@ -1,21 +1,35 @@
 /**
  * Training data: plain text (one document unless it carries separators), `{text}` records, a JSON
- * array of token ids, or Alpaca/LongAlpaca JSON/JSONL (prompt tokens masked from the loss); documents
- * are joined with EOS after one BOS and cut into blocks of the context length, with a held-out split.
+ * array of token ids, or Alpaca/LongAlpaca JSON/JSONL (prompt tokens masked from the loss, rendered
+ * with the model's chat template when it has one); documents are joined with EOS after the BOS the
+ * tokenizer adds (none for a model without one) and cut into blocks of the context length, with a
+ * held-out split.
  */
+import type { ChatTemplate } from '../io/chat-template.ts';
 import { describeValue } from '../io/errors.ts';
 import { StudioError } from '../util/errors.ts';
 import { IGNORE_INDEX } from '../util/labels.ts';
 
 /** Encodes text to ids. */
 export interface TextEncoder {
+  /** Special tokens written in the text (`<|im_start|>`) become their ids. */
   encode(text: string, opts?: { addBos?: boolean }): number[];
-  bosId: number;
+  /** Undefined when the model has no BOS (Qwen). */
+  bosId?: number;
+  /** Whether the tokenizer puts BOS before a text (Hugging Face's rule); true when absent and bosId is set. */
+  addsBos?: boolean;
   eosId: number;
   /** The EOS token as written in text (e.g. `</s>`); a line holding only it separates documents. */
   eosText?: string;
   /** Token ids must lie below this (checked for a token-id file). */
   vocabSize?: number;
+  /** The model's chat template, used for instruction records. */
+  chat?: ChatTemplate;
+}
+
+/** The BOS a token stream starts with: the one the tokenizer adds before a text, else none. */
+export function leadingBos(tok: TextEncoder): number[] {
+  return tok.bosId !== undefined && (tok.addsBos ?? true) ? [tok.bosId] : [];
 }
 
 /** Training data that is empty, malformed, or too short for the context. */
@@ -50,8 +64,28 @@ export interface Boundary {
   after: string;
 }
 
+/**
+ * How an instruction record becomes tokens: `chat-template` (the model's template, a user turn and an
+ * assistant turn) or `inst` (LongAlpaca's `[INST]…[/INST]`, for models without a template).
+ */
+export type PromptFormat = 'chat-template' | 'inst';
+
+/** One rendered instruction record: the text whose tokens are masked and the text that is learned. */
+export interface RenderedExample {
+  format: PromptFormat;
+  /** As the model reads it (special tokens as text); BOS is not written out. */
+  prompt: string;
+  answer: string;
+  promptTokens: number;
+  answerTokens: number;
+}
+
 export interface Dataset {
   format: DataFormat;
+  /** How instruction records were rendered (null for text and token ids). */
+  promptFormat: PromptFormat | null;
+  /** The first record as rendered (null for text and token ids). */
+  example: RenderedExample | null;
   /** How plain text was cut (null for records and token ids). */
   separator: Separator | null;
   /** What the text itself suggests (null for records and token ids). */
@@ -209,8 +243,28 @@ export function parseTokenIds(text: string, vocabSize: number | undefined): numb
 
 /** The LongAlpaca prompt: "[INST]{instruction}[/INST]" with the input appended when present. */
 export function alpacaPrompt(r: AlpacaRecord): string {
-  const body = r.input ? `${r.instruction}\n\n${r.input}` : r.instruction;
-  return `[INST]${body}[/INST]`;
+  return `[INST]${alpacaUserText(r)}[/INST]`;
+}
+
+/** The user turn of a record: the instruction, then `\n\n` and the input when there is one. */
+export function alpacaUserText(r: AlpacaRecord): string {
+  return r.input ? `${r.instruction}\n\n${r.input}` : r.instruction;
+}
+
+/**
+ * A record through a chat template: `prompt` is the user turn rendered with add_generation_prompt
+ * (it ends where the assistant's answer begins), `answer` what the full conversation adds after it.
+ * A template whose full rendering does not start with the prompt is a DataError.
+ */
+export function chatTurns(chat: ChatTemplate, r: AlpacaRecord): { prompt: string; answer: string } {
+  const user = { role: 'user' as const, content: alpacaUserText(r) };
+  const prompt = chat.render([user], true);
+  const full = chat.render([user, { role: 'assistant', content: r.output }], false);
+  if (!full.startsWith(prompt))
+    throw new DataError(
+      `The model's chat template does not render the prompt as the start of the conversation, so the prompt cannot be masked from the loss (prompt ${JSON.stringify(prompt.slice(-60))}, conversation ${JSON.stringify(full.slice(0, prompt.length + 20).slice(-80))}). Train without the template (--chat-template none).`,
+    );
+  return { prompt, answer: full.slice(prompt.length) };
 }
 
 /** Cuts a token stream into blocks; labels are the next token (HF causal LM shift), last = −100. */
@@ -238,6 +292,8 @@ export interface BuildOptions {
   separator?: Separator;
   /** Token ids must lie below this (a token-id file); the tokenizer's vocabSize when absent. */
   vocabSize?: number;
+  /** Instruction records through the model's chat template (default true; false: `[INST]`). */
+  chatTemplate?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -259,6 +315,9 @@ export function buildDataset(
   let separator: Separator | null = null;
   let detectedSeparator: Separator | null = null;
   let boundary: Boundary | null = null;
+  let promptFormat: PromptFormat | null = null;
+  let example: RenderedExample | null = null;
+  const bos = leadingBos(tok);
   if (format === 'text' || format === 'text-json' || format === 'text-jsonl') {
     let docs: string[];
     if (format === 'text') {
@@ -273,7 +332,7 @@ export function buildDataset(
     if (docs.length > 1)
       boundary = { before: docs[0]!.slice(-PREVIEW), after: docs[1]!.slice(0, PREVIEW) };
     samples.push(...docs.slice(0, 3).map((d) => d.slice(0, 200)));
-    ids.push(tok.bosId);
+    ids.push(...bos);
     docs.forEach((d, i) => {
       for (const id of tok.encode(d, { addBos: false })) ids.push(id);
       ids.push(tok.eosId);
@@ -287,10 +346,39 @@ export function buildDataset(
     const recs = parseAlpaca(text, format);
     if (recs.length === 0) throw new DataError(`${name} has no records.`);
     documents = recs.length;
-    samples.push(...recs.slice(0, 3).map((r) => `${alpacaPrompt(r)} ${r.output}`.slice(0, 200)));
+    const chat = o.chatTemplate === false ? undefined : tok.chat;
+    promptFormat = chat ? 'chat-template' : 'inst';
+    // Chat template: the rendered prompt's tokens are masked, the rest of the conversation (the
+    // answer and the template's end of turn) is learned; the template writes any BOS it wants.
+    // [INST]: BOS (when the tokenizer adds one) + prompt masked, answer + EOS learned.
+    const render = (r: AlpacaRecord) => {
+      if (chat) {
+        const t = chatTurns(chat, r);
+        return {
+          promptText: t.prompt,
+          answerText: t.answer,
+          prompt: tok.encode(t.prompt, { addBos: false }),
+          target: tok.encode(t.answer, { addBos: false }),
+        };
+      }
+      return {
+        promptText: alpacaPrompt(r),
+        answerText: `${r.output}${tok.eosText ?? ''}`,
+        prompt: [...bos, ...tok.encode(alpacaPrompt(r), { addBos: false })],
+        target: [...tok.encode(r.output, { addBos: false }), tok.eosId],
+      };
+    };
     recs.forEach((r, i) => {
-      const prompt = [tok.bosId, ...tok.encode(alpacaPrompt(r), { addBos: false })];
-      const target = [...tok.encode(r.output, { addBos: false }), tok.eosId];
+      const { promptText, answerText, prompt, target } = render(r);
+      if (i < 3) samples.push(`${promptText}${answerText}`.slice(0, 200));
+      if (i === 0)
+        example = {
+          format: chat ? 'chat-template' : 'inst',
+          prompt: promptText,
+          answer: answerText,
+          promptTokens: prompt.length,
+          answerTokens: target.length,
+        };
       for (const id of prompt) {
         ids.push(id);
         mask.push(false);
@@ -323,6 +411,8 @@ export function buildDataset(
   }
   return {
     format,
+    promptFormat,
+    example,
     separator,
     detectedSeparator,
     documents,

@@ -1,7 +1,8 @@
 /**
  * Data: drop .txt / .json / .jsonl; shows format, documents, tokens and blocks at the target context.
  * Plain text is one document unless it holds separator lines or the user picks a separator here;
- * the document count and the first boundary show what the choice does.
+ * the document count and the first boundary show what the choice does. Instruction records show the
+ * first one as the model reads it, the masked prompt greyed.
  */
 import type { DataSeparator, DataSummary } from '../worker/protocol.ts';
 import { useStudio } from '../store/index.ts';
@@ -68,6 +69,28 @@ function SeparatorField({ d, disabled }: { d: DataSummary; disabled: boolean }) 
   );
 }
 
+/** The first instruction record as rendered: the prompt greyed (not in the loss), then the answer. */
+function RenderedExample({ ex }: { ex: NonNullable<DataSummary['example']> }) {
+  const how =
+    ex.format === 'chat-template'
+      ? "in the model's chat template"
+      : 'as [INST]…[/INST] (the model has no chat template)';
+  return (
+    <figure className="rendered-example" aria-label="Rendered example">
+      <figcaption>
+        First record {how}. Greyed: the prompt, not in the loss ({formatCount(ex.promptTokens)}{' '}
+        tokens); the rest is learned ({formatCount(ex.answerTokens)} tokens).
+      </figcaption>
+      <pre className="samples">
+        <span className="masked" title="not in the loss" aria-label="Prompt, not in the loss">
+          {ex.prompt}
+        </span>
+        <span aria-label="Answer, in the loss">{ex.answer}</span>
+      </pre>
+    </figure>
+  );
+}
+
 /** The Data panel. */
 export function DataPanel() {
   const { summary: d, loading, progress, error } = useStudio((s) => s.data);
@@ -115,7 +138,8 @@ export function DataPanel() {
             </dd>
           </dl>
           {d.format === 'text' && <SeparatorField d={d} disabled={loading} />}
-          {d.samples.length > 0 && (
+          {d.example && <RenderedExample ex={d.example} />}
+          {!d.example && d.samples.length > 0 && (
             <pre className="samples" aria-label="Sample lines">
               {d.samples.join('\n')}
             </pre>

@@ -29,7 +29,10 @@ export async function heldOutPerplexity(
   }
 }
 
-/** One passkey trial: greedy decode after a prompt of about `length` tokens; exact match. */
+/**
+ * One passkey trial: greedy decode after a prompt of about `length` tokens; exact match. The prompt
+ * is tokenized as Hugging Face's tokenizer(prompt) would (BOS first only when the tokenizer adds one).
+ */
 export async function passkeyTrial(
   w: Weights,
   tok: Tokenizer,
@@ -37,8 +40,8 @@ export async function passkeyTrial(
   seed: number,
   ropeFactorAt: (tokens: number) => number,
 ): Promise<PasskeyResult> {
-  const trial = buildPasskeyTrial(length, seed, (t) => tok.encode(t, { addBos: true }).length);
-  const ids = tok.encode(trial.prompt, { addBos: true });
+  const trial = buildPasskeyTrial(length, seed, (t) => tok.encode(t).length);
+  const ids = tok.encode(trial.prompt);
   const out = await generate(w.model, ids, {
     maxNewTokens: String(trial.key).length + 4,
     temperature: 0,
@@ -56,7 +59,10 @@ export async function passkeyTrial(
   };
 }
 
-/** Samples a continuation of `prompt`, streaming the text as it decodes. */
+/**
+ * Samples a continuation of `prompt` (tokenized as Hugging Face's tokenizer(prompt) would), streaming
+ * the text as it decodes. A model without a BOS needs a prompt to start from.
+ */
 export async function sample(
   w: Weights,
   tok: Tokenizer,
@@ -66,7 +72,9 @@ export async function sample(
   ropeFactorAt: (tokens: number) => number,
   onText: (t: string) => unknown,
 ): Promise<string> {
-  const ids = tok.encode(prompt, { addBos: true });
+  const ids = tok.encode(prompt);
+  if (ids.length === 0)
+    throw new DataError('The model has no BOS token to start from: write a prompt to continue.');
   const out: number[] = [];
   let shown = '';
   await generate(w.model, ids, {

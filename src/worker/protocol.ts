@@ -96,6 +96,18 @@ export interface DataSummary {
   context: number;
   /** A few lines from the start, for the user to recognise the data. */
   samples: string[];
+  /**
+   * The first instruction record as the model reads it (null for text and token ids): rendered with
+   * the model's chat template, or LongAlpaca's [INST] format when it has none; `prompt` is masked
+   * from the loss, `answer` is learned.
+   */
+  example: {
+    format: 'chat-template' | 'inst';
+    prompt: string;
+    answer: string;
+    promptTokens: number;
+    answerTokens: number;
+  } | null;
 }
 
 export type { AttentionPattern } from '../util/attention-pattern.ts';

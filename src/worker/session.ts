@@ -200,6 +200,7 @@ export function dataSummary(d: LoadedData): DataSummary {
     blocks: blocks.length,
     context: ds.context,
     samples: ds.samples,
+    example: ds.example,
   };
 }
 
