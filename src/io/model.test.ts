@@ -29,7 +29,11 @@ describe('openModel', () => {
     expect(m.config.kvHeads).toBe(spec.gqa ? 2 : 4);
     expect(m.config.tieWordEmbeddings).toBe(spec.tied);
     expect(m.tensors.some((t) => t.name === 'lm_head.weight')).toBe(!spec.tied);
-    const perLayer = 16 * 16 * 2 + 2 * (spec.gqa ? 8 : 16) * 16 + 3 * 16 * 24 + 2 * 16;
+    // Qwen3's tiny model has head_dim 8 (q_proj out 32); Qwen2 adds q/k/v biases, Qwen3 q/k norms.
+    const hd = spec.arch === 'qwen3' ? 8 : 4;
+    const [q, kv] = [4 * hd, (spec.gqa ? 2 : 4) * hd];
+    const extra = spec.arch === 'qwen2' ? q + 2 * kv : spec.arch === 'qwen3' ? 2 * hd : 0;
+    const perLayer = q * 16 * 2 + 2 * kv * 16 + 3 * 16 * 24 + 2 * 16 + extra;
     expect(m.parameterCount).toBe(290 * 16 * (spec.tied ? 1 : 2) + 2 * perLayer + 16);
     expect(m.tokenizer?.kind).toBe('hf');
     expect(m.missing).toEqual([]);
