@@ -3,8 +3,10 @@
  * run owns it; the second one lists its checkpoints read-only and says the run is busy elsewhere,
  * until the first tab closes.
  */
+import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
-import { openStudio, stepNow } from './helpers.ts';
+import { unzipSync } from 'fflate';
+import { openStudio, safetensorsHeader, stepNow } from './helpers.ts';
 
 test('a second tab does not continue a run the first one trains, and can once that tab closes', async ({
   context,
@@ -17,6 +19,8 @@ test('a second tab does not continue a run the first one trains, and can once th
   await a.getByRole('spinbutton', { name: 'Target context' }).fill('64');
   await a.getByRole('spinbutton', { name: 'Steps' }).fill('400');
   await a.getByRole('spinbutton', { name: 'Checkpoint every' }).fill('2');
+  // All kept, so the checkpoint the second tab exports is not deleted by retention meanwhile.
+  await a.getByRole('spinbutton', { name: 'Keep checkpoints' }).fill('0');
   await expect(a.getByLabel('Data summary')).toContainText('× 64 tokens');
   await a.getByRole('button', { name: 'Start training' }).click();
   await expect(a.getByRole('list', { name: 'Checkpoints' })).toContainText(/step \d+/, {
@@ -36,6 +40,30 @@ test('a second tab does not continue a run the first one trains, and can once th
   const resumeOne = list.getByRole('button', { name: /^Resume from step \d+$/ }).first();
   await expect(resumeOne).toBeDisabled();
   await expect(resumeOne).toHaveAccessibleDescription(/open in another tab/);
+  const deleteOne = list.getByRole('button', { name: /^Delete checkpoint at step \d+$/ }).first();
+  await expect(deleteOne).toBeDisabled();
+  await expect(deleteOne).toHaveAccessibleDescription(/open in another tab/);
+
+  // Export of a committed checkpoint works here, read from IndexedDB without the run's lock (the
+  // demo model loads by itself), while the first tab goes on training.
+  const exportOne = list.getByRole('button', { name: /^Export checkpoint at step \d+$/ }).first();
+  const step = Number(/\d+$/.exec((await exportOne.getAttribute('aria-label'))!)![0]);
+  const download = b.waitForEvent('download', { timeout: 180_000 });
+  await exportOne.click();
+  const d = await download;
+  expect(d.suggestedFilename()).toBe(`stories260K-demo-longlora-64-step${step}.zip`);
+  const files = unzipSync(new Uint8Array(readFileSync(await d.path())));
+  const cfg = JSON.parse(new TextDecoder().decode(files['adapter_config.json'])) as {
+    peft_type: string;
+    base_model_name_or_path: string;
+  };
+  expect(cfg.peft_type).toBe('LORA');
+  const tensors = safetensorsHeader(files['adapter_model.safetensors']!);
+  expect(Object.keys(tensors).length).toBe(52);
+  await expect(b.getByText(`Saved stories260K-demo-longlora-64-step${step}.zip`)).toBeVisible();
+  await expect(busy).toBeVisible(); // still the first tab's run
+  const at = await stepNow(a);
+  await expect.poll(() => stepNow(a), { timeout: 120_000 }).toBeGreaterThan(at);
 
   // The first tab closes: its lock goes with it, and the second tab may continue the run.
   await a.close();

@@ -35,19 +35,32 @@ export const generateText = (
 ): Promise<Outcome<string>> =>
   attempt(() => getEngine().generate(prompt, maxTokens, Comlink.proxy(onToken)));
 
+/** Saves a .zip the worker built through a download link. */
+function saveZip(file: ExportedFile): void {
+  const url = URL.createObjectURL(
+    new Blob([file.bytes as Uint8Array<ArrayBuffer>], { type: 'application/zip' }),
+  );
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = file.name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 /** Builds the adapter .zip in the worker and saves it through a download link. */
 export async function downloadAdapter(merged: boolean): Promise<Outcome<ExportedFile>> {
   const r = await attempt(() => getEngine().exportAdapter({ merged }));
-  if (r.ok) {
-    const url = URL.createObjectURL(
-      new Blob([r.value.bytes as Uint8Array<ArrayBuffer>], { type: 'application/zip' }),
-    );
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = r.value.name;
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
-  }
+  if (r.ok) saveZip(r.value);
+  return r;
+}
+
+/**
+ * The adapter .zip of a committed checkpoint, read from storage (works in a second tab while the
+ * run trains in another: its lock is not taken), saved through a download link.
+ */
+export async function downloadCheckpoint(id: string): Promise<Outcome<ExportedFile>> {
+  const r = await attempt(() => getEngine().exportCheckpoint(id, { merged: false }));
+  if (r.ok) saveZip(r.value);
   return r;
 }
 

@@ -1,6 +1,10 @@
 /** Checkpoints stored in this browser (IndexedDB): resume, delete, storage used, persistence. */
-import { useEffect } from 'react';
+import { useEffect, useState } from 'react';
+import { downloadCheckpoint } from '../store/actions.ts';
+import type { ShownError } from '../store/errors.ts';
 import { useStudio } from '../store/index.ts';
+import { DEMO_MODEL_NAME } from '../util/demo.ts';
+import type { CheckpointInfo } from '../worker/protocol.ts';
 import { ErrorNote } from './ErrorNote.tsx';
 import { formatBytes } from './format.ts';
 import { Panel } from './Panel.tsx';
@@ -10,7 +14,13 @@ export function CheckpointsPanel() {
   const c = useStudio((s) => s.checkpoints);
   const busy = useStudio((s) => ['starting', 'running', 'paused'].includes(s.run.state));
   const run = useStudio((s) => s.run);
-  const { refreshCheckpoints, deleteCheckpoint, requestPersist, resumeFrom } = useStudio.getState();
+  const modelName = useStudio((s) => s.model.summary?.name ?? null);
+  const modelLoading = useStudio((s) => s.model.loading);
+  const { refreshCheckpoints, deleteCheckpoint, requestPersist, resumeFrom, loadModel } =
+    useStudio.getState();
+  const [exporting, setExporting] = useState<number | null>(null);
+  const [exported, setExported] = useState<string | null>(null);
+  const [exportError, setExportError] = useState<ShownError | null>(null);
   useEffect(() => {
     void refreshCheckpoints();
   }, [refreshCheckpoints]);
@@ -31,6 +41,34 @@ export function CheckpointsPanel() {
       : elsewhere.includes(runId)
         ? 'This run is open in another tab of the studio: continue it there, or close that tab.'
         : undefined;
+  const deleteWhy = (runId: string): string | undefined =>
+    busy
+      ? 'A run is going in this tab: stop it first.'
+      : elsewhere.includes(runId)
+        ? 'This run is open in another tab of the studio: delete its checkpoints there, or close that tab.'
+        : undefined;
+  // Export reads a committed checkpoint from storage: it needs the base model it was trained on
+  // (the demo loads by itself), never the run's lock, so a second tab may export too.
+  const exportWhy = (k: CheckpointInfo): string | undefined =>
+    exporting !== null
+      ? `Exporting the checkpoint at step ${exporting}: wait for it.`
+      : modelLoading
+        ? 'A model is loading: wait for it.'
+        : busy && modelName !== k.modelName
+          ? `A run of another model is going in this tab: stop it to export a checkpoint of ${k.modelName}.`
+          : modelName !== k.modelName && k.modelName !== DEMO_MODEL_NAME
+            ? `Load the model this checkpoint was trained on (${k.modelName}) to export it.`
+            : undefined;
+  const exportOne = async (k: CheckpointInfo) => {
+    setExporting(k.step);
+    setExportError(null);
+    setExported(null);
+    if (modelName !== k.modelName) await loadModel('demo');
+    const r = await downloadCheckpoint(k.id);
+    setExporting(null);
+    if (r.ok) setExported(`${r.value.name} · ${formatBytes(r.value.bytes.byteLength)}`);
+    else setExportError(r.error);
+  };
   return (
     <Panel
       id="checkpoints"
@@ -84,8 +122,19 @@ export function CheckpointsPanel() {
               </button>
               <button
                 type="button"
+                className="small"
+                disabled={exportWhy(k) !== undefined}
+                aria-description={exportWhy(k)}
+                onClick={() => void exportOne(k)}
+                aria-label={`Export checkpoint at step ${k.step}`}
+              >
+                Export
+              </button>
+              <button
+                type="button"
                 className="small danger"
-                disabled={busy}
+                disabled={deleteWhy(k.runId) !== undefined}
+                aria-description={deleteWhy(k.runId)}
                 onClick={() => void deleteCheckpoint(k.id)}
                 aria-label={`Delete checkpoint at step ${k.step}`}
               >
@@ -95,6 +144,8 @@ export function CheckpointsPanel() {
           </li>
         ))}
       </ul>
+      {exported && <p role="status">Saved {exported}</p>}
+      {exportError && <ErrorNote error={exportError} onDismiss={() => setExportError(null)} />}
       {c.loaded && c.list.length === 0 && (
         <p className="muted">No checkpoints yet. A running job saves them as it goes.</p>
       )}
@@ -106,9 +157,14 @@ export function CheckpointsPanel() {
         {c.persisted ? (
           <span>Persistent storage granted</span>
         ) : (
-          <button type="button" className="small" onClick={() => void requestPersist()}>
-            Persist storage
-          </button>
+          <span>
+            {c.persistRefused && (
+              <span role="status">The browser did not grant persistent storage. </span>
+            )}
+            <button type="button" className="small" onClick={() => void requestPersist()}>
+              Persist storage
+            </button>
+          </span>
         )}
       </div>
       {c.error && <ErrorNote error={c.error} />}

@@ -110,7 +110,7 @@ export function DataPanel() {
           label="Training data"
           accept=".txt,.json,.jsonl,text/plain,application/json"
           multiple={false}
-          disabled={loading}
+          disabledReason={loading ? 'Training data is loading: wait for it.' : undefined}
           onFiles={(files) => files[0] && void loadData(files[0])}
         >
           <p>Drop a .txt, .json or .jsonl file.</p>

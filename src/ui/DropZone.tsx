@@ -6,13 +6,22 @@ interface DropZoneProps {
   label: string;
   accept: string;
   multiple: boolean;
-  disabled?: boolean;
+  /** Why files cannot be taken now (the picker is disabled with this as its description). */
+  disabledReason?: string;
   onFiles(files: File[]): void;
   children: ReactNode;
 }
 
 /** Drop zone + file picker; calls onFiles with every file dropped or chosen. */
-export function DropZone({ label, accept, multiple, disabled, onFiles, children }: DropZoneProps) {
+export function DropZone({
+  label,
+  accept,
+  multiple,
+  disabledReason,
+  onFiles,
+  children,
+}: DropZoneProps) {
+  const disabled = disabledReason !== undefined;
   const [over, setOver] = useState(false);
   const id = useId();
   const onDrop = async (e: DragEvent) => {
@@ -42,6 +51,7 @@ export function DropZone({ label, accept, multiple, disabled, onFiles, children 
           accept={accept}
           multiple={multiple}
           disabled={disabled}
+          aria-description={disabledReason}
           onChange={(e) => {
             const files = [...(e.currentTarget.files ?? [])];
             e.currentTarget.value = '';

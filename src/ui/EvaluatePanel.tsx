@@ -16,6 +16,17 @@ export function EvaluatePanel() {
   const [length, setLength] = useState(2048);
   const [prompt, setPrompt] = useState('Once upon a time');
   const [output, setOutput] = useState('');
+  const BUSY: Record<string, string> = {
+    ppl: 'Measuring perplexity',
+    passkey: 'Running the passkey test',
+    gen: 'Generating',
+  };
+  // Why the buttons are disabled (their accessible description).
+  const why = !ready
+    ? 'Load a model first.'
+    : busy
+      ? `${BUSY[busy] ?? 'Working'}: wait for it to finish.`
+      : undefined;
   const go = async (
     what: string,
     fn: () => Promise<{ ok: boolean; error?: ShownError; text?: string }>,
@@ -32,7 +43,8 @@ export function EvaluatePanel() {
       <div className="button-row">
         <button
           type="button"
-          disabled={!ready || !!busy}
+          disabled={why !== undefined}
+          aria-description={why}
           onClick={() =>
             void go('ppl', async () => {
               const r = await evaluatePerplexity(context);
@@ -62,7 +74,8 @@ export function EvaluatePanel() {
         />
         <button
           type="button"
-          disabled={!ready || !!busy}
+          disabled={why !== undefined}
+          aria-description={why}
           onClick={() =>
             void go('passkey', async () => {
               const r = await runPasskey(length, Date.now() & 0xffff);
@@ -86,7 +99,8 @@ export function EvaluatePanel() {
       <div className="button-row">
         <button
           type="button"
-          disabled={!ready || !!busy}
+          disabled={why !== undefined}
+          aria-description={why}
           onClick={() => {
             setOutput('');
             void go('gen', () => generateText(prompt, 200, (t) => setOutput((o) => o + t)));

@@ -58,6 +58,7 @@ export function ExportPanel() {
           className="primary"
           disabled={!ready || busy}
           aria-describedby={blocker ? 'export-blocker' : undefined}
+          aria-description={ready && busy ? 'Exporting the adapter: wait for it.' : undefined}
           onClick={() => void run()}
         >
           Export adapter
@@ -144,6 +145,7 @@ function GgufExport({ ready }: { ready: boolean }) {
           type="button"
           disabled={!ready || busy}
           aria-describedby={ready ? undefined : 'export-blocker'}
+          aria-description={ready && busy ? 'Writing the GGUF: wait for it.' : undefined}
           onClick={() => void run()}
         >
           Export GGUF

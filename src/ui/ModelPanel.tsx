@@ -10,14 +10,24 @@ import { Panel } from './Panel.tsx';
 export function ModelPanel() {
   const { summary: m, loading, progress, error } = useStudio((s) => s.model);
   const loadModel = useStudio((s) => s.loadModel);
-  const running = useStudio((s) => s.run.state === 'running' || s.run.state === 'paused');
+  const running = useStudio((s) => ['starting', 'running', 'paused'].includes(s.run.state));
+  const why = loading
+    ? 'A model is loading: wait for it.'
+    : running
+      ? 'A run is going: stop it before loading another model.'
+      : undefined;
   return (
     <Panel
       id="model"
       title="Model"
       hint="A Hugging Face folder, its safetensors shards, or one GGUF file."
       actions={
-        <button type="button" disabled={loading || running} onClick={() => void loadModel('demo')}>
+        <button
+          type="button"
+          disabled={!!why}
+          aria-description={why}
+          onClick={() => void loadModel('demo')}
+        >
           Use demo model
         </button>
       }
@@ -26,7 +36,7 @@ export function ModelPanel() {
         label="Model files"
         accept=".json,.safetensors,.gguf,.model"
         multiple
-        disabled={loading || running}
+        disabledReason={why}
         onFiles={(files) => void loadModel(files)}
       >
         <p>Drop a model folder or files here. They are read locally, never uploaded.</p>

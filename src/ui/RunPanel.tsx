@@ -11,6 +11,7 @@ export function RunPanel() {
   const plan = useStudio((s) => s.plan);
   const hasData = useStudio((s) => !!s.data.summary);
   const hasModel = useStudio((s) => !!s.model.summary);
+  const planError = useStudio((s) => s.planError);
   const last = useStudio((s) => s.metrics.last);
   const total = useStudio((s) => s.metrics.totalSteps || s.settings?.steps || 0);
   const { startTraining, pause, resume, stop, dismissRunError } = useStudio.getState();
@@ -22,6 +23,10 @@ export function RunPanel() {
       : plan && !plan.fits
         ? 'Change the flagged settings to start.'
         : null;
+  // Why Start is disabled (its accessible description); the panel's hint says it too.
+  const startWhy =
+    why ??
+    (plan ? undefined : planError ? `The memory plan failed: ${planError.message}` : 'Planning…');
   const step = last?.step ?? 0;
   return (
     <Panel
@@ -34,7 +39,8 @@ export function RunPanel() {
             <button
               type="button"
               className="primary"
-              disabled={!!why || !plan}
+              disabled={startWhy !== undefined}
+              aria-description={startWhy}
               onClick={() => void startTraining()}
             >
               Start training

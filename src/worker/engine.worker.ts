@@ -54,6 +54,10 @@ const api: EngineApi = {
     const file = await engine.exportAdapter(options);
     return Comlink.transfer(file, [file.bytes.buffer]);
   },
+  async exportCheckpoint(id, options) {
+    const file = await engine.exportCheckpoint(id, options);
+    return Comlink.transfer(file, [file.bytes.buffer]);
+  },
   exportGguf: (options, write, onProgress) =>
     engine.exportGguf(
       options,

@@ -288,6 +288,11 @@ export interface EngineApi {
   generate(prompt: string, maxTokens: number, onToken: (text: string) => void): Promise<string>;
   exportAdapter(options: ExportOptions): Promise<ExportedFile>;
   /**
+   * A committed checkpoint's adapter .zip, read from storage without taking its run's lock (a
+   * second tab exports a run another tab trains).
+   */
+  exportCheckpoint(id: string, options: ExportOptions): Promise<ExportedFile>;
+  /**
    * Streams the trained run as a GGUF for llama.cpp: `write` gets the file chunk by chunk (at most
    * one tensor at a time is held), `onProgress` the bytes written and the total.
    */

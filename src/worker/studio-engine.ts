@@ -19,13 +19,14 @@ import { readAdapter, zipFiles } from '../io/peft.ts';
 import type { ByteSource } from '../io/source.ts';
 import type { Tokenizer } from '../io/tokenizer.ts';
 import { BASE_ONLY, ropeFactor } from '../model/longlora.ts';
+import type { LlamaParams } from '../model/params.ts';
 import {
   exportAdapter as buildAdapter,
   mergedConfigJson,
   mergeModel,
   modelFingerprint,
 } from '../model/session.ts';
-import type { CheckpointStore } from '../train/checkpoint.ts';
+import { CheckpointError, type CheckpointStore } from '../train/checkpoint.ts';
 import { parseAlpaca } from '../train/data.ts';
 import { BusyError, NotReadyError } from '../util/errors.ts';
 import { lockRun, type RunLock } from '../util/run-lock.ts';
@@ -356,15 +357,58 @@ export class StudioEngine {
   }
 
   private async exportAdapterNow(o: ExportOptions): Promise<ExportedFile> {
-    const m = this.model();
+    this.model();
     const run = this.run;
     if (!run || run.rt !== (await this.runtime()))
       throw new NotReadyError(
         'Train or resume a run first: there is no trained adapter to export.',
       );
-    const s = run.settings;
+    return this.adapterZip(run.params, run.settings, o);
+  }
+
+  /**
+   * A committed checkpoint's adapter .zip, read from storage only: no run is started or replaced
+   * and no run's Web Lock is taken, so a second tab can export a run that another tab is training.
+   * The stored LoRA (and LoRA+) tensors are put on a model uploaded for the export and freed after.
+   */
+  exportCheckpoint(id: string, o: ExportOptions): Promise<ExportedFile> {
+    return this.withGpu(() => this.exportCheckpointNow(id, o));
+  }
+
+  private async exportCheckpointNow(id: string, o: ExportOptions): Promise<ExportedFile> {
+    const m = this.model();
+    if ((await this.store.blobs.getManifest(id)) === undefined)
+      throw new CheckpointError(
+        'That checkpoint was deleted meanwhile (a run keeps only its newest checkpoints): export one that is still listed.',
+      );
+    const { manifest, tensors } = await this.store.load(id, modelFingerprint(m.opened));
+    const s = manifest.settings;
+    const w = await loadWeights(await this.runtime(), m.opened, s.lora, s.seed);
+    try {
+      for (const t of w.params.trainables) {
+        const v = tensors.get(t.name);
+        if (!v)
+          throw new CheckpointError(
+            `Checkpoint ${id} has no ${t.name}: it cannot be exported with its own settings.`,
+          );
+        w.params.setTrainable(t.name, v);
+      }
+      const file = await this.adapterZip(w.params, s, o);
+      return { ...file, name: file.name.replace(/\.zip$/, `-step${manifest.step}.zip`) };
+    } finally {
+      destroyWeights(w);
+    }
+  }
+
+  /** The adapter .zip of `params` trained with `s` (cluster/ when the loaded data fits the run). */
+  private async adapterZip(
+    params: LlamaParams,
+    s: Run['settings'],
+    o: ExportOptions,
+  ): Promise<ExportedFile> {
+    const m = this.model();
     const files = await buildAdapter(
-      run.params,
+      params,
       m.opened.config,
       m.name,
       s.ropeFactor,

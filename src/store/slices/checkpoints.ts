@@ -13,6 +13,8 @@ export interface CheckpointsSlice {
     usage: number | null;
     quota: number | null;
     persisted: boolean | null;
+    /** Persistent storage was asked for and the browser said no. */
+    persistRefused: boolean;
     error: ShownError | null;
     /** Runs another tab of this studio is training (it holds their Web Lock). */
     busyElsewhere: string[];
@@ -32,6 +34,7 @@ export const createCheckpointsSlice: StateCreator<StudioState, [], [], Checkpoin
     usage: null,
     quota: null,
     persisted: null,
+    persistRefused: false,
     error: null,
     busyElsewhere: [],
   },
@@ -70,6 +73,6 @@ export const createCheckpointsSlice: StateCreator<StudioState, [], [], Checkpoin
   },
   async requestPersist() {
     const persisted = (await navigator.storage?.persist?.()) ?? false;
-    set({ checkpoints: { ...get().checkpoints, persisted } });
+    set({ checkpoints: { ...get().checkpoints, persisted, persistRefused: !persisted } });
   },
 });

@@ -43,9 +43,12 @@ export const createModelSlice: StateCreator<StudioState, [], [], ModelSlice> = (
     );
     try {
       const summary = await getEngine().loadModel(source, onProgress);
+      // The worker let go of the previous run with its model (its checkpoints stay listed): the
+      // page shows no run, so nothing offers to export or continue weights that are gone.
       set({
         model: { ...get().model, summary, loading: false },
         settings: defaultSettings(summary),
+        run: { state: 'idle', runId: null, error: null },
       });
       if (source === 'demo') await get().loadData('demo');
       else await get().refreshPlan();
