@@ -2,7 +2,7 @@
  * A model's chat template (tokenizer_config.json's `chat_template`, Jinja) rendered with
  * @huggingface/jinja, the engine transformers.js uses, with the variables transformers'
  * `apply_chat_template` passes: `messages`, `add_generation_prompt`, the special tokens as text
- * (`bos_token`, `eos_token`, …) and `raise_exception`.
+ * (`bos_token`, `eos_token`, …); the engine supplies `raise_exception`.
  */
 import { Template } from '@huggingface/jinja';
 import { FormatError } from './errors.ts';
@@ -82,9 +82,6 @@ export function chatTemplateFrom(
           ...specials,
           messages: messages.map((m) => ({ ...m })),
           add_generation_prompt: addGenerationPrompt,
-          raise_exception: (message: unknown) => {
-            throw new Error(String(message));
-          },
         });
       } catch (e) {
         throw new FormatError(

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { hfTokenizer } from '../io/tokenizer.ts';
 import { assetPath } from '../test/assets-node.ts';
+import { QWEN25_STYLE_CHAT_TEMPLATE, trainedTokenizerFiles } from '../test/bpe-train.ts';
 import {
   buildDataset,
   cutBlocks,
@@ -204,5 +205,100 @@ describe('training data', () => {
     expect(cut.filter((i) => i === tok.bosId)).toHaveLength(1);
     expect(cut.filter((i) => i === tok.eosId).length).toBeGreaterThan(10);
     expect(cutBlocks([1, 2, 3], null, 2)).toHaveLength(1);
+  });
+});
+
+describe('instruction records in the model chat format, and tokenizers without BOS', () => {
+  const stories = readFileSync(assetPath('tinystories-197k.txt'), 'utf8').slice(0, 60_000);
+  const qwen = trainedTokenizerFiles('qwen2', stories, 200);
+  const qwenTok = hfTokenizer(qwen.tokenizer, {
+    ...qwen.tokenizerConfig,
+    chat_template: QWEN25_STYLE_CHAT_TEMPLATE,
+  });
+  const rec = {
+    instruction: 'Summarize the story below in one sentence.',
+    input: 'Lily found a red ball in the park. She shared it with her friend Tom.',
+    output: 'Lily found a ball and shared it with Tom.',
+  };
+
+  it('a LongAlpaca record through a Qwen2.5-style ChatML template masks exactly the prompt tokens', () => {
+    expect(qwenTok.bosId).toBeUndefined();
+    const ds = buildDataset('longalpaca.json', JSON.stringify([rec, rec, rec]), qwenTok, {
+      context: 16,
+      heldOutFraction: 0,
+    });
+    expect(ds.promptFormat).toBe('chat-template');
+    const prompt =
+      '<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n' +
+      `<|im_start|>user\n${rec.instruction}\n\n${rec.input}<|im_end|>\n<|im_start|>assistant\n`;
+    const answer = `${rec.output}<|im_end|>\n`;
+    expect(ds.example).toMatchObject({ format: 'chat-template', prompt, answer });
+    // The masked part is exactly the tokens of the prompt rendered with add_generation_prompt.
+    const promptIds = qwenTok.encode(
+      qwenTok.chat!.render([{ role: 'user', content: `${rec.instruction}\n\n${rec.input}` }], true),
+    );
+    const answerIds = qwenTok.encode(answer);
+    expect(ds.example!.promptTokens).toBe(promptIds.length);
+    expect(ds.example!.answerTokens).toBe(answerIds.length);
+    const imStart = qwenTok.encode('<|im_start|>');
+    expect(imStart).toHaveLength(1);
+    expect(promptIds.filter((i) => i === imStart[0])).toHaveLength(3);
+    // The stream: record after record, no BOS anywhere (the model has none), no EOS added.
+    const one = [...promptIds, ...answerIds];
+    const all = [...ds.train.flatMap((b) => [...b.ids])];
+    expect(ds.tokens).toBe(3 * one.length);
+    expect(all).toEqual([...one, ...one, ...one].slice(0, all.length));
+    // Labels: position t is trained exactly when token t+1 is an answer token.
+    const stream = [...one, ...one, ...one];
+    const trained = stream.map((_, i) => i % one.length >= promptIds.length);
+    ds.train.forEach((b, k) =>
+      b.labels.forEach((l, t) => {
+        const next = k * 16 + t + 1;
+        if (t === 15) expect(l).toBe(-100);
+        else expect(l, `block ${k} position ${t}`).toBe(trained[next] ? stream[next] : -100);
+      }),
+    );
+  });
+
+  it('keeps the Llama-2 [INST] format without a template (or with --chat-template none)', () => {
+    const ds = buildDataset('d.json', JSON.stringify([rec]), qwenTok, {
+      context: 8,
+      heldOutFraction: 0,
+      chatTemplate: false,
+    });
+    expect(ds.promptFormat).toBe('inst');
+    expect(ds.example).toMatchObject({
+      prompt: `[INST]${rec.instruction}\n\n${rec.input}[/INST]`,
+      answer: `${rec.output}<|im_end|>`,
+    });
+    // No BOS for a model without one: the prompt is its text's tokens only.
+    expect(ds.example!.promptTokens).toBe(qwenTok.encode(ds.example!.prompt).length);
+    expect(buildDataset('d.json', JSON.stringify([rec]), bytes, { context: 8 }).promptFormat).toBe(
+      'inst',
+    );
+  });
+
+  it('refuses a template whose conversation does not start with its prompt', () => {
+    const tok = hfTokenizer(qwen.tokenizer, {
+      ...qwen.tokenizerConfig,
+      chat_template:
+        '{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}{% if add_generation_prompt %}assistant (thinking): {% endif %}',
+    });
+    expect(() =>
+      buildDataset('d.json', JSON.stringify([rec]), tok, { context: 8, heldOutFraction: 0 }),
+    ).toThrow(/does not render the prompt as the start of the conversation/);
+  });
+
+  it('text without a BOS: the stream starts with the first token of the text, EOS after each document', () => {
+    const text = 'Once upon a time.\n<|endoftext|>\nThe end.';
+    const ds = buildDataset('t.txt', text, qwenTok, { context: 4, heldOutFraction: 0 });
+    const want = [
+      ...qwenTok.encode('Once upon a time.'),
+      qwenTok.eosId,
+      ...qwenTok.encode('The end.'),
+      qwenTok.eosId,
+    ];
+    expect(ds.tokens).toBe(want.length);
+    expect(ds.train.flatMap((b) => [...b.ids])).toEqual(want.slice(0, ds.train.length * 4));
   });
 });
