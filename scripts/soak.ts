@@ -1,36 +1,54 @@
 /**
- * Soak benchmark (issue #12), Node part: N training steps of the demo (default 500, at 64 tokens so
- * a CPU adapter finishes in minutes) through the studio's engine (StudioEngine, the worker's own
- * code) with a pause/resume every 50 steps, an evaluation every 25 and a checkpoint every 20 kept to
- * 3. Every step it samples live GPU tensors, GPU bytes per category, the JS heap and the checkpoint
- * folder's bytes; writes bench/soak.json with the samples and start (step 20) vs end figures.
+ * Soak benchmark (issue #12): `--steps` training steps of the demo in Node (default 500) and
+ * `--browser-steps` in headless Chromium (default 200), at 64 tokens, through the studio's engine
+ * (StudioEngine, the worker's own code), with a pause/resume every 50 steps, an evaluation every 25
+ * and a checkpoint every 20 kept to 3 (scripts/soak-loop.ts). Every step it samples live GPU tensors,
+ * GPU bytes per category, the JS heap after a forced garbage collection, and the checkpoints'
+ * storage: the checkpoint folder's bytes in Node, IndexedDB's usage (navigator.storage.estimate) in
+ * Chromium. Writes bench/soak.json (a part not run keeps its previous result) and prints a table.
  *
- *   npx tsx scripts/soak.ts [--steps 500] [--context 64] [--out bench/soak.json]
+ *   npx tsx scripts/soak.ts [--steps 500] [--browser-steps 200] [--context 64] [--out bench/soak.json]
  *
- * The headless-Chromium part (200 steps with IndexedDB usage) is not written yet.
+ * `--steps 0` or `--browser-steps 0` skips that part (a quick check: `--steps 40 --browser-steps 0`).
+ * On a shared machine run the Chromium part under `flock /tmp/browser.lock`.
  */
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createNodeRuntime } from '../src/engine/node-host.ts';
 import { bytesSource } from '../src/io/source.ts';
-import { defaultSettings } from '../src/store/settings.ts';
 import { CheckpointStore } from '../src/train/checkpoint.ts';
 import { FolderBlobStore } from '../src/train/store-node.ts';
-import type { TrainingEvent } from '../src/worker/protocol.ts';
 import { StudioEngine } from '../src/worker/studio-engine.ts';
-import { readFileSync } from 'node:fs';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
+import { runSoak, SOAK_DEFAULTS, type SoakOptions, type SoakResult } from './soak-loop.ts';
 
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
     steps: { type: 'string', default: '500' },
-    context: { type: 'string', default: '64' },
+    'browser-steps': { type: 'string', default: '200' },
+    context: { type: 'string', default: String(SOAK_DEFAULTS.context) },
     out: { type: 'string', default: 'bench/soak.json' },
   },
 });
-const STEPS = Number(values.steps);
-const CONTEXT = Number(values.context);
+const options = (steps: number): SoakOptions => ({
+  ...SOAK_DEFAULTS,
+  steps,
+  context: Number(values.context),
+});
 
 function folderBytes(dir: string): number {
   let n = 0;
@@ -41,112 +59,169 @@ function folderBytes(dir: string): number {
   return n;
 }
 
-const demo = (f: string) => bytesSource(f, new Uint8Array(readFileSync(join('public/demo', f))));
+/** Node's garbage collector, made callable without --expose-gc. */
+function nodeGc(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
 
-async function main() {
+/** Merges `part` into the results file (the other part's result is kept). */
+function save(name: 'node' | 'chromium', part: SoakResult): void {
+  const out = resolve(ROOT, values.out!);
+  const prev = existsSync(out)
+    ? (JSON.parse(readFileSync(out, 'utf8')) as Record<string, SoakResult>)
+    : {};
+  writeFileSync(out, JSON.stringify({ ...prev, [name]: part }, null, 1) + '\n');
+}
+
+async function nodePart(steps: number): Promise<SoakResult> {
   // Dawn's pending GPU work does not keep Node's event loop alive by itself.
   const keepAlive = setInterval(() => {}, 1000);
   const dir = mkdtempSync(join(tmpdir(), 'soak-'));
-  const rtP = createNodeRuntime((m) => console.error(m));
-  const rt = await rtP;
-  const engine = new StudioEngine(() => rtP, new CheckpointStore(new FolderBlobStore(dir)));
-  const files = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'];
-  console.error('loading');
-  const summary = await engine.loadModel(files.map(demo), () => {});
-  console.error('model loaded');
-  await engine.loadData(demo('tinystories-197k.txt'), CONTEXT, () => {});
-  const settings = {
-    ...defaultSettings(summary),
-    targetContext: CONTEXT,
-    steps: STEPS,
-    warmupSteps: 2,
-    evalInterval: 25,
-    checkpointInterval: 20,
-    checkpointMinutes: 0,
-    keepCheckpoints: 3,
-  };
-  type Sample = {
-    step: number;
-    liveTensors: number;
-    gpuBytes: Record<string, number>;
-    heapUsed: number;
-    storageBytes: number;
-  };
-  const samples: Sample[] = [];
-  let step = 0;
-  let state = '';
-  const waiters: (() => void)[] = [];
-  const onEvents = (es: TrainingEvent[]) => {
-    for (const e of es) {
-      if (e.type === 'step' && e.step > step) {
-        step = e.step;
-        if (step % 10 === 0) console.error(`step ${step}`);
-        samples.push({
-          step,
-          liveTensors: rt.liveTensors,
-          gpuBytes: { ...rt.memory.snapshot().current },
-          heapUsed: process.memoryUsage().heapUsed,
-          storageBytes: folderBytes(dir),
-        });
-      }
-      if (e.type === 'state') state = e.state;
-      if (e.type === 'error') console.error(e.error.message);
-    }
-    for (const w of waiters.splice(0)) w();
-  };
-  const until = async (ok: () => boolean) => {
-    while (!ok()) await new Promise<void>((r) => waiters.push(r));
-  };
-  const t0 = performance.now();
-  await engine.start(settings, onEvents);
-  for (let at = 50; at < STEPS; at += 50) {
-    await until(() => step >= at || state === 'done' || state === 'failed');
-    if (state !== 'running') break;
-    engine.pause();
-    await until(() => state === 'paused');
-    engine.resume();
-    await until(() => state === 'running');
-    console.error(`step ${step}: ${rt.liveTensors} live tensors`);
+  try {
+    const rtP = createNodeRuntime((m) => console.error(m));
+    const rt = await rtP;
+    const engine = new StudioEngine(() => rtP, new CheckpointStore(new FolderBlobStore(dir)));
+    const gc = nodeGc();
+    const demo = async (f: string) =>
+      bytesSource(f, new Uint8Array(readFileSync(join(ROOT, 'public/demo', f))));
+    const host = {
+      rt,
+      engine,
+      forcedGc: true,
+      heap() {
+        const before = process.memoryUsage().heapUsed;
+        gc();
+        return { before, after: process.memoryUsage().heapUsed };
+      },
+      storage: async () => folderBytes(dir),
+      log: (l: string) => console.error(`[node] ${l}`),
+    };
+    const r = await runSoak(host, demo, `Node + Dawn (${rt.info.name})`, options(steps), (p) =>
+      save('node', p),
+    );
+    rt.destroy();
+    return r;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    clearInterval(keepAlive);
   }
-  await until(() => state === 'done' || state === 'failed');
-  await engine.evaluate(CONTEXT); // waits for the final evaluation and checkpoint
-  const seconds = (performance.now() - t0) / 1000;
-  const at = (s: number) => samples.find((x) => x.step === s) ?? samples[0]!;
-  const start = at(20);
-  const end = samples.at(-1)!;
-  const total = (x: Sample) => Object.values(x.gpuBytes).reduce((a, b) => a + b, 0);
-  const growth = (a: number, b: number) => (a > 0 ? (b - a) / a : 0);
-  const summaryOut = {
-    host: `Node + Dawn (${rt.info.name})`,
-    steps: STEPS,
-    context: CONTEXT,
-    seconds: Math.round(seconds),
-    start: {
-      step: start.step,
-      liveTensors: start.liveTensors,
-      gpuBytes: total(start),
-      heapUsed: start.heapUsed,
-      storageBytes: start.storageBytes,
-    },
-    end: {
-      step: end.step,
-      liveTensors: end.liveTensors,
-      gpuBytes: total(end),
-      heapUsed: end.heapUsed,
-      storageBytes: end.storageBytes,
-    },
-    growth: {
-      liveTensors: growth(start.liveTensors, end.liveTensors),
-      gpuBytes: growth(total(start), total(end)),
-      heapUsed: growth(start.heapUsed, end.heapUsed),
-      storageBytes: growth(start.storageBytes, end.storageBytes),
-    },
-  };
-  console.log(JSON.stringify(summaryOut, null, 2));
-  writeFileSync(values.out!, JSON.stringify({ node: { ...summaryOut, samples } }, null, 1) + '\n');
-  rmSync(dir, { recursive: true, force: true });
-  clearInterval(keepAlive);
+}
+
+async function browserPart(steps: number): Promise<SoakResult> {
+  // Imported here, so that the Node part's heap holds only what the studio's engine does.
+  const { chromium } = await import('playwright');
+  const { createServer } = await import('vite');
+  const server = await createServer({
+    root: ROOT,
+    configFile: false,
+    logLevel: 'warn',
+    cacheDir: join(ROOT, 'node_modules', '.vite-soak'),
+    server: { host: 'localhost', port: 0, strictPort: false, hmr: false },
+    optimizeDeps: { entries: ['scripts/soak-page.html'] },
+  });
+  await server.listen();
+  const address = server.httpServer?.address();
+  const port = typeof address === 'object' && address ? address.port : 5173;
+  // A profile on disk: IndexedDB as a person's browser keeps it (not an in-memory incognito store).
+  const profile = mkdtempSync(join(tmpdir(), 'soak-profile-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...CHROMIUM_ARGS, '--js-flags=--expose-gc', '--enable-precise-memory-info'],
+  });
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.on('console', (m) => console.error(`[chromium] ${m.text()}`));
+    page.on('pageerror', (e) => console.error(`[chromium error] ${e.message}`));
+    const q = new URLSearchParams({ steps: String(steps), context: String(values.context) });
+    // Vite transforms the engine's modules on first request: slow on a busy machine.
+    await page.goto(`http://localhost:${port}/scripts/soak-page.html?${q}`, { timeout: 600_000 });
+    // Saves the page's result so far as it comes (after each pause/resume).
+    let saved = 0;
+    for (;;) {
+      const done = await page
+        .waitForFunction(() => window.__soak || window.__soakError, undefined, {
+          timeout: 10_000,
+          polling: 1000,
+        })
+        .then(() => true)
+        .catch(() => false);
+      if (done) break;
+      const partial = await page.evaluate(() => window.__soakPartial);
+      if (partial && partial.stepsDone > saved) {
+        saved = partial.stepsDone;
+        save('chromium', partial);
+      }
+    }
+    const error = await page.evaluate(() => window.__soakError);
+    if (error) throw new Error(`the soak page failed: ${error}`);
+    return (await page.evaluate(() => window.__soak))!;
+  } finally {
+    await context.close();
+    await server.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+declare global {
+  interface Window {
+    __soak?: SoakResult;
+    __soakPartial?: SoakResult;
+    __soakError?: string;
+  }
+}
+
+const mb = (n: number) => `${(n / 2 ** 20).toFixed(2)} MB`;
+const pct = (g: number) => `${g >= 0 ? '+' : ''}${(g * 100).toFixed(1)} %`;
+
+function printTable(name: string, r: SoakResult): void {
+  console.log(
+    `\n${name}: ${r.host}, ${r.steps} steps at ${r.context} tokens in ${r.seconds} s` +
+      ` (heap after a forced GC: ${r.forcedGc ? 'yes' : 'no'})` +
+      (r.complete ? '' : ` — INCOMPLETE: saved at step ${r.stepsDone}`),
+  );
+  const rows: [string, string, string, string][] = [
+    ['live GPU tensors', String(r.start.liveTensors), String(r.end.liveTensors), ''],
+    ['GPU bytes', mb(r.start.gpuBytes), mb(r.end.gpuBytes), ''],
+    ['JS heap', mb(r.start.heapUsed), mb(r.end.heapUsed), ''],
+    [
+      `storage (after commits at ${r.storageSteps[0]} / ${r.storageSteps[1]})`,
+      mb(r.start.storageBytes),
+      mb(r.end.storageBytes),
+      '',
+    ],
+  ];
+  const g = [r.growth.liveTensors, r.growth.gpuBytes, r.growth.heapUsed, r.growth.storageBytes];
+  rows.forEach((row, i) => (row[3] = pct(g[i]!)));
+  const head: [string, string, string, string] = [
+    'figure',
+    `step ${r.start.step}`,
+    `step ${r.end.step}`,
+    'growth',
+  ];
+  const w = [0, 1, 2, 3].map((i) => Math.max(...[head, ...rows].map((x) => x[i]!.length)));
+  for (const row of [head, ...rows])
+    console.log(row.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  '));
+  const worst = Math.max(...g);
+  console.log(worst <= 0.05 ? 'flat: no figure grew more than 5 %' : 'GREW more than 5 %');
+}
+
+async function main() {
+  const nodeSteps = Number(values.steps);
+  const browserSteps = Number(values['browser-steps']);
+  if (nodeSteps > 0) save('node', await nodePart(nodeSteps));
+  if (browserSteps > 0) save('chromium', await browserPart(browserSteps));
+  const results = JSON.parse(readFileSync(resolve(ROOT, values.out!), 'utf8')) as Record<
+    string,
+    SoakResult
+  >;
+  for (const [name, r] of Object.entries(results)) printTable(name, r);
+  console.log(`\nwrote ${values.out}`);
   process.exit(0);
 }
 
-void main();
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
