@@ -8,6 +8,8 @@ import { bytesSource } from './source.ts';
 import { spmTokenizer, spmVocabFromGguf, type SpmVocab } from './spm.ts';
 import { assetPath, assetSource, firstDifference } from '../test/assets-node.ts';
 import { hfTokenizer } from './tokenizer.ts';
+import { trainedTokenizerFiles } from '../test/bpe-train.ts';
+import { realTokenizerFiles } from '../test/real-shapes.ts';
 
 const json = (rel: string): unknown => JSON.parse(readFileSync(assetPath(rel), 'utf8'));
 const text = readFileSync(assetPath('tinystories-197k.txt'), 'utf8').slice(0, 20_000);
@@ -106,5 +108,49 @@ describe('tiny sentencepiece vocabulary (fixture)', () => {
     const g = await readGguf(bytesSource('g.gguf', file));
     expect(() => spmVocabFromGguf('g.gguf', g)).toThrow(FormatError);
     expect(() => spmVocabFromGguf('g.gguf', g)).toThrow(/tokenizer model "gpt2" is not supported/);
+  });
+});
+
+describe('BOS as Hugging Face adds it', () => {
+  const smol = realTokenizerFiles('smollm2-135m');
+  const llama3 = realTokenizerFiles('llama-3.2-1b');
+  const qwen = trainedTokenizerFiles('qwen2', text, 100);
+
+  it('SmolLM2: no add_bos_token and a post_processor that adds none: no BOS (the old default added one)', () => {
+    expect(smol.tokenizerConfig.add_bos_token).toBeUndefined();
+    const t = hfTokenizer(smol.tokenizer, smol.tokenizerConfig);
+    expect([t.bosId, t.addsBos]).toEqual([0, false]);
+    expect(t.encode('Hello the world')[0]).not.toBe(0);
+    expect(t.encode('Hello the world', { addBos: true })[0]).toBe(0);
+  });
+
+  it("Llama 3: the post_processor's template adds <|begin_of_text|>; add_bos_token false removes it", () => {
+    const t = hfTokenizer(llama3.tokenizer, llama3.tokenizerConfig);
+    expect([t.bosId, t.addsBos]).toEqual([128000, true]);
+    expect(t.encode('Hello')[0]).toBe(128000);
+    const off = hfTokenizer(llama3.tokenizer, { ...llama3.tokenizerConfig, add_bos_token: false });
+    expect(off.addsBos).toBe(false);
+    expect(off.encode('Hello')[0]).not.toBe(128000);
+  });
+
+  it('Qwen: bos_token null means no BOS, never an invented id, with add_bos_token absent or false', () => {
+    for (const cfg of [qwen.tokenizerConfig, { ...qwen.tokenizerConfig, add_bos_token: false }]) {
+      const t = hfTokenizer(qwen.tokenizer, cfg);
+      expect([t.bosId, t.addsBos]).toEqual([undefined, false]);
+      const plain = t.encode('Hello world', { addBos: false });
+      expect(t.encode('Hello world')).toEqual(plain);
+      expect(t.encode('Hello world', { addBos: true })).toEqual(plain);
+      expect(t.eosText).toBe('<|im_end|>');
+      expect(t.chat).toBeUndefined();
+    }
+  });
+
+  it('a Llama tokenizer class without add_bos_token adds BOS (transformers defaults it to true)', () => {
+    const t = hfTokenizer(json('tokenizer.json'), {
+      tokenizer_class: 'LlamaTokenizer',
+      bos_token: '<s>',
+      eos_token: '</s>',
+    });
+    expect([t.bosId, t.addsBos]).toEqual([1, true]);
   });
 });
