@@ -9,10 +9,12 @@ import { linearPath, linearShape, type LinearName, type ModelConfig } from './co
 import { bytesToF32, f32ToBytes, numel } from './dtype.ts';
 import { FormatError, UnsupportedModelError } from './errors.ts';
 import type { GgufFile, GgufValue } from './gguf.ts';
+import { bpePreName } from './gguf-bpe.ts';
 import { hfToGgufName, permuteQK } from './gguf-llama.ts';
 import { ggufHeader, ggufPadding, type GgufKv } from './gguf-writer.ts';
 import type { OpenedModel, TokenizerSource } from './model.ts';
 import type { ReadAdapter } from './peft.ts';
+import { hfTokenizer } from './tokenizer.ts';
 
 /** The element type of the exported matrices (1-D tensors, the norms, stay f32 as llama.cpp's converter keeps them). */
 export type GgufExportDtype = 'f32' | 'f16' | 'bf16';
@@ -172,41 +174,6 @@ function parts(v: unknown): Json[] {
   return [j];
 }
 
-/** The Llama 3 pre-tokenizer regex (llama.cpp's "llama-bpe"). */
-const LLAMA3_SPLIT =
-  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-
-/** llama.cpp's name for a byte-level BPE pre-tokenizer, or an error naming what it is. */
-function bpePreName(preTokenizer: unknown): string {
-  const ps = parts(preTokenizer);
-  const desc = ps.map((p) => String(p.type)).join(' + ') || 'none';
-  const byteLevel = ps.filter((p) => p.type === 'ByteLevel');
-  const split = ps.filter((p) => p.type === 'Split');
-  const digits = ps.filter((p) => p.type === 'Digits');
-  if (
-    split.length === 1 &&
-    byteLevel.length === 1 &&
-    ps.length === 2 &&
-    (split[0]!.pattern as Json | undefined)?.Regex === LLAMA3_SPLIT &&
-    byteLevel[0]!.use_regex === false
-  )
-    return 'llama-bpe';
-  if (ps.length === 1 && byteLevel.length === 1 && byteLevel[0]!.use_regex !== false)
-    return 'gpt-2';
-  if (
-    ps.length === 2 &&
-    digits.length === 1 &&
-    digits[0]!.individual_digits === true &&
-    byteLevel.length === 1 &&
-    byteLevel[0]!.use_regex !== false
-  )
-    return 'smollm';
-  throw new UnsupportedModelError(
-    'tokenizer.json',
-    `the byte-level BPE pre-tokenizer (${desc}) is not one llama.cpp names (GPT-2's, Llama 3's or SmolLM's), so the GGUF could not split text as the model was trained; export from a .gguf that carries its tokenizer instead`,
-  );
-}
-
 /**
  * The tokenizer metadata llama.cpp needs, built from tokenizer.json (+ tokenizer_config.json):
  * sentencepiece-style BPE (byte fallback, ▁ for spaces) as tokenizer model "llama" with scores that
@@ -256,7 +223,6 @@ export function tokenizerKvsFromHf(
   };
   const bos = idOf(cfg.bos_token, ['<s>', '<|begin_of_text|>'], config.bosId);
   const eos = idOf(cfg.eos_token, ['</s>', '<|end_of_text|>', '<|endoftext|>'], config.eosId);
-  const addBos = cfg.add_bos_token === undefined ? true : cfg.add_bos_token === true;
   const addEos = cfg.add_eos_token === true;
   const kvs: GgufKv[] = [];
   const decoders = parts(tj.decoder);
@@ -329,12 +295,16 @@ export function tokenizerKvsFromHf(
       `this BPE tokenizer is neither sentencepiece-style (byte_fallback ${String(model.byte_fallback ?? false)}, ▁ for spaces) nor byte-level (a ByteLevel decoder), so it cannot be written as a llama.cpp vocabulary`,
     );
   }
+  // Whether Hugging Face's tokenizer(text) puts BOS first (add_bos_token, else the post_processor).
+  const addBos = hfTokenizer(tokenizerJson, tokenizerConfig).addsBos;
   kvs.push(
     { key: 'tokenizer.ggml.bos_token_id', type: 'u32', value: bos },
     { key: 'tokenizer.ggml.eos_token_id', type: 'u32', value: eos },
     { key: 'tokenizer.ggml.add_bos_token', type: 'bool', value: addBos },
     { key: 'tokenizer.ggml.add_eos_token', type: 'bool', value: addEos },
   );
+  if (typeof cfg.chat_template === 'string')
+    kvs.push({ key: 'tokenizer.chat_template', type: 'string', value: cfg.chat_template });
   const pad = tokenContent(cfg.pad_token);
   const padId = pad === undefined ? -1 : tokens.indexOf(pad);
   if (padId >= 0) kvs.push({ key: 'tokenizer.ggml.padding_token_id', type: 'u32', value: padId });
@@ -352,6 +322,21 @@ export function tokenizerKvs(
 ): GgufKv[] {
   if (sourceGguf) return tokenizerKvsFromGguf(sourceGguf);
   if (tokenizer?.kind === 'hf') return tokenizerKvsFromHf(tokenizer.json, tokenizer.config, config);
+  if (tokenizer?.kind === 'gguf-bpe') {
+    const v = tokenizer.vocab;
+    return [
+      { key: 'tokenizer.ggml.model', type: 'string', value: 'gpt2' },
+      { key: 'tokenizer.ggml.pre', type: 'string', value: v.pre },
+      { key: 'tokenizer.ggml.tokens', type: 'array', itemType: 'string', value: v.tokens },
+      { key: 'tokenizer.ggml.token_type', type: 'array', itemType: 'i32', value: v.types },
+      { key: 'tokenizer.ggml.merges', type: 'array', itemType: 'string', value: v.merges },
+      ...(v.bosId === undefined
+        ? []
+        : [{ key: 'tokenizer.ggml.bos_token_id', type: 'u32', value: v.bosId } as const]),
+      { key: 'tokenizer.ggml.eos_token_id', type: 'u32', value: v.eosId },
+      { key: 'tokenizer.ggml.add_bos_token', type: 'bool', value: v.addBos },
+    ];
+  }
   if (tokenizer?.kind === 'gguf') {
     const v = tokenizer.vocab;
     return [
