@@ -4,7 +4,10 @@
 //   npx tsx scripts/profile-step.ts [--context 1024] [--pattern s2] [--steps 2] [--model DIR]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { setTuneStore } from '../src/engine/kernels/autotune.ts';
 import { createNodeRuntime } from '../src/engine/node-host.ts';
+import { fileTuneStore } from '../src/engine/tune-store-node.ts';
+import { tuneModelKernels, tuneModelOf } from '../src/model/tune.ts';
 import type { DispatchSpec } from '../src/engine/runtime.ts';
 import { createTokenizer } from '../src/io/model.ts';
 import { openModelPath } from '../src/io/open-node.ts';
@@ -41,6 +44,9 @@ const settings = {
   checkpointEvery: 0,
 };
 const params = await loadParams(rt, m, settings.lora, settings.seed);
+// The kernels a run would use: the tuned choices (timed now if this adapter has none cached).
+setTuneStore(fileTuneStore());
+await tuneModelKernels(rt, tuneModelOf(params), context, { budgetMs: 60_000 });
 const model = new LlamaModel(rt, params, { checkpointing: settings.checkpointing });
 
 let step = 0;

@@ -242,8 +242,9 @@ export function matmulNT(
 
 /** Entries of C each tuning candidate is checked at against a float64 dot product. */
 const CHECK_SAMPLES = 48;
-/** Rows the candidates are screened at before timing at the full shape (see tuneLinear). */
+/** Rows and at most this many columns the candidates are screened at (see tuneLinear). */
 const SCREEN_ROWS = 64;
+const SCREEN_COLS = 1024;
 /** A candidate slower than this many times the fastest at SCREEN_ROWS is dropped. */
 const SCREEN_SLACK = 2;
 
@@ -316,11 +317,16 @@ export async function tuneLinear(
   try {
     let screen: Record<string, number> | undefined;
     if (variants.length > 1 && M > SCREEN_ROWS) {
-      // Screening at SCREEN_ROWS rows (same N, K): compiles every candidate's pipeline on cheap
-      // data; those over SCREEN_SLACK× the best there are not timed at the full shape.
+      // Screening at SCREEN_ROWS rows and at most SCREEN_COLS columns (same K; the output layer's
+      // 50k–150k columns would make a slow candidate's screen take minutes on a CPU adapter):
+      // compiles every candidate's pipeline on cheap data; those over SCREEN_SLACK× the best there
+      // are not timed at the full shape. Only timing counts here, so a narrower NN launch reading W
+      // with a shorter row stride is fine.
       screen = {};
+      const Ns = Math.min(N, SCREEN_COLS);
       for (const variant of variants) {
-        const run = () => runLinear(rt, op, a, w, c, SCREEN_ROWS, N, K, { variant });
+        if (!variantSupported(rt, variant, op, dtype, SCREEN_ROWS, Ns, K)) continue;
+        const run = () => runLinear(rt, op, a, w, c, SCREEN_ROWS, Ns, K, { variant });
         run();
         await rt.sync();
         const t0 = performance.now();
@@ -329,7 +335,9 @@ export async function tuneLinear(
         screen[variant] = performance.now() - t0;
       }
       const best = Math.min(...Object.values(screen));
-      variants = variants.filter((v) => screen![v]! <= SCREEN_SLACK * best);
+      variants = variants.filter(
+        (v) => screen![v] === undefined || screen![v]! <= SCREEN_SLACK * best,
+      );
     }
     const result = await autotune(
       rt,
