@@ -43,17 +43,12 @@ export async function tune(argv: string[]): Promise<void> {
   const context = num(v, 'context', defaultTargetContext(m.config), true);
   const rt = await gpu(capsArg(v));
   const t0 = performance.now();
-  const choices = await tuneModelKernels(
-    rt,
-    tuneModelOfOpened(m, loraFromArgs(v), rt.info.limits),
-    context,
-    {
-      force: v.force === true,
-      onProgress: (p) => {
-        if (p.current) log(`tuning ${p.done + 1}/${p.total}: ${p.current}`);
-      },
+  const choices = await tuneModelKernels(rt, tuneModelOfOpened(m, loraFromArgs(v)), context, {
+    force: v.force === true,
+    onProgress: (p) => {
+      if (p.current) log(`tuning ${p.done + 1}/${p.total}: ${p.current}`);
     },
-  );
+  });
   const seconds = (performance.now() - t0) / 1000;
   if (v.json) {
     console.log(

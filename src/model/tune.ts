@@ -6,8 +6,7 @@
  * cached in memory and in the persistent store (setTuneStore: IndexedDB in the studio, a file in the
  * CLI's cache folder). A second load finds every choice in the store and times nothing.
  */
-import { outputLayerAsLinear } from '../engine/kernels/cross_entropy.ts';
-import { blockBytesLimit, blockRowCount, piecesOf } from '../engine/row-blocks.ts';
+import { blockBytesLimit } from '../engine/row-blocks.ts';
 import { knownChoice } from '../engine/kernels/autotune.ts';
 import {
   linearTuneKey,
@@ -77,39 +76,25 @@ export interface TuneModel {
   lora: Pick<LoraSettings, 'rank' | 'targets'>;
   /** Storage dtype of a linear's frozen weight (layers share it). */
   weightDtype: (n: LinearName) => WeightDType;
-  /** The output layer's storage dtype and how many row blocks it is held in. */
-  output: { dtype: WeightDType; blocks: number };
 }
 
 /** TuneModel of loaded parameters. */
 export function tuneModelOf(params: LlamaParams): TuneModel {
   const layer = params.layers[0];
-  const head = piecesOf(params.lmHead);
   return {
     shape: params.shape,
     lora: params.lora,
     weightDtype: (n) => asWeightDType(layer?.w[n].dtype ?? 'f32'),
-    output: { dtype: asWeightDType(head[0]!.tensor.dtype), blocks: head.length },
   };
 }
 
 /** TuneModel of an opened (not uploaded) model: dtypes from the files, as LlamaParams keeps them. */
-export function tuneModelOfOpened(
-  m: OpenedModel,
-  lora: LoraSettings,
-  limits: Runtime['info']['limits'],
-): TuneModel {
+export function tuneModelOfOpened(m: OpenedModel, lora: LoraSettings): TuneModel {
   const dtypes = new Map(m.tensors.map((t) => [t.name, t.dtype as string]));
-  const c = m.config;
-  const head = c.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
-  const dtype = asWeightDType((dtypes.get(head) ?? 'F32').toLowerCase());
-  // As LlamaParams holds it: in row blocks of at most blockBytesLimit bytes.
-  const rows = blockRowCount(c.vocabSize, c.hidden, dtype, blockBytesLimit(limits));
   return {
-    shape: c,
+    shape: m.config,
     lora,
     weightDtype: (n) => asWeightDType((dtypes.get(linearWeightName(0, n)) ?? 'F32').toLowerCase()),
-    output: { dtype, blocks: Math.ceil(c.vocabSize / rows) },
   };
 }
 
@@ -147,12 +132,6 @@ export function linearLaunches(rt: Runtime, model: TuneModel, T: number): Linear
       out.push({ op: 'backwardInput', dtype: 'f32', M, N: r, K: outF, what: `${n} LoRA B` });
       out.push({ op: 'backwardInput', dtype: 'f32', M, N: inF, K: r, what: `${n} LoRA A` });
     }
-  }
-  // The output layer when cross-entropy runs it through the linear launchers (one block, one chunk).
-  if (outputLayerAsLinear(rt.info.limits, T, s.hidden, s.vocabSize, model.output.blocks)) {
-    const [V, D, dtype] = [s.vocabSize, s.hidden, model.output.dtype];
-    out.push({ op: 'forward', dtype, M: T, N: V, K: D, what: 'output layer' });
-    out.push({ op: 'backwardInput', dtype, M: T, N: D, K: V, what: 'output layer' });
   }
   // One entry per shape class: the launches of a class share its choice.
   const byKey = new Map<string, LinearLaunch>();

@@ -10,7 +10,6 @@ import type { Binding, Runtime, Tensor } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
 import { weightDtypeConstant } from './embedding.ts';
 import { grid2d } from './elementwise.ts';
-import { linearBackwardInput, linearForward } from './matmul.ts';
 
 const LogitsParams = uniformLayout(
   { rows: 'u32', V: 'u32', D: 'u32', row0: 'u32', v0: 'u32', vRows: 'u32' },
@@ -146,23 +145,6 @@ function outputPieces(W: Stored, V: number, what: string): RowPiece[] {
 }
 
 /**
- * Whether crossEntropyForward runs the output layer's two matmuls (logits = hidden·Wᵀ and
- * dHidden = dlogits·W) through the linear launchers — the projections' kernels, tuned per shape
- * class — rather than its own: when W is one block and all T tokens are one chunk over a hidden
- * bound whole (no row views), so logits and dHidden are plain [T, V] and [T, D] matrices.
- */
-export function outputLayerAsLinear(
-  limits: { maxStorageBufferBindingSize: number },
-  T: number,
-  D: number,
-  V: number,
-  wBlocks: number,
-): boolean {
-  const chunk = crossEntropyChunkFor(limits.maxStorageBufferBindingSize, T, V);
-  return wBlocks === 1 && chunk >= T && 4 * T * D <= limits.maxStorageBufferBindingSize;
-}
-
-/**
  * logits[T, V] = hidden[T, D] · W[V, D]ᵀ (W f32 or packed bf16/f16, whole or row-blocked), for
  * generation.
  */
@@ -222,18 +204,10 @@ export function crossEntropyForward(
       throw new Error('crossEntropyForward: dW must be row-blocked exactly as W');
     }
   }
-  const asLinear =
-    opts.chunk === undefined &&
-    opts.variant === undefined &&
-    !hidden.split &&
-    !dHidden?.split &&
-    chunk >= T &&
-    outputLayerAsLinear(rt.info.limits, T, D, V, wPieces.length);
   for (let row0 = 0; row0 < T; row0 += chunk) {
     const rows = Math.min(chunk, T - row0);
     const h = chunkRows(rt, hidden, row0, rows);
-    if (asLinear) linearForward(rt, hidden, wPieces[0]!.tensor, logits, T, D, V);
-    else for (const b of wPieces) logitsChunk(rt, h.b, b, logits, rows, h.r0, D, V, variant);
+    for (const b of wPieces) logitsChunk(rt, h.b, b, logits, rows, h.r0, D, V, variant);
     rt.dispatch({
       shader: direct ? 'cross_entropy.softmax_rows' : 'cross_entropy.softmax',
       bindings: [labels, logits, lossRows],
@@ -241,9 +215,7 @@ export function crossEntropyForward(
       workgroups: grid2d(direct ? Math.ceil(rows / 64) : rows, maxDim),
       label: `crossEntropy softmax ${rows}x${V}`,
     });
-    if (dHidden && asLinear) {
-      linearBackwardInput(rt, logits, wPieces[0]!.tensor, dHidden, T, D, V);
-    } else if (dHidden) {
+    if (dHidden) {
       const dh = chunkRows(rt, dHidden, row0, rows);
       wPieces.forEach((b, i) => {
         rt.dispatch({
