@@ -110,8 +110,11 @@ const BEHAVIOUR: Record<string, Behaviour> = {
   'Resume latest run': pressThenStop,
   'Delete checkpoint at step #': async (page, control) => {
     const name = (await control.getAttribute('aria-label'))!;
+    // Two runs may each have a checkpoint at this step: one button of that name fewer.
+    const same = ckptRegion(page).getByRole('button', { name, exact: true });
+    const before = await same.count();
     await control.click();
-    await expect(ckptRegion(page).getByRole('button', { name, exact: true })).toHaveCount(0);
+    await expect(same).toHaveCount(before - 1);
   },
   'Persist storage': press(async (page) => {
     await expect(
