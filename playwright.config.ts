@@ -17,6 +17,9 @@ export default defineConfig({
   reporter: [['list']],
   use: {
     baseURL: `http://localhost:${PORT}`,
+    // A click on a control that never becomes enabled fails with the page's state, not at the
+    // test's timeout.
+    actionTimeout: 60_000,
     viewport: { width: 1280, height: 800 },
     launchOptions: {
       executablePath: CHROMIUM,
