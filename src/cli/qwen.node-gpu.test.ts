@@ -19,6 +19,8 @@ import {
   TINY_MODELS,
 } from '../test/fixtures.ts';
 import { Rng } from '../util/rng.ts';
+import { assetPath } from '../test/assets-node.ts';
+import { qwenStyleTokenizerFiles } from '../test/bpe-train.ts';
 
 const run = cliRunner();
 
@@ -50,7 +52,15 @@ describe('longlora info on Qwen config-only folders', () => {
   });
 });
 
-describe('longlora train on tiny Qwen2 and Qwen3 folders', () => {
+/**
+ * Qwen's tokenizer as these models ship it: byte-level BPE (learned here from the demo text) with no
+ * BOS (`bos_token: null`) and a ChatML chat template.
+ */
+const QWEN_TOKENIZER = qwenStyleTokenizerFiles(
+  readFileSync(assetPath('tinystories-197k.txt'), 'utf8').slice(0, 40_000),
+);
+
+describe('longlora train on tiny Qwen2 and Qwen3 folders (a tokenizer without BOS)', () => {
   const rng = new Rng(3);
   const words = ['the', 'cat', 'sat', 'on', 'a', 'mat', 'and', 'dog', 'ran', 'far'];
   const text = Array.from({ length: 1500 }, () => words[rng.int(words.length)]).join(' ');
@@ -59,8 +69,8 @@ describe('longlora train on tiny Qwen2 and Qwen3 folders', () => {
     ['tiny-qwen2-f32', 'Qwen2ForCausalLM'],
     ['tiny-qwen3-bf16-tied', 'Qwen3ForCausalLM'],
   ] as const) {
-    it(`${name}: trains, and the adapter keeps ${arch}`, async () => {
-      const dir = folder(tinyHfFolder(TINY_MODELS[name]!));
+    it(`${name}: trains, evaluates and generates without a BOS, and the adapter keeps ${arch}`, async () => {
+      const dir = folder(tinyHfFolder({ ...TINY_MODELS[name]!, tokenizer: QWEN_TOKENIZER }));
       const data = join(dir, 'data.txt');
       writeFileSync(data, text);
       const out = join(dir, 'adapter');
@@ -100,6 +110,103 @@ describe('longlora train on tiny Qwen2 and Qwen3 folders', () => {
       expect(names.includes(qNorm)).toBe(arch === 'Qwen3ForCausalLM');
       // Biases are frozen: never exported.
       expect(names.some((n) => n.endsWith('.bias'))).toBe(false);
+
+      // No BOS is invented: eval scores every token after the first of each window (context only).
+      const ev = JSON.parse(
+        await run(
+          'eval',
+          '--model',
+          dir,
+          '--adapter',
+          out,
+          '--data',
+          data,
+          '--context',
+          '32',
+          '--max-windows',
+          '2',
+          '--json',
+        ),
+      ) as { ppl: number; tokens: number };
+      expect(ev.tokens).toBe(2 * 31);
+      expect(Number.isFinite(ev.ppl)).toBe(true);
+      // Generation starts from the prompt's own tokens; without a prompt there is nothing to start from.
+      const gen = JSON.parse(
+        await run(
+          'generate',
+          '--model',
+          dir,
+          '--adapter',
+          out,
+          '--prompt',
+          'the cat sat',
+          '--max-new-tokens',
+          '4',
+          '--temperature',
+          '0',
+          '--json',
+        ),
+      ) as { ids: number[]; text: string };
+      expect(gen.ids.length).toBeGreaterThan(0);
+      expect(gen.ids.length).toBeLessThanOrEqual(4);
+      await expect(
+        run('generate', '--model', dir, '--adapter', out, '--max-new-tokens', '4'),
+      ).rejects.toThrow(/exited 2/);
     }, 900_000);
   }
+});
+
+describe('longlora train on instruction records (--chat-template)', () => {
+  const records = Array.from({ length: 40 }, (_, i) =>
+    JSON.stringify({
+      instruction: `Say the number ${i} in words.`,
+      input: i % 2 ? 'Be brief.' : '',
+      output: `The number is ${i}. Once upon a time there was a cat.`,
+    }),
+  ).join('\n');
+  const trainLog = async (...extra: string[]) => {
+    const dir = folder(
+      tinyHfFolder({ ...TINY_MODELS['tiny-qwen2-f32']!, tokenizer: QWEN_TOKENIZER }),
+    );
+    const data = join(dir, 'alpaca.jsonl');
+    writeFileSync(data, records);
+    const out = await run(
+      'train',
+      '--model',
+      dir,
+      '--data',
+      data,
+      '--out',
+      join(dir, 'adapter'),
+      '--context',
+      '64',
+      '--steps',
+      '1',
+      '--warmup',
+      '1',
+      '--eval-windows',
+      '0',
+      ...extra,
+    );
+    return `${run.stderr()}\n${out}`;
+  };
+
+  it("renders them in the model's chat template by default, the prompt out of the loss", async () => {
+    const log = await trainLog();
+    expect(log).toMatch(
+      /prompts in the model's chat template; the first record, its prompt \(\d+ tokens\) between ⟦ ⟧ not in the loss, its answer \(\d+ tokens\) learned:/,
+    );
+    // The masked part is the ChatML conversation up to the assistant's turn; the answer is the output.
+    expect(log).toContain(
+      '⟦<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\nSay the number 0 in words.<|im_end|>\n<|im_start|>assistant\n⟧The number is 0.',
+    );
+    expect(log).toMatch(/step 1\/1 loss \d/);
+  }, 900_000);
+
+  it('--chat-template none keeps the [INST] format; another value is refused', async () => {
+    const log = await trainLog('--chat-template', 'none');
+    expect(log).toContain('prompts in [INST]…[/INST] (--chat-template none)');
+    expect(log).toContain('⟦[INST]Say the number 0 in words.[/INST]⟧The number is 0.');
+    await expect(trainLog('--chat-template', 'chatml')).rejects.toThrow(/exited 2/);
+  }, 900_000);
 });

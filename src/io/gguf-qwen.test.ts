@@ -5,12 +5,13 @@
  * Face's q/k row order; our GGUF reader gives back the same config and tensors; llama.cpp (node-
  * llama-cpp) loads them and its perplexity of a window equals the float64 reference's loss.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { randomRefModel, refLossAndGrads, type RefConfig } from '../reference/llama.ts';
-import { sourcesOf } from '../test/assets-node.ts';
+import { assetPath, sourcesOf } from '../test/assets-node.ts';
+import { qwenStyleTokenizerFiles } from '../test/bpe-train.ts';
 import { tinyHfFolder, TINY_MODELS } from '../test/fixtures.ts';
 import { llamaCpp, loadLlamaCpp } from '../test/llama-cpp.ts';
 import { Rng } from '../util/rng.ts';
@@ -19,7 +20,7 @@ import type { ModelConfig } from './config.ts';
 import { bytesToF32 } from './dtype.ts';
 import { readGguf } from './gguf.ts';
 import { mergedGguf, streamGguf, tokenizerKvs, type GgufExport } from './gguf-export.ts';
-import { openModel, type OpenedModel } from './model.ts';
+import { createTokenizer, openModel, type OpenedModel } from './model.ts';
 import { bytesSource } from './source.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'gguf-qwen-'));
@@ -175,6 +176,47 @@ describe('Qwen GGUF export and import', () => {
       expect(Math.abs(got.loss - want) / want).toBeLessThan(1e-3);
     }, 300_000);
   }
+
+  it('a Qwen2 with its byte-level BPE (no BOS) opens from its GGUF and tokenizes as from its folder and as llama.cpp does', async () => {
+    const stories = readFileSync(assetPath('tinystories-197k.txt'), 'utf8');
+    const folder = tinyHfFolder({
+      ...TINY_MODELS['tiny-qwen2-f32']!,
+      tokenizer: qwenStyleTokenizerFiles(stories.slice(0, 40_000)),
+    });
+    const m = await openModel(sourcesOf(folder));
+    const bytes = await toBytes(exportOf(m, []));
+    const back = await openModel([bytesSource('qwen-bpe.gguf', bytes)]);
+    expect(back.tokenizer?.kind).toBe('gguf-bpe');
+    const hf = createTokenizer(m.tokenizer, m.config)!;
+    const gg = createTokenizer(back.tokenizer, back.config)!;
+    // As llama.cpp's converter writes Qwen: a BOS id (config.json's <|endoftext|>) that is never added.
+    expect(hf.bosId).toBeUndefined();
+    const md = (await readGguf(bytesSource('qwen-bpe.gguf', bytes))).metadata;
+    expect(md['tokenizer.ggml.add_bos_token']).toBe(false);
+    expect(gg.addsBos).toBe(false);
+    expect(gg.eosId).toBe(hf.eosId);
+    expect(gg.vocabSize).toBe(back.config.vocabSize);
+    const file = join(dir, 'qwen-bpe.gguf');
+    writeFileSync(file, bytes);
+    const cpp = await loadLlamaCpp(file, 64);
+    try {
+      for (const text of [
+        stories.slice(150_000, 152_000),
+        'Ünïcödé café 日本語 🙂 <|im_start|>user\nHi<|im_end|>\n  two  spaces\t\ttabs 3.14159',
+      ]) {
+        const ids = hf.encode(text);
+        expect(gg.encode(text)).toEqual(ids);
+        // Decoding skips the special tokens, from either file.
+        expect(gg.decode(ids)).toBe(hf.decode(ids));
+        expect(gg.decode(ids)).toBe(text.replace(/<\|im_(start|end)\|>/g, ''));
+        // llama.cpp's tokenizer (here without parsing special tokens) on the plain text.
+        const plain = text.replace(/<\|im_(start|end)\|>/g, '');
+        expect(cpp.tokenize(plain)).toEqual(hf.encode(plain));
+      }
+    } finally {
+      await cpp.dispose();
+    }
+  }, 300_000);
 
   it('a trained q_norm (LoRA+) replaces the base one in the merged Qwen3 GGUF', async () => {
     const m = await openModel(sourcesOf(tinyHfFolder(TINY_MODELS['tiny-qwen3-bf16-tied']!)));

@@ -228,3 +228,18 @@ export const QWEN25_STYLE_CHAT_TEMPLATE = [
   "    {{- '<|im_start|>assistant\\n' }}",
   '{%- endif %}',
 ].join('\n');
+
+/**
+ * Qwen2.5-style tokenizer files: a Qwen2-style byte-level BPE learned from `text` (no BOS: its
+ * tokenizer_config says `bos_token: null`) with the Qwen2.5-style ChatML chat template.
+ */
+export function qwenStyleTokenizerFiles(
+  text: string,
+  merges = 200,
+): { tokenizer: Json; tokenizerConfig: Json } {
+  const f = trainedTokenizerFiles('qwen2', text, merges);
+  return {
+    tokenizer: f.tokenizer,
+    tokenizerConfig: { ...f.tokenizerConfig, chat_template: QWEN25_STYLE_CHAT_TEMPLATE },
+  };
+}

@@ -21,6 +21,19 @@ export interface TinySpec {
    * per-head q/k norms and head_dim 8 (q_proj out 32 ≠ hidden 16).
    */
   arch?: 'qwen2' | 'qwen3';
+  /**
+   * The tokenizer files instead of tinyVocab's (e.g. a byte-level BPE from src/test/bpe-train.ts):
+   * vocab_size follows them, and bos/eos ids are Qwen's (`<|endoftext|>`, `<|im_end|>`) when present.
+   */
+  tokenizer?: { tokenizer: Record<string, unknown>; tokenizerConfig: Record<string, unknown> };
+}
+
+/** The number of ids a tokenizer.json uses (its vocabulary and added tokens). */
+function tokenizerIds(tok: Record<string, unknown>): Map<string, number> {
+  const ids = new Map(Object.entries((tok.model as { vocab: Record<string, number> }).vocab));
+  for (const a of (tok.added_tokens ?? []) as { id: number; content: string }[])
+    ids.set(a.content, a.id);
+  return ids;
 }
 
 /**
@@ -350,6 +363,8 @@ export function byteLevelTokenizerJson(spec: ByteLevelTokenizerSpec): Record<str
 
 /** config.json of a tiny model: vocab 290, hidden 16, 2 layers, 4 heads (2 kv heads with GQA), SwiGLU 24. */
 export function tinyConfigJson(spec: TinySpec): Record<string, unknown> {
+  const ids = spec.tokenizer && tokenizerIds(spec.tokenizer.tokenizer);
+  const vocabSize = ids ? Math.max(...ids.values()) + 1 : tinyVocab().tokens.length;
   const qwen =
     spec.arch === undefined
       ? {}
@@ -364,7 +379,7 @@ export function tinyConfigJson(spec: TinySpec): Record<string, unknown> {
   return {
     architectures: ['LlamaForCausalLM'],
     model_type: 'llama',
-    vocab_size: tinyVocab().tokens.length,
+    vocab_size: vocabSize,
     hidden_size: 16,
     intermediate_size: 24,
     num_hidden_layers: 2,
@@ -375,8 +390,8 @@ export function tinyConfigJson(spec: TinySpec): Record<string, unknown> {
     rope_theta: 10000.0,
     tie_word_embeddings: spec.tied,
     hidden_act: 'silu',
-    bos_token_id: 1,
-    eos_token_id: 2,
+    bos_token_id: ids?.get('<|endoftext|>') ?? 1,
+    eos_token_id: ids?.get('<|im_end|>') ?? 2,
     torch_dtype: { F32: 'float32', F16: 'float16', BF16: 'bfloat16' }[spec.dtype],
     ...(spec.ropeScaling === undefined ? {} : { rope_scaling: spec.ropeScaling }),
     ...qwen,
@@ -412,13 +427,15 @@ export function tinyHfFolder(spec: TinySpec, shards = 1): Record<string, Uint8Ar
   }));
   const files: Record<string, Uint8Array> = {
     'config.json': enc(configJson),
-    'tokenizer.json': enc(tinyTokenizerJson()),
-    'tokenizer_config.json': enc({
-      add_bos_token: true,
-      bos_token: '<s>',
-      eos_token: '</s>',
-      unk_token: '<unk>',
-    }),
+    'tokenizer.json': enc(spec.tokenizer?.tokenizer ?? tinyTokenizerJson()),
+    'tokenizer_config.json': enc(
+      spec.tokenizer?.tokenizerConfig ?? {
+        add_bos_token: true,
+        bos_token: '<s>',
+        eos_token: '</s>',
+        unk_token: '<unk>',
+      },
+    ),
   };
   if (shards === 1) {
     files['model.safetensors'] = writeSafetensors(all, { format: 'pt' });
