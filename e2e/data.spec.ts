@@ -1,10 +1,14 @@
 /**
  * The Data panel cuts text the way the user means it: a .txt is one document unless it carries
  * separator lines (<|endoftext|>) or the user picks a separator; the document count and the first
- * boundary show what the choice does. {text} JSONL records are documents.
+ * boundary show what the choice does. {text} JSONL records are documents. Instruction records are
+ * shown as the model will read them, the prompt marked as not in the loss.
  */
 import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
+import { hfTokenizer } from '../src/io/tokenizer.ts';
+import { qwenStyleTokenizerFiles } from '../src/test/bpe-train.ts';
+import { tinyHfFolder, TINY_MODELS } from '../src/test/fixtures.ts';
 import { openStudio, watch } from './helpers.ts';
 
 const TEXT = readFileSync('public/demo/tinystories-197k.txt', 'utf8');
@@ -109,5 +113,69 @@ test('the Data panel: one document by default, a separator the user picks, separ
   await expect(alert).toContainText(
     'Token id 600 (element 11) is outside the vocabulary of 512 ids (0 to 511).',
   );
+  expect(seen.errors, 'console errors').toEqual([]);
+});
+
+test("instruction records: the Data panel shows the first one in the model's chat template, its prompt marked as not in the loss", async ({
+  page,
+}) => {
+  const seen = watch(page);
+  await openStudio(page);
+  // A tiny Qwen2 with Qwen's kind of tokenizer: byte-level BPE, no BOS, a ChatML chat template.
+  const qwen = qwenStyleTokenizerFiles(TEXT.slice(0, 40_000));
+  const folder = tinyHfFolder({ ...TINY_MODELS['tiny-qwen2-f32']!, tokenizer: qwen });
+  await page.getByLabel('Model files').setInputFiles(
+    Object.entries(folder).map(([name, bytes]) => ({
+      name,
+      mimeType: 'application/octet-stream',
+      buffer: Buffer.from(bytes),
+    })),
+  );
+  await expect(page.getByLabel('Model summary')).toContainText('Qwen2ForCausalLM');
+
+  const records = Array.from({ length: 30 }, (_, i) =>
+    JSON.stringify({
+      instruction: `Name the color of the sky, story ${i}.`,
+      input: 'One word.',
+      output: `Blue. Once upon a time, there was a girl named Lily ${i}.`,
+    }),
+  ).join('\n');
+  const dropRecords = () =>
+    page.getByLabel('Training data').setInputFiles({
+      name: 'alpaca.jsonl',
+      mimeType: 'application/json',
+      buffer: Buffer.from(records),
+    });
+  await dropRecords();
+  const example = page.getByRole('figure', { name: 'Rendered example' });
+  const prompt = example.getByLabel('Prompt, not in the loss');
+  const answer = example.getByLabel('Answer, in the loss');
+  const user = 'Name the color of the sky, story 0.\n\nOne word.';
+  const chatPrompt =
+    '<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n' +
+    `<|im_start|>user\n${user}<|im_end|>\n<|im_start|>assistant\n`;
+  await expect(prompt).toHaveText(chatPrompt, { useInnerText: true });
+  await expect(answer).toHaveText(/^Blue\. Once upon a time, there was a girl named Lily 0\./);
+  // The counts are the tokenizer's own: the prompt's tokens are the masked ones.
+  const tok = hfTokenizer(qwen.tokenizer, qwen.tokenizerConfig);
+  const n = tok.encode(chatPrompt).length;
+  await expect(example).toContainText(
+    `First record in the model's chat template. Greyed: the prompt, not in the loss (${n} tokens)`,
+  );
+  // Greyed as the caption says: the prompt is drawn fainter than the answer.
+  const look = (l: typeof prompt) =>
+    l.evaluate((el) => {
+      const s = getComputedStyle(el);
+      return `${s.color} ${s.opacity}`;
+    });
+  expect(await look(prompt)).not.toBe(await look(answer));
+
+  // The demo model has no chat template: the same records in LongAlpaca's [INST] format.
+  await page.getByRole('button', { name: 'Use demo model' }).click();
+  await expect(page.getByLabel('Model summary')).toContainText('stories260K');
+  await dropRecords();
+  await expect(example).toContainText('as [INST]…[/INST] (the model has no chat template)');
+  await expect(prompt).toHaveText(`[INST]${user}[/INST]`, { useInnerText: true });
+  await expect(answer).toHaveText(/^Blue\. Once upon a time/);
   expect(seen.errors, 'console errors').toEqual([]);
 });
