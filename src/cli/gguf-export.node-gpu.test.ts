@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openModelPath } from '../io/open-node.ts';
 import { createTokenizer } from '../io/model.ts';
-import { assetPath, DEMO_DIR } from '../test/assets-node.ts';
+import { assetPath, DEMO_DIR, firstDifference } from '../test/assets-node.ts';
 import { cliRunner } from '../test/cli.ts';
 import { llamaCpp, loadLlamaCpp } from '../test/llama-cpp.ts';
 import { main } from './main.ts';
@@ -124,7 +124,20 @@ async function compare(
     expect(promptIds.length + NEW_TOKENS).toBeLessThanOrEqual(CONTEXT);
     expect(promptIds.length + NEW_TOKENS).toBeGreaterThan(CONTEXT - 16);
     const greedy = await cpp.greedy(promptIds, NEW_TOKENS);
-    expect(greedy).toEqual(ours.ids);
+    const at = firstDifference(greedy, ours.ids);
+    if (at >= 0 && at < Math.min(greedy.length, ours.ids.length)) {
+      // Two float32 implementations may order a near-tie differently (an adapter trained with
+      // other tuned kernels rounds differently): allowed only where llama.cpp itself puts our
+      // token within 1 % of its own choice; the rest of the sequence then follows another path.
+      const [theirs, oursP] = await cpp.nextProbabilities(
+        [...promptIds, ...greedy.slice(0, at)],
+        [greedy[at]!, ours.ids[at]!],
+      );
+      process.stdout.write(
+        `greedy differs at token ${at}: llama.cpp p=${theirs!.toFixed(5)} for its own, ${oursP!.toFixed(5)} for ours\n`,
+      );
+      expect(oursP! / theirs!).toBeGreaterThan(0.99);
+    } else expect(greedy).toEqual(ours.ids);
     const { ppl } = await cpp.perplexity(ids.slice(0, CONTEXT));
     // stdout directly: cliRunner captures console.log.
     process.stdout.write(

@@ -22,6 +22,8 @@ export interface LlamaCppRun {
   greedy(prompt: number[], maxNew: number): Promise<number[]>;
   /** Mean negative log-likelihood of window[1..] given the prefix, and exp of it. */
   perplexity(window: number[]): Promise<{ loss: number; ppl: number }>;
+  /** llama.cpp's probabilities of `candidates` as the token after `prefix`. */
+  nextProbabilities(prefix: number[], candidates: number[]): Promise<number[]>;
   dispose(): Promise<void>;
 }
 
@@ -52,12 +54,18 @@ export async function loadLlamaCpp(
     ...(lora ? { lora: { adapters: [{ filePath: lora }] } } : {}),
   });
   const eos = model.tokens.eos;
+  /** The context's one sequence, once the previous user's dispose has given it back (async). */
+  const sequence = async () => {
+    for (let i = 0; context.sequencesLeft === 0 && i < 5000; i++)
+      await new Promise((r) => setTimeout(r, 1));
+    return context.getSequence();
+  };
   return {
     model,
     metadata: flatten(model.fileInfo.metadata),
     tokenize: (text) => [...model.tokenize(text, false)],
     async greedy(prompt, maxNew) {
-      const seq = context.getSequence();
+      const seq = await sequence();
       try {
         const out: number[] = [];
         for await (const t of seq.evaluate(prompt as Token[], { temperature: 0 })) {
@@ -70,7 +78,7 @@ export async function loadLlamaCpp(
       }
     },
     async perplexity(window) {
-      const seq = context.getSequence();
+      const seq = await sequence();
       try {
         const res = await seq.controlledEvaluate(
           (window as Token[]).map((t, i) =>
@@ -82,6 +90,20 @@ export async function loadLlamaCpp(
           nll -= Math.log(res[i]!.next.probabilities!.get(window[i + 1]! as Token)!);
         const loss = nll / (window.length - 1);
         return { loss, ppl: Math.exp(loss) };
+      } finally {
+        seq.dispose();
+      }
+    },
+    async nextProbabilities(prefix, candidates) {
+      const seq = await sequence();
+      try {
+        const res = await seq.controlledEvaluate(
+          (prefix as Token[]).map((t, i) =>
+            i === prefix.length - 1 ? ([t, { generateNext: { probabilities: true } }] as const) : t,
+          ),
+        );
+        const p = res[prefix.length - 1]!.next.probabilities!;
+        return candidates.map((c) => p.get(c as Token) ?? 0);
       } finally {
         seq.dispose();
       }
