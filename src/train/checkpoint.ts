@@ -11,6 +11,41 @@ export const CHECKPOINT_VERSION = 1;
 /** Floats per stored chunk (4 MiB). */
 export const CHUNK_FLOATS = 1 << 20;
 
+/** The stored tensor holding a run's older step records (see CheckpointManifest.metrics). */
+export const METRICS_TENSOR = '#metrics/steps';
+/** The fields of a StepRecord, in their packed order. */
+const STEP_FIELDS = [
+  'step',
+  'loss',
+  'smoothLoss',
+  'lr',
+  'gradNorm',
+  'tokensPerSec',
+  'elapsedMs',
+] as const satisfies readonly (keyof StepRecord)[];
+
+/** All step records but the newest, packed as float32 rows of STEP_FIELDS. */
+function packSteps(steps: StepRecord[]): Float32Array {
+  const n = steps.length - 1;
+  const out = new Float32Array(n * STEP_FIELDS.length);
+  for (let i = 0; i < n; i++)
+    STEP_FIELDS.forEach((f, j) => (out[i * STEP_FIELDS.length + j] = steps[i]![f]));
+  return out;
+}
+
+function unpackSteps(data: Float32Array, n: number): StepRecord[] {
+  const w = STEP_FIELDS.length;
+  if (data.length !== n * w)
+    throw new CheckpointError(
+      `The checkpoint's step history has ${data.length} values, expected ${n * w}.`,
+    );
+  return Array.from({ length: n }, (_, i) => {
+    const r = {} as StepRecord;
+    STEP_FIELDS.forEach((f, j) => (r[f] = data[i * w + j]!));
+    return r;
+  });
+}
+
 /** A checkpoint that is missing, damaged, of another version or of another base model. */
 export class CheckpointError extends StudioError {
   readonly kind: ErrorKind = 'checkpoint';
@@ -39,7 +74,13 @@ export interface CheckpointManifest {
   modelName: string;
   settings: TrainSettings;
   data: { epoch: number; index: number; rngState: number; order: number[] };
-  metrics: { steps: StepRecord[]; evals: EvalRecord[] };
+  /**
+   * The run's history. Stored, `steps` holds only the newest record exactly; the older ones are in
+   * the float32 tensor METRICS_TENSOR (`packedSteps` records, STEP_FIELDS each), so that a long
+   * run's history costs 28 bytes a step per kept checkpoint rather than ~175 of JSON. `load` gives
+   * them back in `steps` (and removes the tensor), as they were before storing.
+   */
+  metrics: { steps: StepRecord[]; evals: EvalRecord[]; packedSteps?: number };
   /** For each trainable: `<name>` (param), `<name>#m`, `<name>#v` (the moments, GPU or host). */
   tensors: TensorEntry[];
   bytes: number;
@@ -104,7 +145,12 @@ export class CheckpointStore {
     const entries: TensorEntry[] = [];
     const chunks: [string, Uint8Array][] = [];
     let bytes = 0;
-    for (const [name, data] of tensors) {
+    const { steps } = manifest.metrics;
+    const packed = steps.length > 1;
+    const stored: Iterable<[string, Float32Array]> = packed
+      ? [...tensors, [METRICS_TENSOR, packSteps(steps)]]
+      : tensors;
+    for (const [name, data] of stored) {
       const n = Math.max(1, Math.ceil(data.length / CHUNK_FLOATS));
       entries.push({ name, size: data.length, chunks: n });
       for (let c = 0; c < n; c++) {
@@ -117,6 +163,9 @@ export class CheckpointStore {
     }
     const full: CheckpointManifest = {
       ...manifest,
+      metrics: packed
+        ? { ...manifest.metrics, steps: steps.slice(-1), packedSteps: steps.length - 1 }
+        : manifest.metrics,
       version: CHECKPOINT_VERSION,
       tensors: entries,
       bytes: 0,
@@ -177,6 +226,15 @@ export class CheckpointStore {
           `Checkpoint ${id}: ${t.name} has ${at} values, expected ${t.size}.`,
         );
       tensors.set(t.name, out);
+    }
+    const packed = manifest.metrics.packedSteps;
+    if (packed !== undefined) {
+      const data = tensors.get(METRICS_TENSOR);
+      if (!data) throw new CheckpointError(`Checkpoint ${id} is missing its step history.`);
+      manifest.metrics.steps = [...unpackSteps(data, packed), ...manifest.metrics.steps];
+      delete manifest.metrics.packedSteps;
+      manifest.tensors = manifest.tensors.filter((t) => t.name !== METRICS_TENSOR);
+      tensors.delete(METRICS_TENSOR);
     }
     return { manifest, tensors };
   }

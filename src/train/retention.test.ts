@@ -1,11 +1,14 @@
-/** Checkpoint retention on the real folder store: the newest K of a run stay, other runs are untouched. */
+/**
+ * Checkpoint retention on the real folder store: the newest K of a run stay, other runs are
+ * untouched; a long run's step history is stored packed, so a checkpoint's size barely grows with it.
+ */
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CheckpointStore, type CheckpointManifest } from './checkpoint.ts';
+import { CheckpointStore, METRICS_TENSOR, type CheckpointManifest } from './checkpoint.ts';
 import { FolderBlobStore } from './store-node.ts';
-import { defaultTrainSettings } from './types.ts';
+import { defaultTrainSettings, type StepRecord } from './types.ts';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -56,5 +59,76 @@ describe('checkpoint retention', () => {
       'run-step000010',
       'run-step000008',
     ]);
+  });
+});
+
+describe("a run's step history in its checkpoints", () => {
+  const history = (n: number): StepRecord[] =>
+    Array.from({ length: n }, (_, i) => ({
+      step: i + 1,
+      loss: 5 - Math.log1p(i) / 3,
+      smoothLoss: 5.1 - Math.log1p(i) / 3.1,
+      lr: 2e-3 * Math.min(1, (i + 1) / 5),
+      gradNorm: 1 + 1 / (i + 1),
+      tokensPerSec: 120 + (i % 7) * 0.37,
+      elapsedMs: 1234.5678 * (i + 1),
+    }));
+
+  it('comes back as it was (older records to float32, the newest exactly), the tensors unchanged', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'history-'));
+    dirs.push(dir);
+    const store = new CheckpointStore(new FolderBlobStore(dir));
+    const steps = history(300);
+    const evals = [{ step: 25, loss: 4.1, ppl: Math.exp(4.1) }];
+    const w = new Float32Array(1000).map((_, i) => i / 7);
+    await store.save({ ...manifest('run', 300), metrics: { steps, evals } }, new Map([['w', w]]));
+    const { manifest: m, tensors } = await store.load('run-step000300');
+    expect(m.metrics.steps).toHaveLength(300);
+    expect(m.metrics.steps.at(-1)).toEqual(steps.at(-1));
+    m.metrics.steps.slice(0, -1).forEach((r, i) => {
+      for (const [k, v] of Object.entries(steps[i]!))
+        expect(r[k as keyof StepRecord], `${k} of step ${i + 1}`).toBe(Math.fround(v));
+    });
+    expect(m.metrics.evals).toEqual(evals);
+    expect(m.metrics.packedSteps).toBeUndefined();
+    expect([...tensors.keys()]).toEqual(['w']);
+    expect(m.tensors.map((t) => t.name)).toEqual(['w']);
+    expect(tensors.get('w')).toEqual(w);
+  });
+
+  it('costs 28 bytes a step (float32 rows), not its JSON', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'history-'));
+    dirs.push(dir);
+    const store = new CheckpointStore(new FolderBlobStore(dir));
+    const w = new Map([['w', new Float32Array(1000)]]);
+    const size = async (n: number) =>
+      store.save({ ...manifest(`run${n}`, n), metrics: { steps: history(n), evals: [] } }, w);
+    const [a, b] = [await size(20), await size(520)];
+    expect(b - a).toBeGreaterThanOrEqual(500 * 28);
+    expect(b - a).toBeLessThan(500 * 28 + 64);
+    // The newest record stays in the manifest; the rest is the packed tensor.
+    const { manifest: m } = await store.load('run520-step000520');
+    expect(m.metrics.steps).toHaveLength(520);
+    expect(METRICS_TENSOR.startsWith('#')).toBe(true);
+  });
+
+  it('a checkpoint whose history data is gone is refused, naming it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'history-'));
+    dirs.push(dir);
+    const blobs = new FolderBlobStore(dir);
+    await new CheckpointStore(blobs).save(
+      { ...manifest('run', 5), metrics: { steps: history(5), evals: [] } },
+      new Map([['w', new Float32Array(4)]]),
+    );
+    const m = JSON.parse((await blobs.getManifest('run-step000005'))!) as CheckpointManifest;
+    expect(m.metrics.packedSteps).toBe(4);
+    // Storage that lost the history's chunk.
+    const lossy = Object.assign(Object.create(blobs) as FolderBlobStore, {
+      getChunk: (id: string, key: string) =>
+        key.startsWith(METRICS_TENSOR) ? Promise.resolve(undefined) : blobs.getChunk(id, key),
+    });
+    await expect(new CheckpointStore(lossy).load('run-step000005')).rejects.toThrow(
+      `Checkpoint run-step000005 is missing data for ${METRICS_TENSOR}.`,
+    );
   });
 });
