@@ -198,6 +198,29 @@ export function bpeVocabFromGguf(file: string, gguf: GgufFile): BpeVocab {
   };
 }
 
+/**
+ * tokenizer.json's `model` of a byte-level BPE (GPT-2's byte alphabet: no unknown token, no byte
+ * fallback); `ignoreMerges` as Llama 3's (a whole pre-token in the vocabulary is taken as it is).
+ */
+export function byteLevelBpeModel(
+  vocab: Record<string, number>,
+  merges: [string, string][],
+  ignoreMerges: boolean,
+): Json {
+  return {
+    type: 'BPE',
+    dropout: null,
+    unk_token: null,
+    continuing_subword_prefix: null,
+    end_of_word_suffix: null,
+    fuse_unk: false,
+    byte_fallback: false,
+    ignore_merges: ignoreMerges,
+    vocab,
+    merges,
+  };
+}
+
 /** The tokenizer.json a GGUF byte-level vocabulary was converted from (as far as tokenization goes). */
 export function bpeTokenizerJson(vocab: BpeVocab): Json {
   const pre = BPE_PRE_TOKENIZERS[vocab.pre];
@@ -231,21 +254,14 @@ export function bpeTokenizerJson(vocab: BpeVocab): Json {
     pre_tokenizer: pre.preTokenizer,
     post_processor: { ...byteLevel(false, false), add_prefix_space: false },
     decoder: byteLevel(false, false),
-    model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: null,
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: false,
-      byte_fallback: false,
-      ignore_merges: pre.ignoreMerges,
-      vocab: vocabMap,
-      merges: vocab.merges.map((m) => {
+    model: byteLevelBpeModel(
+      vocabMap,
+      vocab.merges.map((m) => {
         const i = m.indexOf(' ');
         return [m.slice(0, i), m.slice(i + 1)];
       }),
-    },
+      pre.ignoreMerges,
+    ),
   };
 }
 

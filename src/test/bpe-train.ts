@@ -4,7 +4,7 @@
  * alphabet, the merges learned by counting adjacent pairs inside pre-tokens, and each style's
  * pre-tokenizer, special tokens and BOS convention. scripts/make-bpe-tokenizer.ts writes one to disk.
  */
-import { BPE_PRE_TOKENIZERS } from '../io/gguf-bpe.ts';
+import { BPE_PRE_TOKENIZERS, byteLevelBpeModel } from '../io/gguf-bpe.ts';
 import { byteLevelAlphabet } from './fixtures.ts';
 
 type Json = Record<string, unknown>;
@@ -165,18 +165,7 @@ export function trainedTokenizerFiles(
     pre_tokenizer: pre.preTokenizer,
     post_processor: postProcessor,
     decoder: byteLevel,
-    model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: null,
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: false,
-      byte_fallback: false,
-      ignore_merges: pre.ignoreMerges,
-      vocab,
-      merges: learned,
-    },
+    model: byteLevelBpeModel(vocab, learned, pre.ignoreMerges),
   };
   const tokenizerConfig: Json =
     style === 'qwen2'

@@ -3,6 +3,7 @@ import { Rng } from '../util/rng.ts';
 import { expectedTensors, parseHfConfig, type ModelConfig } from '../io/config.ts';
 import { f32ToBytes, type WeightDtype } from '../io/dtype.ts';
 import { GGML_TYPES } from '../io/gguf.ts';
+import { byteLevelBpeModel } from '../io/gguf-bpe.ts';
 import { hfToGgufName, permuteQK } from '../io/gguf-llama.ts';
 import { writeGguf, type GgufKv } from '../io/gguf-writer.ts';
 import { writeSafetensors } from '../io/safetensors.ts';
@@ -346,18 +347,11 @@ export function byteLevelTokenizerJson(spec: ByteLevelTokenizerSpec): Record<str
         }
       : byteLevel(true, false, true),
     decoder: byteLevel(true, true, true),
-    model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: null,
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: false,
-      byte_fallback: false,
-      ignore_merges: llama3,
+    model: byteLevelBpeModel(
       vocab,
-      merges: BYTE_LEVEL_MERGES.map(([l, r]) => [l, r]),
-    },
+      BYTE_LEVEL_MERGES.map(([l, r]) => [l, r]),
+      llama3,
+    ),
   };
 }
 
