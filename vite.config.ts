@@ -13,6 +13,8 @@ const devCsp: Plugin = {
 };
 
 const gpuTests = ['src/**/*.gpu.test.ts'];
+/** Tests of browser APIs (IndexedDB): headless Chromium only. */
+const browserTests = ['src/**/*.browser.test.ts'];
 
 export default defineConfig({
   plugins: [react(), devCsp],
@@ -26,7 +28,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['src/**/*.test.ts', 'scripts/**/*.test.ts'],
-          exclude: [...gpuTests, 'src/**/*.node-gpu.test.ts', 'node_modules/**'],
+          exclude: [...gpuTests, ...browserTests, 'src/**/*.node-gpu.test.ts', 'node_modules/**'],
           environment: 'node',
         },
       },
@@ -48,7 +50,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'gpu-browser',
-          include: gpuTests,
+          include: [...gpuTests, ...browserTests],
           setupFiles: ['src/test/setup-browser-gpu.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,

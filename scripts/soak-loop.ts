@@ -4,7 +4,7 @@
  * (StudioEngine, the code the worker runs) with a pause/resume every `pauseEvery` steps, an
  * evaluation every `evalEvery` and a checkpoint every `checkpointEvery` kept to `keep`. Every step it
  * samples the live GPU tensors, the GPU bytes per category, the JS heap (after a forced collection
- * where the host can force one) and the storage the checkpoints take; right after each checkpoint
+ * where the host can force one) and the storage the checkpoints take; a second after each checkpoint
  * commit (and its retention) it samples the storage again.
  */
 import type { Runtime } from '../src/engine/runtime.ts';
@@ -38,6 +38,9 @@ export interface SoakOptions {
   keep: number;
 }
 
+/** How long after a commit its storage is read. */
+const SETTLE_MS = 1000;
+
 export const SOAK_DEFAULTS = {
   context: 64,
   pauseEvery: 50,
@@ -60,7 +63,7 @@ export interface SoakSample {
 
 export interface SoakCommit {
   step: number;
-  /** Storage right after the commit and the retention's deletions. */
+  /** Storage a second after the commit and the retention's deletions (SETTLE_MS). */
   storageBytes: number;
   /** Checkpoint bytes as the store counted them. */
   checkpointBytes: number;
@@ -122,9 +125,11 @@ export async function runSoak(
     checkpointMinutes: 0,
     keepCheckpoints: o.keep,
   };
-  const samples: SoakSample[] = [];
+  // The samples go into columns allocated up front, so that the heap this soak measures does not
+  // grow with its own records (they are turned into objects only for the result).
+  const cols = new Samples(o.steps);
   const commits: SoakCommit[] = [];
-  const pending: Promise<unknown>[] = [];
+  let pending: Promise<unknown>[] = [];
   let step = 0;
   let state = '';
   let failure: string | null = null;
@@ -135,22 +140,21 @@ export async function runSoak(
         step = e.step;
         if (step % 10 === 0) log(`step ${step}: ${rt.liveTensors} live tensors`);
         const heap = host.heap();
-        const s: SoakSample = {
-          step,
-          liveTensors: rt.liveTensors,
-          gpuBytes: { ...rt.memory.snapshot().current },
-          heapBefore: heap.before,
-          heapUsed: heap.after,
-          storageBytes: NaN,
-        };
-        samples.push(s);
-        pending.push(host.storage().then((b) => (s.storageBytes = b)));
+        const i = cols.add(step, rt.liveTensors, rt.memory.snapshot().current, heap);
+        pending.push(host.storage().then((b) => (cols.storageBytes[i] = b)));
       }
       if (e.type === 'checkpoint') {
         const c: SoakCommit = { step: e.checkpoint.step, storageBytes: NaN, checkpointBytes: 0 };
         c.checkpointBytes = e.checkpoint.bytes;
         commits.push(c);
-        pending.push(host.storage().then((b) => (c.storageBytes = b)));
+        // Sampled once the browser's quota accounting has caught up with the retention's deletions
+        // (Chromium's estimate lags a deleted database by a moment: read at once, a commit at a
+        // pause read up to one checkpoint high).
+        pending.push(
+          new Promise((r) => setTimeout(r, SETTLE_MS))
+            .then(() => host.storage())
+            .then((b) => (c.storageBytes = b)),
+        );
       }
       if (e.type === 'state') state = e.state;
       if (e.type === 'error') failure = e.error.message;
@@ -172,8 +176,9 @@ export async function runSoak(
     await until(() => state === 'running');
     log(`paused and resumed at step ${step}`);
     await Promise.all(pending);
+    pending = [];
     onProgress?.(
-      summarize(hostName, o, host.forcedGc, (performance.now() - t0) / 1000, samples, commits),
+      summarize(hostName, o, host.forcedGc, (performance.now() - t0) / 1000, cols.all(), commits),
     );
   }
   await until(ended);
@@ -181,7 +186,69 @@ export async function runSoak(
   await Promise.all(pending);
   if (failure) throw new Error(`the soak run failed: ${failure}`);
   const seconds = (performance.now() - t0) / 1000;
-  return { ...summarize(hostName, o, host.forcedGc, seconds, samples, commits), complete: true };
+  return {
+    ...summarize(hostName, o, host.forcedGc, seconds, cols.all(), commits),
+    complete: true,
+  };
+}
+
+/** Per-step samples in preallocated columns (GPU bytes: one column per category, as first seen). */
+class Samples {
+  private n = 0;
+  readonly step: Float64Array;
+  readonly liveTensors: Float64Array;
+  readonly heapUsed: Float64Array;
+  readonly heapBefore: Float64Array;
+  readonly storageBytes: Float64Array;
+  private readonly gpu = new Map<string, Float64Array>();
+
+  constructor(private readonly capacity: number) {
+    const col = () => new Float64Array(capacity);
+    this.step = col();
+    this.liveTensors = col();
+    this.heapUsed = col();
+    this.heapBefore = col();
+    this.storageBytes = col().fill(NaN);
+    // Room for every memory category the runtime reports (a few), made before the run.
+    for (let k = 0; k < 16; k++) this.spare.push(col());
+  }
+
+  private readonly spare: Float64Array[] = [];
+
+  /** Records a step; returns its index. */
+  add(
+    step: number,
+    liveTensors: number,
+    gpuBytes: Record<string, number>,
+    heap: { before: number; after: number },
+  ): number {
+    if (this.n === this.capacity) throw new Error(`more than ${this.capacity} steps sampled`);
+    const i = this.n++;
+    this.step[i] = step;
+    this.liveTensors[i] = liveTensors;
+    this.heapUsed[i] = heap.after;
+    this.heapBefore[i] = heap.before;
+    for (const k in gpuBytes) {
+      let c = this.gpu.get(k);
+      if (!c) {
+        c = this.spare.pop() ?? new Float64Array(this.capacity);
+        this.gpu.set(k, c);
+      }
+      c[i] = gpuBytes[k]!;
+    }
+    return i;
+  }
+
+  all(): SoakSample[] {
+    return Array.from({ length: this.n }, (_, i) => ({
+      step: this.step[i]!,
+      liveTensors: this.liveTensors[i]!,
+      gpuBytes: Object.fromEntries([...this.gpu].map(([k, c]) => [k, c[i]!])),
+      heapBefore: this.heapBefore[i]!,
+      heapUsed: this.heapUsed[i]!,
+      storageBytes: this.storageBytes[i]!,
+    }));
+  }
 }
 
 /** Start (after 20 steps) vs end figures of the samples so far. */
@@ -196,7 +263,7 @@ function summarize(
   const at = (s: number) => samples.find((x) => x.step >= s) ?? samples[0]!;
   const start = at(Math.min(20, o.steps));
   const end = samples.at(-1)!;
-  // Storage is compared like with like: right after a commit, from the first commit at which the
+  // Storage is compared like with like: a second after a commit, from the first commit at which the
   // retention keeps its full `keep` checkpoints to the last commit.
   const full = commits[Math.min(Math.max(o.keep, 1), commits.length) - 1] ?? commits[0];
   const last = commits.at(-1);

@@ -64,7 +64,8 @@ async function main(): Promise<void> {
     demo,
     name,
     { ...SOAK_DEFAULTS, steps, context },
-    (partial) => (window.__soakPartial = partial),
+    // Kept without its samples: the page's heap is what the soak measures.
+    (partial) => (window.__soakPartial = { ...partial, samples: [] }),
   );
 }
 
