@@ -23,6 +23,9 @@ import { assetPath } from '../test/assets-node.ts';
 import { qwenStyleTokenizerFiles } from '../test/bpe-train.ts';
 
 const run = cliRunner();
+/** `longlora train` of the model folder `dir` on `data`, the adapter written to `out`. */
+const train = (dir: string, data: string, out: string, ...flags: string[]) =>
+  run('train', '--model', dir, '--data', data, '--out', out, ...flags);
 
 function folder(files: Record<string, Uint8Array | string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'longlora-qwen-'));
@@ -74,13 +77,9 @@ describe('longlora train on tiny Qwen2 and Qwen3 folders (a tokenizer without BO
       const data = join(dir, 'data.txt');
       writeFileSync(data, text);
       const out = join(dir, 'adapter');
-      const log = await run(
-        'train',
-        '--model',
+      const log = await train(
         dir,
-        '--data',
         data,
-        '--out',
         out,
         '--context',
         '32',
@@ -170,13 +169,9 @@ describe('longlora train on instruction records (--chat-template)', () => {
     );
     const data = join(dir, 'alpaca.jsonl');
     writeFileSync(data, records);
-    const out = await run(
-      'train',
-      '--model',
+    const out = await train(
       dir,
-      '--data',
       data,
-      '--out',
       join(dir, 'adapter'),
       '--context',
       '64',

@@ -7,30 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CheckpointStore, METRICS_TENSOR, type CheckpointManifest } from './checkpoint.ts';
+import { testManifest } from '../test/manifest.ts';
 import { FolderBlobStore } from './store-node.ts';
-import { defaultTrainSettings, type StepRecord } from './types.ts';
+import type { StepRecord } from './types.ts';
 
 const dirs: string[] = [];
 afterEach(async () => {
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
-
-function manifest(
-  runId: string,
-  step: number,
-): Omit<CheckpointManifest, 'tensors' | 'bytes' | 'version'> {
-  return {
-    id: `${runId}-step${String(step).padStart(6, '0')}`,
-    runId,
-    step,
-    createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, step)).toISOString(),
-    modelFingerprint: 'f',
-    modelName: 'm',
-    settings: defaultTrainSettings(64, { maxPositions: 512, ropeScaling: null }),
-    data: { epoch: 0, index: 0, rngState: 1, order: [0] },
-    metrics: { steps: [], evals: [] },
-  };
-}
 
 describe('checkpoint retention', () => {
   it('keeps the newest K of a run once a newer one is committed, and leaves other runs alone', async () => {
@@ -38,9 +22,9 @@ describe('checkpoint retention', () => {
     dirs.push(dir);
     const store = new CheckpointStore(new FolderBlobStore(dir));
     const tensors = new Map([['w', new Float32Array(1000).fill(1)]]);
-    await store.save(manifest('other', 1), tensors, { keep: 3 });
+    await store.save(testManifest('other', 1), tensors, { keep: 3 });
     for (let step = 2; step <= 12; step += 2)
-      await store.save(manifest('run', step), tensors, { keep: 3 });
+      await store.save(testManifest('run', step), tensors, { keep: 3 });
     const list = await store.list();
     expect(list.filter((c) => c.runId === 'run').map((c) => c.step)).toEqual([12, 10, 8]);
     expect(list.filter((c) => c.runId === 'other').map((c) => c.step)).toEqual([1]);
@@ -52,7 +36,7 @@ describe('checkpoint retention', () => {
     // The kept ones still load.
     expect((await store.load('run-step000008')).tensors.get('w')![999]).toBe(1);
     // keep 0 keeps everything.
-    await store.save(manifest('run', 14), tensors);
+    await store.save(testManifest('run', 14), tensors);
     expect((await store.list()).filter((c) => c.runId === 'run')).toHaveLength(4);
     expect(await store.prune('run', 1)).toEqual([
       'run-step000012',
@@ -81,7 +65,10 @@ describe("a run's step history in its checkpoints", () => {
     const steps = history(300);
     const evals = [{ step: 25, loss: 4.1, ppl: Math.exp(4.1) }];
     const w = new Float32Array(1000).map((_, i) => i / 7);
-    await store.save({ ...manifest('run', 300), metrics: { steps, evals } }, new Map([['w', w]]));
+    await store.save(
+      { ...testManifest('run', 300), metrics: { steps, evals } },
+      new Map([['w', w]]),
+    );
     const { manifest: m, tensors } = await store.load('run-step000300');
     expect(m.metrics.steps).toHaveLength(300);
     expect(m.metrics.steps.at(-1)).toEqual(steps.at(-1));
@@ -102,7 +89,7 @@ describe("a run's step history in its checkpoints", () => {
     const store = new CheckpointStore(new FolderBlobStore(dir));
     const w = new Map([['w', new Float32Array(1000)]]);
     const size = async (n: number) =>
-      store.save({ ...manifest(`run${n}`, n), metrics: { steps: history(n), evals: [] } }, w);
+      store.save({ ...testManifest(`run${n}`, n), metrics: { steps: history(n), evals: [] } }, w);
     const [a, b] = [await size(20), await size(520)];
     expect(b - a).toBeGreaterThanOrEqual(500 * 28);
     expect(b - a).toBeLessThan(500 * 28 + 64);
@@ -117,7 +104,7 @@ describe("a run's step history in its checkpoints", () => {
     dirs.push(dir);
     const blobs = new FolderBlobStore(dir);
     await new CheckpointStore(blobs).save(
-      { ...manifest('run', 5), metrics: { steps: history(5), evals: [] } },
+      { ...testManifest('run', 5), metrics: { steps: history(5), evals: [] } },
       new Map([['w', new Float32Array(4)]]),
     );
     const m = JSON.parse((await blobs.getManifest('run-step000005'))!) as CheckpointManifest;

@@ -7,28 +7,11 @@
 import { createStore, keys, set } from 'idb-keyval';
 import { describe, expect, it } from 'vitest';
 import { CheckpointStore, type CheckpointManifest } from './checkpoint.ts';
+import { testManifest } from '../test/manifest.ts';
 import { IdbBlobStore } from './store-idb.ts';
-import { defaultTrainSettings } from './types.ts';
 
 let n = 0;
 const fresh = () => `longlora-idb-test-${Date.now()}-${n++}`;
-
-function manifest(
-  runId: string,
-  step: number,
-): Omit<CheckpointManifest, 'tensors' | 'bytes' | 'version'> {
-  return {
-    id: `${runId}-step${String(step).padStart(6, '0')}`,
-    runId,
-    step,
-    createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, step)).toISOString(),
-    modelFingerprint: 'f',
-    modelName: 'm',
-    settings: defaultTrainSettings(64, { maxPositions: 512, ropeScaling: null }),
-    data: { epoch: 0, index: 0, rngState: 1, order: [0] },
-    metrics: { steps: [], evals: [] },
-  };
-}
 
 const databases = async (prefix: string) =>
   (await indexedDB.databases())
@@ -43,7 +26,7 @@ describe('IdbBlobStore', () => {
     const store = new CheckpointStore(blobs);
     const w = new Float32Array(3000).map((_, i) => i * 0.5);
     for (let step = 1; step <= 5; step++)
-      await store.save(manifest('run', step), new Map([['w', w]]), { keep: 2 });
+      await store.save(testManifest('run', step), new Map([['w', w]]), { keep: 2 });
     expect(await databases(`${name}:chunks:`)).toEqual([
       blobs.chunkDbName('run-step000004'),
       blobs.chunkDbName('run-step000005'),
@@ -73,7 +56,7 @@ describe('IdbBlobStore', () => {
     const main = createStore(name, 'checkpoints');
     const w = new Float32Array([1, 2, 3, 4]);
     const m: CheckpointManifest = {
-      ...manifest('old', 3),
+      ...testManifest('old', 3),
       version: 1,
       tensors: [{ name: 'w', size: 4, chunks: 1 }],
       bytes: 16,
@@ -91,7 +74,7 @@ describe('IdbBlobStore', () => {
     const name = fresh();
     const reader = new CheckpointStore(new IdbBlobStore(name, 'checkpoints'));
     const writer = new CheckpointStore(new IdbBlobStore(name, 'checkpoints'));
-    await writer.save(manifest('run', 1), new Map([['w', new Float32Array(8)]]));
+    await writer.save(testManifest('run', 1), new Map([['w', new Float32Array(8)]]));
     await reader.load('run-step000001'); // leaves its connection open
     await writer.delete('run-step000001');
     expect(await databases(`${name}:chunks:`)).toEqual([]);
