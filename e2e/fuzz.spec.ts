@@ -55,8 +55,15 @@ const files = (m: Mutant) =>
     buffer: Buffer.from(bytes),
   }));
 
-/** Waits until the first `text.length` characters of a message show (whitespace as the page shows it). */
-const start = (message: string) => message.slice(0, 70).replace(/\s+/g, ' ').trim();
+/**
+ * The start of an expected message (at most 70 characters), as the page must contain it. The
+ * expectation is computed in Node, whose V8 words JSON.parse errors differently from Chromium's
+ * ("Unexpected token 'm', …" against "Expected ':' after property name … (line 1 column 9)"), so a
+ * JSON error is compared up to the studio's own words ("…: header is not valid JSON",
+ * "config.json: invalid JSON"), and the error kind is compared as well.
+ */
+const start = (message: string) =>
+  (/^.*?valid JSON/i.exec(message)?.[0] ?? message).slice(0, 70).replace(/\s+/g, ' ').trim();
 
 async function pageErrorsOf(page: Page): Promise<string[]> {
   const errors: string[] = [];
