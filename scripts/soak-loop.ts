@@ -201,6 +201,8 @@ class Samples {
   readonly heapBefore: Float64Array;
   readonly storageBytes: Float64Array;
   private readonly gpu = new Map<string, Float64Array>();
+  /** Columns made before the run for the GPU memory categories (the runtime reports a few). */
+  private readonly spare: Float64Array[] = [];
 
   constructor(private readonly capacity: number) {
     const col = () => new Float64Array(capacity);
@@ -209,11 +211,8 @@ class Samples {
     this.heapUsed = col();
     this.heapBefore = col();
     this.storageBytes = col().fill(NaN);
-    // Room for every memory category the runtime reports (a few), made before the run.
     for (let k = 0; k < 16; k++) this.spare.push(col());
   }
-
-  private readonly spare: Float64Array[] = [];
 
   /** Records a step; returns its index. */
   add(

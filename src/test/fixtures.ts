@@ -29,7 +29,7 @@ export interface TinySpec {
   tokenizer?: { tokenizer: Record<string, unknown>; tokenizerConfig: Record<string, unknown> };
 }
 
-/** The number of ids a tokenizer.json uses (its vocabulary and added tokens). */
+/** Every token of a tokenizer.json (its vocabulary and added tokens) with its id. */
 function tokenizerIds(tok: Record<string, unknown>): Map<string, number> {
   const ids = new Map(Object.entries((tok.model as { vocab: Record<string, number> }).vocab));
   for (const a of (tok.added_tokens ?? []) as { id: number; content: string }[])
