@@ -6,6 +6,7 @@
  */
 import { errorKind, StudioError, type ErrorKind } from '../util/errors.ts';
 import type { TrainSettings, StepRecord, EvalRecord } from './types.ts';
+import { STEP_FIELDS } from './step-history.ts';
 
 export const CHECKPOINT_VERSION = 1;
 /** Floats per stored chunk (4 MiB). */
@@ -13,16 +14,6 @@ export const CHUNK_FLOATS = 1 << 20;
 
 /** The stored tensor holding a run's older step records (see CheckpointManifest.metrics). */
 export const METRICS_TENSOR = '#metrics/steps';
-/** The fields of a StepRecord, in their packed order. */
-const STEP_FIELDS = [
-  'step',
-  'loss',
-  'smoothLoss',
-  'lr',
-  'gradNorm',
-  'tokensPerSec',
-  'elapsedMs',
-] as const satisfies readonly (keyof StepRecord)[];
 
 /** All step records but the newest, packed as float32 rows of STEP_FIELDS. */
 function packSteps(steps: StepRecord[]): Float32Array {

@@ -17,6 +17,7 @@ import { Rng } from '../util/rng.ts';
 import { CheckpointError, type CheckpointManifest, type CheckpointStore } from './checkpoint.ts';
 import { DataError, type Block, type Dataset } from './data.ts';
 import { evaluate } from './evaluate.ts';
+import { StepHistory } from './step-history.ts';
 import {
   learningRate,
   type EvalRecord,
@@ -38,7 +39,8 @@ export interface TrainerOptions {
 
 export class Trainer {
   step = 0;
-  readonly steps: StepRecord[] = [];
+  /** Every step's record, in columns reserved for the run (see StepHistory). */
+  readonly steps: StepHistory;
   readonly evals: EvalRecord[] = [];
   private epoch = 0;
   private index = 0;
@@ -68,6 +70,7 @@ export class Trainer {
         `The dataset was cut at ${data.context} tokens but training is at ${settings.context}.`,
       );
     }
+    this.steps = new StepHistory(settings.steps);
     this.rng = new Rng(settings.seed);
     this.order = this.shuffle();
     this.normOut = rt.tensor([1], 'f32', 'workspace', 'grad norm');
@@ -94,6 +97,7 @@ export class Trainer {
       this.stepMs = Number.isNaN(this.stepMs) ? stepMs : 0.7 * this.stepMs + 0.3 * stepMs;
       record.elapsedMs = this.elapsedMs;
       record.tokensPerSec = (s.context * s.gradAccum) / (this.stepMs / 1000);
+      this.steps.push(record);
       const perStep = this.stepMs;
       this.emit({
         type: 'step',
@@ -186,7 +190,6 @@ export class Trainer {
       tokensPerSec: 0,
       elapsedMs: 0,
     };
-    this.steps.push(record);
     return record;
   }
 
@@ -243,7 +246,7 @@ export class Trainer {
         modelName: this.opts.modelName,
         settings: this.settings,
         data: { epoch: this.epoch, index: this.index, rngState: this.rng.state, order: this.order },
-        metrics: { steps: this.steps, evals: this.evals },
+        metrics: { steps: this.steps.toArray(), evals: this.evals },
       },
       tensors,
       { keep: this.settings.keepCheckpoints ?? 0 },
@@ -281,7 +284,7 @@ export class Trainer {
     this.index = manifest.data.index;
     this.order = [...manifest.data.order];
     this.rng.state = manifest.data.rngState;
-    this.steps.splice(0, this.steps.length, ...manifest.metrics.steps);
+    this.steps.replace(manifest.metrics.steps);
     this.evals.splice(0, this.evals.length, ...manifest.metrics.evals);
     const last = this.steps.at(-1);
     this.elapsedMs = last?.elapsedMs ?? 0;

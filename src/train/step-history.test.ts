@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { StepHistory } from './step-history.ts';
+import type { StepRecord } from './types.ts';
+
+const rec = (i: number): StepRecord => ({
+  step: i + 1,
+  loss: 3 - i / 7,
+  smoothLoss: 3.1 - i / 9,
+  lr: 2e-3 * Math.min(1, (i + 1) / 5),
+  gradNorm: 0.5 + i / 3,
+  tokensPerSec: 100 + i,
+  elapsedMs: 1000 * (i + 1) + 0.25,
+});
+
+describe('StepHistory', () => {
+  it('gives back every record exactly, past its reserved capacity', () => {
+    const h = new StepHistory(3);
+    const want = Array.from({ length: 11 }, (_, i) => rec(i));
+    for (const r of want) h.push(r);
+    expect(h.length).toBe(11);
+    expect(h.toArray()).toEqual(want);
+    expect([...h]).toEqual(want);
+    expect(h.map((r) => r.loss)).toEqual(want.map((r) => r.loss));
+    expect(h.at(-1)).toEqual(want[10]);
+    expect(h.at(0)).toEqual(want[0]);
+    expect(h.at(11)).toBeUndefined();
+    expect(h.at(-12)).toBeUndefined();
+  });
+
+  it('replace() restores a checkpoint history and pushing continues after it', () => {
+    const h = new StepHistory(2);
+    for (let i = 0; i < 5; i++) h.push(rec(i));
+    h.replace([rec(7), rec(8)]);
+    h.push(rec(9));
+    expect(h.toArray()).toEqual([rec(7), rec(8), rec(9)]);
+    h.replace([]);
+    expect(h.length).toBe(0);
+    expect(h.at(-1)).toBeUndefined();
+  });
+});
