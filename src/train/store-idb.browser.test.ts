@@ -1,6 +1,6 @@
 /**
  * The IndexedDB checkpoint store in headless Chromium: each checkpoint's chunks in a database of
- * its own, deleted with it (so the browser frees the space at once); reading a checkpoint never
+ * its own, each chunk a Blob, deleted with it (so the browser frees the space at once); reading a checkpoint never
  * creates a database; checkpoints of the earlier layout (chunks beside the manifests) still load and
  * delete.
  */
@@ -67,6 +67,43 @@ describe('IdbBlobStore', () => {
     expect((await store.load('old-step000003')).tensors.get('w')).toEqual(w);
     await store.delete('old-step000003');
     expect(await keys(main)).toEqual([]);
+    expect(await databases(`${name}:chunks:`)).toEqual([]);
+  });
+
+  it('stores each chunk as a Blob (a file Chromium deletes with the database), and still reads chunks stored as bytes', async () => {
+    const name = fresh();
+    const blobs = new IdbBlobStore(name, 'checkpoints');
+    const store = new CheckpointStore(blobs);
+    const w = new Float32Array(40).map((_, i) => Math.sin(i));
+    await store.save(testManifest('run', 1), new Map([['w', w]]));
+    const raw = (db: IDBDatabase, key: string) =>
+      new Promise<unknown>((resolve, reject) => {
+        const req = db.transaction('chunks', 'readonly').objectStore('chunks').get(key);
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+      });
+    const open = () =>
+      new Promise<IDBDatabase>((resolve, reject) => {
+        const req = indexedDB.open(blobs.chunkDbName('run-step000001'));
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+      });
+    const db = await open();
+    const stored = await raw(db, 'w/0');
+    expect(stored).toBeInstanceOf(Blob);
+    expect((stored as Blob).size).toBe(w.byteLength);
+    // A chunk written as bytes (before Blobs) in the same place reads back the same.
+    const v = new Float32Array(40).map((_, i) => Math.cos(i));
+    await new Promise<void>((resolve, reject) => {
+      const tx = db.transaction('chunks', 'readwrite');
+      tx.objectStore('chunks').put(new Uint8Array(v.buffer.slice(0)), 'w/0');
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+    });
+    db.close();
+    const again = new CheckpointStore(new IdbBlobStore(name, 'checkpoints'));
+    expect((await again.load('run-step000001')).tensors.get('w')).toEqual(v);
+    await again.delete('run-step000001');
     expect(await databases(`${name}:chunks:`)).toEqual([]);
   });
 
