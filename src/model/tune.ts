@@ -6,13 +6,15 @@
  * cached in memory and in the persistent store (setTuneStore: IndexedDB in the studio, a file in the
  * CLI's cache folder). A second load finds every choice in the store and times nothing.
  */
-import { blockBytesLimit } from '../engine/row-blocks.ts';
+import { blockBytesLimit, blockRowCount } from '../engine/row-blocks.ts';
+import { crossEntropyChunk } from '../engine/kernels/cross_entropy.ts';
 import { knownChoice } from '../engine/kernels/autotune.ts';
 import {
   linearTuneKey,
   resolveVariant,
   tuneCandidates,
   tuneLinear,
+  variantSupported,
   type LinearOp,
   type MatmulVariant,
   type WeightDType,
@@ -76,6 +78,8 @@ export interface TuneModel {
   lora: Pick<LoraSettings, 'rank' | 'targets'>;
   /** Storage dtype of a linear's frozen weight (layers share it). */
   weightDtype: (n: LinearName) => WeightDType;
+  /** Dtype of the output layer as the GPU holds it (f32 when it is the trainable embedding). */
+  outputDtype: WeightDType;
 }
 
 /** TuneModel of loaded parameters. */
@@ -85,16 +89,22 @@ export function tuneModelOf(params: LlamaParams): TuneModel {
     shape: params.shape,
     lora: params.lora,
     weightDtype: (n) => asWeightDType(layer?.w[n].dtype ?? 'f32'),
+    outputDtype: asWeightDType(params.lmHead.dtype),
   };
 }
 
 /** TuneModel of an opened (not uploaded) model: dtypes from the files, as LlamaParams keeps them. */
 export function tuneModelOfOpened(m: OpenedModel, lora: LoraSettings): TuneModel {
   const dtypes = new Map(m.tensors.map((t) => [t.name, t.dtype as string]));
+  // As loadParams stores it: a tied output layer is the embedding, f32 when that is trainable.
+  const tied = m.config.tieWordEmbeddings || !dtypes.has('lm_head.weight');
+  const head = tied ? 'model.embed_tokens.weight' : 'lm_head.weight';
   return {
     shape: m.config,
     lora,
     weightDtype: (n) => asWeightDType((dtypes.get(linearWeightName(0, n)) ?? 'F32').toLowerCase()),
+    outputDtype:
+      tied && lora.trainEmbed ? 'f32' : asWeightDType((dtypes.get(head) ?? 'F32').toLowerCase()),
   };
 }
 
@@ -131,6 +141,20 @@ export function linearLaunches(rt: Runtime, model: TuneModel, T: number): Linear
       out.push({ op: 'forward', dtype: 'f32', M, N: outF, K: r, what: `${n} LoRA B` });
       out.push({ op: 'backwardInput', dtype: 'f32', M, N: r, K: outF, what: `${n} LoRA B` });
       out.push({ op: 'backwardInput', dtype: 'f32', M, N: inF, K: r, what: `${n} LoRA A` });
+    }
+  }
+  // The output layer's logits and dHidden products, per cross-entropy chunk of tokens, where they
+  // go through the linear launchers (a whole, aligned W: see crossEntropyForward).
+  const V = s.vocabSize;
+  const D = s.hidden;
+  const od = model.outputDtype;
+  if (blockRowCount(V, D, od, limit) >= V) {
+    const chunk = crossEntropyChunk(rt, T, V);
+    for (const M of new Set(tokenBlocks(T, chunk).map(([, n]) => n))) {
+      if (variantSupported(rt, 'direct', 'forward', od, M, V, D))
+        out.push({ op: 'forward', dtype: od, M, N: V, K: D, what: 'output layer' });
+      if (variantSupported(rt, 'direct', 'backwardInput', od, M, D, V))
+        out.push({ op: 'backwardInput', dtype: od, M, N: D, K: V, what: 'output layer' });
     }
   }
   // One entry per shape class: the launches of a class share its choice.

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { crossEntropyForward, logitsForward, type CrossEntropyVariant } from './cross_entropy.ts';
+import {
+  crossEntropyForward,
+  logitsForward,
+  type CrossEntropyVariant,
+  type OutputMatmuls,
+} from './cross_entropy.ts';
 import { decodeHalves, encodeHalves } from '../../util/half.ts';
 import type { DType, Runtime } from '../runtime.ts';
 import * as ref from '../../reference/cross_entropy.ts';
@@ -36,6 +41,7 @@ async function runCase(
     withDW: boolean;
     seed: number;
     variant: CrossEntropyVariant;
+    matmuls: OutputMatmuls;
   },
 ) {
   const { T, D, V, dtype } = o;
@@ -51,6 +57,10 @@ async function runCase(
   const tloss = rt.tensor([1], 'f32', 'activations', 'loss');
   const tdh = rt.tensor([T, D], 'f32', 'gradients', 'dHidden', rng.floats(T * D));
   const tdw = o.withDW ? rt.tensor([V, D], 'f32', 'gradients', 'dW', dW0) : undefined;
+  // The dispatches' labels: which products ran through the linear launchers.
+  const labels0: string[] = [];
+  const dispatch = rt.dispatch.bind(rt);
+  rt.dispatch = (spec) => (labels0.push(spec.label ?? ''), dispatch(spec));
   crossEntropyForward(rt, th, tw, tl, tloss, {
     T,
     D,
@@ -60,7 +70,9 @@ async function runCase(
     dW: tdw,
     gradScale: 1 / count,
     variant: o.variant,
+    matmuls: o.matmuls,
   });
+  rt.dispatch = dispatch;
   const want = ref.crossEntropyForward(hidden, w.values, labels, T, D, V, 1 / count);
   const got = {
     loss: (await rt.read(tloss))[0]!,
@@ -68,96 +80,124 @@ async function runCase(
     dW: tdw ? await rt.read(tdw) : undefined,
   };
   for (const t of [th, tw, tl, tloss, tdh, tdw]) t?.destroy();
-  return { got, want, dW0 };
+  const linear = labels0.filter((l) => l.startsWith('linear.'));
+  return { got, want, dW0, linear };
 }
 
-const VARIANTS = ['tiled', 'direct'] as const;
+/** This file's kernels in both families, and the direct family with the linear launchers' products. */
+const KERNELS = [
+  ['tiled', 'own'],
+  ['direct', 'own'],
+  ['direct', 'linear'],
+] as const;
 
-describe.each(VARIANTS)('cross-entropy fused with the output layer (%s kernels)', (variant) => {
-  const cases = [
-    { T: 37, D: 19, V: 53, chunk: 8 },
-    { T: 5, D: 33, V: 300, chunk: undefined },
-    { T: 1, D: 1, V: 2, chunk: 1 },
-    { T: 43, D: 64, V: 70, chunk: 18 },
-  ];
-  for (const dtype of ['f32', 'bf16', 'f16'] as const) {
-    for (const c of cases) {
-      it(`loss, dHidden${dtype === 'f32' ? ', dW' : ''} match the reference (${dtype} W, T=${c.T}, D=${c.D}, V=${c.V}, chunk=${c.chunk ?? 'auto'})`, async () => {
-        const rt = await testRuntime();
-        const withDW = dtype === 'f32';
-        const { got, want, dW0 } = await runCase(rt, {
-          ...c,
-          dtype,
-          withDW,
-          seed: c.T + c.V,
-          variant,
-        });
-        expectClose('loss', [got.loss], [want.loss]);
-        expectClose('dHidden', got.dHidden, want.dHidden, 1e-4);
-        if (withDW)
-          expectClose(
-            'dW',
-            got.dW!,
-            want.dW.map((v, i) => v + dW0[i]!),
-            1e-4,
+describe.each(KERNELS)(
+  'cross-entropy fused with the output layer (%s kernels, %s matmuls)',
+  (variant, matmuls) => {
+    // Through the linear launchers (matmuls 'linear'): the logits of the D-aligned cases; dHidden also
+    // where V is (T=40); neither at odd D (their own kernels then).
+    const cases = [
+      { T: 37, D: 19, V: 53, chunk: 8, linear: [] },
+      { T: 5, D: 33, V: 300, chunk: undefined, linear: [] },
+      { T: 1, D: 1, V: 2, chunk: 1, linear: [] },
+      { T: 43, D: 64, V: 70, chunk: 18, linear: ['forward'] },
+      { T: 40, D: 32, V: 96, chunk: 16, linear: ['forward', 'backwardInput'] },
+    ];
+    for (const dtype of ['f32', 'bf16', 'f16'] as const) {
+      for (const c of cases) {
+        it(`loss, dHidden${dtype === 'f32' ? ', dW' : ''} match the reference (${dtype} W, T=${c.T}, D=${c.D}, V=${c.V}, chunk=${c.chunk ?? 'auto'})`, async () => {
+          const rt = await testRuntime();
+          const withDW = dtype === 'f32';
+          const { got, want, dW0, linear } = await runCase(rt, {
+            ...c,
+            dtype,
+            withDW,
+            seed: c.T + c.V,
+            variant,
+            matmuls,
+          });
+          // Each chunk's products, through the linear launchers exactly where they apply.
+          const chunks = Math.ceil(c.T / (c.chunk ?? c.T));
+          const ops = matmuls === 'linear' ? c.linear : [];
+          expect(linear.map((l) => l.split(' ')[0])).toEqual(
+            Array.from({ length: chunks }, () => ops.map((o) => `linear.${o}`)).flat(),
           );
-        expect(rt.liveTensors).toBe(0);
-        expect(rt.memory.snapshot().current.workspace).toBe(0);
-      });
+          expectClose('loss', [got.loss], [want.loss]);
+          expectClose('dHidden', got.dHidden, want.dHidden, 1e-4);
+          if (withDW)
+            expectClose(
+              'dW',
+              got.dW!,
+              want.dW.map((v, i) => v + dW0[i]!),
+              1e-4,
+            );
+          expect(rt.liveTensors).toBe(0);
+          expect(rt.memory.snapshot().current.workspace).toBe(0);
+        });
+      }
     }
-  }
 
-  it('loss, dHidden and dW give the same bits in two runs', async () => {
-    const rt = await testRuntime();
-    const runs: { loss: number; dHidden: Uint32Array; dW: Uint32Array }[] = [];
-    for (let run = 0; run < 2; run++) {
-      const { got } = await runCase(rt, {
-        T: 45,
-        D: 24,
-        V: 70,
-        chunk: 16,
-        dtype: 'f32',
-        withDW: true,
-        seed: 5,
+    it('loss, dHidden and dW give the same bits in two runs', async () => {
+      const rt = await testRuntime();
+      const runs: { loss: number; dHidden: Uint32Array; dW: Uint32Array }[] = [];
+      for (let run = 0; run < 2; run++) {
+        const { got } = await runCase(rt, {
+          T: 45,
+          D: 24,
+          V: 70,
+          chunk: 16,
+          dtype: 'f32',
+          withDW: true,
+          seed: 5,
+          variant,
+          matmuls,
+        });
+        runs.push({
+          loss: got.loss,
+          dHidden: new Uint32Array(got.dHidden.buffer.slice(0)),
+          dW: new Uint32Array(got.dW!.buffer.slice(0)),
+        });
+      }
+      expect(runs[1]!.dW).toEqual(runs[0]!.dW);
+      expect(runs[1]!.dHidden).toEqual(runs[0]!.dHidden);
+      expect(runs[1]!.loss).toBe(runs[0]!.loss);
+    });
+
+    it('forward only (no gradients) with a caller-owned logits workspace', async () => {
+      const rt = await testRuntime();
+      const [T, D, V] = [21, 10, 40];
+      const rng = new Rng(3);
+      const hidden = rng.floats(T * D, -3, 3);
+      const W = rng.floats(V * D);
+      const labels = labelsFor(rng, T, V);
+      const th = rt.tensor([T, D], 'f32', 'activations', 'hidden', hidden);
+      const tw = rt.tensor([V, D], 'f32', 'weights', 'W', W);
+      const tl = rt.tensor([T], 'i32', 'activations', 'labels', labels);
+      const tloss = rt.tensor([1], 'f32', 'activations', 'loss');
+      const ws = rt.tensor([6, V], 'f32', 'workspace', 'logits ws'); // 6-token chunks
+      crossEntropyForward(rt, th, tw, tl, tloss, {
+        T,
+        D,
+        V,
+        logitsWorkspace: ws,
         variant,
+        matmuls,
       });
-      runs.push({
-        loss: got.loss,
-        dHidden: new Uint32Array(got.dHidden.buffer.slice(0)),
-        dW: new Uint32Array(got.dW!.buffer.slice(0)),
-      });
-    }
-    expect(runs[1]!.dW).toEqual(runs[0]!.dW);
-    expect(runs[1]!.dHidden).toEqual(runs[0]!.dHidden);
-    expect(runs[1]!.loss).toBe(runs[0]!.loss);
-  });
+      const want = ref.crossEntropyForward(hidden, W, labels, T, D, V).loss;
+      expectClose('loss', await rt.read(tloss), [want]);
+      for (const t of [th, tw, tl, tloss, ws]) t.destroy();
+      expect(rt.liveTensors).toBe(0);
+    });
+  },
+);
 
-  it('forward only (no gradients) with a caller-owned logits workspace', async () => {
-    const rt = await testRuntime();
-    const [T, D, V] = [21, 10, 40];
-    const rng = new Rng(3);
-    const hidden = rng.floats(T * D, -3, 3);
-    const W = rng.floats(V * D);
-    const labels = labelsFor(rng, T, V);
-    const th = rt.tensor([T, D], 'f32', 'activations', 'hidden', hidden);
-    const tw = rt.tensor([V, D], 'f32', 'weights', 'W', W);
-    const tl = rt.tensor([T], 'i32', 'activations', 'labels', labels);
-    const tloss = rt.tensor([1], 'f32', 'activations', 'loss');
-    const ws = rt.tensor([6, V], 'f32', 'workspace', 'logits ws'); // 6-token chunks
-    crossEntropyForward(rt, th, tw, tl, tloss, { T, D, V, logitsWorkspace: ws, variant });
-    const want = ref.crossEntropyForward(hidden, W, labels, T, D, V).loss;
-    expectClose('loss', await rt.read(tloss), [want]);
-    for (const t of [th, tw, tl, tloss, ws]) t.destroy();
-    expect(rt.liveTensors).toBe(0);
-  });
-});
-
-describe.each(VARIANTS)('logitsForward (%s kernel)', (variant) => {
+describe.each(KERNELS)('logitsForward (%s kernel, %s matmuls)', (variant, matmuls) => {
   for (const dtype of ['f32', 'bf16', 'f16'] as const) {
     for (const [T, D, V] of [
       [3, 37, 45],
       [1, 64, 9],
       [9, 8, 33],
+      [70, 16, 24],
     ] as const) {
       it(`matches hidden · Wᵀ with a ${dtype} W at T=${T}, D=${D}, V=${V}`, async () => {
         const rt = await testRuntime();
@@ -167,7 +207,7 @@ describe.each(VARIANTS)('logitsForward (%s kernel)', (variant) => {
         const th = rt.tensor([T, D], 'f32', 'activations', 'hidden', hidden);
         const tw = rt.tensor([V, D], dtype, 'weights', 'W', w.data);
         const tlog = rt.tensor([T, V], 'f32', 'activations', 'logits');
-        logitsForward(rt, th, tw, tlog, T, D, V, variant);
+        logitsForward(rt, th, tw, tlog, T, D, V, variant, matmuls);
         expectClose('logits', await rt.read(tlog), ref.logitsForward(hidden, w.values, T, D, V));
         for (const t of [th, tw, tlog]) t.destroy();
       });

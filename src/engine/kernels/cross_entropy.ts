@@ -1,6 +1,8 @@
 /**
  * Launchers for the output layer fused with cross-entropy, in chunks of tokens so the [T × V]
- * logits never exist at once, and a plain logits launcher for generation. The output layer W [V, D]
+ * logits never exist at once, and a plain logits launcher for generation. With a whole W, the
+ * logits and dHidden products go through the linear launchers (the variant tuned for the shape
+ * class: see tuneModelKernels), this file's kernels computing the rest. The output layer W [V, D]
  * (and its gradient) may be row-blocked (RowBlocks): each chunk's logits are computed block by block
  * into their columns of the [chunk, V] workspace, the softmax runs over the full rows, dHidden
  * accumulates over the blocks in v order (the same bits as a whole W) and dW is per block.
@@ -10,6 +12,13 @@ import type { Binding, Runtime, Tensor } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
 import { weightDtypeConstant } from './embedding.ts';
 import { grid2d } from './elementwise.ts';
+import {
+  linearBackwardInput,
+  linearForward,
+  variantSupported,
+  type LinearOp,
+  type WeightDType,
+} from './matmul.ts';
 
 const LogitsParams = uniformLayout(
   { rows: 'u32', V: 'u32', D: 'u32', row0: 'u32', v0: 'u32', vRows: 'u32' },
@@ -77,7 +86,16 @@ export interface CrossEntropyOptions {
   logitsWorkspace?: Tensor;
   /** Kernel family; default crossEntropyVariant(rt). */
   variant?: CrossEntropyVariant;
+  /**
+   * 'linear' (default): the logits and dHidden products of a whole (not row-blocked) W run through
+   * the linear launchers, with the variant tuned for that shape class (see outputLinearOk), where
+   * their alignment holds; 'own': always this file's kernels (tests compare the two).
+   */
+  matmuls?: OutputMatmuls;
 }
+
+/** Which kernels compute the output layer's products (see CrossEntropyOptions.matmuls). */
+export type OutputMatmuls = 'linear' | 'own';
 
 /** Tokens per chunk for a vocabulary of V under the device's binding limit and CE_CHUNK_BYTES. */
 export function crossEntropyChunk(rt: Runtime, T: number, V: number): number {
@@ -105,6 +123,38 @@ function chunkRows(rt: Runtime, t: Tensor, row0: number, rows: number): { b: Bin
   if (!viewed(rt, t)) return { b: t, r0: row0 };
   const start = Math.floor(row0 / VIEW_ROW_GRANULE) * VIEW_ROW_GRANULE;
   return { b: t.rows(start, row0 + rows - start), r0: row0 - start };
+}
+
+/**
+ * Whether an output-layer product runs through the linear launchers: W whole (its logits columns
+ * are then the whole rows of the [rows, V] workspace, as the linear kernels write them) and aligned
+ * for their 16-byte loads (the direct/regblock kernels; unaligned, only the naive/tiled ones could,
+ * and this file's kernels are faster than those).
+ */
+function outputLinearOk(
+  rt: Runtime,
+  pieces: RowPiece[],
+  op: LinearOp,
+  M: number,
+  N: number,
+  K: number,
+): boolean {
+  const dtype = pieces[0]!.tensor.dtype;
+  if (pieces.length !== 1 || (dtype !== 'f32' && dtype !== 'bf16' && dtype !== 'f16')) return false;
+  return variantSupported(rt, 'direct', op, dtype as WeightDType, M, N, K);
+}
+
+/**
+ * Rows row0 … row0 + rows − 1 of a [T, D] tensor as a binding whose first row is row0 (as the
+ * linear launchers address it), or undefined where no such view is allowed (its offset not aligned
+ * for a binding; see Tensor.rows).
+ */
+function exactRows(rt: Runtime, t: Tensor, row0: number, rows: number): Binding | undefined {
+  const v = chunkRows(rt, t, row0, rows);
+  if (v.r0 === 0) return v.b;
+  if (viewed(rt, t)) return undefined;
+  const aligned = (row0 * t.rowBytes) % rt.device.limits.minStorageBufferOffsetAlignment === 0;
+  return aligned ? t.rows(row0, rows) : undefined;
 }
 
 function logitsChunk(
@@ -157,9 +207,12 @@ export function logitsForward(
   D: number,
   V: number,
   variant: CrossEntropyVariant = crossEntropyVariant(rt),
+  matmuls: OutputMatmuls = 'linear',
 ): void {
-  for (const b of outputPieces(W, V, 'logitsForward'))
-    logitsChunk(rt, hidden, b, logits, T, 0, D, V, variant);
+  const pieces = outputPieces(W, V, 'logitsForward');
+  if (matmuls === 'linear' && outputLinearOk(rt, pieces, 'forward', T, V, D))
+    linearForward(rt, hidden, pieces[0]!.tensor, logits, T, D, V);
+  else for (const b of pieces) logitsChunk(rt, hidden, b, logits, T, 0, D, V, variant);
 }
 
 /**
@@ -204,10 +257,14 @@ export function crossEntropyForward(
       throw new Error('crossEntropyForward: dW must be row-blocked exactly as W');
     }
   }
+  const linear = opts.matmuls !== 'own';
   for (let row0 = 0; row0 < T; row0 += chunk) {
     const rows = Math.min(chunk, T - row0);
     const h = chunkRows(rt, hidden, row0, rows);
-    for (const b of wPieces) logitsChunk(rt, h.b, b, logits, rows, h.r0, D, V, variant);
+    const hRows = linear && outputLinearOk(rt, wPieces, 'forward', rows, V, D);
+    const hx = hRows ? exactRows(rt, hidden, row0, rows) : undefined;
+    if (hx) linearForward(rt, hx, wPieces[0]!.tensor, logits, rows, D, V);
+    else for (const b of wPieces) logitsChunk(rt, h.b, b, logits, rows, h.r0, D, V, variant);
     rt.dispatch({
       shader: direct ? 'cross_entropy.softmax_rows' : 'cross_entropy.softmax',
       bindings: [labels, logits, lossRows],
@@ -215,7 +272,12 @@ export function crossEntropyForward(
       workgroups: grid2d(direct ? Math.ceil(rows / 64) : rows, maxDim),
       label: `crossEntropy softmax ${rows}x${V}`,
     });
-    if (dHidden) {
+    const dhx =
+      dHidden && linear && outputLinearOk(rt, wPieces, 'backwardInput', rows, D, V)
+        ? exactRows(rt, dHidden, row0, rows)
+        : undefined;
+    if (dhx) linearBackwardInput(rt, logits, wPieces[0]!.tensor, dhx, rows, D, V);
+    else if (dHidden) {
       const dh = chunkRows(rt, dHidden, row0, rows);
       wPieces.forEach((b, i) => {
         rt.dispatch({
