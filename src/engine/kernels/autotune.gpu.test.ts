@@ -7,7 +7,7 @@ import {
   setTuneStore,
   type TuneStore,
 } from './autotune.ts';
-import { linearForward, linearTuneKey, resolveVariant, tuneLinear } from './matmul.ts';
+import { linearForward, linearTuneKey, resolveVariant, tunedDims, tuneLinear } from './matmul.ts';
 import { linearForward as refForward } from '../../reference/matmul.ts';
 import { testRuntime } from '../../test/gpu.ts';
 import { expectClose } from '../../test/numeric.ts';
@@ -55,6 +55,29 @@ describe('matmul autotune', () => {
     linearForward(rt, tx, tw, ty, T, inF, outF);
     expectClose('y', await rt.read(ty), refForward(x, w, T, inF, outF), 1e-5, 1e-3);
     for (const t of [tx, tw, ty]) t.destroy();
+  });
+
+  it('times a W larger than its bound on fewer rows, stored under the full shape', async () => {
+    // Cut to a multiple of 8 plus the remainder (the same alignment), the larger dimension only.
+    expect(tunedDims(49152, 576, 'f32')).toEqual([14560, 576]);
+    expect(tunedDims(576, 49155, 'bf16')).toEqual([576, 29123]);
+    expect(tunedDims(64, 64, 'f32')).toEqual([64, 64]);
+    const rt = await testRuntime();
+    const [T, inF, outF] = [8, 16, 1000]; // W 64 000 bytes, timed on 400 rows (25 600 bytes)
+    expect(tunedDims(outF, inF, 'f32', 25_600)).toEqual([400, 16]);
+    rt.memory.resetPeak();
+    const peak0 = rt.memory.snapshot().peak.workspace;
+    const r = await tuneLinear(rt, 'forward', 'f32', T, inF, outF, {
+      runs: 1,
+      variants: ['tiled', 'direct'],
+      maxWeightBytes: 25_600,
+    });
+    expect(r.source).toBe('timed');
+    // A, W and C of the cut shape: 8×16 + 400×16 + 8×400 floats.
+    const peak = rt.memory.snapshot().peak.workspace;
+    expect(peak - peak0).toBeLessThanOrEqual((8 * 16 + 400 * 16 + 8 * 400) * 4);
+    expect(resolveVariant(rt, 'forward', 'f32', T, outF, inF)).toBe(r.choice);
+    expect(rt.liveTensors).toBe(0);
   });
 
   it('reads and writes choices through a pluggable store', async () => {

@@ -81,7 +81,8 @@ async function runCase(
   };
   for (const t of [th, tw, tl, tloss, tdh, tdw]) t?.destroy();
   const linear = labels0.filter((l) => l.startsWith('linear.'));
-  return { got, want, dW0, linear };
+  const wideDW = labels0.filter((l) => l.startsWith('crossEntropy dW wide')).length;
+  return { got, want, dW0, linear, wideDW };
 }
 
 /** This file's kernels in both families, and the direct family with the linear launchers' products. */
@@ -95,20 +96,22 @@ describe.each(KERNELS)(
   'cross-entropy fused with the output layer (%s kernels, %s matmuls)',
   (variant, matmuls) => {
     // Through the linear launchers (matmuls 'linear'): the logits of the D-aligned cases; dHidden also
-    // where V is (T=40); neither at odd D (their own kernels then).
+    // where V is (T=40, T=24); neither at odd D (their own kernels then).
     const cases = [
       { T: 37, D: 19, V: 53, chunk: 8, linear: [] },
       { T: 5, D: 33, V: 300, chunk: undefined, linear: [] },
       { T: 1, D: 1, V: 2, chunk: 1, linear: [] },
       { T: 43, D: 64, V: 70, chunk: 18, linear: ['forward'] },
       { T: 40, D: 32, V: 96, chunk: 16, linear: ['forward', 'backwardInput'] },
+      // V ≡ 4 (mod 8): the wide dW kernel's last lanes have half a block.
+      { T: 24, D: 16, V: 100, chunk: 24, linear: ['forward', 'backwardInput'] },
     ];
     for (const dtype of ['f32', 'bf16', 'f16'] as const) {
       for (const c of cases) {
         it(`loss, dHidden${dtype === 'f32' ? ', dW' : ''} match the reference (${dtype} W, T=${c.T}, D=${c.D}, V=${c.V}, chunk=${c.chunk ?? 'auto'})`, async () => {
           const rt = await testRuntime();
           const withDW = dtype === 'f32';
-          const { got, want, dW0, linear } = await runCase(rt, {
+          const { got, want, dW0, linear, wideDW } = await runCase(rt, {
             ...c,
             dtype,
             withDW,
@@ -122,6 +125,10 @@ describe.each(KERNELS)(
           expect(linear.map((l) => l.split(' ')[0])).toEqual(
             Array.from({ length: chunks }, () => ops.map((o) => `linear.${o}`)).flat(),
           );
+          // dW by the 16-byte-load kernel where D and V are 4-aligned (direct family, 'linear').
+          const wide =
+            variant === 'direct' && matmuls === 'linear' && c.D % 4 === 0 && c.V % 4 === 0;
+          expect(wideDW).toBe(withDW && wide ? chunks : 0);
           expectClose('loss', [got.loss], [want.loss]);
           expectClose('dHidden', got.dHidden, want.dHidden, 1e-4);
           if (withDW)

@@ -42,6 +42,7 @@ const BackParams = uniformLayout(
       'cross_entropy.dhidden_direct',
       'cross_entropy.dweight',
       'cross_entropy.dweight_direct',
+      'cross_entropy.dweight_direct8',
     ],
   },
 );
@@ -89,7 +90,8 @@ export interface CrossEntropyOptions {
   /**
    * 'linear' (default): the logits and dHidden products of a whole (not row-blocked) W run through
    * the linear launchers, with the variant tuned for that shape class (see outputLinearOk), where
-   * their alignment holds; 'own': always this file's kernels (tests compare the two).
+   * their alignment holds, and the direct family's dW uses its 16-byte-load kernel where aligned;
+   * 'own': always this file's first kernels (tests compare the two).
    */
   matmuls?: OutputMatmuls;
 }
@@ -301,8 +303,15 @@ export function crossEntropyForward(
       });
     }
     for (const b of dwPieces) {
+      // 16-byte loads and 8 rows of dW per lane where the block and D are 4-aligned (same bits).
+      const wide =
+        direct && opts.matmuls !== 'own' && [D, V, b.row0, b.rows].every((x) => x % 4 === 0);
       rt.dispatch({
-        shader: direct ? 'cross_entropy.dweight_direct' : 'cross_entropy.dweight',
+        shader: wide
+          ? 'cross_entropy.dweight_direct8'
+          : direct
+            ? 'cross_entropy.dweight_direct'
+            : 'cross_entropy.dweight',
         bindings: [logits, h.b, b.tensor],
         params: BackParams.pack({
           rows,
@@ -313,10 +322,12 @@ export function crossEntropyForward(
           vRows: b.rows,
           accumulate: 0,
         }),
-        workgroups: direct
-          ? [Math.ceil(D / 32), Math.ceil(b.rows / 32)]
-          : [Math.ceil(D / 16), Math.ceil(b.rows / 16)],
-        label: `crossEntropy dW ${rows}x${D}x${b.rows}`,
+        workgroups: wide
+          ? [Math.ceil(D / 32), Math.ceil(b.rows / 64)]
+          : direct
+            ? [Math.ceil(D / 32), Math.ceil(b.rows / 32)]
+            : [Math.ceil(D / 16), Math.ceil(b.rows / 16)],
+        label: `crossEntropy dW${wide ? ' wide' : ''} ${rows}x${D}x${b.rows}`,
       });
     }
   }

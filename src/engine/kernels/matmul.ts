@@ -259,6 +259,33 @@ export function tuneCandidates(M: number): MatmulVariant[] {
 }
 
 /**
+ * Bytes of W a tuning run allocates at most. A larger W (an output layer: 50k–150k rows) is timed on
+ * fewer of its rows or columns, as many as fit: the work per element is the same, so the variants
+ * rank alike, and tuning never allocates a second model-sized matrix beside the model (a Llama 3
+ * output layer in f32 is 1 GiB). The choice is stored under the full shape's class.
+ */
+export const TUNE_W_BYTES = 32 * 2 ** 20;
+
+/**
+ * N and K a tuning run times for an M×N×K launch: the larger of the two cut so W fits `maxBytes`,
+ * to a multiple of 8 plus its remainder mod 8 (the same alignment, so the same variants run).
+ */
+export function tunedDims(
+  N: number,
+  K: number,
+  dtype: WeightDType,
+  maxBytes = TUNE_W_BYTES,
+): [number, number] {
+  const bytes = dtype === 'f32' ? 4 : 2;
+  if (N * K * bytes <= maxBytes) return [N, K];
+  const cut = (x: number, other: number) => {
+    const fit = Math.floor(maxBytes / (other * bytes));
+    return Math.min(x, Math.max(8, fit - (fit % 8)) + (x % 8));
+  };
+  return N >= K ? [cut(N, K), K] : [N, cut(K, N)];
+}
+
+/**
  * Times every eligible variant of `op` at this shape on this adapter (unless a choice is already
  * cached or stored) and caches the fastest for the shape's bucket; later launches use it. Each
  * candidate runs on random operands and is checked, after its warm-up, against a float64 dot
@@ -271,10 +298,12 @@ export async function tuneLinear(
   T: number,
   inF: number,
   outF: number,
-  opts: AutotuneOptions & { variants?: MatmulVariant[] } = {},
+  opts: AutotuneOptions & { variants?: MatmulVariant[]; maxWeightBytes?: number } = {},
 ): Promise<TuneResult> {
-  const [M, N, K] = op === 'forward' ? [T, outF, inF] : [T, inF, outF];
-  const key = linearTuneKey(rt, op, dtype, M, N, K);
+  const [M, N0, K0] = op === 'forward' ? [T, outF, inF] : [T, inF, outF];
+  const key = linearTuneKey(rt, op, dtype, M, N0, K0);
+  // Timed on at most maxWeightBytes of W (see TUNE_W_BYTES); stored under the full shape's key.
+  const [N, K] = tunedDims(N0, K0, dtype, opts.maxWeightBytes);
   const fallback = defaultVariant(rt, op, dtype, M, N, K);
   // The default first (a fast first candidate lets hopeless ones stop after their warm-up); the
   // subgroup kernel is a few-row kernel: a candidate for 1–4 rows only.
