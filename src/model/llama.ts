@@ -9,7 +9,11 @@ import {
   attentionForward,
   type AttentionConfig,
 } from '../engine/kernels/attention.ts';
-import { crossEntropyForward, logitsForward } from '../engine/kernels/cross_entropy.ts';
+import {
+  crossEntropyForward,
+  logitsForward,
+  type OutputMatmuls,
+} from '../engine/kernels/cross_entropy.ts';
 import { packCheckpoint16, unpackCheckpoint16 } from '../engine/kernels/checkpoint16.ts';
 import { addInto, biasAdd, swigluBackward, swigluForward } from '../engine/kernels/elementwise.ts';
 import { embeddingBackward, embeddingForward } from '../engine/kernels/embedding.ts';
@@ -64,6 +68,12 @@ export interface ModelOptions {
    * parity models). Default checkpoint16Default(shape): on for hidden ≥ 1024.
    */
   checkpoint16?: boolean;
+  /**
+   * Which kernels compute the output layer's products (crossEntropyForward's `matmuls`): 'linear'
+   * (default) the tuned linear launchers where W is whole and aligned; 'own' always the cross-entropy
+   * kernels, which a row-blocked W uses (tests comparing a split run with an unsplit one bit for bit).
+   */
+  outputMatmuls?: OutputMatmuls;
 }
 
 /**
@@ -107,6 +117,7 @@ export class LlamaModel {
       dHidden: acts.dHn,
       dW: p.outputTrainable ? embedGrad : undefined,
       gradScale: gradScale / Math.max(count, 1),
+      matmuls: this.opts.outputMatmuls,
     });
     const D = this.shape.hidden;
     const L = this.shape.layers;
@@ -158,6 +169,7 @@ export class LlamaModel {
       T: acts.T,
       D: this.shape.hidden,
       V: this.shape.vocabSize,
+      matmuls: this.opts.outputMatmuls,
     });
     const sum = (await this.rt.read(acts.loss))[0]!;
     return { loss: sum / Math.max(count, 1), count };

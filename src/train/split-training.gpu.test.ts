@@ -4,6 +4,7 @@
  * every block, and the adapter export reads the embedding across blocks.
  */
 import { describe, expect, it } from 'vitest';
+import type { OutputMatmuls } from '../engine/kernels/cross_entropy.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import { LlamaModel } from '../model/llama.ts';
 import { LlamaParams } from '../model/params.ts';
@@ -26,7 +27,8 @@ import type { TrainSettings } from './types.ts';
 
 // 16 KiB: the [512, 32] f32 embedding (64 KiB) and its gradient and moments split into 4 blocks,
 // while the cross-entropy chunk still holds all 8 tokens (as on an uncapped runtime), so the split
-// and unsplit runs add the same numbers in the same order.
+// and unsplit runs add the same numbers in the same order (the unsplit one with the cross-entropy
+// kernels the row-blocked output layer uses, not the linear launchers a whole one gets).
 const CAPS = { maxStorageBufferBindingSize: 16384, maxBufferSize: 16384 };
 
 function dataset(): Dataset {
@@ -38,12 +40,18 @@ function settings(steps: number, clip: number): TrainSettings {
   return blockedEmbedSettings(steps, clip);
 }
 
-async function makeTrainer(rt: Runtime, steps: number, clip: number, store?: CheckpointStore) {
+async function makeTrainer(
+  rt: Runtime,
+  steps: number,
+  clip: number,
+  store?: CheckpointStore,
+  outputMatmuls?: OutputMatmuls,
+) {
   const shape = shapeOfRef(refCfg);
   const s = settings(steps, clip);
   const src = refWeightSource(shape, randomRefModel(refCfg, 3), 'BF16');
   const params = await LlamaParams.load(rt, shape, s.lora, src, 9);
-  const model = new LlamaModel(rt, params);
+  const model = new LlamaModel(rt, params, { checkpointing: true, outputMatmuls });
   const trainer = new Trainer(rt, model, dataset(), s, {
     store,
     modelFingerprint: 'split',
@@ -82,7 +90,7 @@ describe('training with a row-blocked embedding', () => {
       const got = await a.state();
       const gotNorms = a.trainer.steps.map((s) => s.gradNorm);
       a.dispose();
-      const b = await makeTrainer(await testRuntime(), 2, clip);
+      const b = await makeTrainer(await testRuntime(), 2, clip, undefined, 'own');
       expect(b.params.embed.blocks.length).toBe(1);
       await b.trainer.run();
       const want = await b.state();
