@@ -69,9 +69,10 @@ export interface ModelOptions {
    */
   checkpoint16?: boolean;
   /**
-   * Which kernels compute the output layer's products (crossEntropyForward's `matmuls`): 'linear'
-   * (default) the tuned linear launchers where W is whole and aligned; 'own' always the cross-entropy
-   * kernels, which a row-blocked W uses (tests comparing a split run with an unsplit one bit for bit).
+   * Which kernels compute the output layer's products (crossEntropyForward's `matmuls`): 'auto'
+   * (default) the tuned linear launchers where W is whole and aligned and they are faster; 'own'
+   * always the cross-entropy kernels, which a row-blocked W uses (tests comparing a split run with
+   * an unsplit one bit for bit).
    */
   outputMatmuls?: OutputMatmuls;
 }

@@ -153,7 +153,8 @@ export function linearLaunches(rt: Runtime, model: TuneModel, T: number): Linear
     for (const M of new Set(tokenBlocks(T, chunk).map(([, n]) => n))) {
       if (variantSupported(rt, 'direct', 'forward', od, M, V, D))
         out.push({ op: 'forward', dtype: od, M, N: V, K: D, what: 'output layer' });
-      if (variantSupported(rt, 'direct', 'backwardInput', od, M, D, V))
+      // dHidden: on a GPU only (crossEntropyForward's 'auto': its own kernel on a CPU adapter).
+      if (!rt.info.isSoftware && variantSupported(rt, 'direct', 'backwardInput', od, M, D, V))
         out.push({ op: 'backwardInput', dtype: od, M, N: D, K: V, what: 'output layer' });
     }
   }

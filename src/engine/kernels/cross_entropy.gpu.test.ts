@@ -85,11 +85,15 @@ async function runCase(
   return { got, want, dW0, linear, wideDW };
 }
 
-/** This file's kernels in both families, and the direct family with the linear launchers' products. */
+/**
+ * This file's kernels in both families, and the direct family with the linear launchers' products:
+ * where they apply ('linear') and where the product uses them ('auto').
+ */
 const KERNELS = [
   ['tiled', 'own'],
   ['direct', 'own'],
   ['direct', 'linear'],
+  ['direct', 'auto'],
 ] as const;
 
 describe.each(KERNELS)(
@@ -121,13 +125,18 @@ describe.each(KERNELS)(
           });
           // Each chunk's products, through the linear launchers exactly where they apply.
           const chunks = Math.ceil(c.T / (c.chunk ?? c.T));
-          const ops = matmuls === 'linear' ? c.linear : [];
+          // 'auto': dHidden by its own kernel on a CPU adapter.
+          const ops =
+            matmuls === 'own'
+              ? []
+              : c.linear.filter(
+                  (o) => matmuls === 'linear' || o === 'forward' || !rt.info.isSoftware,
+                );
           expect(linear.map((l) => l.split(' ')[0])).toEqual(
             Array.from({ length: chunks }, () => ops.map((o) => `linear.${o}`)).flat(),
           );
-          // dW by the 16-byte-load kernel where D and V are 4-aligned (direct family, 'linear').
-          const wide =
-            variant === 'direct' && matmuls === 'linear' && c.D % 4 === 0 && c.V % 4 === 0;
+          // dW by the 16-byte-load kernel where D and V are 4-aligned (direct family, not 'own').
+          const wide = variant === 'direct' && matmuls !== 'own' && c.D % 4 === 0 && c.V % 4 === 0;
           expect(wideDW).toBe(withDW && wide ? chunks : 0);
           expectClose('loss', [got.loss], [want.loss]);
           expectClose('dHidden', got.dHidden, want.dHidden, 1e-4);

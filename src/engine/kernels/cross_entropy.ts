@@ -1,8 +1,8 @@
 /**
  * Launchers for the output layer fused with cross-entropy, in chunks of tokens so the [T × V]
  * logits never exist at once, and a plain logits launcher for generation. With a whole W, the
- * logits and dHidden products go through the linear launchers (the variant tuned for the shape
- * class: see tuneModelKernels), this file's kernels computing the rest. The output layer W [V, D]
+ * logits (and on a GPU the dHidden) products go through the linear launchers (the variant tuned for
+ * the shape class: see tuneModelKernels), this file's kernels computing the rest. The output layer W [V, D]
  * (and its gradient) may be row-blocked (RowBlocks): each chunk's logits are computed block by block
  * into their columns of the [chunk, V] workspace, the softmax runs over the full rows, dHidden
  * accumulates over the blocks in v order (the same bits as a whole W) and dW is per block.
@@ -88,16 +88,25 @@ export interface CrossEntropyOptions {
   /** Kernel family; default crossEntropyVariant(rt). */
   variant?: CrossEntropyVariant;
   /**
-   * 'linear' (default): the logits and dHidden products of a whole (not row-blocked) W run through
-   * the linear launchers, with the variant tuned for that shape class (see outputLinearOk), where
-   * their alignment holds, and the direct family's dW uses its 16-byte-load kernel where aligned;
-   * 'own': always this file's first kernels (tests compare the two).
+   * Which kernels compute the products of a whole (not row-blocked), aligned W (see
+   * outputLinearOk): 'auto' (default) the logits through the linear launchers (the variant tuned
+   * for that shape class), and dHidden too on a GPU but not on a CPU adapter, where this file's
+   * dhidden_direct measured faster (SmolLM2-135M's 256×576×49152: 19.2 s against direct8's 20.9 s
+   * on SwiftShader); 'linear' both through the linear launchers wherever they apply; 'own' always
+   * this file's first kernels. Outside 'own', the direct family's dW uses its 16-byte-load kernel
+   * where aligned (the same bits as the scalar one). Tests compare all three.
    */
   matmuls?: OutputMatmuls;
 }
 
 /** Which kernels compute the output layer's products (see CrossEntropyOptions.matmuls). */
-export type OutputMatmuls = 'linear' | 'own';
+export type OutputMatmuls = 'auto' | 'linear' | 'own';
+
+/** Whether `op` of the output layer goes through the linear launchers under `m` on this adapter. */
+function viaLinear(rt: Runtime, m: OutputMatmuls, op: LinearOp): boolean {
+  if (m === 'own') return false;
+  return m === 'linear' || op === 'forward' || !rt.info.isSoftware;
+}
 
 /** Tokens per chunk for a vocabulary of V under the device's binding limit and CE_CHUNK_BYTES. */
 export function crossEntropyChunk(rt: Runtime, T: number, V: number): number {
@@ -209,10 +218,10 @@ export function logitsForward(
   D: number,
   V: number,
   variant: CrossEntropyVariant = crossEntropyVariant(rt),
-  matmuls: OutputMatmuls = 'linear',
+  matmuls: OutputMatmuls = 'auto',
 ): void {
   const pieces = outputPieces(W, V, 'logitsForward');
-  if (matmuls === 'linear' && outputLinearOk(rt, pieces, 'forward', T, V, D))
+  if (viaLinear(rt, matmuls, 'forward') && outputLinearOk(rt, pieces, 'forward', T, V, D))
     linearForward(rt, hidden, pieces[0]!.tensor, logits, T, D, V);
   else for (const b of pieces) logitsChunk(rt, hidden, b, logits, T, 0, D, V, variant);
 }
@@ -259,11 +268,12 @@ export function crossEntropyForward(
       throw new Error('crossEntropyForward: dW must be row-blocked exactly as W');
     }
   }
-  const linear = opts.matmuls !== 'own';
+  const matmuls = opts.matmuls ?? 'auto';
   for (let row0 = 0; row0 < T; row0 += chunk) {
     const rows = Math.min(chunk, T - row0);
     const h = chunkRows(rt, hidden, row0, rows);
-    const hRows = linear && outputLinearOk(rt, wPieces, 'forward', rows, V, D);
+    const hRows =
+      viaLinear(rt, matmuls, 'forward') && outputLinearOk(rt, wPieces, 'forward', rows, V, D);
     const hx = hRows ? exactRows(rt, hidden, row0, rows) : undefined;
     if (hx) linearForward(rt, hx, wPieces[0]!.tensor, logits, rows, D, V);
     else for (const b of wPieces) logitsChunk(rt, h.b, b, logits, rows, h.r0, D, V, variant);
@@ -275,7 +285,9 @@ export function crossEntropyForward(
       label: `crossEntropy softmax ${rows}x${V}`,
     });
     const dhx =
-      dHidden && linear && outputLinearOk(rt, wPieces, 'backwardInput', rows, D, V)
+      dHidden &&
+      viaLinear(rt, matmuls, 'backwardInput') &&
+      outputLinearOk(rt, wPieces, 'backwardInput', rows, D, V)
         ? exactRows(rt, dHidden, row0, rows)
         : undefined;
     if (dhx) linearBackwardInput(rt, logits, wPieces[0]!.tensor, dhx, rows, D, V);
@@ -304,8 +316,7 @@ export function crossEntropyForward(
     }
     for (const b of dwPieces) {
       // 16-byte loads and 8 rows of dW per lane where the block and D are 4-aligned (same bits).
-      const wide =
-        direct && opts.matmuls !== 'own' && [D, V, b.row0, b.rows].every((x) => x % 4 === 0);
+      const wide = direct && matmuls !== 'own' && [D, V, b.row0, b.rows].every((x) => x % 4 === 0);
       rt.dispatch({
         shader: wide
           ? 'cross_entropy.dweight_direct8'

@@ -53,7 +53,7 @@ describe('adamwStep (f32, in place)', () => {
   });
 });
 
-describe('gradNormSquared', () => {
+describe.each(['tree', 'serial'] as const)('gradNormSquared (%s partials)', (variant) => {
   it('sums squares over several buffers (only their first n) and gives the same bits twice', async () => {
     const rt = await testRuntime();
     const rng = new Rng(8);
@@ -62,6 +62,8 @@ describe('gradNormSquared', () => {
       { size: 1, n: 1 },
       { size: 5000, n: 4097 }, // the tail beyond n must be ignored
       { size: 300, n: 0 },
+      // 70 blocks: more than one 64-lane workgroup of the serial variant.
+      { size: 70 * 4096 - 3, n: 70 * 4096 - 3 },
     ];
     const datas = specs.map((s) => rng.floats(s.size, -3, 3));
     const tensors = specs.map((s, i) => rt.tensor([s.size], 'f32', 'gradients', `g${i}`, datas[i]));
@@ -70,7 +72,7 @@ describe('gradNormSquared', () => {
     const want = ref.gradNormSquared(datas.map((data, i) => ({ data, n: specs[i]!.n })));
     const got: number[] = [];
     for (let run = 0; run < 2; run++) {
-      gradNormSquared(rt, grads, out);
+      gradNormSquared(rt, grads, out, variant);
       got.push((await rt.read(out))[0]!);
     }
     expectClose('Σ g²', [got[0]!], [want]);

@@ -20,7 +20,17 @@ const AdamParams = uniformLayout(
   },
   { shaders: ['adamw.step'] },
 );
-const PartialParams = uniformLayout({ n: 'u32', base: 'u32' }, { shaders: ['gradnorm.partial'] });
+const PartialParams = uniformLayout(
+  { n: 'u32', base: 'u32' },
+  { shaders: ['gradnorm.partial', 'gradnorm.partial_serial'] },
+);
+
+/**
+ * 'tree': a workgroup per 4096-element block, summed by 256 lanes and a workgroup-memory tree (GPUs);
+ * 'serial': one invocation per block walking it in order, no barriers (CPU adapters, where the
+ * emulated barriers made the tree 9 s of a 100 s SmolLM2-width step, on the embedding's gradient).
+ */
+export type GradNormVariant = 'tree' | 'serial';
 const ReduceParams = uniformLayout({ count: 'u32' }, { shaders: ['gradnorm.reduce'] });
 
 /** Elements summed by one workgroup of gradnorm.partial (256 lanes × 16). */
@@ -109,6 +119,7 @@ export function gradNormSquared(
   rt: Runtime,
   list: { tensor: Stored; n: number }[],
   out: Tensor,
+  variant: GradNormVariant = rt.info.isSoftware ? 'serial' : 'tree',
 ): void {
   // A row-blocked gradient counts as its blocks, each whole.
   const grads = list.flatMap((g) =>
@@ -124,11 +135,12 @@ export function gradNormSquared(
   grads.forEach((g, i) => {
     const b = blocks[i]!;
     if (b === 0) return;
+    const serial = variant === 'serial';
     rt.dispatch({
-      shader: 'gradnorm.partial',
+      shader: serial ? 'gradnorm.partial_serial' : 'gradnorm.partial',
       bindings: [g.tensor, partials],
       params: PartialParams.pack({ n: g.n, base }),
-      workgroups: grid2d(b, maxDim),
+      workgroups: grid2d(serial ? Math.ceil(b / 64) : b, maxDim),
       label: `gradNormSquared partial ${g.tensor.label}`,
     });
     base += b;
