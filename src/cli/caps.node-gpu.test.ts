@@ -67,13 +67,17 @@ describe('--max-binding-size / --max-buffer-size: plans and runs as on a smaller
     // 512 × 64 f32 = 128 KiB of embedding (and its gradient) in 48 KiB blocks: 3 blocks each.
     const split = await grad(join(dir, 'split.safetensors'), '--max-binding-size', '49152');
     expect([...split.keys()]).toEqual([...whole.keys()]);
-    // The split output layer sums the tied embedding's gradient block by block (float rounding may
-    // differ in the last bit); everything else is bit-identical.
+    // The split output layer runs on the cross-entropy kernels (block by block), the whole one's
+    // logits on the tuned linear launchers: the sums are grouped differently, so every gradient
+    // agrees to float rounding, not to the bit: within 1e-5 of the tensor's largest value (plus
+    // 1e-5 relative), where a wrong block would be off by the values themselves. (Seen: 4e-5
+    // relative on a small entry of a LoRA B gradient, 1.8e-7 absolute.)
     for (const [name, bytes] of whole) {
       const a = new Float32Array(bytes.slice().buffer);
       const b = new Float32Array(split.get(name)!.slice().buffer);
+      const scale = a.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
       for (let i = 0; i < a.length; i++) {
-        const tol = name.endsWith('embed_tokens.weight') ? 1e-7 + 1e-5 * Math.abs(a[i]!) : 0;
+        const tol = 1e-7 + 1e-5 * (scale + Math.abs(a[i]!));
         if (Math.abs(a[i]! - b[i]!) > tol) expect.fail(`${name}[${i}]: ${a[i]} vs ${b[i]}`);
       }
     }
