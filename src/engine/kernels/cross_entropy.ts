@@ -2,8 +2,8 @@
  * Launchers for the output layer fused with cross-entropy, in chunks of tokens so the [T × V]
  * logits never exist at once, and a plain logits launcher for generation. With a whole W, the
  * logits (and on a GPU the dHidden) products go through the linear launchers (the variant tuned for
- * the shape class: see tuneModelKernels), this file's kernels computing the rest. The output layer W [V, D]
- * (and its gradient) may be row-blocked (RowBlocks): each chunk's logits are computed block by block
+ * the shape class: see tuneModelKernels), this file's kernels computing the rest. The output layer
+ * W [V, D] (and its gradient) may be row-blocked (RowBlocks): each chunk's logits are computed block by block
  * into their columns of the [chunk, V] workspace, the softmax runs over the full rows, dHidden
  * accumulates over the blocks in v order (the same bits as a whole W) and dW is per block.
  */
@@ -102,12 +102,6 @@ export interface CrossEntropyOptions {
 /** Which kernels compute the output layer's products (see CrossEntropyOptions.matmuls). */
 export type OutputMatmuls = 'auto' | 'linear' | 'own';
 
-/** Whether `op` of the output layer goes through the linear launchers under `m` on this adapter. */
-function viaLinear(rt: Runtime, m: OutputMatmuls, op: LinearOp): boolean {
-  if (m === 'own') return false;
-  return m === 'linear' || op === 'forward' || !rt.info.isSoftware;
-}
-
 /** Tokens per chunk for a vocabulary of V under the device's binding limit and CE_CHUNK_BYTES. */
 export function crossEntropyChunk(rt: Runtime, T: number, V: number): number {
   return crossEntropyChunkFor(rt.info.limits.maxStorageBufferBindingSize, T, V);
@@ -137,19 +131,23 @@ function chunkRows(rt: Runtime, t: Tensor, row0: number, rows: number): { b: Bin
 }
 
 /**
- * Whether an output-layer product runs through the linear launchers: W whole (its logits columns
- * are then the whole rows of the [rows, V] workspace, as the linear kernels write them) and aligned
- * for their 16-byte loads (the direct/regblock kernels; unaligned, only the naive/tiled ones could,
- * and this file's kernels are faster than those).
+ * Whether an output-layer product runs through the linear launchers: `matmuls` sends it there on
+ * this adapter (see CrossEntropyOptions.matmuls), W is whole (its logits columns are then the whole
+ * rows of the [rows, V] workspace, as the linear kernels write them) and aligned for their 16-byte
+ * loads (the direct/regblock kernels; unaligned, only the naive/tiled ones could, and this file's
+ * kernels are faster than those).
  */
 function outputLinearOk(
   rt: Runtime,
+  matmuls: OutputMatmuls,
   pieces: RowPiece[],
   op: LinearOp,
   M: number,
   N: number,
   K: number,
 ): boolean {
+  if (matmuls === 'own') return false;
+  if (matmuls === 'auto' && op === 'backwardInput' && rt.info.isSoftware) return false;
   const dtype = pieces[0]!.tensor.dtype;
   if (pieces.length !== 1 || (dtype !== 'f32' && dtype !== 'bf16' && dtype !== 'f16')) return false;
   return variantSupported(rt, 'direct', op, dtype as WeightDType, M, N, K);
@@ -221,7 +219,7 @@ export function logitsForward(
   matmuls: OutputMatmuls = 'auto',
 ): void {
   const pieces = outputPieces(W, V, 'logitsForward');
-  if (viaLinear(rt, matmuls, 'forward') && outputLinearOk(rt, pieces, 'forward', T, V, D))
+  if (outputLinearOk(rt, matmuls, pieces, 'forward', T, V, D))
     linearForward(rt, hidden, pieces[0]!.tensor, logits, T, D, V);
   else for (const b of pieces) logitsChunk(rt, hidden, b, logits, T, 0, D, V, variant);
 }
@@ -272,9 +270,9 @@ export function crossEntropyForward(
   for (let row0 = 0; row0 < T; row0 += chunk) {
     const rows = Math.min(chunk, T - row0);
     const h = chunkRows(rt, hidden, row0, rows);
-    const hRows =
-      viaLinear(rt, matmuls, 'forward') && outputLinearOk(rt, wPieces, 'forward', rows, V, D);
-    const hx = hRows ? exactRows(rt, hidden, row0, rows) : undefined;
+    const hx = outputLinearOk(rt, matmuls, wPieces, 'forward', rows, V, D)
+      ? exactRows(rt, hidden, row0, rows)
+      : undefined;
     if (hx) linearForward(rt, hx, wPieces[0]!.tensor, logits, rows, D, V);
     else for (const b of wPieces) logitsChunk(rt, h.b, b, logits, rows, h.r0, D, V, variant);
     rt.dispatch({
@@ -285,9 +283,7 @@ export function crossEntropyForward(
       label: `crossEntropy softmax ${rows}x${V}`,
     });
     const dhx =
-      dHidden &&
-      viaLinear(rt, matmuls, 'backwardInput') &&
-      outputLinearOk(rt, wPieces, 'backwardInput', rows, D, V)
+      dHidden && outputLinearOk(rt, matmuls, wPieces, 'backwardInput', rows, D, V)
         ? exactRows(rt, dHidden, row0, rows)
         : undefined;
     if (dhx) linearBackwardInput(rt, logits, wPieces[0]!.tensor, dhx, rows, D, V);
