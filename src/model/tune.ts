@@ -7,14 +7,13 @@
  * CLI's cache folder). A second load finds every choice in the store and times nothing.
  */
 import { blockBytesLimit, blockRowCount } from '../engine/row-blocks.ts';
-import { crossEntropyChunk } from '../engine/kernels/cross_entropy.ts';
+import { crossEntropyChunk, outputLinearOk } from '../engine/kernels/cross_entropy.ts';
 import { knownChoice } from '../engine/kernels/autotune.ts';
 import {
   linearTuneKey,
   resolveVariant,
   tuneCandidates,
   tuneLinear,
-  variantSupported,
   type LinearOp,
   type MatmulVariant,
   type WeightDType,
@@ -143,19 +142,19 @@ export function linearLaunches(rt: Runtime, model: TuneModel, T: number): Linear
       out.push({ op: 'backwardInput', dtype: 'f32', M, N: inF, K: r, what: `${n} LoRA A` });
     }
   }
-  // The output layer's logits and dHidden products, per cross-entropy chunk of tokens, where they
-  // go through the linear launchers (a whole, aligned W: see crossEntropyForward).
+  // The output layer's logits and dHidden products, per cross-entropy chunk of tokens, where
+  // crossEntropyForward sends them through the linear launchers (the same predicate).
   const V = s.vocabSize;
   const D = s.hidden;
   const od = model.outputDtype;
-  if (blockRowCount(V, D, od, limit) >= V) {
-    const chunk = crossEntropyChunk(rt, T, V);
-    for (const M of new Set(tokenBlocks(T, chunk).map(([, n]) => n))) {
-      if (variantSupported(rt, 'direct', 'forward', od, M, V, D))
-        out.push({ op: 'forward', dtype: od, M, N: V, K: D, what: 'output layer' });
-      // dHidden: on a GPU only (crossEntropyForward's 'auto': its own kernel on a CPU adapter).
-      if (!rt.info.isSoftware && variantSupported(rt, 'direct', 'backwardInput', od, M, D, V))
-        out.push({ op: 'backwardInput', dtype: od, M, N: D, K: V, what: 'output layer' });
+  const w = { whole: blockRowCount(V, D, od, limit) >= V, dtype: od };
+  for (const M of new Set(tokenBlocks(T, crossEntropyChunk(rt, T, V)).map(([, n]) => n))) {
+    for (const [op, N, K] of [
+      ['forward', V, D],
+      ['backwardInput', D, V],
+    ] as const) {
+      if (outputLinearOk(rt, 'auto', w, op, M, N, K))
+        out.push({ op, dtype: od, M, N, K, what: 'output layer' });
     }
   }
   // One entry per shape class: the launches of a class share its choice.

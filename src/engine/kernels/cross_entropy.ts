@@ -8,17 +8,11 @@
  * accumulates over the blocks in v order (the same bits as a whole W) and dW is per block.
  */
 import { piecesOf, VIEW_ROW_GRANULE, type RowPiece, type Stored } from '../row-blocks.ts';
-import type { Binding, Runtime, Tensor } from '../runtime.ts';
+import type { Binding, DType, Runtime, Tensor } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
 import { weightDtypeConstant } from './embedding.ts';
 import { grid2d } from './elementwise.ts';
-import {
-  linearBackwardInput,
-  linearForward,
-  variantSupported,
-  type LinearOp,
-  type WeightDType,
-} from './matmul.ts';
+import { linearBackwardInput, linearForward, variantSupported, type LinearOp } from './matmul.ts';
 
 const LogitsParams = uniformLayout(
   { rows: 'u32', V: 'u32', D: 'u32', row0: 'u32', v0: 'u32', vRows: 'u32' },
@@ -135,22 +129,32 @@ function chunkRows(rt: Runtime, t: Tensor, row0: number, rows: number): { b: Bin
  * this adapter (see CrossEntropyOptions.matmuls), W is whole (its logits columns are then the whole
  * rows of the [rows, V] workspace, as the linear kernels write them) and aligned for their 16-byte
  * loads (the direct/regblock kernels; unaligned, only the naive/tiled ones could, and this file's
- * kernels are faster than those).
+ * kernels are faster than those). tuneModelKernels lists exactly these products for tuning.
  */
-function outputLinearOk(
+export function outputLinearOk(
   rt: Runtime,
   matmuls: OutputMatmuls,
-  pieces: RowPiece[],
+  W: OutputWeight,
   op: LinearOp,
   M: number,
   N: number,
   K: number,
 ): boolean {
-  if (matmuls === 'own') return false;
+  if (matmuls === 'own' || !W.whole) return false;
   if (matmuls === 'auto' && op === 'backwardInput' && rt.info.isSoftware) return false;
-  const dtype = pieces[0]!.tensor.dtype;
-  if (pieces.length !== 1 || (dtype !== 'f32' && dtype !== 'bf16' && dtype !== 'f16')) return false;
-  return variantSupported(rt, 'direct', op, dtype as WeightDType, M, N, K);
+  const { dtype } = W;
+  if (dtype !== 'f32' && dtype !== 'bf16' && dtype !== 'f16') return false;
+  return variantSupported(rt, 'direct', op, dtype, M, N, K);
+}
+
+/** What outputLinearOk needs of the output layer: whole (one block) or not, and its dtype. */
+export interface OutputWeight {
+  whole: boolean;
+  dtype: DType;
+}
+
+function outputWeight(pieces: RowPiece[]): OutputWeight {
+  return { whole: pieces.length === 1, dtype: pieces[0]!.tensor.dtype };
 }
 
 /**
@@ -219,7 +223,7 @@ export function logitsForward(
   matmuls: OutputMatmuls = 'auto',
 ): void {
   const pieces = outputPieces(W, V, 'logitsForward');
-  if (outputLinearOk(rt, matmuls, pieces, 'forward', T, V, D))
+  if (outputLinearOk(rt, matmuls, outputWeight(pieces), 'forward', T, V, D))
     linearForward(rt, hidden, pieces[0]!.tensor, logits, T, D, V);
   else for (const b of pieces) logitsChunk(rt, hidden, b, logits, T, 0, D, V, variant);
 }
@@ -267,10 +271,11 @@ export function crossEntropyForward(
     }
   }
   const matmuls = opts.matmuls ?? 'auto';
+  const w = outputWeight(wPieces);
   for (let row0 = 0; row0 < T; row0 += chunk) {
     const rows = Math.min(chunk, T - row0);
     const h = chunkRows(rt, hidden, row0, rows);
-    const hx = outputLinearOk(rt, matmuls, wPieces, 'forward', rows, V, D)
+    const hx = outputLinearOk(rt, matmuls, w, 'forward', rows, V, D)
       ? exactRows(rt, hidden, row0, rows)
       : undefined;
     if (hx) linearForward(rt, hx, wPieces[0]!.tensor, logits, rows, D, V);
@@ -283,7 +288,7 @@ export function crossEntropyForward(
       label: `crossEntropy softmax ${rows}x${V}`,
     });
     const dhx =
-      dHidden && outputLinearOk(rt, matmuls, wPieces, 'backwardInput', rows, D, V)
+      dHidden && outputLinearOk(rt, matmuls, w, 'backwardInput', rows, D, V)
         ? exactRows(rt, dHidden, row0, rows)
         : undefined;
     if (dhx) linearBackwardInput(rt, logits, wPieces[0]!.tensor, dhx, rows, D, V);

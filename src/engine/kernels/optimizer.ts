@@ -131,11 +131,11 @@ export function gradNormSquared(
   const count = blocks.reduce((a, b) => a + b, 0);
   const partials = rt.tensor([Math.max(count, 1)], 'f32', 'workspace', 'gradnorm partials');
   const maxDim = rt.device.limits.maxComputeWorkgroupsPerDimension;
+  const serial = variant === 'serial';
   let base = 0;
   grads.forEach((g, i) => {
     const b = blocks[i]!;
     if (b === 0) return;
-    const serial = variant === 'serial';
     rt.dispatch({
       shader: serial ? 'gradnorm.partial_serial' : 'gradnorm.partial',
       bindings: [g.tensor, partials],
