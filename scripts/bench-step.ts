@@ -5,8 +5,9 @@
 // (bench/fma.ts), their ratio, the peak GPU bytes, and the kernel-tuning time before the step.
 // Each row runs in its own process; the fixtures are random-weight Hugging Face folders in the
 // exact shapes of the real models (scripts/make-fixtures.ts), written under fixtures/generated/step/.
-// Writes bench/step.json (rows merged by id) and prints a table.
-//   npm run bench:step [-- --rows stories260k,smollm2-4l] [--steps 2] [--timeout 3600]
+// Writes bench/step.json (rows merged by id; `--out` names another file, e.g. a GPU machine's) and
+// prints a table. `--rows all` runs every row.
+//   npm run bench:step [-- --rows stories260k,smollm2-4l] [--steps 2] [--timeout 3600] [--out F]
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -54,7 +55,6 @@ const ROWS: Row[] = [
   },
 ];
 
-const OUT = 'bench/step.json';
 const DATA = 'public/demo/tinystories-197k.txt';
 
 const { values } = parseArgs({
@@ -63,8 +63,10 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '2' },
     timeout: { type: 'string', default: '7200' },
     child: { type: 'string' },
+    out: { type: 'string', default: 'bench/step.json' },
   },
 });
+const OUT = values.out!;
 
 function fixtureDir(r: Row): string {
   if (r.model === 'public/demo') return r.model;
@@ -86,7 +88,7 @@ if (values.child) {
   process.exit(0);
 }
 
-const wanted = values.rows!.split(',');
+const wanted = values.rows === 'all' ? ROWS.map((r) => r.id) : values.rows!.split(',');
 for (const id of wanted) if (!ROWS.some((r) => r.id === id)) throw new Error(`unknown row ${id}`);
 const results: Record<string, unknown>[] = existsSync(OUT)
   ? (JSON.parse(readFileSync(OUT, 'utf8')).rows ?? [])
@@ -168,6 +170,7 @@ async function child(r: Row, steps: number): Promise<void> {
   const tuneMs = performance.now() - t0;
   const model = new LlamaModel(rt, params, { checkpointing: settings.checkpointing });
   const stepMs: number[] = [];
+  const losses: number[] = [];
   let last = performance.now();
   const trainer = new Trainer(rt, model, data, settings, {
     modelFingerprint: 'bench-step',
@@ -176,6 +179,7 @@ async function child(r: Row, steps: number): Promise<void> {
       if (e.type !== 'step') return;
       const now = performance.now();
       stepMs.push(now - last);
+      losses.push(e.record.loss);
       last = now;
     },
   });
@@ -186,15 +190,17 @@ async function child(r: Row, steps: number): Promise<void> {
     const [o, i] = linearShape(c, n);
     matmulParams += c.layers * o * i;
   }
-  // The last step: the first also compiles every pipeline.
-  const ms = stepMs.at(-1)!;
+  // The median of the steps after the first (which also compiles every pipeline); with two steps,
+  // the second.
+  const later = stepMs.slice(1).sort((x, y) => x - y);
+  const ms = later.length ? later[Math.floor((later.length - 1) / 2)]! : stepMs[0]!;
   const gflops = (6 * matmulParams * r.context) / (ms * 1e6);
   const peak = (peakBefore + peakAfter) / 2;
   const result = {
     adapter: `${rt.info.name}${rt.info.description ? ` (${rt.info.description})` : ''}`,
     steps: stepMs.length,
     firstStepMs: Math.round(stepMs[0]!),
-    stepMs: Math.round(ms),
+    stepMs: Math.round(ms * 10) / 10,
     tokensPerSec: r.context / (ms / 1000),
     matmulParams,
     modelGflops: gflops,
@@ -204,6 +210,7 @@ async function child(r: Row, steps: number): Promise<void> {
     fractionOfPeak: gflops / peak,
     peakGpuBytes: rt.memory.snapshot().peakTotal,
     tuneMs: Math.round(tuneMs),
+    losses,
   };
   console.log(JSON.stringify({ result }));
 }
@@ -220,7 +227,7 @@ function printTable(rows: Record<string, unknown>[]): void {
       continue;
     }
     console.log(
-      `| ${r.model} | ${r.context} | ${f(Number(r.stepMs) / 1000, 1)} | ${f(r.tokensPerSec, 1)} | ${f(r.modelGflops)} | ${f(r.fmaPeakGflops)} | ${f(100 * Number(r.fractionOfPeak), 1)} % | ${f(Number(r.peakGpuBytes) / 2 ** 20, 0)} | ${r.adapter} |`,
+      `| ${r.model} | ${r.context} | ${f(Number(r.stepMs) / 1000, Number(r.stepMs) < 10_000 ? 3 : 1)} | ${f(r.tokensPerSec, 1)} | ${f(r.modelGflops)} | ${f(r.fmaPeakGflops)} | ${f(100 * Number(r.fractionOfPeak), 1)} % | ${f(Number(r.peakGpuBytes) / 2 ** 20, 0)} | ${r.adapter} |`,
     );
   }
 }

@@ -154,14 +154,19 @@ describe('LoRA+ Llama on the GPU vs the float64 reference', () => {
       const which = { targets: c.targets, trainEmbed: true };
       const expected = expectedGradients(ref.grads, which);
       const expectedExact = expectedGradients(exact.grads, which);
-      // With 16-bit checkpoints the GPU rounds exactly as the reference does (measured ~5e-7).
-      const tol = c.checkpoint16 ? 2e-5 : 1e-3;
+      // With 16-bit checkpoints the GPU rounds where the reference does: on SwiftShader to ~5e-7.
+      // A GPU's kernels (other variants, fused multiply-adds, atomics in other orders) give f32
+      // values that differ in their last bits, so the few near an f16 rounding boundary round the
+      // other way, one f16 ulp (4.9e-4) each: up to 1.4e-4 norm-wise on an H200, still well under
+      // what skipping the rounding costs (the ' vs exact' check, ≤ 6.4e-4).
+      const tol = c.checkpoint16 ? (rt.info.isSoftware ? 2e-5 : 3e-4) : 1e-3;
       const worst = await gradientErrors(rt, params, expected, tol);
       // The cost of 16-bit checkpoints against exact ones (measured ≤ 6.4e-4 in float64).
       worst.push(...(await gradientErrors(rt, params, expectedExact, 1.5e-3, ' vs exact')));
-      expect(worst).toEqual([]);
+      // Freed before the checks: a failure must not leave tensors behind for the next case.
       model.destroy();
       params.destroy();
+      expect(worst).toEqual([]);
       expect(rt.liveTensors).toBe(0);
     });
   }

@@ -75,6 +75,15 @@ async function makeTrainer(
   return { trainer, params, state, dispose };
 }
 
+/** Largest |a − b| over max(|b|, 1e-3 × max |b|), elementwise. */
+function worstRelative(a: Float32Array, b: Float32Array): number {
+  const scale = b.reduce((s, x) => Math.max(s, Math.abs(x)), 0);
+  let worst = 0;
+  for (let i = 0; i < b.length; i++)
+    worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / Math.max(Math.abs(b[i]!), 1e-3 * scale));
+  return worst;
+}
+
 const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
 
 describe('embedding AdamW moments in host memory', () => {
@@ -82,7 +91,7 @@ describe('embedding AdamW moments in host memory', () => {
   const rtOf = () => runtimeFor(CAPS);
 
   for (const clip of [0, 1]) {
-    it(`three steps give the GPU moments' parameters and moments within 1e-6 relative (clip ${clip})`, async () => {
+    it(`three steps give the GPU moments' parameters and moments within 1e-6 relative (2e-4 on a GPU) (clip ${clip})`, async () => {
       const rt = await rtOf();
       const a = await makeTrainer(rt, 'cpu', 3, clip);
       const embed = a.params.trainables.find((t) => t.name === EMBED)!;
@@ -103,23 +112,23 @@ describe('embedding AdamW moments in host memory', () => {
       const wantNorms = b.trainer.steps.map((s) => s.gradNorm);
       await b.dispose();
       expect([...got.keys()]).toEqual([...want.keys()]);
+      // On SwiftShader the host's AdamW (float32 steps in JS) and the GPU's (WGSL) round alike, to
+      // < 1e-6. A GPU's compiler fuses multiply-adds and has its own sqrt and division, so the first
+      // update differs in its last bits and three steps of training carry that further: 4.9e-5 at
+      // worst, elementwise, on an H200, the same in every run (a second GPU-moment run there is
+      // bit for bit the first). The strict bar, which catches a missing weight decay, holds on
+      // SwiftShader, which CI runs.
+      const bar = rt.info.isSoftware ? 1e-6 : 2e-4;
       const off: string[] = [];
       for (const [name, w] of want) {
-        const g = got.get(name)!;
-        const scale = w.reduce((s, x) => Math.max(s, Math.abs(x)), 0);
-        let worst = 0;
-        for (let i = 0; i < w.length; i++)
-          worst = Math.max(
-            worst,
-            Math.abs(g[i]! - w[i]!) / Math.max(Math.abs(w[i]!), 1e-3 * scale),
-          );
-        if (worst > 1e-6) off.push(`${name}: relative ${worst}`);
+        const worst = worstRelative(got.get(name)!, w);
+        if (worst > bar) off.push(`${name}: relative ${worst} (bar ${bar})`);
       }
       expect(off).toEqual([]);
       // The embedding was updated and its moments are non-zero (the test is not vacuous).
       expect(got.get(`${EMBED}#v`)!.some((x) => x > 0)).toBe(true);
       // The grad norm still includes the embedding gradient: the same norms.
-      gotNorms.forEach((n, i) => expect(n).toBe(wantNorms[i]));
+      gotNorms.forEach((n, i) => expect(Math.abs(n - wantNorms[i]!)).toBeLessThanOrEqual(bar * n));
       expect(rt.liveTensors).toBe(0);
     });
   }
