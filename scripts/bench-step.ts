@@ -7,55 +7,23 @@
 // exact shapes of the real models (scripts/make-fixtures.ts), written under fixtures/generated/step/.
 // Writes bench/step.json (rows merged by id; `--out` names another file, e.g. a GPU machine's) and
 // prints a table. `--rows all` runs every row.
+// `--host chromium` runs the rows in headless Chromium instead (scripts/bench-step-page.ts, the same
+// measurement on the browser's adapter); rows are kept per host.
 //   npm run bench:step [-- --rows stories260k,smollm2-4l] [--steps 2] [--timeout 3600] [--out F]
+//     [--host node|chromium]
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DATA_FILE, fixturePath, ROWS, type Row } from './bench-step-core.ts';
 
-interface Row {
-  id: string;
-  label: string;
-  /** public/demo, or a real model name for make-fixtures. */
-  model: string;
-  layers?: number;
-  context: number;
+declare global {
+  interface Window {
+    __stepResult?: Record<string, unknown>;
+    __stepError?: string;
+  }
 }
-
-const ROWS: Row[] = [
-  { id: 'stories260k', label: 'stories260K', model: 'public/demo', context: 1024 },
-  {
-    id: 'smollm2-4l',
-    label: 'SmolLM2-135M, 4 layers',
-    model: 'smollm2-135m',
-    layers: 4,
-    context: 256,
-  },
-  { id: 'smollm2', label: 'SmolLM2-135M (30 layers)', model: 'smollm2-135m', context: 256 },
-  {
-    id: 'tinyllama-1l-2k',
-    label: 'TinyLlama-1.1B, 1 layer',
-    model: 'tinyllama-1.1b',
-    layers: 1,
-    context: 2048,
-  },
-  {
-    id: 'tinyllama-1l-4k',
-    label: 'TinyLlama-1.1B, 1 layer',
-    model: 'tinyllama-1.1b',
-    layers: 1,
-    context: 4096,
-  },
-  {
-    id: 'tinyllama-1l-8k',
-    label: 'TinyLlama-1.1B, 1 layer',
-    model: 'tinyllama-1.1b',
-    layers: 1,
-    context: 8192,
-  },
-];
-
-const DATA = 'public/demo/tinystories-197k.txt';
 
 const { values } = parseArgs({
   options: {
@@ -64,13 +32,14 @@ const { values } = parseArgs({
     timeout: { type: 'string', default: '7200' },
     child: { type: 'string' },
     out: { type: 'string', default: 'bench/step.json' },
+    host: { type: 'string', default: 'node' },
   },
 });
 const OUT = values.out!;
 
 function fixtureDir(r: Row): string {
-  if (r.model === 'public/demo') return r.model;
-  const dir = join('fixtures', 'generated', 'step', `${r.model}${r.layers ? `-${r.layers}l` : ''}`);
+  const dir = fixturePath(r);
+  if (r.model === 'public/demo') return dir;
   if (!existsSync(join(dir, 'config.json'))) {
     console.log(`  writing the ${r.label} fixture to ${dir} …`);
     const args = ['--import', 'tsx', 'scripts/make-fixtures.ts', '--real', r.model, '--out', dir];
@@ -93,21 +62,33 @@ for (const id of wanted) if (!ROWS.some((r) => r.id === id)) throw new Error(`un
 const results: Record<string, unknown>[] = existsSync(OUT)
   ? (JSON.parse(readFileSync(OUT, 'utf8')).rows ?? [])
   : [];
-for (const r of ROWS.filter((x) => wanted.includes(x.id))) {
-  const dir = fixtureDir(r);
-  console.log(`${r.label} at ${r.context} tokens (${dir}) …`);
-  const res = await runChild(r, Number(values.timeout));
+const host = values.host!;
+if (host !== 'node' && host !== 'chromium') throw new Error(`--host must be node or chromium`);
+const picked = ROWS.filter((x) => wanted.includes(x.id));
+const save = (r: Row, res: Record<string, unknown>) => {
   const row = {
     id: r.id,
     model: r.label,
     context: r.context,
     date: new Date().toISOString(),
+    host,
     ...res,
   };
-  const i = results.findIndex((x) => x.id === r.id);
+  // Rows written before the host column are Node's.
+  const i = results.findIndex((x) => x.id === r.id && (x.host ?? 'node') === host);
   if (i >= 0) results[i] = row;
   else results.push(row);
   writeFileSync(OUT, `${JSON.stringify({ rows: results }, null, 2)}\n`);
+};
+if (host === 'chromium') {
+  const res = await chromiumRows(picked, Number(values.timeout));
+  picked.forEach((r, i) => save(r, res[i]!));
+} else {
+  for (const r of picked) {
+    const dir = fixtureDir(r);
+    console.log(`${r.label} at ${r.context} tokens (${dir}) …`);
+    save(r, await runChild(r, Number(values.timeout)));
+  }
 }
 printTable(results);
 
@@ -139,95 +120,93 @@ async function child(r: Row, steps: number): Promise<void> {
   const { createNodeRuntime } = await import('../src/engine/node-host.ts');
   const { setTuneStore } = await import('../src/engine/kernels/autotune.ts');
   const { fileTuneStore } = await import('../src/engine/tune-store-node.ts');
-  const { createTokenizer } = await import('../src/io/model.ts');
   const { openModelPath } = await import('../src/io/open-node.ts');
-  const { linearShape, LINEAR_NAMES } = await import('../src/io/config.ts');
-  const { LlamaModel } = await import('../src/model/llama.ts');
-  const { loadParams } = await import('../src/model/session.ts');
-  const { tuneModelKernels, tuneModelOf } = await import('../src/model/tune.ts');
-  const { buildDataset } = await import('../src/train/data.ts');
-  const { Trainer } = await import('../src/train/trainer.ts');
-  const { defaultTrainSettings } = await import('../src/train/types.ts');
-  const { fmaPeakGflops } = await import('../bench/fma.ts');
-
+  const { measureStep } = await import('./bench-step-core.ts');
   const m = await openModelPath(fixtureDir(r));
-  const c = m.config;
-  const tok = createTokenizer(m.tokenizer, m.config)!;
-  const text = readFileSync(DATA, 'utf8');
-  const data = buildDataset('data', text, tok, { context: r.context, heldOutBlocks: 0 });
+  const text = readFileSync(join('public', 'demo', DATA_FILE), 'utf8');
   const rt = await createNodeRuntime();
   setTuneStore(fileTuneStore());
-  const settings = {
-    ...defaultTrainSettings(r.context, c),
-    steps,
-    evalEvery: 0,
-    checkpointEvery: 0,
-  };
-  const peakBefore = await fmaPeakGflops(rt);
-  const params = await loadParams(rt, m, settings.lora, settings.seed);
-  const t0 = performance.now();
-  await tuneModelKernels(rt, tuneModelOf(params), r.context, { budgetMs: 60_000 });
-  const tuneMs = performance.now() - t0;
-  const model = new LlamaModel(rt, params, { checkpointing: settings.checkpointing });
-  const stepMs: number[] = [];
-  const losses: number[] = [];
-  let last = performance.now();
-  const trainer = new Trainer(rt, model, data, settings, {
-    modelFingerprint: 'bench-step',
-    modelName: r.id,
-    onEvent: (e) => {
-      if (e.type !== 'step') return;
-      const now = performance.now();
-      stepMs.push(now - last);
-      losses.push(e.record.loss);
-      last = now;
-    },
-  });
-  await trainer.run();
-  const peakAfter = await fmaPeakGflops(rt);
-  let matmulParams = c.vocabSize * c.hidden;
-  for (const n of LINEAR_NAMES) {
-    const [o, i] = linearShape(c, n);
-    matmulParams += c.layers * o * i;
-  }
-  // The median of the steps after the first (which also compiles every pipeline); with two steps,
-  // the second.
-  const later = stepMs.slice(1).sort((x, y) => x - y);
-  const ms = later.length ? later[Math.floor((later.length - 1) / 2)]! : stepMs[0]!;
-  const gflops = (6 * matmulParams * r.context) / (ms * 1e6);
-  const peak = (peakBefore + peakAfter) / 2;
-  const result = {
-    adapter: `${rt.info.name}${rt.info.description ? ` (${rt.info.description})` : ''}`,
-    steps: stepMs.length,
-    firstStepMs: Math.round(stepMs[0]!),
-    stepMs: Math.round(ms * 10) / 10,
-    tokensPerSec: r.context / (ms / 1000),
-    matmulParams,
-    modelGflops: gflops,
-    fmaPeakGflops: peak,
-    fmaPeakBefore: peakBefore,
-    fmaPeakAfter: peakAfter,
-    fractionOfPeak: gflops / peak,
-    peakGpuBytes: rt.memory.snapshot().peakTotal,
-    tuneMs: Math.round(tuneMs),
-    losses,
-  };
+  const result = await measureStep(rt, m, text, r, steps, 'node');
   console.log(JSON.stringify({ result }));
+}
+
+/**
+ * The rows in headless Chromium: scripts/bench-step-page.html served by Vite from the repository
+ * (the fixture's files fetched from it), one fresh browser per row; the tuning choices live in the
+ * browser profile's IndexedDB, kept across rows as the studio keeps them.
+ */
+async function chromiumRows(rows: Row[], timeoutS: number): Promise<Record<string, unknown>[]> {
+  const { chromium } = await import('playwright');
+  const { createServer } = await import('vite');
+  const { CHROMIUM, CHROMIUM_ARGS } = await import('./chromium.mjs');
+  const server = await createServer({
+    root: process.cwd(),
+    configFile: false,
+    logLevel: 'warn',
+    cacheDir: join('node_modules', '.vite-bench-step'),
+    server: { host: 'localhost', port: 0, strictPort: false, hmr: false },
+    optimizeDeps: { entries: ['scripts/bench-step-page.html'] },
+  });
+  await server.listen();
+  const address = server.httpServer?.address();
+  const port = typeof address === 'object' && address ? address.port : 5173;
+  const profile = mkdtempSync(join(tmpdir(), 'bench-step-profile-'));
+  const out: Record<string, unknown>[] = [];
+  try {
+    for (const r of rows) {
+      const dir = fixtureDir(r);
+      console.log(`${r.label} at ${r.context} tokens (${dir}), in Chromium …`);
+      const files = readdirSync(dir).filter((f) => !f.endsWith('.txt') && !f.endsWith('.md'));
+      const context = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: CHROMIUM_ARGS,
+      });
+      try {
+        const page = context.pages()[0] ?? (await context.newPage());
+        page.on('console', (msg) => console.error(`[chromium] ${msg.text()}`));
+        page.on('pageerror', (e) => console.error(`[chromium error] ${e.message}`));
+        const q = new URLSearchParams({
+          row: r.id,
+          steps: values.steps!,
+          dir: dir === 'public/demo' ? '/demo' : `/${dir}`,
+          files: files.join(','),
+        });
+        await page.goto(`http://localhost:${port}/scripts/bench-step-page.html?${q}`, {
+          timeout: 600_000,
+        });
+        await page.waitForFunction(() => window.__stepResult || window.__stepError, undefined, {
+          timeout: timeoutS * 1000,
+          polling: 1000,
+        });
+        const error = await page.evaluate(() => window.__stepError);
+        out.push(error ? { error } : (await page.evaluate(() => window.__stepResult))!);
+      } catch (e) {
+        out.push({ error: e instanceof Error ? e.message.split('\n')[0] : String(e) });
+      } finally {
+        await context.close();
+      }
+    }
+  } finally {
+    await server.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+  return out;
 }
 
 function printTable(rows: Record<string, unknown>[]): void {
   const f = (x: unknown, d = 2) => (typeof x === 'number' ? x.toFixed(d) : String(x ?? '—'));
   console.log(
-    '\n| model | context | step s | tokens/s | model GFLOP/s | FMA peak GFLOP/s | of peak | GPU MiB | adapter |',
+    '\n| model | context | host | step s | tokens/s | model GFLOP/s | FMA peak GFLOP/s | of peak | GPU MiB | adapter |',
   );
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
     if (r.error) {
-      console.log(`| ${r.model} | ${r.context} | ${r.error} | | | | | | |`);
+      console.log(`| ${r.model} | ${r.context} | ${r.host ?? 'node'} | ${r.error} | | | | | | |`);
       continue;
     }
     console.log(
-      `| ${r.model} | ${r.context} | ${f(Number(r.stepMs) / 1000, Number(r.stepMs) < 10_000 ? 3 : 1)} | ${f(r.tokensPerSec, 1)} | ${f(r.modelGflops)} | ${f(r.fmaPeakGflops)} | ${f(100 * Number(r.fractionOfPeak), 1)} % | ${f(Number(r.peakGpuBytes) / 2 ** 20, 0)} | ${r.adapter} |`,
+      `| ${r.model} | ${r.context} | ${r.host ?? 'node'} | ${f(Number(r.stepMs) / 1000, Number(r.stepMs) < 10_000 ? 3 : 1)} | ${f(r.tokensPerSec, 1)} | ${f(r.modelGflops)} | ${f(r.fmaPeakGflops)} | ${f(100 * Number(r.fractionOfPeak), 1)} % | ${f(Number(r.peakGpuBytes) / 2 ** 20, 0)} | ${r.adapter} |`,
     );
   }
 }
