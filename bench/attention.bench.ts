@@ -7,6 +7,7 @@ import {
   attentionForward,
   attentionVariant,
   attentionWorkspace,
+  directAttentionFits,
   type AttentionConfig,
   type AttentionVariant,
 } from '../src/engine/kernels/attention.ts';
@@ -23,7 +24,7 @@ export interface AttentionRow {
   kv_heads: number;
   head_dim: number;
   group: number;
-  /** Kernel family timed (the adapter's default: 'direct' on CPU adapters, 'tiled' on GPUs). */
+  /** Kernel family timed (CPU adapters: their default, 'direct'; GPUs: each that fits). */
   variant: AttentionVariant;
   /** Median ms of forward + backward, full causal attention. */
   full_ms: number;
@@ -48,7 +49,7 @@ export interface AttentionBenchOptions {
 export function defaultAttentionBench(rt: Runtime): Required<AttentionBenchOptions> {
   return rt.info.isSoftware
     ? { sizes: [1024, 2048, 4096], heads: 2, kvHeads: 1, headDim: 16 }
-    : { sizes: [1024, 2048, 4096], heads: 8, kvHeads: 4, headDim: 64 };
+    : { sizes: [1024, 4096, 8192], heads: 32, kvHeads: 4, headDim: 64 };
 }
 
 /**
@@ -102,42 +103,55 @@ export async function run(
 ): Promise<{ attention: AttentionRow[] }> {
   const o = { ...defaultAttentionBench(rt), ...opts };
   const rows: AttentionRow[] = [];
-  // Compile every pipeline on a tiny problem first, so no large run is spent as a warm-up.
-  await measure(
-    rt,
-    [{ Tq: 64, Tk: 64, H: o.heads, KV: o.kvHeads, hd: o.headDim, pattern: 's2', group: 64 / 4 }],
-    1,
-  );
-  for (const n of o.sizes) {
-    const base = { Tq: n, Tk: n, H: o.heads, KV: o.kvHeads, hd: o.headDim };
-    const group = n / 4;
-    const { ms, bytes } = await measure(
+  // A GPU times both kernel families where the direct one fits (CPU adapters: their default only).
+  const variants: AttentionVariant[] = rt.info.isSoftware
+    ? [attentionVariant(rt, o.headDim)]
+    : ['tiled', ...(directAttentionFits(o.headDim) ? (['direct'] as const) : [])];
+  // Compile every pipeline (each family, both patterns) on a tiny problem first, so no large run
+  // is spent as a warm-up.
+  for (const variant of variants) {
+    const tiny = { Tq: 64, Tk: 64, H: o.heads, KV: o.kvHeads, hd: o.headDim, variant };
+    await measure(
       rt,
       [
-        { ...base, pattern: 'full' },
-        { ...base, pattern: 's2', group },
+        { ...tiny, pattern: 'full' },
+        { ...tiny, pattern: 's2', group: 16 },
       ],
-      n,
+      1,
     );
-    const [full_ms, s2_ms] = ms as [number, number];
-    const row: AttentionRow = {
-      n,
-      heads: o.heads,
-      kv_heads: o.kvHeads,
-      head_dim: o.headDim,
-      group,
-      variant: attentionVariant(rt, o.headDim),
-      full_ms: round(full_ms),
-      s2_ms: round(s2_ms),
-      ratio: round(s2_ms / full_ms, 3),
-      full_bytes: bytes,
-      s2_bytes: bytes,
-    };
-    rows.push(row);
-    log(
-      `attention (${row.variant}) N=${n} H=${o.heads}/${o.kvHeads} d=${o.headDim} G=${group}: full ${row.full_ms} ms, ` +
-        `s2 ${row.s2_ms} ms (ratio ${row.ratio}), ${(bytes / 2 ** 20).toFixed(2)} MiB`,
-    );
+  }
+  for (const n of o.sizes) {
+    for (const variant of variants) {
+      const base = { Tq: n, Tk: n, H: o.heads, KV: o.kvHeads, hd: o.headDim, variant };
+      const group = n / 4;
+      const { ms, bytes } = await measure(
+        rt,
+        [
+          { ...base, pattern: 'full' },
+          { ...base, pattern: 's2', group },
+        ],
+        n,
+      );
+      const [full_ms, s2_ms] = ms as [number, number];
+      const row: AttentionRow = {
+        n,
+        heads: o.heads,
+        kv_heads: o.kvHeads,
+        head_dim: o.headDim,
+        group,
+        variant,
+        full_ms: round(full_ms),
+        s2_ms: round(s2_ms),
+        ratio: round(s2_ms / full_ms, 3),
+        full_bytes: bytes,
+        s2_bytes: bytes,
+      };
+      rows.push(row);
+      log(
+        `attention (${row.variant}) N=${n} H=${o.heads}/${o.kvHeads} d=${o.headDim} G=${group}: full ${row.full_ms} ms, ` +
+          `s2 ${row.s2_ms} ms (ratio ${row.ratio}), ${(bytes / 2 ** 20).toFixed(2)} MiB`,
+      );
+    }
   }
   return { attention: rows };
 }

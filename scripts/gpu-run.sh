@@ -74,7 +74,8 @@ run() { # name limit command...
   timeout -k 5 "$limit" "$@" > "$OUTDIR/$name.log" 2>&1
   echo "== $name: exit $? in $(($(date +%s) - t0)) s"
 }
-run bench-node 120 node --import tsx scripts/bench-node.ts --out "$OUTDIR/results-node.json"
+run bench-node 120 node --import tsx scripts/bench-node.ts --only "${BENCH_ONLY:-matmul,attention}" \
+  --out "$OUTDIR/results-node.json"
 [ -f "$OUTDIR/bench-node.log" ] && tail -12 "$OUTDIR/bench-node.log"
 run bench-step 260 node --import tsx scripts/bench-step.ts --rows all --steps 5 --timeout 120 \
   --out "$OUTDIR/step.json"
