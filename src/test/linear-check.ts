@@ -19,7 +19,8 @@ import { Rng } from '../util/rng.ts';
 /**
  * [T, in, out]: odd sizes for every edge path, one aligned single row (generation), aligned ones so the vec4 kernels run with partial
  * tiles (70 rows, 72 columns; K = 40 is not a multiple of 16), 44 (aligned for f32 W, not for
- * 16-bit W), and skinny T for the subgroup kernel.
+ * 16-bit W), skinny T for the subgroup kernel, and whole lane blocks (16 rows, 20 columns) for the
+ * direct kernels' clamp-free FULL path.
  */
 export const SHAPES: [number, number, number][] = [
   [1, 1, 1],
@@ -30,6 +31,7 @@ export const SHAPES: [number, number, number][] = [
   [5, 40, 24],
   [3, 64, 20],
   [6, 44, 12],
+  [16, 48, 20],
 ];
 export const DTYPES: WeightDType[] = ['f32', 'bf16', 'f16'];
 
