@@ -82,7 +82,8 @@ async function runCase(
   for (const t of [th, tw, tl, tloss, tdh, tdw]) t?.destroy();
   const linear = labels0.filter((l) => l.startsWith('linear.'));
   const wideDW = labels0.filter((l) => l.startsWith('crossEntropy dW wide')).length;
-  return { got, want, dW0, linear, wideDW };
+  const wideDH = labels0.filter((l) => l.startsWith('crossEntropy dHidden wide')).length;
+  return { got, want, dW0, linear, wideDW, wideDH };
 }
 
 /**
@@ -115,7 +116,7 @@ describe.each(KERNELS)(
         it(`loss, dHidden${dtype === 'f32' ? ', dW' : ''} match the reference (${dtype} W, T=${c.T}, D=${c.D}, V=${c.V}, chunk=${c.chunk ?? 'auto'})`, async () => {
           const rt = await testRuntime();
           const withDW = dtype === 'f32';
-          const { got, want, dW0, linear, wideDW } = await runCase(rt, {
+          const { got, want, dW0, linear, wideDW, wideDH } = await runCase(rt, {
             ...c,
             dtype,
             withDW,
@@ -138,6 +139,15 @@ describe.each(KERNELS)(
           // dW by the 16-byte-load kernel where D and V are 4-aligned (direct family, not 'own').
           const wide = variant === 'direct' && matmuls !== 'own' && c.D % 4 === 0 && c.V % 4 === 0;
           expect(wideDW).toBe(withDW && wide ? chunks : 0);
+          // dHidden by the 16-byte-load kernel where W is f32 and D 4-aligned, unless it went to
+          // the linear launchers.
+          const wideH =
+            variant === 'direct' &&
+            matmuls !== 'own' &&
+            dtype === 'f32' &&
+            c.D % 4 === 0 &&
+            !ops.includes('backwardInput');
+          expect(wideDH).toBe(wideH ? chunks : 0);
           expectClose('loss', [got.loss], [want.loss]);
           expectClose('dHidden', got.dHidden, want.dHidden, 1e-4);
           if (withDW)

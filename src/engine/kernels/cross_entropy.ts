@@ -34,6 +34,7 @@ const BackParams = uniformLayout(
     shaders: [
       'cross_entropy.dhidden',
       'cross_entropy.dhidden_direct',
+      'cross_entropy.dhidden_direct8',
       'cross_entropy.dweight',
       'cross_entropy.dweight_direct',
       'cross_entropy.dweight_direct8',
@@ -295,9 +296,17 @@ export function crossEntropyForward(
     else if (dHidden) {
       const dh = chunkRows(rt, dHidden, row0, rows);
       wPieces.forEach((b, i) => {
+        // 16-byte loads of an f32 W and 8 rows per lane where D is 4-aligned (same bits).
+        const wide = direct && matmuls !== 'own' && b.tensor.dtype === 'f32' && D % 4 === 0;
         rt.dispatch({
-          shader: direct ? 'cross_entropy.dhidden_direct' : 'cross_entropy.dhidden',
-          constants: { DTYPE: weightDtypeConstant(b.tensor.dtype, 'crossEntropyForward') },
+          shader: wide
+            ? 'cross_entropy.dhidden_direct8'
+            : direct
+              ? 'cross_entropy.dhidden_direct'
+              : 'cross_entropy.dhidden',
+          constants: wide
+            ? {}
+            : { DTYPE: weightDtypeConstant(b.tensor.dtype, 'crossEntropyForward') },
           bindings: [logits, b.tensor, dh.b],
           params: BackParams.pack({
             rows,
@@ -309,9 +318,9 @@ export function crossEntropyForward(
             accumulate: i > 0 ? 1 : 0,
           }),
           workgroups: direct
-            ? [Math.ceil(D / 32), Math.ceil(rows / 32)]
+            ? [Math.ceil(D / 32), Math.ceil(rows / (wide ? 64 : 32))]
             : [Math.ceil(D / 16), Math.ceil(rows / 16)],
-          label: `crossEntropy dHidden ${rows}x${D}x${b.rows}`,
+          label: `crossEntropy dHidden${wide ? ' wide' : ''} ${rows}x${D}x${b.rows}`,
         });
       });
     }

@@ -119,10 +119,10 @@ export function defaultVariant(
 }
 
 /**
- * Bumped when the variants change (2: direct8 added), so choices stored before are timed again
- * rather than trusted.
+ * Bumped when the variants change (2: direct8 added; 3: the direct kernels' clamp-free forward), so
+ * choices stored before are timed again rather than trusted.
  */
-const TUNE_GENERATION = 2;
+const TUNE_GENERATION = 3;
 
 /** The shape class tuning choices are cached under. */
 export function linearBucket(M: number, N: number, K: number, aligned: boolean): string {
