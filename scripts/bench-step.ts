@@ -90,7 +90,8 @@ if (host === 'chromium') {
     save(r, await runChild(r, Number(values.timeout)));
   }
 }
-// In the repository's layout (Prettier folds the loss arrays), so a committed result passes lint.
+// In the repository's Prettier layout (it folds the short loss arrays JSON.stringify spreads over
+// lines), so a committed result passes lint.
 try {
   execFileSync(process.execPath, ['node_modules/prettier/bin/prettier.cjs', '--write', OUT], {
     stdio: 'ignore',
