@@ -75,7 +75,6 @@ export async function measureStep(
   text: string,
   r: Row,
   steps: number,
-  host: 'node' | 'chromium',
 ): Promise<Record<string, unknown>> {
   const c = m.config;
   const tok = createTokenizer(m.tokenizer, m.config)!;
@@ -119,9 +118,8 @@ export async function measureStep(
   const ms = later.length ? later[Math.floor((later.length - 1) / 2)]! : stepMs[0]!;
   const gflops = (6 * matmulParams * r.context) / (ms * 1e6);
   const peak = (peakBefore + peakAfter) / 2;
-  const result = {
+  return {
     adapter: `${rt.info.name}${rt.info.description ? ` (${rt.info.description})` : ''}`,
-    host,
     steps: stepMs.length,
     firstStepMs: Math.round(stepMs[0]!),
     stepMs: Math.round(ms * 10) / 10,
@@ -136,5 +134,4 @@ export async function measureStep(
     tuneMs: Math.round(tuneMs),
     losses,
   };
-  return result;
 }

@@ -36,14 +36,7 @@ async function main(): Promise<void> {
   const rt = await createBrowserRuntime();
   setTuneStore(idbTuneStore());
   log(`${row.label} at ${row.context} tokens on ${rt.info.name}`);
-  window.__stepResult = await measureStep(
-    rt,
-    m,
-    text,
-    row,
-    Number(q.get('steps') ?? 2),
-    'chromium',
-  );
+  window.__stepResult = await measureStep(rt, m, text, row, Number(q.get('steps') ?? 2));
   log(JSON.stringify(window.__stepResult));
 }
 

@@ -135,7 +135,7 @@ async function child(r: Row, steps: number): Promise<void> {
   const text = readFileSync(join('public', 'demo', DATA_FILE), 'utf8');
   const rt = await createNodeRuntime();
   setTuneStore(fileTuneStore());
-  const result = await measureStep(rt, m, text, r, steps, 'node');
+  const result = await measureStep(rt, m, text, r, steps);
   console.log(JSON.stringify({ result }));
 }
 
