@@ -58,7 +58,9 @@ describe('longlora tune', () => {
     expect(output.length).toBeLessThanOrEqual(2);
     for (const c of first.choices) {
       expect(c.source).toBe('timed');
-      expect(['naive', 'tiled', 'regblock', 'direct', 'direct8', 'subgroup']).toContain(c.choice);
+      expect(['naive', 'tiled', 'regblock', 'direct', 'direct8', 'quad8', 'subgroup']).toContain(
+        c.choice,
+      );
       expect(c.timings[c.choice]).toBeGreaterThan(0);
     }
     const classes = first.choices.length;

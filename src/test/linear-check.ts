@@ -35,6 +35,19 @@ export const SHAPES: [number, number, number][] = [
 ];
 export const DTYPES: WeightDType[] = ['f32', 'bf16', 'f16'];
 
+/**
+ * Extra [T, in, out] for quad8, which needs K % 16 == 0: forward K = in, the input gradient K = out.
+ * Row counts that leave a partial 8-row block, a forward N (37) that ends inside a lane's 4 columns,
+ * and NN widths of 40 (a lane in the high half of an 8-column block of halves) and 72 (a partial
+ * 64-column workgroup).
+ */
+export const QUAD_SHAPES: [number, number, number][] = [
+  [19, 32, 37],
+  [9, 40, 48],
+  [24, 72, 32],
+  [3, 16, 64],
+];
+
 /** Uploads W in its storage dtype; returns the tensor and the values the GPU actually sees. */
 export function uploadWeight(
   rt: Runtime,
@@ -95,10 +108,11 @@ export async function checkVariant(
   rt: Runtime,
   op: LinearOp,
   variant: MatmulVariant,
+  shapes: [number, number, number][] = SHAPES,
 ): Promise<number> {
   let ran = 0;
   for (const dtype of DTYPES) {
-    for (const shape of SHAPES) {
+    for (const shape of shapes) {
       if (!supports(rt, variant, op, dtype, shape)) continue;
       await checkLinear(rt, op, variant, dtype, shape, false);
       await checkLinear(rt, op, variant, dtype, shape, true);

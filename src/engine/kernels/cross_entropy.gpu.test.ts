@@ -83,7 +83,8 @@ async function runCase(
   const linear = labels0.filter((l) => l.startsWith('linear.'));
   const wideDW = labels0.filter((l) => l.startsWith('crossEntropy dW wide')).length;
   const wideDH = labels0.filter((l) => l.startsWith('crossEntropy dHidden wide')).length;
-  return { got, want, dW0, linear, wideDW, wideDH };
+  const quad = labels0.filter((l) => / wide quad /.test(l)).length;
+  return { got, want, dW0, linear, wideDW, wideDH, quad };
 }
 
 /**
@@ -110,13 +111,15 @@ describe.each(KERNELS)(
       { T: 40, D: 32, V: 96, chunk: 16, linear: ['forward', 'backwardInput'] },
       // V ≡ 4 (mod 8): the wide dW kernel's last lanes have half a block.
       { T: 24, D: 16, V: 100, chunk: 24, linear: ['forward', 'backwardInput'] },
+      // A last chunk of 15 rows: the quad dW kernel's last 3 rows run without broadcasts.
+      { T: 31, D: 24, V: 44, chunk: 16, linear: ['forward', 'backwardInput'] },
     ];
     for (const dtype of ['f32', 'bf16', 'f16'] as const) {
       for (const c of cases) {
         it(`loss, dHidden${dtype === 'f32' ? ', dW' : ''} match the reference (${dtype} W, T=${c.T}, D=${c.D}, V=${c.V}, chunk=${c.chunk ?? 'auto'})`, async () => {
           const rt = await testRuntime();
           const withDW = dtype === 'f32';
-          const { got, want, dW0, linear, wideDW, wideDH } = await runCase(rt, {
+          const { got, want, dW0, linear, wideDW, wideDH, quad } = await runCase(rt, {
             ...c,
             dtype,
             withDW,
@@ -148,6 +151,8 @@ describe.each(KERNELS)(
             c.D % 4 === 0 &&
             !ops.includes('backwardInput');
           expect(wideDH).toBe(wideH ? chunks : 0);
+          // Those are the quad kernels exactly where the adapter has subgroups.
+          expect(quad).toBe(rt.info.features.subgroups ? wideDW + wideDH : 0);
           expectClose('loss', [got.loss], [want.loss]);
           expectClose('dHidden', got.dHidden, want.dHidden, 1e-4);
           if (withDW)

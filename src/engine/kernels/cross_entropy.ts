@@ -35,9 +35,11 @@ const BackParams = uniformLayout(
       'cross_entropy.dhidden',
       'cross_entropy.dhidden_direct',
       'cross_entropy.dhidden_direct8',
+      'cross_entropy.dhidden_quad',
       'cross_entropy.dweight',
       'cross_entropy.dweight_direct',
       'cross_entropy.dweight_direct8',
+      'cross_entropy.dweight_quad',
     ],
   },
 );
@@ -296,14 +298,18 @@ export function crossEntropyForward(
     else if (dHidden) {
       const dh = chunkRows(rt, dHidden, row0, rows);
       wPieces.forEach((b, i) => {
-        // 16-byte loads of an f32 W and 8 rows per lane where D is 4-aligned (same bits).
+        // 16-byte loads of an f32 W and 8 rows per lane where D is 4-aligned (same bits); with
+        // subgroups, each quad of lanes shares its loads of dlogits (quad: same bits again).
         const wide = direct && matmuls !== 'own' && b.tensor.dtype === 'f32' && D % 4 === 0;
+        const quad = wide && rt.info.features.subgroups;
         rt.dispatch({
-          shader: wide
-            ? 'cross_entropy.dhidden_direct8'
-            : direct
-              ? 'cross_entropy.dhidden_direct'
-              : 'cross_entropy.dhidden',
+          shader: quad
+            ? 'cross_entropy.dhidden_quad'
+            : wide
+              ? 'cross_entropy.dhidden_direct8'
+              : direct
+                ? 'cross_entropy.dhidden_direct'
+                : 'cross_entropy.dhidden',
           constants: wide
             ? {}
             : { DTYPE: weightDtypeConstant(b.tensor.dtype, 'crossEntropyForward') },
@@ -317,22 +323,28 @@ export function crossEntropyForward(
             vRows: b.rows,
             accumulate: i > 0 ? 1 : 0,
           }),
-          workgroups: direct
-            ? [Math.ceil(D / 32), Math.ceil(rows / (wide ? 64 : 32))]
-            : [Math.ceil(D / 16), Math.ceil(rows / 16)],
-          label: `crossEntropy dHidden${wide ? ' wide' : ''} ${rows}x${D}x${b.rows}`,
+          workgroups: quad
+            ? [Math.ceil(D / 64), Math.ceil(rows / 8)]
+            : direct
+              ? [Math.ceil(D / 32), Math.ceil(rows / (wide ? 64 : 32))]
+              : [Math.ceil(D / 16), Math.ceil(rows / 16)],
+          label: `crossEntropy dHidden${wide ? ' wide' : ''}${quad ? ' quad' : ''} ${rows}x${D}x${b.rows}`,
         });
       });
     }
     for (const b of dwPieces) {
-      // 16-byte loads and 8 rows of dW per lane where the block and D are 4-aligned (same bits).
+      // 16-byte loads and 8 rows of dW per lane where the block and D are 4-aligned (same bits);
+      // with subgroups, each quad of lanes shares its loads of dlogits (quad: same bits again).
       const wide = direct && matmuls !== 'own' && [D, V, b.row0, b.rows].every((x) => x % 4 === 0);
+      const quad = wide && rt.info.features.subgroups;
       rt.dispatch({
-        shader: wide
-          ? 'cross_entropy.dweight_direct8'
-          : direct
-            ? 'cross_entropy.dweight_direct'
-            : 'cross_entropy.dweight',
+        shader: quad
+          ? 'cross_entropy.dweight_quad'
+          : wide
+            ? 'cross_entropy.dweight_direct8'
+            : direct
+              ? 'cross_entropy.dweight_direct'
+              : 'cross_entropy.dweight',
         bindings: [logits, h.b, b.tensor],
         params: BackParams.pack({
           rows,
@@ -343,12 +355,14 @@ export function crossEntropyForward(
           vRows: b.rows,
           accumulate: 0,
         }),
-        workgroups: wide
-          ? [Math.ceil(D / 32), Math.ceil(b.rows / 64)]
-          : direct
-            ? [Math.ceil(D / 32), Math.ceil(b.rows / 32)]
-            : [Math.ceil(D / 16), Math.ceil(b.rows / 16)],
-        label: `crossEntropy dW${wide ? ' wide' : ''} ${rows}x${D}x${b.rows}`,
+        workgroups: quad
+          ? [Math.ceil(D / 64), Math.ceil(b.rows / 8)]
+          : wide
+            ? [Math.ceil(D / 32), Math.ceil(b.rows / 64)]
+            : direct
+              ? [Math.ceil(D / 32), Math.ceil(b.rows / 32)]
+              : [Math.ceil(D / 16), Math.ceil(b.rows / 16)],
+        label: `crossEntropy dW${wide ? ' wide' : ''}${quad ? ' quad' : ''} ${rows}x${D}x${b.rows}`,
       });
     }
   }

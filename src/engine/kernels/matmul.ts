@@ -20,10 +20,14 @@ import {
  * Kernel variants: naive (one lane per output), tiled (16×16 workgroup-memory tiles), regblock
  * (64×64 workgroup-memory tiles, 4×4 per lane, vec4 loads), direct (4×4 per lane, vec4 loads, no
  * workgroup memory: best on CPU-backed adapters), direct8 (the same with 8×4 per lane: each W load
- * feeds twice the multiply-adds), subgroup (subgroupAdd reductions; small M).
- * regblock, direct and direct8 need K % 4 == 0 and W's contiguous dimension % 4 (f32) or % 8 (halves).
+ * feeds twice the multiply-adds), quad8 (direct8's blocks with each quad of lanes sharing its A loads
+ * through quadBroadcast: half the loads per multiply-add; adapters with subgroups), subgroup
+ * (subgroupAdd reductions; small M).
+ * regblock, direct, direct8 and quad8 need K % 4 == 0 (quad8: K % 16 == 0) and W's contiguous
+ * dimension % 4 (f32) or % 8 (halves).
  */
-export type MatmulVariant = 'naive' | 'tiled' | 'regblock' | 'direct' | 'direct8' | 'subgroup';
+export type MatmulVariant =
+  'naive' | 'tiled' | 'regblock' | 'direct' | 'direct8' | 'quad8' | 'subgroup';
 
 /** Every variant, in benchmark order. */
 export const MATMUL_VARIANTS: readonly MatmulVariant[] = [
@@ -32,6 +36,7 @@ export const MATMUL_VARIANTS: readonly MatmulVariant[] = [
   'regblock',
   'direct',
   'direct8',
+  'quad8',
   'subgroup',
 ];
 
@@ -41,6 +46,7 @@ const TILE: Record<MatmulVariant, number> = {
   regblock: 64,
   direct: 32,
   direct8: 32,
+  quad8: 64,
   subgroup: 4,
 };
 
@@ -51,6 +57,7 @@ const SHADER: Record<MatmulVariant, string> = {
   regblock: 'matmul.regblock',
   direct: 'matmul.direct',
   direct8: 'matmul.direct',
+  quad8: 'matmul.quad',
   subgroup: 'matmul.subgroup',
 };
 
@@ -93,11 +100,18 @@ export function variantSupported(
   K: number,
 ): boolean {
   if (variant === 'subgroup') return rt.info.features.subgroups;
-  if (variant !== 'regblock' && variant !== 'direct' && variant !== 'direct8') return true;
+  if (variant === 'quad8' && !rt.info.features.subgroups) return false;
+  if (
+    variant !== 'regblock' &&
+    variant !== 'direct' &&
+    variant !== 'direct8' &&
+    variant !== 'quad8'
+  )
+    return true;
   // 16-byte loads: A rows along K; W along its contiguous dimension (K for NT, N for NN).
   const wContig = op === 'forward' ? K : N;
   const per16 = dtype === 'f32' ? 4 : 8;
-  return K % 4 === 0 && wContig % per16 === 0 && M * N > 0;
+  return K % (variant === 'quad8' ? 16 : 4) === 0 && wContig % per16 === 0 && M * N > 0;
 }
 
 /**
@@ -119,10 +133,11 @@ export function defaultVariant(
 }
 
 /**
- * Bumped when the variants change (2: direct8 added; 3: the direct kernels' clamp-free forward), so
+ * Bumped when the variants change (2: direct8 added; 3: the direct kernels' clamp-free forward;
+ * 4: quad8 added), so
  * choices stored before are timed again rather than trusted.
  */
-const TUNE_GENERATION = 3;
+const TUNE_GENERATION = 4;
 
 /** The shape class tuning choices are cached under. */
 export function linearBucket(M: number, N: number, K: number, aligned: boolean): string {
@@ -181,6 +196,10 @@ function runLinear(
     // 8 rows per lane: an 8×8 workgroup covers 64 rows × 32 columns.
     constants.ROWS8 = 1;
     tileM = 64;
+  } else if (variant === 'quad8') {
+    // A 1-D workgroup of 16 lanes (4 quads) covers 8 rows × 64 columns: SmolLM2's 576 and 192
+    // columns fill whole workgroups.
+    [tileN, tileM] = [64, 8];
   } else if (variant === 'direct' && M <= 4) {
     // One row of 64 lanes: a 4-row block per lane already covers M, so no lane idles.
     Object.assign(constants, { WG_X: 64, WG_Y: 1, ONE_ROW: M === 1 ? 1 : 0 });
@@ -256,12 +275,12 @@ const SCREEN_COLS = 1024;
 const SCREEN_SLACK = 2;
 
 /**
- * The variants a tuning pass times at M rows by default: subgroup is a 1–4-row kernel, direct8 a
- * many-row one (its 8-row blocks would be mostly empty at 1–4 rows).
+ * The variants a tuning pass times at M rows by default: subgroup is a 1–4-row kernel, direct8 and
+ * quad8 many-row ones (their 8-row blocks would be mostly empty at 1–4 rows).
  */
 export function tuneCandidates(M: number): MatmulVariant[] {
   return MATMUL_VARIANTS.filter(
-    (v) => v !== 'naive' && (M <= 4 ? v !== 'direct8' : v !== 'subgroup'),
+    (v) => v !== 'naive' && (M <= 4 ? v !== 'direct8' && v !== 'quad8' : v !== 'subgroup'),
   );
 }
 

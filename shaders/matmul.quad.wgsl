@@ -1,0 +1,235 @@
+// Linear layer with 8×4 blocks per lane that share their A values across each quad of lanes.
+//   NT (forward):        C[M, N] (+)= alpha · A[M, K] · W[N, K]ᵀ   (y = x·Wᵀ, W is [out, in])
+//   NN (backward input): C[M, N] (+)= alpha · A[M, K] · W[K, N]     (dx = dy·W, W is [out, in])
+// A and C are f32 row-major; W is f32, or bf16 / f16 packed two per u32 (16-byte loads of 4 f32 or
+// 8 halves). The launcher guarantees K % 16 == 0 and W's contiguous dimension (K for NT, N for NN)
+// % 4 (f32) or % 8 (halves) == 0.
+// Why: on CPU adapters (SwiftShader) every load from a buffer is a per-lane gather that costs
+// ~15× a multiply-add, while a quad broadcast is a register shuffle. In `direct8` the four lanes of a
+// SIMD group each load the same A values (their rows are the same, their columns differ); here lane j
+// of a quad loads only the A values at k + 4j … k + 4j + 3 of a 16-wide step, and quadBroadcast hands
+// each lane the other three quarters, which halves the loads per multiply-add.
+// Threads: a 1-D workgroup of WG_X lanes shares its 8 rows (8 · workgroup_id.y …); lane i computes
+// columns 4i … 4i + 3 in eight vec4 accumulators. Every lane of a quad has the same rows whatever
+// lanes the quad holds, so correctness rests only on quadBroadcast's definition. No lane returns
+// early (quad operations need the whole quad): lanes past M or N load clamped indices and store
+// nothing. Each accumulator adds its 4-wide k steps in order with the same expressions as the
+// direct kernels, so on adapters that do not fuse multiply-adds it gives direct8's bits.
+// C is overwritten, or accumulated into when p.accum is 1.
+
+enable subgroups;
+
+override WDT: u32 = 0u;      // 0 = f32, 1 = bf16, 2 = f16
+override B_NN: bool = false; // false: W[n, k] (NT); true: W[k, n] (NN)
+override WG_X: u32 = 16u;
+
+// #params Params
+
+@group(0) @binding(0) var<storage, read> A: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> W: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read_write> C: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+struct Eight {
+  lo: vec4<f32>,
+  hi: vec4<f32>,
+}
+
+// One 4-wide k step of W for a lane's 4 columns: NT: w_i = W[col + i, k…k+3];
+// NN: w_i = W[k + i, col…col+3].
+struct Four {
+  w0: vec4<f32>,
+  w1: vec4<f32>,
+  w2: vec4<f32>,
+  w3: vec4<f32>,
+}
+
+// Two consecutive 4-wide k steps (8 values of k).
+struct Pair {
+  lo: Four,
+  hi: Four,
+}
+
+// Where a lane reads W: NT: the first vec4 index of each of its (clamped) columns' rows;
+// NN: its column block's vec4 index within a row, and for halves whether it is the block's high half.
+struct WBase {
+  n0: u32,
+  n1: u32,
+  n2: u32,
+  n3: u32,
+  high: bool,
+}
+
+fn halves(w: vec4<u32>) -> Eight {
+  if (WDT == 1u) {
+    let l = bitcast<vec4<f32>>(w << vec4<u32>(16u));
+    let h = bitcast<vec4<f32>>(w & vec4<u32>(0xffff0000u));
+    return Eight(vec4<f32>(l.x, h.x, l.y, h.y), vec4<f32>(l.z, h.z, l.w, h.w));
+  }
+  let a = unpack2x16float(w.x);
+  let b = unpack2x16float(w.y);
+  let c = unpack2x16float(w.z);
+  let d = unpack2x16float(w.w);
+  return Eight(vec4<f32>(a, b), vec4<f32>(c, d));
+}
+
+// NN: W[k, the lane's 4 columns] as f32.
+fn wn(wb: WBase, k: u32) -> vec4<f32> {
+  if (WDT == 0u) {
+    return bitcast<vec4<f32>>(W[k * (p.N / 4u) + wb.n0]);
+  }
+  let e = halves(W[k * (p.N / 8u) + wb.n0]);
+  return select(e.lo, e.hi, wb.high);
+}
+
+// W for k … k+7 (k a multiple of 8).
+fn wpair(wb: WBase, k: u32) -> Pair {
+  if (B_NN) {
+    return Pair(
+      Four(wn(wb, k), wn(wb, k + 1u), wn(wb, k + 2u), wn(wb, k + 3u)),
+      Four(wn(wb, k + 4u), wn(wb, k + 5u), wn(wb, k + 6u), wn(wb, k + 7u)),
+    );
+  }
+  if (WDT == 0u) {
+    let q = k / 4u;
+    return Pair(
+      Four(
+        bitcast<vec4<f32>>(W[wb.n0 + q]),
+        bitcast<vec4<f32>>(W[wb.n1 + q]),
+        bitcast<vec4<f32>>(W[wb.n2 + q]),
+        bitcast<vec4<f32>>(W[wb.n3 + q]),
+      ),
+      Four(
+        bitcast<vec4<f32>>(W[wb.n0 + q + 1u]),
+        bitcast<vec4<f32>>(W[wb.n1 + q + 1u]),
+        bitcast<vec4<f32>>(W[wb.n2 + q + 1u]),
+        bitcast<vec4<f32>>(W[wb.n3 + q + 1u]),
+      ),
+    );
+  }
+  let o = k / 8u;
+  let e0 = halves(W[wb.n0 + o]);
+  let e1 = halves(W[wb.n1 + o]);
+  let e2 = halves(W[wb.n2 + o]);
+  let e3 = halves(W[wb.n3 + o]);
+  return Pair(Four(e0.lo, e1.lo, e2.lo, e3.lo), Four(e0.hi, e1.hi, e2.hi, e3.hi));
+}
+
+// c + a · (one 4-wide k step of W), in the direct kernels' expressions.
+fn mac(c: vec4<f32>, a: vec4<f32>, w: Four) -> vec4<f32> {
+  if (B_NN) {
+    return c + (a.x * w.w0 + a.y * w.w1 + a.z * w.w2 + a.w * w.w3);
+  }
+  return c + vec4<f32>(dot(a, w.w0), dot(a, w.w1), dot(a, w.w2), dot(a, w.w3));
+}
+
+fn store(row: u32, col: u32, v: vec4<f32>) {
+  if (row >= p.M) {
+    return;
+  }
+  let o = row * p.N + col;
+  let acc = p.accum != 0u;
+  if (col < p.N) { C[o] = p.alpha * v.x + select(0.0, C[o], acc); }
+  if (col + 1u < p.N) { C[o + 1u] = p.alpha * v.y + select(0.0, C[o + 1u], acc); }
+  if (col + 2u < p.N) { C[o + 2u] = p.alpha * v.z + select(0.0, C[o + 2u], acc); }
+  if (col + 3u < p.N) { C[o + 3u] = p.alpha * v.w + select(0.0, C[o + 3u], acc); }
+}
+
+@compute @workgroup_size(WG_X)
+fn main(
+  @builtin(global_invocation_id) gid: vec3<u32>,
+  @builtin(workgroup_id) wg: vec3<u32>,
+  @builtin(subgroup_invocation_id) sg: u32,
+) {
+  let row = wg.y * 8u;
+  let col = gid.x * 4u;
+  let j = sg & 3u; // this lane's place in its quad
+  let last = p.M - 1u;
+  let kq = p.K / 4u;
+  let a0 = min(row, last) * kq + j;
+  let a1 = min(row + 1u, last) * kq + j;
+  let a2 = min(row + 2u, last) * kq + j;
+  let a3 = min(row + 3u, last) * kq + j;
+  let a4 = min(row + 4u, last) * kq + j;
+  let a5 = min(row + 5u, last) * kq + j;
+  let a6 = min(row + 6u, last) * kq + j;
+  let a7 = min(row + 7u, last) * kq + j;
+  var wb: WBase;
+  if (B_NN) {
+    if (WDT == 0u) {
+      wb.n0 = min(col, p.N - 4u) / 4u;
+    } else {
+      wb.n0 = min(col - col % 8u, p.N - 8u) / 8u;
+      wb.high = col % 8u != 0u;
+    }
+  } else {
+    let rowq = select(p.K / 8u, kq, WDT == 0u); // 16-byte units per W row
+    let nl = p.N - 1u;
+    wb.n0 = min(col, nl) * rowq;
+    wb.n1 = min(col + 1u, nl) * rowq;
+    wb.n2 = min(col + 2u, nl) * rowq;
+    wb.n3 = min(col + 3u, nl) * rowq;
+  }
+  var c0 = vec4<f32>(0.0);
+  var c1 = vec4<f32>(0.0);
+  var c2 = vec4<f32>(0.0);
+  var c3 = vec4<f32>(0.0);
+  var c4 = vec4<f32>(0.0);
+  var c5 = vec4<f32>(0.0);
+  var c6 = vec4<f32>(0.0);
+  var c7 = vec4<f32>(0.0);
+  for (var k = 0u; k < p.K; k += 16u) {
+    // Lane j's quarter of the 16-wide step of each row: A[row + r, k + 4j … k + 4j + 3].
+    let q = k / 4u;
+    let x0 = A[a0 + q];
+    let x1 = A[a1 + q];
+    let x2 = A[a2 + q];
+    let x3 = A[a3 + q];
+    let x4 = A[a4 + q];
+    let x5 = A[a5 + q];
+    let x6 = A[a6 + q];
+    let x7 = A[a7 + q];
+    let w = wpair(wb, k);
+    c0 = mac(c0, quadBroadcast(x0, 0u), w.lo);
+    c1 = mac(c1, quadBroadcast(x1, 0u), w.lo);
+    c2 = mac(c2, quadBroadcast(x2, 0u), w.lo);
+    c3 = mac(c3, quadBroadcast(x3, 0u), w.lo);
+    c4 = mac(c4, quadBroadcast(x4, 0u), w.lo);
+    c5 = mac(c5, quadBroadcast(x5, 0u), w.lo);
+    c6 = mac(c6, quadBroadcast(x6, 0u), w.lo);
+    c7 = mac(c7, quadBroadcast(x7, 0u), w.lo);
+    c0 = mac(c0, quadBroadcast(x0, 1u), w.hi);
+    c1 = mac(c1, quadBroadcast(x1, 1u), w.hi);
+    c2 = mac(c2, quadBroadcast(x2, 1u), w.hi);
+    c3 = mac(c3, quadBroadcast(x3, 1u), w.hi);
+    c4 = mac(c4, quadBroadcast(x4, 1u), w.hi);
+    c5 = mac(c5, quadBroadcast(x5, 1u), w.hi);
+    c6 = mac(c6, quadBroadcast(x6, 1u), w.hi);
+    c7 = mac(c7, quadBroadcast(x7, 1u), w.hi);
+    let v = wpair(wb, k + 8u);
+    c0 = mac(c0, quadBroadcast(x0, 2u), v.lo);
+    c1 = mac(c1, quadBroadcast(x1, 2u), v.lo);
+    c2 = mac(c2, quadBroadcast(x2, 2u), v.lo);
+    c3 = mac(c3, quadBroadcast(x3, 2u), v.lo);
+    c4 = mac(c4, quadBroadcast(x4, 2u), v.lo);
+    c5 = mac(c5, quadBroadcast(x5, 2u), v.lo);
+    c6 = mac(c6, quadBroadcast(x6, 2u), v.lo);
+    c7 = mac(c7, quadBroadcast(x7, 2u), v.lo);
+    c0 = mac(c0, quadBroadcast(x0, 3u), v.hi);
+    c1 = mac(c1, quadBroadcast(x1, 3u), v.hi);
+    c2 = mac(c2, quadBroadcast(x2, 3u), v.hi);
+    c3 = mac(c3, quadBroadcast(x3, 3u), v.hi);
+    c4 = mac(c4, quadBroadcast(x4, 3u), v.hi);
+    c5 = mac(c5, quadBroadcast(x5, 3u), v.hi);
+    c6 = mac(c6, quadBroadcast(x6, 3u), v.hi);
+    c7 = mac(c7, quadBroadcast(x7, 3u), v.hi);
+  }
+  store(row, col, c0);
+  store(row + 1u, col, c1);
+  store(row + 2u, col, c2);
+  store(row + 3u, col, c3);
+  store(row + 4u, col, c4);
+  store(row + 5u, col, c5);
+  store(row + 6u, col, c6);
+  store(row + 7u, col, c7);
+}
