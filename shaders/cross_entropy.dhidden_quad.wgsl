@@ -91,10 +91,8 @@ fn main(
     let x5 = G[g5 + v + j];
     let x6 = G[g6 + v + j];
     let x7 = G[g7 + v + j];
+    // Each W row just before its eight multiply-adds (fewer values live at once).
     let b0 = W[v * dq + dc];
-    let b1 = W[(v + 1u) * dq + dc];
-    let b2 = W[(v + 2u) * dq + dc];
-    let b3 = W[(v + 3u) * dq + dc];
     c0 += quadBroadcast(x0, 0u) * b0;
     c1 += quadBroadcast(x1, 0u) * b0;
     c2 += quadBroadcast(x2, 0u) * b0;
@@ -103,6 +101,7 @@ fn main(
     c5 += quadBroadcast(x5, 0u) * b0;
     c6 += quadBroadcast(x6, 0u) * b0;
     c7 += quadBroadcast(x7, 0u) * b0;
+    let b1 = W[(v + 1u) * dq + dc];
     c0 += quadBroadcast(x0, 1u) * b1;
     c1 += quadBroadcast(x1, 1u) * b1;
     c2 += quadBroadcast(x2, 1u) * b1;
@@ -111,6 +110,7 @@ fn main(
     c5 += quadBroadcast(x5, 1u) * b1;
     c6 += quadBroadcast(x6, 1u) * b1;
     c7 += quadBroadcast(x7, 1u) * b1;
+    let b2 = W[(v + 2u) * dq + dc];
     c0 += quadBroadcast(x0, 2u) * b2;
     c1 += quadBroadcast(x1, 2u) * b2;
     c2 += quadBroadcast(x2, 2u) * b2;
@@ -119,6 +119,7 @@ fn main(
     c5 += quadBroadcast(x5, 2u) * b2;
     c6 += quadBroadcast(x6, 2u) * b2;
     c7 += quadBroadcast(x7, 2u) * b2;
+    let b3 = W[(v + 3u) * dq + dc];
     c0 += quadBroadcast(x0, 3u) * b3;
     c1 += quadBroadcast(x1, 3u) * b3;
     c2 += quadBroadcast(x2, 3u) * b3;

@@ -59,10 +59,8 @@ fn main(
     // Lane j's share: row r + j of G at v…v+7.
     let xa = G[(r + j) * vq + ga0];
     let xb = G[(r + j) * vq + gb0];
+    // Each hidden row just before its eight multiply-adds (fewer values live at once).
     let b0 = hidden[h0 + r * dq];
-    let b1 = hidden[h0 + (r + 1u) * dq];
-    let b2 = hidden[h0 + (r + 2u) * dq];
-    let b3 = hidden[h0 + (r + 3u) * dq];
     var ga = quadBroadcast(xa, 0u);
     var gb = quadBroadcast(xb, 0u);
     c0 += ga.x * b0;
@@ -73,6 +71,7 @@ fn main(
     c5 += gb.y * b0;
     c6 += gb.z * b0;
     c7 += gb.w * b0;
+    let b1 = hidden[h0 + (r + 1u) * dq];
     ga = quadBroadcast(xa, 1u);
     gb = quadBroadcast(xb, 1u);
     c0 += ga.x * b1;
@@ -83,6 +82,7 @@ fn main(
     c5 += gb.y * b1;
     c6 += gb.z * b1;
     c7 += gb.w * b1;
+    let b2 = hidden[h0 + (r + 2u) * dq];
     ga = quadBroadcast(xa, 2u);
     gb = quadBroadcast(xb, 2u);
     c0 += ga.x * b2;
@@ -93,6 +93,7 @@ fn main(
     c5 += gb.y * b2;
     c6 += gb.z * b2;
     c7 += gb.w * b2;
+    let b3 = hidden[h0 + (r + 3u) * dq];
     ga = quadBroadcast(xa, 3u);
     gb = quadBroadcast(xb, 3u);
     c0 += ga.x * b3;

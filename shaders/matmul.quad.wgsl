@@ -10,7 +10,9 @@
 // of a quad loads only the A values at k + 4j … k + 4j + 3 of a 16-wide step, and quadBroadcast hands
 // each lane the other three quarters, which halves the loads per multiply-add.
 // Threads: a 1-D workgroup of WG_X lanes shares its 8 rows (8 · workgroup_id.y …); lane i computes
-// columns 4i … 4i + 3 in eight vec4 accumulators. Every lane of a quad has the same rows whatever
+// columns 4i … 4i + 3 in eight vec4 accumulators, or, for NN with 16-bit W (COLS8), columns
+// 8i … 8i + 7 in sixteen: one 16-byte load of W then feeds 8 columns instead of 4 (half of it was
+// thrown away), measured 1.6× faster on SwiftShader (256×576×1536, bf16). Every lane of a quad has the same rows whatever
 // lanes the quad holds, so correctness rests only on quadBroadcast's definition. No lane returns
 // early (quad operations need the whole quad): lanes past M or N load clamped indices and store
 // nothing. Each accumulator adds its 4-wide k steps in order with the same expressions as the
@@ -22,6 +24,7 @@ enable subgroups;
 override WDT: u32 = 0u;      // 0 = f32, 1 = bf16, 2 = f16
 override B_NN: bool = false; // false: W[n, k] (NT); true: W[k, n] (NN)
 override WG_X: u32 = 16u;
+override COLS8: bool = false; // NN with 16-bit W only: 8 columns per lane
 
 // #params Params
 
@@ -135,6 +138,197 @@ fn store(row: u32, col: u32, v: vec4<f32>) {
   if (col + 3u < p.N) { C[o + 3u] = p.alpha * v.w + select(0.0, C[o + 3u], acc); }
 }
 
+fn store8(row: u32, col: u32, lo: vec4<f32>, hi: vec4<f32>) {
+  if (col < p.N) {
+    store(row, col, lo);
+    store(row, col + 4u, hi);
+  }
+}
+
+// NN with 16-bit W, 8 columns per lane (COLS8): C[row…row+7, col…col+7], col = 8 · gid.x.
+fn nnHalves8(row: u32, col: u32, j: u32) {
+  let last = p.M - 1u;
+  let kq = p.K / 4u;
+  let n8 = p.N / 8u;
+  let cb = min(col / 8u, n8 - 1u);
+  let a0 = min(row, last) * kq + j;
+  let a1 = min(row + 1u, last) * kq + j;
+  let a2 = min(row + 2u, last) * kq + j;
+  let a3 = min(row + 3u, last) * kq + j;
+  let a4 = min(row + 4u, last) * kq + j;
+  let a5 = min(row + 5u, last) * kq + j;
+  let a6 = min(row + 6u, last) * kq + j;
+  let a7 = min(row + 7u, last) * kq + j;
+  var c0 = vec4<f32>(0.0);
+  var c1 = vec4<f32>(0.0);
+  var c2 = vec4<f32>(0.0);
+  var c3 = vec4<f32>(0.0);
+  var c4 = vec4<f32>(0.0);
+  var c5 = vec4<f32>(0.0);
+  var c6 = vec4<f32>(0.0);
+  var c7 = vec4<f32>(0.0);
+  var e0 = vec4<f32>(0.0);
+  var e1 = vec4<f32>(0.0);
+  var e2 = vec4<f32>(0.0);
+  var e3 = vec4<f32>(0.0);
+  var e4 = vec4<f32>(0.0);
+  var e5 = vec4<f32>(0.0);
+  var e6 = vec4<f32>(0.0);
+  var e7 = vec4<f32>(0.0);
+  for (var k = 0u; k < p.K; k += 16u) {
+    let q = k / 4u;
+    let x0 = A[a0 + q];
+    let x1 = A[a1 + q];
+    let x2 = A[a2 + q];
+    let x3 = A[a3 + q];
+    let x4 = A[a4 + q];
+    let x5 = A[a5 + q];
+    let x6 = A[a6 + q];
+    let x7 = A[a7 + q];
+    // Rows k + 4t … k + 4t + 3 of W at the lane's 8 columns, with A's chunk t from quad lane t.
+    {
+      let kt = k + 0u;
+      let w0 = halves(W[kt * n8 + cb]);
+      let w1 = halves(W[(kt + 1u) * n8 + cb]);
+      let w2 = halves(W[(kt + 2u) * n8 + cb]);
+      let w3 = halves(W[(kt + 3u) * n8 + cb]);
+      let lo = Four(w0.lo, w1.lo, w2.lo, w3.lo);
+      let hi = Four(w0.hi, w1.hi, w2.hi, w3.hi);
+      let b0 = quadBroadcast(x0, 0u);
+      c0 = mac(c0, b0, lo);
+      e0 = mac(e0, b0, hi);
+      let b1 = quadBroadcast(x1, 0u);
+      c1 = mac(c1, b1, lo);
+      e1 = mac(e1, b1, hi);
+      let b2 = quadBroadcast(x2, 0u);
+      c2 = mac(c2, b2, lo);
+      e2 = mac(e2, b2, hi);
+      let b3 = quadBroadcast(x3, 0u);
+      c3 = mac(c3, b3, lo);
+      e3 = mac(e3, b3, hi);
+      let b4 = quadBroadcast(x4, 0u);
+      c4 = mac(c4, b4, lo);
+      e4 = mac(e4, b4, hi);
+      let b5 = quadBroadcast(x5, 0u);
+      c5 = mac(c5, b5, lo);
+      e5 = mac(e5, b5, hi);
+      let b6 = quadBroadcast(x6, 0u);
+      c6 = mac(c6, b6, lo);
+      e6 = mac(e6, b6, hi);
+      let b7 = quadBroadcast(x7, 0u);
+      c7 = mac(c7, b7, lo);
+      e7 = mac(e7, b7, hi);
+    }
+    {
+      let kt = k + 4u;
+      let w0 = halves(W[kt * n8 + cb]);
+      let w1 = halves(W[(kt + 1u) * n8 + cb]);
+      let w2 = halves(W[(kt + 2u) * n8 + cb]);
+      let w3 = halves(W[(kt + 3u) * n8 + cb]);
+      let lo = Four(w0.lo, w1.lo, w2.lo, w3.lo);
+      let hi = Four(w0.hi, w1.hi, w2.hi, w3.hi);
+      let b0 = quadBroadcast(x0, 1u);
+      c0 = mac(c0, b0, lo);
+      e0 = mac(e0, b0, hi);
+      let b1 = quadBroadcast(x1, 1u);
+      c1 = mac(c1, b1, lo);
+      e1 = mac(e1, b1, hi);
+      let b2 = quadBroadcast(x2, 1u);
+      c2 = mac(c2, b2, lo);
+      e2 = mac(e2, b2, hi);
+      let b3 = quadBroadcast(x3, 1u);
+      c3 = mac(c3, b3, lo);
+      e3 = mac(e3, b3, hi);
+      let b4 = quadBroadcast(x4, 1u);
+      c4 = mac(c4, b4, lo);
+      e4 = mac(e4, b4, hi);
+      let b5 = quadBroadcast(x5, 1u);
+      c5 = mac(c5, b5, lo);
+      e5 = mac(e5, b5, hi);
+      let b6 = quadBroadcast(x6, 1u);
+      c6 = mac(c6, b6, lo);
+      e6 = mac(e6, b6, hi);
+      let b7 = quadBroadcast(x7, 1u);
+      c7 = mac(c7, b7, lo);
+      e7 = mac(e7, b7, hi);
+    }
+    {
+      let kt = k + 8u;
+      let w0 = halves(W[kt * n8 + cb]);
+      let w1 = halves(W[(kt + 1u) * n8 + cb]);
+      let w2 = halves(W[(kt + 2u) * n8 + cb]);
+      let w3 = halves(W[(kt + 3u) * n8 + cb]);
+      let lo = Four(w0.lo, w1.lo, w2.lo, w3.lo);
+      let hi = Four(w0.hi, w1.hi, w2.hi, w3.hi);
+      let b0 = quadBroadcast(x0, 2u);
+      c0 = mac(c0, b0, lo);
+      e0 = mac(e0, b0, hi);
+      let b1 = quadBroadcast(x1, 2u);
+      c1 = mac(c1, b1, lo);
+      e1 = mac(e1, b1, hi);
+      let b2 = quadBroadcast(x2, 2u);
+      c2 = mac(c2, b2, lo);
+      e2 = mac(e2, b2, hi);
+      let b3 = quadBroadcast(x3, 2u);
+      c3 = mac(c3, b3, lo);
+      e3 = mac(e3, b3, hi);
+      let b4 = quadBroadcast(x4, 2u);
+      c4 = mac(c4, b4, lo);
+      e4 = mac(e4, b4, hi);
+      let b5 = quadBroadcast(x5, 2u);
+      c5 = mac(c5, b5, lo);
+      e5 = mac(e5, b5, hi);
+      let b6 = quadBroadcast(x6, 2u);
+      c6 = mac(c6, b6, lo);
+      e6 = mac(e6, b6, hi);
+      let b7 = quadBroadcast(x7, 2u);
+      c7 = mac(c7, b7, lo);
+      e7 = mac(e7, b7, hi);
+    }
+    {
+      let kt = k + 12u;
+      let w0 = halves(W[kt * n8 + cb]);
+      let w1 = halves(W[(kt + 1u) * n8 + cb]);
+      let w2 = halves(W[(kt + 2u) * n8 + cb]);
+      let w3 = halves(W[(kt + 3u) * n8 + cb]);
+      let lo = Four(w0.lo, w1.lo, w2.lo, w3.lo);
+      let hi = Four(w0.hi, w1.hi, w2.hi, w3.hi);
+      let b0 = quadBroadcast(x0, 3u);
+      c0 = mac(c0, b0, lo);
+      e0 = mac(e0, b0, hi);
+      let b1 = quadBroadcast(x1, 3u);
+      c1 = mac(c1, b1, lo);
+      e1 = mac(e1, b1, hi);
+      let b2 = quadBroadcast(x2, 3u);
+      c2 = mac(c2, b2, lo);
+      e2 = mac(e2, b2, hi);
+      let b3 = quadBroadcast(x3, 3u);
+      c3 = mac(c3, b3, lo);
+      e3 = mac(e3, b3, hi);
+      let b4 = quadBroadcast(x4, 3u);
+      c4 = mac(c4, b4, lo);
+      e4 = mac(e4, b4, hi);
+      let b5 = quadBroadcast(x5, 3u);
+      c5 = mac(c5, b5, lo);
+      e5 = mac(e5, b5, hi);
+      let b6 = quadBroadcast(x6, 3u);
+      c6 = mac(c6, b6, lo);
+      e6 = mac(e6, b6, hi);
+      let b7 = quadBroadcast(x7, 3u);
+      c7 = mac(c7, b7, lo);
+      e7 = mac(e7, b7, hi);
+    }
+  }
+  store8(row, col, c0, e0);
+  store8(row + 1u, col, c1, e1);
+  store8(row + 2u, col, c2, e2);
+  store8(row + 3u, col, c3, e3);
+  store8(row + 4u, col, c4, e4);
+  store8(row + 5u, col, c5, e5);
+  store8(row + 6u, col, c6, e6);
+  store8(row + 7u, col, c7, e7);
+}
+
 @compute @workgroup_size(WG_X)
 fn main(
   @builtin(global_invocation_id) gid: vec3<u32>,
@@ -142,8 +336,12 @@ fn main(
   @builtin(subgroup_invocation_id) sg: u32,
 ) {
   let row = wg.y * 8u;
-  let col = gid.x * 4u;
   let j = sg & 3u; // this lane's place in its quad
+  if (COLS8) {
+    nnHalves8(row, gid.x * 8u, j);
+    return;
+  }
+  let col = gid.x * 4u;
   let last = p.M - 1u;
   let kq = p.K / 4u;
   let a0 = min(row, last) * kq + j;

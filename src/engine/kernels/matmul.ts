@@ -197,8 +197,9 @@ function runLinear(
     constants.ROWS8 = 1;
     tileM = 64;
   } else if (variant === 'quad8') {
-    // A 1-D workgroup of 16 lanes (4 quads) covers 8 rows × 64 columns: SmolLM2's 576 and 192
-    // columns fill whole workgroups.
+    // A 1-D workgroup covers 8 rows × 64 columns (SmolLM2's 576 and 192 columns fill whole
+    // workgroups): 16 lanes of 4 columns, or for NN with 16-bit W 8 lanes of 8 (COLS8).
+    if (op === 'backwardInput' && dtype !== 'f32') Object.assign(constants, { COLS8: 1, WG_X: 8 });
     [tileN, tileM] = [64, 8];
   } else if (variant === 'direct' && M <= 4) {
     // One row of 64 lanes: a 4-row block per lane already covers M, so no lane idles.
