@@ -12,7 +12,16 @@ export interface AdapterSummary {
   isSoftware: boolean;
   /** True when the Node host fell back to SwiftShader because no other adapter was found. */
   fallback: boolean;
-  features: { shaderF16: boolean; subgroups: boolean; timestampQuery: boolean };
+  features: {
+    shaderF16: boolean;
+    subgroups: boolean;
+    timestampQuery: boolean;
+    /**
+     * The subgroup size where the device has subgroups and the adapter reports a single size
+     * (subgroupMinSize == subgroupMaxSize: SwiftShader's 4), else 0.
+     */
+    subgroupSize: number;
+  };
   /** The device's limits; the buffer limits lowered to the runtime's caps (RuntimeCaps). */
   limits: {
     maxBufferSize: number;
@@ -132,6 +141,12 @@ export async function requestDeviceFrom(
         shaderF16: device.features.has('shader-f16'),
         subgroups: device.features.has('subgroups'),
         timestampQuery: device.features.has('timestamp-query'),
+        subgroupSize:
+          device.features.has('subgroups') &&
+          i.subgroupMinSize !== undefined &&
+          i.subgroupMinSize === i.subgroupMaxSize
+            ? i.subgroupMinSize
+            : 0,
       },
       limits: {
         maxBufferSize: Math.min(d.maxBufferSize, capBuffer),

@@ -4,6 +4,7 @@ import {
   linearForward,
   variantSupported,
   type LinearOp,
+  type LinearOptions,
   type MatmulVariant,
   type WeightDType,
 } from '../engine/kernels/matmul.ts';
@@ -81,6 +82,7 @@ export async function checkLinear(
   dtype: WeightDType,
   [T, inF, outF]: [number, number, number],
   accumulate: boolean,
+  extra: LinearOptions = {},
 ): Promise<void> {
   const rng = new Rng(T * 7919 + inF * 31 + outF + dtype.length);
   const [inLen, outLen] = op === 'forward' ? [inF, outF] : [outF, inF];
@@ -90,7 +92,7 @@ export async function checkLinear(
   const ta = rt.tensor([T, inLen], 'f32', 'activations', 'A', a);
   const tc = rt.tensor([T, outLen], 'f32', 'activations', 'C', c0);
   const run = op === 'forward' ? linearForward : linearBackwardInput;
-  run(rt, ta, w.t, tc, T, inF, outF, { variant, accumulate });
+  run(rt, ta, w.t, tc, T, inF, outF, { ...extra, variant, accumulate });
   const got = await rt.read(tc);
   const ref =
     op === 'forward' ? refForward(a, w.seen, T, inF, outF) : refBackward(a, w.seen, T, inF, outF);
@@ -109,13 +111,14 @@ export async function checkVariant(
   op: LinearOp,
   variant: MatmulVariant,
   shapes: [number, number, number][] = SHAPES,
+  extra: LinearOptions = {},
 ): Promise<number> {
   let ran = 0;
   for (const dtype of DTYPES) {
     for (const shape of shapes) {
       if (!supports(rt, variant, op, dtype, shape)) continue;
-      await checkLinear(rt, op, variant, dtype, shape, false);
-      await checkLinear(rt, op, variant, dtype, shape, true);
+      await checkLinear(rt, op, variant, dtype, shape, false, extra);
+      await checkLinear(rt, op, variant, dtype, shape, true, extra);
       ran++;
     }
   }

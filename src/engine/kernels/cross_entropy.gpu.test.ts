@@ -42,6 +42,7 @@ async function runCase(
     seed: number;
     variant: CrossEntropyVariant;
     matmuls: OutputMatmuls;
+    quadBroadcast?: boolean;
   },
 ) {
   const { T, D, V, dtype } = o;
@@ -71,6 +72,7 @@ async function runCase(
     gradScale: 1 / count,
     variant: o.variant,
     matmuls: o.matmuls,
+    quadBroadcast: o.quadBroadcast,
   });
   rt.dispatch = dispatch;
   const want = ref.crossEntropyForward(hidden, w.values, labels, T, D, V, 1 / count);
@@ -192,6 +194,38 @@ describe.each(KERNELS)(
       expect(runs[1]!.dW).toEqual(runs[0]!.dW);
       expect(runs[1]!.dHidden).toEqual(runs[0]!.dHidden);
       expect(runs[1]!.loss).toBe(runs[0]!.loss);
+    });
+
+    it('the quad kernels give the same bits with quadBroadcast as with subgroupBroadcast', async () => {
+      const rt = await testRuntime();
+      const runs = [];
+      for (const quadBroadcast of [false, true]) {
+        const { got, quad } = await runCase(rt, {
+          T: 31,
+          D: 24,
+          V: 44,
+          chunk: 16,
+          dtype: 'f32',
+          withDW: true,
+          seed: 9,
+          variant,
+          matmuls,
+          quadBroadcast,
+        });
+        runs.push({ got, quad });
+      }
+      // Where the quad kernels ran (CPU adapters with subgroups; 2 chunks, dW, and dHidden unless
+      // the linear launchers took it), whichever broadcast shared the values, the arithmetic is
+      // the same.
+      const ran = variant === 'direct' && matmuls !== 'own' && rt.info.features.subgroups;
+      const per = matmuls === 'linear' ? 2 : 4;
+      expect(runs.map((r) => r.quad)).toEqual(ran ? [per, per] : [0, 0]);
+      expect(new Uint32Array(runs[1]!.got.dW!.buffer)).toEqual(
+        new Uint32Array(runs[0]!.got.dW!.buffer),
+      );
+      expect(new Uint32Array(runs[1]!.got.dHidden.buffer)).toEqual(
+        new Uint32Array(runs[0]!.got.dHidden.buffer),
+      );
     });
 
     it('forward only (no gradients) with a caller-owned logits workspace', async () => {

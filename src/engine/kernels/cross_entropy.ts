@@ -94,6 +94,11 @@ export interface CrossEntropyOptions {
    * where aligned (the same bits as the scalar one). Tests compare all three.
    */
   matmuls?: OutputMatmuls;
+  /**
+   * The quad kernels share values with quadBroadcast even where the subgroup is one quad (where
+   * they otherwise use subgroupBroadcast), so tests run both paths on one adapter.
+   */
+  quadBroadcast?: boolean;
 }
 
 /** Which kernels compute the output layer's products (see CrossEntropyOptions.matmuls). */
@@ -275,6 +280,8 @@ export function crossEntropyForward(
   }
   const matmuls = opts.matmuls ?? 'auto';
   const w = outputWeight(wPieces);
+  // The quad kernels: subgroupBroadcast where the subgroup is exactly one quad.
+  const sg4 = rt.info.features.subgroupSize === 4 && !opts.quadBroadcast ? 1 : 0;
   for (let row0 = 0; row0 < T; row0 += chunk) {
     const rows = Math.min(chunk, T - row0);
     const h = chunkRows(rt, hidden, row0, rows);
@@ -310,9 +317,11 @@ export function crossEntropyForward(
               : direct
                 ? 'cross_entropy.dhidden_direct'
                 : 'cross_entropy.dhidden',
-          constants: wide
-            ? {}
-            : { DTYPE: weightDtypeConstant(b.tensor.dtype, 'crossEntropyForward') },
+          constants: quad
+            ? { SG4: sg4 }
+            : wide
+              ? {}
+              : { DTYPE: weightDtypeConstant(b.tensor.dtype, 'crossEntropyForward') },
           bindings: [logits, b.tensor, dh.b],
           params: BackParams.pack({
             rows,
@@ -345,6 +354,7 @@ export function crossEntropyForward(
             : direct
               ? 'cross_entropy.dweight_direct'
               : 'cross_entropy.dweight',
+        constants: quad ? { SG4: sg4 } : {},
         bindings: [logits, h.b, b.tensor],
         params: BackParams.pack({
           rows,

@@ -75,6 +75,11 @@ export interface LinearOptions {
   variant?: MatmulVariant;
   /** Scale of the product (C (+)= alpha·A·W…); 1 by default. */
   alpha?: number;
+  /**
+   * quad8: share values with quadBroadcast even where the subgroup is one quad (where it otherwise
+   * uses subgroupBroadcast), so tests run both paths on one adapter.
+   */
+  quadBroadcast?: boolean;
 }
 
 // accum 1: C += alpha·AB; 0: C = alpha·AB.
@@ -200,6 +205,7 @@ function runLinear(
     // A 1-D workgroup covers 8 rows × 64 columns (SmolLM2's 576 and 192 columns fill whole
     // workgroups): 16 lanes of 4 columns, or for NN with 16-bit W 8 lanes of 8 (COLS8).
     if (op === 'backwardInput' && dtype !== 'f32') Object.assign(constants, { COLS8: 1, WG_X: 8 });
+    if (rt.info.features.subgroupSize === 4 && !opts.quadBroadcast) constants.SG4 = 1;
     [tileN, tileM] = [64, 8];
   } else if (variant === 'direct' && M <= 4) {
     // One row of 64 lanes: a 4-row block per lane already covers M, so no lane idles.
