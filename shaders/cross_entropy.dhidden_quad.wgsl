@@ -23,36 +23,7 @@ enable subgroups;
 @group(0) @binding(2) var<storage, read_write> dHidden: array<vec4<f32>>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-override SG4: bool = false; // the subgroup is exactly one quad (the launcher knows: SwiftShader):
-                             // subgroupBroadcast, which SwiftShader compiles to fewer instructions
-                             // than quadBroadcast (~15 % faster in dhidden_quad)
-
-// Lane t's x, from quad lane t: laneT(x) is quadBroadcast(x, t), or subgroupBroadcast(x, t) when the
-// quad is the whole subgroup.
-fn lane0(x: f32) -> f32 {
-  if (SG4) {
-    return subgroupBroadcast(x, 0u);
-  }
-  return quadBroadcast(x, 0u);
-}
-fn lane1(x: f32) -> f32 {
-  if (SG4) {
-    return subgroupBroadcast(x, 1u);
-  }
-  return quadBroadcast(x, 1u);
-}
-fn lane2(x: f32) -> f32 {
-  if (SG4) {
-    return subgroupBroadcast(x, 2u);
-  }
-  return quadBroadcast(x, 2u);
-}
-fn lane3(x: f32) -> f32 {
-  if (SG4) {
-    return subgroupBroadcast(x, 3u);
-  }
-  return quadBroadcast(x, 3u);
-}
+// #include quad_lanes
 
 fn store(r: u32, d0: u32, c: vec4<f32>) {
   if (r >= p.rows || d0 >= p.D) {
@@ -124,41 +95,41 @@ fn main(
     let x7 = G[g7 + v + j];
     // Each W row just before its eight multiply-adds (fewer values live at once).
     let b0 = W[v * dq + dc];
-    c0 += lane0(x0) * b0;
-    c1 += lane0(x1) * b0;
-    c2 += lane0(x2) * b0;
-    c3 += lane0(x3) * b0;
-    c4 += lane0(x4) * b0;
-    c5 += lane0(x5) * b0;
-    c6 += lane0(x6) * b0;
-    c7 += lane0(x7) * b0;
+    c0 += lane0s(x0) * b0;
+    c1 += lane0s(x1) * b0;
+    c2 += lane0s(x2) * b0;
+    c3 += lane0s(x3) * b0;
+    c4 += lane0s(x4) * b0;
+    c5 += lane0s(x5) * b0;
+    c6 += lane0s(x6) * b0;
+    c7 += lane0s(x7) * b0;
     let b1 = W[(v + 1u) * dq + dc];
-    c0 += lane1(x0) * b1;
-    c1 += lane1(x1) * b1;
-    c2 += lane1(x2) * b1;
-    c3 += lane1(x3) * b1;
-    c4 += lane1(x4) * b1;
-    c5 += lane1(x5) * b1;
-    c6 += lane1(x6) * b1;
-    c7 += lane1(x7) * b1;
+    c0 += lane1s(x0) * b1;
+    c1 += lane1s(x1) * b1;
+    c2 += lane1s(x2) * b1;
+    c3 += lane1s(x3) * b1;
+    c4 += lane1s(x4) * b1;
+    c5 += lane1s(x5) * b1;
+    c6 += lane1s(x6) * b1;
+    c7 += lane1s(x7) * b1;
     let b2 = W[(v + 2u) * dq + dc];
-    c0 += lane2(x0) * b2;
-    c1 += lane2(x1) * b2;
-    c2 += lane2(x2) * b2;
-    c3 += lane2(x3) * b2;
-    c4 += lane2(x4) * b2;
-    c5 += lane2(x5) * b2;
-    c6 += lane2(x6) * b2;
-    c7 += lane2(x7) * b2;
+    c0 += lane2s(x0) * b2;
+    c1 += lane2s(x1) * b2;
+    c2 += lane2s(x2) * b2;
+    c3 += lane2s(x3) * b2;
+    c4 += lane2s(x4) * b2;
+    c5 += lane2s(x5) * b2;
+    c6 += lane2s(x6) * b2;
+    c7 += lane2s(x7) * b2;
     let b3 = W[(v + 3u) * dq + dc];
-    c0 += lane3(x0) * b3;
-    c1 += lane3(x1) * b3;
-    c2 += lane3(x2) * b3;
-    c3 += lane3(x3) * b3;
-    c4 += lane3(x4) * b3;
-    c5 += lane3(x5) * b3;
-    c6 += lane3(x6) * b3;
-    c7 += lane3(x7) * b3;
+    c0 += lane3s(x0) * b3;
+    c1 += lane3s(x1) * b3;
+    c2 += lane3s(x2) * b3;
+    c3 += lane3s(x3) * b3;
+    c4 += lane3s(x4) * b3;
+    c5 += lane3s(x5) * b3;
+    c6 += lane3s(x6) * b3;
+    c7 += lane3s(x7) * b3;
   }
   // The last vRows % 4 values of v, each lane loading its own.
   for (; v < p.vRows; v++) {

@@ -21,36 +21,7 @@ enable subgroups;
 @group(0) @binding(2) var<storage, read_write> dW: array<vec4<f32>>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-override SG4: bool = false; // the subgroup is exactly one quad (the launcher knows: SwiftShader):
-                             // subgroupBroadcast, which SwiftShader compiles to fewer instructions
-                             // than quadBroadcast (~15 % faster in dhidden_quad)
-
-// Lane t's x, from quad lane t: laneT(x) is quadBroadcast(x, t), or subgroupBroadcast(x, t) when the
-// quad is the whole subgroup.
-fn lane0(x: vec4<f32>) -> vec4<f32> {
-  if (SG4) {
-    return subgroupBroadcast(x, 0u);
-  }
-  return quadBroadcast(x, 0u);
-}
-fn lane1(x: vec4<f32>) -> vec4<f32> {
-  if (SG4) {
-    return subgroupBroadcast(x, 1u);
-  }
-  return quadBroadcast(x, 1u);
-}
-fn lane2(x: vec4<f32>) -> vec4<f32> {
-  if (SG4) {
-    return subgroupBroadcast(x, 2u);
-  }
-  return quadBroadcast(x, 2u);
-}
-fn lane3(x: vec4<f32>) -> vec4<f32> {
-  if (SG4) {
-    return subgroupBroadcast(x, 3u);
-  }
-  return quadBroadcast(x, 3u);
-}
+// #include quad_lanes
 
 fn store(v: u32, d0: u32, c: vec4<f32>) {
   if (v >= p.vRows || d0 >= p.D) {
