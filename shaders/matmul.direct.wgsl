@@ -32,23 +32,7 @@ override FULL: bool = false;    // M is a multiple of the lane's rows and N of 4
 @group(0) @binding(2) var<storage, read_write> C: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-struct Eight {
-  lo: vec4<f32>,
-  hi: vec4<f32>,
-}
-
-fn halves(w: vec4<u32>) -> Eight {
-  if (WDT == 1u) {
-    let l = bitcast<vec4<f32>>(w << vec4<u32>(16u));
-    let h = bitcast<vec4<f32>>(w & vec4<u32>(0xffff0000u));
-    return Eight(vec4<f32>(l.x, h.x, l.y, h.y), vec4<f32>(l.z, h.z, l.w, h.w));
-  }
-  let a = unpack2x16float(w.x);
-  let b = unpack2x16float(w.y);
-  let c = unpack2x16float(w.z);
-  let d = unpack2x16float(w.w);
-  return Eight(vec4<f32>(a, b), vec4<f32>(c, d));
-}
+// #include halves8
 
 fn a4(row: u32, k: u32) -> vec4<f32> {
   if (FULL) {

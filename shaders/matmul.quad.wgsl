@@ -35,10 +35,7 @@ override COLS8: bool = false; // NN with 16-bit W only: 8 columns per lane
 
 // #include quad_lanes
 
-struct Eight {
-  lo: vec4<f32>,
-  hi: vec4<f32>,
-}
+// #include halves8
 
 // One 4-wide k step of W for a lane's 4 columns: NT: w_i = W[col + i, k…k+3];
 // NN: w_i = W[k + i, col…col+3].
@@ -63,19 +60,6 @@ struct WBase {
   n2: u32,
   n3: u32,
   high: bool,
-}
-
-fn halves(w: vec4<u32>) -> Eight {
-  if (WDT == 1u) {
-    let l = bitcast<vec4<f32>>(w << vec4<u32>(16u));
-    let h = bitcast<vec4<f32>>(w & vec4<u32>(0xffff0000u));
-    return Eight(vec4<f32>(l.x, h.x, l.y, h.y), vec4<f32>(l.z, h.z, l.w, h.w));
-  }
-  let a = unpack2x16float(w.x);
-  let b = unpack2x16float(w.y);
-  let c = unpack2x16float(w.z);
-  let d = unpack2x16float(w.w);
-  return Eight(vec4<f32>(a, b), vec4<f32>(c, d));
 }
 
 // NN: W[k, the lane's 4 columns] as f32.
