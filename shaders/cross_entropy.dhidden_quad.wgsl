@@ -44,7 +44,8 @@ fn main(
 ) {
   let r0 = wg.y * 8u;
   let d0 = gid.x * 4u;
-  let dc = min(d0, p.D - 4u) / 4u; // this lane's column block, clamped
+  let dp = min(d0, p.D - 4u); // this lane's first column, clamped
+  let dc = dp / 4u;
   let dq = p.D / 4u;
   let j = sg & 3u;
   let last = p.rows - 1u;
@@ -63,7 +64,6 @@ fn main(
   let g5 = r5 * p.V + p.v0;
   let g6 = r6 * p.V + p.v0;
   let g7 = r7 * p.V + p.v0;
-  let dp = min(d0, p.D - 4u);
   var c0 = vec4<f32>(0.0);
   var c1 = vec4<f32>(0.0);
   var c2 = vec4<f32>(0.0);

@@ -43,6 +43,45 @@ const BackParams = uniformLayout(
     ],
   },
 );
+/**
+ * The kernel of an output-layer backward product (dHidden or dW): the 16-byte-load one ('wide',
+ * *_direct8) where its shapes allow, in its quad form on adapters with subgroups (*_quad: each quad
+ * of lanes shares its loads of dlogits); else the family's scalar kernel. All give the same bits.
+ */
+type BackKernel = 'quad' | 'wide' | 'direct' | 'tiled';
+
+function backKernel(rt: Runtime, direct: boolean, wide: boolean): BackKernel {
+  if (wide) return rt.info.features.subgroups ? 'quad' : 'wide';
+  return direct ? 'direct' : 'tiled';
+}
+
+/** Shader name of `kind` for a product ('cross_entropy.dhidden' or 'cross_entropy.dweight'). */
+function backShader(base: string, kind: BackKernel): string {
+  return base + { quad: '_quad', wide: '_direct8', direct: '_direct', tiled: '' }[kind];
+}
+
+/** Columns and rows of one workgroup of each kind. */
+const BACK_TILE: Record<BackKernel, [number, number]> = {
+  quad: [64, 8],
+  wide: [32, 64],
+  direct: [32, 32],
+  tiled: [16, 16],
+};
+
+/** Workgroups of `kind` over D columns and n rows (dHidden: token rows; dW: vocabulary rows). */
+function backGrid(kind: BackKernel, D: number, n: number): [number, number] {
+  const [cols, rows] = BACK_TILE[kind];
+  return [Math.ceil(D / cols), Math.ceil(n / rows)];
+}
+
+/** The label's kind tag (tests count the 'wide' and 'wide quad' launches). */
+const BACK_TAG: Record<BackKernel, string> = {
+  quad: ' wide quad',
+  wide: ' wide',
+  direct: '',
+  tiled: '',
+};
+
 const SumParams = uniformLayout(
   { T: 'u32' },
   { shaders: ['cross_entropy.loss_sum', 'cross_entropy.loss_sum_serial'] },
@@ -305,23 +344,17 @@ export function crossEntropyForward(
     else if (dHidden) {
       const dh = chunkRows(rt, dHidden, row0, rows);
       wPieces.forEach((b, i) => {
-        // 16-byte loads of an f32 W and 8 rows per lane where D is 4-aligned (same bits); with
-        // subgroups, each quad of lanes shares its loads of dlogits (quad: same bits again).
+        // 16-byte loads of an f32 W and 8 rows per lane where D is 4-aligned.
         const wide = direct && matmuls !== 'own' && b.tensor.dtype === 'f32' && D % 4 === 0;
-        const quad = wide && rt.info.features.subgroups;
+        const kind = backKernel(rt, direct, wide);
         rt.dispatch({
-          shader: quad
-            ? 'cross_entropy.dhidden_quad'
-            : wide
-              ? 'cross_entropy.dhidden_direct8'
-              : direct
-                ? 'cross_entropy.dhidden_direct'
-                : 'cross_entropy.dhidden',
-          constants: quad
-            ? { SG4: sg4 }
-            : wide
-              ? {}
-              : { DTYPE: weightDtypeConstant(b.tensor.dtype, 'crossEntropyForward') },
+          shader: backShader('cross_entropy.dhidden', kind),
+          constants:
+            kind === 'quad'
+              ? { SG4: sg4 }
+              : wide
+                ? {}
+                : { DTYPE: weightDtypeConstant(b.tensor.dtype, 'crossEntropyForward') },
           bindings: [logits, b.tensor, dh.b],
           params: BackParams.pack({
             rows,
@@ -332,29 +365,18 @@ export function crossEntropyForward(
             vRows: b.rows,
             accumulate: i > 0 ? 1 : 0,
           }),
-          workgroups: quad
-            ? [Math.ceil(D / 64), Math.ceil(rows / 8)]
-            : direct
-              ? [Math.ceil(D / 32), Math.ceil(rows / (wide ? 64 : 32))]
-              : [Math.ceil(D / 16), Math.ceil(rows / 16)],
-          label: `crossEntropy dHidden${wide ? ' wide' : ''}${quad ? ' quad' : ''} ${rows}x${D}x${b.rows}`,
+          workgroups: backGrid(kind, D, rows),
+          label: `crossEntropy dHidden${BACK_TAG[kind]} ${rows}x${D}x${b.rows}`,
         });
       });
     }
     for (const b of dwPieces) {
-      // 16-byte loads and 8 rows of dW per lane where the block and D are 4-aligned (same bits);
-      // with subgroups, each quad of lanes shares its loads of dlogits (quad: same bits again).
+      // 16-byte loads and 8 rows of dW per lane where the block and D are 4-aligned.
       const wide = direct && matmuls !== 'own' && [D, V, b.row0, b.rows].every((x) => x % 4 === 0);
-      const quad = wide && rt.info.features.subgroups;
+      const kind = backKernel(rt, direct, wide);
       rt.dispatch({
-        shader: quad
-          ? 'cross_entropy.dweight_quad'
-          : wide
-            ? 'cross_entropy.dweight_direct8'
-            : direct
-              ? 'cross_entropy.dweight_direct'
-              : 'cross_entropy.dweight',
-        constants: quad ? { SG4: sg4 } : {},
+        shader: backShader('cross_entropy.dweight', kind),
+        constants: kind === 'quad' ? { SG4: sg4 } : {},
         bindings: [logits, h.b, b.tensor],
         params: BackParams.pack({
           rows,
@@ -365,14 +387,8 @@ export function crossEntropyForward(
           vRows: b.rows,
           accumulate: 0,
         }),
-        workgroups: quad
-          ? [Math.ceil(D / 64), Math.ceil(b.rows / 8)]
-          : wide
-            ? [Math.ceil(D / 32), Math.ceil(b.rows / 64)]
-            : direct
-              ? [Math.ceil(D / 32), Math.ceil(b.rows / 32)]
-              : [Math.ceil(D / 16), Math.ceil(b.rows / 16)],
-        label: `crossEntropy dW${wide ? ' wide' : ''}${quad ? ' quad' : ''} ${rows}x${D}x${b.rows}`,
+        workgroups: backGrid(kind, D, b.rows),
+        label: `crossEntropy dW${BACK_TAG[kind]} ${rows}x${D}x${b.rows}`,
       });
     }
   }

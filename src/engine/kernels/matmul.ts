@@ -105,15 +105,9 @@ export function variantSupported(
   K: number,
 ): boolean {
   if (variant === 'subgroup') return rt.info.features.subgroups;
+  if (variant === 'naive' || variant === 'tiled') return true;
   if (variant === 'quad8' && !rt.info.features.subgroups) return false;
-  if (
-    variant !== 'regblock' &&
-    variant !== 'direct' &&
-    variant !== 'direct8' &&
-    variant !== 'quad8'
-  )
-    return true;
-  // 16-byte loads: A rows along K; W along its contiguous dimension (K for NT, N for NN).
+  // regblock, direct, direct8, quad8: 16-byte loads: A rows along K; W along its contiguous dimension (K for NT, N for NN).
   const wContig = op === 'forward' ? K : N;
   const per16 = dtype === 'f32' ? 4 : 8;
   return K % (variant === 'quad8' ? 16 : 4) === 0 && wContig % per16 === 0 && M * N > 0;
@@ -139,8 +133,7 @@ export function defaultVariant(
 
 /**
  * Bumped when the variants change (2: direct8 added; 3: the direct kernels' clamp-free forward;
- * 4: quad8 added), so
- * choices stored before are timed again rather than trusted.
+ * 4: quad8 added), so choices stored before are timed again rather than trusted.
  */
 const TUNE_GENERATION = 4;
 
