@@ -48,13 +48,55 @@ describe('EventBatcher', () => {
     expect(sent).toEqual([[evalEvent(1), { type: 'state', state: 'paused' }]]);
   });
 
-  it('swallows a rejected delivery (the page reloaded)', async () => {
+  it('swallows a rejected delivery (the page reloaded) and keeps delivering', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const sent: TrainingEvent[][] = [];
+      let gone = true;
+      const b = new EventBatcher(
+        (e) => {
+          sent.push(e);
+          return gone ? Promise.reject(new Error('gone')) : Promise.resolve();
+        },
+        250,
+        () => 0,
+      );
+      expect(() => b.push({ type: 'state', state: 'running' })).not.toThrow();
+      // Node reports an unhandled rejection once the microtask queue drains: wait past that.
+      await new Promise((r) => setTimeout(r, 20));
+      expect(unhandled).toEqual([]);
+      expect(sent).toEqual([[{ type: 'state', state: 'running' }]]);
+      // The batcher still works: the next events go out (the page came back).
+      gone = false;
+      b.push({ type: 'state', state: 'paused' });
+      expect(sent).toEqual([
+        [{ type: 'state', state: 'running' }],
+        [{ type: 'state', state: 'paused' }],
+      ]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('swallows a delivery that throws at once and keeps delivering', () => {
+    const sent: TrainingEvent[][] = [];
+    let gone = true;
     const b = new EventBatcher(
-      () => Promise.reject(new Error('gone')),
+      (e) => {
+        sent.push(e);
+        if (gone) throw new Error('the port is closed');
+      },
       250,
       () => 0,
     );
-    b.push({ type: 'state', state: 'running' });
-    await new Promise((r) => setTimeout(r, 0));
+    expect(() => b.push({ type: 'state', state: 'running' })).not.toThrow();
+    gone = false;
+    b.push({ type: 'state', state: 'paused' });
+    expect(sent).toEqual([
+      [{ type: 'state', state: 'running' }],
+      [{ type: 'state', state: 'paused' }],
+    ]);
   });
 });
