@@ -19,6 +19,8 @@ import {
 } from '../model/longlora.ts';
 import { CheckpointStore } from '../train/checkpoint.ts';
 import { buildClusterFiles } from '../io/cluster.ts';
+import { trainedTensorShapes } from '../io/config.ts';
+import { numel } from '../io/dtype.ts';
 import {
   buildDataset,
   parseAlpaca,
@@ -276,19 +278,13 @@ async function initAdapterArg(
   try {
     a = await readAdapterDir(dir, m);
     lora = loraSettingsOf(a);
-    const c = m.config;
-    const sizes = new Map<string, number>([
-      ['model.embed_tokens.weight', c.vocabSize * c.hidden],
-      ['model.norm.weight', c.hidden],
-    ]);
-    for (let i = 0; i < c.layers; i++) {
-      sizes.set(`model.layers.${i}.input_layernorm.weight`, c.hidden);
-      sizes.set(`model.layers.${i}.post_attention_layernorm.weight`, c.hidden);
-    }
+    // What this model's architecture lets LoRA+ train (Qwen3: the q/k norms too).
+    const shapes = trainedTensorShapes(m.config, { trainEmbed: true, trainNorm: true });
     for (const t of a.trained) {
-      const want = sizes.get(t.name);
-      if (want === undefined)
+      const shape = shapes.get(t.name);
+      if (shape === undefined)
         throw new Error(`it trains ${t.name}, which this studio does not train`);
+      const want = numel(shape);
       if (t.data.length !== want)
         throw new Error(
           `its ${t.name} has ${t.data.length} values; this model's has ${want} (another model?)`,

@@ -155,6 +155,30 @@ describe('longlora train on tiny Qwen2 and Qwen3 folders (a tokenizer without BO
   }
 });
 
+describe('longlora train --init-adapter on Qwen3 (q/k norms trained as norms)', () => {
+  it('continues from a Qwen3 adapter that trained q_norm / k_norm', async () => {
+    const dir = folder(
+      tinyHfFolder({ ...TINY_MODELS['tiny-qwen3-bf16-tied']!, tokenizer: QWEN_TOKENIZER }),
+    );
+    const data = join(dir, 'data.txt');
+    writeFileSync(data, 'the cat sat on a mat and the dog ran far. '.repeat(60));
+    const flags = ['--context', '32', '--steps', '1', '--lr', '1e-2', '--warmup', '1'];
+    const first = join(dir, 'first');
+    await train(dir, data, first, ...flags);
+    const tensors = async (out: string) => {
+      const bytes = readFileSync(join(out, 'adapter_model.safetensors'));
+      return (await readSafetensorsHeader(bytesSource('adapter', bytes))).tensors.map(
+        (t) => t.name,
+      );
+    };
+    const kNorm = 'base_model.model.model.layers.0.self_attn.k_norm.weight';
+    expect(await tensors(first)).toContain(kNorm);
+    const second = join(dir, 'second');
+    await train(dir, data, second, ...flags, '--init-adapter', first);
+    expect(await tensors(second)).toContain(kNorm);
+  }, 900_000);
+});
+
 describe('longlora train on instruction records (--chat-template)', () => {
   const records = Array.from({ length: 40 }, (_, i) =>
     JSON.stringify({

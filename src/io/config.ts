@@ -331,6 +331,44 @@ export function linearShape(
   }
 }
 
+/** What the norm and embedding tensors' names and shapes depend on. */
+type NormShape = Pick<ModelConfig, 'vocabSize' | 'hidden' | 'layers' | 'headDim' | 'qkNorm'>;
+
+/**
+ * A layer's RMSNorm weights with their shapes, in checkpoint order: the per-head q/k norms when the
+ * architecture has them (arch.ts `qkNorm`, Qwen3), then the input and post-attention norms.
+ */
+function layerNorms(c: NormShape, i: number): [string, number[]][] {
+  return [
+    ...(c.qkNorm
+      ? ([
+          [qkNormName(i, 'q'), [c.headDim]],
+          [qkNormName(i, 'k'), [c.headDim]],
+        ] as [string, number[]][])
+      : []),
+    [`model.layers.${i}.input_layernorm.weight`, [c.hidden]],
+    [`model.layers.${i}.post_attention_layernorm.weight`, [c.hidden]],
+  ];
+}
+
+/**
+ * The full tensors LoRA+ trains besides the LoRA pairs, with their HF shapes: the embedding
+ * (`trainEmbed`) and every RMSNorm weight of the architecture (`trainNorm`: each layer's, Qwen3's
+ * q/k norms included, and the final norm) — the same names expectedTensors lists.
+ */
+export function trainedTensorShapes(
+  c: NormShape,
+  t: { trainEmbed: boolean; trainNorm: boolean },
+): Map<string, number[]> {
+  const m = new Map<string, number[]>();
+  if (t.trainEmbed) m.set('model.embed_tokens.weight', [c.vocabSize, c.hidden]);
+  if (t.trainNorm) {
+    for (let i = 0; i < c.layers; i++) for (const [n, shape] of layerNorms(c, i)) m.set(n, shape);
+    m.set('model.norm.weight', [c.hidden]);
+  }
+  return m;
+}
+
 /** Every tensor a checkpoint with this config must hold, with its HF shape (biases and q/k norms per its architecture). */
 export function expectedTensors(c: ModelConfig): Map<string, number[]> {
   const m = new Map<string, number[]>();
@@ -340,12 +378,7 @@ export function expectedTensors(c: ModelConfig): Map<string, number[]> {
       m.set(`model.layers.${i}.${linearPath(mod)}.weight`, linearShape(c, mod));
     }
     for (const mod of c.biases) m.set(biasName(i, linearPath(mod)), [linearShape(c, mod)[0]]);
-    if (c.qkNorm) {
-      m.set(qkNormName(i, 'q'), [c.headDim]);
-      m.set(qkNormName(i, 'k'), [c.headDim]);
-    }
-    m.set(`model.layers.${i}.input_layernorm.weight`, [c.hidden]);
-    m.set(`model.layers.${i}.post_attention_layernorm.weight`, [c.hidden]);
+    for (const [n, shape] of layerNorms(c, i)) m.set(n, shape);
   }
   m.set('model.norm.weight', [c.hidden]);
   if (!c.tieWordEmbeddings) m.set('lm_head.weight', [c.vocabSize, c.hidden]);

@@ -145,7 +145,16 @@ describe('time-based checkpoints', () => {
       trainNorm: false,
     };
     const planned = checkpointBytes(
-      { vocabSize: 23, hidden: 16, layers: 1, heads: 2, kvHeads: 1, headDim: 8, intermediate: 24 },
+      {
+        vocabSize: 23,
+        hidden: 16,
+        layers: 1,
+        heads: 2,
+        kvHeads: 1,
+        headDim: 8,
+        intermediate: 24,
+        qkNorm: false,
+      },
       lora,
     );
     // LoRA A [2, 16] and B [16 or 8, 2] for q and v, each with two moments, f32.

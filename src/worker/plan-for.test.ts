@@ -3,7 +3,11 @@ import type { AdapterSummary } from '../engine/device.ts';
 import type { OpenedModel } from '../io/model.ts';
 import { realModelConfig } from '../test/real-shapes.ts';
 import { defaultSettings } from '../store/settings.ts';
-import { planFor, type Session } from './session.ts';
+import type { LinearName } from '../model/types.ts';
+import { parseHfConfig } from '../io/config.ts';
+import { planTraining } from '../model/plan.ts';
+import { qwen3_06BConfigJson } from '../test/fixtures.ts';
+import { checkpointBytes, planFor, type Session } from './session.ts';
 
 const GiB = 2 ** 30;
 const adapter = {
@@ -50,5 +54,37 @@ describe("the studio's plan", () => {
     expect(plan.hostBytes).toBe(0);
     expect(plan.budgetStated).toBe(false);
     expect(plan.limits.budget).toBe(8 * GiB);
+  });
+});
+
+describe('the checkpoint size shown before a run', () => {
+  it('counts every tensor the run trains, Qwen3 q/k norms included, as the plan does', () => {
+    const config = parseHfConfig(qwen3_06BConfigJson());
+    expect(config.qkNorm).toBe(true);
+    for (const [trainEmbed, trainNorm] of [
+      [true, true],
+      [false, true],
+      [true, false],
+      [false, false],
+    ]) {
+      const lora = {
+        rank: 8,
+        alpha: 16,
+        targets: ['q_proj', 'v_proj'] as LinearName[],
+        trainEmbed: trainEmbed!,
+        trainNorm: trainNorm!,
+      };
+      const plan = planTraining({
+        shape: config,
+        weightBytes: 2,
+        lora,
+        context: 1024,
+        checkpointing: true,
+      });
+      // Each trained value as f32 with its two AdamW moments, plus the manifest's allowance.
+      expect(checkpointBytes(config, lora), `embed ${trainEmbed}, norms ${trainNorm}`).toBe(
+        3 * 4 * plan.trainableParams + 16 * 1024,
+      );
+    }
   });
 });

@@ -3,8 +3,8 @@
  * functions that turn them into what the UI shows (summaries, the memory plan).
  */
 import type { AdapterSummary } from '../engine/device.ts';
-import { linearShape, type ModelConfig } from '../io/config.ts';
-import { storedWeightBytes } from '../io/dtype.ts';
+import { linearShape, trainedTensorShapes, type ModelConfig } from '../io/config.ts';
+import { numel, storedWeightBytes } from '../io/dtype.ts';
 import { createTokenizer, openModel, type OpenedModel } from '../io/model.ts';
 import { baseName, readJson, readText, type ByteSource } from '../io/source.ts';
 import type { Tokenizer } from '../io/tokenizer.ts';
@@ -279,12 +279,13 @@ function guessName(sources: ByteSource[]): string {
 
 /**
  * Bytes of one checkpoint: every trained tensor (LoRA A and B of each target, the embedding and the
- * norms when trained) with its two AdamW moments, as f32, plus ~16 KiB for the manifest.
+ * norms when trained, Qwen3's q/k norms included) with its two AdamW moments, as f32, plus ~16 KiB
+ * for the manifest.
  */
 export function checkpointBytes(
   c: Pick<
     ModelConfig,
-    'vocabSize' | 'hidden' | 'layers' | 'heads' | 'kvHeads' | 'headDim' | 'intermediate'
+    'vocabSize' | 'hidden' | 'layers' | 'heads' | 'kvHeads' | 'headDim' | 'intermediate' | 'qkNorm'
   >,
   lora: Pick<LoraSettings, 'rank' | 'targets' | 'trainEmbed' | 'trainNorm'>,
 ): number {
@@ -293,7 +294,6 @@ export function checkpointBytes(
     const [out, inp] = linearShape(c, t);
     n += lora.rank * (out + inp) * c.layers;
   }
-  if (lora.trainEmbed) n += c.vocabSize * c.hidden;
-  if (lora.trainNorm) n += c.hidden * (2 * c.layers + 1);
+  for (const shape of trainedTensorShapes(c, lora).values()) n += numel(shape);
   return 3 * 4 * n + 16 * 1024;
 }
