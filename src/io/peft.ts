@@ -19,6 +19,7 @@ import {
 } from './safetensors.ts';
 import { bytesSource } from './source.ts';
 import { writeTorchStateDict } from './torch-save.ts';
+import { pythonString, shellQuote } from '../util/shell.ts';
 
 /** One LoRA pair: A [r, in] and B [out, r], row-major f32. */
 export interface LoraWeights {
@@ -103,7 +104,7 @@ from transformers import AutoConfig, AutoModelForCausalLM
 from peft import PeftModel
 
 config = AutoConfig.from_pretrained("./adapter")  # carries rope_scaling
-model = AutoModelForCausalLM.from_pretrained("${a.baseModel}", config=config, torch_dtype=torch.bfloat16)
+model = AutoModelForCausalLM.from_pretrained(${pythonString(a.baseModel)}, config=config, torch_dtype=torch.bfloat16)
 model = PeftModel.from_pretrained(model, "./adapter")
 model = model.merge_and_unload()  # optional: a plain model with the adapter merged
 \`\`\`
@@ -114,7 +115,7 @@ Run these from a checkout of the official repository, with this folder as \`./ad
 script loads \`trainable_params.bin\` from the adapter folder before the LoRA weights:
 
 \`\`\`bash
-python merge_lora_weights_and_save_hf_model.py --base_model ${a.baseModel} --peft_model ./adapter --context_size ${ctx} --save_path ./merged
+python merge_lora_weights_and_save_hf_model.py --base_model ${shellQuote(a.baseModel)} --peft_model ./adapter --context_size ${ctx} --save_path ./merged
 python eval.py --seq_len ${ctx} --context_size ${ctx} --batch_size 1 --base_model ./merged --data_path ./test.bin
 python passkey_retrivial.py --context_size ${ctx} --base_model ./merged --max_tokens ${ctx} --interval 1000
 \`\`\`
