@@ -81,10 +81,10 @@ test('the GPU memory a person states is planned against, warned about, and remem
   // 32k tokens of the demo plan ~240 MB; a card stated at 128 MB gets a warning, not a refusal.
   await page.getByRole('spinbutton', { name: 'Target context' }).fill('32768');
   await memory.selectOption('custom');
-  await page.getByRole('spinbutton', { name: 'Custom GPU memory (GB)' }).fill('0.125');
-  await expect(plan).toContainText('of your 128 MB');
+  await page.getByRole('spinbutton', { name: 'Custom GPU memory (GiB)' }).fill('0.125');
+  await expect(plan).toContainText('of your 128 MiB');
   const warning = page.getByRole('status').filter({ hasText: 'More than your GPU memory' });
-  await expect(warning).toContainText('the budget is 0.13 GiB');
+  await expect(warning).toContainText('the budget is 128 MiB');
   await expect(page.getByText(/Can’t start/)).toHaveCount(0);
   await expect(page.getByRole('button', { name: 'Start training' })).toBeEnabled();
 
@@ -92,11 +92,11 @@ test('the GPU memory a person states is planned against, warned about, and remem
   await page.reload();
   await page.getByRole('button', { name: 'Use demo model' }).click();
   await expect(memory).toHaveValue('custom');
-  await expect(page.getByRole('spinbutton', { name: 'Custom GPU memory (GB)' })).toHaveValue(
+  await expect(page.getByRole('spinbutton', { name: 'Custom GPU memory (GiB)' })).toHaveValue(
     '0.125',
   );
   await memory.selectOption('24');
-  await expect(plan).toContainText('of your 24.0 GB');
+  await expect(plan).toContainText('of your 24.0 GiB');
   await expect(warning).toHaveCount(0);
   expect(seen.errors, 'console errors').toEqual([]);
 });

@@ -1,6 +1,7 @@
 /** Command-line parsing helpers for `longlora`. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { StudioError } from '../util/errors.ts';
+import { numberProblem, ruleOfFlag } from '../util/setting-rules.ts';
 
 /** A command line that does not parse (exit code 2). */
 export class UsageError extends StudioError {
@@ -29,19 +30,21 @@ export function req(v: Record<string, unknown>, name: string): string {
   return s;
 }
 
-/** An optional number option (integer when `int`). */
-export function num(
-  v: Record<string, unknown>,
-  name: string,
-  fallback: number,
-  int = false,
-): number {
+/**
+ * An optional number option, checked against its range in the settings' rule table
+ * (src/util/setting-rules.ts, shared with the studio's fields): a value out of range, or not a number,
+ * is a UsageError naming the flag and the range. `fallback` (the option left out) is not checked.
+ */
+export function num(v: Record<string, unknown>, name: string, fallback: number): number {
+  const rule = ruleOfFlag(name);
+  // Every numeric flag has a range; a flag missing from the table is a bug in this program.
+  if (!rule) throw new Error(`--${name} has no range in NUMBER_RULES`);
   const s = v[name];
   if (s === undefined) return fallback;
-  const n = Number(s);
-  if (!Number.isFinite(n) || (int && !Number.isInteger(n))) {
-    throw new UsageError(`--${name} must be ${int ? 'an integer' : 'a number'} (got ${String(s)})`);
-  }
+  const text = String(s);
+  const n = text.trim() === '' ? NaN : Number(text);
+  const problem = numberProblem(rule, n, `--${name}`, text);
+  if (problem) throw new UsageError(problem);
   return n;
 }
 

@@ -45,7 +45,7 @@ async function trainedContext(
   config: ModelConfig,
   factor: number,
 ): Promise<number> {
-  if (v.context !== undefined) return num(v, 'context', 0, true);
+  if (v.context !== undefined) return num(v, 'context', 0);
   if (adapterDir && existsSync(join(adapterDir, 'README.md'))) {
     const m = /at (\d+) tokens of context/.exec(
       await readFile(join(adapterDir, 'README.md'), 'utf8'),
@@ -128,7 +128,7 @@ export async function exportGguf(argv: string[]): Promise<void> {
       );
       factor = known ?? ropeFactor(contextLength, m.config);
     } else {
-      contextLength = num(v, 'context', m.config.maxPositions, true);
+      contextLength = num(v, 'context', m.config.maxPositions);
       factor = ropeFactor(contextLength, m.config);
     }
     const srcGguf = sourceGgufPath(path, m);
@@ -186,7 +186,7 @@ export async function exportCluster(argv: string[]): Promise<void> {
   const dataPath = req(v, 'data');
   const out = req(v, 'out');
   const m = await openModelArg(modelPath);
-  const context = num(v, 'context', defaultTargetContext(m.config), true);
+  const context = num(v, 'context', defaultTargetContext(m.config));
   const d = defaultTrainSettings(context, m.config);
   const lora = loraFromArgs(v);
   if (v.schedule !== undefined && v.schedule !== 'constant' && v.schedule !== 'cosine')
@@ -203,10 +203,10 @@ export async function exportCluster(argv: string[]): Promise<void> {
     trainEmbed: lora.trainEmbed,
     trainNorm: lora.trainNorm,
     lr: num(v, 'lr', d.lr),
-    warmup: num(v, 'warmup', d.warmup, true),
+    warmup: num(v, 'warmup', d.warmup),
     schedule: v.schedule === 'cosine' ? 'cosine' : 'constant',
-    steps: num(v, 'steps', d.steps, true),
-    gradAccum: num(v, 'grad-accum', d.gradAccum, true),
+    steps: num(v, 'steps', d.steps),
+    gradAccum: num(v, 'grad-accum', d.gradAccum),
     weightDecay: d.weightDecay,
   };
   const text = await readFile(dataPath, 'utf8');
@@ -217,7 +217,7 @@ export async function exportCluster(argv: string[]): Promise<void> {
   } else {
     const tok = tokenizerOf(m, modelPath);
     const heldOutBlocks =
-      v['holdout-blocks'] === undefined ? undefined : num(v, 'holdout-blocks', 0, true);
+      v['holdout-blocks'] === undefined ? undefined : num(v, 'holdout-blocks', 0);
     const ds = buildDataset(dataPath, text, tok, {
       context,
       heldOutFraction: 0.05,

@@ -15,7 +15,8 @@ import {
   groupSize,
   ropeFactor,
 } from '../model/longlora.ts';
-import { defaultMemoryBudget, formatGiB, planTraining } from '../model/plan.ts';
+import { defaultMemoryBudget, planTraining } from '../model/plan.ts';
+import { formatBytes } from '../util/bytes.ts';
 import { loraSettingsOf } from '../model/session.ts';
 import { evaluate, slidingWindows } from '../train/evaluate.ts';
 import { IGNORE_INDEX } from '../util/labels.ts';
@@ -57,12 +58,12 @@ export async function info(argv: string[]): Promise<void> {
   });
   const m = await openForInfo(req(v, 'model'));
   const c = m.config;
-  const context = num(v, 'context', defaultTargetContext(c), true);
+  const context = num(v, 'context', defaultTargetContext(c));
   const given = budgetArg(v);
   const budget = given ?? defaultMemoryBudget(false);
   const lora = loraFromArgs(v);
   const pattern = attentionArg(v, 's2');
-  const group = num(v, 'group-size', groupSize(context, pattern), true);
+  const group = num(v, 'group-size', groupSize(context, pattern));
   const run: PlannedRun = {
     plan: planInputFor(m, lora, context, {
       checkpointing: !v['no-checkpointing'],
@@ -101,7 +102,6 @@ export async function info(argv: string[]): Promise<void> {
     console.log(JSON.stringify(out, null, 2));
     return;
   }
-  const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
   console.log(
     `${c.architecture} (${m.format}, ${m.dtypes.join('/')}) — ${m.parameterCount.toLocaleString()} parameters`,
   );
@@ -118,11 +118,11 @@ export async function info(argv: string[]): Promise<void> {
       `LoRA r${lora.rank} on ${modules}${trained}):`,
   );
   for (const [k, n] of Object.entries(plan.bytes))
-    console.log(`  ${k.padEnd(12)} ${mb(n).padStart(12)}`);
-  console.log(`  ${'total'.padEnd(12)} ${mb(plan.total).padStart(12)} (${formatGiB(plan.total)})`);
+    console.log(`  ${k.padEnd(12)} ${formatBytes(n).padStart(12)}`);
+  console.log(`  ${'total'.padEnd(12)} ${formatBytes(plan.total).padStart(12)}`);
   console.log(`  trainable parameters: ${plan.trainableParams.toLocaleString()}`);
   console.log(
-    problem ? `Does not fit ${formatGiB(budget)}: ${problem}` : `Fits in ${formatGiB(budget)}.`,
+    problem ? `Does not fit ${formatBytes(budget)}: ${problem}` : `Fits in ${formatBytes(budget)}.`,
   );
 }
 
@@ -179,10 +179,10 @@ export async function generateCmd(argv: string[]): Promise<void> {
   if (prompt.length === 0)
     throw new UsageError('--prompt is required: the model has no BOS token to start from');
   const ids = await generate(model, prompt, {
-    maxNewTokens: num(v, 'max-new-tokens', 64, true),
+    maxNewTokens: num(v, 'max-new-tokens', 64),
     temperature: num(v, 'temperature', DEFAULT_SAMPLING.temperature),
     topP: num(v, 'top-p', DEFAULT_SAMPLING.topP),
-    seed: num(v, 'seed', 0, true),
+    seed: num(v, 'seed', 0),
     stopId: tok.eosId,
     ropeFactor: num(v, 'rope-factor', adapter?.ropeFactor ?? 1),
   });
@@ -208,7 +208,7 @@ export async function evalCmd(argv: string[]): Promise<void> {
   });
   const path = req(v, 'model');
   const m = await openModelArg(path);
-  const N = num(v, 'context', 0, true);
+  const N = num(v, 'context', 0);
   if (N < 2) throw new UsageError('--context N is required (at least 2)');
   const tok = tokenizerOf(m, path);
   const adapter = typeof v.adapter === 'string' ? await readAdapterDir(v.adapter, m) : undefined;
@@ -216,12 +216,7 @@ export async function evalCmd(argv: string[]): Promise<void> {
   // As Hugging Face's tokenizer(text): BOS first only when the tokenizer adds one (none for Qwen,
   // whose first token is then context only, never a target).
   const tokens = tok.encode(text);
-  const windows = slidingWindows(
-    tokens,
-    N,
-    num(v, 'stride', N, true),
-    num(v, 'max-windows', Infinity, true),
-  );
+  const windows = slidingWindows(tokens, N, num(v, 'stride', N), num(v, 'max-windows', Infinity));
   if (windows.length === 0)
     throw new UsageError(`The data has ${tokens.length} tokens, fewer than one window of ${N}.`);
   const factor = num(v, 'rope-factor', adapter?.ropeFactor ?? ropeFactor(N, m.config, 'inference'));
@@ -284,12 +279,12 @@ export async function gradCmd(argv: string[]): Promise<void> {
   ) {
     throw new UsageError(`--tokens must be a JSON array of token ids below ${m.config.vocabSize}`);
   }
-  const N = num(v, 'context', tokens.length, true);
+  const N = num(v, 'context', tokens.length);
   if (tokens.length < N)
     throw new UsageError(`--tokens has ${tokens.length} ids, fewer than --context ${N}`);
   const ids = Uint32Array.from((tokens as number[]).slice(0, N));
   const pattern = attentionArg(v, 's2');
-  const group = num(v, 'group-size', groupSize(N, pattern), true);
+  const group = num(v, 'group-size', groupSize(N, pattern));
   const problem = attentionProblem(N, pattern, group);
   if (problem) throw new UsageError(problem);
   const adapter = typeof v.adapter === 'string' ? await readAdapterDir(v.adapter, m) : undefined;
@@ -307,7 +302,7 @@ export async function gradCmd(argv: string[]): Promise<void> {
     },
     'grad',
   );
-  const params = await loadWithoutOptimizer(rt, m, lora, num(v, 'seed', 0, true), adapter);
+  const params = await loadWithoutOptimizer(rt, m, lora, num(v, 'seed', 0), adapter);
   const model = new LlamaModel(rt, params);
   const labels = Int32Array.from(ids, (_, t) => (t + 1 < N ? ids[t + 1]! : IGNORE_INDEX));
   const t0 = performance.now();

@@ -78,6 +78,7 @@ export async function train(argv: string[]): Promise<void> {
     'eval-every': s,
     'eval-windows': s,
     'checkpoint-every': s,
+    'checkpoint-minutes': s,
     'keep-checkpoints': s,
     'no-checkpointing': b,
     'no-tune': b,
@@ -91,27 +92,28 @@ export async function train(argv: string[]): Promise<void> {
   const tok = tokenizerOf(m, modelPath);
   const initDir = typeof v['init-adapter'] === 'string' ? v['init-adapter'] : undefined;
   const init = initDir ? await initAdapterArg(initDir, m, v) : undefined;
-  const context = num(v, 'context', defaultTargetContext(m.config), true);
+  const context = num(v, 'context', defaultTargetContext(m.config));
   const d = defaultTrainSettings(context, m.config);
   const pattern = attentionArg(v, d.pattern);
   const settings: TrainSettings = {
     ...d,
     pattern,
-    group: num(v, 'group-size', groupSize(context, pattern), true),
+    group: num(v, 'group-size', groupSize(context, pattern)),
     ropeFactor: num(v, 'rope-factor', d.ropeFactor),
     lora: init ? loraSettingsOf(init) : loraFromArgs(v),
     lr: num(v, 'lr', d.lr),
-    warmup: num(v, 'warmup', d.warmup, true),
+    warmup: num(v, 'warmup', d.warmup),
     schedule: v.schedule === 'cosine' ? 'cosine' : 'constant',
-    steps: num(v, 'steps', d.steps, true),
-    gradAccum: num(v, 'grad-accum', d.gradAccum, true),
+    steps: num(v, 'steps', d.steps),
+    gradAccum: num(v, 'grad-accum', d.gradAccum),
     clip: num(v, 'clip', d.clip),
-    seed: num(v, 'seed', d.seed, true),
+    seed: num(v, 'seed', d.seed),
     order: orderArg(v),
-    evalEvery: num(v, 'eval-every', d.evalEvery, true),
-    evalWindows: num(v, 'eval-windows', d.evalWindows, true),
-    checkpointEvery: num(v, 'checkpoint-every', d.checkpointEvery, true),
-    keepCheckpoints: keepArg(v),
+    evalEvery: num(v, 'eval-every', d.evalEvery),
+    evalWindows: num(v, 'eval-windows', d.evalWindows),
+    checkpointEvery: num(v, 'checkpoint-every', d.checkpointEvery),
+    checkpointMinutes: num(v, 'checkpoint-minutes', 0),
+    keepCheckpoints: num(v, 'keep-checkpoints', 3),
     checkpointing: !v['no-checkpointing'],
   };
   // A factor the exported config.json cannot express (e.g. linear on top of llama3) is refused now,
@@ -140,8 +142,7 @@ export async function train(argv: string[]): Promise<void> {
   const dataPath = req(v, 'data');
   const separator = separatorArg(v);
   const chatTemplate = chatTemplateArg(v);
-  const heldOutBlocks =
-    v['holdout-blocks'] === undefined ? undefined : num(v, 'holdout-blocks', 0, true);
+  const heldOutBlocks = v['holdout-blocks'] === undefined ? undefined : num(v, 'holdout-blocks', 0);
   if (heldOutBlocks !== undefined && heldOutBlocks < 0)
     throw new UsageError(`--holdout-blocks must be 0 or more (got ${heldOutBlocks})`);
   const text = await readFile(dataPath, 'utf8');
@@ -375,11 +376,4 @@ async function baseConfigJson(modelPath: string): Promise<Record<string, unknown
   const p = join(dir, 'config.json');
   if (modelPath.endsWith('.gguf') || !existsSync(p)) return undefined;
   return JSON.parse(await readFile(p, 'utf8')) as Record<string, unknown>;
-}
-
-/** `--keep-checkpoints K`: the newest K checkpoints of the run are kept (default 3, 0 = all). */
-function keepArg(v: Record<string, unknown>): number {
-  const k = num(v, 'keep-checkpoints', 3, true);
-  if (k < 0) throw new UsageError(`--keep-checkpoints must be 0 (keep all) or more (got ${k})`);
-  return k;
 }

@@ -40,7 +40,7 @@ export async function tune(argv: string[]): Promise<void> {
     json: b,
   });
   const m = await openModelArg(req(v, 'model'));
-  const context = num(v, 'context', defaultTargetContext(m.config), true);
+  const context = num(v, 'context', defaultTargetContext(m.config));
   const rt = await gpu(capsArg(v));
   const t0 = performance.now();
   const choices = await tuneModelKernels(rt, tuneModelOfOpened(m, loraFromArgs(v)), context, {

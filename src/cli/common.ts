@@ -17,7 +17,6 @@ import { DEFAULT_LORA, type LoraSettings } from '../model/longlora.ts';
 import { LlamaParams } from '../model/params.ts';
 import {
   defaultMemoryBudget,
-  formatGiB,
   parseBudget,
   planProblem,
   planTraining,
@@ -25,6 +24,7 @@ import {
   type MemoryPlan,
   type PlanInput,
 } from '../model/plan.ts';
+import { formatBytes } from '../util/bytes.ts';
 import { isLinearName, LINEAR_NAMES } from '../model/types.ts';
 import {
   ATTENTION_PATTERNS,
@@ -76,7 +76,7 @@ export function loraFromArgs(v: Record<string, unknown>): LoraSettings {
       throw new UsageError(`--trainable: unknown ${t} (use embed,norm or none)`);
   }
   return {
-    rank: num(v, 'rank', DEFAULT_LORA.rank, true),
+    rank: num(v, 'rank', DEFAULT_LORA.rank),
     alpha: num(v, 'alpha', DEFAULT_LORA.alpha),
     targets,
     trainEmbed: trainable.includes('embed'),
@@ -150,23 +150,23 @@ export function planProblems(
       const alloc = plan.largestAllocation;
       if (alloc.bytes > limits.maxBufferSize) {
         return (
-          `${alloc.name} needs one buffer of ${formatGiB(alloc.bytes)}, more than this GPU ` +
-          `allocates (${formatGiB(limits.maxBufferSize)}). Use a smaller --context.`
+          `${alloc.name} needs one buffer of ${formatBytes(alloc.bytes)}, more than this GPU ` +
+          `allocates (${formatBytes(limits.maxBufferSize)}). Use a smaller --context.`
         );
       }
       const big = plan.largestBuffer;
       if (big.bytes > limits.maxStorageBufferBindingSize) {
         return (
-          `${big.name} needs one buffer of ${formatGiB(big.bytes)}, more than this GPU binds ` +
-          `(${formatGiB(limits.maxStorageBufferBindingSize)}). Use a smaller --context.`
+          `${big.name} needs one buffer of ${formatBytes(big.bytes)}, more than this GPU binds ` +
+          `(${formatBytes(limits.maxStorageBufferBindingSize)}). Use a smaller --context.`
         );
       }
       const assumed = budgetGiven
         ? ''
-        : ` (WebGPU does not report a GPU's memory; ${formatGiB(budget)} is assumed)`;
+        : ` (WebGPU does not report a GPU's memory; ${formatBytes(budget)} is assumed)`;
       return (
-        `It needs about ${formatGiB(plan.total)} of GPU memory; the budget is ` +
-        `${formatGiB(budget)}${assumed}. ${run.lower ?? LOWER_LORA}; or, if this GPU has more ` +
+        `It needs about ${formatBytes(plan.total)} of GPU memory; the budget is ` +
+        `${formatBytes(budget)}${assumed}. ${run.lower ?? LOWER_LORA}; or, if this GPU has more ` +
         `memory, say how much with --budget (e.g. --budget 16GiB).`
       );
     });
@@ -200,11 +200,11 @@ export function checkPlan(
   const problems = planProblems(run, plan, limits, budget, given !== null);
   if (problems.length) {
     throw new UsageError(
-      `${what} at ${run.plan.context} tokens cannot run here (plan: ${formatGiB(plan.total)}): ` +
+      `${what} at ${run.plan.context} tokens cannot run here (plan: ${formatBytes(plan.total)}): ` +
         problems.join(' '),
     );
   }
-  log(`plan: ${formatGiB(plan.total)} of GPU memory (budget ${formatGiB(budget)})`);
+  log(`plan: ${formatBytes(plan.total)} of GPU memory (budget ${formatBytes(budget)})`);
   return plan;
 }
 
@@ -243,7 +243,7 @@ export function capsArg(v: Record<string, unknown>): RuntimeCaps {
     ['max-buffer-size', 'maxBufferSize'],
   ] as const) {
     if (v[flag] === undefined) continue;
-    const n = num(v, flag, 0, true);
+    const n = num(v, flag, 0);
     if (n <= 0 || n % 4 !== 0)
       throw new UsageError(`--${flag} must be a positive multiple of 4 bytes (got ${n})`);
     caps[key] = n;

@@ -22,7 +22,7 @@ Commands (MODEL: a Hugging Face folder, a .safetensors with config.json beside i
   train     --model MODEL --data FILE [--separator none|blank-line|line|eos] [--chat-template model|none] --out DIR [--context N] [--attention full|s2|s2roll] [--group-size G]
             [--rope-factor F] [--rank R] [--alpha A] [--targets ...] [--trainable embed,norm|none]
             [--lr LR] [--warmup W] [--schedule constant|cosine] [--steps S] [--grad-accum K] [--clip C]
-            [--seed S] [--order shuffled|sequential] [--holdout-blocks K] [--init-adapter DIR] [--eval-every K] [--eval-windows K] [--checkpoint-every K] [--keep-checkpoints K] [--no-checkpointing]
+            [--seed S] [--order shuffled|sequential] [--holdout-blocks K] [--init-adapter DIR] [--eval-every K] [--eval-windows K] [--checkpoint-every K] [--checkpoint-minutes M] [--keep-checkpoints K] [--no-checkpointing]
             [--resume] [--log-json FILE] [--budget 8GiB]
   merge     --model MODEL --adapter DIR --out DIR
   tune      --model MODEL [--context N] [--rank R] [--targets ...] [--force] [--json]
@@ -31,6 +31,9 @@ Commands (MODEL: a Hugging Face folder, a .safetensors with config.json beside i
   export-cluster --model MODEL --data FILE --out DIR [--context N] [--attention full|s2|s2roll]
             [--trainable embed,norm|none] [--lr LR] [--warmup W] [--schedule constant|cosine]
             [--steps S] [--grad-accum K] [--separator ...] [--holdout-blocks K]
+
+--verbose (any command) also shows what the GPU driver stack (Dawn, Vulkan, Mesa) prints on its own,
+such as "XDG_RUNTIME_DIR is invalid" or Vulkan feature warnings; hidden by default.
 
 --budget is the GPU memory to plan against (GiB, or 512MiB): WebGPU cannot report a GPU's memory,
 so without it the plan assumes 8 GiB. Every command refuses a plan that does not fit before it
@@ -74,7 +77,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
 
 /** Runs a command line; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const [cmd, ...rest] = argv;
+  // --verbose is for bin/longlora.mjs (the GPU driver's own messages shown): no command takes it.
+  const [cmd, ...rest] = argv.filter((a) => a !== '--verbose');
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     console.log(USAGE);
     return cmd ? 0 : 2;

@@ -4,6 +4,7 @@
  * that cannot fit before anything is allocated.
  */
 import { emptyMemoryBytes, totalBytes, type MemoryBytes } from '../engine/memory.ts';
+import { formatBytes } from '../util/bytes.ts';
 import { attentionBlockRows } from '../engine/kernels/attention.ts';
 import { crossEntropyChunkFor } from '../engine/kernels/cross_entropy.ts';
 import { blockByteSizes, blockBytesLimit } from '../engine/row-blocks.ts';
@@ -299,15 +300,6 @@ export function defaultMemoryBudget(isSoftware: boolean): number {
   return (isSoftware ? 2 : 8) * GiB;
 }
 
-/** Bytes in GiB as the plan's messages print them. */
-export function formatGiB(bytes: number): string {
-  if (bytes >= GiB / 100) return `${(bytes / GiB).toFixed(2)} GiB`;
-  // Small plans (tests, tiny models) in the unit that shows their size.
-  return bytes >= 2 ** 20
-    ? `${(bytes / 2 ** 20).toFixed(2)} MiB`
-    : `${(bytes / 1024).toFixed(2)} KiB`;
-}
-
 /** Parses a budget such as "8GiB", "512MiB" or a bare number of GiB into bytes; null when absent. */
 export function parseBudget(text: string | undefined): number | null {
   if (text === undefined) return null;
@@ -323,7 +315,7 @@ export function planProblem(
   limits: { maxBufferSize: number; maxStorageBufferBindingSize: number },
   budgetBytes: number,
 ): string | null {
-  const gib = formatGiB;
+  const gib = formatBytes;
   const alloc = plan.largestAllocation;
   if (alloc.bytes > limits.maxBufferSize) {
     return (
@@ -344,7 +336,7 @@ export function planProblem(
 export function budgetProblem(plan: MemoryPlan, budgetBytes: number): string | null {
   if (plan.total <= budgetBytes) return null;
   return (
-    `Training needs about ${formatGiB(plan.total)} of GPU memory; the budget is ${formatGiB(budgetBytes)}. ` +
+    `Training needs about ${formatBytes(plan.total)} of GPU memory; the budget is ${formatBytes(budgetBytes)}. ` +
     'Lower the target context, the LoRA rank, or turn off embedding training.'
   );
 }

@@ -6,8 +6,8 @@ import { ErrorNote } from './ErrorNote.tsx';
 import { formatBytes } from './format.ts';
 import { CATEGORY_COLORS } from './memory-colors.ts';
 
-const GB = 2 ** 30;
-/** Common cards' memory, GB. */
+const GiB = 2 ** 30;
+/** Common cards' memory, GiB (a card sold as 8 GB has 8 GiB). */
 const PRESETS = [4, 6, 8, 12, 16, 24, 48];
 
 /** The GPU memory the user states (WebGPU cannot report it): presets or a custom value. */
@@ -15,7 +15,7 @@ function GpuMemoryField() {
   const stated = useStudio((s) => s.gpuMemory);
   const setGpuMemory = useStudio((s) => s.setGpuMemory);
   const [custom, setCustom] = useState(false);
-  const gb = stated === null ? null : stated / GB;
+  const gb = stated === null ? null : stated / GiB;
   const preset = gb !== null && PRESETS.includes(gb);
   const choice =
     custom || (gb !== null && !preset) ? 'custom' : gb === null ? 'assumed' : String(gb);
@@ -30,13 +30,13 @@ function GpuMemoryField() {
           const v = e.target.value;
           setCustom(v === 'custom');
           if (v === 'assumed') setGpuMemory(null);
-          else if (v !== 'custom') setGpuMemory(Number(v) * GB);
+          else if (v !== 'custom') setGpuMemory(Number(v) * GiB);
         }}
       >
         <option value="assumed">Not stated</option>
         {PRESETS.map((p) => (
           <option key={p} value={String(p)}>
-            {p} GB
+            {p} GiB
           </option>
         ))}
         <option value="custom">Custom…</option>
@@ -44,13 +44,13 @@ function GpuMemoryField() {
       {choice === 'custom' && (
         <input
           type="number"
-          aria-label="Custom GPU memory (GB)"
+          aria-label="Custom GPU memory (GiB)"
           min={0.125}
           step={0.125}
           defaultValue={gb ?? 10}
           onChange={(e) => {
             const v = Number(e.target.value);
-            if (Number.isFinite(v) && v > 0) setGpuMemory(v * GB);
+            if (Number.isFinite(v) && v > 0) setGpuMemory(v * GiB);
           }}
         />
       )}

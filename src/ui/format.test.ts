@@ -1,14 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatCount, formatDuration, formatLr } from './format.ts';
+import { formatBytes, formatCount, formatDuration, formatLr, formatLrAxis } from './format.ts';
 import { defaultTargetContext, groupSize } from '../model/longlora.ts';
 import { defaultSettings } from '../store/settings.ts';
 
 describe('formatters', () => {
   it('formats bytes in powers of 1024', () => {
     expect(formatBytes(0)).toBe('0 B');
-    expect(formatBytes(1536)).toBe('1.5 KB');
-    expect(formatBytes(2 ** 30)).toBe('1.0 GB');
-    expect(formatBytes(300 * 2 ** 20)).toBe('300 MB');
+    expect(formatBytes(1536)).toBe('1.50 KiB');
+    expect(formatBytes(2 ** 30)).toBe('1.00 GiB');
+    expect(formatBytes(300 * 2 ** 20)).toBe('300 MiB');
+    expect(formatBytes(13.5 * 2 ** 20)).toBe('13.5 MiB');
+    expect(formatBytes(1023.9 * 1024)).toBe('1.00 MiB');
+    expect(formatBytes(-2048)).toBe('-2.00 KiB');
+    // Every size is labelled in binary units, never KB/MB/GB.
+    for (let e = 0; e < 44; e += 3)
+      expect(formatBytes(1.7 * 2 ** e)).toMatch(/^[\d.]+ (B|[KMGT]iB)$/);
   });
   it('formats counts', () => {
     expect(formatCount(512)).toBe('512');
@@ -24,6 +30,10 @@ describe('formatters', () => {
   it('formats learning rates', () => {
     expect(formatLr(2e-5)).toBe('2.0e-5');
     expect(formatLr(0.002)).toBe('0.002');
+  });
+  it('writes every learning-rate axis tick in one notation', () => {
+    const ticks = [0.0022, 0.0016, 0.0011, 5.5e-4, 0].map(formatLrAxis);
+    expect(ticks).toEqual(['2.2e-3', '1.6e-3', '1.1e-3', '5.5e-4', '0']);
   });
 });
 

@@ -1,19 +1,6 @@
 /** Number formatting shared by the panels and charts. */
 
-const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
-
-/** 1536 → "1.5 KB" (powers of 1024, as GPU limits are). */
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n)) return '—';
-  let v = Math.abs(n);
-  let u = 0;
-  while (v >= 1024 && u < UNITS.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  const s = u === 0 ? String(Math.round(v)) : v >= 100 ? v.toFixed(0) : v.toFixed(1);
-  return `${n < 0 ? '-' : ''}${s} ${UNITS[u]}`;
-}
+export { formatBytes } from '../util/bytes.ts';
 
 /** 1234567 → "1.23M"; small numbers stay exact. */
 export function formatCount(n: number): string {
@@ -35,6 +22,15 @@ export function formatDuration(ms: number): string {
   if (h > 0) return `${h}h ${String(m).padStart(2, '0')}m`;
   if (m > 0) return `${m}m ${String(sec).padStart(2, '0')}s`;
   return `${sec}s`;
+}
+
+/**
+ * A learning-rate axis tick: every tick in the same notation (1.5e-3, 1.0e-3, 5.0e-4), whatever the
+ * scale, so neighbours never switch between decimals and exponents.
+ */
+export function formatLrAxis(lr: number): string {
+  if (lr === 0) return '0';
+  return lr.toExponential(1);
 }
 
 /** A learning rate like 2e-5 or 0.002, short. */

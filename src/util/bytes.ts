@@ -1,0 +1,25 @@
+/**
+ * Byte sizes as the studio and the CLI print them: binary units (powers of 1024, as GPU limits and
+ * memory are counted), labelled as such — B, KiB, MiB, GiB, TiB — with three significant digits.
+ * One formatter for both hosts, so a plan reads the same in the page and in a terminal.
+ */
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+/** 1536 → "1.50 KiB", 13.5 MiB → "13.5 MiB", 300 MiB → "300 MiB"; not finite → "—". */
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n)) return '—';
+  let v = Math.abs(n);
+  let u = 0;
+  while (v >= 1024 && u < UNITS.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  // Rounding may carry into the next unit (1023.9 KiB → "1024 KiB"): step up instead.
+  if (u > 0 && u < UNITS.length - 1 && Number(v.toFixed(0)) >= 1024) {
+    v /= 1024;
+    u++;
+  }
+  const s = u === 0 ? String(Math.round(v)) : v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2);
+  return `${n < 0 ? '-' : ''}${s} ${UNITS[u]}`;
+}
