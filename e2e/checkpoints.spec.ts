@@ -79,7 +79,7 @@ test('Keep checkpoints 2: only the newest two checkpoints of the run stay in Ind
   await expect(page.getByLabel('Data summary')).toContainText('× 64 tokens');
   await page.getByRole('button', { name: 'Start training' }).click();
   await expect(page.getByRole('region', { name: 'Run' })).toContainText(
-    'Done. Export the adapter below.',
+    /Finished all \d+ steps\. Export the adapter/,
     {
       timeout: 180_000,
     },
@@ -119,7 +119,7 @@ test('a run whose checkpoint cannot fit in browser storage is refused at Start, 
   await page.getByRole('button', { name: 'Start training' }).click();
   const alert = page.getByRole('region', { name: 'Run' }).getByRole('alert');
   await expect(alert).toHaveAttribute('data-error-kind', 'storage-quota');
-  await expect(alert).toContainText(/One checkpoint of this run needs 0\.\d MB/);
+  await expect(alert).toContainText(/One checkpoint of this run needs 0\.\d MiB/);
   await expect(alert).toContainText('untick Embeddings');
   expect(await storedSteps(page)).toEqual([]);
   // Fewer trainables: the checkpoint fits, the run starts and writes it.

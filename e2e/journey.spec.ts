@@ -43,7 +43,7 @@ test('train the demo, reload mid-run, resume, survive a device loss, and export 
   // The weights' upload shows its bytes until the first step lands.
   const upload = page.getByRole('progressbar', { name: 'Weights upload' });
   await expect(upload).toHaveAttribute('aria-valuenow', '100');
-  await expect(page.getByRole('region', { name: 'Run' })).toContainText(/Done .*\d KB \/ \d+ KB/);
+  await expect(page.getByRole('region', { name: 'Run' })).toContainText(/Done .*\d KiB \/ \d+ KiB/);
 
   // Steps arrive: the progress bar advances and the charts fill.
   await expect.poll(() => stepNow(page), { timeout: 120_000 }).toBeGreaterThanOrEqual(3);

@@ -6,7 +6,7 @@
  */
 import { errorKind, StudioError, type ErrorKind } from '../util/errors.ts';
 import type { TrainSettings, StepRecord, EvalRecord } from './types.ts';
-import { STEP_FIELDS } from './step-history.ts';
+import { readRecord, RECORD_WIDTH, STEP_FIELDS, writeRecord } from './step-history.ts';
 
 export const CHECKPOINT_VERSION = 1;
 /** Floats per stored chunk (4 MiB). */
@@ -15,26 +15,24 @@ export const CHUNK_FLOATS = 1 << 20;
 /** The stored tensor holding a run's older step records (see CheckpointManifest.metrics). */
 export const METRICS_TENSOR = '#metrics/steps';
 
-/** All step records but the newest, packed as float32 rows of STEP_FIELDS. */
+/**
+ * All step records but the newest, packed as float32 rows of RECORD_WIDTH values: STEP_FIELDS, then
+ * the step's GPU memory (step-history.ts).
+ */
 function packSteps(steps: StepRecord[]): Float32Array {
   const n = steps.length - 1;
-  const out = new Float32Array(n * STEP_FIELDS.length);
-  for (let i = 0; i < n; i++)
-    STEP_FIELDS.forEach((f, j) => (out[i * STEP_FIELDS.length + j] = steps[i]![f]));
+  const out = new Float32Array(n * RECORD_WIDTH);
+  for (let i = 0; i < n; i++) writeRecord(steps[i]!, out, i * RECORD_WIDTH);
   return out;
 }
 
-function unpackSteps(data: Float32Array, n: number): StepRecord[] {
-  const w = STEP_FIELDS.length;
+/** `n` records of `w` values each (checkpoints written before memory was kept have STEP_FIELDS only). */
+function unpackSteps(data: Float32Array, n: number, w: number): StepRecord[] {
   if (data.length !== n * w)
     throw new CheckpointError(
       `The checkpoint's step history has ${data.length} values, expected ${n * w}.`,
     );
-  return Array.from({ length: n }, (_, i) => {
-    const r = {} as StepRecord;
-    STEP_FIELDS.forEach((f, j) => (r[f] = data[i * w + j]!));
-    return r;
-  });
+  return Array.from({ length: n }, (_, i) => readRecord(data, i * w, w));
 }
 
 /** A checkpoint that is missing, damaged, of another version or of another base model. */
@@ -71,7 +69,13 @@ export interface CheckpointManifest {
    * run's history costs 28 bytes a step per kept checkpoint rather than ~175 of JSON. `load` gives
    * them back in `steps` (and removes the tensor), as they were before storing.
    */
-  metrics: { steps: StepRecord[]; evals: EvalRecord[]; packedSteps?: number };
+  metrics: {
+    steps: StepRecord[];
+    evals: EvalRecord[];
+    packedSteps?: number;
+    /** Values per packed record (absent: STEP_FIELDS only, from before memory was recorded). */
+    packedWidth?: number;
+  };
   /** For each trainable: `<name>` (param), `<name>#m`, `<name>#v` (the moments, GPU or host). */
   tensors: TensorEntry[];
   bytes: number;
@@ -85,6 +89,8 @@ export interface CheckpointSummary {
   bytes: number;
   modelFingerprint: string;
   modelName: string;
+  /** The steps the run was set to take (it finished when `step` reached them). */
+  totalSteps: number;
 }
 
 /** Raw key/value storage a checkpoint store is built on. */
@@ -116,6 +122,7 @@ export class CheckpointStore {
           bytes: m.bytes,
           modelFingerprint: m.modelFingerprint,
           modelName: m.modelName,
+          totalSteps: m.settings.steps,
         });
       } catch {
         /* a damaged manifest is not listed */
@@ -155,7 +162,12 @@ export class CheckpointStore {
     const full: CheckpointManifest = {
       ...manifest,
       metrics: packed
-        ? { ...manifest.metrics, steps: steps.slice(-1), packedSteps: steps.length - 1 }
+        ? {
+            ...manifest.metrics,
+            steps: steps.slice(-1),
+            packedSteps: steps.length - 1,
+            packedWidth: RECORD_WIDTH,
+          }
         : manifest.metrics,
       version: CHECKPOINT_VERSION,
       tensors: entries,
@@ -222,8 +234,10 @@ export class CheckpointStore {
     if (packed !== undefined) {
       const data = tensors.get(METRICS_TENSOR);
       if (!data) throw new CheckpointError(`Checkpoint ${id} is missing its step history.`);
-      manifest.metrics.steps = [...unpackSteps(data, packed), ...manifest.metrics.steps];
+      const width = manifest.metrics.packedWidth ?? STEP_FIELDS.length;
+      manifest.metrics.steps = [...unpackSteps(data, packed, width), ...manifest.metrics.steps];
       delete manifest.metrics.packedSteps;
+      delete manifest.metrics.packedWidth;
       manifest.tensors = manifest.tensors.filter((t) => t.name !== METRICS_TENSOR);
       tensors.delete(METRICS_TENSOR);
     }

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CheckpointStore, METRICS_TENSOR, type CheckpointManifest } from './checkpoint.ts';
 import { testManifest } from '../test/manifest.ts';
 import { FolderBlobStore } from './store-node.ts';
-import type { StepRecord } from './types.ts';
+import type { StepMemory, StepRecord } from './types.ts';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -56,6 +56,17 @@ describe("a run's step history in its checkpoints", () => {
       gradNorm: 1 + 1 / (i + 1),
       tokensPerSec: 120 + (i % 7) * 0.37,
       elapsedMs: 1234.5678 * (i + 1),
+      memory: {
+        current: {
+          weights: 1_234_567,
+          lora: 40_960 + i,
+          gradients: 81_920,
+          optimizer: 163_840,
+          activations: 5_400_000 + 16 * i,
+          workspace: 3_600_000,
+        },
+        peakTotal: 10_700_000 + 64 * i,
+      },
     }));
 
   it('comes back as it was (older records to float32, the newest exactly), the tensors unchanged', async () => {
@@ -73,8 +84,15 @@ describe("a run's step history in its checkpoints", () => {
     expect(m.metrics.steps).toHaveLength(300);
     expect(m.metrics.steps.at(-1)).toEqual(steps.at(-1));
     m.metrics.steps.slice(0, -1).forEach((r, i) => {
-      for (const [k, v] of Object.entries(steps[i]!))
+      const { memory, ...scalars } = steps[i]!;
+      for (const [k, v] of Object.entries(scalars))
         expect(r[k as keyof StepRecord], `${k} of step ${i + 1}`).toBe(Math.fround(v));
+      // The memory measured at each step comes back too (float32, as the chart draws it).
+      expect(r.memory!.peakTotal).toBe(Math.fround(memory!.peakTotal));
+      for (const [k, v] of Object.entries(memory!.current))
+        expect(r.memory!.current[k as keyof StepMemory['current']], `${k} of step ${i + 1}`).toBe(
+          Math.fround(v),
+        );
     });
     expect(m.metrics.evals).toEqual(evals);
     expect(m.metrics.packedSteps).toBeUndefined();
@@ -83,7 +101,7 @@ describe("a run's step history in its checkpoints", () => {
     expect(tensors.get('w')).toEqual(w);
   });
 
-  it('costs 28 bytes a step (float32 rows), not its JSON', async () => {
+  it('costs 56 bytes a step (float32 rows: 7 values and 7 of memory), not its JSON', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'history-'));
     dirs.push(dir);
     const store = new CheckpointStore(new FolderBlobStore(dir));
@@ -91,8 +109,8 @@ describe("a run's step history in its checkpoints", () => {
     const size = async (n: number) =>
       store.save({ ...testManifest(`run${n}`, n), metrics: { steps: history(n), evals: [] } }, w);
     const [a, b] = [await size(20), await size(520)];
-    expect(b - a).toBeGreaterThanOrEqual(500 * 28);
-    expect(b - a).toBeLessThan(500 * 28 + 64);
+    expect(b - a).toBeGreaterThanOrEqual(500 * 56);
+    expect(b - a).toBeLessThan(500 * 56 + 64);
     // The newest record stays in the manifest; the rest is the packed tensor.
     const { manifest: m } = await store.load('run520-step000520');
     expect(m.metrics.steps).toHaveLength(520);
@@ -117,5 +135,51 @@ describe("a run's step history in its checkpoints", () => {
     await expect(new CheckpointStore(lossy).load('run-step000005')).rejects.toThrow(
       `Checkpoint run-step000005 is missing data for ${METRICS_TENSOR}.`,
     );
+  });
+
+  it('a checkpoint written before memory was recorded loads its steps without memory', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'history-'));
+    dirs.push(dir);
+    const blobs = new FolderBlobStore(dir);
+    const steps = history(5);
+    await new CheckpointStore(blobs).save(
+      { ...testManifest('run', 5), metrics: { steps, evals: [] } },
+      new Map([['w', new Float32Array(4)]]),
+    );
+    // The same checkpoint as the previous layout stored it: 7 values a record, no packedWidth.
+    const m = JSON.parse((await blobs.getManifest('run-step000005'))!) as CheckpointManifest;
+    delete m.metrics.packedWidth;
+    const entry = m.tensors.find((t) => t.name === METRICS_TENSOR)!;
+    entry.size = 4 * 7;
+    const old = new Float32Array(
+      steps
+        .slice(0, 4)
+        .flatMap((r) => [
+          r.step,
+          r.loss,
+          r.smoothLoss,
+          r.lr,
+          r.gradNorm,
+          r.tokensPerSec,
+          r.elapsedMs,
+        ]),
+    );
+    const older = Object.assign(Object.create(blobs) as FolderBlobStore, {
+      getManifest: () => Promise.resolve(JSON.stringify(m)),
+      getChunk: (id: string, key: string) =>
+        key.startsWith(METRICS_TENSOR)
+          ? Promise.resolve(new Uint8Array(old.buffer))
+          : blobs.getChunk(id, key),
+    });
+    const { manifest } = await new CheckpointStore(older).load('run-step000005');
+    expect(manifest.metrics.steps).toHaveLength(5);
+    expect(manifest.metrics.steps.slice(0, 4).map((r) => r.memory)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    expect(manifest.metrics.steps[2]!.loss).toBe(Math.fround(steps[2]!.loss));
+    expect(manifest.metrics.steps[4]!.memory).toEqual(steps[4]!.memory);
   });
 });

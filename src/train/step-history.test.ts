@@ -27,6 +27,24 @@ describe('StepHistory', () => {
     expect(h.at(-12)).toBeUndefined();
   });
 
+  it("keeps each step's measured memory, and none where a record had none", () => {
+    const h = new StepHistory(2);
+    const current = {
+      weights: 1_234_567,
+      lora: 4096,
+      gradients: 8192,
+      optimizer: 16_384,
+      activations: 5_400_000,
+      workspace: 3_600_000,
+    };
+    const withMemory = { ...rec(0), memory: { current, peakTotal: 11_000_000 } };
+    h.push(withMemory);
+    h.push(rec(1));
+    expect(h.at(0)).toEqual(withMemory);
+    expect(h.at(1)).toEqual(rec(1));
+    expect(h.at(1)!.memory).toBeUndefined();
+  });
+
   it('replace() restores a checkpoint history and pushing continues after it', () => {
     const h = new StepHistory(2);
     for (let i = 0; i < 5; i++) h.push(rec(i));

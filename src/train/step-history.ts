@@ -3,7 +3,8 @@
  * the JS heap by an object and its boxed numbers every step (the soak measures that heap). Records
  * read back (at, map, iteration) are fresh objects, made only when the charts or a checkpoint ask.
  */
-import type { StepRecord } from './types.ts';
+import { MEMORY_CATEGORIES } from '../engine/memory.ts';
+import type { StepMemory, StepRecord } from './types.ts';
 
 /** The fields of a StepRecord, in their column order (also the packed checkpoint order). */
 export const STEP_FIELDS = [
@@ -16,7 +17,46 @@ export const STEP_FIELDS = [
   'elapsedMs',
 ] as const satisfies readonly (keyof StepRecord)[];
 
-const W = STEP_FIELDS.length;
+/**
+ * The columns after STEP_FIELDS that hold a step's measured GPU memory: bytes per category, then the
+ * peak total. NaN where a record has no memory (restored from an older checkpoint).
+ */
+export const MEMORY_FIELDS = [...MEMORY_CATEGORIES, 'peakTotal'] as const;
+
+/** Values per stored record: the scalar fields, then the memory columns. */
+export const RECORD_WIDTH = STEP_FIELDS.length + MEMORY_FIELDS.length;
+
+const W = RECORD_WIDTH;
+const S = STEP_FIELDS.length;
+
+/** Writes a record's values (RECORD_WIDTH of them) into `out` at `o`. */
+export function writeRecord(r: StepRecord, out: Float32Array | Float64Array, o: number): void {
+  for (let j = 0; j < S; j++) out[o + j] = r[STEP_FIELDS[j]!];
+  const m = r.memory;
+  for (let j = 0; j < MEMORY_FIELDS.length; j++) {
+    const f = MEMORY_FIELDS[j]!;
+    out[o + S + j] = m ? (f === 'peakTotal' ? m.peakTotal : m.current[f]) : NaN;
+  }
+}
+
+/**
+ * Reads a record of `width` values from `data` at `o`: STEP_FIELDS, then (when `width` holds them)
+ * the memory columns; a record whose memory columns are NaN, or absent, has no `memory`.
+ */
+export function readRecord(data: Float32Array | Float64Array, o: number, width = W): StepRecord {
+  const r = {} as StepRecord;
+  for (let j = 0; j < S; j++) r[STEP_FIELDS[j]!] = data[o + j]!;
+  if (width >= W && !Number.isNaN(data[o + S]!)) {
+    const m: StepMemory = { current: {} as StepMemory['current'], peakTotal: 0 };
+    for (let j = 0; j < MEMORY_FIELDS.length; j++) {
+      const f = MEMORY_FIELDS[j]!;
+      if (f === 'peakTotal') m.peakTotal = data[o + S + j]!;
+      else m.current[f] = data[o + S + j]!;
+    }
+    r.memory = m;
+  }
+  return r;
+}
 
 export class StepHistory implements Iterable<StepRecord> {
   private data: Float64Array;
@@ -41,8 +81,7 @@ export class StepHistory implements Iterable<StepRecord> {
 
   push(r: StepRecord): void {
     if ((this.n + 1) * W > this.data.length) this.reserve(Math.max(2 * this.n, this.n + 1));
-    const o = this.n * W;
-    for (let j = 0; j < W; j++) this.data[o + j] = r[STEP_FIELDS[j]!];
+    writeRecord(r, this.data, this.n * W);
     this.n++;
   }
 
@@ -50,9 +89,7 @@ export class StepHistory implements Iterable<StepRecord> {
   at(i: number): StepRecord | undefined {
     const k = i < 0 ? this.n + i : i;
     if (k < 0 || k >= this.n) return undefined;
-    const r = {} as StepRecord;
-    for (let j = 0; j < W; j++) r[STEP_FIELDS[j]!] = this.data[k * W + j]!;
-    return r;
+    return readRecord(this.data, k * W);
   }
 
   /** Replaces every record (restoring a checkpoint). */

@@ -97,6 +97,8 @@ export class Trainer {
       this.stepMs = Number.isNaN(this.stepMs) ? stepMs : 0.7 * this.stepMs + 0.3 * stepMs;
       record.elapsedMs = this.elapsedMs;
       record.tokensPerSec = (s.context * s.gradAccum) / (this.stepMs / 1000);
+      const memory = this.rt.memory.snapshot();
+      record.memory = { current: memory.current, peakTotal: memory.peakTotal };
       this.steps.push(record);
       const perStep = this.stepMs;
       this.emit({
@@ -104,7 +106,7 @@ export class Trainer {
         record,
         totalSteps: s.steps,
         etaMs: perStep * (s.steps - this.step),
-        memory: this.rt.memory.snapshot(),
+        memory,
       });
       if (s.evalEvery > 0 && this.step % s.evalEvery === 0 && this.data.heldOut.length > 0)
         await this.runEval();

@@ -1,5 +1,5 @@
 /** Settings, records and events of a training run (shared by the worker protocol and the CLI). */
-import type { MemorySnapshot } from '../engine/memory.ts';
+import type { MemoryBytes, MemorySnapshot } from '../engine/memory.ts';
 import { defaultLora, groupSize, ropeFactor, type LoraSettings } from '../model/longlora.ts';
 import type { AttentionPattern, LlamaShape } from '../model/types.ts';
 
@@ -82,6 +82,17 @@ export interface StepRecord {
   gradNorm: number;
   tokensPerSec: number;
   elapsedMs: number;
+  /**
+   * GPU memory measured right after the step (bytes in use per category, and the run's peak total so
+   * far); absent for steps restored from a checkpoint written before memory was recorded.
+   */
+  memory?: StepMemory;
+}
+
+/** The GPU memory of one step as the history keeps it. */
+export interface StepMemory {
+  current: MemoryBytes;
+  peakTotal: number;
 }
 
 export interface EvalRecord {

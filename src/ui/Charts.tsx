@@ -18,8 +18,6 @@ import {
   LineChart,
   ReferenceLine,
   ResponsiveContainer,
-  Scatter,
-  ComposedChart,
   Tooltip,
   XAxis,
   YAxis,
@@ -27,7 +25,7 @@ import {
 import { MEMORY_CATEGORIES, totalBytes } from '../engine/memory.ts';
 import { throttle } from '../store/metrics.ts';
 import { useStudio, type StudioState } from '../store/index.ts';
-import { formatBytes, formatCount, formatLr } from './format.ts';
+import { formatBytes, formatCount, formatLr, formatLrAxis } from './format.ts';
 import { CATEGORY_COLORS } from './memory-colors.ts';
 import { EmptyState, Panel } from './Panel.tsx';
 
@@ -90,6 +88,7 @@ export function ChartsPanel() {
           dataKey="lr"
           color="#8a6bb8"
           fmt={formatLr}
+          axisFmt={formatLrAxis}
         />
         <SimpleChart
           m={m}
@@ -128,9 +127,43 @@ function ChartFrame({
   );
 }
 
+/** One row of the Loss chart: a step's loss, and its evaluation when one ran after it. */
+interface LossRow {
+  step: number;
+  loss?: number;
+  smoothed?: number;
+  evalLoss?: number;
+}
+
+/**
+ * The Loss chart's rows: one per step, the evaluations merged in by step (a row of its own where the
+ * step's point was thinned away), in step order. One data array, so the tooltip reads the row under
+ * the cursor for every series.
+ */
+export function lossRows(m: StudioState['metrics']): LossRow[] {
+  const rows: LossRow[] = m.steps.map((p) => ({
+    step: p.step,
+    loss: p.loss,
+    smoothed: p.smoothedLoss,
+  }));
+  const byStep = new Map(rows.map((r) => [r.step, r]));
+  let inserted = false;
+  for (const e of m.evals) {
+    const row = byStep.get(e.step);
+    if (row) row.evalLoss = e.loss;
+    else {
+      const r = { step: e.step, evalLoss: e.loss };
+      byStep.set(e.step, r);
+      rows.push(r);
+      inserted = true;
+    }
+  }
+  if (inserted) rows.sort((a, b) => a.step - b.step);
+  return rows;
+}
+
 const LossChart = memo(function LossChart({ m }: M) {
-  const data = m.steps.map((p) => ({ step: p.step, loss: p.loss, smoothed: p.smoothedLoss }));
-  const evals = m.evals.map((e) => ({ step: e.step, evalLoss: e.loss, ppl: e.perplexity }));
+  const data = lossRows(m);
   const lastEval = m.evals.at(-1);
   return (
     <ChartFrame
@@ -146,9 +179,9 @@ const LossChart = memo(function LossChart({ m }: M) {
         </>
       }
     >
-      <ComposedChart data={data} margin={{ top: 6, right: 10, bottom: 0, left: -14 }}>
+      <LineChart data={data} margin={{ top: 6, right: 10, bottom: 0, left: -14 }}>
         <CartesianGrid {...GRID} />
-        <XAxis {...STEP_AXIS} allowDuplicatedCategory={false} />
+        <XAxis {...STEP_AXIS} />
         <YAxis tick={AXIS} domain={['auto', 'auto']} tickFormatter={(v: number) => v.toFixed(2)} />
         <Tooltip content={<Tip />} />
         <Line
@@ -158,6 +191,7 @@ const LossChart = memo(function LossChart({ m }: M) {
           dot={false}
           isAnimationActive={false}
           strokeWidth={1}
+          connectNulls
         />
         <Line
           dataKey="smoothed"
@@ -166,22 +200,26 @@ const LossChart = memo(function LossChart({ m }: M) {
           dot={false}
           isAnimationActive={false}
           strokeWidth={2}
+          connectNulls
         />
-        <Scatter
-          data={evals}
+        <Line
           dataKey="evalLoss"
           name="eval loss"
-          fill="#d08c3c"
+          stroke="none"
+          dot={{ r: 3, fill: '#d08c3c', stroke: '#d08c3c' }}
+          activeDot={{ r: 4, fill: '#d08c3c' }}
           isAnimationActive={false}
+          legendType="circle"
         />
-      </ComposedChart>
+      </LineChart>
     </ChartFrame>
   );
 });
 
 const MemoryChart = memo(function MemoryChart({ m }: M) {
-  const data = m.steps.map((p) => ({ step: p.step, ...p.memory.current }));
-  const peak = m.last?.memory.peakTotal ?? 0;
+  // A step restored without its measured memory has a row with no values: a gap, not zeros.
+  const data = m.steps.map((p) => ({ step: p.step, ...p.memory?.current }));
+  const peak = m.steps.reduce((x, p) => Math.max(x, p.memory?.peakTotal ?? 0), 0);
   return (
     <ChartFrame
       name="Memory chart"
@@ -232,6 +270,8 @@ interface SimpleProps extends M {
   dataKey: 'lr' | 'tokensPerSecond';
   color: string;
   fmt: (v: number) => string;
+  /** The Y axis's ticks, when they need one notation for all (else `fmt`). */
+  axisFmt?: (v: number) => string;
 }
 
 const SimpleChart = memo(function SimpleChart({
@@ -241,6 +281,7 @@ const SimpleChart = memo(function SimpleChart({
   dataKey,
   color,
   fmt,
+  axisFmt = fmt,
 }: SimpleProps) {
   const data = m.steps.map((p) => ({ step: p.step, [dataKey]: p[dataKey] }));
   return (
@@ -248,7 +289,7 @@ const SimpleChart = memo(function SimpleChart({
       <LineChart data={data} margin={{ top: 6, right: 10, bottom: 0, left: 4 }}>
         <CartesianGrid {...GRID} />
         <XAxis {...STEP_AXIS} />
-        <YAxis tick={AXIS} tickFormatter={fmt} width={58} />
+        <YAxis tick={AXIS} tickFormatter={axisFmt} width={58} />
         <Tooltip content={<Tip fmt={fmt} />} />
         <Line
           dataKey={dataKey}
@@ -274,18 +315,21 @@ interface TipProps {
 function Tip({ active, payload, label, bytes, fmt }: TipProps) {
   if (!active || !payload?.length) return null;
   const f = (v: number) => (bytes ? formatBytes(v) : fmt ? fmt(v) : v.toFixed(4));
+  // Only the series that have a value at this step (a step without an evaluation lists no eval loss).
+  const shown = payload.filter((p) => typeof p.value === 'number' && Number.isFinite(p.value));
   const total = bytes
-    ? totalBytes(Object.fromEntries(payload.map((p) => [p.name, Number(p.value)])) as never)
+    ? totalBytes(Object.fromEntries(shown.map((p) => [p.name, Number(p.value)])) as never)
     : 0;
   return (
     <div className="chart-tooltip">
       <div>step {label}</div>
-      {payload.map((p) => (
+      {shown.map((p) => (
         <div key={String(p.name)} style={{ color: p.color }}>
           {p.name}: {f(Number(p.value))}
         </div>
       ))}
-      {bytes && <div>total: {formatBytes(total)}</div>}
+      {bytes && shown.length > 0 && <div>total: {formatBytes(total)}</div>}
+      {bytes && shown.length === 0 && <div>not measured (restored from an older checkpoint)</div>}
     </div>
   );
 }

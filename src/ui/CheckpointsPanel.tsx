@@ -7,7 +7,8 @@ import { DEMO_MODEL_NAME } from '../util/demo.ts';
 import type { CheckpointInfo } from '../worker/protocol.ts';
 import { ErrorNote } from './ErrorNote.tsx';
 import { formatBytes } from './format.ts';
-import { Panel } from './Panel.tsx';
+import { Panel, showPanel } from './Panel.tsx';
+import { NUMBER_RULES, numberProblem } from '../util/setting-rules.ts';
 
 /** The Checkpoints panel. */
 export function CheckpointsPanel() {
@@ -35,6 +36,13 @@ export function CheckpointsPanel() {
   // Offer the latest run unless it is the one on screen (a failed one is offered again).
   const offer = latest && !busy && (latest.runId !== run.runId || run.state === 'failed');
   const latestElsewhere = !!latest && elsewhere.includes(latest.runId);
+  // A run whose latest checkpoint is at its last step finished: nothing is left to resume.
+  const finished = !!latest && latest.step >= latest.totalSteps;
+  /** Continues (or opens) a run and shows the Run panel, where its progress appears. */
+  const continueRun = (id: string, steps?: number) => {
+    showPanel('run');
+    void resumeFrom(id, steps);
+  };
   const resumeWhy = (runId: string): string | undefined =>
     busy
       ? 'A run is going in this tab: stop it first.'
@@ -90,10 +98,20 @@ export function CheckpointsPanel() {
           </button>
         </div>
       )}
-      {offer && !latestElsewhere && (
-        <div className="callout">
-          A run of <strong>{latest.modelName}</strong> stopped at step {latest.step}.{' '}
-          <button type="button" className="small" onClick={() => void resumeFrom(latest.id)}>
+      {offer && !latestElsewhere && finished && (
+        <FinishedRun
+          latest={latest}
+          open={() => continueRun(latest.id)}
+          further={(steps) => continueRun(latest.id, steps)}
+          exportIt={() => void exportOne(latest)}
+          exportWhy={exportWhy(latest)}
+        />
+      )}
+      {offer && !latestElsewhere && !finished && (
+        <div className="callout" role="group" aria-label="Latest run">
+          A run of <strong>{latest.modelName}</strong> stopped at step {latest.step} of{' '}
+          {latest.totalSteps}.{' '}
+          <button type="button" className="small" onClick={() => continueRun(latest.id)}>
             Resume latest run
           </button>
         </div>
@@ -115,7 +133,7 @@ export function CheckpointsPanel() {
                 className="small"
                 disabled={resumeWhy(k.runId) !== undefined}
                 aria-description={resumeWhy(k.runId)}
-                onClick={() => void resumeFrom(k.id)}
+                onClick={() => continueRun(k.id)}
                 aria-label={`Resume from step ${k.step}`}
               >
                 Resume
@@ -169,5 +187,87 @@ export function CheckpointsPanel() {
       </div>
       {c.error && <ErrorNote error={c.error} />}
     </Panel>
+  );
+}
+
+/**
+ * The latest run finished all its steps: open it (to evaluate, generate or export it), export its
+ * adapter, or train it further to a new total of steps.
+ */
+function FinishedRun({
+  latest,
+  open,
+  further,
+  exportIt,
+  exportWhy,
+}: {
+  latest: CheckpointInfo;
+  open(): void;
+  further(steps: number): void;
+  exportIt(): void;
+  exportWhy: string | undefined;
+}) {
+  const [steps, setSteps] = useState(2 * latest.totalSteps);
+  const problem =
+    numberProblem(
+      NUMBER_RULES.steps,
+      steps,
+      'The new total',
+      Number.isNaN(steps) ? '' : String(steps),
+    ) ??
+    (steps <= latest.step
+      ? `The new total must be more than the ${latest.step} steps already trained.`
+      : null);
+  return (
+    <div className="callout" role="group" aria-label="Latest run">
+      <p>
+        A run of <strong>{latest.modelName}</strong> finished all {latest.totalSteps} steps.
+      </p>
+      <div className="button-row">
+        <button
+          type="button"
+          className="small"
+          onClick={open}
+          aria-description="Loads the trained adapter, so Evaluate, Generate and Export use it."
+        >
+          Open finished run
+        </button>
+        <button
+          type="button"
+          className="small"
+          disabled={exportWhy !== undefined}
+          aria-description={exportWhy}
+          onClick={exportIt}
+        >
+          Export adapter
+        </button>
+        <label htmlFor="further-steps">Train further to</label>
+        <input
+          id="further-steps"
+          type="number"
+          min={latest.step + 1}
+          value={Number.isNaN(steps) ? '' : steps}
+          aria-invalid={problem ? true : undefined}
+          aria-describedby={problem ? 'further-error' : undefined}
+          onChange={(e) => setSteps(e.target.value === '' ? NaN : Number(e.target.value))}
+          style={{ width: 90 }}
+        />
+        <span>steps</span>
+        <button
+          type="button"
+          className="small"
+          disabled={problem !== null}
+          aria-description={problem ?? undefined}
+          onClick={() => further(steps)}
+        >
+          Train further
+        </button>
+      </div>
+      {problem && (
+        <span className="field-error" id="further-error" role="alert">
+          {problem}
+        </span>
+      )}
+    </div>
   );
 }

@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { evaluatePerplexity, generateText, runPasskey } from '../store/actions.ts';
 import type { ShownError } from '../store/errors.ts';
 import { useStudio } from '../store/index.ts';
+import { NUMBER_RULES, numberProblem } from '../util/setting-rules.ts';
 import { ErrorNote } from './ErrorNote.tsx';
 import { Panel } from './Panel.tsx';
 
@@ -16,6 +17,14 @@ export function EvaluatePanel() {
   const [length, setLength] = useState(2048);
   const [prompt, setPrompt] = useState('Once upon a time');
   const [output, setOutput] = useState('');
+  /** The prompt the shown text continues (as it was when Generate was pressed). */
+  const [continued, setContinued] = useState('');
+  const lengthProblem = numberProblem(
+    NUMBER_RULES.passkeyLength,
+    length,
+    'Passkey length',
+    Number.isNaN(length) ? '' : String(length),
+  );
   const BUSY: Record<string, string> = {
     ppl: 'Measuring perplexity',
     passkey: 'Running the passkey test',
@@ -69,13 +78,15 @@ export function EvaluatePanel() {
           min={64}
           step={64}
           value={length}
-          onChange={(e) => setLength(Number(e.target.value))}
+          aria-invalid={lengthProblem ? true : undefined}
+          aria-describedby={lengthProblem ? 'pk-len-error' : undefined}
+          onChange={(e) => setLength(e.target.value === '' ? NaN : Number(e.target.value))}
           style={{ width: 90 }}
         />
         <button
           type="button"
-          disabled={why !== undefined}
-          aria-description={why}
+          disabled={why !== undefined || lengthProblem !== null}
+          aria-description={why ?? lengthProblem ?? undefined}
           onClick={() =>
             void go('passkey', async () => {
               const r = await runPasskey(length, Date.now() & 0xffff);
@@ -91,6 +102,11 @@ export function EvaluatePanel() {
           Run passkey test
         </button>
       </div>
+      {lengthProblem && (
+        <span className="field-error" id="pk-len-error" role="alert">
+          {lengthProblem}
+        </span>
+      )}
       {result && <p role="status">{result}</p>}
       <div className="field">
         <label htmlFor="prompt">Prompt</label>
@@ -103,6 +119,7 @@ export function EvaluatePanel() {
           aria-description={why}
           onClick={() => {
             setOutput('');
+            setContinued(prompt);
             void go('gen', () => generateText(prompt, 200, (t) => setOutput((o) => o + t)));
           }}
         >
@@ -111,7 +128,10 @@ export function EvaluatePanel() {
       </div>
       {output && (
         <div className="output" aria-label="Generated text">
-          {output}
+          <span className="prompt-echo" title="Your prompt">
+            {continued}
+          </span>
+          <span className="continuation">{output}</span>
         </div>
       )}
       {error && <ErrorNote error={error} onDismiss={() => setError(null)} />}

@@ -14,7 +14,7 @@ interface PanelProps {
 /** A card with a heading that names the region for assistive technology. */
 export function Panel({ id, title, hint, actions, children, className }: PanelProps) {
   return (
-    <section className={`panel ${className ?? ''}`} aria-labelledby={`${id}-title`}>
+    <section id={id} className={`panel ${className ?? ''}`} aria-labelledby={`${id}-title`}>
       <header className="panel-head">
         <div>
           <h2 id={`${id}-title`}>{title}</h2>
@@ -30,4 +30,9 @@ export function Panel({ id, title, hint, actions, children, className }: PanelPr
 /** What a panel shows before it has anything to show. */
 export function EmptyState({ children }: { children: ReactNode }) {
   return <div className="empty">{children}</div>;
+}
+
+/** Brings a panel into view (the Run panel once a run is resumed from lower on the page). */
+export function showPanel(id: string): void {
+  document.getElementById(id)?.scrollIntoView({ block: 'start', behavior: 'instant' });
 }

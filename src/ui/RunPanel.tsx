@@ -1,5 +1,6 @@
 /** Start / Pause / Resume / Stop, the progress bar, and the run's live numbers. */
 import { useStudio } from '../store/index.ts';
+import { firstNumberProblem } from '../util/setting-rules.ts';
 import { ErrorNote } from './ErrorNote.tsx';
 import { formatCount, formatDuration } from './format.ts';
 import { LoadProgressBar, ProgressBar } from './LoadProgressBar.tsx';
@@ -15,24 +16,29 @@ export function RunPanel() {
   const last = useStudio((s) => s.metrics.last);
   const total = useStudio((s) => s.metrics.totalSteps || s.settings?.steps || 0);
   const { startTraining, pause, resume, stop, dismissRunError } = useStudio.getState();
+  const settingsProblem = useStudio((s) => (s.settings ? firstNumberProblem(s.settings) : null));
   const active = run.state === 'running' || run.state === 'paused' || run.state === 'starting';
   const why = !hasModel
     ? 'Load a model and data to start.'
     : !hasData
       ? 'Load training data to start.'
-      : plan && !plan.fits
-        ? 'Change the flagged settings to start.'
-        : null;
+      : settingsProblem
+        ? `Fix the flagged setting to start: ${settingsProblem}`
+        : plan && !plan.fits
+          ? 'Change the flagged settings to start.'
+          : null;
   // Why Start is disabled (its accessible description); the panel's hint says it too.
   const startWhy =
     why ??
     (plan ? undefined : planError ? `The memory plan failed: ${planError.message}` : 'Planning…');
   const step = last?.step ?? 0;
+  // A time left only while the run goes on (not once it is paused, stopped, done or failed).
+  const eta = last && (run.state === 'running' || run.state === 'starting') ? last.etaMs : NaN;
   return (
     <Panel
       id="run"
       title="Run"
-      hint={why ?? stateText(run.state)}
+      hint={why ?? stateText(run.state, step, total)}
       actions={
         <div className="button-row">
           {!active && (
@@ -89,7 +95,7 @@ export function RunPanel() {
         <Stat k="Loss (smoothed)" v={last ? last.smoothedLoss.toFixed(3) : '—'} />
         <Stat k="Tokens / s" v={last ? formatCount(Math.round(last.tokensPerSecond)) : '—'} />
         <Stat k="Elapsed" v={last ? formatDuration(last.elapsedMs) : '—'} />
-        <Stat k="ETA" v={last ? formatDuration(last.etaMs) : '—'} />
+        <Stat k="ETA" v={formatDuration(eta)} />
       </div>
       {run.error && <ErrorNote error={run.error} onDismiss={dismissRunError} />}
     </Panel>
@@ -105,15 +111,17 @@ function Stat({ k, v }: { k: string; v: string }) {
   );
 }
 
-function stateText(s: string): string {
+/** What the run is doing, in a sentence: a run that reached its last step is done, not stopped. */
+function stateText(s: string, step: number, total: number): string {
+  if (s === 'stopped' && total > 0 && step >= total) s = 'done';
   return (
     {
       idle: 'Ready to start.',
       starting: 'Uploading weights and compiling kernels…',
       running: 'Training.',
       paused: 'Paused. A checkpoint was kept.',
-      stopped: 'Stopped.',
-      done: 'Done. Export the adapter below.',
+      stopped: `Stopped at step ${step} of ${total}. A checkpoint was kept: resume it from Checkpoints.`,
+      done: `Finished all ${total} steps. Export the adapter, evaluate it, or train further from Checkpoints.`,
       failed: 'The run stopped with an error.',
     }[s] ?? ''
   );

@@ -2,6 +2,7 @@
 import { LINEAR_NAMES } from '../model/longlora.ts';
 import type { AttentionPattern, LoraTarget, TrainingSettings } from '../worker/protocol.ts';
 import { useStudio } from '../store/index.ts';
+import { NUMBER_RULES, numberProblems, type NumberSetting } from '../util/setting-rules.ts';
 import { formatBytes } from './format.ts';
 import { MemoryPlanView } from './MemoryPlanView.tsx';
 import { EmptyState, Panel } from './Panel.tsx';
@@ -12,35 +13,33 @@ const PATTERNS: { value: AttentionPattern; label: string; title: string }[] = [
   { value: 'full', label: 'Full', title: 'Ordinary causal attention' },
 ];
 
-/** The training settings that are numbers. */
+/** The training settings that are numbers with a range (src/util/setting-rules.ts). */
 type NumericSetting = {
-  [K in keyof TrainingSettings]: TrainingSettings[K] extends number ? K : never;
+  [K in keyof TrainingSettings]: TrainingSettings[K] extends number
+    ? K extends NumberSetting
+      ? K
+      : never
+    : never;
 }[keyof TrainingSettings];
 
-/** A NumberField bound to one numeric setting. */
-interface SettingField extends Omit<NumberFieldProps, 'value' | 'onChange'> {
+/** A NumberField bound to one numeric setting; its label and range come from the rule table. */
+interface SettingField extends Omit<NumberFieldProps, 'value' | 'onChange' | 'label' | 'error'> {
   setting: NumericSetting;
 }
 
 const LORA_FIELDS: SettingField[] = [
-  { setting: 'loraRank', id: 'rank', label: 'LoRA rank', min: 1 },
-  { setting: 'loraAlpha', id: 'alpha', label: 'LoRA alpha', min: 1 },
+  { setting: 'loraRank', id: 'rank' },
+  { setting: 'loraAlpha', id: 'alpha' },
 ];
 
 const OPTIMIZER_FIELDS: SettingField[] = [
-  { setting: 'learningRate', id: 'lr', label: 'Learning rate', step: 'any', min: 0 },
-  { setting: 'warmupSteps', id: 'warmup', label: 'Warmup', min: 0 },
-  { setting: 'gradAccumulation', id: 'accum', label: 'Gradient accumulation', min: 1 },
-  { setting: 'evalInterval', id: 'eval', label: 'Evaluate every', min: 0 },
-  { setting: 'checkpointInterval', id: 'ckpt', label: 'Checkpoint every', min: 0 },
-  {
-    setting: 'checkpointMinutes',
-    id: 'ckpt-min',
-    label: 'Checkpoint minutes',
-    step: 'any',
-    min: 0,
-  },
-  { setting: 'keepCheckpoints', id: 'ckpt-keep', label: 'Keep checkpoints', min: 0 },
+  { setting: 'learningRate', id: 'lr', step: 'any' },
+  { setting: 'warmupSteps', id: 'warmup' },
+  { setting: 'gradAccumulation', id: 'accum' },
+  { setting: 'evalInterval', id: 'eval' },
+  { setting: 'checkpointInterval', id: 'ckpt' },
+  { setting: 'checkpointMinutes', id: 'ckpt-min', step: 'any' },
+  { setting: 'keepCheckpoints', id: 'ckpt-keep' },
 ];
 
 /** The "Also train (LoRA+)" checkboxes. */
@@ -55,7 +54,8 @@ export function TrainingPanel() {
   const model = useStudio((st) => st.model.summary);
   const plan = useStudio((st) => st.plan);
   const set = useStudio((st) => st.setSettings);
-  const locked = useStudio((st) => ['starting', 'running', 'paused'].includes(st.run.state));
+  const runState = useStudio((st) => st.run.state);
+  const locked = ['starting', 'running', 'paused'].includes(runState);
   if (!s || !model) {
     return (
       <Panel
@@ -67,36 +67,49 @@ export function TrainingPanel() {
       </Panel>
     );
   }
+  const problems = numberProblems(s);
   const field = ({ setting, ...props }: SettingField) => (
     <NumberField
       key={props.id}
       {...props}
+      label={NUMBER_RULES[setting].label}
+      min={props.min ?? NUMBER_RULES[setting].min}
       value={s[setting]}
+      error={problems[setting]}
       onChange={(v) => set({ [setting]: v })}
     />
   );
+  // Why the fields cannot be changed now (shown above them, and as the group's description).
+  const lockedWhy = locked
+    ? runState === 'paused'
+      ? 'The run is paused: its settings stay as they were started. Stop it to change them for a new run.'
+      : 'A run is going: stop it to change the settings for a new run.'
+    : undefined;
   const toggleTarget = (t: LoraTarget, on: boolean) =>
     set({ loraTargets: on ? [...s.loraTargets, t] : s.loraTargets.filter((x) => x !== t) });
   return (
     <Panel id="training" title="Training" hint="Target context, LongLoRA attention and optimizer.">
-      <fieldset disabled={locked} className="fields">
-        <NumberField
-          id="ctx"
-          label="Target context"
-          value={s.targetContext}
-          min={8}
-          step={8}
-          onChange={(v) => set({ targetContext: v })}
-          note={plan ? `RoPE ×${plan.ropeFactor} · group ${plan.groupSize} tokens` : 'planning…'}
-        />
-        <NumberField
-          id="steps"
-          label="Steps"
-          value={s.steps}
-          min={1}
-          onChange={(v) => set({ steps: v })}
-          note="optimizer steps"
-        />
+      {lockedWhy && (
+        <p className="locked-note" id="settings-locked" role="note">
+          {lockedWhy}
+        </p>
+      )}
+      <fieldset
+        disabled={locked}
+        className="fields"
+        aria-describedby={lockedWhy ? 'settings-locked' : undefined}
+      >
+        {field({
+          setting: 'targetContext',
+          id: 'ctx',
+          step: 8,
+          note: problems.targetContext
+            ? undefined
+            : plan
+              ? `RoPE ×${plan.ropeFactor} · group ${plan.groupSize} tokens`
+              : 'planning…',
+        })}
+        {field({ setting: 'steps', id: 'steps', note: 'optimizer steps' })}
         <fieldset className="wide">
           <legend>Attention pattern</legend>
           <div className="segmented">
@@ -161,11 +174,14 @@ interface NumberFieldProps {
   step?: number | 'any';
   /** A short line under the input (derived values, units). */
   note?: string;
+  /** Why the value cannot be used (shown under the input, which is marked invalid). */
+  error?: string;
   onChange(v: number): void;
 }
 
 /** A labelled number input; an empty field is NaN (flagged by the settings check, not coerced). */
-function NumberField({ id, label, value, min, step, note, onChange }: NumberFieldProps) {
+function NumberField({ id, label, value, min, step, note, error, onChange }: NumberFieldProps) {
+  const described = [error && `${id}-error`, note && `${id}-note`].filter(Boolean).join(' ');
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
@@ -175,9 +191,20 @@ function NumberField({ id, label, value, min, step, note, onChange }: NumberFiel
         min={min}
         step={step}
         value={Number.isNaN(value) ? '' : value}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={described || undefined}
         onChange={(e) => onChange(e.target.value === '' ? NaN : Number(e.target.value))}
       />
-      {note && <span className="field-note">{note}</span>}
+      {error && (
+        <span className="field-error" id={`${id}-error`} role="alert">
+          {error}
+        </span>
+      )}
+      {note && (
+        <span className="field-note" id={`${id}-note`}>
+          {note}
+        </span>
+      )}
     </div>
   );
 }

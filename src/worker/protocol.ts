@@ -71,6 +71,7 @@ export interface ModelSummary {
  */
 export type { Separator as DataSeparator } from '../train/data.ts';
 import type { Separator as DataSeparator } from '../train/data.ts';
+import type { StepMemory } from '../train/types.ts';
 
 /** What the studio understood from the training data. */
 export interface DataSummary {
@@ -175,7 +176,11 @@ export type TrainingEvent =
       tokensPerSecond: number;
       elapsedMs: number;
       etaMs: number;
-      memory: MemorySnapshot;
+      /**
+       * GPU memory measured at this step (bytes in use per category, and the run's peak total so
+       * far); null for a restored step whose checkpoint did not record it.
+       */
+      memory: StepMemory | null;
     }
   | { type: 'eval'; step: number; loss: number; perplexity: number }
   /** The run's weights going to the GPU (bytes read from the model files and uploaded). */
@@ -209,6 +214,8 @@ export interface CheckpointInfo {
   createdAt: number;
   bytes: number;
   modelName: string;
+  /** The steps its run was set to take: the run finished when `step` reached them. */
+  totalSteps: number;
 }
 
 /** Perplexity over held-out text with full causal attention. */
@@ -282,7 +289,12 @@ export interface EngineApi {
   checkpointSoon(): Promise<void>;
   listCheckpoints(): Promise<CheckpointInfo[]>;
   deleteCheckpoint(id: string): Promise<void>;
-  resumeFromCheckpoint(id: string, onEvents: (events: TrainingEvent[]) => void): Promise<string>;
+  /** Continues a checkpoint's run; `steps` sets a new total, to train a finished run further. */
+  resumeFromCheckpoint(
+    id: string,
+    onEvents: (events: TrainingEvent[]) => void,
+    steps?: number,
+  ): Promise<string>;
   evaluate(context: number): Promise<EvalResult>;
   passkey(length: number, seed: number): Promise<PasskeyResult>;
   generate(prompt: string, maxTokens: number, onToken: (text: string) => void): Promise<string>;

@@ -13,7 +13,7 @@ import type { CheckpointManifest, CheckpointStore } from '../train/checkpoint.ts
 import type { Dataset } from '../train/data.ts';
 import { TUNE_BUDGET_MS, tuneModelKernels, tuneModelOf } from '../model/tune.ts';
 import { Trainer } from '../train/trainer.ts';
-import type { StepRecord, TrainEvent, TrainSettings } from '../train/types.ts';
+import type { StepMemory, StepRecord, TrainEvent, TrainSettings } from '../train/types.ts';
 import { toWorkerError } from '../util/errors.ts';
 import type { RunLock } from '../util/run-lock.ts';
 import { EventBatcher } from './batcher.ts';
@@ -136,7 +136,11 @@ export class Run implements Weights {
     });
     run = new Run(rt, params, model, settings, trainer, events, args.model.name, args.onDeviceLost);
     if (args.resume) run.replay(args.resume);
-    run.start();
+    // A finished run opened again (to evaluate, generate or export it) has no step left to take.
+    if (trainer.step >= settings.steps) {
+      events.push({ type: 'state', state: 'done' });
+      events.flush();
+    } else run.start();
     return run;
   }
 
@@ -174,10 +178,11 @@ export class Run implements Weights {
     this.lastCheckpointStep = manifest.step;
     const s = this.settings;
     this.events.push({ type: 'resumed', step: manifest.step, settings: fromTrainSettings(s) });
-    const memory = this.rt.memory.snapshot();
+    // Each restored step with the memory measured at it (none for a checkpoint from before memory
+    // was recorded: the chart leaves those steps empty rather than show today's numbers).
     for (const r of t.steps) {
       const perStep = r.elapsedMs / Math.max(r.step, 1);
-      this.events.push(stepEvent(r, s.steps, perStep * (s.steps - r.step), memory));
+      this.events.push(stepEvent(r, s.steps, perStep * (s.steps - r.step), r.memory ?? null));
     }
     for (const e of t.evals)
       this.events.push({ type: 'eval', step: e.step, loss: e.loss, perplexity: e.ppl });
@@ -242,7 +247,8 @@ export class Run implements Weights {
 
   private forward(e: TrainEvent): void {
     if (e.type === 'step') {
-      this.events.push(stepEvent(e.record, e.totalSteps, e.etaMs, e.memory));
+      const { current, peakTotal } = e.memory;
+      this.events.push(stepEvent(e.record, e.totalSteps, e.etaMs, { current, peakTotal }));
     } else if (e.type === 'eval') {
       const r = e.record;
       this.events.push({ type: 'eval', step: r.step, loss: r.loss, perplexity: r.ppl });
@@ -257,6 +263,7 @@ export class Run implements Weights {
           createdAt: Date.now(),
           bytes: e.bytes,
           modelName: this.modelName,
+          totalSteps: this.settings.steps,
         },
       });
     } else {
@@ -289,7 +296,7 @@ function stepEvent(
   r: StepRecord,
   totalSteps: number,
   etaMs: number,
-  memory: ReturnType<Runtime['memory']['snapshot']>,
+  memory: StepMemory | null,
 ): TrainingEvent {
   return {
     type: 'step',

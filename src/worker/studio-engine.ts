@@ -28,7 +28,8 @@ import {
 } from '../model/session.ts';
 import { CheckpointError, type CheckpointStore } from '../train/checkpoint.ts';
 import { parseAlpaca } from '../train/data.ts';
-import { BusyError, NotReadyError } from '../util/errors.ts';
+import { BusyError, NotReadyError, SettingsError } from '../util/errors.ts';
+import { firstNumberProblem, numberProblem, NUMBER_RULES } from '../util/setting-rules.ts';
 import { lockRun, type RunLock } from '../util/run-lock.ts';
 import { heldOutPerplexity, passkeyTrial, sample } from './inference.ts';
 import type {
@@ -209,6 +210,8 @@ export class StudioEngine {
   }
 
   async planMemory(settings: TrainingSettings, budgetBytes: number | null): Promise<MemoryPlan> {
+    const problem = firstNumberProblem(settings);
+    if (problem) throw new SettingsError(problem);
     return planFor(this.session, await this.adapter(), settings, budgetBytes);
   }
 
@@ -220,21 +223,38 @@ export class StudioEngine {
       createdAt: Date.parse(c.createdAt),
       bytes: c.bytes,
       modelName: c.modelName,
+      totalSteps: c.totalSteps,
     }));
   }
 
   /** Starts a new run in the background and returns its id; progress arrives as events. */
   async start(ui: TrainingSettings, onEvents: Events): Promise<string> {
     this.assertIdle('Starting a run');
+    // The same ranges the studio's fields and the CLI's flags check (a page may send anything).
+    const problem = firstNumberProblem(ui);
+    if (problem) throw new SettingsError(problem);
     this.tokenizer();
     return this.begin(toTrainSettings(ui, this.model().opened.config), onEvents);
   }
 
-  /** Restores a checkpoint (refusing another model's) and continues its run. */
-  async resumeFrom(id: string, onEvents: Events): Promise<string> {
+  /**
+   * Restores a checkpoint (refusing another model's) and continues its run; `steps` sets a new total
+   * (to train a finished run further). A run with no step left opens as done.
+   */
+  async resumeFrom(id: string, onEvents: Events, steps?: number): Promise<string> {
     this.assertIdle('Resuming');
     const resume = await this.store.load(id, modelFingerprint(this.model().opened));
-    return this.begin(resume.manifest.settings, onEvents, resume);
+    const m = resume.manifest;
+    if (steps !== undefined) {
+      const problem = numberProblem(NUMBER_RULES.steps, steps);
+      if (problem) throw new SettingsError(problem);
+      if (steps <= m.step)
+        throw new SettingsError(
+          `The run is at step ${m.step}: train it further to more than ${m.step} steps (got ${steps}).`,
+        );
+      m.settings = { ...m.settings, steps };
+    }
+    return this.begin(m.settings, onEvents, resume);
   }
 
   private async begin(

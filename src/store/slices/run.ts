@@ -11,7 +11,8 @@ import type {
 import { Comlink, getEngine } from '../engine-client.ts';
 import { describeError, type ShownError } from '../errors.ts';
 import type { StudioState } from '../index.ts';
-import { NotReadyError, RemoteError } from '../../util/errors.ts';
+import { NotReadyError, RemoteError, SettingsError } from '../../util/errors.ts';
+import { firstNumberProblem, inRange, NUMBER_RULES } from '../../util/setting-rules.ts';
 
 export interface RunSlice {
   settings: TrainingSettings | null;
@@ -29,7 +30,8 @@ export interface RunSlice {
   setSettings(patch: Partial<TrainingSettings>): void;
   refreshPlan(): Promise<void>;
   startTraining(): Promise<void>;
-  resumeFrom(checkpointId: string): Promise<void>;
+  /** Continues a checkpoint's run (`steps`: a new total, to train a finished run further). */
+  resumeFrom(checkpointId: string, steps?: number): Promise<void>;
   pause(): Promise<void>;
   resume(): Promise<void>;
   stop(): Promise<void>;
@@ -93,8 +95,7 @@ export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set,
       void get().refreshPlan();
       if (
         patch.targetContext !== undefined &&
-        Number.isInteger(patch.targetContext) &&
-        patch.targetContext > 0
+        inRange(NUMBER_RULES.targetContext, patch.targetContext)
       ) {
         clearTimeout(dataTimer);
         dataTimer = setTimeout(() => void get().rebuildData(next.targetContext), 300);
@@ -104,6 +105,11 @@ export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set,
       const s = get().settings;
       if (!s || !get().model.summary) return;
       const seq = ++planSeq;
+      // A number out of its range is flagged at its field; there is nothing to plan until it is fixed.
+      if (firstNumberProblem(s)) {
+        set({ plan: null, planError: null });
+        return;
+      }
       try {
         const plan = await getEngine().planMemory(s, get().gpuMemory);
         if (seq === planSeq) set({ plan, planError: null });
@@ -114,17 +120,22 @@ export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set,
     async startTraining() {
       const s = get().settings;
       if (!s) return;
+      // A Start that fails leaves the previous run's charts as they were.
+      const before = get().metrics;
       get().resetMetrics(s.steps);
       set({ run: { state: 'starting', runId: null, error: null } });
       try {
+        const problem = firstNumberProblem(s);
+        if (problem) throw new SettingsError(problem);
         await assertCheckpointFits(get().plan?.checkpointBytes);
         const runId = await getEngine().startTraining(s, onEvents());
         set({ run: { ...get().run, runId } });
       } catch (e) {
+        if (get().metrics.steps.length === 0) set({ metrics: before });
         set({ run: { state: 'failed', runId: null, error: describeError(e) } });
       }
     },
-    async resumeFrom(id) {
+    async resumeFrom(id, steps) {
       // After a reload nothing is loaded: the demo model comes back by itself, others by the user.
       const info = get().checkpoints.list.find((c) => c.id === id);
       if (!get().model.summary && info?.modelName === DEMO_MODEL_NAME)
@@ -135,7 +146,7 @@ export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set,
           throw new NotReadyError(
             `Load the model this checkpoint was trained on (${info?.modelName ?? 'unknown'}) first, then resume.`,
           );
-        const runId = await getEngine().resumeFromCheckpoint(id, onEvents());
+        const runId = await getEngine().resumeFromCheckpoint(id, onEvents(), steps);
         set({ run: { ...get().run, runId } });
       } catch (e) {
         set({ run: { state: 'failed', runId: null, error: describeError(e) } });
@@ -163,7 +174,7 @@ async function assertCheckpointFits(bytes: number | undefined): Promise<void> {
   if (est?.quota === undefined || est.usage === undefined) return;
   const free = Math.max(0, est.quota - est.usage);
   if (bytes <= free) return;
-  const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;
+  const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
   throw new RemoteError(
     'storage-quota',
     'StorageQuotaError',
