@@ -15,7 +15,8 @@ import {
   groupSize,
   ropeFactor,
 } from '../model/longlora.ts';
-import { defaultMemoryBudget, planTraining } from '../model/plan.ts';
+import { planTraining } from '../model/plan.ts';
+import { budgetWords, DEFAULT_MEMORY_BUDGET } from '../util/memory-budget.ts';
 import { formatBytes } from '../util/bytes.ts';
 import { loraSettingsOf } from '../model/session.ts';
 import { evaluate, slidingWindows } from '../train/evaluate.ts';
@@ -60,7 +61,7 @@ export async function info(argv: string[]): Promise<void> {
   const c = m.config;
   const context = num(v, 'context', defaultTargetContext(c));
   const given = budgetArg(v);
-  const budget = given ?? defaultMemoryBudget(false);
+  const budget = given ?? DEFAULT_MEMORY_BUDGET;
   const lora = loraFromArgs(v);
   const pattern = attentionArg(v, 's2');
   const group = num(v, 'group-size', groupSize(context, pattern));
@@ -122,7 +123,9 @@ export async function info(argv: string[]): Promise<void> {
   console.log(`  ${'total'.padEnd(12)} ${formatBytes(plan.total).padStart(12)}`);
   console.log(`  trainable parameters: ${plan.trainableParams.toLocaleString()}`);
   console.log(
-    problem ? `Does not fit ${formatBytes(budget)}: ${problem}` : `Fits in ${formatBytes(budget)}.`,
+    problem
+      ? `Does not fit ${budgetWords(budget, given !== null)}: ${problem}`
+      : `Fits in ${budgetWords(budget, given !== null)}.`,
   );
 }
 

@@ -16,7 +16,6 @@ import { applyAdapter, checkAdapterFits, weightSource } from '../model/session.t
 import { DEFAULT_LORA, type LoraSettings } from '../model/longlora.ts';
 import { LlamaParams } from '../model/params.ts';
 import {
-  defaultMemoryBudget,
   parseBudget,
   planProblem,
   planTraining,
@@ -25,6 +24,7 @@ import {
   type PlanInput,
 } from '../model/plan.ts';
 import { formatBytes } from '../util/bytes.ts';
+import { budgetWords, DEFAULT_MEMORY_BUDGET } from '../util/memory-budget.ts';
 import { isLinearName, LINEAR_NAMES } from '../model/types.ts';
 import {
   ATTENTION_PATTERNS,
@@ -161,12 +161,10 @@ export function planProblems(
           `(${formatBytes(limits.maxStorageBufferBindingSize)}). Use a smaller --context.`
         );
       }
-      const assumed = budgetGiven
-        ? ''
-        : ` (WebGPU does not report a GPU's memory; ${formatBytes(budget)} is assumed)`;
+      const assumed = budgetGiven ? '' : " (WebGPU does not report a GPU's memory)";
       return (
         `It needs about ${formatBytes(plan.total)} of GPU memory; the budget is ` +
-        `${formatBytes(budget)}${assumed}. ${run.lower ?? LOWER_LORA}; or, if this GPU has more ` +
+        `${budgetWords(budget, budgetGiven)}${assumed}. ${run.lower ?? LOWER_LORA}; or, if this GPU has more ` +
         `memory, say how much with --budget (e.g. --budget 16GiB).`
       );
     });
@@ -184,7 +182,7 @@ export function planInputFor(
 
 /**
  * Plans `run` on `rt` and refuses it, before anything is allocated, when it does not fit the
- * device's limits and the budget (--budget, else the default for this adapter) or its attention
+ * device's limits and the budget (--budget, else DEFAULT_MEMORY_BUDGET) or its attention
  * settings or trainables are invalid. `what` names the work ("grad", "train", "eval").
  */
 export function checkPlan(
@@ -194,7 +192,7 @@ export function checkPlan(
   what: string,
 ): MemoryPlan {
   const given = budgetArg(v);
-  const budget = given ?? defaultMemoryBudget(rt.info.isSoftware);
+  const budget = given ?? DEFAULT_MEMORY_BUDGET;
   const limits = rt.info.limits;
   const plan = planTraining({ ...run.plan, limits });
   const problems = planProblems(run, plan, limits, budget, given !== null);
@@ -204,7 +202,9 @@ export function checkPlan(
         problems.join(' '),
     );
   }
-  log(`plan: ${formatBytes(plan.total)} of GPU memory (budget ${formatBytes(budget)})`);
+  log(
+    `plan: ${formatBytes(plan.total)} of GPU memory (budget: ${budgetWords(budget, given !== null)})`,
+  );
   return plan;
 }
 

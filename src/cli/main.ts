@@ -1,4 +1,5 @@
 /** `longlora <command>`: the studio's engine headless in Node (Dawn WebGPU). */
+import { DEFAULT_MEMORY_BUDGET_TEXT } from '../util/memory-budget.ts';
 import { UsageError } from './args.ts';
 import { exportCluster, exportGguf } from './commands-export.ts';
 import { evalCmd, generateCmd, gradCmd, info } from './commands-model.ts';
@@ -36,7 +37,7 @@ Commands (MODEL: a Hugging Face folder, a .safetensors with config.json beside i
 such as "XDG_RUNTIME_DIR is invalid" or Vulkan feature warnings; hidden by default.
 
 --budget is the GPU memory to plan against (GiB, or 512MiB): WebGPU cannot report a GPU's memory,
-so without it the plan assumes 8 GiB. Every command refuses a plan that does not fit before it
+so without it the plan assumes ${DEFAULT_MEMORY_BUDGET_TEXT}. Every command refuses a plan that does not fit before it
 allocates anything.
 
 train --data: a .txt is one document unless it holds lines of only <|endoftext|> (or the tokenizer's

@@ -5,6 +5,7 @@
  */
 import { emptyMemoryBytes, totalBytes, type MemoryBytes } from '../engine/memory.ts';
 import { formatBytes } from '../util/bytes.ts';
+import { budgetWords } from '../util/memory-budget.ts';
 import { attentionBlockRows } from '../engine/kernels/attention.ts';
 import { crossEntropyChunkFor } from '../engine/kernels/cross_entropy.ts';
 import { blockByteSizes, blockBytesLimit } from '../engine/row-blocks.ts';
@@ -292,14 +293,6 @@ function attentionPlanRows(
 
 const GiB = 2 ** 30;
 
-/**
- * WebGPU does not report a GPU's memory, so training is planned against a budget: this one unless
- * the user states theirs. Software adapters (CPU) get less.
- */
-export function defaultMemoryBudget(isSoftware: boolean): number {
-  return (isSoftware ? 2 : 8) * GiB;
-}
-
 /** Parses a budget such as "8GiB", "512MiB" or a bare number of GiB into bytes; null when absent. */
 export function parseBudget(text: string | undefined): number | null {
   if (text === undefined) return null;
@@ -332,11 +325,14 @@ export function planProblem(
   return budgetProblem(plan, budgetBytes);
 }
 
-/** Why a plan exceeds a memory budget, or null when it fits. */
-export function budgetProblem(plan: MemoryPlan, budgetBytes: number): string | null {
+/**
+ * Why a plan exceeds a memory budget, or null when it fits. `stated`: the user gave the budget (else
+ * it is the assumed default, and named so).
+ */
+export function budgetProblem(plan: MemoryPlan, budgetBytes: number, stated = true): string | null {
   if (plan.total <= budgetBytes) return null;
   return (
-    `Training needs about ${formatBytes(plan.total)} of GPU memory; the budget is ${formatBytes(budgetBytes)}. ` +
+    `Training needs about ${formatBytes(plan.total)} of GPU memory; the budget is ${budgetWords(budgetBytes, stated)}. ` +
     'Lower the target context, the LoRA rank, or turn off embedding training.'
   );
 }

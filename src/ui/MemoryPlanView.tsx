@@ -2,6 +2,7 @@
 import { useState } from 'react';
 import { MEMORY_CATEGORIES } from '../engine/memory.ts';
 import { useStudio } from '../store/index.ts';
+import { budgetWords, DEFAULT_MEMORY_BUDGET_TEXT } from '../util/memory-budget.ts';
 import { ErrorNote } from './ErrorNote.tsx';
 import { formatBytes } from './format.ts';
 import { CATEGORY_COLORS } from './memory-colors.ts';
@@ -70,7 +71,9 @@ export function MemoryPlanView() {
       <GpuMemoryField />
       <span className="label">
         Planned GPU memory: <strong>{formatBytes(plan.total)}</strong> of{' '}
-        {plan.budgetStated ? 'your' : 'an assumed'} {formatBytes(plan.limits.budget)}
+        {plan.budgetStated
+          ? `your ${formatBytes(plan.limits.budget)}`
+          : budgetWords(plan.limits.budget, false)}
       </span>
       <div className="membar" aria-hidden="true">
         {MEMORY_CATEGORIES.map((c) => (
@@ -104,7 +107,7 @@ export function MemoryPlanView() {
       </div>
       <p className="field-note" id="gpu-memory-note">
         WebGPU does not report the GPU’s memory: state it above (remembered for this GPU)
-        {plan.budgetStated ? '.' : ', or the plan assumes what a typical card of this kind has.'}
+        {plan.budgetStated ? '.' : `, or the plan assumes ${DEFAULT_MEMORY_BUDGET_TEXT}.`}
       </p>
       {plan.problems.map((p) => (
         <div className="callout warn" role="alert" key={p.message}>

@@ -57,6 +57,21 @@ describe("the studio's plan", () => {
   });
 });
 
+describe('the assumed GPU memory', () => {
+  it('is one default on every adapter, hardware or software (CPU)', () => {
+    const settings = defaultSettings({
+      contextLength: 2048,
+      defaultContext: 8192,
+      parameters: 1.1e9,
+    });
+    for (const isSoftware of [false, true]) {
+      const plan = planFor(session('tinyllama-1.1b'), { ...adapter, isSoftware }, settings, null);
+      expect(plan.budgetStated, `software ${isSoftware}`).toBe(false);
+      expect(plan.limits.budget, `software ${isSoftware}`).toBe(8 * GiB);
+    }
+  });
+});
+
 describe('the checkpoint size shown before a run', () => {
   it('counts every tensor the run trains, Qwen3 q/k norms included, as the plan does', () => {
     const config = parseHfConfig(qwen3_06BConfigJson());

@@ -9,7 +9,8 @@ import { createTokenizer, openModel, type OpenedModel } from '../io/model.ts';
 import { baseName, readJson, readText, type ByteSource } from '../io/source.ts';
 import type { Tokenizer } from '../io/tokenizer.ts';
 import { defaultTargetContext, ropeProblem, type LoraSettings } from '../model/longlora.ts';
-import { budgetProblem, defaultMemoryBudget, planTraining, runProblems } from '../model/plan.ts';
+import { budgetProblem, planTraining, runProblems } from '../model/plan.ts';
+import { DEFAULT_MEMORY_BUDGET } from '../util/memory-budget.ts';
 import { IGNORE_INDEX } from '../util/labels.ts';
 import { buildDataset, type Dataset, type Separator } from '../train/data.ts';
 import { toTrainSettings } from './settings-map.ts';
@@ -233,7 +234,7 @@ export function planFor(
     checkpointing: t.checkpointing,
     limits,
   });
-  const budget = budgetBytes ?? defaultMemoryBudget(a.isSoftware);
+  const budget = budgetBytes ?? DEFAULT_MEMORY_BUDGET;
   const problems = runProblems(plan, t, limits, Infinity);
   if (rope) {
     const fix =
@@ -249,7 +250,7 @@ export function planFor(
       fix: 'Add more text or lower the target context.',
     });
   }
-  const over = budgetProblem(plan, budget);
+  const over = budgetProblem(plan, budget, budgetBytes !== null);
   const warnings = over
     ? [{ message: over, fix: 'Start anyway if your GPU has more free memory than stated.' }]
     : [];
