@@ -120,14 +120,21 @@ export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set,
     async startTraining() {
       const s = get().settings;
       if (!s) return;
-      // A Start that fails leaves the previous run's charts as they were.
+      // A Start that fails leaves the previous run's charts as they were: the page's own checks run
+      // before the charts are cleared, and a refusal from the worker puts them back.
       const before = get().metrics;
-      get().resetMetrics(s.steps);
+      const previous = get().run;
       set({ run: { state: 'starting', runId: null, error: null } });
       try {
         const problem = firstNumberProblem(s);
         if (problem) throw new SettingsError(problem);
         await assertCheckpointFits(get().plan?.checkpointBytes);
+      } catch (e) {
+        set({ run: { ...previous, error: describeError(e) } });
+        return;
+      }
+      get().resetMetrics(s.steps);
+      try {
         const runId = await getEngine().startTraining(s, onEvents());
         set({ run: { ...get().run, runId } });
       } catch (e) {
