@@ -1,7 +1,7 @@
 /**
  * The benchmark page: one Runtime on this browser's adapter, every `bench/*.bench.ts` module in
  * name order (or those named in `?only=a,b`), sections concatenated into one results object that
- * scripts/bench.mjs collects from `window.__benchResults`.
+ * bench/bench.mjs collects from `window.__benchResults`.
  */
 import { createBrowserRuntime } from '../src/engine/browser-host.ts';
 import type { BenchModule, BenchResults, Log } from './types.ts';

@@ -1,7 +1,7 @@
 /** Shared types of the benchmark harness: every `bench/*.bench.ts` module exports `run`. */
 import type { Runtime } from '../src/engine/runtime.ts';
 
-/** Progress output (shown on the page and forwarded to the terminal by scripts/bench.mjs). */
+/** Progress output (shown on the page and forwarded to the terminal by bench/bench.mjs). */
 export type Log = (line: string) => void;
 
 /** Sections a bench module returns; the page concatenates each section across modules. */

@@ -4,7 +4,7 @@
 # `npm run bench:node` (kernel benchmark at GPU shapes, fp32 FMA peak), `npm run bench:step -- --rows
 # all` (a LongLoRA training step per model fixture) and the GPU test files, each under a time limit
 # so the whole run ends within BUDGET seconds (default 570), then profiles a step's kernels
-# (scripts/profile-step.ts) at TinyLlama width, 8k tokens, and SmolLM2 width, 256 tokens.
+# (bench/profile-step.ts) at TinyLlama width, 8k tokens, and SmolLM2 width, 256 tokens.
 # STAGES picks stages (default "bench-node bench-step gpu-tests profile"). Writes logs and JSON to
 # OUTDIR.
 #   [STAGES="gpu-tests profile"] bash scripts/gpu-run.sh OUTDIR
@@ -74,10 +74,10 @@ run() { # name limit command...
   timeout -k 5 "$limit" "$@" > "$OUTDIR/$name.log" 2>&1
   echo "== $name: exit $? in $(($(date +%s) - t0)) s"
 }
-run bench-node 120 node --import tsx scripts/bench-node.ts --only "${BENCH_ONLY:-matmul,attention}" \
+run bench-node 120 node --import tsx bench/bench-node.ts --only "${BENCH_ONLY:-matmul,attention}" \
   --out "$OUTDIR/results-node.json"
 [ -f "$OUTDIR/bench-node.log" ] && tail -12 "$OUTDIR/bench-node.log"
-run bench-step 260 node --import tsx scripts/bench-step.ts --rows all --steps 5 --timeout 120 \
+run bench-step 260 node --import tsx bench/bench-step.ts --rows all --steps 5 --timeout 120 \
   --out "$OUTDIR/step.json"
 [ -f "$OUTDIR/bench-step.log" ] && tail -10 "$OUTDIR/bench-step.log"
 run gpu-tests 150 node node_modules/vitest/vitest.mjs run --config $K/vitest.gpu.config.mjs \
@@ -90,10 +90,10 @@ fixture() { # model layers → folder
 }
 case " $STAGES " in *" profile "*)
   export BY_LABEL=1
-  run profile.tinyllama-8k 120 node --import tsx scripts/profile-step.ts --steps 3 --context 8192 \
+  run profile.tinyllama-8k 120 node --import tsx bench/profile-step.ts --steps 3 --context 8192 \
     --model "$(fixture tinyllama-1.1b 1)"
   head -25 "$OUTDIR/profile.tinyllama-8k.log"
-  run profile.smollm2-4l 90 node --import tsx scripts/profile-step.ts --steps 3 --context 256 \
+  run profile.smollm2-4l 90 node --import tsx bench/profile-step.ts --steps 3 --context 256 \
     --model "$(fixture smollm2-135m 4)"
   head -25 "$OUTDIR/profile.smollm2-4l.log"
 esac

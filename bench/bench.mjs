@@ -8,8 +8,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright';
 import { createServer } from 'vite';
-import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
-import { ensureNodeModules, ensureSystemDeps } from './sys-deps.mjs';
+import { CHROMIUM, CHROMIUM_ARGS } from '../scripts/chromium.mjs';
+import { ensureNodeModules, ensureSystemDeps } from '../scripts/sys-deps.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'bench', 'results.json');

@@ -1,5 +1,5 @@
 /**
- * The training-step benchmark's Chromium page (scripts/bench-step.ts --host chromium opens it): the
+ * The training-step benchmark's Chromium page (bench/bench-step.ts --host chromium opens it): the
  * row's model files fetched from the Vite server (`dir`, `files`), the kernels tuned with choices in
  * IndexedDB as the studio keeps them, then the same measurement as the Node child
  * (bench-step-core.ts) on this page's WebGPU adapter. The result lands in window.__stepResult.

@@ -1,7 +1,7 @@
 // Where a training step's GPU time goes: runs a few steps of the demo setup in Node (Dawn) with every
 // dispatch submitted on its own, and times each one by when the queue reports it done. Prints time
 // per kernel (shader) for the last step. Usage:
-//   npx tsx scripts/profile-step.ts [--context 1024] [--pattern s2] [--steps 2] [--model DIR]
+//   npx tsx bench/profile-step.ts [--context 1024] [--pattern s2] [--steps 2] [--model DIR]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { setTuneStore } from '../src/engine/kernels/autotune.ts';

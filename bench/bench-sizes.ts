@@ -171,7 +171,7 @@ async function nodeChild(name: Model, step: boolean): Promise<void> {
 /** Runs the Node child for `name`; the step (when asked) is killed after `timeoutS` seconds. */
 function runNode(name: Model, step: boolean, timeoutS: number): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    const args = ['--import', 'tsx', 'scripts/bench-sizes.ts', '--child', name];
+    const args = ['--import', 'tsx', 'bench/bench-sizes.ts', '--child', name];
     if (step) args.push('--step');
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let buf = '';
@@ -226,7 +226,7 @@ async function runChromium(
   timeoutS: number,
 ): Promise<Record<string, unknown>> {
   const { chromium } = await import('playwright');
-  const { CHROMIUM, CHROMIUM_ARGS } = await import('./chromium.mjs');
+  const { CHROMIUM, CHROMIUM_ARGS } = await import('../scripts/chromium.mjs');
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [...CHROMIUM_ARGS, '--enable-precise-memory-info'],

@@ -27,7 +27,7 @@ import { openModelPath } from '../src/io/open-node.ts';
 import { LlamaModel } from '../src/model/llama.ts';
 import { defaultLora, groupSize, ropeFactor } from '../src/model/longlora.ts';
 import { loadParams } from '../src/model/session.ts';
-import { writeRealModel } from './make-fixtures.ts';
+import { writeRealModel } from '../scripts/make-fixtures.ts';
 
 const { values } = parseArgs({
   options: {

@@ -1,6 +1,6 @@
 /**
- * The soak benchmark's loop (issue #12), shared by its Node part (scripts/soak.ts) and its Chromium
- * part (scripts/soak-page.ts): one training run of the demo through the studio's engine
+ * The soak benchmark's loop (issue #12), shared by its Node part (bench/soak.ts) and its Chromium
+ * part (bench/soak-page.ts): one training run of the demo through the studio's engine
  * (StudioEngine, the code the worker runs) with a pause/resume every `pauseEvery` steps, an
  * evaluation every `evalEvery` and a checkpoint every `checkpointEvery` kept to `keep`. Every step it
  * samples the live GPU tensors, the GPU bytes per category, the JS heap (after a forced collection

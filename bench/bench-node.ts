@@ -7,8 +7,8 @@
 //   npm run bench:node [-- --only matmul,attention] [--out F]
 import { readdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { fmaPeakGflops } from '../bench/fma.ts';
-import type { BenchModule, BenchResults, MatmulRow } from '../bench/types.ts';
+import { fmaPeakGflops } from './fma.ts';
+import type { BenchModule, BenchResults, MatmulRow } from './types.ts';
 import { createNodeRuntime } from '../src/engine/node-host.ts';
 
 const { values } = parseArgs({
@@ -35,14 +35,14 @@ const results: BenchResults = {
   matmul: [],
   attention: [],
 };
-const names = readdirSync(new URL('../bench/', import.meta.url))
+const names = readdirSync(new URL('./', import.meta.url))
   .filter((f) => f.endsWith('.bench.ts'))
   .sort();
 for (const file of names) {
   const name = file.replace(/\.bench\.ts$/, '');
   if (only && !only.includes(name)) continue;
   console.log(`— ${name}`);
-  const mod = (await import(`../bench/${file}`)) as BenchModule;
+  const mod = (await import(`./${file}`)) as BenchModule;
   const sections = await mod.run(rt, (line) => console.log(line));
   for (const [key, rows] of Object.entries(sections)) {
     const prev = results[key];

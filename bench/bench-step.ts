@@ -7,7 +7,7 @@
 // exact shapes of the real models (scripts/make-fixtures.ts), written under fixtures/generated/step/.
 // Writes bench/step.json (rows merged by id; `--out` names another file, e.g. a GPU machine's) and
 // prints a table. `--rows all` runs every row.
-// `--host chromium` runs the rows in headless Chromium instead (scripts/bench-step-page.ts, the same
+// `--host chromium` runs the rows in headless Chromium instead (bench/bench-step-page.ts, the same
 // measurement on the browser's adapter); rows are kept per host.
 //   npm run bench:step [-- --rows stories260k,smollm2-4l] [--steps 2] [--timeout 3600] [--out F]
 //     [--host node|chromium]
@@ -106,7 +106,7 @@ function runChild(r: Row, timeoutS: number): Promise<Record<string, unknown>> {
     const args = [
       '--import',
       'tsx',
-      'scripts/bench-step.ts',
+      'bench/bench-step.ts',
       '--child',
       r.id,
       '--steps',
@@ -140,21 +140,21 @@ async function child(r: Row, steps: number): Promise<void> {
 }
 
 /**
- * The rows in headless Chromium: scripts/bench-step-page.html served by Vite from the repository
+ * The rows in headless Chromium: bench/bench-step-page.html served by Vite from the repository
  * (the fixture's files fetched from it), one fresh browser per row; the tuning choices live in the
  * browser profile's IndexedDB, kept across rows as the studio keeps them.
  */
 async function chromiumRows(rows: Row[], timeoutS: number): Promise<Record<string, unknown>[]> {
   const { chromium } = await import('playwright');
   const { createServer } = await import('vite');
-  const { CHROMIUM, CHROMIUM_ARGS } = await import('./chromium.mjs');
+  const { CHROMIUM, CHROMIUM_ARGS } = await import('../scripts/chromium.mjs');
   const server = await createServer({
     root: process.cwd(),
     configFile: false,
     logLevel: 'warn',
     cacheDir: join('node_modules', '.vite-bench-step'),
     server: { host: 'localhost', port: 0, strictPort: false, hmr: false },
-    optimizeDeps: { entries: ['scripts/bench-step-page.html'] },
+    optimizeDeps: { entries: ['bench/bench-step-page.html'] },
   });
   await server.listen();
   const address = server.httpServer?.address();
@@ -181,7 +181,7 @@ async function chromiumRows(rows: Row[], timeoutS: number): Promise<Record<strin
           dir: dir === 'public/demo' ? '/demo' : `/${dir}`,
           files: files.join(','),
         });
-        await page.goto(`http://localhost:${port}/scripts/bench-step-page.html?${q}`, {
+        await page.goto(`http://localhost:${port}/bench/bench-step-page.html?${q}`, {
           timeout: 600_000,
         });
         await page.waitForFunction(() => window.__stepResult || window.__stepError, undefined, {

@@ -2,13 +2,13 @@
  * Soak benchmark (issue #12): `--steps` training steps of the demo in Node (default 500) and
  * `--browser-steps` in headless Chromium (default 200), at 64 tokens, through the studio's engine
  * (StudioEngine, the worker's own code), with a pause/resume every 50 steps, an evaluation every 25
- * and a checkpoint every 20 kept to 3 (scripts/soak-loop.ts). Every step it samples live GPU tensors,
+ * and a checkpoint every 20 kept to 3 (bench/soak-loop.ts). Every step it samples live GPU tensors,
  * GPU bytes per category, the JS heap after a forced garbage collection (in Node without its code
  * space: see dataHeap), and the checkpoints'
  * storage: the checkpoint folder's bytes in Node, IndexedDB's usage (navigator.storage.estimate) in
  * Chromium. Writes bench/soak.json (a part not run keeps its previous result) and prints a table.
  *
- *   npx tsx scripts/soak.ts [--steps 500] [--browser-steps 200] [--context 64] [--out bench/soak.json]
+ *   npx tsx bench/soak.ts [--steps 500] [--browser-steps 200] [--context 64] [--out bench/soak.json]
  *
  * `--steps 0` or `--browser-steps 0` skips that part (a quick check: `--steps 40 --browser-steps 0`).
  * On a shared machine run the Chromium part under `flock /tmp/browser.lock`.
@@ -33,7 +33,7 @@ import { bytesSource } from '../src/io/source.ts';
 import { CheckpointStore } from '../src/train/checkpoint.ts';
 import { FolderBlobStore } from '../src/train/store-node.ts';
 import { StudioEngine } from '../src/worker/studio-engine.ts';
-import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
+import { CHROMIUM, CHROMIUM_ARGS } from '../scripts/chromium.mjs';
 import { runSoak, SOAK_DEFAULTS, type SoakOptions, type SoakResult } from './soak-loop.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -130,7 +130,7 @@ async function browserPart(steps: number): Promise<SoakResult> {
     logLevel: 'warn',
     cacheDir: join(ROOT, 'node_modules', '.vite-soak'),
     server: { host: 'localhost', port: 0, strictPort: false, hmr: false },
-    optimizeDeps: { entries: ['scripts/soak-page.html'] },
+    optimizeDeps: { entries: ['bench/soak-page.html'] },
   });
   await server.listen();
   const address = server.httpServer?.address();
@@ -148,7 +148,7 @@ async function browserPart(steps: number): Promise<SoakResult> {
     page.on('pageerror', (e) => console.error(`[chromium error] ${e.message}`));
     const q = new URLSearchParams({ steps: String(steps), context: String(values.context) });
     // Vite transforms the engine's modules on first request: slow on a busy machine.
-    await page.goto(`http://localhost:${port}/scripts/soak-page.html?${q}`, { timeout: 600_000 });
+    await page.goto(`http://localhost:${port}/bench/soak-page.html?${q}`, { timeout: 600_000 });
     // Saves the page's result so far as it comes (after each pause/resume).
     let saved = 0;
     for (;;) {

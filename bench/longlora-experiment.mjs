@@ -1,15 +1,15 @@
 // The LongLoRA result on a real model: stories260K (trained at 512 tokens) extended with position
 // interpolation, measured before and after LongLoRA training (s2 + LoRA+), against full-attention
-// training and LoRA without trainable embeddings/norms. Writes docs/longlora-results-N.json and a loss
-// plot docs/longlora-loss-N.png. Usage: node scripts/longlora-experiment.mjs [--context 2048] [--steps 80]
-// [--no-plot] (train and measure only) | [--plot-only] (plot docs/longlora-results-N.json, which opens a
+// training and LoRA without trainable embeddings/norms. Writes bench/longlora-results-N.json and a loss
+// plot docs/longlora-loss-N.png. Usage: node bench/longlora-experiment.mjs [--context 2048] [--steps 80]
+// [--no-plot] (train and measure only) | [--plot-only] (plot bench/longlora-results-N.json, which opens a
 // headless Chromium; on a shared machine run it under the browser lock).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright';
-import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
+import { CHROMIUM, CHROMIUM_ARGS } from '../scripts/chromium.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -25,7 +25,7 @@ const { values } = parseArgs({
 });
 const N = Number(values.context);
 if (values['plot-only']) {
-  await plot(JSON.parse(readFileSync(`docs/longlora-results-${N}.json`, 'utf8')));
+  await plot(JSON.parse(readFileSync(`bench/longlora-results-${N}.json`, 'utf8')));
   process.exit(0);
 }
 const model = 'public/demo';
@@ -61,7 +61,7 @@ const evalPpl = (extra, ctx = N) =>
     ),
   );
 
-const resultsPath = `docs/longlora-results-${N}.json`;
+const resultsPath = `bench/longlora-results-${N}.json`;
 const results = existsSync(resultsPath) ? JSON.parse(readFileSync(resultsPath, 'utf8')) : {};
 results.context = N;
 results.steps = Number(values.steps);

@@ -1,7 +1,7 @@
 /**
- * The soak benchmark's Chromium part (scripts/soak.ts opens this page): the studio's engine
+ * The soak benchmark's Chromium part (bench/soak.ts opens this page): the studio's engine
  * (StudioEngine, as the worker runs it) on this page's WebGPU adapter with checkpoints in the real
- * IndexedDB store (IdbBlobStore), through the shared loop of scripts/soak-loop.ts. The JS heap is
+ * IndexedDB store (IdbBlobStore), through the shared loop of bench/soak-loop.ts. The JS heap is
  * performance.memory's used size after gc() (Chromium with --js-flags=--expose-gc and
  * --enable-precise-memory-info); storage is navigator.storage.estimate()'s usage.
  */

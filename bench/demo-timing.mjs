@@ -7,8 +7,8 @@ import { execSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright';
-import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
-import { ensureNodeModules, ensureSystemDeps } from './sys-deps.mjs';
+import { CHROMIUM, CHROMIUM_ARGS } from '../scripts/chromium.mjs';
+import { ensureNodeModules, ensureSystemDeps } from '../scripts/sys-deps.mjs';
 
 const { values } = parseArgs({
   options: {

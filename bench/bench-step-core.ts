@@ -1,9 +1,9 @@
 /**
  * One row of the training-step benchmark (npm run bench:step): its fixture and context, and the
- * measurement itself, shared by the Node child (scripts/bench-step.ts) and the Chromium page
- * (scripts/bench-step-page.ts) so both hosts run the same code on their adapter.
+ * measurement itself, shared by the Node child (bench/bench-step.ts) and the Chromium page
+ * (bench/bench-step-page.ts) so both hosts run the same code on their adapter.
  */
-import { fmaPeakGflops } from '../bench/fma.ts';
+import { fmaPeakGflops } from './fma.ts';
 import type { Runtime } from '../src/engine/runtime.ts';
 import { linearShape, LINEAR_NAMES } from '../src/io/config.ts';
 import { createTokenizer, type OpenedModel } from '../src/io/model.ts';
