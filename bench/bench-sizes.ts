@@ -502,8 +502,11 @@ async function runChromium(
       if (done) {
         const chart =
           (await page.getByRole('figure', { name: 'Memory chart' }).textContent()) ?? '';
-        const m = /peak ([\d.]+) (KB|MB|GB)/.exec(chart);
-        allocated = m ? Number(m[1]) * { KB: 1e3, MB: 1e6, GB: 1e9 }[m[2] as 'KB'] : null;
+        // The chart prints binary units (util/bytes.ts formatBytes: KiB, MiB, GiB).
+        const m = /peak ([\d.]+) (KiB|MiB|GiB)/.exec(chart);
+        allocated = m
+          ? Number(m[1]) * { KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30 }[m[2] as 'KiB']
+          : null;
         stepResult = { phase: 'step', ms, peakGpuBytesShown: allocated };
         console.log(`  chromium ${name}: first step after ${ms} ms`);
       } else {

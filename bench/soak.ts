@@ -184,7 +184,7 @@ declare global {
   }
 }
 
-const mb = (n: number) => `${(n / 2 ** 20).toFixed(2)} MB`;
+const mb = (n: number) => `${(n / 2 ** 20).toFixed(2)} MiB`;
 const pct = (g: number) => `${g >= 0 ? '+' : ''}${(g * 100).toFixed(1)} %`;
 
 function printTable(name: string, r: SoakResult): void {
