@@ -21,6 +21,7 @@ import { CheckpointStore } from '../train/checkpoint.ts';
 import { buildClusterFiles } from '../io/cluster.ts';
 import { trainedTensorShapes } from '../io/config.ts';
 import { numel } from '../io/dtype.ts';
+import { AdapterError } from '../io/errors.ts';
 import {
   buildDataset,
   parseAlpaca,
@@ -284,10 +285,14 @@ async function initAdapterArg(
     for (const t of a.trained) {
       const shape = shapes.get(t.name);
       if (shape === undefined)
-        throw new Error(`it trains ${t.name}, which this studio does not train`);
+        throw new AdapterError(
+          'adapter_model.safetensors',
+          `it trains ${t.name}, which this studio does not train`,
+        );
       const want = numel(shape);
       if (t.data.length !== want)
-        throw new Error(
+        throw new AdapterError(
+          'adapter_model.safetensors',
           `its ${t.name} has ${t.data.length} values; this model's has ${want} (another model?)`,
         );
     }

@@ -1,6 +1,7 @@
 /** Browser host (page or Web Worker): navigator.gpu, shaders bundled by Vite from shaders/. */
 import { requestGpu, type RuntimeCaps } from './device.ts';
 import { Runtime, type ShaderLoader } from './runtime.ts';
+import { InternalError } from '../util/errors.ts';
 
 const sources = import.meta.glob('/shaders/*.wgsl', {
   query: '?raw',
@@ -11,7 +12,7 @@ const sources = import.meta.glob('/shaders/*.wgsl', {
 /** Returns `shaders/<name>.wgsl` as bundled by Vite. */
 export const loadBundledShader: ShaderLoader = (name) => {
   const s = sources[`/shaders/${name}.wgsl`];
-  if (s === undefined) throw new Error(`no shader named ${name}`);
+  if (s === undefined) throw new InternalError(`no shader named ${name}`);
   return s;
 };
 

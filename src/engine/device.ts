@@ -1,5 +1,6 @@
 /** Device acquisition shared by every host: pick an adapter, request the limits the work needs. */
 import { WebGPUUnavailableError } from './errors.ts';
+import { InternalError } from '../util/errors.ts';
 
 /** What the UI and CLI show about the adapter, and what kernels branch on. */
 export interface AdapterSummary {
@@ -84,7 +85,7 @@ export async function requestGpu(
 function checkCap(name: string, v: number | undefined): number {
   if (v === undefined) return Infinity;
   if (!Number.isInteger(v) || v < 4 || v % 4 !== 0) {
-    throw new RangeError(`${name} cap must be a positive multiple of 4 bytes (got ${v})`);
+    throw new InternalError(`${name} cap must be a positive multiple of 4 bytes (got ${v})`);
   }
   return v;
 }

@@ -85,6 +85,14 @@ export class ShaderCompilationError extends EngineError {
   }
 }
 
+/**
+ * The GPU computed wrong results: every kernel variant autotuning tried failed its check against a
+ * float64 dot product (a driver or hardware fault, or a kernel this GPU miscompiles).
+ */
+export class KernelCheckError extends EngineError {
+  readonly kind = 'gpu-results';
+}
+
 /** A GPU validation error that is a bug in the engine rather than the user's input. */
 export class GPUValidationError extends EngineError {
   readonly kind = 'gpu-validation';

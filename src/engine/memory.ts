@@ -1,4 +1,5 @@
 /** Byte accounting per category for every GPU allocation the engine makes. */
+import { InternalError } from '../util/errors.ts';
 
 export const MEMORY_CATEGORIES = [
   'weights',
@@ -48,7 +49,7 @@ export class MemoryTracker {
   free(category: MemoryCategory, bytes: number): void {
     this.current[category] -= bytes;
     if (this.current[category] < 0)
-      throw new Error(`memory accounting went negative in ${category}`);
+      throw new InternalError(`memory accounting went negative in ${category}`);
   }
 
   /** Forgets peaks (e.g. at the start of a run). */

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { errorKind } from '../util/errors.ts';
+import { TooLargeError } from './errors.ts';
 import { blockByteSizes, blockBytesLimit, blockRowCount } from './row-blocks.ts';
 
 describe('row blocks (sizes)', () => {
@@ -32,7 +34,15 @@ describe('row blocks (sizes)', () => {
     expect(f32.reduce((a, b) => a + b)).toBe(128256 * 2048 * 4);
   });
 
-  it('refuses a row that does not fit', () => {
-    expect(() => blockRowCount(10, 100, 'f32', 396)).toThrow(RangeError);
+  it('refuses a row that does not fit, as too large for this GPU', () => {
+    expect(() => blockRowCount(10, 100, 'f32', 396)).toThrow(TooLargeError);
+    let e: unknown;
+    try {
+      blockRowCount(10, 100, 'f32', 396);
+    } catch (x) {
+      e = x;
+    }
+    expect(errorKind(e)).toBe('out-of-memory');
+    expect((e as Error).message).toMatch(/One row of 100 f32 values binds 400 bytes at once/);
   });
 });

@@ -6,6 +6,7 @@
  * cross_entropy.ts, optimizer.ts). When the whole matrix fits one block there is one block and the
  * kernels dispatch exactly as for a plain tensor.
  */
+import { TooLargeError } from './errors.ts';
 import type { MemoryCategory } from './memory.ts';
 import { DTYPE_BYTES, type DType, type Runtime, type Tensor } from './runtime.ts';
 
@@ -91,7 +92,13 @@ export function blockRowCount(rows: number, cols: number, dtype: DType, maxBytes
   let n = Math.floor(maxBytes / (cols * DTYPE_BYTES[dtype]));
   if (DTYPE_BYTES[dtype] === 2 && cols % 2 === 1) n -= n % 2;
   if (n < 1) {
-    throw new RangeError(`rows of ${cols} ${dtype} values do not fit a block of ${maxBytes} bytes`);
+    // Not even one row fits what this GPU binds at once: the model is too wide for it.
+    throw new TooLargeError(
+      `One row of ${cols} ${dtype} values`,
+      cols * DTYPE_BYTES[dtype],
+      'maxStorageBufferBindingSize',
+      maxBytes,
+    );
   }
   return n;
 }

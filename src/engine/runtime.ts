@@ -16,6 +16,7 @@ import { decodeHalves } from '../util/half.ts';
 import { MemoryTracker, type MemoryCategory } from './memory.ts';
 import type { RowBlocks } from './row-blocks.ts';
 import { expandShader, type ExpandedWgsl } from './wgsl-include.ts';
+import { InternalError } from '../util/errors.ts';
 
 /** How long a failed call waits for device.lost to settle before trusting its own error. */
 const LOSS_SETTLE_MS = 1000;
@@ -99,7 +100,7 @@ export class Tensor {
   /** The tensor's one buffer; throws for a tensor stored in parts (bind it through row views). */
   get buffer(): GPUBuffer {
     if (this.parts.length > 1) {
-      throw new Error(
+      throw new InternalError(
         `${this.label} is stored in ${this.parts.length} buffers of ${this.partBytes} bytes ` +
           '(past maxBufferSize); bind it through row views within one buffer (Tensor.rows)',
       );
@@ -123,7 +124,8 @@ export class Tensor {
 
   /** Bytes of one row (elements after the first dimension); 32-bit dtypes only. */
   get rowBytes(): number {
-    if (DTYPE_BYTES[this.dtype] !== 4) throw new Error(`${this.label}: row views need 32-bit rows`);
+    if (DTYPE_BYTES[this.dtype] !== 4)
+      throw new InternalError(`${this.label}: row views need 32-bit rows`);
     return (this.size / Math.max(this.shape[0] ?? 1, 1)) * 4;
   }
 
@@ -137,7 +139,7 @@ export class Tensor {
   rows(row0: number, n: number): Binding {
     const rows = this.shape[0] ?? 1;
     if (!(Number.isInteger(row0) && Number.isInteger(n) && row0 >= 0 && n > 0 && row0 + n <= rows))
-      throw new RangeError(`${this.label}: rows ${row0}…${row0 + n - 1} outside [0, ${rows})`);
+      throw new InternalError(`${this.label}: rows ${row0}…${row0 + n - 1} outside [0, ${rows})`);
     if (row0 === 0 && n === rows && !this.split) return this;
     const rb = this.rowBytes;
     return { tensor: this, offset: row0 * rb, size: n * rb };
@@ -149,7 +151,7 @@ export class Tensor {
    */
   ranges(offset = 0, bytes = this.bytes - offset): BufferRange[] {
     if (offset < 0 || bytes < 0 || offset + bytes > this.bytes)
-      throw new RangeError(`${this.label}: bytes ${offset}+${bytes} outside its ${this.bytes}`);
+      throw new InternalError(`${this.label}: bytes ${offset}+${bytes} outside its ${this.bytes}`);
     const out: BufferRange[] = [];
     let at = offset;
     const end = offset + bytes;
@@ -332,7 +334,8 @@ export class Runtime {
    */
   write(t: Tensor | RowBlocks, data: ArrayBufferView, byteOffset = 0): void {
     if (!(t instanceof Tensor)) {
-      if (byteOffset !== 0) throw new Error(`write(): ${t.label} is row-blocked; write it whole`);
+      if (byteOffset !== 0)
+        throw new InternalError(`write(): ${t.label} is row-blocked; write it whole`);
       const all = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       const rowBytes = t.shape[1] * DTYPE_BYTES[t.dtype];
       for (const p of t.pieces()) {
@@ -448,20 +451,20 @@ export class Runtime {
       const size = bindingBytes(b);
       if (!(b instanceof Tensor)) {
         if (b.offset % alignment !== 0 || b.offset < 0)
-          throw new Error(
+          throw new InternalError(
             `${label}: [Buffer ${t.label}] view offset ${b.offset} is not a multiple of ${alignment}`,
           );
         if (size <= 0 || size % 4 !== 0 || b.offset + size > t.bytes)
-          throw new RangeError(
+          throw new InternalError(
             `${label}: [Buffer ${t.label}] view ${b.offset}+${size} outside its ${t.bytes} bytes`,
           );
         if (t.ranges(b.offset, size).length > 1)
-          throw new RangeError(
+          throw new InternalError(
             `${label}: [Buffer ${t.label}] view ${b.offset}+${size} crosses a boundary of its ` +
               `${t.partBytes}-byte buffers`,
           );
       } else if (t.split) {
-        throw new Error(
+        throw new InternalError(
           `${label}: [Buffer ${t.label}] is stored in ${t.parts.length} buffers; bind it through ` +
             'row views within one',
         );
@@ -495,7 +498,9 @@ export class Runtime {
     const [x, y = 1, z = 1] = spec.workgroups;
     const max = this.device.limits.maxComputeWorkgroupsPerDimension;
     if (x > max || y > max || z > max) {
-      throw new Error(`${label}: dispatch ${x}×${y}×${z} exceeds ${max} workgroups per dimension`);
+      throw new InternalError(
+        `${label}: dispatch ${x}×${y}×${z} exceeds ${max} workgroups per dimension`,
+      );
     }
     if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
     this.pendingDispatches++;
@@ -568,7 +573,8 @@ export class Runtime {
     if (t.dtype === 'bf16' || t.dtype === 'f16') {
       return decodeHalves(new Uint16Array(bytes, 0, t.size), t.dtype);
     }
-    if (t.dtype !== 'f32') throw new Error(`read(): ${t.label} is ${t.dtype}; use readBytes`);
+    if (t.dtype !== 'f32')
+      throw new InternalError(`read(): ${t.label} is ${t.dtype}; use readBytes`);
     return new Float32Array(bytes, 0, t.size);
   }
 
@@ -594,7 +600,7 @@ export class Runtime {
   /** Adds WGSL source under a name (generated or test shaders); shaders/ files need no registration. */
   registerShader(name: string, code: string): void {
     if (this.modules.has(name) || this.extraShaders.has(name))
-      throw new Error(`shader ${name} already exists`);
+      throw new InternalError(`shader ${name} already exists`);
     this.extraShaders.set(name, code);
   }
 

@@ -4,6 +4,7 @@
  * struct belongs, and the runtime splices in the `wgsl()` text of the layout that lists that shader
  * (see shaderParams and src/engine/wgsl-include.ts).
  */
+import { InternalError } from '../util/errors.ts';
 
 export type ScalarType = 'u32' | 'i32' | 'f32';
 
@@ -39,7 +40,7 @@ export function uniformLayout<K extends string>(
   const consts = Object.entries(opts.consts ?? {});
   for (const [name, v] of consts) {
     if (!/^[A-Za-z_]\w*$/.test(name) || !Number.isInteger(v) || v < 0 || v > 0xffffffff) {
-      throw new Error(`uniform constant ${name} = ${v} is not a u32 with a WGSL name`);
+      throw new InternalError(`uniform constant ${name} = ${v} is not a u32 with a WGSL name`);
     }
   }
   const layout: UniformLayout<K> = {
@@ -50,7 +51,8 @@ export function uniformLayout<K extends string>(
       const dv = new DataView(buf);
       fields.forEach(([name, type], i) => {
         const v = values[name];
-        if (v === undefined || Number.isNaN(v)) throw new Error(`uniform field ${name} is missing`);
+        if (v === undefined || Number.isNaN(v))
+          throw new InternalError(`uniform field ${name} is missing`);
         if (type === 'f32') dv.setFloat32(i * 4, v, true);
         else if (type === 'i32') dv.setInt32(i * 4, v, true);
         else dv.setUint32(i * 4, v >>> 0, true);
@@ -70,7 +72,7 @@ export function uniformLayout<K extends string>(
     const had = byShader.get(shader);
     // The same declaration evaluated twice (a module reloaded) is fine; two different ones are not.
     if (had && had.wgsl() !== layout.wgsl()) {
-      throw new Error(`shader ${shader} is listed by two different uniform layouts`);
+      throw new InternalError(`shader ${shader} is listed by two different uniform layouts`);
     }
     byShader.set(shader, layout);
   }

@@ -7,6 +7,7 @@
  * map to the `// #params` line).
  */
 import { shaderParams } from './uniforms.ts';
+import { InternalError } from '../util/errors.ts';
 
 /** A module after include expansion. */
 export interface ExpandedWgsl {
@@ -49,7 +50,7 @@ export function expandIncludes(
   let spliced = '';
   const walk = (file: string, text: string): void => {
     if (active.includes(file)) {
-      throw new Error(`WGSL include cycle: ${[...active, file].join(' → ')}`);
+      throw new InternalError(`WGSL include cycle: ${[...active, file].join(' → ')}`);
     }
     active.push(file);
     text.split('\n').forEach((line, i) => {
@@ -57,12 +58,13 @@ export function expandIncludes(
       if (struct !== undefined) {
         const at = `${file}.wgsl:${i + 1}`;
         if (!params) {
-          throw new Error(
+          throw new InternalError(
             `${at}: #params ${struct}: no uniform layout lists shader ${name} ` +
               `(add it to the shaders of its launcher's uniformLayout)`,
           );
         }
-        if (spliced) throw new Error(`${at}: #params ${struct}: already spliced at ${spliced}`);
+        if (spliced)
+          throw new InternalError(`${at}: #params ${struct}: already spliced at ${spliced}`);
         spliced = at;
         for (const l of params.wgsl(struct).split('\n')) {
           lines.push(l);
@@ -82,9 +84,12 @@ export function expandIncludes(
       try {
         body = load(inc);
       } catch (e) {
-        throw new Error(`${file}.wgsl:${i + 1}: cannot include ${inc}: ${(e as Error).message}`, {
-          cause: e,
-        });
+        throw new InternalError(
+          `${file}.wgsl:${i + 1}: cannot include ${inc}: ${(e as Error).message}`,
+          {
+            cause: e,
+          },
+        );
       }
       walk(inc, body);
     });
@@ -92,7 +97,9 @@ export function expandIncludes(
   };
   walk(name, source);
   if (params && !spliced) {
-    throw new Error(`${name}.wgsl: a uniform layout lists it, but it has no // #params line`);
+    throw new InternalError(
+      `${name}.wgsl: a uniform layout lists it, but it has no // #params line`,
+    );
   }
   return {
     code: lines.join('\n'),

@@ -7,6 +7,7 @@
  * scripts/extract-longlora-args.mjs; a test checks run.sh against it).
  */
 import official from './longlora-official-args.json' with { type: 'json' };
+import { InternalError } from '../util/errors.ts';
 
 /** The settings of the run to continue. */
 export interface ClusterRun {
@@ -200,7 +201,7 @@ export function buildClusterFiles(r: ClusterRun, data: ClusterData): Record<stri
     const dv = new DataView(out.buffer);
     data.blocks.forEach((b, i) => {
       if (b.length !== r.context)
-        throw new Error(`block ${i} has ${b.length} tokens, not the context ${r.context}`);
+        throw new InternalError(`block ${i} has ${b.length} tokens, not the context ${r.context}`);
       for (let t = 0; t < b.length; t++) dv.setUint32((i * r.context + t) * 4, b[t]!, true);
     });
     files[`cluster/${TOKENS_FILE}`] = out;

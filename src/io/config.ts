@@ -145,9 +145,7 @@ export function parseHfConfig(json: unknown, file = 'config.json'): ModelConfig 
   }
   const headDim =
     c.head_dim === undefined || c.head_dim === null ? hidden / heads : int('head_dim');
-  if (!Number.isInteger(headDim) || headDim % 2 !== 0) {
-    throw new FormatError(file, `head dimension ${headDim} must be an even integer`);
-  }
+  checkHeadDim(file, headDim);
   const ids = (v: unknown): number[] =>
     typeof v === 'number'
       ? [v]
@@ -388,6 +386,27 @@ export function expectedTensors(c: ModelConfig): Map<string, number[]> {
 /** Tensors that may appear without being used (old checkpoints keep rotary buffers; tied models may still store lm_head). */
 function ignorable(c: ModelConfig, name: string): boolean {
   return name.endsWith('rotary_emb.inv_freq') || (c.tieWordEmbeddings && name === 'lm_head.weight');
+}
+
+/**
+ * The largest head dimension the attention kernels take (engine/kernels/attention.ts
+ * ATTENTION_MAX_HEAD_DIM; a test keeps the two equal).
+ */
+export const MAX_HEAD_DIM = 128;
+
+/**
+ * Refuses a head dimension the GPU graph cannot run when the model is opened (HF config or GGUF
+ * metadata), rather than at its first step: odd or fractional is a malformed file, more than
+ * MAX_HEAD_DIM an unsupported model.
+ */
+export function checkHeadDim(file: string, headDim: number): void {
+  if (!Number.isInteger(headDim) || headDim % 2 !== 0)
+    throw new FormatError(file, `head dimension ${headDim} must be an even integer`);
+  if (headDim > MAX_HEAD_DIM)
+    throw new UnsupportedModelError(
+      file,
+      `head_dim ${headDim} is more than the ${MAX_HEAD_DIM} this studio's attention kernels take`,
+    );
 }
 
 /**

@@ -18,6 +18,27 @@ export class UnsupportedModelError extends FormatError {
 }
 
 /**
+ * An adapter (a PEFT folder, `--adapter`, `--init-adapter`) that does not fit the model it is used
+ * with, or trains something this studio does not (an lm_head, a module it has no LoRA for).
+ */
+export class AdapterError extends FormatError {
+  override readonly kind: ErrorKind = 'adapter';
+}
+
+/** A model or run that a llama.cpp GGUF cannot express (dynamic RoPE, a tokenizer it has no type for). */
+export class GgufExportError extends FormatError {
+  override readonly kind: ErrorKind = 'gguf-export';
+}
+
+/**
+ * A LoRA adapter GGUF asked of a run that also trained embeddings or norms (LoRA+): llama.cpp's LoRA
+ * GGUF carries only LoRA pairs, so those would be lost. The merged model GGUF holds them.
+ */
+export class LoraGgufTrainedError extends FormatError {
+  override readonly kind: ErrorKind = 'lora-gguf-trained';
+}
+
+/**
  * A value from a file, shown in an error message: short, and safe for anything JSON.parse returns
  * (String() and JSON.stringify() overflow the stack on arrays nested thousands deep).
  */

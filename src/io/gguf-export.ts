@@ -7,7 +7,7 @@
 import { archOf, biasName, qkNormName } from './arch.ts';
 import { linearPath, linearShape, type LinearName, type ModelConfig } from './config.ts';
 import { bytesToF32, f32ToBytes, numel } from './dtype.ts';
-import { FormatError, UnsupportedModelError } from './errors.ts';
+import { AdapterError, FormatError, GgufExportError, LoraGgufTrainedError } from './errors.ts';
 import type { GgufFile, GgufValue } from './gguf.ts';
 import { bpePreName } from './gguf-bpe.ts';
 import { hfToGgufName, permuteQK } from './gguf-llama.ts';
@@ -15,6 +15,7 @@ import { ggufHeader, ggufPadding, type GgufKv } from './gguf-writer.ts';
 import type { OpenedModel, TokenizerSource } from './model.ts';
 import type { ReadAdapter } from './peft.ts';
 import { hfTokenizer } from './tokenizer.ts';
+import { InternalError } from '../util/errors.ts';
 
 /** The element type of the exported matrices (1-D tensors, the norms, stay f32 as llama.cpp's converter keeps them). */
 export type GgufExportDtype = 'f32' | 'f16' | 'bf16';
@@ -52,7 +53,7 @@ export type InvFreq = (
 export function ggufRope(config: ModelConfig, factor: number, invFreq: InvFreq): GgufRope {
   const r = config.ropeScaling;
   if (r?.type === 'dynamic')
-    throw new UnsupportedModelError(
+    throw new GgufExportError(
       'config.json',
       'rope_scaling type "dynamic" changes its frequencies with the sequence length, which a GGUF cannot express; export refused',
     );
@@ -119,12 +120,12 @@ export async function streamGguf(
     const data = await t.produce();
     const n = data.length;
     if (n !== t.byteLength)
-      throw new Error(`GGUF export: "${t.name}" produced ${n} bytes, not ${t.byteLength}`);
+      throw new InternalError(`GGUF export: "${t.name}" produced ${n} bytes, not ${t.byteLength}`);
     await emit(data);
     await emit(ggufPadding(n, exp.alignment));
   }
   if (done !== exp.fileBytes)
-    throw new Error(`GGUF export wrote ${done} bytes, expected ${exp.fileBytes}`);
+    throw new InternalError(`GGUF export wrote ${done} bytes, expected ${exp.fileBytes}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -178,7 +179,7 @@ function parts(v: unknown): Json[] {
  * The tokenizer metadata llama.cpp needs, built from tokenizer.json (+ tokenizer_config.json):
  * sentencepiece-style BPE (byte fallback, ▁ for spaces) as tokenizer model "llama" with scores that
  * order the merges, byte-level BPE as "gpt2" with its merges and pre-tokenizer name. Anything else
- * is an UnsupportedModelError naming the tokenizer model.
+ * is a GgufExportError naming the tokenizer model.
  */
 export function tokenizerKvsFromHf(
   tokenizerJson: unknown,
@@ -189,7 +190,7 @@ export function tokenizerKvsFromHf(
   const cfg = (tokenizerConfig ?? {}) as Json;
   const model = (tj.model ?? {}) as Json;
   if (model.type !== 'BPE') {
-    throw new UnsupportedModelError(
+    throw new GgufExportError(
       'tokenizer.json',
       `tokenizer model "${String(model.type)}" cannot be written as a llama.cpp vocabulary (only sentencepiece-style BPE with byte fallback, as "llama", and byte-level BPE, as "gpt2")`,
     );
@@ -290,7 +291,7 @@ export function tokenizerKvsFromHf(
       { key: 'tokenizer.ggml.merges', type: 'array', itemType: 'string', value: merges },
     );
   } else {
-    throw new UnsupportedModelError(
+    throw new GgufExportError(
       'tokenizer.json',
       `this BPE tokenizer is neither sentencepiece-style (byte_fallback ${String(model.byte_fallback ?? false)}, ▁ for spaces) nor byte-level (a ByteLevel decoder), so it cannot be written as a llama.cpp vocabulary`,
     );
@@ -351,7 +352,7 @@ export function tokenizerKvs(
       { key: 'tokenizer.ggml.add_space_prefix', type: 'bool', value: v.addSpacePrefix },
     ];
   }
-  throw new FormatError(
+  throw new GgufExportError(
     'tokenizer.json',
     'the model has no tokenizer (tokenizer.json or a GGUF vocabulary); llama.cpp needs one in the GGUF',
   );
@@ -420,13 +421,13 @@ export function checkAdapterShapes(
 ): void {
   for (const l of a.lora) {
     if (l.layer >= config.layers)
-      throw new FormatError(
+      throw new AdapterError(
         'adapter_model.safetensors',
         `the adapter has layer ${l.layer}; the model has ${config.layers} layers`,
       );
     const [out, inF] = linearShape(config, l.module);
     if (l.A.length !== a.r * inF || l.B.length !== out * a.r)
-      throw new FormatError(
+      throw new AdapterError(
         'adapter_model.safetensors',
         `layer ${l.layer} ${l.module}: the model needs A [${a.r}, ${inF}] and B [${out}, ${a.r}]; the adapter's do not fit (${l.A.length} and ${l.B.length} values)`,
       );
@@ -434,12 +435,12 @@ export function checkAdapterShapes(
   for (const t of a.trained) {
     const shape = tensors.get(t.name);
     if (!shape)
-      throw new FormatError(
+      throw new AdapterError(
         'adapter_model.safetensors',
         `trained tensor ${t.name} is not a weight of this model`,
       );
     if (shape.join() !== t.shape.join() || numel(shape) !== t.data.length)
-      throw new FormatError(
+      throw new AdapterError(
         'adapter_model.safetensors',
         `trained tensor ${t.name} is [${t.shape.join(', ')}]; the model's is [${shape.join(', ')}]`,
       );
@@ -562,7 +563,7 @@ export function mergedGguf(input: MergedGgufInput): GgufExport {
  */
 export function loraAdapterGguf(config: ModelConfig, a: ReadAdapter, name: string): GgufExport {
   if (a.trained.length) {
-    throw new UnsupportedModelError(
+    throw new LoraGgufTrainedError(
       'adapter_model.safetensors',
       `this adapter also trained ${a.trained.length} embedding/norm tensors (LoRA+); a llama.cpp LoRA adapter can only carry LoRA pairs, so those would be lost. Export the merged GGUF instead`,
     );

@@ -3,9 +3,10 @@
  * Hugging Face names, dims to HF shapes, q/k row order, config.
  */
 import { ARCHITECTURES, archByGguf, GGUF_LAYER_NAMES } from './arch.ts';
-import type { ModelConfig } from './config.ts';
+import { checkHeadDim, type ModelConfig } from './config.ts';
 import { FormatError, UnsupportedModelError } from './errors.ts';
 import type { GgufFile, GgufValue } from './gguf.ts';
+import { InternalError } from '../util/errors.ts';
 
 const LAYER_NAMES = GGUF_LAYER_NAMES;
 const GLOBAL_NAMES: Record<string, string> = {
@@ -53,9 +54,11 @@ function reorderRows<T extends Rows>(
   inverse: boolean,
 ): T {
   if (data.length !== rows * cols)
-    throw new Error(`q/k permutation: ${data.length} elements ≠ ${rows}×${cols}`);
+    throw new InternalError(`q/k permutation: ${data.length} elements ≠ ${rows}×${cols}`);
   if (rows % (2 * nHeads) !== 0)
-    throw new Error(`q/k permutation: ${rows} rows do not split into ${nHeads} heads of even size`);
+    throw new InternalError(
+      `q/k permutation: ${rows} rows do not split into ${nHeads} heads of even size`,
+    );
   const out = new (data.constructor as new (n: number) => T)(data.length);
   const headDim = rows / nHeads;
   const half = headDim / 2;
@@ -145,6 +148,14 @@ export function ggufToModelConfig(file: string, gguf: GgufFile): ModelConfig {
     throw new UnsupportedModelError(file, `rope scaling "${String(scalingType)}" is not supported`);
   }
   const types = new Set(gguf.tensors.map((t) => t.typeName));
+  const kvHeads = num(md, `${p}.attention.head_count_kv`) ?? heads;
+  if (heads % kvHeads !== 0)
+    throw new FormatError(
+      file,
+      `${p}.attention.head_count ${heads} is not a multiple of ${p}.attention.head_count_kv ${kvHeads}`,
+    );
+  const headDim = num(md, `${p}.attention.key_length`) ?? hidden / heads;
+  checkHeadDim(file, headDim);
   return {
     architecture: arch.hfArchitecture,
     biases: arch.biases,
@@ -155,8 +166,8 @@ export function ggufToModelConfig(file: string, gguf: GgufFile): ModelConfig {
     intermediate: need('feed_forward_length'),
     layers: need('block_count'),
     heads,
-    kvHeads: num(md, `${p}.attention.head_count_kv`) ?? heads,
-    headDim: num(md, `${p}.attention.key_length`) ?? hidden / heads,
+    kvHeads,
+    headDim,
     rmsEps: shortestF32(num(md, `${p}.attention.layer_norm_rms_epsilon`) ?? 1e-5),
     ropeTheta: shortestF32(num(md, `${p}.rope.freq_base`) ?? arch.defaults.ropeTheta),
     maxPositions: need('context_length'),

@@ -1,5 +1,6 @@
 /** A small GGUF v3 writer (little-endian): enough for fixtures and for exporting unquantized models. */
 import { GGML_TYPES, GGUF_MAGIC, GGUF_VALUE_TYPES, type GgufValueType } from './gguf.ts';
+import { InternalError } from '../util/errors.ts';
 
 /** A metadata entry with its explicit GGUF type (arrays name their item type). */
 export type GgufKv =
@@ -57,7 +58,7 @@ class Writer {
   scalar(type: GgufValueType, v: number | bigint | boolean): void {
     const n = Number(v);
     const size = SCALAR_BYTES[type];
-    if (size === undefined) throw new Error(`not a scalar GGUF type: ${type}`);
+    if (size === undefined) throw new InternalError(`not a scalar GGUF type: ${type}`);
     const p = this.grow(size); // grow first: it may replace the view
     const d = this.view;
     if (type === 'u8' || type === 'bool') d.setUint8(p, type === 'bool' ? (v ? 1 : 0) : n);
@@ -137,7 +138,7 @@ export function ggufHeader(
     const info = GGML_TYPES[t.type];
     const n = t.dims.reduce((a, b) => a * b, 1);
     if (info && Math.ceil(n / info.block) * info.bytes !== t.byteLength) {
-      throw new Error(
+      throw new InternalError(
         `writeGguf: "${t.name}" has ${t.byteLength} bytes, not ${Math.ceil(n / info.block) * info.bytes}`,
       );
     }

@@ -1,6 +1,6 @@
 /** GGUF (v2, v3) reader: header, metadata of every value type, tensor infos, F32/F16/BF16 data. */
 import type { WeightDtype } from './dtype.ts';
-import { FormatError } from './errors.ts';
+import { FormatError, UnsupportedModelError } from './errors.ts';
 import type { ByteSource } from './source.ts';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
@@ -306,12 +306,12 @@ export async function readGguf(src: ByteSource): Promise<GgufFile> {
   }
 }
 
-/** The storage dtype of a GGUF tensor; any other ggml type is a FormatError naming it. */
+/** The storage dtype of a GGUF tensor; any other ggml type (quantized) is an UnsupportedModelError naming it. */
 export function ggufTensorDtype(file: string, info: GgufTensorInfo): WeightDtype {
   if (info.type === 0) return 'F32';
   if (info.type === 1) return 'F16';
   if (info.type === 30) return 'BF16';
-  throw new FormatError(
+  throw new UnsupportedModelError(
     file,
     `tensor "${info.name}" has ggml type ${info.typeName}; only F32, F16 and BF16 GGUF tensors are supported (use an unquantized GGUF or the Hugging Face checkpoint)`,
   );

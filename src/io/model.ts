@@ -15,6 +15,7 @@ import { baseName, readJson, type ByteSource } from './source.ts';
 import { bpeTokenizer, bpeVocabFromGguf, type BpeVocab } from './gguf-bpe.ts';
 import { spmTokenizer, spmVocabFromGguf, type SpmVocab } from './spm.ts';
 import { hfTokenizer, type Tokenizer } from './tokenizer.ts';
+import { InternalError } from '../util/errors.ts';
 
 /** One weight of an opened model, under its Hugging Face name and shape. */
 export interface ModelTensor {
@@ -39,7 +40,9 @@ async function readTensorRange(
   length: number,
 ): Promise<Uint8Array> {
   if (offset < 0 || length < 0 || begin + offset + length > end)
-    throw new RangeError(`bytes ${offset}+${length} lie outside the tensor (${end - begin} bytes)`);
+    throw new InternalError(
+      `bytes ${offset}+${length} lie outside the tensor (${end - begin} bytes)`,
+    );
   const bytes = await src.read(begin + offset, length);
   if (bytes.length !== length) throw new FormatError(src.name, 'file is truncated');
   return bytes;

@@ -10,7 +10,7 @@ import {
   type ModelConfig,
 } from './config.ts';
 import { bytesToF32 } from './dtype.ts';
-import { FormatError } from './errors.ts';
+import { AdapterError, FormatError } from './errors.ts';
 import {
   readSafetensorsHeader,
   readTensorBytes,
@@ -19,6 +19,7 @@ import {
 } from './safetensors.ts';
 import { bytesSource } from './source.ts';
 import { writeTorchStateDict } from './torch-save.ts';
+import { InternalError } from '../util/errors.ts';
 import { pythonString, shellQuote } from '../util/shell.ts';
 
 /** One LoRA pair: A [r, in] and B [out, r], row-major f32. */
@@ -149,10 +150,12 @@ export function buildAdapterFiles(a: AdapterArgs): Record<string, Uint8Array> {
     (x, y) => x.layer - y.layer || a.targets.indexOf(x.module) - a.targets.indexOf(y.module),
   )) {
     if (!a.targets.includes(l.module))
-      throw new Error(`LoRA for ${l.module} is not among the targets ${a.targets.join(', ')}`);
+      throw new InternalError(
+        `LoRA for ${l.module} is not among the targets ${a.targets.join(', ')}`,
+      );
     const [out, inp] = linearShape(a.config, l.module);
     if (l.A.length !== a.r * inp || l.B.length !== out * a.r) {
-      throw new Error(
+      throw new InternalError(
         `layer ${l.layer} ${l.module}: A must be [${a.r}, ${inp}] and B [${out}, ${a.r}]`,
       );
     }
@@ -232,7 +235,7 @@ export async function readAdapter(files: Record<string, Uint8Array>): Promise<Re
   const cfg = json('adapter_config.json');
   if (!cfg) throw new FormatError('adapter_config.json', 'missing from the adapter');
   if (cfg.peft_type !== 'LORA')
-    throw new FormatError('adapter_config.json', `peft_type ${String(cfg.peft_type)} is not LORA`);
+    throw new AdapterError('adapter_config.json', `peft_type ${String(cfg.peft_type)} is not LORA`);
   const weights = files['adapter_model.safetensors'];
   if (!weights) throw new FormatError('adapter_model.safetensors', 'missing from the adapter');
   const src = bytesSource('adapter_model.safetensors', weights);
@@ -248,7 +251,7 @@ export async function readAdapter(files: Record<string, Uint8Array>): Promise<Re
     if (m) {
       const module = m[2];
       if (!isLinearName(module))
-        throw new FormatError(src.name, `"${t.name}" adapts an unknown module ${module}`);
+        throw new AdapterError(src.name, `"${t.name}" adapts an unknown module ${module}`);
       const key = `${m[1]}.${module}`;
       const p = pairs.get(key) ?? { layer: Number(m[1]), module };
       p[m[3] as 'A' | 'B'] = data;
@@ -256,7 +259,7 @@ export async function readAdapter(files: Record<string, Uint8Array>): Promise<Re
     } else if (t.name.startsWith(PREFIX)) {
       trained.push({ name: t.name.slice(PREFIX.length), shape: t.shape, data });
     } else {
-      throw new FormatError(src.name, `unexpected tensor "${t.name}"`);
+      throw new AdapterError(src.name, `unexpected tensor "${t.name}"`);
     }
   }
   const lora: LoraWeights[] = [];

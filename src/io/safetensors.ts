@@ -1,7 +1,8 @@
 /** safetensors: header reader with strict validation, tensor reads by range, sharded index, writer. */
 import { dtypeBytes, f32ToBytes, numel, WEIGHT_DTYPES, type WeightDtype } from './dtype.ts';
-import { describeValue, FormatError } from './errors.ts';
+import { describeValue, FormatError, UnsupportedModelError } from './errors.ts';
 import { baseName, readJson, type ByteSource } from './source.ts';
+import { InternalError } from '../util/errors.ts';
 
 /** Headers larger than this are refused (the official implementation's limit). */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -40,7 +41,7 @@ function parseDtype(file: string, name: string, dtype: unknown): WeightDtype {
     throw new FormatError(file, `tensor "${name}" has no dtype string`);
   if ((WEIGHT_DTYPES as readonly string[]).includes(dtype)) return dtype as WeightDtype;
   if (KNOWN_UNSUPPORTED.includes(dtype) || KNOWN_PREFIXES.some((p) => dtype.startsWith(p))) {
-    throw new FormatError(
+    throw new UnsupportedModelError(
       file,
       `tensor "${name}" has dtype ${dtype}, which is not supported (only F32, F16, BF16)`,
     );
@@ -245,7 +246,7 @@ export function writeSafetensors(
     const bytes = t.data instanceof Float32Array ? f32ToBytes(t.data, t.dtype) : t.data;
     const expected = numel(t.shape) * dtypeBytes(t.dtype);
     if (bytes.length !== expected) {
-      throw new Error(
+      throw new InternalError(
         `writeSafetensors: "${t.name}" has ${bytes.length} bytes, shape × ${t.dtype} needs ${expected}`,
       );
     }

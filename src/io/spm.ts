@@ -1,5 +1,5 @@
 /** llama.cpp's sentencepiece (SPM) tokenizer over a GGUF vocabulary: score-ordered merges, byte fallback. */
-import { FormatError } from './errors.ts';
+import { FormatError, UnsupportedModelError } from './errors.ts';
 import type { GgufFile, GgufValue } from './gguf.ts';
 import type { Tokenizer } from './tokenizer.ts';
 
@@ -24,7 +24,7 @@ export function spmVocabFromGguf(file: string, gguf: GgufFile): SpmVocab {
   const md = gguf.metadata;
   const model = md['tokenizer.ggml.model'];
   if (model !== 'llama') {
-    throw new FormatError(
+    throw new UnsupportedModelError(
       file,
       `GGUF tokenizer model "${String(model)}" is not supported (only sentencepiece "llama"); add tokenizer.json instead`,
     );

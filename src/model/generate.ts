@@ -6,6 +6,7 @@
 import { Rng } from '../util/rng.ts';
 import { KvCache } from './kv-cache.ts';
 import type { LlamaModel } from './llama.ts';
+import { InternalError } from '../util/errors.ts';
 
 /** Sampling when the caller sets none: the studio's Generate button and `longlora generate`. */
 export const DEFAULT_SAMPLING = { temperature: 0.8, topP: 0.95 } as const;
@@ -62,7 +63,7 @@ export async function generate(
   o: SampleOptions,
 ): Promise<number[]> {
   if (prompt.length === 0)
-    throw new Error(
+    throw new InternalError(
       'generate needs at least one prompt token (BOS, or text for a model without one)',
     );
   const cache = new KvCache(model, prompt.length + o.maxNewTokens);

@@ -2,6 +2,7 @@
 import type { Tensor } from '../engine/runtime.ts';
 import { allocateDecode, destroyDecodeActs, type DecodeActs } from './activations.ts';
 import type { LlamaModel } from './llama.ts';
+import { InternalError } from '../util/errors.ts';
 
 /**
  * The state of one generated sequence: each layer's rotated keys and values for up to `capacity`
@@ -21,7 +22,7 @@ export class KvCache {
     readonly capacity: number,
   ) {
     if (!Number.isInteger(capacity) || capacity < 1)
-      throw new Error(`KV cache capacity must be a positive integer, got ${capacity}`);
+      throw new InternalError(`KV cache capacity must be a positive integer, got ${capacity}`);
     const s = model.shape;
     const Hkv = s.kvHeads * s.headDim;
     const cache = (kind: string, l: number) =>

@@ -44,6 +44,7 @@ import type { KvCache } from './kv-cache.ts';
 import { LlamaParams } from './params.ts';
 import { linearShape, type LinearName, type LlamaShape, type PassSettings } from './types.ts';
 import { IGNORE_INDEX } from '../util/labels.ts';
+import { InternalError } from '../util/errors.ts';
 
 /** A forward in KV-cache mode: its T tokens sit at positions offset… of `cache`. */
 interface CacheStep {
@@ -184,10 +185,13 @@ export class LlamaModel {
   async decode(ids: readonly number[], cache: KvCache, ropeFactor: number): Promise<Float32Array> {
     const T = ids.length;
     const offset = cache.length;
-    if (cache.model !== this) throw new Error('decode: the KV cache belongs to another model');
-    if (T === 0) throw new Error('decode needs at least one token');
+    if (cache.model !== this)
+      throw new InternalError('decode: the KV cache belongs to another model');
+    if (T === 0) throw new InternalError('decode needs at least one token');
     if (offset + T > cache.capacity) {
-      throw new Error(`decode: ${offset} + ${T} positions exceed the KV cache's ${cache.capacity}`);
+      throw new InternalError(
+        `decode: ${offset} + ${T} positions exceed the KV cache's ${cache.capacity}`,
+      );
     }
     const s = this.shape;
     const D = s.hidden;
@@ -238,7 +242,7 @@ export class LlamaModel {
 
   private prepare(input: StepInput, withGrad: boolean): { acts: Acts; count: number } {
     const T = input.ids.length;
-    if (input.labels.length !== T) throw new Error('ids and labels differ in length');
+    if (input.labels.length !== T) throw new InternalError('ids and labels differ in length');
     if (this.acts && (this.acts.T !== T || (withGrad && !this.acts.grad)))
       this.releaseActivations();
     this.acts ??= allocateActs(

@@ -4,6 +4,7 @@
  * table so the memory plan and the allocation agree.
  */
 import { bytesToF32, dtypeBytes } from '../io/dtype.ts';
+import { FormatError } from '../io/errors.ts';
 import type { MemoryCategory } from '../engine/memory.ts';
 import {
   allocRowBlocksFrom,
@@ -24,6 +25,7 @@ import {
   type LlamaShape,
   type LoraSettings,
 } from './types.ts';
+import { InternalError } from '../util/errors.ts';
 
 /** A tensor as a checkpoint file gives it: HF name, dtype, shape and raw little-endian bytes. */
 export interface RawTensor {
@@ -157,7 +159,7 @@ export class LlamaParams {
     ) => {
       const raw = await src.read(name);
       if (raw.shape.join(',') !== expect.join(',')) {
-        throw new Error(`${name}: shape [${raw.shape}] does not match the config's [${expect}]`);
+        throw new FormatError(name, `shape [${raw.shape}] does not match the config's [${expect}]`);
       }
       onTensor?.(name, raw.bytes.byteLength);
       if (forceF32 || raw.dtype === 'F32') {
@@ -171,7 +173,7 @@ export class LlamaParams {
       // One row block at a time when the source can: JS memory holds at most one block's bytes.
       const first = src.readRows ? await src.readRows(name, 0, 0) : await src.read(name);
       if (first.shape.join(',') !== dims.join(',')) {
-        throw new Error(`${name}: shape [${first.shape}] does not match the config's [${dims}]`);
+        throw new FormatError(name, `shape [${first.shape}] does not match the config's [${dims}]`);
       }
       const dtype: DType = forceF32 || first.dtype === 'F32' ? 'f32' : STORAGE[first.dtype];
       const rows = async (row0: number, n: number): Promise<ArrayBufferView> => {
@@ -284,12 +286,12 @@ export class LlamaParams {
       }
       const state = () => {
         if (hostMoments) {
-          throw new Error(
+          throw new InternalError(
             `${name}'s optimizer state is in host memory (embedOptimizer 'cpu'): use hostMoments.`,
           );
         }
         if (!moments) {
-          throw new Error(
+          throw new InternalError(
             `${name} has no optimizer state: the parameters were loaded without it ` +
               '(LlamaParams.load with optimizerState: false), for a forward and backward only.',
           );
@@ -354,9 +356,9 @@ export class LlamaParams {
   /** Overwrites trainable parameters (adapter import / checkpoint restore) by name. */
   setTrainable(name: string, values: Float32Array): void {
     const t = this.trainables.find((x) => x.name === name);
-    if (!t) throw new Error(`no trainable tensor named ${name}`);
+    if (!t) throw new InternalError(`no trainable tensor named ${name}`);
     if (values.length !== t.size)
-      throw new Error(`${name}: ${values.length} values, expected ${t.size}`);
+      throw new InternalError(`${name}: ${values.length} values, expected ${t.size}`);
     this.rt.write(t.param, values);
   }
 

@@ -5,6 +5,7 @@
  */
 import { emptyMemoryBytes, totalBytes, type MemoryBytes } from '../engine/memory.ts';
 import { formatBytes } from '../util/bytes.ts';
+import { SettingsError } from '../util/errors.ts';
 import { budgetWords } from '../util/memory-budget.ts';
 import { attentionBlockRows } from '../engine/kernels/attention.ts';
 import { crossEntropyChunkFor } from '../engine/kernels/cross_entropy.ts';
@@ -297,7 +298,7 @@ const GiB = 2 ** 30;
 export function parseBudget(text: string | undefined): number | null {
   if (text === undefined) return null;
   const m = /^\s*(\d+(?:\.\d+)?)\s*(GiB|MiB|G|M)?\s*$/i.exec(text);
-  if (!m) throw new Error(`A memory budget looks like 8GiB or 512MiB (got "${text}").`);
+  if (!m) throw new SettingsError(`A memory budget looks like 8GiB or 512MiB (got "${text}").`);
   const unit = (m[2] ?? 'GiB').toUpperCase().startsWith('M') ? 2 ** 20 : GiB;
   return Number(m[1]) * unit;
 }

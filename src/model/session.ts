@@ -11,6 +11,7 @@ import {
   type ReadAdapter,
   type TrainedTensor,
 } from '../io/peft.ts';
+import { AdapterError, FormatError } from '../io/errors.ts';
 import { writeSafetensors, type TensorToWrite } from '../io/safetensors.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import { fingerprint } from '../util/fingerprint.ts';
@@ -25,12 +26,12 @@ export function weightSource(opened: OpenedModel): WeightSource {
     has: (name) => byName.has(name),
     read: async (name) => {
       const t = byName.get(name);
-      if (!t) throw new Error(`The model has no tensor ${name}.`);
+      if (!t) throw new FormatError(name, 'the model has no such tensor');
       return { dtype: t.dtype, shape: t.shape, bytes: await t.read() };
     },
     readRows: async (name, row0, rows) => {
       const t = byName.get(name);
-      if (!t) throw new Error(`The model has no tensor ${name}.`);
+      if (!t) throw new FormatError(name, 'the model has no such tensor');
       const rowBytes = (t.shape[1] ?? 1) * dtypeBytes(t.dtype);
       const bytes = await t.readRange(row0 * rowBytes, rows * rowBytes);
       return { dtype: t.dtype, shape: t.shape, bytes };
@@ -63,8 +64,9 @@ export function loraSettingsOf(a: ReadAdapter): LoraSettings {
     (LINEAR_NAMES as readonly string[]).includes(t),
   );
   if (targets.length !== a.targets.length) {
-    throw new Error(
-      `Adapter targets ${a.targets.join(', ')} include modules this studio does not train.`,
+    throw new AdapterError(
+      'adapter_config.json',
+      `target_modules ${a.targets.join(', ')} include modules this studio does not train (it trains ${LINEAR_NAMES.join(', ')})`,
     );
   }
   return {
@@ -97,18 +99,40 @@ export async function loadParams(
   return params;
 }
 
-/** Writes an adapter's LoRA matrices and trained tensors into the parameters. */
+/**
+ * Writes an adapter's LoRA matrices and trained tensors into the parameters. Checked whole first: a
+ * tensor the parameters do not train (an lm_head, another model's) or of another size is an
+ * AdapterError, and nothing is written.
+ */
 export function applyAdapter(params: LlamaParams, a: ReadAdapter): void {
+  const writes: [string, Float32Array][] = [];
   for (const l of a.lora) {
     const n = l.module as LinearName;
-    params.setTrainable(loraName(l.layer, n, 'A'), l.A);
-    params.setTrainable(loraName(l.layer, n, 'B'), l.B);
+    writes.push([loraName(l.layer, n, 'A'), l.A], [loraName(l.layer, n, 'B'), l.B]);
   }
   for (const t of a.trained) {
     if (t.name === 'lm_head.weight')
-      throw new Error('Adapters with a trained lm_head are not supported.');
-    params.setTrainable(t.name, t.data);
+      throw new AdapterError(
+        'adapter_model.safetensors',
+        'it trains lm_head, which this studio does not train (only LoRA pairs, the embedding and the norms)',
+      );
+    writes.push([t.name, t.data]);
   }
+  const sizes = new Map(params.trainables.map((t) => [t.name, t.size]));
+  for (const [name, values] of writes) {
+    const size = sizes.get(name);
+    if (size === undefined)
+      throw new AdapterError(
+        'adapter_model.safetensors',
+        `it trains ${name}, which this model has no trainable tensor for (trained with other settings or another model?)`,
+      );
+    if (values.length !== size)
+      throw new AdapterError(
+        'adapter_model.safetensors',
+        `its ${name} has ${values.length} values; this model's has ${size} (another model?)`,
+      );
+  }
+  for (const [name, values] of writes) params.setTrainable(name, values);
 }
 
 /** Reads the trained tensors back from the GPU as adapter pieces. */
@@ -222,11 +246,15 @@ export function checkAdapterFits(config: ModelConfig, a: ReadAdapter): void {
   for (const l of a.lora) {
     const [out, inF] = linearShape(config, l.module as LinearName);
     if (l.A.length !== a.r * inF || l.B.length !== out * a.r) {
-      throw new Error(
-        `Adapter layer ${l.layer} ${l.module} does not fit this model (rank ${a.r}, in ${inF}, out ${out}).`,
+      throw new AdapterError(
+        'adapter_model.safetensors',
+        `layer ${l.layer} ${l.module} does not fit this model (rank ${a.r}, in ${inF}, out ${out})`,
       );
     }
     if (l.layer >= config.layers)
-      throw new Error(`Adapter has layer ${l.layer}; the model has ${config.layers}.`);
+      throw new AdapterError(
+        'adapter_model.safetensors',
+        `the adapter has layer ${l.layer}; the model has ${config.layers} layers`,
+      );
   }
 }

@@ -3,11 +3,19 @@ import { UsageError } from '../cli/args.ts';
 import {
   DeviceLostError,
   GPUValidationError,
+  KernelCheckError,
   OutOfMemoryError,
   ShaderCompilationError,
   WebGPUUnavailableError,
 } from '../engine/errors.ts';
-import { FormatError, UnsupportedModelError } from '../io/errors.ts';
+import { ARCHITECTURES } from '../io/arch.ts';
+import {
+  AdapterError,
+  FormatError,
+  GgufExportError,
+  LoraGgufTrainedError,
+  UnsupportedModelError,
+} from '../io/errors.ts';
 import {
   CheckpointError,
   CheckpointStore,
@@ -17,6 +25,8 @@ import {
 import { DataError } from '../train/data.ts';
 import {
   BusyError,
+  InternalError,
+  NetworkError,
   NotReadyError,
   SettingsError,
   ERROR_KINDS,
@@ -55,6 +65,16 @@ const CASES: [Error, ErrorKind, string][] = [
   [new BusyError('Stop the run first.'), 'busy', 'BusyError'],
   [new NotReadyError('Load a model first.'), 'not-ready', 'NotReadyError'],
   [new SettingsError('Steps must be at least 1.'), 'settings', 'SettingsError'],
+  [new KernelCheckError('autotune: every candidate failed'), 'gpu-results', 'KernelCheckError'],
+  [new AdapterError('adapter_model.safetensors', 'rank 4 ≠ 8'), 'adapter', 'AdapterError'],
+  [new GgufExportError('config.json', 'dynamic RoPE'), 'gguf-export', 'GgufExportError'],
+  [
+    new LoraGgufTrainedError('adapter_model.safetensors', 'trained norms'),
+    'lora-gguf-trained',
+    'LoraGgufTrainedError',
+  ],
+  [new NetworkError('HTTP 404'), 'network', 'NetworkError'],
+  [new InternalError('negative memory'), 'internal', 'InternalError'],
 ];
 
 describe('error kinds and hints', () => {
@@ -175,5 +195,29 @@ describe('error kinds and hints', () => {
     expect(describeError('a string').message).toBe('a string');
     expect(describeError(null).kind).toBe('unknown');
     expect(describeError({ kind: 'nonsense', name: 'X', message: 'y' }).kind).toBe('unknown');
+  });
+});
+
+describe('hints that fit their refusal', () => {
+  it('the unsupported-model hint names every supported architecture, Qwen included', () => {
+    const { action } = HINTS['unsupported-model'];
+    for (const a of ARCHITECTURES) {
+      expect(action, a.id).toContain(a.hfArchitecture);
+      expect(action, a.id).toContain(a.ggufArch);
+    }
+    expect(action).toMatch(/Qwen2 \/ Qwen2\.5/);
+    // Biases (Qwen2) are supported: the hint must not rule them out.
+    expect(action).not.toMatch(/bias/i);
+  });
+
+  it('a LoRA GGUF of a LoRA+ run is its own refusal, not "This model is not supported"', () => {
+    const shown = describeError(
+      new LoraGgufTrainedError('adapter_model.safetensors', 'trained 11 embedding/norm tensors'),
+    );
+    expect(shown.kind).toBe('lora-gguf-trained');
+    expect(shown.title).not.toBe(HINTS['unsupported-model'].title);
+    expect(shown.title).toMatch(/LoRA GGUF/);
+    expect(shown.action).toMatch(/merged model GGUF/);
+    expect(shown.action).not.toMatch(/Pick a/);
   });
 });

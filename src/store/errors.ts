@@ -37,6 +37,11 @@ export const HINTS: Readonly<Record<ErrorKind, Hint>> = {
     action:
       'Update the browser and the graphics driver, then reload. If it persists, report the message above: it names the shader and line.',
   },
+  'gpu-results': {
+    title: 'The GPU computed wrong results',
+    action:
+      'Update the graphics driver and the browser, then reload; if it persists, this GPU cannot train here — report the message above, it names the kernel.',
+  },
   'gpu-validation': {
     title: 'The GPU rejected a command',
     action:
@@ -49,7 +54,22 @@ export const HINTS: Readonly<Record<ErrorKind, Hint>> = {
   'unsupported-model': {
     title: 'This model is not supported',
     action:
-      'Pick a LLaMA or Mistral model (Hugging Face LlamaForCausalLM / MistralForCausalLM, or a llama GGUF) without biases, experts or sliding-window attention.',
+      'Pick a Llama (Llama 2, Llama 3.x, TinyLlama, SmolLM2), Mistral, Qwen2 / Qwen2.5 or Qwen3 model: a Hugging Face folder (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM) or a llama, qwen2 or qwen3 GGUF in F32, F16 or BF16, without mixture-of-experts or a sliding window shorter than the target context.',
+  },
+  adapter: {
+    title: 'This adapter does not fit the model',
+    action:
+      'Load the base model the adapter was trained on, or pick an adapter with LoRA on q/k/v/o/gate/up/down and at most trained embeddings and norms (as LongLoRA Studio and PEFT write them).',
+  },
+  'gguf-export': {
+    title: 'This model cannot be written as a llama.cpp GGUF',
+    action:
+      'Export the PEFT adapter (.zip, optionally with the merged model) instead and convert it with llama.cpp’s own tools; the message above says what a GGUF cannot express.',
+  },
+  'lora-gguf-trained': {
+    title: 'A LoRA GGUF cannot hold trained embeddings or norms',
+    action:
+      'Export the merged model GGUF instead (it includes them), or train with embeddings and norms frozen to get a LoRA-only adapter.',
   },
   data: {
     title: 'The training data cannot be used',
@@ -79,6 +99,15 @@ export const HINTS: Readonly<Record<ErrorKind, Hint>> = {
   settings: {
     title: 'These training settings cannot run',
     action: 'Change the setting the message above names, then start again.',
+  },
+  network: {
+    title: 'A file could not be downloaded',
+    action: 'Check that the studio’s server is still running (npm start), then reload the page.',
+  },
+  internal: {
+    title: 'LongLoRA Studio hit an internal error',
+    action:
+      'This is a bug, not your input: reload and resume from the latest checkpoint, and report the message above (it names the check that failed).',
   },
   unknown: {
     title: 'Something went wrong',

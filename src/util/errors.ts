@@ -10,8 +10,12 @@ export const ERROR_KINDS = [
   'out-of-memory',
   'shader-compilation',
   'gpu-validation',
+  'gpu-results',
   'format',
   'unsupported-model',
+  'adapter',
+  'gguf-export',
+  'lora-gguf-trained',
   'data',
   'checkpoint',
   'storage-quota',
@@ -19,6 +23,8 @@ export const ERROR_KINDS = [
   'busy',
   'not-ready',
   'settings',
+  'network',
+  'internal',
   'unknown',
 ] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
@@ -50,6 +56,20 @@ export class NotReadyError extends StudioError {
 /** Training settings that cannot run (an invalid group size, no steps, a non-positive lr, …). */
 export class SettingsError extends StudioError {
   readonly kind = 'settings';
+}
+
+/** A file the studio fetches (the demo model) could not be fetched. */
+export class NetworkError extends StudioError {
+  readonly kind = 'network';
+}
+
+/**
+ * A broken invariant: a check no input can fail unless the studio has a bug (a kernel called with
+ * shapes its caller validated, a tensor written under a name the parameters do not have). Everything
+ * a user's file, setting or command line can cause is another kind.
+ */
+export class InternalError extends StudioError {
+  readonly kind = 'internal';
 }
 
 /** An error as plain data (what crosses the worker boundary as `WorkerError`). */

@@ -1,5 +1,6 @@
 /** The embedded demo (stories260K + a TinyStories sample), fetched from the page's own origin. */
 import { bytesSource, type ByteSource } from '../io/source.ts';
+import { NetworkError } from '../util/errors.ts';
 import type { LoadProgress } from './protocol.ts';
 
 /** The demo model's files, as an HF folder. */
@@ -32,7 +33,7 @@ export async function fetchDemo(
   const total = sizes.reduce((a, b) => a + b, 0);
   for (const [i, f] of files.entries()) {
     const r = await fetch(demoUrl(f));
-    if (!r.ok) throw new Error(`The demo file ${f} could not be loaded (HTTP ${r.status}).`);
+    if (!r.ok) throw new NetworkError(`The demo file ${f} could not be loaded (HTTP ${r.status}).`);
     const bytes = new Uint8Array(await r.arrayBuffer());
     done += bytes.length;
     out.push(bytesSource(f, bytes));

@@ -7,14 +7,28 @@ import * as Comlink from 'comlink';
 import {
   DeviceLostError,
   GPUValidationError,
+  KernelCheckError,
   OutOfMemoryError,
   ShaderCompilationError,
   WebGPUUnavailableError,
 } from '../engine/errors.ts';
-import { FormatError, UnsupportedModelError } from '../io/errors.ts';
+import {
+  AdapterError,
+  FormatError,
+  GgufExportError,
+  LoraGgufTrainedError,
+  UnsupportedModelError,
+} from '../io/errors.ts';
 import { CheckpointError, StorageQuotaError } from '../train/checkpoint.ts';
 import { DataError } from '../train/data.ts';
-import { BusyError, NotReadyError, SettingsError, toWorkerError } from '../util/errors.ts';
+import {
+  BusyError,
+  InternalError,
+  NetworkError,
+  NotReadyError,
+  SettingsError,
+  toWorkerError,
+} from '../util/errors.ts';
 import type { EngineApi } from './protocol.ts';
 
 /** Sends what a call throws as a WorkerError; the page's engine-client re-creates it. */
@@ -48,14 +62,20 @@ function withErrorHook(api: EngineApi): EngineApi {
       OutOfMemoryError,
       ShaderCompilationError,
       GPUValidationError,
+      KernelCheckError,
       FormatError,
       UnsupportedModelError,
+      AdapterError,
+      GgufExportError,
+      LoraGgufTrainedError,
       DataError,
       CheckpointError,
       StorageQuotaError,
       BusyError,
       NotReadyError,
       SettingsError,
+      NetworkError,
+      InternalError,
       Error,
     },
   });

@@ -17,6 +17,7 @@ import {
   PATTERN_ID,
   type AttentionPattern,
 } from '../../util/attention-pattern.ts';
+import { InternalError } from '../../util/errors.ts';
 
 export type { AttentionPattern } from '../../util/attention-pattern.ts';
 
@@ -142,51 +143,57 @@ function isCount(x: number): boolean {
 export function resolveAttentionConfig(rt: Runtime | null, cfg: AttentionConfig): Resolved {
   const { Tq, Tk, H, KV, hd, pattern } = cfg;
   for (const [name, x] of Object.entries({ Tq, Tk, H, KV, hd })) {
-    if (!isCount(x)) throw new Error(`attention: ${name} must be a positive integer, got ${x}`);
+    if (!isCount(x))
+      throw new InternalError(`attention: ${name} must be a positive integer, got ${x}`);
   }
   if (!isAttentionPattern(pattern))
-    throw new Error(`attention: unknown pattern '${String(pattern)}'`);
-  if (H % KV !== 0) throw new Error(`attention: H (${H}) must be a multiple of KV (${KV})`);
+    throw new InternalError(`attention: unknown pattern '${String(pattern)}'`);
+  if (H % KV !== 0) throw new InternalError(`attention: H (${H}) must be a multiple of KV (${KV})`);
   if (hd > ATTENTION_MAX_HEAD_DIM) {
-    throw new Error(`attention: head_dim ${hd} exceeds ${ATTENTION_MAX_HEAD_DIM}`);
+    throw new InternalError(`attention: head_dim ${hd} exceeds ${ATTENTION_MAX_HEAD_DIM}`);
   }
   const qOffset = cfg.qOffset ?? 0;
   if (!Number.isInteger(qOffset) || qOffset < 0) {
-    throw new Error(`attention: qOffset must be a non-negative integer, got ${qOffset}`);
+    throw new InternalError(`attention: qOffset must be a non-negative integer, got ${qOffset}`);
   }
   let G = Tk;
   if (pattern === 'full') {
     if (qOffset + Tq > Tk) {
-      throw new Error(`attention: qOffset (${qOffset}) + Tq (${Tq}) exceeds the ${Tk} keys`);
+      throw new InternalError(
+        `attention: qOffset (${qOffset}) + Tq (${Tq}) exceeds the ${Tk} keys`,
+      );
     }
   } else {
-    if (Tq !== Tk) throw new Error(`attention: pattern ${pattern} needs Tq = Tk, got ${Tq}, ${Tk}`);
-    if (qOffset !== 0) throw new Error(`attention: qOffset is only for pattern full`);
+    if (Tq !== Tk)
+      throw new InternalError(`attention: pattern ${pattern} needs Tq = Tk, got ${Tq}, ${Tk}`);
+    if (qOffset !== 0) throw new InternalError(`attention: qOffset is only for pattern full`);
     if (cfg.group === undefined) {
-      throw new Error(`attention: pattern ${pattern} needs a group size (cfg.group)`);
+      throw new InternalError(`attention: pattern ${pattern} needs a group size (cfg.group)`);
     }
     G = cfg.group;
     if (!isCount(G) || G % 2 !== 0 || Tk % G !== 0) {
-      throw new Error(`attention: group size ${G} must be even and divide the context ${Tk}`);
+      throw new InternalError(
+        `attention: group size ${G} must be even and divide the context ${Tk}`,
+      );
     }
   }
   const rows = cfg.tileRows ?? 64;
   const maxLanes = rt?.device.limits.maxComputeInvocationsPerWorkgroup ?? 256;
   if (!isCount(rows) || rows > maxLanes) {
-    throw new Error(`attention: tileRows must be in 1..${maxLanes}, got ${rows}`);
+    throw new InternalError(`attention: tileRows must be in 1..${maxLanes}, got ${rows}`);
   }
   // Staged tiles are [cols, hd] inside fixed workgroup arrays of TILE floats (see the shaders).
   const fit = Math.floor(ATTENTION_TILE_FLOATS / hd);
   const cols = cfg.tileCols ?? Math.min(64, fit);
   if (!isCount(cols) || cols > 64 || cols > fit) {
-    throw new Error(`attention: tileCols must be in 1..${Math.min(64, fit)}, got ${cols}`);
+    throw new InternalError(`attention: tileCols must be in 1..${Math.min(64, fit)}, got ${cols}`);
   }
   const variant = cfg.variant ?? (rt ? attentionVariant(rt, hd) : 'tiled');
   if (variant !== 'tiled' && variant !== 'direct') {
-    throw new Error(`attention: unknown variant '${String(variant)}'`);
+    throw new InternalError(`attention: unknown variant '${String(variant)}'`);
   }
   if (variant === 'direct' && !directAttentionFits(hd)) {
-    throw new Error(
+    throw new InternalError(
       `attention: the direct variant needs head_dim % 4 == 0 and <= ${ATTENTION_DIRECT_MAX_HEAD_DIM}, got ${hd}`,
     );
   }
@@ -194,9 +201,11 @@ export function resolveAttentionConfig(rt: Runtime | null, cfg: AttentionConfig)
 }
 
 function checkSize(t: Tensor, want: number, name: string): void {
-  if (t.dtype !== 'f32') throw new Error(`attention: ${name} (${t.label}) must be f32`);
+  if (t.dtype !== 'f32') throw new InternalError(`attention: ${name} (${t.label}) must be f32`);
   if (t.size < want) {
-    throw new Error(`attention: ${name} (${t.label}) has ${t.size} elements, needs ${want}`);
+    throw new InternalError(
+      `attention: ${name} (${t.label}) has ${t.size} elements, needs ${want}`,
+    );
   }
 }
 
@@ -247,12 +256,16 @@ export function attentionBlockRows(
   const pick = (rows: number, width: number, given: number | undefined, what: string) => {
     if (given !== undefined) {
       if (!(Number.isInteger(given) && given > 0 && given % VIEW_ROW_GRANULE === 0))
-        throw new Error(`attention: ${what} must be a positive multiple of 64, got ${given}`);
+        throw new InternalError(
+          `attention: ${what} must be a positive multiple of 64, got ${given}`,
+        );
       return Math.min(given, rows);
     }
     const n = viewBlockRows(rows, 4 * width, maxBinding);
     if (n < 1)
-      throw new Error(`attention: not even 64 ${what} rows of ${width} floats fit a binding`);
+      throw new InternalError(
+        `attention: not even 64 ${what} rows of ${width} floats fit a binding`,
+      );
     return n;
   };
   return {

@@ -4,6 +4,8 @@
  * shape bucket) in memory and, optionally, in a pluggable store (IndexedDB, localStorage, a file).
  * Generic over ops: callers supply the candidates; launchers read choices back synchronously.
  */
+import { InternalError } from '../../util/errors.ts';
+import { KernelCheckError } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
 
 /** A persistent home for tuning choices; get/set may be synchronous or asynchronous. */
@@ -122,7 +124,7 @@ export async function autotune(
   candidates: readonly TuneCandidate[],
   opts: AutotuneOptions = {},
 ): Promise<TuneResult> {
-  if (candidates.length === 0) throw new Error(`autotune ${key}: no candidates`);
+  if (candidates.length === 0) throw new InternalError(`autotune ${key}: no candidates`);
   const names = new Set(candidates.map((c) => c.name));
   if (!opts.force) {
     const known = await knownChoice(key, names);
@@ -159,7 +161,9 @@ export async function autotune(
   }
   const timed = candidates.filter((c) => timings[c.name] !== undefined);
   if (timed.length === 0) {
-    throw new Error(`autotune ${key}: every candidate failed its check (${rejected.join(', ')})`);
+    throw new KernelCheckError(
+      `autotune ${key}: every candidate failed its check (${rejected.join(', ')})`,
+    );
   }
   let choice = timed[0]!.name;
   for (const c of timed) if (timings[c.name]! < timings[choice]!) choice = c.name;

@@ -13,6 +13,7 @@ import { uniformLayout } from '../uniforms.ts';
 import { weightDtypeConstant } from './embedding.ts';
 import { grid2d } from './elementwise.ts';
 import { linearBackwardInput, linearForward, variantSupported, type LinearOp } from './matmul.ts';
+import { InternalError } from '../../util/errors.ts';
 
 const LogitsParams = uniformLayout(
   { rows: 'u32', V: 'u32', D: 'u32', row0: 'u32', v0: 'u32', vRows: 'u32' },
@@ -247,7 +248,7 @@ function outputPieces(W: Stored, V: number, what: string): RowPiece[] {
   const pieces = piecesOf(W);
   const last = pieces[pieces.length - 1];
   if (!last || last.row0 + last.rows !== V) {
-    throw new Error(
+    throw new InternalError(
       `${what}: the output layer has ${last ? last.row0 + last.rows : 0} rows, not V=${V}`,
     );
   }
@@ -303,18 +304,19 @@ export function crossEntropyForward(
     for (const t of views) if (t.split) chunk = Math.min(chunk, t.partBytes / t.rowBytes);
     chunk = 2 ** Math.floor(Math.log2(chunk));
   }
-  if (chunk < 1) throw new Error(`crossEntropyForward: logits workspace holds less than one row`);
+  if (chunk < 1)
+    throw new InternalError(`crossEntropyForward: logits workspace holds less than one row`);
   const logits = given ?? rt.tensor([chunk, V], 'f32', 'workspace', 'cross-entropy logits');
   const lossRows = rt.tensor([Math.max(T, 1)], 'f32', 'workspace', 'cross-entropy row losses');
   const maxDim = rt.device.limits.maxComputeWorkgroupsPerDimension;
   const wPieces = outputPieces(W, V, 'crossEntropyForward');
   const dwPieces = dW ? piecesOf(dW) : [];
   if (dW) {
-    if (dW.dtype !== 'f32') throw new Error(`crossEntropyForward: dW must be f32`);
+    if (dW.dtype !== 'f32') throw new InternalError(`crossEntropyForward: dW must be f32`);
     const same = (a: RowPiece, i: number) =>
       dwPieces[i]?.row0 === a.row0 && dwPieces[i]?.rows === a.rows;
     if (dwPieces.length !== wPieces.length || !wPieces.every(same)) {
-      throw new Error('crossEntropyForward: dW must be row-blocked exactly as W');
+      throw new InternalError('crossEntropyForward: dW must be row-blocked exactly as W');
     }
   }
   const matmuls = opts.matmuls ?? 'auto';

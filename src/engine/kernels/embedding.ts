@@ -6,6 +6,7 @@ import { piecesOf, type Stored } from '../row-blocks.ts';
 import type { Binding, DType, Runtime } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
 import { grid2d } from './elementwise.ts';
+import { InternalError } from '../../util/errors.ts';
 
 const FwdParams = uniformLayout(
   { T: 'u32', D: 'u32', rows: 'u32', row0: 'u32', last: 'u32' },
@@ -21,7 +22,7 @@ export function weightDtypeConstant(dtype: DType, op: string): number {
   if (dtype === 'f32') return 0;
   if (dtype === 'bf16') return 1;
   if (dtype === 'f16') return 2;
-  throw new Error(`${op}: weights must be f32, bf16 or f16, not ${dtype}`);
+  throw new InternalError(`${op}: weights must be f32, bf16 or f16, not ${dtype}`);
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   type AutotuneOptions,
   type TuneResult,
 } from './autotune.ts';
+import { InternalError } from '../../util/errors.ts';
 
 /**
  * Kernel variants: naive (one lane per output), tiled (16×16 workgroup-memory tiles), regblock
@@ -91,7 +92,7 @@ const WDT: Record<WeightDType, number> = { f32: 0, bf16: 1, f16: 2 };
 
 function weightDType(w: Tensor): WeightDType {
   if (w.dtype === 'f32' || w.dtype === 'bf16' || w.dtype === 'f16') return w.dtype;
-  throw new Error(`${w.label}: weights must be f32, bf16 or f16, not ${w.dtype}`);
+  throw new InternalError(`${w.label}: weights must be f32, bf16 or f16, not ${w.dtype}`);
 }
 
 /** Whether `variant` can run op on this adapter at C[M, N] with reduction length K. */
@@ -185,7 +186,7 @@ function runLinear(
   const dtype = weightDType(w);
   const variant = opts.variant ?? resolveVariant(rt, op, dtype, M, N, K);
   if (!variantSupported(rt, variant, op, dtype, M, N, K)) {
-    throw new Error(`matmul ${variant} cannot run ${op} ${dtype} at ${M}×${N}×${K} here`);
+    throw new InternalError(`matmul ${variant} cannot run ${op} ${dtype} at ${M}×${N}×${K} here`);
   }
   if (M === 0 || N === 0) return;
   const constants: Record<string, number> = { WDT: WDT[dtype], B_NN: op === 'forward' ? 0 : 1 };

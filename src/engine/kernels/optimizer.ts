@@ -6,6 +6,7 @@ import { piecesOf, RowBlocks, type Stored } from '../row-blocks.ts';
 import type { Runtime, Tensor } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
 import { grid2d } from './elementwise.ts';
+import { InternalError } from '../../util/errors.ts';
 
 const AdamParams = uniformLayout(
   {
@@ -62,7 +63,7 @@ export function adamwStep(
   n: number,
   h: AdamWHyper,
 ): void {
-  if (!(h.step >= 1)) throw new Error(`adamwStep: step must be ≥ 1 (got ${h.step})`);
+  if (!(h.step >= 1)) throw new InternalError(`adamwStep: step must be ≥ 1 (got ${h.step})`);
   const bc1 = 1 - h.beta1 ** h.step;
   const bc2 = 1 - h.beta2 ** h.step;
   const params = (count: number) =>
@@ -80,7 +81,7 @@ export function adamwStep(
   if (!(param instanceof RowBlocks)) {
     const one = (t: Stored, what: string) => {
       if (t instanceof RowBlocks)
-        throw new Error(`adamwStep: ${what} is row-blocked, param is not`);
+        throw new InternalError(`adamwStep: ${what} is row-blocked, param is not`);
       return t;
     };
     rt.dispatch({
@@ -92,13 +93,14 @@ export function adamwStep(
     });
     return;
   }
-  if (n !== param.size) throw new Error(`adamwStep: n ${n} is not ${param.label}'s ${param.size}`);
+  if (n !== param.size)
+    throw new InternalError(`adamwStep: n ${n} is not ${param.label}'s ${param.size}`);
   const [gs, ms, vs] = [grad, m, v].map(piecesOf);
   param.pieces().forEach((b, i) => {
     const count = b.rows * param.shape[1];
     const parts = [gs![i], ms![i], vs![i]];
     if (parts.some((x) => !x || x.row0 !== b.row0 || x.rows !== b.rows)) {
-      throw new Error(`adamwStep: grad, m and v must be row-blocked as ${param.label}`);
+      throw new InternalError(`adamwStep: grad, m and v must be row-blocked as ${param.label}`);
     }
     rt.dispatch({
       shader: 'adamw.step',
@@ -158,7 +160,7 @@ export function gradNormSquared(
 
 /** Float32 AdamW constants as adamw.step.wgsl sees them (its uniforms are f32). */
 function hostAdamConstants(h: AdamWHyper) {
-  if (!(h.step >= 1)) throw new Error(`adamwStep: step must be ≥ 1 (got ${h.step})`);
+  if (!(h.step >= 1)) throw new InternalError(`adamwStep: step must be ≥ 1 (got ${h.step})`);
   const f = Math.fround;
   const b1 = f(h.beta1);
   const b2 = f(h.beta2);
@@ -190,7 +192,7 @@ export function adamwStepHost(
 ): void {
   const n = param.length;
   if (grad.length < n || m.length !== n || v.length !== n)
-    throw new Error(`adamwStepHost: grad, m and v must hold ${n} values`);
+    throw new InternalError(`adamwStepHost: grad, m and v must hold ${n} values`);
   const { b1, b2, c1, c2, eps, decay, stepSize, invSqrtBc2, gradScale } = hostAdamConstants(h);
   const f = Math.fround;
   for (let i = 0; i < n; i++) {
@@ -221,13 +223,15 @@ export async function adamwStepHostBlocks(
   const ps = piecesOf(param);
   const gs = piecesOf(grad);
   if (gs.length !== ps.length || m.length !== ps.length || v.length !== ps.length)
-    throw new Error(`adamwStepHostBlocks: grad and moments must be blocked as ${param.label}`);
+    throw new InternalError(
+      `adamwStepHostBlocks: grad and moments must be blocked as ${param.label}`,
+    );
   let moved = 0;
   for (let i = 0; i < ps.length; i++) {
     const p = ps[i]!;
     const g = gs[i]!;
     if (g.row0 !== p.row0 || g.rows !== p.rows)
-      throw new Error(`adamwStepHostBlocks: grad must be row-blocked as ${param.label}`);
+      throw new InternalError(`adamwStepHostBlocks: grad must be row-blocked as ${param.label}`);
     const gv = await rt.read(g.tensor);
     const pv = await rt.read(p.tensor);
     adamwStepHost(pv, gv, m[i]!, v[i]!, h);

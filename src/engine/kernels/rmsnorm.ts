@@ -2,6 +2,7 @@
 import type { Binding, Runtime, Tensor } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
 import { grid2d } from './elementwise.ts';
+import { InternalError } from '../../util/errors.ts';
 
 const FwdParams = uniformLayout(
   { T: 'u32', D: 'u32', eps: 'f32' },
@@ -99,7 +100,9 @@ export function rmsnormBackward(
   const need = C * D;
   const given = opts?.workspace;
   if (given && given.size < need) {
-    throw new Error(`rmsnormBackward: workspace ${given.label} has ${given.size} < ${need} floats`);
+    throw new InternalError(
+      `rmsnormBackward: workspace ${given.label} has ${given.size} < ${need} floats`,
+    );
   }
   const ws = given ?? rt.tensor([C, D], 'f32', 'workspace', 'rmsnorm dw partials');
   rt.dispatch({

@@ -2,6 +2,7 @@
 import type { Binding, Runtime, Tensor } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
 import { grid2d } from './elementwise.ts';
+import { InternalError } from '../../util/errors.ts';
 
 const Params = uniformLayout(
   { T: 'u32', nh: 'u32', hd: 'u32', posOffset: 'u32', sign: 'f32' },
@@ -58,7 +59,7 @@ function rotate(
   posOffset: number,
   sign: 1 | -1,
 ): void {
-  if (hd % 2 !== 0) throw new Error(`rope: head dim ${hd} must be even`);
+  if (hd % 2 !== 0) throw new InternalError(`rope: head dim ${hd} must be even`);
   const pairs = T * nh * (hd / 2);
   rt.dispatch({
     shader: 'rope.rotate',
