@@ -1,4 +1,6 @@
 /** `longlora <command>`: the studio's engine headless in Node (Dawn WebGPU). */
+import { dirname } from 'node:path';
+import { StudioError } from '../util/errors.ts';
 import { DEFAULT_MEMORY_BUDGET_TEXT } from '../util/memory-budget.ts';
 import { UsageError } from './args.ts';
 import { exportCluster, exportGguf } from './commands-export.ts';
@@ -93,12 +95,80 @@ export async function main(argv: string[]): Promise<number> {
     await run(rest);
     return 0;
   } catch (e) {
-    const err = e as Error;
-    const file = (e as { file?: string }).file;
-    console.error(
-      `longlora ${cmd}: ${err.name && err.name !== 'Error' ? `${err.name}: ` : ''}${err.message}${file && !err.message.includes(file) ? ` (${file})` : ''}`,
-    );
-    if (process.env.LONGLORA_DEBUG) console.error(err.stack);
-    return err instanceof UsageError ? 2 : 1;
+    const { text, code } = describeCliError(e, rest);
+    console.error(`longlora ${cmd}: ${text}`);
+    if (process.env.LONGLORA_DEBUG) console.error((e as Error).stack);
+    return code;
   }
+}
+
+/** What to give for each flag that names a path to read. */
+const PATH_HINTS: Record<string, string> = {
+  model:
+    'Give a Hugging Face model folder, a .safetensors file with config.json beside it, or a .gguf file.',
+  data: 'Give a text or records file: .txt, .json or .jsonl (see longlora --help).',
+  adapter: 'Give the folder longlora train --out wrote (or a PEFT LoRA adapter folder).',
+  'init-adapter': 'Give the folder longlora train --out wrote (or a PEFT LoRA adapter folder).',
+  tokens: 'Give a .json file holding an array of token ids.',
+};
+/** Flags that name a path to write. */
+const OUTPUT_FLAGS = new Set(['out', 'log-json']);
+
+/** The `--flag value` pairs of a command line (also `--flag=value`). */
+function flagValues(argv: string[]): [string, string][] {
+  const out: [string, string][] = [];
+  argv.forEach((a, i) => {
+    if (!a.startsWith('--')) return;
+    const eq = a.indexOf('=');
+    if (eq > 0) out.push([a.slice(2, eq), a.slice(eq + 1)]);
+    else if (i + 1 < argv.length) out.push([a.slice(2), argv[i + 1]!]);
+  });
+  return out;
+}
+
+/** A path that does not exist, said by the flag that named it (a usage error) with what to give. */
+function missingPath(path: string, argv: string[]): { text: string; code: number } {
+  for (const [flag, value] of flagValues(argv)) {
+    const trimmed = value.replace(/[/\\]+$/, '');
+    if (path === value || path === trimmed) {
+      if (OUTPUT_FLAGS.has(flag))
+        return {
+          text: `--${flag} ${value}: the folder ${dirname(trimmed)} does not exist; create it first.`,
+          code: 2,
+        };
+      return {
+        text: `--${flag} ${value}: no such file or folder. ${PATH_HINTS[flag] ?? 'Check the path.'}`,
+        code: 2,
+      };
+    }
+    if (trimmed && (path.startsWith(`${trimmed}/`) || path.startsWith(`${trimmed}\\`))) {
+      const inside = path.slice(trimmed.length + 1);
+      return {
+        text: `--${flag} ${value}: it has no ${inside}. ${PATH_HINTS[flag] ?? 'Check the path.'}`,
+        code: 2,
+      };
+    }
+  }
+  return { text: `${path}: no such file or folder.`, code: 1 };
+}
+
+/**
+ * What `longlora CMD` prints after its name for an error, and the exit code: a StudioError's message
+ * (its file added when the message does not name it) without its class name, 2 for usage errors;
+ * a path that does not exist (Node's ENOENT) by the flag that named it, also 2; anything else — a
+ * bug — with its class name (TypeError: …), 1.
+ */
+export function describeCliError(e: unknown, argv: string[]): { text: string; code: number } {
+  const o = (e ?? {}) as { code?: unknown; path?: unknown };
+  if (o.code === 'ENOENT' && typeof o.path === 'string') return missingPath(o.path, argv);
+  if (e instanceof StudioError) {
+    const file = (e as { file?: string }).file;
+    const text = file && !e.message.includes(file) ? `${e.message} (${file})` : e.message;
+    return { text, code: e instanceof UsageError ? 2 : 1 };
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  return {
+    text: err.name && err.name !== 'Error' ? `${err.name}: ${err.message}` : err.message,
+    code: 1,
+  };
 }

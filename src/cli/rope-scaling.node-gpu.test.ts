@@ -111,14 +111,14 @@ describe('longlora CLI keeps a model’s own rope scaling', () => {
       ]);
     expect(await train(llama3.dir, llama3.data, '128')).toBe(1);
     expect(err.join('\n')).toMatch(
-      /SettingsError: 128 tokens exceed this model's max_position_embeddings \(64\)\. Its rope_scaling\.rope_type "llama3"/,
+      /longlora train: 128 tokens exceed this model's max_position_embeddings \(64\)\. Its rope_scaling\.rope_type "llama3"/,
     );
 
     const dynamic = tinyModel({ type: 'dynamic', factor: 2.0 });
     err = [];
     expect(await train(dynamic.dir, dynamic.data, '32')).toBe(1);
     expect(err.join('\n')).toMatch(
-      /UnsupportedModelError: config\.json: rope_scaling\.type "dynamic" \(dynamic NTK scaling\) cannot be trained/,
+      /longlora train: config\.json: rope_scaling\.type "dynamic" \(dynamic NTK scaling\) cannot be trained/,
     );
     err = [];
     expect(await main(['info', '--model', dynamic.dir, '--context', '32'])).toBe(1);

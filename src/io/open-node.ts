@@ -1,6 +1,7 @@
 /** Node helper: open a model from a folder, a .safetensors file (config.json beside it) or a .gguf. */
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { FormatError } from './errors.ts';
 import { openModel, type OpenedModel } from './model.ts';
 import { nodeFileSource } from './source-node.ts';
 import type { ByteSource } from './source.ts';
@@ -16,6 +17,11 @@ export async function openModelPath(path: string): Promise<OpenedModel> {
   let paths: string[];
   if (info.isDirectory()) {
     paths = (await readdir(path)).filter(relevant).map((f) => join(path, f));
+    if (!paths.some((p) => /\.(safetensors|gguf)$/.test(p)))
+      throw new FormatError(
+        path,
+        'no model found: the folder has no .safetensors weights or .gguf file (a Hugging Face model folder holds config.json, the weights and tokenizer.json)',
+      );
   } else if (path.endsWith('.gguf')) {
     paths = [path];
   } else {
