@@ -108,6 +108,11 @@ const BEHAVIOUR: Record<string, Behaviour> = {
   },
   'Resume from step #': pressThenStop,
   'Resume latest run': pressThenStop,
+  // A finished run: opened (no step left, so it is done at once) or trained to a new total.
+  'Open finished run': press(async (page) => {
+    await expect(runRegion(page)).toContainText(/Finished all \d+ steps/, { timeout: 120_000 });
+  }),
+  'Train further': pressThenStop,
   'Delete checkpoint at step #': async (page, control) => {
     const name = (await control.getAttribute('aria-label'))!;
     // Two runs may each have a checkpoint at this step: one button of that name fewer.
@@ -131,17 +136,19 @@ const BEHAVIOUR: Record<string, Behaviour> = {
 };
 
 /**
- * Resume: the checkpoint's run continues (the page says Training, or Done when that checkpoint was
+ * Resume: the checkpoint's run continues (the page says Training, or Finished when that checkpoint was
  * one step short of the end); it is stopped again so the state is as it was.
  */
 async function pressThenStop(page: Page, control: Locator): Promise<void> {
   await control.click();
-  await expect(runRegion(page)).toContainText(/Training\.|Done\./, { timeout: 120_000 });
+  await expect(runRegion(page)).toContainText(/Training\.|Finished all/, { timeout: 120_000 });
   await runRegion(page)
     .getByRole('button', { name: 'Stop' })
     .click({ timeout: 5_000 })
     .catch(() => undefined); // it may have finished by itself
-  await expect(runRegion(page)).toContainText(/Stopped\.|Done\./, { timeout: 120_000 });
+  await expect(runRegion(page)).toContainText(/Stopped at step|Finished all/, {
+    timeout: 120_000,
+  });
 }
 
 /** A file picker "works" when pressing it opens the browser's file chooser. */
@@ -191,6 +198,8 @@ function locate(page: Page, c: Control): Locator {
  */
 const LAST = [
   'Delete checkpoint at step #',
+  'Open finished run',
+  'Train further',
   'Resume latest run',
   'Resume from step #',
   'Use demo model',

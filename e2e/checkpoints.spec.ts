@@ -56,7 +56,7 @@ test('Checkpoint minutes 0.5: a reload after ~45 s offers the run and it continu
     'GPU self-test passed',
   );
   await expect(page.getByText(/A run of stories260K \(demo\) stopped at step \d+/)).toContainText(
-    `stopped at step ${saved}.`,
+    `stopped at step ${saved} of `,
   );
   await page.getByRole('button', { name: 'Resume latest run' }).click();
   await expect.poll(() => stepNow(page), { timeout: 120_000 }).toBeGreaterThan(saved);

@@ -76,7 +76,7 @@ test('a full disk while training says storage is full and keeps the saved checkp
     expect(await stepNow(page)).toBeGreaterThan(saved);
     await page.reload();
     const offer = page.getByText(/A run of stories260K \(demo\) stopped at step (\d+)/);
-    await expect(offer).toContainText(`stopped at step ${saved}.`);
+    await expect(offer).toContainText(`stopped at step ${saved} of `);
     await expect(list.getByRole('listitem')).toHaveCount(steps.length);
     await cdp.send('Storage.overrideQuotaForOrigin', { origin });
     await page.getByRole('button', { name: 'Resume latest run' }).click();

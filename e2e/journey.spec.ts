@@ -89,7 +89,7 @@ test('train the demo, reload mid-run, resume, survive a device loss, and export 
   await expect(lost).toBeVisible({ timeout: 60_000 });
   await page.getByRole('button', { name: 'Resume latest run' }).click();
   await expect(lost).toBeHidden();
-  await expect(page.getByRole('region', { name: 'Run' })).toContainText('Done', {
+  await expect(page.getByRole('region', { name: 'Run' })).toContainText('Finished all', {
     timeout: 180_000,
   });
   expect(await stepNow(page)).toBe(steps);

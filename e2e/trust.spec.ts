@@ -228,7 +228,9 @@ test('the README journey with charts, messages and states a person can trust', a
   await expect(offer).toContainText('finished all 24 steps');
   await expect(offer.getByRole('button', { name: 'Resume latest run' })).toHaveCount(0);
   await expect(offer.getByRole('button', { name: 'Open finished run' })).toBeEnabled();
-  await expect(offer.getByRole('button', { name: 'Export adapter' })).toBeEnabled();
+  await expect(offer.getByRole('button', { name: 'Export checkpoint at step 24' })).toHaveText(
+    'Export adapter',
+  );
   const further = offer.getByRole('spinbutton', { name: 'Train further to' });
   await further.fill('20');
   await expect(offer.getByRole('alert')).toHaveText(

@@ -1,6 +1,6 @@
 /** Command-line parsing helpers for `longlora`. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { StudioError } from '../util/errors.ts';
+import { InternalError, StudioError } from '../util/errors.ts';
 import { numberProblem, ruleOfFlag } from '../util/setting-rules.ts';
 
 /** A command line that does not parse (exit code 2). */
@@ -38,7 +38,7 @@ export function req(v: Record<string, unknown>, name: string): string {
 export function num(v: Record<string, unknown>, name: string, fallback: number): number {
   const rule = ruleOfFlag(name);
   // Every numeric flag has a range; a flag missing from the table is a bug in this program.
-  if (!rule) throw new Error(`--${name} has no range in NUMBER_RULES`);
+  if (!rule) throw new InternalError(`--${name} has no range in NUMBER_RULES`);
   const s = v[name];
   if (s === undefined) return fallback;
   const text = String(s);

@@ -68,7 +68,7 @@ async function train(out: string, ...extra: string[]): Promise<void> {
     '--lr',
     '2e-3',
     '--eval-windows',
-    '0',
+    '1',
     ...extra,
   );
 }

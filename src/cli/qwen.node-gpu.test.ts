@@ -204,7 +204,7 @@ describe('longlora train on instruction records (--chat-template)', () => {
       '--warmup',
       '1',
       '--eval-windows',
-      '0',
+      '1',
       ...extra,
     );
     return `${run.stderr()}\n${out}`;

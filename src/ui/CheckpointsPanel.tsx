@@ -238,6 +238,7 @@ function FinishedRun({
           disabled={exportWhy !== undefined}
           aria-description={exportWhy}
           onClick={exportIt}
+          aria-label={`Export checkpoint at step ${latest.step}`}
         >
           Export adapter
         </button>

@@ -205,10 +205,6 @@ describe('production code', () => {
         .map((line, i) => ({ line, at: `${relative(src, f)}:${i + 1}` }))
         .filter(({ line }) => /throw new (Error|TypeError|RangeError)\(/.test(line)),
     );
-    // cli/args.ts: a flag missing from the settings' range table is a bug; its owner turns it into
-    // an InternalError (allowed here by its text, so any other plain throw still fails this test).
-    const allowed = ({ line, at }: { line: string; at: string }) =>
-      /^cli[/\\]args\.ts:/.test(at) && line.includes('has no range in NUMBER_RULES');
-    expect(plain.filter((p) => !allowed(p)).map((p) => p.at)).toEqual([]);
+    expect(plain.map((p) => p.at)).toEqual([]);
   });
 });
