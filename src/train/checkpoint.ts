@@ -89,8 +89,8 @@ export interface CheckpointSummary {
   bytes: number;
   modelFingerprint: string;
   modelName: string;
-  /** The steps the run was set to take (it finished when `step` reached them). */
-  totalSteps: number;
+  /** The steps the run was set to take (it finished when `step` reached them); null if unreadable. */
+  totalSteps: number | null;
 }
 
 /** Raw key/value storage a checkpoint store is built on. */
@@ -122,7 +122,8 @@ export class CheckpointStore {
           bytes: m.bytes,
           modelFingerprint: m.modelFingerprint,
           modelName: m.modelName,
-          totalSteps: m.settings.steps,
+          // A manifest of another version may lack settings: it is listed (and refused on load).
+          totalSteps: typeof m.settings?.steps === 'number' ? m.settings.steps : null,
         });
       } catch {
         /* a damaged manifest is not listed */

@@ -35,6 +35,16 @@ describe('checkpoint retention', () => {
     ).toEqual([]);
     // The kept ones still load.
     expect((await store.load('run-step000008')).tensors.get('w')![999]).toBe(1);
+    // Each lists the steps its run was set to take; one without readable settings still lists.
+    expect(list.find((c) => c.runId === 'other')!.totalSteps).toBe(
+      testManifest('other', 1).settings.steps,
+    );
+    const odd = Object.assign(Object.create(store.blobs) as FolderBlobStore, {
+      manifests: async () => [JSON.stringify({ id: 'x', runId: 'x', step: 7, version: 99 })],
+    });
+    expect((await new CheckpointStore(odd).list()).map((c) => [c.id, c.totalSteps])).toEqual([
+      ['x', null],
+    ]);
     // keep 0 keeps everything.
     await store.save(testManifest('run', 14), tensors);
     expect((await store.list()).filter((c) => c.runId === 'run')).toHaveLength(4);

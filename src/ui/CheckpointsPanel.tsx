@@ -37,7 +37,7 @@ export function CheckpointsPanel() {
   const offer = latest && !busy && (latest.runId !== run.runId || run.state === 'failed');
   const latestElsewhere = !!latest && elsewhere.includes(latest.runId);
   // A run whose latest checkpoint is at its last step finished: nothing is left to resume.
-  const finished = !!latest && latest.step >= latest.totalSteps;
+  const finished = !!latest && latest.totalSteps !== null && latest.step >= latest.totalSteps;
   /** Continues (or opens) a run and shows the Run panel, where its progress appears. */
   const continueRun = (id: string, steps?: number) => {
     showPanel('run');
@@ -109,8 +109,8 @@ export function CheckpointsPanel() {
       )}
       {offer && !latestElsewhere && !finished && (
         <div className="callout" role="group" aria-label="Latest run">
-          A run of <strong>{latest.modelName}</strong> stopped at step {latest.step} of{' '}
-          {latest.totalSteps}.{' '}
+          A run of <strong>{latest.modelName}</strong> stopped at step {latest.step}
+          {latest.totalSteps !== null ? ` of ${latest.totalSteps}` : ''}.{' '}
           <button type="button" className="small" onClick={() => continueRun(latest.id)}>
             Resume latest run
           </button>
@@ -207,7 +207,7 @@ function FinishedRun({
   exportIt(): void;
   exportWhy: string | undefined;
 }) {
-  const [steps, setSteps] = useState(2 * latest.totalSteps);
+  const [steps, setSteps] = useState(2 * (latest.totalSteps ?? latest.step));
   const problem =
     numberProblem(
       NUMBER_RULES.steps,

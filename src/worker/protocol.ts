@@ -214,8 +214,8 @@ export interface CheckpointInfo {
   createdAt: number;
   bytes: number;
   modelName: string;
-  /** The steps its run was set to take: the run finished when `step` reached them. */
-  totalSteps: number;
+  /** The steps its run was set to take: the run finished when `step` reached them (null: unknown). */
+  totalSteps: number | null;
 }
 
 /** Perplexity over held-out text with full causal attention. */
