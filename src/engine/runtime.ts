@@ -17,15 +17,13 @@ import { MemoryTracker, type MemoryCategory } from './memory.ts';
 import type { RowBlocks } from './row-blocks.ts';
 import { expandShader, type ExpandedWgsl } from './wgsl-include.ts';
 import { InternalError } from '../util/errors.ts';
+import { DTYPE_BYTES, type DType } from '../util/dtype.ts';
 
 /** How long a failed call waits for device.lost to settle before trusting its own error. */
 const LOSS_SETTLE_MS = 1000;
 
-/** Element types a tensor can hold. bf16/f16 are packed two per u32 (no shader-f16 needed). */
-export type DType = 'f32' | 'bf16' | 'f16' | 'u32' | 'i32';
-
-/** Bytes per element. */
-export const DTYPE_BYTES: Record<DType, number> = { f32: 4, bf16: 2, f16: 2, u32: 4, i32: 4 };
+/** Element types a tensor can hold (bf16/f16 packed two per u32, no shader-f16 needed) and their widths. */
+export { DTYPE_BYTES, type DType } from '../util/dtype.ts';
 
 /** Returns the WGSL text of a shader by file name (without `.wgsl`). */
 export type ShaderLoader = (name: string) => string;

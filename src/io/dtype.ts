@@ -1,14 +1,15 @@
 /** The tensor element types the readers support, their sizes and conversion to f32. */
 import { decodeHalves, encodeHalves } from '../util/half.ts';
+import { DTYPE_BYTES, type DType } from '../util/dtype.ts';
 
 /** Storage dtypes a model's weights may have (safetensors spelling). */
 export type WeightDtype = 'F32' | 'F16' | 'BF16';
 
 export const WEIGHT_DTYPES: readonly WeightDtype[] = ['F32', 'F16', 'BF16'];
 
-/** Bytes per element. */
+/** Bytes per element (util/dtype.ts's table, under the lower-case name). */
 export function dtypeBytes(dtype: WeightDtype): number {
-  return dtype === 'F32' ? 4 : 2;
+  return DTYPE_BYTES[dtype.toLowerCase() as DType];
 }
 
 /** Bytes per element the frozen weights keep on the GPU: their widest stored dtype. */

@@ -16,6 +16,7 @@ import type { OpenedModel, TokenizerSource } from './model.ts';
 import type { ReadAdapter } from './peft.ts';
 import { hfTokenizer } from './tokenizer.ts';
 import { InternalError } from '../util/errors.ts';
+import { DTYPE_BYTES } from '../util/dtype.ts';
 
 /** The element type of the exported matrices (1-D tensors, the norms, stay f32 as llama.cpp's converter keeps them). */
 export type GgufExportDtype = 'f32' | 'f16' | 'bf16';
@@ -508,7 +509,7 @@ export function mergedGguf(input: MergedGgufInput): GgufExport {
       name: hfToGgufName(hf)!,
       dims: [...src.shape].reverse(),
       type,
-      byteLength: n * (type === GGML.f32 ? 4 : 2),
+      byteLength: n * DTYPE_BYTES[oneD ? 'f32' : dtype],
       produce: async () => {
         const replaced = trained.get(hf);
         let values = replaced

@@ -1,7 +1,7 @@
 /** Fixture generators: tiny random Llama models as HF folders and GGUFs, and a tiny sentencepiece vocabulary. */
 import { Rng } from '../util/rng.ts';
 import { expectedTensors, parseHfConfig, type ModelConfig } from '../io/config.ts';
-import { f32ToBytes, type WeightDtype } from '../io/dtype.ts';
+import { dtypeBytes, f32ToBytes, type WeightDtype } from '../io/dtype.ts';
 import { GGML_TYPES } from '../io/gguf.ts';
 import { byteLevelBpeModel } from '../io/gguf-bpe.ts';
 import { hfToGgufName, permuteQK } from '../io/gguf-llama.ts';
@@ -443,7 +443,7 @@ export function tinyHfFolder(spec: TinySpec, shards = 1): Record<string, Uint8Ar
     for (const t of part) weightMap[t.name] = name;
     files[name] = writeSafetensors(part, { format: 'pt' });
   }
-  const totalSize = all.reduce((n, t) => n + t.data.length * (spec.dtype === 'F32' ? 4 : 2), 0);
+  const totalSize = all.reduce((n, t) => n + t.data.length * dtypeBytes(spec.dtype), 0);
   files['model.safetensors.index.json'] = enc({
     metadata: { total_size: totalSize },
     weight_map: weightMap,

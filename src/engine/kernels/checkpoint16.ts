@@ -5,7 +5,7 @@
  */
 import type { Binding, Runtime } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
-import { grid2d } from './elementwise.ts';
+import { lanes } from './elementwise.ts';
 
 const NParams = uniformLayout(
   { n: 'u32' },
@@ -13,9 +13,7 @@ const NParams = uniformLayout(
 );
 
 /** One lane per packed word (two elements). */
-function lanes(rt: Runtime, n: number): [number, number] {
-  return grid2d(Math.ceil(n / 512), rt.device.limits.maxComputeWorkgroupsPerDimension);
-}
+const PER_LANE = 2;
 
 /** packed (f16, ≥ n elements) = binary16 of the n f32 values of x (overwrites ⌈n/2⌉ words). */
 export function packCheckpoint16(rt: Runtime, x: Binding, packed: Binding, n: number): void {
@@ -23,7 +21,7 @@ export function packCheckpoint16(rt: Runtime, x: Binding, packed: Binding, n: nu
     shader: 'checkpoint16.pack',
     bindings: [x, packed],
     params: NParams.pack({ n }),
-    workgroups: lanes(rt, n),
+    workgroups: lanes(rt, n, PER_LANE),
     label: `packCheckpoint16 ${n}`,
   });
 }
@@ -34,7 +32,7 @@ export function unpackCheckpoint16(rt: Runtime, packed: Binding, x: Binding, n: 
     shader: 'checkpoint16.unpack',
     bindings: [packed, x],
     params: NParams.pack({ n }),
-    workgroups: lanes(rt, n),
+    workgroups: lanes(rt, n, PER_LANE),
     label: `unpackCheckpoint16 ${n}`,
   });
 }

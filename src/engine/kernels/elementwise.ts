@@ -22,8 +22,13 @@ export function grid2d(count: number, maxPerDim = 65535): [number, number] {
   return [Math.ceil(count / y), y];
 }
 
-function lanes(rt: Runtime, n: number): [number, number] {
-  return grid2d(Math.ceil(n / 256), rt.device.limits.maxComputeWorkgroupsPerDimension);
+/**
+ * The grid of 256-lane workgroups for one lane per `perLane` of n elements (grid2d under the
+ * device's per-dimension limit): the elementwise kernels take one element per lane, the 16-bit
+ * checkpoint kernels two.
+ */
+export function lanes(rt: Runtime, n: number, perLane = 1): [number, number] {
+  return grid2d(Math.ceil(n / (256 * perLane)), rt.device.limits.maxComputeWorkgroupsPerDimension);
 }
 
 /** out = silu(gate) · up over n f32 elements. */

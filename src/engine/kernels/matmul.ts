@@ -16,6 +16,7 @@ import {
   type TuneResult,
 } from './autotune.ts';
 import { InternalError } from '../../util/errors.ts';
+import { DTYPE_BYTES } from '../../util/dtype.ts';
 
 /**
  * Kernel variants: naive (one lane per output), tiled (16×16 workgroup-memory tiles), regblock
@@ -303,7 +304,7 @@ export function tunedDims(
   dtype: WeightDType,
   maxBytes = TUNE_W_BYTES,
 ): [number, number] {
-  const bytes = dtype === 'f32' ? 4 : 2;
+  const bytes = DTYPE_BYTES[dtype];
   if (N * K * bytes <= maxBytes) return [N, K];
   const cut = (x: number, other: number) => {
     const fit = Math.floor(maxBytes / (other * bytes));
