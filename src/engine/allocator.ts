@@ -11,6 +11,16 @@ import type { Runtime } from './runtime.ts';
 import { Tensor } from './tensor.ts';
 import { DTYPE_BYTES, type DType } from '../util/dtype.ts';
 
+/**
+ * Bytes a tensor of `shape` allocates (all its parts together, when split): its elements' bytes
+ * padded to a multiple of 4, at least 4. The memory plan sizes the activations by it too
+ * (model/activations.ts).
+ */
+export function tensorBytes(shape: readonly number[], dtype: DType): number {
+  const elements = shape.reduce((a, b) => a * b, 1);
+  return Math.max(4, Math.ceil((elements * DTYPE_BYTES[dtype]) / 4) * 4);
+}
+
 /** One device's live tensors and their bytes per category. */
 export class TensorAllocator {
   readonly memory = new MemoryTracker();
@@ -34,8 +44,7 @@ export class TensorAllocator {
   ): Tensor {
     this.errors.check();
     const device = this.rt.device;
-    const elements = shape.reduce((a, b) => a * b, 1);
-    const bytes = Math.max(4, Math.ceil((elements * DTYPE_BYTES[dtype]) / 4) * 4);
+    const bytes = tensorBytes(shape, dtype);
     const limit = this.rt.info.limits.maxBufferSize;
     // One buffer when it fits; a rowsTensor past the limit in parts of partBytes (0: rows too wide).
     const per = bytes > limit ? partBytes : bytes;

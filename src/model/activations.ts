@@ -1,18 +1,23 @@
 /**
  * The activation buffers and workspaces of the Llama graph (src/model/llama.ts): what one forward,
- * its backward and one decoding step write, how they are allocated (training and evaluation in
- * category activations with backward's buffers in workspace; decoding all in workspace), and how
- * they are freed.
+ * its backward and one decoding step write, described once as data (ActBuffer: label, shape, dtype,
+ * memory category, per-token or whole, layer-input checkpoint or not) before anything is allocated.
+ * allocateActs and allocateDecode allocate exactly those descriptions (actsLayout, decodeLayout),
+ * and planTraining (plan.ts) sums exactly them, so the plan cannot drift from the allocation.
+ * Training and evaluation keep their buffers in category activations with backward's in workspace;
+ * decoding keeps all in workspace.
  */
+import { tensorBytes } from '../engine/allocator.ts';
 import { TooLargeError } from '../engine/errors.ts';
+import type { MemoryCategory } from '../engine/memory.ts';
 import {
   headRmsnormBackwardWorkspaceSize,
   rmsnormBackwardWorkspaceSize,
 } from '../engine/kernels/rmsnorm.ts';
 import { blockBytesLimit, viewBlockRows, VIEW_ROW_GRANULE } from '../engine/row-blocks.ts';
-import type { Runtime, Tensor } from '../engine/runtime.ts';
+import { DTYPE_BYTES, Tensor, type DType, type Runtime } from '../engine/runtime.ts';
 import type { LlamaParams } from './params.ts';
-import type { LinearName, LlamaShape } from './types.ts';
+import type { LinearName, LlamaShape, LoraSettings } from './types.ts';
 
 /**
  * Whether training keeps its layer-input checkpoints in 16 bits (LlamaModel's `checkpoint16`) unless
@@ -92,123 +97,188 @@ export function tokenBlocks(T: number, per: number): [number, number][] {
 }
 
 /**
+ * One buffer of the graph, described before anything is allocated: allocateActs / allocateDecode
+ * allocate exactly these (Runtime.rowsTensor when perToken, else Runtime.tensor), and planTraining
+ * sums exactly these. A description referenced twice in a layout is one buffer (decoding's shared
+ * norm output, for one).
+ */
+export class ActBuffer {
+  constructor(
+    /** The GPU label (and the name an allocation error gives). */
+    readonly label: string,
+    readonly shape: readonly number[],
+    readonly dtype: DType,
+    readonly category: Extract<MemoryCategory, 'activations' | 'workspace'>,
+    /**
+     * A per-token [T, …] buffer: bound in row blocks by the row-local ops and attention, and stored
+     * in parts of 64·2^k tokens past maxBufferSize (Runtime.rowsTensor). Otherwise one buffer bound
+     * whole.
+     */
+    readonly perToken: boolean,
+    /**
+     * Training's layer-input checkpoints: the layer whose input this buffer keeps from the forward
+     * until that layer's backward (nothing else reads it in between), so it could live elsewhere
+     * meanwhile (host memory: issue 27). Undefined for every other buffer.
+     */
+    readonly checkpointOf?: number,
+  ) {}
+
+  /** Bytes allocated (the allocator's tensorBytes). */
+  get bytes(): number {
+    return tensorBytes(this.shape, this.dtype);
+  }
+
+  /** Bytes of one row (one token of a per-token buffer). */
+  get rowBytes(): number {
+    return this.shape.slice(1).reduce((a, b) => a * b, 1) * DTYPE_BYTES[this.dtype];
+  }
+}
+
+/**
  * Intermediates of one decoder layer (recomputed in backward when checkpointing). gate, up and act
  * hold one MLP token block [block, F] (see mlpBlockTokens); the rest all T tokens.
  */
-export interface LayerActs {
-  xn1: Tensor;
-  rstd1: Tensor;
-  q: Tensor;
-  k: Tensor;
-  v: Tensor;
-  attn: Tensor;
-  lse: Tensor;
-  hMid: Tensor;
-  xn2: Tensor;
-  rstd2: Tensor;
-  gate: Tensor;
-  up: Tensor;
-  act: Tensor;
-  xa: Partial<Record<LinearName, Tensor>>;
+export interface LayerLayout {
+  /** The LoRA x·Aᵀ [T, r] of each LoRA target (its weight gradient reads it). */
+  xa: Partial<Record<LinearName, ActBuffer>>;
+  xn1: ActBuffer;
+  rstd1: ActBuffer;
+  q: ActBuffer;
+  k: ActBuffer;
+  v: ActBuffer;
+  attn: ActBuffer;
+  /** Attention's log-sum-exp per head and query [H, T]. */
+  lse: ActBuffer;
+  hMid: ActBuffer;
+  xn2: ActBuffer;
+  rstd2: ActBuffer;
+  gate: ActBuffer;
+  up: ActBuffer;
+  act: ActBuffer;
   /**
    * With per-head q/k norms (shape.qkNorm): q and k before their norm ([T, H·hd], [T, KV·hd]) and
    * the norms' rstd ([T, H], [T, KV]); q and k then hold the normed, rotated values.
    */
-  qPre?: Tensor;
-  kPre?: Tensor;
-  rstdQ?: Tensor;
-  rstdK?: Tensor;
+  qPre?: ActBuffer;
+  kPre?: ActBuffer;
+  rstdQ?: ActBuffer;
+  rstdK?: ActBuffer;
 }
 
 /** Buffers for backward, shared by all layers (dAct, dGate, dUp: one MLP token block). */
-export interface GradActs {
-  dResid: Tensor;
-  dXn: Tensor;
-  dAttn: Tensor;
-  dq: Tensor;
-  dk: Tensor;
-  dv: Tensor;
-  dAct: Tensor;
-  dGate: Tensor;
-  dUp: Tensor;
-  loraWs: Tensor;
-  dwFrozen: Tensor;
+export interface GradLayout {
+  dResid: ActBuffer;
+  dXn: ActBuffer;
+  dAttn: ActBuffer;
+  dq: ActBuffer;
+  dk: ActBuffer;
+  dv: ActBuffer;
+  dAct: ActBuffer;
+  dGate: ActBuffer;
+  dUp: ActBuffer;
+  loraWs: ActBuffer;
+  /** The weight gradient frozen norms write into (discarded). */
+  dwFrozen: ActBuffer;
   /** Attention backward's row statistics [H, T]. */
-  attnWs: Tensor;
+  attnWs: ActBuffer;
   /** RMSNorm weight-gradient partial sums (the per-head q/k norms' too). */
-  normWs: Tensor;
+  normWs: ActBuffer;
   /** With per-head q/k norms: d(q, k before the norm). */
-  dqPre?: Tensor;
-  dkPre?: Tensor;
+  dqPre?: ActBuffer;
+  dkPre?: ActBuffer;
 }
 
 /** What one forward over T tokens writes. */
-export interface ForwardActs {
+export interface ForwardLayout {
   T: number;
-  ids: Tensor;
+  ids: ActBuffer;
   /**
    * The residual stream, layer l reading h[l] and writing h[l+1] (indices taken modulo the length):
    * training keeps all L+1 (h[0] = embeddings); decoding keeps one, updated in place, which is sound
    * because a layer reads its input for the last time before it writes its output.
    */
-  h: Tensor[];
+  h: ActBuffer[];
   /** One set (reused by every layer), or one per layer when backward runs without checkpointing. */
-  layers: LayerActs[];
+  layers: LayerLayout[];
   /** The final norm's output [T, D] and its rstd. */
-  hn: Tensor;
-  rstdF: Tensor;
+  hn: ActBuffer;
+  rstdF: ActBuffer;
 }
 
 /** Per-context activation buffers of training and evaluation. */
-export interface Acts extends ForwardActs {
+export interface ActsLayout extends ForwardLayout {
   /**
    * Training with 16-bit checkpoints: layer l's input as binary16 [T, D] (packed two per u32), and
    * h holds only two f32 buffers (the forward ping-pongs between them; the backward unpacks layer
    * l's input into one and recomputes the layer into the other). Null otherwise.
    */
-  ckpt16: Tensor[] | null;
-  labels: Tensor;
-  dHn: Tensor;
-  loss: Tensor;
-  grad: GradActs | null;
+  ckpt16: ActBuffer[] | null;
+  labels: ActBuffer;
+  dHn: ActBuffer;
+  loss: ActBuffer;
+  grad: GradLayout | null;
 }
 
 /** The workspace of one decoding step of T tokens: the forward's buffers and the last row's logits. */
-export interface DecodeActs extends ForwardActs {
-  last: Tensor;
-  logits: Tensor;
+export interface DecodeLayout extends ForwardLayout {
+  last: ActBuffer;
+  logits: ActBuffer;
+}
+
+/** A layout with a Tensor in place of each ActBuffer (what allocating it returns). */
+export type Allocated<S> = S extends ActBuffer
+  ? Tensor
+  : S extends readonly (infer E)[]
+    ? Allocated<E>[]
+    : S extends object
+      ? { [K in keyof S]: Allocated<S[K]> }
+      : S;
+
+export type LayerActs = Allocated<LayerLayout>;
+export type GradActs = Allocated<GradLayout>;
+export type ForwardActs = Allocated<ForwardLayout>;
+export type Acts = Allocated<ActsLayout>;
+export type DecodeActs = Allocated<DecodeLayout>;
+
+/** How training or evaluation on T tokens runs (actsLayout). */
+export interface ActsOptions {
+  /** Backward follows (training): its buffers, and the forward's kept for it. */
+  withGrad: boolean;
+  checkpointing: boolean;
+  /** With withGrad and checkpointing: the layer-input checkpoints in 16 bits (ckpt16). */
+  checkpoint16: boolean;
+  /** Tokens per MLP block (mlpBlockTokens under the runtime's limits). */
+  mlpTokens: number;
 }
 
 /**
- * The buffers of training (withGrad) or evaluation on T tokens: one set of layer intermediates,
- * or one per layer when backward runs without checkpointing.
+ * The buffers of training (withGrad) or evaluation on T tokens: one set of layer intermediates, or
+ * one per layer when backward runs without checkpointing. Per-token [T, ·] buffers may pass
+ * maxBufferSize (Llama-2-7B's [32768, 4096] is 512 MiB): they are stored in parts of whole token
+ * blocks; the [block, F] MLP buffers and the [H, T] statistics are bound whole.
  */
-export function allocateActs(
-  rt: Runtime,
-  p: LlamaParams,
+export function actsLayout(
+  s: LlamaShape,
+  lora: Pick<LoraSettings, 'rank' | 'targets'>,
   T: number,
-  withGrad: boolean,
-  checkpointing: boolean,
-  checkpoint16 = false,
-): Acts {
-  const s = p.shape;
+  o: ActsOptions,
+): ActsLayout {
   const D = s.hidden;
   const Hq = s.heads * s.headDim;
   const Hkv = s.kvHeads * s.headDim;
   const F = s.intermediate;
-  const Tb = mlpBlockTokens(T, F, blockBytesLimit(rt.info.limits));
-  const r = p.lora.rank;
-  // Per-token [T, ·] buffers may pass maxBufferSize (Llama-2-7B's [32768, 4096] is 512 MiB): they
-  // are stored in parts of whole token blocks (Runtime.rowsTensor); the [block, F] MLP buffers and
-  // the [H, T] statistics are bound whole.
-  const a = (shape: number[], label: string) => rt.rowsTensor(shape, 'f32', 'activations', label);
-  const whole = (shape: number[], label: string) => rt.tensor(shape, 'f32', 'activations', label);
-  const layerSets = checkpointing || !withGrad ? 1 : s.layers;
-  const layers: LayerActs[] = [];
-  for (let i = 0; i < layerSets; i++) {
-    const xa: Partial<Record<LinearName, Tensor>> = {};
-    for (const n of p.lora.targets) xa[n] = a([T, r], `xa ${n} ${i}`);
-    layers.push({
+  const Tb = o.mlpTokens;
+  const r = lora.rank;
+  const a = (shape: number[], label: string, checkpointOf?: number) =>
+    new ActBuffer(label, shape, 'f32', 'activations', true, checkpointOf);
+  const whole = (shape: number[], label: string) =>
+    new ActBuffer(label, shape, 'f32', 'activations', false);
+  const sets = o.checkpointing || !o.withGrad ? 1 : s.layers;
+  const layers = Array.from({ length: sets }, (_, i): LayerLayout => {
+    const xa: Partial<Record<LinearName, ActBuffer>> = {};
+    for (const n of lora.targets) xa[n] = a([T, r], `xa ${n} ${i}`);
+    return {
+      xa,
       xn1: a([T, D], 'xn1'),
       rstd1: a([T], 'rstd1'),
       q: a([T, Hq], 'q'),
@@ -222,7 +292,6 @@ export function allocateActs(
       gate: whole([Tb, F], 'gate'),
       up: whole([Tb, F], 'up'),
       act: whole([Tb, F], 'act'),
-      xa,
       ...(s.qkNorm
         ? {
             qPre: a([T, Hq], 'q pre-norm'),
@@ -231,11 +300,13 @@ export function allocateActs(
             rstdK: a([T, s.kvHeads], 'rstd k'),
           }
         : {}),
-    });
-  }
-  const w = (shape: number[], label: string) => rt.rowsTensor(shape, 'f32', 'workspace', label);
-  const ws = (shape: number[], label: string) => rt.tensor(shape, 'f32', 'workspace', label);
-  const grad: GradActs | null = withGrad
+    };
+  });
+  const w = (shape: number[], label: string) =>
+    new ActBuffer(label, shape, 'f32', 'workspace', true);
+  const ws = (shape: number[], label: string) =>
+    new ActBuffer(label, shape, 'f32', 'workspace', false);
+  const grad: GradLayout | null = o.withGrad
     ? {
         dResid: w([T, D], 'dResid'),
         dXn: w([T, D], 'dXn'),
@@ -255,46 +326,28 @@ export function allocateActs(
           : {}),
       }
     : null;
-  const half = withGrad && checkpointing && checkpoint16;
+  // Layer l's input waits from layer l's forward to its backward: in 16 bits (ckpt16), else h[l].
+  const half = o.withGrad && o.checkpointing && o.checkpoint16;
   const ckpt16 = half
-    ? Array.from({ length: s.layers }, (_, i) =>
-        rt.rowsTensor([T, D], 'f16', 'activations', `h${i} f16`),
+    ? Array.from(
+        { length: s.layers },
+        (_, i) => new ActBuffer(`h${i} f16`, [T, D], 'f16', 'activations', true, i),
       )
     : null;
+  const kept = (i: number) => (o.withGrad && !half && i < s.layers ? i : undefined);
   return {
     T,
-    ckpt16,
-    ids: rt.tensor([T], 'u32', 'activations', 'ids'),
-    labels: rt.tensor([T], 'i32', 'activations', 'labels'),
-    h: Array.from({ length: half ? 2 : s.layers + 1 }, (_, i) => a([T, D], `h${i}`)),
     layers,
+    grad,
+    ckpt16,
+    ids: new ActBuffer('ids', [T], 'u32', 'activations', false),
+    labels: new ActBuffer('labels', [T], 'i32', 'activations', false),
+    h: Array.from({ length: half ? 2 : s.layers + 1 }, (_, i) => a([T, D], `h${i}`, kept(i))),
     hn: a([T, D], 'hn'),
     rstdF: a([T], 'rstdF'),
     dHn: w([T, D], 'dHn'),
     loss: a([1], 'loss'),
-    grad,
   };
-}
-
-/** h[i] of the residual stream (see ForwardActs.h). */
-export function residual(acts: ForwardActs, i: number): Tensor {
-  return acts.h[i % acts.h.length]!;
-}
-
-/** Every tensor of a forward's buffers (a shared one may appear twice; destroy() is idempotent). */
-export function forwardTensors(acts: ForwardActs): Tensor[] {
-  const all: Tensor[] = [acts.ids, ...acts.h, acts.hn, acts.rstdF];
-  for (const la of acts.layers) {
-    const { xa, ...rest } = la;
-    all.push(...Object.values(rest), ...Object.values(xa));
-  }
-  return all;
-}
-
-export function destroyActs(acts: Acts): void {
-  const all = [...forwardTensors(acts), ...(acts.ckpt16 ?? []), acts.labels, acts.dHn, acts.loss];
-  if (acts.grad) all.push(...Object.values(acts.grad));
-  for (const t of all) t.destroy();
 }
 
 /**
@@ -302,23 +355,28 @@ export function destroyActs(acts: Acts): void {
  * so the three norms share one output and one rstd buffer, the LoRA projections share one x·Aᵀ,
  * and the residual stream is one buffer updated in place.
  */
-export function allocateDecode(rt: Runtime, p: LlamaParams, T: number): DecodeActs {
-  const s = p.shape;
+export function decodeLayout(
+  s: LlamaShape,
+  lora: Pick<LoraSettings, 'rank' | 'targets'>,
+  T: number,
+  mlpTokens: number,
+): DecodeLayout {
   const D = s.hidden;
   const Hq = s.heads * s.headDim;
   const Hkv = s.kvHeads * s.headDim;
   const F = s.intermediate;
-  const Tb = mlpBlockTokens(T, F, blockBytesLimit(rt.info.limits));
+  const Tb = mlpTokens;
   const w = (shape: number[], label: string) =>
-    rt.rowsTensor(shape, 'f32', 'workspace', `decode ${label}`);
+    new ActBuffer(`decode ${label}`, shape, 'f32', 'workspace', true);
   const ws = (shape: number[], label: string) =>
-    rt.tensor(shape, 'f32', 'workspace', `decode ${label}`);
+    new ActBuffer(`decode ${label}`, shape, 'f32', 'workspace', false);
   const xn = w([T, D], 'xn');
   const rstd = w([T], 'rstd');
-  const xaShared = w([T, p.lora.rank], 'xa');
-  const xa: Partial<Record<LinearName, Tensor>> = {};
-  for (const n of p.lora.targets) xa[n] = xaShared;
-  const layer: LayerActs = {
+  const xaShared = w([T, lora.rank], 'xa');
+  const xa: Partial<Record<LinearName, ActBuffer>> = {};
+  for (const n of lora.targets) xa[n] = xaShared;
+  const layer: LayerLayout = {
+    xa,
     xn1: xn,
     rstd1: rstd,
     q: w([T, Hq], 'q'),
@@ -332,7 +390,6 @@ export function allocateDecode(rt: Runtime, p: LlamaParams, T: number): DecodeAc
     gate: ws([Tb, F], 'gate'),
     up: ws([Tb, F], 'up'),
     act: ws([Tb, F], 'act'),
-    xa,
     ...(s.qkNorm
       ? {
           qPre: w([T, Hq], 'q pre-norm'),
@@ -344,7 +401,7 @@ export function allocateDecode(rt: Runtime, p: LlamaParams, T: number): DecodeAc
   };
   return {
     T,
-    ids: rt.tensor([T], 'u32', 'workspace', 'decode ids'),
+    ids: new ActBuffer('decode ids', [T], 'u32', 'workspace', false),
     h: [w([T, D], 'h')],
     layers: [layer],
     hn: xn,
@@ -354,6 +411,135 @@ export function allocateDecode(rt: Runtime, p: LlamaParams, T: number): DecodeAc
   };
 }
 
+/** Every buffer a layout describes, once each (one referenced twice is one buffer), in order. */
+export function layoutBuffers(layout: object): ActBuffer[] {
+  const out = new Set<ActBuffer>();
+  const walk = (x: unknown): void => {
+    if (x instanceof ActBuffer) out.add(x);
+    else if (Array.isArray(x)) x.forEach(walk);
+    else if (x !== null && typeof x === 'object') Object.values(x).forEach(walk);
+  };
+  walk(layout);
+  return [...out];
+}
+
+/**
+ * Allocates every buffer of a layout (one tensor per description, shared where the description is)
+ * and returns the layout with the tensors in their places. On a failed allocation the tensors
+ * already made are freed.
+ */
+export function allocateLayout<S extends object>(rt: Runtime, layout: S): Allocated<S> {
+  const made = new Map<ActBuffer, Tensor>();
+  const walk = (x: unknown): unknown => {
+    if (x instanceof ActBuffer) {
+      let t = made.get(x);
+      if (!t) {
+        t = x.perToken
+          ? rt.rowsTensor(x.shape, x.dtype, x.category, x.label)
+          : rt.tensor(x.shape, x.dtype, x.category, x.label);
+        made.set(x, t);
+      }
+      return t;
+    }
+    if (Array.isArray(x)) return x.map(walk);
+    if (x !== null && typeof x === 'object')
+      return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, walk(v)]));
+    return x;
+  };
+  try {
+    return walk(layout) as Allocated<S>;
+  } catch (e) {
+    for (const t of made.values()) t.destroy();
+    throw e;
+  }
+}
+
+/** Every tensor of allocated buffers, once each. */
+function tensorsOf(acts: object): Tensor[] {
+  const out = new Set<Tensor>();
+  const walk = (x: unknown): void => {
+    if (x instanceof Tensor) out.add(x);
+    else if (Array.isArray(x)) x.forEach(walk);
+    else if (x !== null && typeof x === 'object') Object.values(x).forEach(walk);
+  };
+  walk(acts);
+  return [...out];
+}
+
+/** The buffers of training (withGrad) or evaluation on T tokens (actsLayout) on `rt`. */
+export function allocateActs(
+  rt: Runtime,
+  p: LlamaParams,
+  T: number,
+  withGrad: boolean,
+  checkpointing: boolean,
+  checkpoint16 = false,
+): Acts {
+  const mlpTokens = mlpBlockTokens(T, p.shape.intermediate, blockBytesLimit(rt.info.limits));
+  const layout = actsLayout(p.shape, p.lora, T, {
+    withGrad,
+    checkpointing,
+    checkpoint16,
+    mlpTokens,
+  });
+  return allocateLayout(rt, layout);
+}
+
+/** h[i] of the residual stream (see ForwardLayout.h). */
+export function residual(acts: ForwardActs, i: number): Tensor {
+  return acts.h[i % acts.h.length]!;
+}
+
+export function destroyActs(acts: Acts): void {
+  for (const t of tensorsOf(acts)) t.destroy();
+}
+
+/** The workspace of a decoding step of T tokens (decodeLayout) on `rt`. */
+export function allocateDecode(rt: Runtime, p: LlamaParams, T: number): DecodeActs {
+  const mlpTokens = mlpBlockTokens(T, p.shape.intermediate, blockBytesLimit(rt.info.limits));
+  return allocateLayout(rt, decodeLayout(p.shape, p.lora, T, mlpTokens));
+}
+
 export function destroyDecodeActs(ws: DecodeActs): void {
-  for (const t of [...forwardTensors(ws), ws.last, ws.logits]) t.destroy();
+  for (const t of tensorsOf(ws)) t.destroy();
+}
+
+/**
+ * What a training step's kernels and the model allocate for themselves besides actsLayout (category
+ * workspace; described here so planTraining counts them, allocated where named): cross-entropy's
+ * logits chunk [rows, V] and row losses [T] (crossEntropyForward), attention's partial output
+ * [query block, H·hd] and log-sum-exp [H, T] when a query block meets several key blocks
+ * (attentionForward), and the rotary inverse frequencies [head_dim / 2] of up to two rope factors,
+ * the run's and generation's (LlamaModel.invFreqFor). The plan counts them as if all were live at
+ * once; the cross-entropy and attention ones are freed after each use.
+ */
+export interface ScratchLayout {
+  logits: ActBuffer;
+  rowLosses: ActBuffer;
+  partialO?: ActBuffer;
+  partialLse?: ActBuffer;
+  invFreq: ActBuffer[];
+}
+
+/** The scratch of a training step on T tokens with `logitsRows` rows a logits chunk. */
+export function stepScratch(
+  s: LlamaShape,
+  T: number,
+  o: { logitsRows: number; attention: { query: number; key: number } },
+): ScratchLayout {
+  const ws = (shape: number[], label: string) =>
+    new ActBuffer(label, shape, 'f32', 'workspace', false);
+  const n = Math.max(T, 1);
+  const invFreq = [s.headDim / 2];
+  return {
+    logits: ws([o.logitsRows, s.vocabSize], 'cross-entropy logits'),
+    rowLosses: ws([n], 'cross-entropy row losses'),
+    ...(Math.ceil(n / o.attention.key) > 1
+      ? {
+          partialO: ws([o.attention.query, s.heads * s.headDim], 'attention partial o'),
+          partialLse: ws([s.heads, n], 'attention partial lse'),
+        }
+      : {}),
+    invFreq: [ws(invFreq, 'inv_freq'), ws(invFreq, 'inv_freq (a second rope factor)')],
+  };
 }
