@@ -66,7 +66,7 @@ async function nodeChild(name: Model, step: boolean): Promise<void> {
   const { planTraining } = await import('../src/model/plan.ts');
   const { buildDataset } = await import('../src/train/data.ts');
   const { Trainer } = await import('../src/train/trainer.ts');
-  const { defaultTrainSettings } = await import('../src/train/types.ts');
+  const { cliDefaults, loraOf } = await import('../src/train/settings.ts');
 
   const peak = { heapUsed: 0, arrayBuffers: 0, external: 0, rss: 0 };
   const sample = () => {
@@ -84,13 +84,20 @@ async function nodeChild(name: Model, step: boolean): Promise<void> {
   const before = process.memoryUsage();
   const t0 = performance.now();
   const opened = await openModelPath(DIR(name));
-  const settings = { ...defaultTrainSettings(CONTEXT, opened.config), steps: 1 };
+  const settings = { ...cliDefaults(CONTEXT), steps: 1 };
   settings.evalEvery = 0;
   settings.checkpointEvery = 0;
-  const params = await loadParams(rt, opened, settings.lora, settings.seed, undefined, (n, b) => {
-    sample();
-    if (b > largestRead.bytes) largestRead = { name: n, bytes: b };
-  });
+  const params = await loadParams(
+    rt,
+    opened,
+    loraOf(settings),
+    settings.seed,
+    undefined,
+    (n, b) => {
+      sample();
+      if (b > largestRead.bytes) largestRead = { name: n, bytes: b };
+    },
+  );
   await rt.device.queue.onSubmittedWorkDone();
   const loadMs = performance.now() - t0;
   sample();
@@ -102,7 +109,7 @@ async function nodeChild(name: Model, step: boolean): Promise<void> {
   const plan = planTraining({
     shape: opened.config,
     weightBytes: storedWeightBytes(opened.dtypes),
-    lora: settings.lora,
+    lora: loraOf(settings),
     context: CONTEXT,
     checkpointing: settings.checkpointing,
     limits,
@@ -154,7 +161,7 @@ async function nodeChild(name: Model, step: boolean): Promise<void> {
           phase: 'step',
           ms: Math.round(performance.now() - t1),
           loss: e.record.loss,
-          pattern: settings.pattern,
+          pattern: settings.attention,
           context: CONTEXT,
           peakGpuBytes: rt.memory.snapshot().peakTotal,
           peakRss: vmHwm('self'),
@@ -560,13 +567,13 @@ async function planFor(
   const { openModelPath } = await import('../src/io/open-node.ts');
   const { storedWeightBytes } = await import('../src/io/dtype.ts');
   const { planTraining } = await import('../src/model/plan.ts');
-  const { defaultTrainSettings } = await import('../src/train/types.ts');
+  const { cliDefaults, loraOf } = await import('../src/train/settings.ts');
   const opened = await openModelPath(DIR(name));
-  const s = defaultTrainSettings(CONTEXT, opened.config);
+  const s = cliDefaults(CONTEXT);
   const plan = planTraining({
     shape: opened.config,
     weightBytes: storedWeightBytes(opened.dtypes),
-    lora: s.lora,
+    lora: loraOf(s),
     context: CONTEXT,
     checkpointing: s.checkpointing,
     limits,

@@ -12,7 +12,7 @@ import { loadParams } from '../src/model/session.ts';
 import { tuneModelKernels, tuneModelOf } from '../src/model/tune.ts';
 import { buildDataset } from '../src/train/data.ts';
 import { Trainer } from '../src/train/trainer.ts';
-import { defaultTrainSettings } from '../src/train/types.ts';
+import { cliDefaults, loraOf } from '../src/train/settings.ts';
 
 export interface Row {
   id: string;
@@ -80,13 +80,13 @@ export async function measureStep(
   const tok = createTokenizer(m.tokenizer, m.config)!;
   const data = buildDataset('data', text, tok, { context: r.context, heldOutBlocks: 0 });
   const settings = {
-    ...defaultTrainSettings(r.context, c),
+    ...cliDefaults(r.context),
     steps,
     evalEvery: 0,
     checkpointEvery: 0,
   };
   const peakBefore = await fmaPeakGflops(rt);
-  const params = await loadParams(rt, m, settings.lora, settings.seed);
+  const params = await loadParams(rt, m, loraOf(settings), settings.seed);
   const t0 = performance.now();
   await tuneModelKernels(rt, tuneModelOf(params), r.context, { budgetMs: 60_000 });
   const tuneMs = performance.now() - t0;

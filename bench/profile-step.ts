@@ -16,7 +16,7 @@ import { loadParams } from '../src/model/session.ts';
 import type { AttentionPattern } from '../src/model/types.ts';
 import { buildDataset } from '../src/train/data.ts';
 import { Trainer } from '../src/train/trainer.ts';
-import { defaultTrainSettings } from '../src/train/types.ts';
+import { cliDefaults, loraOf } from '../src/train/settings.ts';
 
 const { values } = parseArgs({
   options: {
@@ -35,15 +35,14 @@ const data = buildDataset('data', readFileSync(values.data!, 'utf8'), tok, {
   heldOutFraction: 0.05,
 });
 const rt = await createNodeRuntime();
-const d = defaultTrainSettings(context, m.config);
 const settings = {
-  ...d,
-  pattern: values.pattern as AttentionPattern,
+  ...cliDefaults(context),
+  attention: values.pattern as AttentionPattern,
   steps: Number(values.steps),
   evalEvery: 0,
   checkpointEvery: 0,
 };
-const params = await loadParams(rt, m, settings.lora, settings.seed);
+const params = await loadParams(rt, m, loraOf(settings), settings.seed);
 // The kernels a run would use: the tuned choices (timed now if this adapter has none cached).
 setTuneStore(fileTuneStore());
 await tuneModelKernels(rt, tuneModelOf(params), context, { budgetMs: 60_000 });

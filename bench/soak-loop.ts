@@ -9,7 +9,7 @@
  */
 import type { Runtime } from '../src/engine/runtime.ts';
 import type { ByteSource } from '../src/io/source.ts';
-import { defaultSettings } from '../src/store/settings.ts';
+import { studioDefaults } from '../src/train/settings.ts';
 import type { TrainingEvent } from '../src/worker/protocol.ts';
 import type { StudioEngine } from '../src/worker/studio-engine.ts';
 
@@ -116,8 +116,8 @@ export async function runSoak(
   const summary = await engine.loadModel(await Promise.all(files.map(demo)), () => {});
   await engine.loadData(await demo('tinystories-197k.txt'), o.context, () => {});
   const settings = {
-    ...defaultSettings(summary),
-    targetContext: o.context,
+    ...studioDefaults(summary),
+    context: o.context,
     steps: o.steps,
     warmupSteps: 2,
     evalInterval: o.evalEvery,

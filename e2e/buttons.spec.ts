@@ -197,10 +197,10 @@ function locate(page: Page, c: Control): Locator {
  * offered only until a run is resumed in this tab, so it goes before "Resume from step #").
  */
 const LAST = [
-  'Delete checkpoint at step #',
   'Open finished run',
   'Train further',
   'Resume latest run',
+  'Delete checkpoint at step #',
   'Resume from step #',
   'Use demo model',
 ];

@@ -172,6 +172,32 @@ const THROWN: [ErrorKind, string, unknown[], string][] = [
     'matmul.wgsl:12:5',
   ],
   ['gpu-validation', 'GPUValidationError', ['GPU error: invalid bind group'], 'invalid bind group'],
+  [
+    'gpu-results',
+    'KernelCheckError',
+    ['autotune: every candidate failed its check (tiled)'],
+    'every candidate failed',
+  ],
+  [
+    'adapter',
+    'AdapterError',
+    ['adapter_model.safetensors', 'it trains lm_head, which this studio does not train'],
+    'trains lm_head',
+  ],
+  [
+    'gguf-export',
+    'GgufExportError',
+    ['config.json', 'dynamic RoPE scaling has no GGUF equivalent'],
+    'no GGUF equivalent',
+  ],
+  [
+    'lora-gguf-trained',
+    'LoraGgufTrainedError',
+    ['adapter_model.safetensors', 'this adapter also trained 12 embedding/norm tensors'],
+    '12 embedding/norm tensors',
+  ],
+  ['network', 'NetworkError', ['The demo model could not be fetched (HTTP 404).'], 'HTTP 404'],
+  ['internal', 'InternalError', ['matmul: K must be a multiple of 4'], 'multiple of 4'],
   ['format', 'FormatError', ['model.safetensors', 'truncated header'], 'truncated header'],
   [
     'unsupported-model',

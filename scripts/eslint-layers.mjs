@@ -15,8 +15,21 @@ export const LAYERS = {
   worker: ['util', 'engine', 'io', 'model', 'train'],
   cli: ['util', 'engine', 'io', 'model', 'train'],
   // The page: pure rule and type modules only; all GPU work goes through the worker.
-  store: ['util', 'worker/protocol.ts', 'model/longlora.ts', 'engine/memory.ts'],
-  ui: ['util', 'store', 'worker/protocol.ts', 'model/longlora.ts', 'engine/memory.ts'],
+  store: [
+    'util',
+    'worker/protocol.ts',
+    'model/longlora.ts',
+    'engine/memory.ts',
+    'train/settings.ts',
+  ],
+  ui: [
+    'util',
+    'store',
+    'worker/protocol.ts',
+    'model/longlora.ts',
+    'engine/memory.ts',
+    'train/settings.ts',
+  ],
   // src/main.tsx and other top-level files: the page's entry.
   '': ['ui', 'store', 'util'],
 };

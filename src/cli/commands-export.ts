@@ -27,16 +27,9 @@ import {
   SEPARATORS,
   type Separator,
 } from '../train/data.ts';
-import { defaultTrainSettings } from '../train/types.ts';
+import { cliDefaults } from '../train/settings.ts';
 import { b, num, parse, req, s, UsageError } from './args.ts';
-import {
-  attentionArg,
-  log,
-  loraFromArgs,
-  openModelArg,
-  readAdapterDir,
-  tokenizerOf,
-} from './common.ts';
+import { log, settingsFromArgs, openModelArg, readAdapterDir, tokenizerOf } from './common.ts';
 
 /** The context an adapter was trained at: --context, else what its README says, else F × the native context. */
 async function trainedContext(
@@ -186,29 +179,14 @@ export async function exportCluster(argv: string[]): Promise<void> {
   const dataPath = req(v, 'data');
   const out = req(v, 'out');
   const m = await openModelArg(modelPath);
-  const context = num(v, 'context', defaultTargetContext(m.config));
-  const d = defaultTrainSettings(context, m.config);
-  const lora = loraFromArgs(v);
-  if (v.schedule !== undefined && v.schedule !== 'constant' && v.schedule !== 'cosine')
-    throw new UsageError(`--schedule must be constant or cosine (got ${String(v.schedule)})`);
+  const settings = settingsFromArgs(v, cliDefaults(defaultTargetContext(m.config)));
+  const context = settings.context;
   const sep = v.separator;
   if (sep !== undefined && !SEPARATORS.includes(sep as Separator))
     throw new UsageError(
       `--separator must be one of ${SEPARATORS.join(', ')} (got ${String(sep)})`,
     );
-  const run: ClusterRun = {
-    baseModel: basename(modelPath),
-    context,
-    attention: attentionArg(v, d.pattern),
-    trainEmbed: lora.trainEmbed,
-    trainNorm: lora.trainNorm,
-    lr: num(v, 'lr', d.lr),
-    warmup: num(v, 'warmup', d.warmup),
-    schedule: v.schedule === 'cosine' ? 'cosine' : 'constant',
-    steps: num(v, 'steps', d.steps),
-    gradAccum: num(v, 'grad-accum', d.gradAccum),
-    weightDecay: d.weightDecay,
-  };
+  const run: ClusterRun = { ...settings, baseModel: basename(modelPath) };
   const text = await readFile(dataPath, 'utf8');
   const format = detectFormat(dataPath, text);
   let data: ClusterData;

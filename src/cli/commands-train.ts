@@ -11,12 +11,7 @@ import {
   mergeModel,
   modelFingerprint,
 } from '../model/session.ts';
-import {
-  defaultTargetContext,
-  exportedRopeScaling,
-  groupSize,
-  type LoraSettings,
-} from '../model/longlora.ts';
+import { defaultTargetContext, exportedRopeScaling, type LoraSettings } from '../model/longlora.ts';
 import { CheckpointStore } from '../train/checkpoint.ts';
 import { buildClusterFiles } from '../io/cluster.ts';
 import { trainedTensorShapes } from '../io/config.ts';
@@ -32,16 +27,16 @@ import {
 import type { ReadAdapter } from '../io/peft.ts';
 import { FolderBlobStore } from '../train/store-node.ts';
 import { Trainer } from '../train/trainer.ts';
-import { defaultTrainSettings, type TrainSettings } from '../train/types.ts';
+import { cliDefaults, groupOf, loraOf, ropeFactorOf, withLora } from '../train/settings.ts';
 import { b, num, parse, req, s, UsageError } from './args.ts';
 import {
   CAP_OPTIONS,
   capsArg,
-  attentionArg,
   checkPlan,
   gpu,
   log,
   loraFromArgs,
+  settingsFromArgs,
   openModelArg,
   planInputFor,
   readAdapterDir,
@@ -93,36 +88,17 @@ export async function train(argv: string[]): Promise<void> {
   const tok = tokenizerOf(m, modelPath);
   const initDir = typeof v['init-adapter'] === 'string' ? v['init-adapter'] : undefined;
   const init = initDir ? await initAdapterArg(initDir, m, v) : undefined;
-  const context = num(v, 'context', defaultTargetContext(m.config));
-  const d = defaultTrainSettings(context, m.config);
-  const pattern = attentionArg(v, d.pattern);
-  const settings: TrainSettings = {
-    ...d,
-    pattern,
-    group: num(v, 'group-size', groupSize(context, pattern)),
-    ropeFactor: num(v, 'rope-factor', d.ropeFactor),
-    lora: init ? loraSettingsOf(init) : loraFromArgs(v),
-    lr: num(v, 'lr', d.lr),
-    warmup: num(v, 'warmup', d.warmup),
-    schedule: v.schedule === 'cosine' ? 'cosine' : 'constant',
-    steps: num(v, 'steps', d.steps),
-    gradAccum: num(v, 'grad-accum', d.gradAccum),
-    clip: num(v, 'clip', d.clip),
-    seed: num(v, 'seed', d.seed),
-    order: orderArg(v),
-    evalEvery: num(v, 'eval-every', d.evalEvery),
-    evalWindows: num(v, 'eval-windows', d.evalWindows),
-    checkpointEvery: num(v, 'checkpoint-every', d.checkpointEvery),
-    checkpointMinutes: num(v, 'checkpoint-minutes', 0),
-    keepCheckpoints: num(v, 'keep-checkpoints', 3),
-    checkpointing: !v['no-checkpointing'],
-  };
+  const given = settingsFromArgs(v, cliDefaults(defaultTargetContext(m.config)));
+  const settings = init ? withLora(given, loraSettingsOf(init)) : given;
+  const context = settings.context;
+  const lora = loraOf(settings);
+  const factor = ropeFactorOf(settings, m.config);
   // A factor the exported config.json cannot express (e.g. linear on top of llama3) is refused now,
   // not after training.
   try {
-    exportedRopeScaling(m.config, settings.ropeFactor);
+    exportedRopeScaling(m.config, factor);
   } catch (e) {
-    throw new UsageError(`--rope-factor ${settings.ropeFactor}: ${(e as Error).message}`);
+    throw new UsageError(`--rope-factor ${factor}: ${(e as Error).message}`);
   }
   const rt = await gpu(capsArg(v));
   // Refused here, before the data is read or anything is allocated, when the plan cannot run.
@@ -130,12 +106,12 @@ export async function train(argv: string[]): Promise<void> {
     rt,
     v,
     {
-      plan: planInputFor(m, settings.lora, context, {
+      plan: planInputFor(m, lora, context, {
         checkpointing: settings.checkpointing,
         optimizerState: true,
       }),
-      pattern: settings.pattern,
-      group: settings.group,
+      pattern: settings.attention,
+      group: groupOf(settings),
       needsTrainables: true,
     },
     'train',
@@ -168,7 +144,7 @@ export async function train(argv: string[]): Promise<void> {
   const store = new CheckpointStore(new FolderBlobStore(join(out, 'checkpoints')));
   const fp = modelFingerprint(m);
   const jsonLog = typeof v['log-json'] === 'string' ? v['log-json'] : null;
-  const params = await loadParams(rt, m, settings.lora, settings.seed, init);
+  const params = await loadParams(rt, m, lora, settings.seed, init);
   if (initDir) log(`starting from the adapter in ${initDir}`);
   if (v['no-tune'] !== true) await tuneKernels(rt, params, context);
   const model = new LlamaModel(rt, params, { checkpointing: settings.checkpointing });
@@ -213,7 +189,7 @@ export async function train(argv: string[]): Promise<void> {
     params,
     m.config,
     modelPath,
-    settings.ropeFactor,
+    factor,
     context,
     await baseConfigJson(modelPath),
   );
@@ -226,19 +202,7 @@ export async function train(argv: string[]): Promise<void> {
   Object.assign(
     files,
     buildClusterFiles(
-      {
-        baseModel: basename(modelPath),
-        context,
-        attention: settings.pattern,
-        trainEmbed: settings.lora.trainEmbed,
-        trainNorm: settings.lora.trainNorm,
-        lr: settings.lr,
-        warmup: settings.warmup,
-        schedule: settings.schedule,
-        steps: settings.steps,
-        gradAccum: settings.gradAccum,
-        weightDecay: settings.weightDecay,
-      },
+      { ...settings, baseModel: basename(modelPath) },
       format === 'alpaca-json' || format === 'alpaca-jsonl'
         ? { kind: 'records', records: parseAlpaca(text, format) }
         : { kind: 'tokens', blocks: data.train.map((blk) => blk.ids) },
@@ -256,13 +220,6 @@ export async function train(argv: string[]): Promise<void> {
 }
 
 /** `--order shuffled|sequential` (shuffled when absent). */
-function orderArg(v: Record<string, unknown>): 'shuffled' | 'sequential' {
-  const o = v.order ?? 'shuffled';
-  if (o !== 'shuffled' && o !== 'sequential')
-    throw new UsageError(`--order must be shuffled or sequential (got ${String(o)})`);
-  return o;
-}
-
 /**
  * `--init-adapter DIR`: an adapter (as `train` writes it) to start from instead of a fresh LoRA init.
  * Its rank, alpha, targets and trained tensors are the run's; --rank, --alpha, --targets or

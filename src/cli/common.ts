@@ -13,7 +13,7 @@ import { openModelPath } from '../io/open-node.ts';
 import { readAdapter, type ReadAdapter } from '../io/peft.ts';
 import type { Tokenizer } from '../io/tokenizer.ts';
 import { applyAdapter, checkAdapterFits, weightSource } from '../model/session.ts';
-import { DEFAULT_LORA, type LoraSettings } from '../model/longlora.ts';
+import type { LoraSettings } from '../model/longlora.ts';
 import { LlamaParams } from '../model/params.ts';
 import {
   parseBudget,
@@ -25,7 +25,15 @@ import {
 } from '../model/plan.ts';
 import { formatBytes } from '../util/bytes.ts';
 import { budgetWords, DEFAULT_MEMORY_BUDGET } from '../util/memory-budget.ts';
-import { isLinearName, LINEAR_NAMES } from '../model/types.ts';
+import { isLinearName, LINEAR_NAMES, type LinearName } from '../model/types.ts';
+import {
+  cliDefaults,
+  loraOf,
+  TRAINABLES,
+  type RunSettings,
+  type Trainable,
+} from '../train/settings.ts';
+import { flagOf, NUMBER_RULES } from '../util/setting-rules.ts';
 import {
   ATTENTION_PATTERNS,
   isAttentionPattern,
@@ -63,25 +71,70 @@ export async function readAdapterDir(dir: string, m: OpenedModel): Promise<ReadA
   return a;
 }
 
-/** LoRA settings from --rank, --alpha, --targets, --trainable. */
-export function loraFromArgs(v: Record<string, unknown>): LoraSettings {
-  const targets = list(v, 'targets', [...DEFAULT_LORA.targets]).map((t) => {
+/** --targets: the LoRA-targeted projections. */
+function targetsArg(v: Record<string, unknown>, fallback: readonly LinearName[]): LinearName[] {
+  return list(v, 'targets', [...fallback]).map((t) => {
     if (!isLinearName(t))
       throw new UsageError(`--targets: unknown module ${t} (use ${LINEAR_NAMES.join(', ')})`);
     return t;
   });
-  const trainable = list(v, 'trainable', ['embed', 'norm']);
-  for (const t of trainable) {
-    if (!['embed', 'norm', 'none'].includes(t))
+}
+
+/** --trainable: what LoRA+ trains besides LoRA (embed, norm; none for plain LoRA). */
+function trainableArg(v: Record<string, unknown>, fallback: readonly Trainable[]): Trainable[] {
+  const given = list(v, 'trainable', [...fallback]);
+  for (const t of given) {
+    if (![...TRAINABLES, 'none'].includes(t))
       throw new UsageError(`--trainable: unknown ${t} (use embed,norm or none)`);
   }
-  return {
-    rank: num(v, 'rank', DEFAULT_LORA.rank),
-    alpha: num(v, 'alpha', DEFAULT_LORA.alpha),
-    targets,
-    trainEmbed: trainable.includes('embed'),
-    trainNorm: trainable.includes('norm'),
+  return TRAINABLES.filter((t) => given.includes(t));
+}
+
+/** One of `choices` for --flag, else `fallback`. */
+function choiceArg<T extends string>(
+  v: Record<string, unknown>,
+  flag: string,
+  choices: readonly T[],
+  fallback: T,
+): T {
+  const x = v[flag] ?? fallback;
+  if (!choices.includes(x as T))
+    throw new UsageError(`--${flag} must be ${choices.join(' or ')} (got ${String(x)})`);
+  return x as T;
+}
+
+/**
+ * A run's settings from the command line: each RunSettings key from its flag (the key in
+ * kebab-case, src/train/settings.ts), `d` where a flag is not given (or not an option of this
+ * command). Numbers are checked against their range as they are read.
+ */
+export function settingsFromArgs(v: Record<string, unknown>, d: RunSettings): RunSettings {
+  const out: RunSettings = {
+    ...d,
+    attention: attentionArg(v, d.attention),
+    targets: targetsArg(v, d.targets),
+    trainable: trainableArg(v, d.trainable),
+    schedule: choiceArg(v, 'schedule', ['constant', 'cosine'] as const, d.schedule),
+    order: choiceArg(v, 'order', ['shuffled', 'sequential'] as const, d.order),
+    checkpointing: d.checkpointing && v['no-checkpointing'] !== true,
   };
+  const numbers = out as unknown as Record<string, number | null>;
+  for (const key of Object.keys(d)) {
+    if (!(key in NUMBER_RULES) || v[flagOf(key)] === undefined) continue;
+    numbers[key] = num(v, flagOf(key), NaN);
+  }
+  return out;
+}
+
+/** LoRA settings from --rank, --alpha, --targets, --trainable (the rest of the run's flags unread). */
+export function loraFromArgs(v: Record<string, unknown>): LoraSettings {
+  const d = cliDefaults(0);
+  return loraOf({
+    rank: num(v, 'rank', d.rank),
+    alpha: num(v, 'alpha', d.alpha),
+    targets: targetsArg(v, d.targets),
+    trainable: trainableArg(v, d.trainable),
+  });
 }
 
 /** --attention as a pattern (full, s2 or s2roll). */

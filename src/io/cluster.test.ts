@@ -16,8 +16,7 @@ const RUN: ClusterRun = {
   baseModel: 'org/tiny',
   context: 256,
   attention: 's2',
-  trainEmbed: true,
-  trainNorm: true,
+  trainable: ['embed', 'norm'],
   lr: 2e-5,
   warmup: 20,
   schedule: 'constant',
@@ -107,7 +106,7 @@ describe('cluster/ for the official LongLoRA scripts', () => {
       { instruction: 'Say hi.', output: 'Hi.' },
     ];
     const files = buildClusterFiles(
-      { ...RUN, attention: 'full', trainEmbed: false, trainNorm: false, schedule: 'cosine' },
+      { ...RUN, attention: 'full', trainable: [], schedule: 'cosine' },
       { kind: 'records', records },
     );
     expect(JSON.parse(text(files['cluster/train.json']))).toEqual([

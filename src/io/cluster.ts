@@ -9,14 +9,17 @@
 import official from './longlora-official-args.json' with { type: 'json' };
 import { InternalError } from '../util/errors.ts';
 
-/** The settings of the run to continue. */
+/**
+ * The settings of the run to continue: a run's settings (src/train/settings.ts's RunSettings, whose
+ * keys these are) and the base model's name.
+ */
 export interface ClusterRun {
   /** What the README calls the base model (a Hugging Face id or folder name). */
   baseModel: string;
   context: number;
   attention: 'full' | 's2' | 's2roll';
-  trainEmbed: boolean;
-  trainNorm: boolean;
+  /** LoRA+'s trainables besides LoRA: embed, norm. */
+  trainable: readonly ('embed' | 'norm')[];
   lr: number;
   warmup: number;
   schedule: 'constant' | 'cosine';
@@ -44,7 +47,7 @@ const RECORDS_FILE = 'train.json';
 
 /** --trainable_params for the run: "embed,norm", or a name only LoRA weights contain (nothing more). */
 function trainableParams(r: ClusterRun): string {
-  const t = [r.trainEmbed && 'embed', r.trainNorm && 'norm'].filter(Boolean);
+  const t = r.trainable;
   // fine-tune.py makes every parameter whose name contains one of these trainable; "lora_" matches
   // only the LoRA weights, which are trainable anyway ("" would match every parameter).
   return t.length ? t.join(',') : 'lora_';

@@ -1,6 +1,6 @@
 /** Test helper: the manifest of a checkpoint `<runId>-stepNNNNNN` as a trainer would write it. */
 import type { CheckpointManifest } from '../train/checkpoint.ts';
-import { defaultTrainSettings } from '../train/types.ts';
+import { cliDefaults } from '../train/settings.ts';
 
 export function testManifest(
   runId: string,
@@ -13,7 +13,7 @@ export function testManifest(
     createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, step)).toISOString(),
     modelFingerprint: 'f',
     modelName: 'm',
-    settings: defaultTrainSettings(64, { maxPositions: 512, ropeScaling: null }),
+    settings: cliDefaults(64),
     data: { epoch: 0, index: 0, rngState: 1, order: [0] },
     metrics: { steps: [], evals: [] },
   };

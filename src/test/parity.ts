@@ -33,7 +33,7 @@ import {
 } from '../model/types.ts';
 import { biasName, qkNormName } from '../io/arch.ts';
 import { cutBlocks, type Dataset } from '../train/data.ts';
-import { defaultTrainSettings, type TrainSettings } from '../train/types.ts';
+import { cliDefaults, type RunSettings } from '../train/settings.ts';
 import { cappedRuntime } from './gpu.ts';
 import { expectClose, relativeError } from './numeric.ts';
 
@@ -317,12 +317,16 @@ export const BLOCKED_EMBED_CONTEXT = 8;
 export function blockedEmbedSettings(
   steps: number,
   clip: number,
-  extra: Partial<TrainSettings> = {},
-): TrainSettings {
+  extra: Partial<RunSettings> = {},
+): RunSettings {
   return {
-    ...defaultTrainSettings(BLOCKED_EMBED_CONTEXT, { maxPositions: 4, ropeScaling: null }),
-    group: 4,
-    lora: { rank: 2, alpha: 4, targets: ['q_proj', 'v_proj'], trainEmbed: true, trainNorm: true },
+    ...cliDefaults(BLOCKED_EMBED_CONTEXT),
+    groupSize: 4,
+    ropeFactor: Math.ceil(BLOCKED_EMBED_CONTEXT / 4),
+    rank: 2,
+    alpha: 4,
+    targets: ['q_proj', 'v_proj'],
+    trainable: ['embed', 'norm'],
     lr: 1e-2,
     warmup: 1,
     steps,

@@ -12,7 +12,8 @@ import type { RefConfig, RefLayerWeights, RefWeights } from '../reference/llama.
 import { refTrain, refTrainables, type RefStepRecord } from '../reference/trainer.ts';
 import { cutBlocks, type Block, type Dataset } from '../train/data.ts';
 import { Trainer } from '../train/trainer.ts';
-import type { StepRecord, TrainSettings } from '../train/types.ts';
+import type { StepRecord } from '../train/types.ts';
+import { groupOf, loraOf, type RunSettings } from '../train/settings.ts';
 import { Rng } from '../util/rng.ts';
 import { demoAsset, testRuntime } from './gpu.ts';
 import { relativeError } from './numeric.ts';
@@ -146,23 +147,31 @@ export async function gpuVsReference(
   cfg: RefConfig,
   w0: RefWeights,
   ids: readonly number[],
-  settings: TrainSettings,
+  settings: RunSettings,
 ): Promise<TrajectoryResult> {
-  const s: TrainSettings = { ...settings, order: 'sequential', evalEvery: 0, checkpointEvery: 0 };
+  // The factor is the reference's and the GPU run's alike: the settings' own, else the config's.
+  const s: RunSettings = {
+    ...settings,
+    ropeFactor: settings.ropeFactor ?? cfg.ropeFactor,
+    order: 'sequential',
+    evalEvery: 0,
+    checkpointEvery: 0,
+  };
+  const lora = loraOf(s);
   const rcfg: RefConfig = {
     ...cfg,
-    pattern: s.pattern,
-    group: s.group,
-    ropeFactor: s.ropeFactor,
-    loraTargets: [...s.lora.targets],
-    rank: s.lora.rank,
-    alpha: s.lora.alpha,
+    pattern: s.attention,
+    group: groupOf(s),
+    ropeFactor: s.ropeFactor!,
+    loraTargets: [...lora.targets],
+    rank: lora.rank,
+    alpha: lora.alpha,
   };
   const w = structuredClone(w0);
   const rt = await testRuntime();
   const shape = shapeOfRef(rcfg);
-  const params = await LlamaParams.load(rt, shape, s.lora, refWeightSource(shape, w, 'F32'), 1);
-  setNonZeroLora(params, w, s.lora.targets); // LoRA A and B rounded to f32 on both sides
+  const params = await LlamaParams.load(rt, shape, lora, refWeightSource(shape, w, 'F32'), 1);
+  setNonZeroLora(params, w, lora.targets); // LoRA A and B rounded to f32 on both sides
   const model = new LlamaModel(rt, params);
   const data = tokenDataset(ids, s.context);
   const trainer = new Trainer(rt, model, data, s, { modelFingerprint: 'ref', modelName: 'ref' });
@@ -171,15 +180,15 @@ export async function gpuVsReference(
     const blocks: Block[] = data.train;
     const ref = refTrain(rcfg, w, blocks, {
       ...s,
-      trainEmbed: s.lora.trainEmbed,
-      trainNorm: s.lora.trainNorm,
+      trainEmbed: lora.trainEmbed,
+      trainNorm: lora.trainNorm,
       order: 'sequential',
     });
     const gpu = [...trainer.steps];
     const lossErrors = gpu.map((r, i) => Math.abs(r.loss - ref[i]!.loss) / Math.abs(ref[i]!.loss));
     const tensorErrors = new Map<string, number>();
     const want = new Map(
-      refTrainables(rcfg, w, { trainEmbed: s.lora.trainEmbed, trainNorm: s.lora.trainNorm }).map(
+      refTrainables(rcfg, w, { trainEmbed: lora.trainEmbed, trainNorm: lora.trainNorm }).map(
         (t) => [t.name, t.param],
       ),
     );

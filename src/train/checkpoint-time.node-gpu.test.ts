@@ -17,7 +17,7 @@ import { checkpointBytes } from '../worker/session.ts';
 import { CheckpointStore } from './checkpoint.ts';
 import { FolderBlobStore } from './store-node.ts';
 import { Trainer } from './trainer.ts';
-import { defaultTrainSettings, type TrainSettings } from './types.ts';
+import { cliDefaults, loraOf, type RunSettings } from './settings.ts';
 
 const CONTEXT = 16;
 const ref: RefConfig = {
@@ -46,7 +46,7 @@ afterEach(async () => {
 
 /** Trains 7 steps with a clock that moves 25 s per step; `atStep` runs after each step's event. */
 async function train(
-  extra: Partial<TrainSettings>,
+  extra: Partial<RunSettings>,
   atStep: (t: Trainer, step: number) => void = () => {},
 ): Promise<{ written: number[]; kept: number[]; bytes: number[] }> {
   const rt = await testRuntime();
@@ -54,9 +54,13 @@ async function train(
   dirs.push(dir);
   const store = new CheckpointStore(new FolderBlobStore(dir));
   const shape = shapeOfRef(ref);
-  const settings: TrainSettings = {
-    ...defaultTrainSettings(CONTEXT, { maxPositions: 64, ropeScaling: null }),
-    lora: { rank: 2, alpha: 4, targets: ['q_proj', 'v_proj'], trainEmbed: false, trainNorm: false },
+  const settings: RunSettings = {
+    ...cliDefaults(CONTEXT),
+    ropeFactor: Math.max(1, Math.ceil(CONTEXT / 64)),
+    rank: 2,
+    alpha: 4,
+    targets: ['q_proj', 'v_proj'],
+    trainable: [],
     lr: 1e-2,
     warmup: 1,
     steps: 7,
@@ -68,7 +72,7 @@ async function train(
   const params = await LlamaParams.load(
     rt,
     shape,
-    settings.lora,
+    loraOf(settings),
     refWeightSource(shape, randomRefModel(ref, 3), 'F32'),
     1,
     undefined,

@@ -7,7 +7,7 @@ import { testBlobStore, testRuntime } from '../test/gpu.ts';
 import { CheckpointStore, type BlobStore } from './checkpoint.ts';
 import type { Dataset } from './data.ts';
 import { Trainer } from './trainer.ts';
-import { defaultTrainSettings, type TrainSettings } from './types.ts';
+import { cliDefaults, loraOf, type RunSettings } from './settings.ts';
 
 const refCfg: RefConfig = {
   vocab: 29,
@@ -34,11 +34,15 @@ function dataset(): Dataset {
   return randomDataset({ vocab, context: CONTEXT, seed: 11, blocks: 8, train: 6, heldOut: true });
 }
 
-function settings(steps: number): TrainSettings {
+function settings(steps: number): RunSettings {
   return {
-    ...defaultTrainSettings(CONTEXT, { maxPositions: 8, ropeScaling: null }),
-    group: 8,
-    lora: { rank: 2, alpha: 4, targets: ['q_proj', 'v_proj'], trainEmbed: true, trainNorm: true },
+    ...cliDefaults(CONTEXT),
+    groupSize: 8,
+    ropeFactor: Math.ceil(CONTEXT / 8),
+    rank: 2,
+    alpha: 4,
+    targets: ['q_proj', 'v_proj'],
+    trainable: ['embed', 'norm'],
     lr: 1e-2,
     warmup: 1,
     steps,
@@ -53,7 +57,7 @@ async function makeTrainer(store: CheckpointStore | undefined, steps: number, fp
   const w = randomRefModel(refCfg, 3);
   const shape = shapeOfRef(refCfg);
   const s = settings(steps);
-  const params = await LlamaParams.load(rt, shape, s.lora, refWeightSource(shape, w, 'BF16'), 9);
+  const params = await LlamaParams.load(rt, shape, loraOf(s), refWeightSource(shape, w, 'BF16'), 9);
   const model = new LlamaModel(rt, params);
   const trainer = new Trainer(rt, model, dataset(), s, {
     store,

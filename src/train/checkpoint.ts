@@ -5,7 +5,8 @@
  * previous checkpoint.
  */
 import { errorKind, StudioError, type ErrorKind } from '../util/errors.ts';
-import type { TrainSettings, StepRecord, EvalRecord } from './types.ts';
+import { storedSettings, type RunSettings } from './settings.ts';
+import type { StepRecord, EvalRecord } from './types.ts';
 import { readRecord, RECORD_WIDTH, STEP_FIELDS, writeRecord } from './step-history.ts';
 
 export const CHECKPOINT_VERSION = 1;
@@ -61,7 +62,7 @@ export interface CheckpointManifest {
   /** Identifies the base model; resume refuses another model. */
   modelFingerprint: string;
   modelName: string;
-  settings: TrainSettings;
+  settings: RunSettings;
   data: { epoch: number; index: number; rngState: number; order: number[] };
   /**
    * The run's history. Stored, `steps` holds only the newest record exactly; the older ones are in
@@ -263,6 +264,8 @@ export function parseManifest(text: string): CheckpointManifest {
       `Checkpoint format version ${String(m.version)} is not supported (this studio reads version ${CHECKPOINT_VERSION}).`,
     );
   }
+  // Settings written before RunSettings (pattern, group, a nested lora) read as RunSettings.
+  m.settings = storedSettings(m.settings);
   return m;
 }
 

@@ -23,7 +23,7 @@ import {
 import { CheckpointStore } from './checkpoint.ts';
 import type { Dataset } from './data.ts';
 import { Trainer } from './trainer.ts';
-import type { TrainSettings } from './types.ts';
+import { loraOf, type RunSettings } from './settings.ts';
 
 // The [512, 32] f32 embedding (64 KiB), its gradient and GPU moments split into 4 blocks.
 const CAPS = { maxStorageBufferBindingSize: 16384, maxBufferSize: 16384 };
@@ -34,7 +34,7 @@ function dataset(): Dataset {
   return randomDataset({ vocab, context: CONTEXT, seed: 17, blocks: 6, train: 4, heldOut: false });
 }
 
-function settings(steps: number, clip: number): TrainSettings {
+function settings(steps: number, clip: number): RunSettings {
   return blockedEmbedSettings(steps, clip, { weightDecay: 0.1 });
 }
 
@@ -48,7 +48,9 @@ async function makeTrainer(
   const shape = shapeOfRef(refCfg);
   const s = settings(steps, clip);
   const src = refWeightSource(shape, randomRefModel(refCfg, 3), 'BF16');
-  const params = await LlamaParams.load(rt, shape, s.lora, src, 9, undefined, { embedOptimizer });
+  const params = await LlamaParams.load(rt, shape, loraOf(s), src, 9, undefined, {
+    embedOptimizer,
+  });
   const model = new LlamaModel(rt, params);
   const trainer = new Trainer(rt, model, dataset(), s, {
     store,

@@ -23,7 +23,7 @@ import {
 import { CheckpointStore } from './checkpoint.ts';
 import type { Dataset } from './data.ts';
 import { Trainer } from './trainer.ts';
-import type { TrainSettings } from './types.ts';
+import { loraOf, type RunSettings } from './settings.ts';
 
 // 16 KiB: the [512, 32] f32 embedding (64 KiB) and its gradient and moments split into 4 blocks,
 // while the cross-entropy chunk still holds all 8 tokens (as on an uncapped runtime), so the split
@@ -36,7 +36,7 @@ function dataset(): Dataset {
   return randomDataset({ vocab, context: CONTEXT, seed: 11, blocks: 6, train: 4, heldOut: false });
 }
 
-function settings(steps: number, clip: number): TrainSettings {
+function settings(steps: number, clip: number): RunSettings {
   return blockedEmbedSettings(steps, clip);
 }
 
@@ -50,7 +50,7 @@ async function makeTrainer(
   const shape = shapeOfRef(refCfg);
   const s = settings(steps, clip);
   const src = refWeightSource(shape, randomRefModel(refCfg, 3), 'BF16');
-  const params = await LlamaParams.load(rt, shape, s.lora, src, 9);
+  const params = await LlamaParams.load(rt, shape, loraOf(s), src, 9);
   const model = new LlamaModel(rt, params, { checkpointing: true, outputMatmuls });
   const trainer = new Trainer(rt, model, dataset(), s, {
     store,

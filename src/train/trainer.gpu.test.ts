@@ -7,7 +7,7 @@ import { testRuntime } from '../test/gpu.ts';
 import { randomDataset, refWeightSource, shapeOfRef } from '../test/parity.ts';
 import type { Dataset } from './data.ts';
 import { Trainer } from './trainer.ts';
-import { defaultTrainSettings, type TrainSettings } from './types.ts';
+import { cliDefaults, groupOf, loraOf, type RunSettings } from './settings.ts';
 
 const CONTEXT = 32;
 const refCfg: RefConfig = {
@@ -38,27 +38,25 @@ describe('trainer with 9 query heads over 3 kv heads', () => {
   it('trains with s2 (the default group N/4): finite losses that change', async () => {
     const rt = await testRuntime();
     const shape = shapeOfRef(refCfg);
-    const settings: TrainSettings = {
-      ...defaultTrainSettings(CONTEXT, { maxPositions: 16, ropeScaling: null }),
-      lora: {
-        rank: 2,
-        alpha: 4,
-        targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'],
-        trainEmbed: true,
-        trainNorm: true,
-      },
+    const settings: RunSettings = {
+      ...cliDefaults(CONTEXT),
+      ropeFactor: Math.max(1, Math.ceil(CONTEXT / 16)),
+      rank: 2,
+      alpha: 4,
+      targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'],
+      trainable: ['embed', 'norm'],
       lr: 2e-2,
       warmup: 1,
       steps: 3,
       checkpointEvery: 0,
       seed: 3,
     };
-    expect(settings.pattern).toBe('s2');
-    expect(settings.group).toBe(CONTEXT / 4);
+    expect(settings.attention).toBe('s2');
+    expect(groupOf(settings)).toBe(CONTEXT / 4);
     const params = await LlamaParams.load(
       rt,
       shape,
-      settings.lora,
+      loraOf(settings),
       refWeightSource(shape, randomRefModel(refCfg, 2), 'BF16'),
       1,
     );

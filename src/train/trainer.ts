@@ -18,14 +18,11 @@ import { CheckpointError, type CheckpointManifest, type CheckpointStore } from '
 import { DataError, type Block, type Dataset } from './data.ts';
 import { evaluate } from './evaluate.ts';
 import { StepHistory } from './step-history.ts';
-import {
-  learningRate,
-  type EvalRecord,
-  type StepRecord,
-  type TrainEvent,
-  type TrainSettings,
-} from './types.ts';
+import { learningRate, type EvalRecord, type StepRecord, type TrainEvent } from './types.ts';
 import { SettingsError } from '../util/errors.ts';
+import { firstNumberProblem } from '../util/setting-rules.ts';
+import type { PassSettings } from '../model/types.ts';
+import { groupOf, ropeFactorOf, type RunSettings } from './settings.ts';
 
 export interface TrainerOptions {
   store?: CheckpointStore;
@@ -55,15 +52,22 @@ export class Trainer {
   private smooth = NaN;
   private stepMs = NaN;
   readonly runId: string;
+  /** How every training pass runs attention and positions (the settings' group and factor, resolved). */
+  readonly pass: PassSettings;
 
   constructor(
     readonly rt: Runtime,
     readonly model: LlamaModel,
     readonly data: Dataset,
-    readonly settings: TrainSettings,
+    readonly settings: RunSettings,
     readonly opts: TrainerOptions,
   ) {
     validateSettings(settings);
+    this.pass = {
+      pattern: settings.attention,
+      group: groupOf(settings),
+      ropeFactor: ropeFactorOf(settings, model.shape),
+    };
     if (data.train.length === 0) throw new DataError('The dataset has no training blocks.');
     if (data.context !== settings.context) {
       throw new DataError(
@@ -149,7 +153,7 @@ export class Trainer {
   private async optimizerStep(): Promise<StepRecord> {
     const s = this.settings;
     const p = this.model.params;
-    const pass = { pattern: s.pattern, group: s.group, ropeFactor: s.ropeFactor };
+    const pass = this.pass;
     let lossSum = 0;
     for (let k = 0; k < s.gradAccum; k++) {
       const block = this.nextBlock();
@@ -198,7 +202,7 @@ export class Trainer {
   /** Evaluates on the held-out blocks and records it. */
   async runEval(): Promise<EvalRecord> {
     const s = this.settings;
-    const r = await evaluate(this.model, this.data.heldOut, s.ropeFactor, s.evalWindows);
+    const r = await evaluate(this.model, this.data.heldOut, this.pass.ropeFactor, s.evalWindows);
     const rec = { step: this.step, loss: r.loss, ppl: r.ppl };
     this.evals.push(rec);
     this.emit({ type: 'eval', record: rec });
@@ -307,11 +311,14 @@ export class Trainer {
   }
 }
 
-/** Checks settings against the model; throws a readable error. */
-export function validateSettings(s: TrainSettings): void {
-  const problem = attentionProblem(s.context, s.pattern, s.group);
+/**
+ * Checks settings before a run; throws a SettingsError naming what to change: every number within
+ * its range (util/setting-rules.ts, as the studio's fields and the CLI's flags check them), and an
+ * attention pattern the context allows.
+ */
+export function validateSettings(s: RunSettings): void {
+  const range = firstNumberProblem(s);
+  if (range) throw new SettingsError(range);
+  const problem = attentionProblem(s.context, s.attention, groupOf(s));
   if (problem) throw new SettingsError(problem);
-  if (s.steps < 1) throw new SettingsError('Steps must be at least 1.');
-  if (s.gradAccum < 1) throw new SettingsError('Gradient accumulation must be at least 1.');
-  if (!(s.lr > 0)) throw new SettingsError('The learning rate must be positive.');
 }

@@ -16,7 +16,7 @@ import {
   loadStoriesTokenizer,
 } from '../test/trajectory.ts';
 import { Rng } from '../util/rng.ts';
-import { defaultTrainSettings, type TrainSettings } from './types.ts';
+import { cliDefaults, type RunSettings } from './settings.ts';
 import type { LinearName } from '../io/config.ts';
 
 const STEPS = 10;
@@ -30,20 +30,22 @@ function settingsFor(
   pattern: 's2' | 'full',
   variant: Variant,
   o: { lr: number; clip: number; rank: number },
-): TrainSettings {
-  const base = defaultTrainSettings(context, { maxPositions: context / 2, ropeScaling: null });
+): RunSettings {
   return {
-    ...base,
-    pattern,
-    group: pattern === 's2' ? context / 4 : context,
+    ...cliDefaults(context),
+    attention: pattern,
+    groupSize: pattern === 's2' ? context / 4 : context,
     ropeFactor: 2,
-    lora: { rank: o.rank, alpha: 2 * o.rank, targets: TARGETS, trainEmbed: true, trainNorm: true },
+    rank: o.rank,
+    alpha: 2 * o.rank,
+    targets: TARGETS,
+    trainable: ['embed', 'norm'],
     lr: o.lr,
     steps: STEPS,
     ...(variant === 'plain'
       ? { warmup: 2, schedule: 'constant', gradAccum: 1, clip: 0, weightDecay: 0 }
       : { warmup: 3, schedule: 'cosine', gradAccum: 2, clip: o.clip, weightDecay: 0.1 }),
-  } as TrainSettings;
+  } as RunSettings;
 }
 
 const worst = { loss: 0, tensor: 0 };
@@ -53,7 +55,7 @@ async function check(
   cfg: RefConfig,
   w: RefWeights,
   ids: readonly number[],
-  s: TrainSettings,
+  s: RunSettings,
 ): Promise<void> {
   const r = await gpuVsReference(cfg, w, ids, s);
   expect(r.gpu).toHaveLength(STEPS);

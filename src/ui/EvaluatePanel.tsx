@@ -9,7 +9,7 @@ import { Panel } from './Panel.tsx';
 
 /** The Evaluate panel. */
 export function EvaluatePanel() {
-  const context = useStudio((s) => s.settings?.targetContext ?? 0);
+  const context = useStudio((s) => s.settings?.context ?? 0);
   const ready = useStudio((s) => !!s.model.summary);
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<ShownError | null>(null);

@@ -86,7 +86,7 @@ type GgufDtype = 'f32' | 'f16' | 'bf16';
 /** "Export GGUF": the trained run for llama.cpp (Ollama, LM Studio), streamed to disk. */
 function GgufExport({ ready }: { ready: boolean }) {
   const name = useStudio((s) => s.model.summary?.name ?? 'model');
-  const context = useStudio((s) => s.settings?.targetContext ?? 0);
+  const context = useStudio((s) => s.settings?.context ?? 0);
   const [kind, setKind] = useState<GgufKind>('merged');
   const [dtype, setDtype] = useState<GgufDtype>('f16');
   const [busy, setBusy] = useState(false);

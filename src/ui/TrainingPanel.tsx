@@ -1,8 +1,9 @@
 /** Training setup: target context, attention pattern, LoRA, optimizer, and the live memory plan. */
 import { LINEAR_NAMES } from '../model/longlora.ts';
-import type { AttentionPattern, LoraTarget, TrainingSettings } from '../worker/protocol.ts';
+import type { AttentionPattern, LoraTarget, RunSettings } from '../worker/protocol.ts';
 import { useStudio } from '../store/index.ts';
 import { NUMBER_RULES, numberProblems, type NumberSetting } from '../util/setting-rules.ts';
+import { TRAINABLES, type Trainable } from '../train/settings.ts';
 import { formatBytes } from './format.ts';
 import { MemoryPlanView } from './MemoryPlanView.tsx';
 import { EmptyState, Panel } from './Panel.tsx';
@@ -15,12 +16,12 @@ const PATTERNS: { value: AttentionPattern; label: string; title: string }[] = [
 
 /** The training settings that are numbers with a range (src/util/setting-rules.ts). */
 type NumericSetting = {
-  [K in keyof TrainingSettings]: TrainingSettings[K] extends number
+  [K in keyof RunSettings]: RunSettings[K] extends number
     ? K extends NumberSetting
       ? K
       : never
     : never;
-}[keyof TrainingSettings];
+}[keyof RunSettings];
 
 /** A NumberField bound to one numeric setting; its label and range come from the rule table. */
 interface SettingField extends Omit<NumberFieldProps, 'value' | 'onChange' | 'label' | 'error'> {
@@ -28,24 +29,24 @@ interface SettingField extends Omit<NumberFieldProps, 'value' | 'onChange' | 'la
 }
 
 const LORA_FIELDS: SettingField[] = [
-  { setting: 'loraRank', id: 'rank' },
-  { setting: 'loraAlpha', id: 'alpha' },
+  { setting: 'rank', id: 'rank' },
+  { setting: 'alpha', id: 'alpha' },
 ];
 
 const OPTIMIZER_FIELDS: SettingField[] = [
-  { setting: 'learningRate', id: 'lr', step: 'any' },
-  { setting: 'warmupSteps', id: 'warmup' },
-  { setting: 'gradAccumulation', id: 'accum' },
-  { setting: 'evalInterval', id: 'eval' },
-  { setting: 'checkpointInterval', id: 'ckpt' },
+  { setting: 'lr', id: 'lr', step: 'any' },
+  { setting: 'warmup', id: 'warmup' },
+  { setting: 'gradAccum', id: 'accum' },
+  { setting: 'evalEvery', id: 'eval' },
+  { setting: 'checkpointEvery', id: 'ckpt' },
   { setting: 'checkpointMinutes', id: 'ckpt-min', step: 'any' },
   { setting: 'keepCheckpoints', id: 'ckpt-keep' },
 ];
 
 /** The "Also train (LoRA+)" checkboxes. */
-const ALSO_TRAIN: { setting: 'trainEmbed' | 'trainNorm'; label: string }[] = [
-  { setting: 'trainEmbed', label: 'Embeddings' },
-  { setting: 'trainNorm', label: 'Norms' },
+const ALSO_TRAIN: { trainable: Trainable; label: string }[] = [
+  { trainable: 'embed', label: 'Embeddings' },
+  { trainable: 'norm', label: 'Norms' },
 ];
 
 /** The Training panel (setup form). */
@@ -86,7 +87,7 @@ export function TrainingPanel() {
       : 'A run is going: stop it to change the settings for a new run.'
     : undefined;
   const toggleTarget = (t: LoraTarget, on: boolean) =>
-    set({ loraTargets: on ? [...s.loraTargets, t] : s.loraTargets.filter((x) => x !== t) });
+    set({ targets: on ? [...s.targets, t] : s.targets.filter((x) => x !== t) });
   return (
     <Panel id="training" title="Training" hint="Target context, LongLoRA attention and optimizer.">
       {lockedWhy && (
@@ -100,10 +101,10 @@ export function TrainingPanel() {
         aria-describedby={lockedWhy ? 'settings-locked' : undefined}
       >
         {field({
-          setting: 'targetContext',
+          setting: 'context',
           id: 'ctx',
           step: 8,
-          note: problems.targetContext
+          note: problems.context
             ? undefined
             : plan
               ? `RoPE ×${plan.ropeFactor} · group ${plan.groupSize} tokens`
@@ -135,7 +136,7 @@ export function TrainingPanel() {
               <label className="check" key={t}>
                 <input
                   type="checkbox"
-                  checked={s.loraTargets.includes(t)}
+                  checked={s.targets.includes(t)}
                   onChange={(e) => toggleTarget(t, e.target.checked)}
                 />
                 <code>{t}</code>
@@ -146,12 +147,18 @@ export function TrainingPanel() {
         <fieldset className="wide">
           <legend>Also train (LoRA+)</legend>
           <div className="checks">
-            {ALSO_TRAIN.map(({ setting, label }) => (
-              <label className="check" key={setting}>
+            {ALSO_TRAIN.map(({ trainable, label }) => (
+              <label className="check" key={trainable}>
                 <input
                   type="checkbox"
-                  checked={s[setting]}
-                  onChange={(e) => set({ [setting]: e.target.checked })}
+                  checked={s.trainable.includes(trainable)}
+                  onChange={(e) =>
+                    set({
+                      trainable: TRAINABLES.filter((t) =>
+                        t === trainable ? e.target.checked : s.trainable.includes(t),
+                      ),
+                    })
+                  }
                 />
                 {label}
               </label>

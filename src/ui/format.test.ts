@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatBytes, formatCount, formatDuration, formatLr, formatLrAxis } from './format.ts';
 import { defaultTargetContext, groupSize } from '../model/longlora.ts';
-import { defaultSettings } from '../store/settings.ts';
+import { studioDefaults } from '../train/settings.ts';
 
 describe('formatters', () => {
   it('formats bytes in powers of 1024', () => {
@@ -40,19 +40,19 @@ describe('formatters', () => {
 describe('settings', () => {
   it("defaults to the model's default context with S²-Attn (2× and a short run for tiny demos)", () => {
     const config = { maxPositions: 4096, ropeScaling: null };
-    const big = defaultSettings({
+    const big = studioDefaults({
       contextLength: 4096,
       defaultContext: defaultTargetContext(config),
       parameters: 7e9,
     });
-    expect(big.targetContext).toBe(16384);
+    expect(big.context).toBe(16384);
     expect(big.attention).toBe('s2');
-    expect(groupSize(big.targetContext, big.attention)).toBe(4096);
-    expect(big.learningRate).toBe(2e-5);
-    const s = defaultSettings({ contextLength: 512, defaultContext: 2048, parameters: 260_000 });
-    expect(s.targetContext).toBe(1024);
-    expect(groupSize(s.targetContext, s.attention)).toBe(256);
-    expect(s.learningRate).toBe(2e-3);
+    expect(groupSize(big.context, big.attention)).toBe(4096);
+    expect(big.lr).toBe(2e-5);
+    const s = studioDefaults({ contextLength: 512, defaultContext: 2048, parameters: 260_000 });
+    expect(s.context).toBe(1024);
+    expect(groupSize(s.context, s.attention)).toBe(256);
+    expect(s.lr).toBe(2e-3);
     expect(s.steps).toBe(60);
   });
 });

@@ -10,8 +10,6 @@
 export interface NumberRule {
   /** The studio's label for it. */
   label: string;
-  /** The CLI flag, without its dashes. */
-  flag: string;
   min: number;
   max: number;
   /** Whether `min` itself is refused (a learning rate above 0). */
@@ -23,109 +21,99 @@ export interface NumberRule {
 const MAX_STEPS = 10_000_000;
 const MAX_CONTEXT = 1 << 20;
 
-/** Every numeric setting, by its key (the studio's settings and the CLI's options). */
+/**
+ * Every numeric setting, by its key: a RunSettings key (src/train/settings.ts) or another CLI option;
+ * its flag is the key in kebab-case (`gradAccum` is `--grad-accum`).
+ */
 export const NUMBER_RULES = {
-  targetContext: {
+  context: {
     label: 'Target context',
-    flag: 'context',
     min: 2,
     max: MAX_CONTEXT,
     integer: true,
   },
-  steps: { label: 'Steps', flag: 'steps', min: 1, max: MAX_STEPS, integer: true },
-  loraRank: { label: 'LoRA rank', flag: 'rank', min: 1, max: 1024, integer: true },
-  loraAlpha: {
+  steps: { label: 'Steps', min: 1, max: MAX_STEPS, integer: true },
+  rank: { label: 'LoRA rank', min: 1, max: 1024, integer: true },
+  alpha: {
     label: 'LoRA alpha',
-    flag: 'alpha',
     min: 0,
     minExclusive: true,
     max: 65_536,
     integer: false,
   },
-  learningRate: {
+  lr: {
     label: 'Learning rate',
-    flag: 'lr',
     min: 0,
     minExclusive: true,
     max: 1,
     integer: false,
   },
-  warmupSteps: { label: 'Warmup', flag: 'warmup', min: 0, max: MAX_STEPS, integer: true },
-  gradAccumulation: {
+  warmup: { label: 'Warmup', min: 0, max: MAX_STEPS, integer: true },
+  gradAccum: {
     label: 'Gradient accumulation',
-    flag: 'grad-accum',
     min: 1,
     max: 4096,
     integer: true,
   },
-  evalInterval: {
+  evalEvery: {
     label: 'Evaluate every',
-    flag: 'eval-every',
     min: 0,
     max: MAX_STEPS,
     integer: true,
   },
-  checkpointInterval: {
+  checkpointEvery: {
     label: 'Checkpoint every',
-    flag: 'checkpoint-every',
     min: 0,
     max: MAX_STEPS,
     integer: true,
   },
   checkpointMinutes: {
     label: 'Checkpoint minutes',
-    flag: 'checkpoint-minutes',
     min: 0,
     max: 24 * 60,
     integer: false,
   },
   keepCheckpoints: {
     label: 'Keep checkpoints',
-    flag: 'keep-checkpoints',
     min: 0,
     max: 10_000,
     integer: true,
   },
-  seed: { label: 'Seed', flag: 'seed', min: 0, max: 2 ** 32 - 1, integer: true },
-  groupSize: { label: 'Group size', flag: 'group-size', min: 2, max: MAX_CONTEXT, integer: true },
-  ropeFactor: { label: 'RoPE factor', flag: 'rope-factor', min: 1, max: 1024, integer: false },
-  clip: { label: 'Gradient clip', flag: 'clip', min: 0, max: 1e6, integer: false },
-  evalWindows: { label: 'Eval windows', flag: 'eval-windows', min: 1, max: 1e6, integer: true },
-  maxWindows: { label: 'Max windows', flag: 'max-windows', min: 1, max: 1e9, integer: true },
-  stride: { label: 'Stride', flag: 'stride', min: 1, max: MAX_CONTEXT, integer: true },
+  seed: { label: 'Seed', min: 0, max: 2 ** 32 - 1, integer: true },
+  groupSize: { label: 'Group size', min: 2, max: MAX_CONTEXT, integer: true },
+  ropeFactor: { label: 'RoPE factor', min: 1, max: 1024, integer: false },
+  clip: { label: 'Gradient clip', min: 0, max: 1e6, integer: false },
+  evalWindows: { label: 'Eval windows', min: 1, max: 1e6, integer: true },
+  maxWindows: { label: 'Max windows', min: 1, max: 1e9, integer: true },
+  stride: { label: 'Stride', min: 1, max: MAX_CONTEXT, integer: true },
   holdoutBlocks: {
     label: 'Held-out blocks',
-    flag: 'holdout-blocks',
     min: 0,
     max: 1e9,
     integer: true,
   },
   maxNewTokens: {
     label: 'New tokens',
-    flag: 'max-new-tokens',
     min: 1,
     max: MAX_CONTEXT,
     integer: true,
   },
-  temperature: { label: 'Temperature', flag: 'temperature', min: 0, max: 100, integer: false },
-  topP: { label: 'Top-p', flag: 'top-p', min: 0, minExclusive: true, max: 1, integer: false },
+  temperature: { label: 'Temperature', min: 0, max: 100, integer: false },
+  topP: { label: 'Top-p', min: 0, minExclusive: true, max: 1, integer: false },
   passkeyLength: {
     label: 'Passkey length',
-    flag: 'passkey-length',
     min: 64,
     max: MAX_CONTEXT,
     integer: true,
   },
   maxBindingSize: {
     label: 'Binding size cap',
-    flag: 'max-binding-size',
     min: 4,
     max: 2 ** 40,
     integer: true,
   },
   maxBufferSize: {
     label: 'Buffer size cap',
-    flag: 'max-buffer-size',
     min: 4,
     max: 2 ** 40,
     integer: true,
@@ -134,9 +122,16 @@ export const NUMBER_RULES = {
 
 export type NumberSetting = keyof typeof NUMBER_RULES;
 
+/** A setting's CLI flag (without its dashes): its key in kebab-case. */
+export function flagOf(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
 /** The rule of a CLI flag (without dashes), or undefined when the flag is not a number. */
 export function ruleOfFlag(flag: string): NumberRule | undefined {
-  return Object.values(NUMBER_RULES).find((r: NumberRule) => r.flag === flag);
+  const key = Object.keys(NUMBER_RULES).find((k) => flagOf(k) === flag) as
+    NumberSetting | undefined;
+  return key && NUMBER_RULES[key];
 }
 
 const count = (n: number) => n.toLocaleString('en-US');

@@ -10,7 +10,7 @@ import { unzipSync } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readAdapter } from '../io/peft.ts';
 import { loraName } from '../model/params.ts';
-import { defaultSettings } from '../store/settings.ts';
+import { studioDefaults } from '../train/settings.ts';
 import { assetSource } from '../test/assets-node.ts';
 import { freshRuntime } from '../test/gpu.ts';
 import { CheckpointStore } from '../train/checkpoint.ts';
@@ -49,12 +49,12 @@ describe('exportCheckpoint', () => {
       };
       await first.start(
         {
-          ...defaultSettings(summary),
-          targetContext: 64,
+          ...studioDefaults(summary),
+          context: 64,
           steps: 200,
-          warmupSteps: 1,
-          evalInterval: 0,
-          checkpointInterval: 2,
+          warmup: 1,
+          evalEvery: 0,
+          checkpointEvery: 2,
           checkpointMinutes: 0,
           keepCheckpoints: 0,
         },

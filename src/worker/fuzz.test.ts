@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { AdapterSummary } from '../engine/device.ts';
 import { bytesToF32 } from '../io/dtype.ts';
 import { bytesSource, type ByteSource } from '../io/source.ts';
-import { defaultSettings } from '../store/settings.ts';
+import { studioDefaults } from '../train/settings.ts';
 import { assetPath } from '../test/assets-node.ts';
 import {
   baseFiles,
@@ -85,7 +85,7 @@ async function loadModel(files: Record<string, Uint8Array>, reads: string[]): Pr
   const model = await openSession(sourcesOf(files, reads), () => {});
   const summary = modelSummary(model);
   const session: Session = { model, data: null };
-  planFor(session, adapter, defaultSettings(summary), null);
+  planFor(session, adapter, studioDefaults(summary), null);
   const names = model.opened.tensors.map((t) => t.name);
   expect(new Set(names).size, 'tensor names are unique').toBe(names.length);
   for (const t of model.opened.tensors) {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { AdapterSummary } from '../engine/device.ts';
 import type { OpenedModel } from '../io/model.ts';
 import { realModelConfig } from '../test/real-shapes.ts';
-import { defaultSettings } from '../store/settings.ts';
+import { studioDefaults } from '../train/settings.ts';
 import type { LinearName } from '../model/types.ts';
 import { parseHfConfig } from '../io/config.ts';
 import { planTraining } from '../model/plan.ts';
@@ -26,8 +26,8 @@ describe("the studio's plan", () => {
   it('plans Llama-3.2-1B at 8k within an 8 GB card, its embedding state in CPU memory', () => {
     const s = session('llama-3.2-1b');
     const settings = {
-      ...defaultSettings({ contextLength: 131072, defaultContext: 32768, parameters: 1.2e9 }),
-      targetContext: 8192,
+      ...studioDefaults({ contextLength: 131072, defaultContext: 32768, parameters: 1.2e9 }),
+      context: 8192,
     };
     const plan = planFor(s, adapter, settings, 8 * GiB);
     expect(plan.fits).toBe(true);
@@ -41,14 +41,14 @@ describe("the studio's plan", () => {
     expect(small.fits).toBe(true);
     expect(small.warnings[0]!.message).toMatch(/the budget is 4\.00 GiB/);
     // Beyond max_position_embeddings with llama3 scaling: a problem, with what to change.
-    const far = planFor(s, adapter, { ...settings, targetContext: 262144 }, null);
+    const far = planFor(s, adapter, { ...settings, context: 262144 }, null);
     expect(far.fits).toBe(false);
     expect(far.problems.map((p) => p.fix)).toContain('Use at most 131072 tokens.');
   });
 
   it('keeps a small embedding state on the GPU (TinyLlama)', () => {
     const settings = {
-      ...defaultSettings({ contextLength: 2048, defaultContext: 8192, parameters: 1.1e9 }),
+      ...studioDefaults({ contextLength: 2048, defaultContext: 8192, parameters: 1.1e9 }),
     };
     const plan = planFor(session('tinyllama-1.1b'), adapter, settings, null);
     expect(plan.hostBytes).toBe(0);
@@ -59,7 +59,7 @@ describe("the studio's plan", () => {
 
 describe('the assumed GPU memory', () => {
   it('is one default on every adapter, hardware or software (CPU)', () => {
-    const settings = defaultSettings({
+    const settings = studioDefaults({
       contextLength: 2048,
       defaultContext: 8192,
       parameters: 1.1e9,

@@ -6,8 +6,6 @@
 import type { AdapterSummary } from '../engine/device.ts';
 import type { MemoryBytes, MemorySnapshot } from '../engine/memory.ts';
 import type { ErrorKind } from '../util/errors.ts';
-import type { AttentionPattern } from '../util/attention-pattern.ts';
-import type { LinearName } from '../io/config.ts';
 import type { RunProblem } from '../model/plan.ts';
 
 export type { AdapterSummary, ErrorKind, MemoryBytes, MemorySnapshot };
@@ -114,28 +112,9 @@ export interface DataSummary {
 export type { AttentionPattern } from '../util/attention-pattern.ts';
 export type { LinearName as LoraTarget } from '../io/config.ts';
 
-/** Everything the user sets before Start. */
-export interface TrainingSettings {
-  targetContext: number;
-  attention: AttentionPattern;
-  loraRank: number;
-  loraAlpha: number;
-  loraTargets: LinearName[];
-  trainEmbed: boolean;
-  trainNorm: boolean;
-  learningRate: number;
-  warmupSteps: number;
-  steps: number;
-  gradAccumulation: number;
-  evalInterval: number;
-  /** Checkpoint every this many optimizer steps. */
-  checkpointInterval: number;
-  /** Also checkpoint every M minutes of training, whichever comes first (0 = by steps only). */
-  checkpointMinutes: number;
-  /** Keep the newest K checkpoints of the run; older ones are deleted once a newer one is committed. */
-  keepCheckpoints: number;
-  seed: number;
-}
+/** Everything the user sets before Start: the run's settings, as the trainer and the CLI take them. */
+export type { RunSettings, Trainable } from '../train/settings.ts';
+import type { RunSettings } from '../train/settings.ts';
 
 /** One planning problem, with what to change. */
 export type { RunProblem as PlanProblem } from '../model/plan.ts';
@@ -189,7 +168,7 @@ export type TrainingEvent =
   | { type: 'tuning'; done: number; total: number }
   | { type: 'checkpoint'; checkpoint: CheckpointInfo }
   /** First event of a resumed run: its settings; its stored history follows as step/eval events. */
-  | { type: 'resumed'; step: number; settings: TrainingSettings }
+  | { type: 'resumed'; step: number; settings: RunSettings }
   | { type: 'state'; state: RunState }
   | { type: 'error'; error: WorkerError };
 
@@ -277,11 +256,8 @@ export interface EngineApi {
   /** Re-cuts the loaded plain text into documents at `separator` (blocks of `context`). */
   setDataSeparator(separator: DataSeparator, context: number): Promise<DataSummary>;
   /** Plans `settings` against the adapter's limits and `budgetBytes` (null: the assumed default). */
-  planMemory(settings: TrainingSettings, budgetBytes: number | null): Promise<MemoryPlan>;
-  startTraining(
-    settings: TrainingSettings,
-    onEvents: (events: TrainingEvent[]) => void,
-  ): Promise<string>;
+  planMemory(settings: RunSettings, budgetBytes: number | null): Promise<MemoryPlan>;
+  start(settings: RunSettings, onEvents: (events: TrainingEvent[]) => void): Promise<string>;
   pause(): Promise<void>;
   resume(): Promise<void>;
   stop(): Promise<void>;
@@ -290,7 +266,7 @@ export interface EngineApi {
   listCheckpoints(): Promise<CheckpointInfo[]>;
   deleteCheckpoint(id: string): Promise<void>;
   /** Continues a checkpoint's run; `steps` sets a new total, to train a finished run further. */
-  resumeFromCheckpoint(
+  resumeFrom(
     id: string,
     onEvents: (events: TrainingEvent[]) => void,
     steps?: number,

@@ -13,12 +13,12 @@ import type { CheckpointManifest, CheckpointStore } from '../train/checkpoint.ts
 import type { Dataset } from '../train/data.ts';
 import { TUNE_BUDGET_MS, tuneModelKernels, tuneModelOf } from '../model/tune.ts';
 import { Trainer } from '../train/trainer.ts';
-import type { StepMemory, StepRecord, TrainEvent, TrainSettings } from '../train/types.ts';
+import { loraOf, type RunSettings } from '../train/settings.ts';
+import type { StepMemory, StepRecord, TrainEvent } from '../train/types.ts';
 import { toWorkerError } from '../util/errors.ts';
 import type { RunLock } from '../util/run-lock.ts';
 import { EventBatcher } from './batcher.ts';
 import type { TrainingEvent } from './protocol.ts';
-import { fromTrainSettings } from './settings-map.ts';
 
 /** A model's parameters and graph on one runtime. */
 export interface Weights {
@@ -90,13 +90,13 @@ export class Run implements Weights {
     readonly rt: Runtime,
     readonly params: LlamaParams,
     readonly model: LlamaModel,
-    readonly settings: TrainSettings,
+    readonly settings: RunSettings,
     readonly trainer: Trainer,
     private readonly events: EventBatcher,
     private readonly modelName: string,
     private readonly onDeviceLost: () => void,
   ) {
-    this.ropeFactor = settings.ropeFactor;
+    this.ropeFactor = trainer.pass.ropeFactor;
   }
 
   /** Builds a run on `rt` (fresh, or from `resume`) and starts it in the background. */
@@ -104,7 +104,7 @@ export class Run implements Weights {
     rt: Runtime;
     model: RunModel;
     data: Dataset;
-    settings: TrainSettings;
+    settings: RunSettings;
     store: CheckpointStore;
     onEvents: (e: TrainingEvent[]) => unknown;
     onDeviceLost: () => void;
@@ -115,7 +115,7 @@ export class Run implements Weights {
     const { params, model } = await loadWeights(
       rt,
       args.model.opened,
-      settings.lora,
+      loraOf(settings),
       settings.seed,
       { optimizerState: true },
       uploadProgress(args.model.opened, events),
@@ -177,7 +177,7 @@ export class Run implements Weights {
     t.restore(manifest, tensors);
     this.lastCheckpointStep = manifest.step;
     const s = this.settings;
-    this.events.push({ type: 'resumed', step: manifest.step, settings: fromTrainSettings(s) });
+    this.events.push({ type: 'resumed', step: manifest.step, settings: s });
     // Each restored step with the memory measured at it (none for a checkpoint from before memory
     // was recorded: the chart leaves those steps empty rather than show today's numbers).
     for (const r of t.steps) {

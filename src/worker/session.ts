@@ -13,14 +13,8 @@ import { budgetProblem, planTraining, runProblems } from '../model/plan.ts';
 import { DEFAULT_MEMORY_BUDGET } from '../util/memory-budget.ts';
 import { IGNORE_INDEX } from '../util/labels.ts';
 import { buildDataset, type Dataset, type Separator } from '../train/data.ts';
-import { toTrainSettings } from './settings-map.ts';
-import type {
-  DataSummary,
-  LoadProgress,
-  MemoryPlan,
-  ModelSummary,
-  TrainingSettings,
-} from './protocol.ts';
+import { groupOf, loraOf, ropeFactorOf, type RunSettings } from '../train/settings.ts';
+import type { DataSummary, LoadProgress, MemoryPlan, ModelSummary } from './protocol.ts';
 import { NotReadyError } from '../util/errors.ts';
 
 /** An opened model with its tokenizer. */
@@ -213,15 +207,17 @@ export function dataSummary(d: LoadedData): DataSummary {
 export function planFor(
   session: Session,
   a: AdapterSummary,
-  s: TrainingSettings,
+  s: RunSettings,
   budgetBytes: number | null,
 ): MemoryPlan {
   const m = session.model;
   if (!m) throw new NotReadyError('Load a model first.');
   const c = m.opened.config;
   // A RoPE scaling that cannot be trained at this context stops the run; plan the rest as unscaled.
-  const rope = ropeProblem(s.targetContext, c);
-  const t = toTrainSettings(s, rope ? { ...c, ropeScaling: null } : c);
+  const rope = ropeProblem(s.context, c);
+  const lora = loraOf(s);
+  const group = groupOf(s);
+  const factor = ropeFactorOf(s, rope ? { ...c, ropeScaling: null } : c);
   const limits = {
     maxBufferSize: a.limits.maxBufferSize,
     maxStorageBufferBindingSize: a.limits.maxStorageBufferBindingSize,
@@ -229,13 +225,13 @@ export function planFor(
   const plan = planTraining({
     shape: m.opened.config,
     weightBytes: storedWeightBytes(m.opened.dtypes),
-    lora: t.lora,
-    context: t.context,
-    checkpointing: t.checkpointing,
+    lora,
+    context: s.context,
+    checkpointing: s.checkpointing,
     limits,
   });
   const budget = budgetBytes ?? DEFAULT_MEMORY_BUDGET;
-  const problems = runProblems(plan, t, limits, Infinity);
+  const problems = runProblems(plan, { ...s, pattern: s.attention, group, lora }, limits, Infinity);
   if (rope) {
     const fix =
       c.ropeScaling?.type === 'llama3'
@@ -244,9 +240,9 @@ export function planFor(
     problems.push({ message: rope, fix });
   }
   const d = session.data?.dataset;
-  if (d && d.context === t.context && d.train.length === 0) {
+  if (d && d.context === s.context && d.train.length === 0) {
     problems.push({
-      message: `The data yields no full block of ${t.context} tokens.`,
+      message: `The data yields no full block of ${s.context} tokens.`,
       fix: 'Add more text or lower the target context.',
     });
   }
@@ -255,15 +251,15 @@ export function planFor(
     ? [{ message: over, fix: 'Start anyway if your GPU has more free memory than stated.' }]
     : [];
   return {
-    checkpointBytes: checkpointBytes(c, t.lora),
+    checkpointBytes: checkpointBytes(c, lora),
     bytes: plan.bytes,
     total: plan.total,
     largestBuffer: plan.largestBuffer.bytes,
     hostBytes: plan.hostBytes,
     limits: { ...limits, budget },
     budgetStated: budgetBytes !== null,
-    ropeFactor: t.ropeFactor,
-    groupSize: t.group,
+    ropeFactor: factor,
+    groupSize: group,
     fits: problems.length === 0,
     problems,
     warnings,

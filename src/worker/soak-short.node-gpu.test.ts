@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { assetSource } from '../test/assets-node.ts';
 import { freshRuntime } from '../test/gpu.ts';
-import { defaultSettings } from '../store/settings.ts';
+import { studioDefaults } from '../train/settings.ts';
 import { CheckpointStore } from '../train/checkpoint.ts';
 import { FolderBlobStore } from '../train/store-node.ts';
 import type { TrainingEvent } from './protocol.ts';
@@ -34,12 +34,12 @@ describe('short soak', () => {
       const summary = await engine.loadModel(names.map(assetSource), () => {});
       await engine.loadData(assetSource('tinystories-197k.txt'), 64, () => {});
       const settings = {
-        ...defaultSettings(summary),
-        targetContext: 64,
+        ...studioDefaults(summary),
+        context: 64,
         steps: 30,
-        warmupSteps: 1,
-        evalInterval: 5,
-        checkpointInterval: 4,
+        warmup: 1,
+        evalEvery: 5,
+        checkpointEvery: 4,
         checkpointMinutes: 0,
         keepCheckpoints: 2,
       };

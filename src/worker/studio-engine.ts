@@ -28,6 +28,7 @@ import {
 } from '../model/session.ts';
 import { CheckpointError, type CheckpointStore } from '../train/checkpoint.ts';
 import { parseAlpaca } from '../train/data.ts';
+import { loraOf, ropeFactorOf } from '../train/settings.ts';
 import { BusyError, NotReadyError, SettingsError } from '../util/errors.ts';
 import { firstNumberProblem, numberProblem, NUMBER_RULES } from '../util/setting-rules.ts';
 import { lockRun, type RunLock } from '../util/run-lock.ts';
@@ -46,7 +47,7 @@ import type {
   ModelSummary,
   PasskeyResult,
   TrainingEvent,
-  TrainingSettings,
+  RunSettings,
 } from './protocol.ts';
 import { destroyWeights, loadWeights, Run, type RunResume, type Weights } from './run.ts';
 import {
@@ -60,7 +61,6 @@ import {
   type LoadedModel,
   type Session,
 } from './session.ts';
-import { toTrainSettings } from './settings-map.ts';
 
 type Progress = (p: LoadProgress) => void;
 type Events = (e: TrainingEvent[]) => unknown;
@@ -209,7 +209,7 @@ export class StudioEngine {
     return dataSummary(d);
   }
 
-  async planMemory(settings: TrainingSettings, budgetBytes: number | null): Promise<MemoryPlan> {
+  async planMemory(settings: RunSettings, budgetBytes: number | null): Promise<MemoryPlan> {
     const problem = firstNumberProblem(settings);
     if (problem) throw new SettingsError(problem);
     return planFor(this.session, await this.adapter(), settings, budgetBytes);
@@ -228,13 +228,13 @@ export class StudioEngine {
   }
 
   /** Starts a new run in the background and returns its id; progress arrives as events. */
-  async start(ui: TrainingSettings, onEvents: Events): Promise<string> {
+  async start(ui: RunSettings, onEvents: Events): Promise<string> {
     this.assertIdle('Starting a run');
     // The same ranges the studio's fields and the CLI's flags check (a page may send anything).
     const problem = firstNumberProblem(ui);
     if (problem) throw new SettingsError(problem);
     this.tokenizer();
-    return this.begin(toTrainSettings(ui, this.model().opened.config), onEvents);
+    return this.begin(ui, onEvents);
   }
 
   /**
@@ -383,7 +383,7 @@ export class StudioEngine {
       throw new NotReadyError(
         'Train or resume a run first: there is no trained adapter to export.',
       );
-    return this.adapterZip(run.params, run.settings, o);
+    return this.adapterZip(run.params, run.settings, run.ropeFactor, o);
   }
 
   /**
@@ -403,7 +403,7 @@ export class StudioEngine {
       );
     const { manifest, tensors } = await this.store.load(id, modelFingerprint(m.opened));
     const s = manifest.settings;
-    const w = await loadWeights(await this.runtime(), m.opened, s.lora, s.seed);
+    const w = await loadWeights(await this.runtime(), m.opened, loraOf(s), s.seed);
     try {
       for (const t of w.params.trainables) {
         const v = tensors.get(t.name);
@@ -413,7 +413,7 @@ export class StudioEngine {
           );
         w.params.setTrainable(t.name, v);
       }
-      const file = await this.adapterZip(w.params, s, o);
+      const file = await this.adapterZip(w.params, s, ropeFactorOf(s, m.opened.config), o);
       return { ...file, name: file.name.replace(/\.zip$/, `-step${manifest.step}.zip`) };
     } finally {
       destroyWeights(w);
@@ -423,7 +423,8 @@ export class StudioEngine {
   /** The adapter .zip of `params` trained with `s` (cluster/ when the loaded data fits the run). */
   private async adapterZip(
     params: LlamaParams,
-    s: Run['settings'],
+    s: RunSettings,
+    factor: number,
     o: ExportOptions,
   ): Promise<ExportedFile> {
     const m = this.model();
@@ -431,7 +432,7 @@ export class StudioEngine {
       params,
       m.opened.config,
       m.name,
-      s.ropeFactor,
+      factor,
       s.context,
       m.configJson,
     );
@@ -442,19 +443,7 @@ export class StudioEngine {
       Object.assign(
         files,
         buildClusterFiles(
-          {
-            baseModel: m.name,
-            context: s.context,
-            attention: s.pattern,
-            trainEmbed: s.lora.trainEmbed,
-            trainNorm: s.lora.trainNorm,
-            lr: s.lr,
-            warmup: s.warmup,
-            schedule: s.schedule,
-            steps: s.steps,
-            gradAccum: s.gradAccum,
-            weightDecay: s.weightDecay,
-          },
+          { ...s, baseModel: m.name },
           format === 'alpaca-json' || format === 'alpaca-jsonl'
             ? { kind: 'records', records: parseAlpaca(d.text, format) }
             : { kind: 'tokens', blocks: d.dataset.train.map((b) => b.ids) },
@@ -499,7 +488,7 @@ export class StudioEngine {
     const s = run.settings;
     const c = m.opened.config;
     const adapter = await readAdapter(
-      await buildAdapter(run.params, c, m.name, s.ropeFactor, s.context, m.configJson),
+      await buildAdapter(run.params, c, m.name, run.ropeFactor, s.context, m.configJson),
     );
     const safe = m.name.replace(/[^\w.-]+/g, '-').replace(/^-|-$/g, '');
     let exp: GgufExport;
@@ -512,7 +501,7 @@ export class StudioEngine {
         dtype: o.dtype,
         // The trained context, or the native one when training stayed below it.
         contextLength: Math.max(s.context, c.maxPositions),
-        rope: ggufRope(c, s.ropeFactor, (f, l3) => ropeInvFreq(c.headDim, c.ropeTheta, f, l3)),
+        rope: ggufRope(c, run.ropeFactor, (f, l3) => ropeInvFreq(c.headDim, c.ropeTheta, f, l3)),
         name: `${safe}-longlora`,
         tokenizer: tokenizerKvs(m.opened.tokenizer, c),
       });

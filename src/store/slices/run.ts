@@ -6,7 +6,7 @@ import type {
   MemoryPlan,
   RunState,
   TrainingEvent,
-  TrainingSettings,
+  RunSettings,
 } from '../../worker/protocol.ts';
 import { Comlink, getEngine } from '../engine-client.ts';
 import { describeError, type ShownError } from '../errors.ts';
@@ -15,7 +15,7 @@ import { NotReadyError, RemoteError, SettingsError } from '../../util/errors.ts'
 import { firstNumberProblem, inRange, NUMBER_RULES } from '../../util/setting-rules.ts';
 
 export interface RunSlice {
-  settings: TrainingSettings | null;
+  settings: RunSettings | null;
   plan: MemoryPlan | null;
   planError: ShownError | null;
   run: {
@@ -27,7 +27,7 @@ export interface RunSlice {
     /** Kernel tuning before the first step, first time on this GPU (null when none is running). */
     tuning?: { done: number; total: number } | null;
   };
-  setSettings(patch: Partial<TrainingSettings>): void;
+  setSettings(patch: Partial<RunSettings>): void;
   refreshPlan(): Promise<void>;
   startTraining(): Promise<void>;
   /** Continues a checkpoint's run (`steps`: a new total, to train a finished run further). */
@@ -53,7 +53,7 @@ export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set,
         get().appendEvents(events.slice(0, at));
         set({ settings: resumed.settings });
         get().resetMetrics(resumed.settings.steps);
-        void get().rebuildData(resumed.settings.targetContext);
+        void get().rebuildData(resumed.settings.context);
         void get().refreshPlan();
       }
       get().appendEvents(at >= 0 ? events.slice(at + 1) : events);
@@ -93,12 +93,9 @@ export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set,
       const next = { ...s, ...patch };
       set({ settings: next });
       void get().refreshPlan();
-      if (
-        patch.targetContext !== undefined &&
-        inRange(NUMBER_RULES.targetContext, patch.targetContext)
-      ) {
+      if (patch.context !== undefined && inRange(NUMBER_RULES.context, patch.context)) {
         clearTimeout(dataTimer);
-        dataTimer = setTimeout(() => void get().rebuildData(next.targetContext), 300);
+        dataTimer = setTimeout(() => void get().rebuildData(next.context), 300);
       }
     },
     async refreshPlan() {
@@ -135,7 +132,7 @@ export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set,
       }
       get().resetMetrics(s.steps);
       try {
-        const runId = await getEngine().startTraining(s, onEvents());
+        const runId = await getEngine().start(s, onEvents());
         set({ run: { ...get().run, runId } });
       } catch (e) {
         if (get().metrics.steps.length === 0) set({ metrics: before });
@@ -153,7 +150,7 @@ export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set,
           throw new NotReadyError(
             `Load the model this checkpoint was trained on (${info?.modelName ?? 'unknown'}) first, then resume.`,
           );
-        const runId = await getEngine().resumeFromCheckpoint(id, onEvents(), steps);
+        const runId = await getEngine().resumeFrom(id, onEvents(), steps);
         set({ run: { ...get().run, runId } });
       } catch (e) {
         set({ run: { state: 'failed', runId: null, error: describeError(e) } });

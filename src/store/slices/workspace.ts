@@ -8,7 +8,7 @@ import type {
 } from '../../worker/protocol.ts';
 import { Comlink, getEngine } from '../engine-client.ts';
 import { describeError, type ShownError } from '../errors.ts';
-import { defaultSettings } from '../settings.ts';
+import { studioDefaults } from '../../train/settings.ts';
 import type { StudioState } from '../index.ts';
 
 interface Loadable<T> {
@@ -47,7 +47,7 @@ export const createModelSlice: StateCreator<StudioState, [], [], ModelSlice> = (
       // page shows no run, so nothing offers to export or continue weights that are gone.
       set({
         model: { ...get().model, summary, loading: false },
-        settings: defaultSettings(summary),
+        settings: studioDefaults(summary),
         run: { state: 'idle', runId: null, error: null },
       });
       if (source === 'demo') await get().loadData('demo');
@@ -66,7 +66,7 @@ export const createDataSlice: StateCreator<StudioState, [], [], DataSlice> = (se
       set({ data: { ...get().data, progress } }),
     );
     try {
-      const context = get().settings?.targetContext ?? 0;
+      const context = get().settings?.context ?? 0;
       const summary = await getEngine().loadData(source, context, onProgress);
       set({ data: { ...get().data, summary, loading: false } });
       await get().refreshPlan();
@@ -87,7 +87,7 @@ export const createDataSlice: StateCreator<StudioState, [], [], DataSlice> = (se
     if (!get().data.summary) return;
     set({ data: { ...get().data, loading: true, progress: null } });
     try {
-      const context = get().settings?.targetContext ?? 0;
+      const context = get().settings?.context ?? 0;
       const summary = await getEngine().setDataSeparator(separator, context);
       set({ data: { ...get().data, summary, loading: false, error: null } });
       await get().refreshPlan();
