@@ -1,6 +1,6 @@
 // Attention backward, dk/dv part, barrier-free variant for CPU adapters (the same result as
-// attention.backward_dkdv.wgsl): for key j of kv head c, summed over the query heads h that share c
-// (h = c·R .. c·R + R − 1, R = H / KV) and the queries i that see j:
+// attention.backward_dkdv_tiled.wgsl): for key j of kv head c, summed over the query heads h that
+// share c (h = c·R .. c·R + R − 1, R = H / KV) and the queries i that see j:
 //   dv_j = Σ P_ij dO_i,   dk_j = scale · Σ dS_ij q_i,
 // with P_ij = exp(scale·q_i·k_j − lse_i), dS_ij = P_ij (dO_i·v_j − D_i), D from attention.backward_prep.
 // Threads: one invocation per (key row j, kv head c) (workgroups [ceil(Tk / ROWS), KV]), with no

@@ -1,7 +1,7 @@
 // Attention backward, dq part, barrier-free variant for CPU adapters (the same result as
-// attention.backward_dq.wgsl): dq_i = scale · Σ_j dS_ij k_j with P_ij = exp(scale·q_i·k_j − lse_i),
-// dP_ij = dO_i·v_j, dS_ij = P_ij (dP_ij − D_i), D from attention.backward_prep. Shapes as
-// attention.forward.wgsl; D [H, Tq].
+// attention.backward_dq_tiled.wgsl): dq_i = scale · Σ_j dS_ij k_j with
+// P_ij = exp(scale·q_i·k_j − lse_i), dP_ij = dO_i·v_j, dS_ij = P_ij (dP_ij − D_i), D from
+// attention.backward_prep. Shapes as attention.forward_tiled.wgsl; D [H, Tq].
 // Threads: one invocation per (query row i, head h) (workgroups [ceil(Tq / ROWS), H]), with no
 // workgroup memory and no barriers; q_i, dO_i and the dq accumulator sit in registers (HD4 vec4s
 // each); keys and values come straight from global memory as vec4s (hd % 4 == 0, hd <= 64), 4 keys

@@ -1,5 +1,6 @@
 // Attention backward, preparation: D[h, i] = Σ_d dO[i, h, d] · o[i, h, d], the per-row term of the
-// softmax backward (dS = P ∘ (dP − D)) used by attention.backward_dq and attention.backward_dkdv.
+// softmax backward (dS = P ∘ (dP − D)) used by the attention.backward_dq_* and
+// attention.backward_dkdv_* kernels.
 // Threads: one lane per (query row, head), 64 lanes per workgroup; each lane walks its row's HD
 // elements. D is OVERWRITTEN (=) for this dispatch's query rows q0 … q0 + Tq − 1 (o, dO: views of those rows).
 

@@ -1,6 +1,7 @@
 // Attention forward, barrier-free variant for CPU adapters (SwiftShader emulates workgroup memory
-// and barriers at great cost): the same result as attention.forward.wgsl, o = softmax(scale·q·kᵀ,
-// masked by the pattern)·v per query head and the log-sum-exp of each query row.
+// and barriers at great cost): the same result as attention.forward_tiled.wgsl,
+// o = softmax(scale·q·kᵀ, masked by the pattern)·v per query head and the log-sum-exp of each
+// query row.
 // q, o [Tq, H, hd]; k, v [Tk, KV, hd]; lse [H, Tq]. Query head h reads kv head h / (H / KV).
 // Threads: one invocation per (query row i, head h) (workgroups [ceil(Tq / ROWS), H]), with no
 // workgroup memory and no barriers; it holds q_i and the output accumulator in registers (HD4 vec4s

@@ -10,13 +10,20 @@ const launchers = import.meta.glob(['./kernels/*.ts', '!./kernels/*.test.ts'], {
 const names = readdirSync('shaders')
   .filter((f) => f.endsWith('.wgsl'))
   .map((f) => f.slice(0, -'.wgsl'.length));
-const kernels = names.filter((n) => loadShaderFromDisk(n).includes('@compute'));
+// Include-only bodies (attention.pattern, matmul_direct, halves8, …) are not pipelines of their own.
+const INCLUDE = /^\s*\/\/\s*#include\s+([\w.-]+)\s*$/gm;
+const included = new Set(
+  names.flatMap((n) => [...loadShaderFromDisk(n).matchAll(INCLUDE)].map((m) => m[1]!)),
+);
+const kernels = names.filter((n) => !included.has(n));
 const READS_PARAMS = /var<uniform>\s+\w+\s*:\s*Params\s*;/;
 
 describe('Params structs come from the launchers’ uniform layouts', () => {
   it('finds the launchers and the kernels', () => {
     expect(Object.keys(launchers).length).toBeGreaterThan(5);
     expect(kernels.length).toBeGreaterThan(30);
+    for (const n of kernels)
+      expect(expandShader(n, loadShaderFromDisk).code, n).toContain('@compute');
   });
 
   it('no shader declares a Params struct by hand', () => {

@@ -14,8 +14,9 @@ import {
   resolveAttentionConfig,
 } from './attention.ts';
 
-const tiled = ['attention.forward', 'attention.backward_dq', 'attention.backward_dkdv'];
-const direct = tiled.map((name) => `${name}_direct`);
+const ops = ['attention.forward', 'attention.backward_dq', 'attention.backward_dkdv'];
+const tiled = ops.map((name) => `${name}_tiled`);
+const direct = ops.map((name) => `${name}_direct`);
 const shader = (name: string) => readFileSync(`shaders/${name}.wgsl`, 'utf8');
 describe('attention shaders and launcher', () => {
   it('the six tiled and direct kernels take the pattern arithmetic from one shared file', () => {
@@ -31,7 +32,7 @@ describe('attention shaders and launcher', () => {
   });
 
   it('the shaders size their arrays as the launcher assumes', () => {
-    for (const name of ['attention.forward', 'attention.backward_dq', 'attention.backward_dkdv']) {
+    for (const name of tiled) {
       expect(shader(name)).toContain(`const TILE: u32 = ${ATTENTION_TILE_FLOATS}u;`);
       expect(shader(name)).toContain(`const HD_MAX: u32 = ${ATTENTION_MAX_HEAD_DIM}u;`);
     }

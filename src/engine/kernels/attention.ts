@@ -18,6 +18,12 @@ import {
   type AttentionPattern,
 } from '../../util/attention-pattern.ts';
 import { InternalError } from '../../util/errors.ts';
+import {
+  ATTENTION,
+  ATTENTION_MAX_HEAD_DIM,
+  chooseVariant,
+  type AttentionVariant,
+} from './registry.ts';
 
 export type { AttentionPattern } from '../../util/attention-pattern.ts';
 
@@ -53,42 +59,29 @@ export interface AttentionConfig {
   variant?: AttentionVariant;
 }
 
-/**
- * 'tiled': workgroups stage key (or query) tiles in workgroup memory behind barriers (GPUs);
- * 'direct': one invocation per (query row, head) or (key row, kv head) reading straight from global
- * memory, no workgroup memory and no barriers (CPU adapters, where SwiftShader emulates barriers at
- * great cost). Both visit exactly the same key/query ranges and give the same results.
- */
-export type AttentionVariant = 'tiled' | 'direct';
-
-/** The largest head size the direct kernels hold in registers (16 vec4s per operand). */
-export const ATTENTION_DIRECT_MAX_HEAD_DIM = 64;
+export {
+  ATTENTION_DIRECT_MAX_HEAD_DIM,
+  ATTENTION_MAX_HEAD_DIM,
+  type AttentionVariant,
+} from './registry.ts';
 
 /** Whether the direct kernels take this head size (a multiple of 4, at most 64). */
 export function directAttentionFits(hd: number): boolean {
-  return hd % 4 === 0 && hd <= ATTENTION_DIRECT_MAX_HEAD_DIM;
+  return ATTENTION.variants.direct.fits({ hd });
 }
 
-/** The variant for this adapter: 'direct' on software adapters when the head size fits, else 'tiled'. */
+/** The variant for this adapter (the registry's attention rule: direct on software adapters when the head size fits, else tiled). */
 export function attentionVariant(rt: Runtime, hd: number): AttentionVariant {
-  return rt.info.isSoftware && directAttentionFits(hd) ? 'direct' : 'tiled';
+  return chooseVariant(ATTENTION, rt.info, { hd });
 }
-
-/** The largest head size the kernels hold per lane (private arrays of this size). */
-export const ATTENTION_MAX_HEAD_DIM = 128;
 
 /** Floats per staged workgroup array in the shaders (const TILE there). */
 export const ATTENTION_TILE_FLOATS = 1984;
 
-/** The six tiled and direct kernels; their Params is spliced into attention.pattern.wgsl. */
-export const ATTENTION_KERNELS = [
-  'attention.forward',
-  'attention.forward_direct',
-  'attention.backward_dq',
-  'attention.backward_dq_direct',
-  'attention.backward_dkdv',
-  'attention.backward_dkdv_direct',
-] as const;
+/** The kernels of every variant (six); their Params is spliced into attention.pattern.wgsl. */
+export const ATTENTION_KERNELS: readonly string[] = Object.values(ATTENTION.variants).flatMap((v) =>
+  Object.values(v.files),
+);
 
 const Params = uniformLayout(
   {
@@ -177,7 +170,14 @@ export function resolveAttentionConfig(rt: Runtime | null, cfg: AttentionConfig)
       );
     }
   }
-  const rows = cfg.tileRows ?? 64;
+  const variant = cfg.variant ?? (rt ? attentionVariant(rt, hd) : 'tiled');
+  const spec = ATTENTION.variants[variant] as
+    (typeof ATTENTION.variants)[AttentionVariant] | undefined;
+  if (!spec) throw new InternalError(`attention: unknown variant '${String(variant)}'`);
+  if (!spec.fits({ hd })) {
+    throw new InternalError(`attention: the ${variant} variant needs ${spec.requires}, got ${hd}`);
+  }
+  const rows = cfg.tileRows ?? spec.tile[1];
   const maxLanes = rt?.device.limits.maxComputeInvocationsPerWorkgroup ?? 256;
   if (!isCount(rows) || rows > maxLanes) {
     throw new InternalError(`attention: tileRows must be in 1..${maxLanes}, got ${rows}`);
@@ -187,15 +187,6 @@ export function resolveAttentionConfig(rt: Runtime | null, cfg: AttentionConfig)
   const cols = cfg.tileCols ?? Math.min(64, fit);
   if (!isCount(cols) || cols > 64 || cols > fit) {
     throw new InternalError(`attention: tileCols must be in 1..${Math.min(64, fit)}, got ${cols}`);
-  }
-  const variant = cfg.variant ?? (rt ? attentionVariant(rt, hd) : 'tiled');
-  if (variant !== 'tiled' && variant !== 'direct') {
-    throw new InternalError(`attention: unknown variant '${String(variant)}'`);
-  }
-  if (variant === 'direct' && !directAttentionFits(hd)) {
-    throw new InternalError(
-      `attention: the direct variant needs head_dim % 4 == 0 and <= ${ATTENTION_DIRECT_MAX_HEAD_DIM}, got ${hd}`,
-    );
   }
   return { G, qOffset, rows, cols, variant };
 }
@@ -353,7 +344,7 @@ export function attentionForward(
         ? rowView(o, q0, nq, Tq, H * hd)
         : rowView(oPart!, 0, nq, per.query, H * hd);
       rt.dispatch({
-        shader: r.variant === 'direct' ? 'attention.forward_direct' : 'attention.forward',
+        shader: ATTENTION.variants[r.variant].files.forward,
         constants: constants(cfg, r),
         bindings: [
           rowView(q, q0, nq, Tq, H * hd),
@@ -443,7 +434,7 @@ export function attentionBackward(
       label: `attention.backward_prep ${label}${split ? ` q${q0}+${nq}` : ''}`,
     });
   }
-  const suffix = r.variant === 'direct' ? '_direct' : '';
+  const files = ATTENTION.variants[r.variant].files;
   for (const [k0, nk] of kSpans) {
     let first = true;
     for (const [q0, nq] of qSpans) {
@@ -452,7 +443,7 @@ export function attentionBackward(
       const lastChance = first && q0 + nq === Tq;
       if (!attentionBlocksMeet(cfg, r.G, r.qOffset, b) && !lastChance) continue;
       rt.dispatch({
-        shader: `attention.backward_dkdv${suffix}`,
+        shader: files.backward_dkdv,
         constants: constants(cfg, r),
         bindings: [
           qv(q, q0, nq),
@@ -478,7 +469,7 @@ export function attentionBackward(
       const lastChance = first && k0 + nk === Tk;
       if (!attentionBlocksMeet(cfg, r.G, r.qOffset, b) && !lastChance) continue;
       rt.dispatch({
-        shader: `attention.backward_dq${suffix}`,
+        shader: files.backward_dq,
         constants: constants(cfg, r),
         bindings: [
           qv(q, q0, nq),

@@ -83,9 +83,12 @@ async function runCase(
   };
   for (const t of [th, tw, tl, tloss, tdh, tdw]) t?.destroy();
   const linear = labels0.filter((l) => l.startsWith('linear.'));
-  const wideDW = labels0.filter((l) => l.startsWith('crossEntropy dW wide')).length;
-  const wideDH = labels0.filter((l) => l.startsWith('crossEntropy dHidden wide')).length;
-  const quad = labels0.filter((l) => / wide quad /.test(l)).length;
+  // The 16-byte-load kernels: direct8, or quad where the adapter has subgroups.
+  const wide = (product: string) =>
+    labels0.filter((l) => new RegExp(`^crossEntropy ${product} (direct8|quad) `).test(l)).length;
+  const wideDW = wide('dW');
+  const wideDH = wide('dHidden');
+  const quad = labels0.filter((l) => /^crossEntropy \w+ quad /.test(l)).length;
   return { got, want, dW0, linear, wideDW, wideDH, quad };
 }
 

@@ -14,10 +14,26 @@ import { weightDtypeConstant } from './embedding.ts';
 import { grid2d } from './elementwise.ts';
 import { linearBackwardInput, linearForward, variantSupported, type LinearOp } from './matmul.ts';
 import { InternalError } from '../../util/errors.ts';
+import {
+  chooseVariant,
+  CROSS_ENTROPY,
+  CROSS_ENTROPY_BACKWARD,
+  type CrossEntropyBackwardShape,
+  type CrossEntropyBackwardVariant,
+  type CrossEntropyVariant,
+} from './registry.ts';
+
+/** The files of op `op` in every variant of `family`. */
+function filesOf(
+  family: typeof CROSS_ENTROPY | typeof CROSS_ENTROPY_BACKWARD,
+  op: string,
+): string[] {
+  return Object.values(family.variants).map((v) => (v.files as Record<string, string>)[op]!);
+}
 
 const LogitsParams = uniformLayout(
   { rows: 'u32', V: 'u32', D: 'u32', row0: 'u32', v0: 'u32', vRows: 'u32' },
-  { shaders: ['cross_entropy.logits', 'cross_entropy.logits_direct'] },
+  { shaders: filesOf(CROSS_ENTROPY, 'logits') },
 );
 const SoftmaxParams = uniformLayout(
   {
@@ -27,78 +43,40 @@ const SoftmaxParams = uniformLayout(
     grad: 'u32',
     gradScale: 'f32',
   },
-  { shaders: ['cross_entropy.softmax', 'cross_entropy.softmax_rows'] },
+  { shaders: filesOf(CROSS_ENTROPY, 'softmax') },
 );
 const BackParams = uniformLayout(
   { rows: 'u32', D: 'u32', V: 'u32', row0: 'u32', v0: 'u32', vRows: 'u32', accumulate: 'u32' },
   {
     shaders: [
-      'cross_entropy.dhidden',
-      'cross_entropy.dhidden_direct',
-      'cross_entropy.dhidden_direct8',
-      'cross_entropy.dhidden_quad',
-      'cross_entropy.dweight',
-      'cross_entropy.dweight_direct',
-      'cross_entropy.dweight_direct8',
-      'cross_entropy.dweight_quad',
+      ...filesOf(CROSS_ENTROPY_BACKWARD, 'dhidden'),
+      ...filesOf(CROSS_ENTROPY_BACKWARD, 'dweight'),
     ],
   },
 );
+
 /**
- * The kernel of an output-layer backward product (dHidden or dW): the 16-byte-load one ('wide',
- * *_direct8) where its shapes allow, in its quad form on adapters with subgroups (*_quad: each quad
- * of lanes shares its loads of dlogits); else the family's scalar kernel. All give the same bits.
+ * The variant of an output-layer backward product (dHidden or dW) the cross-entropy kernels run
+ * (the registry's cross_entropy.backward family: the 16-byte-load direct8 where the shapes allow,
+ * quad on adapters with subgroups, else the forward family's scalar kernel; all the same bits).
  */
-type BackKernel = 'quad' | 'wide' | 'direct' | 'tiled';
-
-function backKernel(rt: Runtime, direct: boolean, wide: boolean): BackKernel {
-  if (wide) return rt.info.features.subgroups ? 'quad' : 'wide';
-  return direct ? 'direct' : 'tiled';
+function backVariant(rt: Runtime, s: CrossEntropyBackwardShape): CrossEntropyBackwardVariant {
+  return chooseVariant(CROSS_ENTROPY_BACKWARD, rt.info, s);
 }
 
-/** Shader name of `kind` for a product ('cross_entropy.dhidden' or 'cross_entropy.dweight'). */
-function backShader(base: string, kind: BackKernel): string {
-  return base + { quad: '_quad', wide: '_direct8', direct: '_direct', tiled: '' }[kind];
-}
-
-/** Columns and rows of one workgroup of each kind. */
-const BACK_TILE: Record<BackKernel, [number, number]> = {
-  quad: [64, 8],
-  wide: [32, 64],
-  direct: [32, 32],
-  tiled: [16, 16],
-};
-
-/** Workgroups of `kind` over D columns and n rows (dHidden: token rows; dW: vocabulary rows). */
-function backGrid(kind: BackKernel, D: number, n: number): [number, number] {
-  const [cols, rows] = BACK_TILE[kind];
+/** Workgroups of `v` over D columns and n rows (dHidden: token rows; dW: vocabulary rows). */
+function backGrid(v: CrossEntropyBackwardVariant, D: number, n: number): [number, number] {
+  const [cols, rows] = CROSS_ENTROPY_BACKWARD.variants[v].tile;
   return [Math.ceil(D / cols), Math.ceil(n / rows)];
 }
 
-/** The label's kind tag (tests count the 'wide' and 'wide quad' launches). */
-const BACK_TAG: Record<BackKernel, string> = {
-  quad: ' wide quad',
-  wide: ' wide',
-  direct: '',
-  tiled: '',
-};
+const SumParams = uniformLayout({ T: 'u32' }, { shaders: filesOf(CROSS_ENTROPY, 'loss_sum') });
 
-const SumParams = uniformLayout(
-  { T: 'u32' },
-  { shaders: ['cross_entropy.loss_sum', 'cross_entropy.loss_sum_serial'] },
-);
+export type { CrossEntropyVariant } from './registry.ts';
 
-/**
- * 'tiled': 16×16 workgroup-memory tiles and 256-lane tree reductions (GPUs); 'direct': register-
- * blocked matmuls without workgroup memory, one invocation per row for the softmax and a serial
- * loss sum (CPU adapters, where emulated barriers dominate: on SwiftShader the tiled kernels took
- * seconds per training step of stories260K at T=512). Both are deterministic.
- */
-export type CrossEntropyVariant = 'tiled' | 'direct';
-
-/** The variant for this adapter. */
+/** The variant for this adapter (the registry's cross_entropy rule). */
 export function crossEntropyVariant(rt: Runtime): CrossEntropyVariant {
-  return rt.info.isSoftware ? 'direct' : 'tiled';
+  return chooseVariant(CROSS_ENTROPY, rt.info, {});
 }
 
 /** Default bound on the logits workspace of one chunk (bytes). */
@@ -229,16 +207,14 @@ function logitsChunk(
   V: number,
   variant: CrossEntropyVariant,
 ): void {
-  const direct = variant === 'direct';
   const vRows = W.rows;
+  const { files, tile } = CROSS_ENTROPY.variants[variant];
   rt.dispatch({
-    shader: direct ? 'cross_entropy.logits_direct' : 'cross_entropy.logits',
+    shader: files.logits,
     constants: { DTYPE: weightDtypeConstant(W.tensor.dtype, 'cross-entropy') },
     bindings: [hidden, W.tensor, logits],
     params: LogitsParams.pack({ rows, V, D, row0, v0: W.row0, vRows }),
-    workgroups: direct
-      ? [Math.ceil(vRows / 32), Math.ceil(rows / 32)]
-      : [Math.ceil(vRows / 16), Math.ceil(rows / 16)],
+    workgroups: [Math.ceil(vRows / tile[0]), Math.ceil(rows / tile[1])],
     label: `logits ${rows}x${vRows}x${D}`,
   });
 }
@@ -290,8 +266,9 @@ export function crossEntropyForward(
 ): void {
   const { T, D, V, dHidden, dW } = opts;
   const gradScale = opts.gradScale ?? 1;
-  const variant = opts.variant ?? crossEntropyVariant(rt);
+  const variant = chooseVariant(CROSS_ENTROPY, rt.info, {}, opts.variant);
   const direct = variant === 'direct';
+  const files = CROSS_ENTROPY.variants[variant].files;
   const grad = dHidden !== undefined || dW !== undefined;
   const given = opts.logitsWorkspace;
   let chunk = Math.min(opts.chunk ?? crossEntropyChunk(rt, T, V), Math.max(T, 1));
@@ -323,6 +300,8 @@ export function crossEntropyForward(
   const w = outputWeight(wPieces);
   // The quad kernels: subgroupBroadcast where the subgroup is exactly one quad.
   const sg4 = rt.info.features.subgroupSize === 4 && !opts.quadBroadcast ? 1 : 0;
+  // What the backward products' variants depend on besides the product and W's block.
+  const back = { D, V, forward: variant, scalar: matmuls === 'own' } as const;
   for (let row0 = 0; row0 < T; row0 += chunk) {
     const rows = Math.min(chunk, T - row0);
     const h = chunkRows(rt, hidden, row0, rows);
@@ -332,7 +311,7 @@ export function crossEntropyForward(
     if (hx) linearForward(rt, hx, wPieces[0]!.tensor, logits, rows, D, V);
     else for (const b of wPieces) logitsChunk(rt, h.b, b, logits, rows, h.r0, D, V, variant);
     rt.dispatch({
-      shader: direct ? 'cross_entropy.softmax_rows' : 'cross_entropy.softmax',
+      shader: files.softmax,
       bindings: [labels, logits, lossRows],
       params: SoftmaxParams.pack({ rows, V, row0, grad: grad ? 1 : 0, gradScale }),
       workgroups: grid2d(direct ? Math.ceil(rows / 64) : rows, maxDim),
@@ -346,15 +325,20 @@ export function crossEntropyForward(
     else if (dHidden) {
       const dh = chunkRows(rt, dHidden, row0, rows);
       wPieces.forEach((b, i) => {
-        // 16-byte loads of an f32 W and 8 rows per lane where D is 4-aligned.
-        const wide = direct && matmuls !== 'own' && b.tensor.dtype === 'f32' && D % 4 === 0;
-        const kind = backKernel(rt, direct, wide);
+        const kind = backVariant(rt, {
+          ...back,
+          product: 'dhidden',
+          dtype: b.tensor.dtype,
+          row0: b.row0,
+          rows: b.rows,
+        });
         rt.dispatch({
-          shader: backShader('cross_entropy.dhidden', kind),
+          shader: CROSS_ENTROPY_BACKWARD.variants[kind].files.dhidden,
+          // direct8 and quad read an f32 W; quad shares through subgroupBroadcast where SG4.
           constants:
             kind === 'quad'
               ? { SG4: sg4 }
-              : wide
+              : kind === 'direct8'
                 ? {}
                 : { DTYPE: weightDtypeConstant(b.tensor.dtype, 'crossEntropyForward') },
           bindings: [logits, b.tensor, dh.b],
@@ -368,16 +352,20 @@ export function crossEntropyForward(
             accumulate: i > 0 ? 1 : 0,
           }),
           workgroups: backGrid(kind, D, rows),
-          label: `crossEntropy dHidden${BACK_TAG[kind]} ${rows}x${D}x${b.rows}`,
+          label: `crossEntropy dHidden ${kind} ${rows}x${D}x${b.rows}`,
         });
       });
     }
     for (const b of dwPieces) {
-      // 16-byte loads and 8 rows of dW per lane where the block and D are 4-aligned.
-      const wide = direct && matmuls !== 'own' && [D, V, b.row0, b.rows].every((x) => x % 4 === 0);
-      const kind = backKernel(rt, direct, wide);
+      const kind = backVariant(rt, {
+        ...back,
+        product: 'dweight',
+        dtype: 'f32',
+        row0: b.row0,
+        rows: b.rows,
+      });
       rt.dispatch({
-        shader: backShader('cross_entropy.dweight', kind),
+        shader: CROSS_ENTROPY_BACKWARD.variants[kind].files.dweight,
         constants: kind === 'quad' ? { SG4: sg4 } : {},
         bindings: [logits, h.b, b.tensor],
         params: BackParams.pack({
@@ -390,12 +378,12 @@ export function crossEntropyForward(
           accumulate: 0,
         }),
         workgroups: backGrid(kind, D, b.rows),
-        label: `crossEntropy dW${BACK_TAG[kind]} ${rows}x${D}x${b.rows}`,
+        label: `crossEntropy dW ${kind} ${rows}x${D}x${b.rows}`,
       });
     }
   }
   rt.dispatch({
-    shader: direct ? 'cross_entropy.loss_sum_serial' : 'cross_entropy.loss_sum',
+    shader: files.loss_sum,
     bindings: [lossRows, loss],
     params: SumParams.pack({ T }),
     workgroups: [1],

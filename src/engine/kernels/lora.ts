@@ -8,10 +8,11 @@
 import type { Binding, Runtime, Tensor } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
 import { linearBackwardInput, linearForward, type MatmulVariant } from './matmul.ts';
+import { chooseVariant, LORA, type WeightGradVariant } from './registry.ts';
 
 const GradParams = uniformLayout(
   { T: 'u32', M: 'u32', N: 'u32', alpha: 'f32' },
-  { shaders: ['lora.weightgrad', 'lora.weightgrad_direct'] },
+  { shaders: Object.values(LORA.variants).map((v) => v.files.weightgrad) },
 );
 
 /** Options of the LoRA launchers: a forced matmul variant (tests, benchmark); default: autotuned. */
@@ -19,15 +20,11 @@ export interface LoraOptions {
   variant?: MatmulVariant;
 }
 
-/**
- * 'tiled': 16×16 workgroup-memory tiles (GPUs); 'direct': 4×4 register blocks per invocation with
- * no workgroup memory (CPU adapters, where emulated barriers dominate). Both sum t in order.
- */
-export type WeightGradVariant = 'tiled' | 'direct';
+export type { WeightGradVariant } from './registry.ts';
 
-/** The weight-gradient variant for this adapter. */
+/** The weight-gradient variant for this adapter (the registry's lora rule). */
 export function weightGradVariant(rt: Runtime): WeightGradVariant {
-  return rt.info.isSoftware ? 'direct' : 'tiled';
+  return chooseVariant(LORA, rt.info, {});
 }
 
 /** C[M, N] += alpha · P[T, M]ᵀ · Q[T, N], summed over tokens in a fixed order. */
@@ -40,16 +37,14 @@ export function weightGradAccumulate(
   M: number,
   N: number,
   alpha: number,
-  variant: WeightGradVariant = weightGradVariant(rt),
+  variant?: WeightGradVariant,
 ): void {
-  const direct = variant === 'direct';
+  const { files, tile } = LORA.variants[chooseVariant(LORA, rt.info, {}, variant)];
   rt.dispatch({
-    shader: direct ? 'lora.weightgrad_direct' : 'lora.weightgrad',
+    shader: files.weightgrad,
     bindings: [P, Q, C],
     params: GradParams.pack({ T, M, N, alpha }),
-    workgroups: direct
-      ? [Math.ceil(N / 32), Math.ceil(M / 32)]
-      : [Math.ceil(N / 16), Math.ceil(M / 16)],
+    workgroups: [Math.ceil(N / tile[0]), Math.ceil(M / tile[1])],
     label: `lora.weightgrad ${M}x${N} over ${T}`,
   });
 }

@@ -1,6 +1,7 @@
 /**
  * Launchers for the matmul family: a linear layer's forward (y = x·Wᵀ) and input gradient
- * (dx = dy·W), with W f32 or packed bf16/f16, in four selectable variants, plus autotuning.
+ * (dx = dy·W), with W f32 or packed bf16/f16, in the variants of the registry's matmul family
+ * (registry.ts: files, tiles, constants, what each supports, the default), plus autotuning.
  */
 import type { Binding, Runtime, Tensor } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
@@ -17,86 +18,45 @@ import {
 } from './autotune.ts';
 import { InternalError } from '../../util/errors.ts';
 import { DTYPE_BYTES } from '../../util/dtype.ts';
+import {
+  chooseVariant,
+  MATMUL,
+  variantNames,
+  variantRuns,
+  type LinearOp,
+  type MatmulLaunchOptions,
+  type MatmulVariant,
+  type MatmulVariantSpec,
+  type WeightDType,
+} from './registry.ts';
 
-/**
- * Kernel variants: naive (one lane per output), tiled (16×16 workgroup-memory tiles), regblock
- * (64×64 workgroup-memory tiles, 4×4 per lane, vec4 loads), direct (4×4 per lane, vec4 loads, no
- * workgroup memory: best on CPU-backed adapters), direct8 (the same with 8×4 per lane: each W load
- * feeds twice the multiply-adds), quad8 (direct8's blocks with each quad of lanes sharing its A loads
- * through quadBroadcast: half the loads per multiply-add; adapters with subgroups), subgroup
- * (subgroupAdd reductions; small M).
- * regblock, direct, direct8 and quad8 need K % 4 == 0 (quad8: K % 16 == 0) and W's contiguous
- * dimension % 4 (f32) or % 8 (halves).
- */
-export type MatmulVariant =
-  'naive' | 'tiled' | 'regblock' | 'direct' | 'direct8' | 'quad8' | 'subgroup';
+export type { LinearOp, MatmulVariant, WeightDType } from './registry.ts';
 
-/** Every variant, in benchmark order. */
-export const MATMUL_VARIANTS: readonly MatmulVariant[] = [
-  'naive',
-  'tiled',
-  'regblock',
-  'direct',
-  'direct8',
-  'quad8',
-  'subgroup',
-];
+/** Every variant, in benchmark order (the registry's matmul family). */
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = variantNames(MATMUL);
 
-const TILE: Record<MatmulVariant, number> = {
-  naive: 16,
-  tiled: 16,
-  regblock: 64,
-  direct: 32,
-  direct8: 32,
-  quad8: 64,
-  subgroup: 4,
-};
-
-/** The WGSL file of each variant: direct8 is the direct kernel with 8 rows per lane (ROWS8). */
-const SHADER: Record<MatmulVariant, string> = {
-  naive: 'matmul.naive',
-  tiled: 'matmul.tiled',
-  regblock: 'matmul.regblock',
-  direct: 'matmul.direct',
-  direct8: 'matmul.direct',
-  quad8: 'matmul.quad',
-  subgroup: 'matmul.subgroup',
-};
-
-/** Storage types of a frozen weight. */
-export type WeightDType = 'f32' | 'bf16' | 'f16';
-
-/** forward: C = A·Wᵀ (W is [N, K]); backwardInput: C = A·W (W is [K, N]). */
-export type LinearOp = 'forward' | 'backwardInput';
-
-/** Options of the linear launchers. */
-export interface LinearOptions {
+/** Options of the linear launchers (and quadBroadcast, see MatmulLaunchOptions). */
+export interface LinearOptions extends MatmulLaunchOptions {
   /** Add into the output instead of overwriting it. */
   accumulate?: boolean;
   /** Force a variant (throws if this adapter or shape cannot run it). */
   variant?: MatmulVariant;
   /** Scale of the product (C (+)= alpha·A·W…); 1 by default. */
   alpha?: number;
-  /**
-   * quad8: share values with quadBroadcast even where the subgroup is one quad (where it otherwise
-   * uses subgroupBroadcast), so tests run both paths on one adapter.
-   */
-  quadBroadcast?: boolean;
 }
 
 // accum 1: C += alpha·AB; 0: C = alpha·AB.
 const Params = uniformLayout(
   { M: 'u32', N: 'u32', K: 'u32', alpha: 'f32', accum: 'u32' },
-  { shaders: [...new Set(Object.values(SHADER))] },
+  { shaders: MATMUL_VARIANTS.map((v) => MATMUL.variants[v].files['']) },
 );
-const WDT: Record<WeightDType, number> = { f32: 0, bf16: 1, f16: 2 };
 
 function weightDType(w: Tensor): WeightDType {
   if (w.dtype === 'f32' || w.dtype === 'bf16' || w.dtype === 'f16') return w.dtype;
   throw new InternalError(`${w.label}: weights must be f32, bf16 or f16, not ${w.dtype}`);
 }
 
-/** Whether `variant` can run op on this adapter at C[M, N] with reduction length K. */
+/** Whether `variant` can run op on this adapter at C[M, N] with reduction length K (the registry's rule). */
 export function variantSupported(
   rt: Runtime,
   variant: MatmulVariant,
@@ -106,19 +66,10 @@ export function variantSupported(
   N: number,
   K: number,
 ): boolean {
-  if (variant === 'subgroup') return rt.info.features.subgroups;
-  if (variant === 'naive' || variant === 'tiled') return true;
-  if (variant === 'quad8' && !rt.info.features.subgroups) return false;
-  // regblock, direct, direct8, quad8: 16-byte loads: A rows along K; W along its contiguous dimension (K for NT, N for NN).
-  const wContig = op === 'forward' ? K : N;
-  const per16 = dtype === 'f32' ? 4 : 8;
-  return K % (variant === 'quad8' ? 16 : 4) === 0 && wContig % per16 === 0 && M * N > 0;
+  return variantRuns(MATMUL.variants[variant], rt.info, { op, dtype, M, N, K });
 }
 
-/**
- * The default when nothing was tuned. CPU-backed adapters (SwiftShader), where barriers are costly:
- * direct when aligned, else naive. GPUs: subgroup for 1–4 rows, regblock when aligned, else tiled.
- */
+/** The default when nothing was tuned: the registry's matmul rule (MATMUL.pick). */
 export function defaultVariant(
   rt: Runtime,
   op: LinearOp,
@@ -127,15 +78,13 @@ export function defaultVariant(
   N: number,
   K: number,
 ): MatmulVariant {
-  const aligned = variantSupported(rt, 'direct', op, dtype, M, N, K);
-  if (rt.info.isSoftware) return aligned ? 'direct' : 'naive';
-  if (M <= 4 && variantSupported(rt, 'subgroup', op, dtype, M, N, K)) return 'subgroup';
-  return aligned ? 'regblock' : 'tiled';
+  return MATMUL.pick(rt.info, { op, dtype, M, N, K });
 }
 
 /**
  * Bumped when the variants change (2: direct8 added; 3: the direct kernels' clamp-free forward;
- * 4: quad8 added), so choices stored before are timed again rather than trusted.
+ * 4: quad8 added), so choices stored before are timed again rather than trusted. (The registry
+ * kept every matmul variant's name and arithmetic, so its choices stand.)
  */
 const TUNE_GENERATION = 4;
 
@@ -185,37 +134,23 @@ function runLinear(
   opts: LinearOptions,
 ): void {
   const dtype = weightDType(w);
-  const variant = opts.variant ?? resolveVariant(rt, op, dtype, M, N, K);
-  if (!variantSupported(rt, variant, op, dtype, M, N, K)) {
-    throw new InternalError(`matmul ${variant} cannot run ${op} ${dtype} at ${M}×${N}×${K} here`);
-  }
+  const shape = { op, dtype, M, N, K };
+  const variant =
+    opts.variant === undefined
+      ? resolveVariant(rt, op, dtype, M, N, K)
+      : chooseVariant(
+          MATMUL,
+          rt.info,
+          shape,
+          opts.variant,
+          () => `${op} ${dtype} at ${M}×${N}×${K}`,
+        );
   if (M === 0 || N === 0) return;
-  const constants: Record<string, number> = { WDT: WDT[dtype], B_NN: op === 'forward' ? 0 : 1 };
-  let [tileN, tileM] = [TILE[variant], TILE[variant]];
-  if (variant === 'direct8') {
-    // 8 rows per lane: an 8×8 workgroup covers 64 rows × 32 columns.
-    constants.ROWS8 = 1;
-    tileM = 64;
-  } else if (variant === 'quad8') {
-    // A 1-D workgroup covers 8 rows × 64 columns (SmolLM2's 576 and 192 columns fill whole
-    // workgroups): 16 lanes of 4 columns, or for NN with 16-bit W 8 lanes of 8 (COLS8).
-    if (op === 'backwardInput' && dtype !== 'f32') Object.assign(constants, { COLS8: 1, WG_X: 8 });
-    if (rt.info.features.subgroupSize === 4 && !opts.quadBroadcast) constants.SG4 = 1;
-    [tileN, tileM] = [64, 8];
-  } else if (variant === 'direct' && M <= 4) {
-    // One row of 64 lanes: a 4-row block per lane already covers M, so no lane idles.
-    Object.assign(constants, { WG_X: 64, WG_Y: 1, ONE_ROW: M === 1 ? 1 : 0 });
-    [tileN, tileM] = [256, 4];
-  }
-  if ((variant === 'direct' || variant === 'direct8') && op === 'forward') {
-    // Whole lane blocks: no clamps or selects on the loads. Measured on SwiftShader (three runs
-    // each, 256 tokens): forward f32 0.81 → 1.07 GFLOP/s, bf16 0.86 → 1.07; the input gradient's
-    // (NN) runs gained nothing clear (f32 0.88 → 0.73, bf16 0.78 → 0.85, within this machine's
-    // noise), so it keeps the clamps.
-    if (M % (variant === 'direct8' ? 8 : 4) === 0 && N % 4 === 0) constants.FULL = 1;
-  }
+  const spec: MatmulVariantSpec = MATMUL.variants[variant];
+  const { constants, tile } = spec.launch(rt.info, shape, opts);
+  const [tileN, tileM] = tile;
   rt.dispatch({
-    shader: SHADER[variant],
+    shader: spec.files[''],
     constants,
     bindings: [a, w, c],
     params: Params.pack({ M, N, K, alpha: opts.alpha ?? 1, accum: opts.accumulate ? 1 : 0 }),
@@ -281,9 +216,7 @@ const SCREEN_SLACK = 2;
  * quad8 many-row ones (their 8-row blocks would be mostly empty at 1–4 rows).
  */
 export function tuneCandidates(M: number): MatmulVariant[] {
-  return MATMUL_VARIANTS.filter(
-    (v) => v !== 'naive' && (M <= 4 ? v !== 'direct8' && v !== 'quad8' : v !== 'subgroup'),
-  );
+  return MATMUL_VARIANTS.filter((v) => MATMUL.variants[v].timed(M));
 }
 
 /**

@@ -7,6 +7,7 @@ import type { Runtime, Tensor } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
 import { grid2d } from './elementwise.ts';
 import { InternalError } from '../../util/errors.ts';
+import { chooseVariant, GRADNORM, type GradNormVariant } from './registry.ts';
 
 const AdamParams = uniformLayout(
   {
@@ -23,15 +24,10 @@ const AdamParams = uniformLayout(
 );
 const PartialParams = uniformLayout(
   { n: 'u32', base: 'u32' },
-  { shaders: ['gradnorm.partial', 'gradnorm.partial_serial'] },
+  { shaders: Object.values(GRADNORM.variants).map((v) => v.files.partial) },
 );
 
-/**
- * 'tree': a workgroup per 4096-element block, summed by 256 lanes and a workgroup-memory tree (GPUs);
- * 'serial': one invocation per block walking it in order, no barriers (CPU adapters, where the
- * emulated barriers made the tree 9 s of a 100 s SmolLM2-width step, on the embedding's gradient).
- */
-export type GradNormVariant = 'tree' | 'serial';
+export type { GradNormVariant } from './registry.ts';
 const ReduceParams = uniformLayout({ count: 'u32' }, { shaders: ['gradnorm.reduce'] });
 
 /** Elements summed by one workgroup of gradnorm.partial (256 lanes × 16). */
@@ -121,8 +117,9 @@ export function gradNormSquared(
   rt: Runtime,
   list: { tensor: Stored; n: number }[],
   out: Tensor,
-  variant: GradNormVariant = rt.info.isSoftware ? 'serial' : 'tree',
+  variant?: GradNormVariant,
 ): void {
+  const { files, tile } = GRADNORM.variants[chooseVariant(GRADNORM, rt.info, {}, variant)];
   // A row-blocked gradient counts as its blocks, each whole.
   const grads = list.flatMap((g) =>
     g.tensor instanceof RowBlocks
@@ -133,16 +130,16 @@ export function gradNormSquared(
   const count = blocks.reduce((a, b) => a + b, 0);
   const partials = rt.tensor([Math.max(count, 1)], 'f32', 'workspace', 'gradnorm partials');
   const maxDim = rt.device.limits.maxComputeWorkgroupsPerDimension;
-  const serial = variant === 'serial';
   let base = 0;
   grads.forEach((g, i) => {
     const b = blocks[i]!;
     if (b === 0) return;
     rt.dispatch({
-      shader: serial ? 'gradnorm.partial_serial' : 'gradnorm.partial',
+      shader: files.partial,
       bindings: [g.tensor, partials],
       params: PartialParams.pack({ n: g.n, base }),
-      workgroups: grid2d(serial ? Math.ceil(b / 64) : b, maxDim),
+      // Blocks of NORM_BLOCK elements per workgroup: the tile's rows.
+      workgroups: grid2d(Math.ceil(b / tile[1]), maxDim),
       label: `gradNormSquared partial ${g.tensor.label}`,
     });
     base += b;

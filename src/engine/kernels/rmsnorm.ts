@@ -3,14 +3,15 @@ import type { Binding, Runtime, Tensor } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
 import { grid2d } from './elementwise.ts';
 import { InternalError } from '../../util/errors.ts';
+import { chooseVariant, RMSNORM, type RmsnormVariant } from './registry.ts';
 
 const FwdParams = uniformLayout(
   { T: 'u32', D: 'u32', eps: 'f32' },
-  { shaders: ['rmsnorm.forward', 'rmsnorm.forward_rows'] },
+  { shaders: Object.values(RMSNORM.variants).map((v) => v.files.forward) },
 );
 const BwdParams = uniformLayout(
   { T: 'u32', D: 'u32', accumulate: 'u32' },
-  { shaders: ['rmsnorm.backward', 'rmsnorm.backward_rows'] },
+  { shaders: Object.values(RMSNORM.variants).map((v) => v.files.backward) },
 );
 const DwParams = uniformLayout(
   { T: 'u32', D: 'u32', R: 'u32' },
@@ -29,20 +30,18 @@ export function rmsnormBackwardWorkspaceSize(T: number, D: number): number {
   return Math.ceil(T / RMSNORM_DW_ROWS) * D;
 }
 
-/**
- * 'workgroup': one 256-lane workgroup per row with a tree reduction (GPUs); 'rows': one invocation
- * per row, no barriers (CPU adapters, where emulated barriers dominate: on SwiftShader the
- * workgroup forward took ~1.4 s for 512×64 under load, the row variant a few ms).
- */
-export type RmsnormVariant = 'workgroup' | 'rows';
+export type { RmsnormVariant } from './registry.ts';
 
-/** The variant for this adapter. */
+/** The variant for this adapter (the registry's rmsnorm rule). */
 export function rmsnormVariant(rt: Runtime): RmsnormVariant {
-  return rt.info.isSoftware ? 'rows' : 'workgroup';
+  return chooseVariant(RMSNORM, rt.info, {});
 }
 
-function rowsGrid(rt: Runtime, T: number): [number, number] {
-  return grid2d(Math.ceil(T / 64), rt.device.limits.maxComputeWorkgroupsPerDimension);
+/** The variant's files and its grid over T rows (rows per workgroup: its tile). */
+function launchOf(rt: Runtime, T: number, variant?: RmsnormVariant) {
+  const { files, tile } = RMSNORM.variants[chooseVariant(RMSNORM, rt.info, {}, variant)];
+  const grid = grid2d(Math.ceil(T / tile[1]), rt.device.limits.maxComputeWorkgroupsPerDimension);
+  return { files, grid };
 }
 
 /** y = x · rstd · w per row, rstd = 1 / sqrt(mean(x²) + eps) saved for backward. */
@@ -55,16 +54,14 @@ export function rmsnormForward(
   T: number,
   D: number,
   eps: number,
-  variant: RmsnormVariant = rmsnormVariant(rt),
+  variant?: RmsnormVariant,
 ): void {
-  const rows = variant === 'rows';
+  const { files, grid } = launchOf(rt, T, variant);
   rt.dispatch({
-    shader: rows ? 'rmsnorm.forward_rows' : 'rmsnorm.forward',
+    shader: files.forward,
     bindings: [x, w, y, rstd],
     params: FwdParams.pack({ T, D, eps }),
-    workgroups: rows
-      ? rowsGrid(rt, T)
-      : grid2d(T, rt.device.limits.maxComputeWorkgroupsPerDimension),
+    workgroups: grid,
     label: `rmsnormForward ${T}x${D}`,
   });
 }
@@ -86,13 +83,12 @@ export function rmsnormBackward(
   D: number,
   opts?: { accumulateDx?: boolean; workspace?: Tensor; variant?: RmsnormVariant },
 ): void {
-  const maxDim = rt.device.limits.maxComputeWorkgroupsPerDimension;
-  const rows = (opts?.variant ?? rmsnormVariant(rt)) === 'rows';
+  const { files, grid } = launchOf(rt, T, opts?.variant);
   rt.dispatch({
-    shader: rows ? 'rmsnorm.backward_rows' : 'rmsnorm.backward',
+    shader: files.backward,
     bindings: [x, w, rstd, dy, dx],
     params: BwdParams.pack({ T, D, accumulate: opts?.accumulateDx ? 1 : 0 }),
-    workgroups: rows ? rowsGrid(rt, T) : grid2d(T, maxDim),
+    workgroups: grid,
     label: `rmsnormBackward dx ${T}x${D}`,
   });
   const C = Math.ceil(T / RMSNORM_DW_ROWS);
@@ -140,7 +136,7 @@ export function headRmsnormForward(
   H: number,
   hd: number,
   eps: number,
-  variant: RmsnormVariant = rmsnormVariant(rt),
+  variant?: RmsnormVariant,
 ): void {
   rmsnormForward(rt, x, w, y, rstd, T * H, hd, eps, variant);
 }

@@ -1,5 +1,6 @@
 // Cross-entropy on a chunk of logits [rows, V], one-invocation-per-row variant for CPU adapters
-// (SwiftShader, where emulated workgroup barriers dominate). Same results as cross_entropy.softmax:
+// (SwiftShader, where emulated workgroup barriers dominate). Same results as
+// cross_entropy.softmax_tiled:
 //   lossRows[row0 + r] = lse(logits[r, :]) − logits[r, label]   (0 when the label is ignored)
 // and, when p.grad is 1, the logits are OVERWRITTEN in place by the loss gradient
 //   dlogits[r, v] = gradScale · (softmax(logits[r, :])[v] − [v = label])   (a zero row if ignored).

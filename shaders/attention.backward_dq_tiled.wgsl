@@ -1,6 +1,6 @@
 // Flash-style attention backward, dq part: dq_i = scale · Σ_j dS_ij k_j with P_ij = exp(scale·q_i·k_j
 // − lse_i) recomputed from the forward's saved lse, dP_ij = dO_i·v_j and dS_ij = P_ij (dP_ij − D_i),
-// D_i = dO_i·o_i (from attention.backward_prep). Shapes as attention.forward.wgsl; D [H, Tq].
+// D_i = dO_i·o_i (from attention.backward_prep). Shapes as attention.forward_tiled.wgsl; D [H, Tq].
 // Threads: one workgroup per (tile of ROWS queries, head); one lane per query row keeps q, dO and its
 // dq accumulator in private memory; keys and values of the visible key ranges (same ranges as the
 // forward) are staged bk at a time in workgroup memory. dq is OVERWRITTEN (=), or ACCUMULATED (+=) with p.acc (key blocks after a query block's first), summed over keys in a

@@ -1,0 +1,306 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  ATTENTION,
+  chooseVariant,
+  CROSS_ENTROPY,
+  CROSS_ENTROPY_BACKWARD,
+  GRADNORM,
+  KERNEL_FAMILIES,
+  LORA,
+  MATMUL,
+  RMSNORM,
+  variantNames,
+  variantRuns,
+  type CrossEntropyBackwardShape,
+  type KernelAdapter,
+  type KernelVariant,
+  type MatmulShape,
+} from './registry.ts';
+
+const names = readdirSync('shaders')
+  .filter((f) => f.endsWith('.wgsl'))
+  .map((f) => f.slice(0, -'.wgsl'.length));
+const INCLUDE = /^\s*\/\/\s*#include\s+([\w.-]+)\s*$/gm;
+const included = new Set(
+  names.flatMap((n) =>
+    [...readFileSync(`shaders/${n}.wgsl`, 'utf8').matchAll(INCLUDE)].map((m) => m[1]!),
+  ),
+);
+
+/** The kernels with one form only (no family to choose in). */
+const SINGLE = [
+  'adamw.step',
+  'add.forward',
+  'add.inplace',
+  'add.scale',
+  'attention.backward_prep',
+  'attention.merge',
+  'bias.add',
+  'checkpoint16.pack',
+  'checkpoint16.unpack',
+  'embedding.backward',
+  'embedding.forward',
+  'gradnorm.reduce',
+  'rmsnorm.backward_dw',
+  'rmsnorm.backward_dw_reduce',
+  'rope.rotate',
+  'swiglu.backward',
+  'swiglu.forward',
+];
+
+const variantsOf = (f: (typeof KERNEL_FAMILIES)[number]) =>
+  Object.values(f.variants) as KernelVariant<unknown>[];
+
+const software: KernelAdapter = {
+  isSoftware: true,
+  features: { shaderF16: false, subgroups: true, timestampQuery: false, subgroupSize: 4 },
+};
+const softwareNoSubgroups: KernelAdapter = {
+  ...software,
+  features: { ...software.features, subgroups: false, subgroupSize: 0 },
+};
+const gpu: KernelAdapter = {
+  isSoftware: false,
+  features: { shaderF16: true, subgroups: true, timestampQuery: true, subgroupSize: 0 },
+};
+const gpuNoSubgroups: KernelAdapter = {
+  ...gpu,
+  features: { ...gpu.features, subgroups: false },
+};
+const ADAPTERS = { software, softwareNoSubgroups, gpu, gpuNoSubgroups };
+
+describe('the kernel registry', () => {
+  it('names equal file names: every variant runs <prefix>.<op>_<variant> (matmul: matmul.<variant>)', () => {
+    for (const f of KERNEL_FAMILIES) {
+      for (const [name, v] of Object.entries(f.variants) as [string, KernelVariant<unknown>][]) {
+        expect(v.name).toBe(name);
+        expect(Object.keys(v.files)).toEqual([...f.ops]);
+        for (const op of f.ops) {
+          const file = v.files[op]!;
+          expect(file).toBe(op ? `${f.prefix}.${op}_${name}` : `${f.prefix}.${name}`);
+          expect(names, file).toContain(file);
+          expect(included.has(file), `${file} is an include-only body`).toBe(false);
+        }
+      }
+    }
+  });
+
+  it('every kernel file is a variant of one family or a single kernel; include-only bodies have no family prefix', () => {
+    const registered = KERNEL_FAMILIES.flatMap((f) =>
+      variantsOf(f).flatMap((v) => Object.values(v.files)),
+    );
+    expect(new Set(registered).size).toBe(registered.length);
+    const kernels = names.filter((n) => !included.has(n));
+    expect([...registered, ...SINGLE].sort()).toEqual(kernels.sort());
+    for (const n of included) expect(n === 'attention.pattern' || !n.includes('.'), n).toBe(true);
+  });
+
+  it('the direct8 matmul is the direct kernel with 8 rows per lane: one body, two files', () => {
+    const body = readFileSync('shaders/matmul_direct.wgsl', 'utf8');
+    expect(body).toContain('@compute');
+    expect(body).not.toMatch(/ROWS8\s*[:=]/);
+    for (const [file, rows8] of [
+      ['matmul.direct', false],
+      ['matmul.direct8', true],
+    ] as const) {
+      const src = readFileSync(`shaders/${file}.wgsl`, 'utf8');
+      expect(src).toContain(`const ROWS8 = ${rows8};`);
+      expect([...src.matchAll(INCLUDE)].map((m) => m[1])).toEqual(['matmul_direct']);
+      expect(src).not.toContain('@compute');
+    }
+  });
+
+  it('every family’s default runs on the adapter it was picked for', () => {
+    const shapes: Record<string, unknown[]> = {
+      matmul: matmulShapes(),
+      attention: [4, 6, 32, 64, 68, 80, 128].map((hd) => ({ hd })),
+      'cross_entropy.backward': ceBackShapes(),
+    };
+    for (const f of KERNEL_FAMILIES) {
+      for (const a of Object.values(ADAPTERS)) {
+        for (const s of shapes[f.family] ?? [{}]) {
+          const pick = (f.pick as (a: KernelAdapter, s: unknown) => string)(a, s);
+          const v = (f.variants as Record<string, KernelVariant<unknown>>)[pick]!;
+          expect(variantRuns(v, a, s), `${f.family} ${pick} ${JSON.stringify(s)}`).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('matmul: the same defaults, support and tuning candidates as before the registry', () => {
+    for (const [an, a] of Object.entries(ADAPTERS)) {
+      for (const s of matmulShapes()) {
+        const at = `${an} ${JSON.stringify(s)}`;
+        expect(MATMUL.pick(a, s), at).toBe(oldDefaultVariant(a, s));
+        for (const v of variantNames(MATMUL))
+          expect(variantRuns(MATMUL.variants[v], a, s), `${v} ${at}`).toBe(oldSupported(a, v, s));
+      }
+    }
+    for (const M of [1, 2, 4, 5, 8, 64, 300]) {
+      const timed = variantNames(MATMUL).filter((v) => MATMUL.variants[v].timed(M));
+      expect(timed).toEqual(
+        ['tiled', 'regblock', 'direct', 'direct8', 'quad8', 'subgroup'].filter((v) =>
+          M <= 4 ? v !== 'direct8' && v !== 'quad8' : v !== 'subgroup',
+        ),
+      );
+    }
+  });
+
+  it('matmul launch constants and tiles as runLinear set them before the registry', () => {
+    const s = (op: MatmulShape['op'], dtype: MatmulShape['dtype'], M: number, N = 64, K = 64) => ({
+      op,
+      dtype,
+      M,
+      N,
+      K,
+    });
+    const L = (v: keyof typeof MATMUL.variants, sh: MatmulShape, quadBroadcast = false) =>
+      MATMUL.variants[v].launch(software, sh, { quadBroadcast });
+    expect(L('naive', s('forward', 'f32', 7))).toEqual({
+      constants: { WDT: 0, B_NN: 0 },
+      tile: [16, 16],
+    });
+    expect(L('regblock', s('backwardInput', 'bf16', 7))).toEqual({
+      constants: { WDT: 1, B_NN: 1 },
+      tile: [64, 64],
+    });
+    expect(L('direct', s('forward', 'f32', 1))).toEqual({
+      constants: { WDT: 0, B_NN: 0, WG_X: 64, WG_Y: 1, ONE_ROW: 1 },
+      tile: [256, 4],
+    });
+    expect(L('direct', s('forward', 'f16', 4))).toEqual({
+      constants: { WDT: 2, B_NN: 0, WG_X: 64, WG_Y: 1, ONE_ROW: 0, FULL: 1 },
+      tile: [256, 4],
+    });
+    expect(L('direct', s('backwardInput', 'f32', 8))).toEqual({
+      constants: { WDT: 0, B_NN: 1 },
+      tile: [32, 32],
+    });
+    expect(L('direct8', s('forward', 'f32', 16))).toEqual({
+      constants: { WDT: 0, B_NN: 0, FULL: 1 },
+      tile: [32, 64],
+    });
+    expect(L('direct8', s('forward', 'f32', 12))).toEqual({
+      constants: { WDT: 0, B_NN: 0 },
+      tile: [32, 64],
+    });
+    expect(L('quad8', s('backwardInput', 'bf16', 16))).toEqual({
+      constants: { WDT: 1, B_NN: 1, COLS8: 1, WG_X: 8, SG4: 1 },
+      tile: [64, 8],
+    });
+    expect(L('quad8', s('forward', 'f32', 16), true)).toEqual({
+      constants: { WDT: 0, B_NN: 0 },
+      tile: [64, 8],
+    });
+    expect(L('subgroup', s('forward', 'f32', 2))).toEqual({
+      constants: { WDT: 0, B_NN: 0 },
+      tile: [4, 4],
+    });
+  });
+
+  it('cross-entropy backward: the same kernel as backKernel chose before the registry', () => {
+    for (const [an, a] of Object.entries(ADAPTERS)) {
+      for (const s of ceBackShapes()) {
+        expect(CROSS_ENTROPY_BACKWARD.pick(a, s), `${an} ${JSON.stringify(s)}`).toBe(
+          oldBackKernel(a, s),
+        );
+      }
+    }
+  });
+
+  it('the adapter-only families: direct (rows, serial) on software adapters, tiled (workgroup, tree) on GPUs', () => {
+    for (const a of [software, softwareNoSubgroups]) {
+      expect([CROSS_ENTROPY, LORA, RMSNORM, GRADNORM].map((f) => f.pick(a))).toEqual([
+        'direct',
+        'direct',
+        'rows',
+        'serial',
+      ]);
+      expect(ATTENTION.pick(a, { hd: 64 })).toBe('direct');
+      expect(ATTENTION.pick(a, { hd: 80 })).toBe('tiled');
+      expect(ATTENTION.pick(a, { hd: 6 })).toBe('tiled');
+    }
+    for (const a of [gpu, gpuNoSubgroups]) {
+      expect([CROSS_ENTROPY, LORA, RMSNORM, GRADNORM].map((f) => f.pick(a))).toEqual([
+        'tiled',
+        'tiled',
+        'workgroup',
+        'tree',
+      ]);
+      expect(ATTENTION.pick(a, { hd: 64 })).toBe('tiled');
+    }
+  });
+
+  it('a forced variant is checked: unknown or unsupported ones are refused with what they need', () => {
+    const s: MatmulShape = { op: 'forward', dtype: 'f32', M: 8, N: 16, K: 4 };
+    expect(chooseVariant(MATMUL, software, s, 'direct')).toBe('direct');
+    expect(() => chooseVariant(MATMUL, softwareNoSubgroups, s, 'quad8')).toThrow(
+      /matmul quad8 cannot run .* \(it needs subgroups, K % 16 == 0/,
+    );
+    expect(() => chooseVariant(MATMUL, gpuNoSubgroups, s, 'subgroup')).toThrow(/subgroup/);
+    expect(() => chooseVariant(ATTENTION, software, { hd: 68 }, 'direct')).toThrow(
+      /head_dim % 4 == 0 and <= 64/,
+    );
+    expect(() => chooseVariant(LORA, software, {}, 'wide' as keyof typeof LORA.variants)).toThrow(
+      /lora: unknown variant 'wide'/,
+    );
+    expect(chooseVariant(RMSNORM, gpu, {}, 'rows')).toBe('rows');
+  });
+});
+
+function matmulShapes(): MatmulShape[] {
+  const out: MatmulShape[] = [];
+  for (const op of ['forward', 'backwardInput'] as const)
+    for (const dtype of ['f32', 'bf16', 'f16'] as const)
+      for (const M of [0, 1, 2, 4, 5, 64, 257])
+        for (const N of [0, 4, 8, 12, 16, 17, 576])
+          for (const K of [4, 8, 16, 19, 48, 576]) out.push({ op, dtype, M, N, K });
+  return out;
+}
+
+function ceBackShapes(): CrossEntropyBackwardShape[] {
+  const out: CrossEntropyBackwardShape[] = [];
+  for (const product of ['dhidden', 'dweight'] as const)
+    for (const dtype of ['f32', 'bf16'] as const)
+      for (const forward of ['tiled', 'direct'] as const)
+        for (const scalar of [false, true])
+          for (const [D, V, row0, rows] of [
+            [16, 100, 0, 100],
+            [19, 53, 0, 53],
+            [24, 44, 0, 44],
+            [64, 96, 32, 64],
+            [64, 98, 32, 66],
+            [64, 96, 30, 66],
+          ] as const)
+            out.push({ product, dtype, D, V, row0, rows, forward, scalar });
+  return out;
+}
+
+// The rules as matmul.ts and cross_entropy.ts wrote them before the registry.
+function oldSupported(a: KernelAdapter, v: string, s: MatmulShape): boolean {
+  if (v === 'subgroup') return a.features.subgroups;
+  if (v === 'naive' || v === 'tiled') return true;
+  if (v === 'quad8' && !a.features.subgroups) return false;
+  const wContig = s.op === 'forward' ? s.K : s.N;
+  const per16 = s.dtype === 'f32' ? 4 : 8;
+  return s.K % (v === 'quad8' ? 16 : 4) === 0 && wContig % per16 === 0 && s.M * s.N > 0;
+}
+
+function oldDefaultVariant(a: KernelAdapter, s: MatmulShape): string {
+  const aligned = oldSupported(a, 'direct', s);
+  if (a.isSoftware) return aligned ? 'direct' : 'naive';
+  if (s.M <= 4 && oldSupported(a, 'subgroup', s)) return 'subgroup';
+  return aligned ? 'regblock' : 'tiled';
+}
+
+function oldBackKernel(a: KernelAdapter, s: CrossEntropyBackwardShape): string {
+  const direct = s.forward === 'direct';
+  const own = s.scalar;
+  const wide =
+    s.product === 'dhidden'
+      ? direct && !own && s.dtype === 'f32' && s.D % 4 === 0
+      : direct && !own && [s.D, s.V, s.row0, s.rows].every((x) => x % 4 === 0);
+  if (wide) return a.features.subgroups ? 'quad' : 'direct8';
+  return direct ? 'direct' : 'tiled';
+}

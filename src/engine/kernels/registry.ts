@@ -1,0 +1,595 @@
+/**
+ * The kernel registry: every family of kernels among which a launch chooses, each variant with its
+ * shader files, its tile, what it needs of the adapter and of the shape, and the family's default
+ * rule. The launchers pick through it (pickVariant, or checkVariant for a forced one), tuning times
+ * the matmul family's candidates from it, and the reports (`longlora tune --json`, the studio's GPU
+ * panel) name its variants. New variants (quantized matmuls, other attention kernels) are entries
+ * here.
+ *
+ * Names equal file names: variant `v` of a family runs, for each of the family's ops `o`,
+ * `shaders/<prefix>.<o>_<v>.wgsl` — or `shaders/<prefix>.<v>.wgsl` for a family with one unnamed op
+ * (matmul: the forward and the input gradient are one file, W's layout a pipeline constant). A
+ * variant that differs from another by a specialisation (matmul.direct8: the direct kernel with 8
+ * rows per lane) is a file of its own that sets the constant and includes the shared body
+ * (`// #include matmul_direct`); files without a family prefix and dot are such include-only bodies.
+ * A test checks every entry against shaders/.
+ */
+import type { AdapterSummary } from '../device.ts';
+import type { DType } from '../../util/dtype.ts';
+import { InternalError } from '../../util/errors.ts';
+
+/** The families, by the name the reports use. */
+export type KernelFamily =
+  | 'matmul'
+  | 'attention'
+  | 'cross_entropy'
+  | 'cross_entropy.backward'
+  | 'lora'
+  | 'rmsnorm'
+  | 'gradnorm';
+
+/** What the registry reads of an adapter. */
+export type KernelAdapter = Pick<AdapterSummary, 'isSoftware' | 'features'>;
+
+/** Optional adapter features a variant may need. */
+export type KernelFeature = 'subgroups';
+
+/** One variant of a family. */
+export interface KernelVariant<Shape> {
+  /** Its name: the suffix of its shader files. */
+  readonly name: string;
+  /** The shader file (under shaders/, without .wgsl) of each op of the family. */
+  readonly files: Readonly<Record<string, string>>;
+  /**
+   * Outputs one workgroup covers, [columns, rows], in the family's main op (matmul and the products:
+   * a block of C; attention: query rows, one lane each; row-wise kernels: rows; gradnorm: 4096-element
+   * blocks). The launchers' grids divide by it (matmul's may change with the shape: launchMatmul).
+   */
+  readonly tile: readonly [number, number];
+  /** Adapter features it needs. */
+  readonly needs: readonly KernelFeature[];
+  /** Whether it takes this shape (alignment, sizes). */
+  fits(shape: Shape): boolean;
+  /** What needs and fits ask, in words (error messages, reports). */
+  readonly requires: string;
+}
+
+/** A family: its variants and the rule that picks one when nothing is forced or tuned. */
+export interface KernelFamilySpec<Shape, Name extends string> {
+  readonly family: KernelFamily;
+  /** The shader files' prefix (the family's name before any dot). */
+  readonly prefix: string;
+  /** The family's ops, in the order of its files; one unnamed op: ['']. */
+  readonly ops: readonly string[];
+  /** Every variant, in benchmark order. */
+  readonly variants: { readonly [N in Name]: KernelVariant<Shape> };
+  /** The default variant for this shape on this adapter (a supported one). */
+  pick(adapter: KernelAdapter, shape: Shape): Name;
+  /** The default rule in words (reports, docs). */
+  readonly rule: string;
+  /** Chosen by timing on the adapter (autotune), the default only standing in until then. */
+  readonly tuned: boolean;
+}
+
+/** Whether `variant` runs `shape` on this adapter. */
+export function variantRuns<S>(v: KernelVariant<S>, adapter: KernelAdapter, shape: S): boolean {
+  return v.needs.every((f) => adapter.features[f]) && v.fits(shape);
+}
+
+/** The variant a launch uses: `forced` when given (checked), else the family's default. */
+export function chooseVariant<S, N extends string>(
+  spec: KernelFamilySpec<S, N>,
+  adapter: KernelAdapter,
+  shape: S,
+  forced?: N,
+  describe: (shape: S) => string = (s) => JSON.stringify(s),
+): N {
+  if (forced === undefined) return spec.pick(adapter, shape);
+  const v = spec.variants[forced] as KernelVariant<S> | undefined;
+  if (!v) throw new InternalError(`${spec.family}: unknown variant '${String(forced)}'`);
+  if (!variantRuns(v, adapter, shape)) {
+    throw new InternalError(
+      `${spec.family} ${forced} cannot run ${describe(shape)} here (it needs ${v.requires})`,
+    );
+  }
+  return forced;
+}
+
+/** The names of a family's variants. */
+export function variantNames<S, N extends string>(spec: KernelFamilySpec<S, N>): N[] {
+  return Object.keys(spec.variants) as N[];
+}
+
+const always = () => true;
+
+// ── matmul ─────────────────────────────────────────────────────────────────────────────────────
+
+/** Storage types of a frozen weight. */
+export type WeightDType = 'f32' | 'bf16' | 'f16';
+
+/** forward: C = A·Wᵀ (W is [N, K]); backwardInput: C = A·W (W is [K, N]). */
+export type LinearOp = 'forward' | 'backwardInput';
+
+/** One matmul launch: C[M, N] (+)= A[M, K] · op(W), W of `dtype`. */
+export interface MatmulShape {
+  op: LinearOp;
+  dtype: WeightDType;
+  M: number;
+  N: number;
+  K: number;
+}
+
+/** A matmul variant: also its launch constants and tile at a shape, and where tuning times it. */
+export interface MatmulVariantSpec extends KernelVariant<MatmulShape> {
+  /** One file for both ops (W's layout is the pipeline constant B_NN). */
+  readonly files: { readonly '': string };
+  /** Whether tuning times it at M rows (a few-row or many-row kernel; naive never). */
+  timed(M: number): boolean;
+  /** Pipeline constants and the [columns, rows] of C one workgroup covers, at this launch. */
+  launch(adapter: KernelAdapter, s: MatmulShape, opts: MatmulLaunchOptions): MatmulLaunch;
+}
+
+/** Launch options that change a variant's constants. */
+export interface MatmulLaunchOptions {
+  /**
+   * quad8: share values with quadBroadcast even where the subgroup is one quad (where it otherwise
+   * uses subgroupBroadcast), so tests run both paths on one adapter.
+   */
+  quadBroadcast?: boolean;
+}
+
+/** What launchMatmul needs beyond the shape. */
+export interface MatmulLaunch {
+  constants: Record<string, number>;
+  tile: readonly [number, number];
+}
+
+const WDT: Record<WeightDType, number> = { f32: 0, bf16: 1, f16: 2 };
+
+/** 16-byte loads: A rows along K (K % `kStep`), W along its contiguous dimension. */
+function aligned16(s: MatmulShape, kStep: number): boolean {
+  const wContig = s.op === 'forward' ? s.K : s.N;
+  const per16 = s.dtype === 'f32' ? 4 : 8;
+  return s.K % kStep === 0 && wContig % per16 === 0 && s.M * s.N > 0;
+}
+
+const ALIGNED = 'K % 4 == 0 and W’s contiguous dimension % 4 (f32) or % 8 (halves)';
+
+function matmulVariant(
+  name: string,
+  tile: number,
+  v: Partial<MatmulVariantSpec> & Pick<MatmulVariantSpec, 'requires'>,
+): MatmulVariantSpec {
+  return {
+    name,
+    files: { '': `matmul.${name}` },
+    tile: [tile, tile],
+    needs: [],
+    fits: always,
+    timed: always,
+    launch: (_a, s) => ({ constants: baseConstants(s), tile: [tile, tile] }),
+    ...v,
+  };
+}
+
+function baseConstants(s: MatmulShape): Record<string, number> {
+  return { WDT: WDT[s.dtype], B_NN: s.op === 'forward' ? 0 : 1 };
+}
+
+/**
+ * naive (one lane per output), tiled (16×16 workgroup-memory tiles), regblock (64×64 workgroup-memory
+ * tiles, 4×4 per lane, vec4 loads), direct (4×4 per lane, vec4 loads, no workgroup memory: best on
+ * CPU-backed adapters), direct8 (the same with 8×4 per lane: each W load feeds twice the
+ * multiply-adds), quad8 (direct8's blocks with each quad of lanes sharing its A loads through
+ * quadBroadcast: half the loads per multiply-add; adapters with subgroups), subgroup (subgroupAdd
+ * reductions; small M).
+ */
+const matmulVariants = {
+  naive: matmulVariant('naive', 16, { requires: 'nothing', timed: () => false }),
+  tiled: matmulVariant('tiled', 16, { requires: 'nothing' }),
+  regblock: matmulVariant('regblock', 64, { requires: ALIGNED, fits: (s) => aligned16(s, 4) }),
+  direct: matmulVariant('direct', 32, {
+    requires: ALIGNED,
+    fits: (s) => aligned16(s, 4),
+    launch: (_a, s) => {
+      const constants = baseConstants(s);
+      let tile: [number, number] = [32, 32];
+      if (s.M <= 4) {
+        // One row of 64 lanes: a 4-row block per lane already covers M, so no lane idles.
+        Object.assign(constants, { WG_X: 64, WG_Y: 1, ONE_ROW: s.M === 1 ? 1 : 0 });
+        tile = [256, 4];
+      }
+      // Whole lane blocks: no clamps or selects on the loads. Measured on SwiftShader (three runs
+      // each, 256 tokens): forward f32 0.81 → 1.07 GFLOP/s, bf16 0.86 → 1.07; the input
+      // gradient's (NN) runs gained nothing clear (f32 0.88 → 0.73, bf16 0.78 → 0.85, within this
+      // machine's noise), so it keeps the clamps.
+      if (s.op === 'forward' && s.M % 4 === 0 && s.N % 4 === 0) constants.FULL = 1;
+      return { constants, tile };
+    },
+  }),
+  direct8: {
+    // 8 rows per lane: an 8×8 workgroup covers 64 rows × 32 columns; a many-row kernel.
+    ...matmulVariant('direct8', 32, { requires: ALIGNED, fits: (s) => aligned16(s, 4) }),
+    tile: [32, 64],
+    timed: (M) => M > 4,
+    launch: (_a, s) => {
+      const constants = baseConstants(s);
+      if (s.op === 'forward' && s.M % 8 === 0 && s.N % 4 === 0) constants.FULL = 1;
+      return { constants, tile: [32, 64] };
+    },
+  },
+  quad8: {
+    ...matmulVariant('quad8', 64, {
+      requires: `subgroups, K % 16 == 0 and W’s contiguous dimension % 4 (f32) or % 8 (halves)`,
+      fits: (s) => aligned16(s, 16),
+    }),
+    tile: [64, 8],
+    needs: ['subgroups'],
+    timed: (M) => M > 4,
+    launch: (a, s, opts) => {
+      // A 1-D workgroup covers 8 rows × 64 columns (SmolLM2's 576 and 192 columns fill whole
+      // workgroups): 16 lanes of 4 columns, or for NN with 16-bit W 8 lanes of 8 (COLS8).
+      const constants = baseConstants(s);
+      if (s.op === 'backwardInput' && s.dtype !== 'f32')
+        Object.assign(constants, { COLS8: 1, WG_X: 8 });
+      if (a.features.subgroupSize === 4 && !opts.quadBroadcast) constants.SG4 = 1;
+      return { constants, tile: [64, 8] };
+    },
+  },
+  subgroup: {
+    ...matmulVariant('subgroup', 4, { requires: 'subgroups' }),
+    needs: ['subgroups'],
+    timed: (M: number) => M <= 4,
+  },
+} as const satisfies Record<string, MatmulVariantSpec>;
+
+/** The matmul variants. */
+export type MatmulVariant = keyof typeof matmulVariants;
+
+/** The matmul family (see matmulVariants for what each variant does). */
+export const MATMUL = {
+  family: 'matmul',
+  prefix: 'matmul',
+  ops: [''],
+  variants: matmulVariants,
+  pick(a, s): MatmulVariant {
+    // CPU-backed adapters (SwiftShader), where barriers are costly: direct when aligned, else
+    // naive. GPUs: subgroup for 1–4 rows, regblock when aligned, else tiled.
+    const aligned = variantRuns(matmulVariants.direct, a, s);
+    if (a.isSoftware) return aligned ? 'direct' : 'naive';
+    if (s.M <= 4 && variantRuns(matmulVariants.subgroup, a, s)) return 'subgroup';
+    return aligned ? 'regblock' : 'tiled';
+  },
+  rule:
+    'tuned per shape class on this adapter; until then: software adapters direct when aligned, ' +
+    'else naive; GPUs subgroup for 1–4 rows, regblock when aligned, else tiled',
+  tuned: true,
+} as const satisfies KernelFamilySpec<MatmulShape, MatmulVariant>;
+
+// ── attention ──────────────────────────────────────────────────────────────────────────────────
+
+/** The largest head size the kernels hold per lane (private arrays of this size). */
+export const ATTENTION_MAX_HEAD_DIM = 128;
+
+/** The largest head size the direct kernels hold in registers (16 vec4s per operand). */
+export const ATTENTION_DIRECT_MAX_HEAD_DIM = 64;
+
+/** What the attention variants depend on: the head size. */
+export interface AttentionShape {
+  hd: number;
+}
+
+const attentionFiles = (v: string) => ({
+  forward: `attention.forward_${v}`,
+  backward_dq: `attention.backward_dq_${v}`,
+  backward_dkdv: `attention.backward_dkdv_${v}`,
+});
+
+/**
+ * tiled: workgroups stage key (or query) tiles in workgroup memory behind barriers (GPUs); direct:
+ * one invocation per (query row, head) or (key row, kv head) reading straight from global memory,
+ * no workgroup memory and no barriers (CPU adapters, where SwiftShader emulates barriers at great
+ * cost). Both visit exactly the same key/query ranges and give the same results.
+ */
+export const ATTENTION = {
+  family: 'attention',
+  prefix: 'attention',
+  ops: ['forward', 'backward_dq', 'backward_dkdv'],
+  variants: {
+    tiled: {
+      name: 'tiled',
+      files: attentionFiles('tiled'),
+      tile: [1, 64],
+      needs: [],
+      fits: (s: AttentionShape) => s.hd <= ATTENTION_MAX_HEAD_DIM,
+      requires: `head_dim <= ${ATTENTION_MAX_HEAD_DIM}`,
+    },
+    direct: {
+      name: 'direct',
+      files: attentionFiles('direct'),
+      tile: [1, 64],
+      needs: [],
+      fits: (s: AttentionShape) => s.hd % 4 === 0 && s.hd <= ATTENTION_DIRECT_MAX_HEAD_DIM,
+      requires: `head_dim % 4 == 0 and <= ${ATTENTION_DIRECT_MAX_HEAD_DIM}`,
+    },
+  },
+  pick: (a, s): 'tiled' | 'direct' =>
+    a.isSoftware && s.hd % 4 === 0 && s.hd <= ATTENTION_DIRECT_MAX_HEAD_DIM ? 'direct' : 'tiled',
+  rule: `software adapters direct when head_dim % 4 == 0 and <= ${ATTENTION_DIRECT_MAX_HEAD_DIM}, else tiled`,
+  tuned: false,
+} as const satisfies KernelFamilySpec<AttentionShape, string>;
+
+/** The attention variants. */
+export type AttentionVariant = keyof typeof ATTENTION.variants;
+
+// ── cross-entropy ──────────────────────────────────────────────────────────────────────────────
+
+/** The cross-entropy forward depends on the adapter alone. */
+export type NoShape = Readonly<Record<string, never>>;
+
+const ceFiles = (v: string) => ({
+  logits: `cross_entropy.logits_${v}`,
+  softmax: `cross_entropy.softmax_${v}`,
+  loss_sum: `cross_entropy.loss_sum_${v}`,
+});
+
+/**
+ * The output layer's logits (where the linear launchers do not take them), the softmax with the
+ * row losses and the loss sum. tiled: 16×16 workgroup-memory tiles and 256-lane tree reductions
+ * (GPUs); direct: register-blocked logits without workgroup memory, one invocation per row for the
+ * softmax and a serial loss sum (CPU adapters, where emulated barriers dominate: on SwiftShader the
+ * tiled kernels took seconds per training step of stories260K at T=512). Both are deterministic.
+ */
+export const CROSS_ENTROPY = {
+  family: 'cross_entropy',
+  prefix: 'cross_entropy',
+  ops: ['logits', 'softmax', 'loss_sum'],
+  variants: {
+    tiled: {
+      name: 'tiled',
+      files: ceFiles('tiled'),
+      tile: [16, 16],
+      needs: [],
+      fits: always,
+      requires: 'nothing',
+    },
+    direct: {
+      name: 'direct',
+      files: ceFiles('direct'),
+      tile: [32, 32],
+      needs: [],
+      fits: always,
+      requires: 'nothing',
+    },
+  },
+  pick: (a) => (a.isSoftware ? 'direct' : 'tiled'),
+  rule: 'software adapters direct, else tiled',
+  tuned: false,
+} as const satisfies KernelFamilySpec<NoShape, string>;
+
+/** The cross-entropy forward variants. */
+export type CrossEntropyVariant = keyof typeof CROSS_ENTROPY.variants;
+
+/** One output-layer backward product run by the cross-entropy kernels (not the linear launchers). */
+export interface CrossEntropyBackwardShape {
+  /** dHidden = dlogits · W, or dW (one row block of it) += dlogitsᵀ · hidden. */
+  product: 'dhidden' | 'dweight';
+  /** W's dtype (dhidden reads W). */
+  dtype: DType;
+  D: number;
+  V: number;
+  /** The row block of W (dW) the launch covers. */
+  row0: number;
+  rows: number;
+  /** The forward's variant: the backward kernels belong to it (tiled on GPUs). */
+  forward: CrossEntropyVariant;
+  /** Only the scalar kernels (crossEntropyForward's matmuls 'own'). */
+  scalar: boolean;
+}
+
+/** 16-byte loads: an f32 W and D 4-aligned (dhidden); D, V and the row block 4-aligned (dW). */
+function wideFits(s: CrossEntropyBackwardShape): boolean {
+  return s.product === 'dhidden'
+    ? s.dtype === 'f32' && s.D % 4 === 0
+    : [s.D, s.V, s.row0, s.rows].every((x) => x % 4 === 0);
+}
+const WIDE = 'an f32 W and D % 4 == 0 (dHidden), D, V and the row block % 4 == 0 (dW)';
+
+const ceBackFiles = (v: string) => ({
+  dhidden: `cross_entropy.dhidden_${v}`,
+  dweight: `cross_entropy.dweight_${v}`,
+});
+
+/**
+ * The output layer's backward products where the linear launchers do not take them: tiled (16×16
+ * workgroup-memory tiles, GPUs), direct (4×4 register blocks per lane, no workgroup memory),
+ * direct8 (16-byte loads, 8 rows per lane), quad (direct8's blocks with each quad of lanes sharing
+ * its loads of dlogits; adapters with subgroups). All give the same bits.
+ */
+export const CROSS_ENTROPY_BACKWARD = {
+  family: 'cross_entropy.backward',
+  prefix: 'cross_entropy',
+  ops: ['dhidden', 'dweight'],
+  variants: {
+    tiled: {
+      name: 'tiled',
+      files: ceBackFiles('tiled'),
+      tile: [16, 16],
+      needs: [],
+      fits: always,
+      requires: 'nothing',
+    },
+    direct: {
+      name: 'direct',
+      files: ceBackFiles('direct'),
+      tile: [32, 32],
+      needs: [],
+      fits: always,
+      requires: 'nothing',
+    },
+    direct8: {
+      name: 'direct8',
+      files: ceBackFiles('direct8'),
+      tile: [32, 64],
+      needs: [],
+      fits: wideFits,
+      requires: WIDE,
+    },
+    quad: {
+      name: 'quad',
+      files: ceBackFiles('quad'),
+      tile: [64, 8],
+      needs: ['subgroups'],
+      fits: wideFits,
+      requires: `subgroups, ${WIDE}`,
+    },
+  },
+  pick(a, s): 'tiled' | 'direct' | 'direct8' | 'quad' {
+    if (s.forward === 'tiled') return 'tiled';
+    if (s.scalar) return 'direct';
+    const wide = wideFits(s);
+    if (wide && a.features.subgroups) return 'quad';
+    return wide ? 'direct8' : 'direct';
+  },
+  rule:
+    'with the tiled forward tiled; with the direct forward quad where the adapter has subgroups ' +
+    'and the shapes allow 16-byte loads, else direct8 where they allow them, else direct',
+  tuned: false,
+} as const satisfies KernelFamilySpec<CrossEntropyBackwardShape, string>;
+
+/** The cross-entropy backward variants. */
+export type CrossEntropyBackwardVariant = keyof typeof CROSS_ENTROPY_BACKWARD.variants;
+
+// ── LoRA, RMSNorm, gradient norm ───────────────────────────────────────────────────────────────
+
+/**
+ * The LoRA weight gradients (dA, dB += Σ_t over tokens in order): tiled, 16×16 workgroup-memory
+ * tiles (GPUs); direct, 4×4 register blocks per invocation, no workgroup memory (CPU adapters).
+ */
+export const LORA = {
+  family: 'lora',
+  prefix: 'lora',
+  ops: ['weightgrad'],
+  variants: {
+    tiled: {
+      name: 'tiled',
+      files: { weightgrad: 'lora.weightgrad_tiled' },
+      tile: [16, 16],
+      needs: [],
+      fits: always,
+      requires: 'nothing',
+    },
+    direct: {
+      name: 'direct',
+      files: { weightgrad: 'lora.weightgrad_direct' },
+      tile: [32, 32],
+      needs: [],
+      fits: always,
+      requires: 'nothing',
+    },
+  },
+  pick: (a) => (a.isSoftware ? 'direct' : 'tiled'),
+  rule: 'software adapters direct, else tiled',
+  tuned: false,
+} as const satisfies KernelFamilySpec<NoShape, string>;
+
+/** The LoRA weight-gradient variants. */
+export type WeightGradVariant = keyof typeof LORA.variants;
+
+/**
+ * RMSNorm forward and input gradient (the weight gradient's two-stage sum has one kernel each):
+ * workgroup, one 256-lane workgroup per row with a tree reduction (GPUs); rows, one invocation per
+ * row, no barriers (CPU adapters, where emulated barriers dominate: on SwiftShader the workgroup
+ * forward took ~1.4 s for 512×64 under load, the row variant a few ms).
+ */
+export const RMSNORM = {
+  family: 'rmsnorm',
+  prefix: 'rmsnorm',
+  ops: ['forward', 'backward'],
+  variants: {
+    workgroup: {
+      name: 'workgroup',
+      files: { forward: 'rmsnorm.forward_workgroup', backward: 'rmsnorm.backward_workgroup' },
+      tile: [1, 1],
+      needs: [],
+      fits: always,
+      requires: 'nothing',
+    },
+    rows: {
+      name: 'rows',
+      files: { forward: 'rmsnorm.forward_rows', backward: 'rmsnorm.backward_rows' },
+      tile: [1, 64],
+      needs: [],
+      fits: always,
+      requires: 'nothing',
+    },
+  },
+  pick: (a) => (a.isSoftware ? 'rows' : 'workgroup'),
+  rule: 'software adapters rows, else workgroup',
+  tuned: false,
+} as const satisfies KernelFamilySpec<NoShape, string>;
+
+/** The RMSNorm variants. */
+export type RmsnormVariant = keyof typeof RMSNORM.variants;
+
+/**
+ * The squared gradient norm's partial sums (a fixed-order reduce follows): tree, a workgroup per
+ * 4096-element block summed by 256 lanes and a workgroup-memory tree (GPUs); serial, one invocation
+ * per block walking it in order, no barriers (CPU adapters, where the emulated barriers made the tree
+ * 9 s of a 100 s SmolLM2-width step, on the embedding's gradient).
+ */
+export const GRADNORM = {
+  family: 'gradnorm',
+  prefix: 'gradnorm',
+  ops: ['partial'],
+  variants: {
+    tree: {
+      name: 'tree',
+      files: { partial: 'gradnorm.partial_tree' },
+      tile: [1, 1],
+      needs: [],
+      fits: always,
+      requires: 'nothing',
+    },
+    serial: {
+      name: 'serial',
+      files: { partial: 'gradnorm.partial_serial' },
+      tile: [1, 64],
+      needs: [],
+      fits: always,
+      requires: 'nothing',
+    },
+  },
+  pick: (a) => (a.isSoftware ? 'serial' : 'tree'),
+  rule: 'software adapters serial, else tree',
+  tuned: false,
+} as const satisfies KernelFamilySpec<NoShape, string>;
+
+/** The gradient-norm variants. */
+export type GradNormVariant = keyof typeof GRADNORM.variants;
+
+/** Every family, in the order a step launches them. */
+export const KERNEL_FAMILIES = [
+  MATMUL,
+  ATTENTION,
+  CROSS_ENTROPY,
+  CROSS_ENTROPY_BACKWARD,
+  LORA,
+  RMSNORM,
+  GRADNORM,
+] as const;
+
+/** What a step launches of one family: a variant, its files, and why it was chosen. */
+export interface KernelChoice {
+  family: KernelFamily;
+  variant: string;
+  /** The variant's shader files the step runs. */
+  files: string[];
+  /**
+   * 'default': the family's rule on this adapter; 'tuned': timed on this adapter (matmul: from
+   * this pass, the in-memory cache or the store).
+   */
+  source: 'default' | 'tuned';
+  /** Matmul: the shape classes that use this variant. */
+  classes?: number;
+}
