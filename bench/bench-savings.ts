@@ -28,6 +28,7 @@ import { LlamaModel } from '../src/model/llama.ts';
 import { defaultLora, groupSize, ropeFactor } from '../src/model/longlora.ts';
 import { loadParams } from '../src/model/session.ts';
 import { writeRealModel } from '../scripts/make-fixtures.ts';
+import { IGNORE_INDEX } from '../src/util/labels.ts';
 
 const { values } = parseArgs({
   options: {
@@ -75,7 +76,7 @@ await writeRealModel(dir, 'smollm2-135m', {
 const opened = await openModelPath(dir);
 const lora = defaultLora();
 const ids = Uint32Array.from({ length: T }, (_, i) => (i * 7919) % 2048);
-const labels = Int32Array.from({ length: T }, (_, i) => (i === T - 1 ? -100 : ids[i + 1]!));
+const labels = Int32Array.from({ length: T }, (_, i) => (i === T - 1 ? IGNORE_INDEX : ids[i + 1]!));
 const pass = {
   pattern: 's2' as const,
   group: groupSize(T, 's2'),

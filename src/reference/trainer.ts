@@ -7,6 +7,7 @@
  * taken in file order or shuffled per epoch by the same seeded generator as the trainer.
  */
 import { linearPath, type LinearName } from '../io/config.ts';
+import { IGNORE_INDEX } from '../util/labels.ts';
 import { Rng } from '../util/rng.ts';
 import { refLossAndGrads, type RefConfig, type RefGrads, type RefWeights } from './llama.ts';
 import { adamwStep } from './optimizer.ts';
@@ -148,10 +149,10 @@ export function refTrain(
       }
       const b = blocks[order[index++]!]!;
       const N = b.ids.length;
-      if (b.labels[N - 1] !== -100)
+      if (b.labels[N - 1] !== IGNORE_INDEX)
         throw new Error('the last position of a block has no next token: its label must be −100');
       // The reference takes Hugging Face labels (position t is scored against labels[t + 1]).
-      const hf = Array.from({ length: N }, (_, t) => (t === 0 ? -100 : b.labels[t - 1]!));
+      const hf = Array.from({ length: N }, (_, t) => (t === 0 ? IGNORE_INDEX : b.labels[t - 1]!));
       const r = refLossAndGrads(cfg, w, Array.from(b.ids), hf);
       lossSum += r.loss;
       trainables.forEach((t, i) => {

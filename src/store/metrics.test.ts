@@ -1,22 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { appendBounded, smoothSeries, throttle } from './metrics.ts';
-
-describe('smoothSeries', () => {
-  it('is bias-corrected: a constant series stays constant', () => {
-    expect(smoothSeries([2, 2, 2, 2])).toEqual([2, 2, 2, 2].map((v) => expect.closeTo(v, 12)));
-  });
-  it('follows the EMA recurrence', () => {
-    const s = smoothSeries([1, 3], 0.5);
-    // m1 = 0.5, corrected 1; m2 = 0.25 + 1.5 = 1.75, corrected 1.75 / 0.75
-    expect(s[0]).toBeCloseTo(1, 12);
-    expect(s[1]).toBeCloseTo(1.75 / 0.75, 12);
-  });
-  it('skips non-finite values without poisoning later ones', () => {
-    const s = smoothSeries([1, NaN, 1]);
-    expect(Number.isNaN(s[1])).toBe(true);
-    expect(s[2]).toBeCloseTo(1, 12);
-  });
-});
+import { appendBounded, throttle } from './metrics.ts';
 
 describe('appendBounded', () => {
   it('keeps every point under the bound', () => {

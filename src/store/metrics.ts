@@ -1,21 +1,4 @@
-/** Pure helpers for the live metrics: smoothing, bounded series, and render throttling. */
-
-/** Exponential moving average with bias correction (as TensorBoard smooths); `n` counts points seen. */
-export function smoothSeries(values: readonly number[], beta = 0.9): number[] {
-  const out: number[] = [];
-  let m = 0;
-  let n = 0;
-  for (const v of values) {
-    if (!Number.isFinite(v)) {
-      out.push(NaN);
-      continue;
-    }
-    m = beta * m + (1 - beta) * v;
-    n++;
-    out.push(m / (1 - beta ** n));
-  }
-  return out;
-}
+/** Pure helpers for the live metrics: bounded series and render throttling. */
 
 /**
  * Appends points keeping at most `max`: when full, every other point of the older half is dropped,

@@ -8,6 +8,7 @@ import { afterAll, expect } from 'vitest';
 import type { RuntimeCaps } from '../engine/device.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import { decodeHalves, encodeHalves } from '../util/half.ts';
+import { IGNORE_INDEX } from '../util/labels.ts';
 import { Rng } from '../util/rng.ts';
 import {
   refForwardLogits,
@@ -205,7 +206,7 @@ export async function gradientErrors(
 /** Each position's label is the next token's (-100, ignored, at the last position). */
 export function nextTokenLabels(tokens: readonly number[], labels: readonly number[]): Int32Array {
   const T = tokens.length;
-  return Int32Array.from(tokens, (_, t) => (t + 1 < T ? labels[t + 1]! : -100));
+  return Int32Array.from(tokens, (_, t) => (t + 1 < T ? labels[t + 1]! : IGNORE_INDEX));
 }
 
 /**

@@ -13,6 +13,7 @@ import type { Runtime, Tensor } from '../engine/runtime.ts';
 import type { LlamaModel } from '../model/llama.ts';
 import { attentionProblem } from '../model/longlora.ts';
 import { readMoments, writeMoments } from '../model/params.ts';
+import { Ema } from '../util/ema.ts';
 import { Rng } from '../util/rng.ts';
 import { CheckpointError, type CheckpointManifest, type CheckpointStore } from './checkpoint.ts';
 import { DataError, type Block, type Dataset } from './data.ts';
@@ -49,7 +50,8 @@ export class Trainer {
   private checkpointWanted = false;
   private readonly normOut: Tensor;
   private elapsedMs = 0;
-  private smooth = NaN;
+  /** The smoothed loss (bias-corrected EMA, β 0.9). */
+  private smooth = new Ema(0.9);
   private stepMs = NaN;
   readonly runId: string;
   /** How every training pass runs attention and positions (the settings' group and factor, resolved). */
@@ -186,11 +188,10 @@ export class Trainer {
       else adamwStep(this.rt, t.param, t.grad, t.m, t.v, t.size, h);
     }
     p.zeroGrads();
-    this.smooth = Number.isNaN(this.smooth) ? loss : 0.9 * this.smooth + 0.1 * loss;
     const record: StepRecord = {
       step: this.step,
       loss,
-      smoothLoss: this.smooth,
+      smoothLoss: this.smooth.push(loss),
       lr,
       gradNorm,
       tokensPerSec: 0,
@@ -294,7 +295,7 @@ export class Trainer {
     this.evals.splice(0, this.evals.length, ...manifest.metrics.evals);
     const last = this.steps.at(-1);
     this.elapsedMs = last?.elapsedMs ?? 0;
-    this.smooth = last?.smoothLoss ?? NaN;
+    this.smooth = Ema.resume(last?.smoothLoss ?? NaN, this.steps.length);
   }
 
   destroy(): void {
