@@ -60,6 +60,8 @@ tune times every matmul kernel variant at the shapes a training step of MODEL at
 launches, checks each against a float64 dot product, and caches the fastest per GPU adapter in
 $LONGLORA_CACHE_DIR/autotune.json (default ~/.cache/longlora-studio/); train and eval tune what is
 not cached yet before their first step (train --no-tune skips it) and use the cached choices.
+It then lists the kernel every family of the step runs (attention, cross-entropy, LoRA, RMSNorm,
+gradient norm: the adapter's default; matmul: the choices above), and --json adds them as kernels.
 
 export-cluster writes the files to continue a run on a GPU cluster with the official LongLoRA
 scripts: the training data in their format (LongAlpaca JSON for instruction data, token ids for

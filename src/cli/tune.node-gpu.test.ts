@@ -63,6 +63,23 @@ describe('longlora tune', () => {
       );
       expect(c.timings[c.choice]).toBeGreaterThan(0);
     }
+    // Every family of a training step with its variant: matmul's are this pass's choices.
+    type Kernel = { family: string; variant: string; files: string[]; classes?: number };
+    const kernels: Kernel[] = first.kernels;
+    expect([...new Set(kernels.map((k) => k.family))]).toEqual([
+      'matmul',
+      'attention',
+      'cross_entropy',
+      'cross_entropy.backward',
+      'lora',
+      'rmsnorm',
+      'gradnorm',
+    ]);
+    const matmul = kernels.filter((k) => k.family === 'matmul');
+    expect(matmul.reduce((n, k) => n + k.classes!, 0)).toBe(first.choices.length);
+    for (const k of matmul) expect(k.files).toEqual([`matmul.${k.variant}`]);
+    for (const k of kernels)
+      for (const f of k.files) expect(f).toMatch(new RegExp(`_?${k.variant}$`));
     const classes = first.choices.length;
     const file = JSON.parse(readFileSync(first.cache, 'utf8'));
     expect(Object.keys(file).length).toBe(classes);
@@ -81,6 +98,8 @@ describe('longlora tune', () => {
     const table = (await run('tune', '--model', DEMO_DIR, '--context', '128')).stdout;
     expect(table).toMatch(/forward f32 128×64×64\s+\w+\s+store\s+q_proj, o_proj/);
     expect(table).toMatch(new RegExp(`${classes} shape classes, 0 timed now`));
+    const attention = kernels.find((k) => k.family === 'attention')!;
+    expect(table).toMatch(new RegExp(`\\nattention\\s+${attention.variant} \\(default: attention`));
   });
 
   it('train tunes on first use only; a corrupt cache file is replaced', async () => {

@@ -79,6 +79,8 @@ export interface TuneModel {
   weightDtype: (n: LinearName) => WeightDType;
   /** Dtype of the output layer as the GPU holds it (f32 when it is the trainable embedding). */
   outputDtype: WeightDType;
+  /** The output layer is the trainable embedding (a step computes its gradient dW). */
+  outputTrainable: boolean;
 }
 
 /** TuneModel of loaded parameters. */
@@ -89,6 +91,7 @@ export function tuneModelOf(params: LlamaParams): TuneModel {
     lora: params.lora,
     weightDtype: (n) => asWeightDType(layer?.w[n].dtype ?? 'f32'),
     outputDtype: asWeightDType(params.lmHead.dtype),
+    outputTrainable: params.outputTrainable,
   };
 }
 
@@ -104,6 +107,7 @@ export function tuneModelOfOpened(m: OpenedModel, lora: LoraSettings): TuneModel
     weightDtype: (n) => asWeightDType((dtypes.get(linearWeightName(0, n)) ?? 'F32').toLowerCase()),
     outputDtype:
       tied && lora.trainEmbed ? 'f32' : asWeightDType((dtypes.get(head) ?? 'F32').toLowerCase()),
+    outputTrainable: tied && lora.trainEmbed,
   };
 }
 
