@@ -18,16 +18,10 @@ import {
 import type { OpenedModel } from '../io/model.ts';
 import type { ReadAdapter } from '../io/peft.ts';
 import { nodeFileSource } from '../io/source-node.ts';
-import { buildClusterFiles, type ClusterData, type ClusterRun } from '../io/cluster.ts';
 import { defaultTargetContext, ropeFactor } from '../model/longlora.ts';
-import {
-  buildDataset,
-  detectFormat,
-  parseAlpaca,
-  SEPARATORS,
-  type Separator,
-} from '../train/data.ts';
+import { buildDataset, detectFormat, SEPARATORS, type Separator } from '../train/data.ts';
 import { cliDefaults } from '../train/settings.ts';
+import { clusterData, clusterFiles } from '../train/run-files.ts';
 import { b, num, parse, req, s, UsageError } from './args.ts';
 import { log, settingsFromArgs, openModelArg, readAdapterDir, tokenizerOf } from './common.ts';
 
@@ -186,26 +180,21 @@ export async function exportCluster(argv: string[]): Promise<void> {
     throw new UsageError(
       `--separator must be one of ${SEPARATORS.join(', ')} (got ${String(sep)})`,
     );
-  const run: ClusterRun = { ...settings, baseModel: basename(modelPath) };
   const text = await readFile(dataPath, 'utf8');
-  const format = detectFormat(dataPath, text);
-  let data: ClusterData;
-  if (format === 'alpaca-json' || format === 'alpaca-jsonl') {
-    data = { kind: 'records', records: parseAlpaca(text, format) };
-  } else {
+  // Instruction records go as they are; text is tokenized and cut as train would cut it.
+  const data = clusterData(detectFormat(dataPath, text), text, () => {
     const tok = tokenizerOf(m, modelPath);
     const heldOutBlocks =
       v['holdout-blocks'] === undefined ? undefined : num(v, 'holdout-blocks', 0);
-    const ds = buildDataset(dataPath, text, tok, {
+    return buildDataset(dataPath, text, tok, {
       context,
       heldOutFraction: 0.05,
       heldOutBlocks,
       separator: sep as Separator | undefined,
       vocabSize: m.config.vocabSize,
-    });
-    data = { kind: 'tokens', blocks: ds.train.map((b) => b.ids) };
-  }
-  const files = buildClusterFiles(run, data);
+    }).train.map((b) => b.ids);
+  });
+  const files = clusterFiles(settings, basename(modelPath), data);
   for (const [name, bytes] of Object.entries(files)) {
     const path = join(out, name.replace(/^cluster\//, ''));
     await mkdir(dirname(path), { recursive: true });

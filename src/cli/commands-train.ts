@@ -4,7 +4,6 @@ import { appendFileSync, existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { LlamaModel } from '../model/llama.ts';
 import {
-  exportAdapter,
   loadParams,
   loraSettingsOf,
   mergedConfigJson,
@@ -13,20 +12,14 @@ import {
 } from '../model/session.ts';
 import { defaultTargetContext, exportedRopeScaling, type LoraSettings } from '../model/longlora.ts';
 import { CheckpointStore } from '../train/checkpoint.ts';
-import { buildClusterFiles } from '../io/cluster.ts';
 import { trainedTensorShapes } from '../io/config.ts';
 import { numel } from '../io/dtype.ts';
 import { AdapterError } from '../io/errors.ts';
-import {
-  buildDataset,
-  parseAlpaca,
-  SEPARATORS,
-  type RenderedExample,
-  type Separator,
-} from '../train/data.ts';
+import { buildDataset, SEPARATORS, type RenderedExample, type Separator } from '../train/data.ts';
 import type { ReadAdapter } from '../io/peft.ts';
 import { FolderBlobStore } from '../train/store-node.ts';
 import { Trainer } from '../train/trainer.ts';
+import { clusterData, clusterFiles, runFiles } from '../train/run-files.ts';
 import { cliDefaults, groupOf, loraOf, ropeFactorOf, withLora } from '../train/settings.ts';
 import { b, num, parse, req, s, UsageError } from './args.ts';
 import {
@@ -185,29 +178,22 @@ export async function train(argv: string[]): Promise<void> {
     trainer.stop();
   });
   const state = await trainer.run();
-  const files = await exportAdapter(
+  const files = await runFiles({
     params,
-    m.config,
-    modelPath,
-    factor,
-    context,
-    await baseConfigJson(modelPath),
-  );
+    opened: m,
+    baseModel: modelPath,
+    settings,
+    ropeFactor: factor,
+    baseConfigJson: await baseConfigJson(modelPath),
+  });
   trainer.destroy();
   model.destroy();
   params.destroy();
   // cluster/: the run's data in the official scripts' format and run.sh with its settings, as the
-  // studio's export has it (export-cluster writes the same from flags alone).
-  const format = data.format;
-  Object.assign(
-    files,
-    buildClusterFiles(
-      { ...settings, baseModel: basename(modelPath) },
-      format === 'alpaca-json' || format === 'alpaca-jsonl'
-        ? { kind: 'records', records: parseAlpaca(text, format) }
-        : { kind: 'tokens', blocks: data.train.map((blk) => blk.ids) },
-    ),
-  );
+  // studio's export has it (export-cluster writes the same from flags alone), naming the base model
+  // by its folder's name.
+  const cluster = clusterData(data.format, text, () => data.train.map((blk) => blk.ids));
+  Object.assign(files, clusterFiles(settings, basename(modelPath), cluster));
   for (const [name, bytes] of Object.entries(files)) {
     await mkdir(dirname(join(out, name)), { recursive: true });
     await writeFile(join(out, name), bytes);
@@ -219,7 +205,6 @@ export async function train(argv: string[]): Promise<void> {
   if (last) console.log(`final held-out ppl ${last.ppl.toFixed(3)} at step ${last.step}`);
 }
 
-/** `--order shuffled|sequential` (shuffled when absent). */
 /**
  * `--init-adapter DIR`: an adapter (as `train` writes it) to start from instead of a fresh LoRA init.
  * Its rank, alpha, targets and trained tensors are the run's; --rank, --alpha, --targets or

@@ -6,7 +6,6 @@
 import type { AdapterSummary } from '../engine/device.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import { ropeInvFreq } from '../engine/kernels/rope.ts';
-import { buildClusterFiles } from '../io/cluster.ts';
 import {
   ggufRope,
   loraAdapterGguf,
@@ -20,14 +19,9 @@ import type { ByteSource } from '../io/source.ts';
 import type { Tokenizer } from '../io/tokenizer.ts';
 import { BASE_ONLY, ropeFactor } from '../model/longlora.ts';
 import type { LlamaParams } from '../model/params.ts';
-import {
-  exportAdapter as buildAdapter,
-  mergedConfigJson,
-  mergeModel,
-  modelFingerprint,
-} from '../model/session.ts';
+import { exportAdapter as buildAdapter, modelFingerprint } from '../model/session.ts';
 import { CheckpointError, type CheckpointStore } from '../train/checkpoint.ts';
-import { parseAlpaca } from '../train/data.ts';
+import { runFiles } from '../train/run-files.ts';
 import { loraOf, ropeFactorOf } from '../train/settings.ts';
 import { BusyError, NotReadyError, SettingsError } from '../util/errors.ts';
 import { firstNumberProblem, numberProblem, NUMBER_RULES } from '../util/setting-rules.ts';
@@ -428,36 +422,17 @@ export class StudioEngine {
     o: ExportOptions,
   ): Promise<ExportedFile> {
     const m = this.model();
-    const files = await buildAdapter(
-      params,
-      m.opened.config,
-      m.name,
-      factor,
-      s.context,
-      m.configJson,
-    );
-    // cluster/: the run's data in the official scripts' format and run.sh with its settings.
     const d = this.session.data;
-    if (d && d.dataset.context === s.context) {
-      const format = d.dataset.format;
-      Object.assign(
-        files,
-        buildClusterFiles(
-          { ...s, baseModel: m.name },
-          format === 'alpaca-json' || format === 'alpaca-jsonl'
-            ? { kind: 'records', records: parseAlpaca(d.text, format) }
-            : { kind: 'tokens', blocks: d.dataset.train.map((b) => b.ids) },
-        ),
-      );
-    }
-    if (o.merged) {
-      const adapter = await readAdapter(files);
-      files['merged/model.safetensors'] = await mergeModel(m.opened, adapter);
-      const merged = mergedConfigJson(m.opened, adapter, m.configJson);
-      files['merged/config.json'] = new TextEncoder().encode(
-        JSON.stringify(merged, null, 2) + '\n',
-      );
-    }
+    const files = await runFiles({
+      params,
+      opened: m.opened,
+      baseModel: m.name,
+      settings: s,
+      ropeFactor: factor,
+      baseConfigJson: m.configJson,
+      data: d ? { dataset: d.dataset, text: d.text } : undefined,
+      merged: o.merged,
+    });
     const safe = m.name.replace(/[^\w.-]+/g, '-').replace(/^-|-$/g, '');
     return { name: `${safe}-longlora-${s.context}.zip`, bytes: zipFiles(files) };
   }
