@@ -13,6 +13,17 @@ const devCsp: Plugin = {
 };
 
 const gpuTests = ['src/**/*.gpu.test.ts'];
+/**
+ * The GPU tests Chromium runs too: where the host adds something — every kernel and the runtime
+ * (Chromium's own Dawn compiles and validates them), the worker's self-test, and one whole model's
+ * loss and gradients. The model, training and checkpoint tests compose the same kernels through the
+ * same code and run in Node only; the end-to-end tests train in Chromium's worker.
+ */
+const browserGpuTests = [
+  'src/engine/**/*.gpu.test.ts',
+  'src/worker/*.gpu.test.ts',
+  'src/model/llama.gpu.test.ts',
+];
 /** Tests of browser APIs (IndexedDB): headless Chromium only. */
 const browserTests = ['src/**/*.browser.test.ts'];
 
@@ -50,7 +61,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'gpu-browser',
-          include: [...gpuTests, ...browserTests],
+          include: [...browserGpuTests, ...browserTests],
           setupFiles: ['src/test/setup-browser-gpu.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
