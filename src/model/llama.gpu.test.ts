@@ -4,6 +4,8 @@ import { testRuntime } from '../test/gpu.ts';
 import { Rng } from '../util/rng.ts';
 import { LlamaModel } from './llama.ts';
 import { planTraining } from './plan.ts';
+import { actsLayout, layoutBuffers, mlpBlockTokens } from './activations.ts';
+import { blockBytesLimit } from '../engine/row-blocks.ts';
 import { LlamaParams } from './params.ts';
 import {
   expectedGradients,
@@ -244,6 +246,17 @@ describe('memory plan', () => {
       expect(plan.bytes.optimizer).toBe(optimizerState ? 8 * params.trainableCount : 0);
       // Workspace holds what persists between steps; kernels' transient buffers are freed at once.
       expect(used.workspace - base.workspace).toBeLessThanOrEqual(plan.bytes.workspace);
+      // What persists is exactly the layout's backward buffers and one rope factor's inv_freq.
+      const layout = actsLayout(shape, lora, T, {
+        withGrad: true,
+        checkpointing: true,
+        checkpoint16: ck16,
+        mlpTokens: mlpBlockTokens(T, shape.intermediate, blockBytesLimit(rt.info.limits)),
+      });
+      const persistent = layoutBuffers(layout)
+        .filter((b) => b.category === 'workspace')
+        .reduce((sum, b) => sum + b.bytes, 0);
+      expect(used.workspace - base.workspace).toBe(persistent + (shape.headDim / 2) * 4);
       model.destroy();
       params.destroy();
     },

@@ -1,7 +1,8 @@
 /**
  * The GPU memory plan for training at a context: bytes per category, computed from the same tensor
- * list the model allocates (params.ts, llama.ts), so the UI and `longlora info` can refuse settings
- * that cannot fit before anything is allocated.
+ * list the model allocates (params.ts; the activations and workspaces from activations.ts's
+ * actsLayout and stepScratch, the descriptions allocateActs allocates), so the UI and `longlora
+ * info` can refuse settings that cannot fit before anything is allocated.
  */
 import { emptyMemoryBytes, totalBytes, type MemoryBytes } from '../engine/memory.ts';
 import { formatBytes } from '../util/bytes.ts';
@@ -12,10 +13,13 @@ import { crossEntropyChunkFor } from '../engine/kernels/cross_entropy.ts';
 import { blockByteSizes, blockBytesLimit } from '../engine/row-blocks.ts';
 import { partRows } from '../engine/runtime.ts';
 import {
+  actsLayout,
   checkpoint16Default,
+  layoutBuffers,
   MLP_BLOCK_TOKENS,
   mlpBlockTokens,
   rowBlockTokens,
+  stepScratch,
 } from './activations.ts';
 import {
   attentionProblem,
@@ -163,78 +167,54 @@ export function planTraining(p: PlanInput): MemoryPlan {
     adam && p.lora.trainEmbed && (p.embedOptimizer ?? defaultEmbedOptimizer(s)) === 'cpu';
   b.optimizer = adam ? 8 * trainable - (embedOnHost ? 2 * embedBytes : 0) : 0;
   const hostBytes = embedOnHost ? 8 * V * D : 0;
-  // Activations: layer inputs h[0..L] (or, with 16-bit checkpoints, two f32 buffers and L binary16
-  // inputs), one (or L) layer set, final norm, ids/labels. The MLP's gate/up/act (and backward's
-  // dAct/dGate/dUp) hold one token block of Tb tokens (mlpBlockTokens under the limits).
-  const Hq = s.heads * s.headDim;
-  const Hkv = s.kvHeads * s.headDim;
-  const F = s.intermediate;
-  const targets = p.lora.targets.length;
-  const Tb = mlpPlanTokens(T, F, p.limits);
-  // Per-head q/k norms keep q and k before the norm and the norms' rstd as well.
-  const qkNormActs = s.qkNorm ? Hq + Hkv + s.heads + s.kvHeads : 0;
-  const layerSet =
-    4 * T * (D + 1 + Hq + 2 * Hkv + Hq + D + D + 1 + targets * r + qkNormActs) +
-    4 * 3 * Tb * F +
-    4 * s.heads * T;
-  const sets = p.checkpointing ? 1 : s.layers;
-  const half = p.checkpointing && (p.checkpoint16 ?? checkpoint16Default(s));
-  const layerInputs = half
-    ? 2 * 4 * T * D + s.layers * pad4(2 * T * D)
-    : 4 * T * D * (s.layers + 1);
-  b.activations = layerInputs + sets * layerSet + 4 * T * (D + 1) + 8 * T + 4;
-  // Per-token buffers: bound in row blocks of Tr tokens by the row-local ops, and by attention in
-  // query blocks (q/o, dq, dO) and key blocks (k/v, dk/dv); allocated whole, or past maxBufferSize
-  // in parts of 64·2^k tokens (Runtime.rowsTensor).
-  const Tr = rowPlanTokens(s, T, p.limits);
-  const width = Math.max(D, Hq, Hkv);
-  const perToken = width === D ? 'layer input' : 'q';
-  const whole = 4 * T * width;
-  const part = p.limits ? partRows(4 * width, p.limits.maxBufferSize) * 4 * width : 0;
-  if (whole <= (p.limits?.maxBufferSize ?? Infinity)) allocated(perToken, whole);
-  else if (part === 0) allocated(`${perToken} (64 tokens)`, 64 * 4 * width);
-  else allocated(`${perToken} (one of ${Math.ceil(whole / part)} buffers)`, part);
-  const rowBlocks = Math.ceil(T / Tr);
-  if (rowBlocks > 1)
-    note(`per-token activations (one of ${rowBlocks} token blocks)`, 4 * Tr * width);
-  else note('layer input', 4 * T * D);
+  // Activations and workspace: exactly the buffers allocateActs allocates for a training step
+  // (actsLayout: layer inputs or their 16-bit checkpoints, one or L layer sets, backward's buffers,
+  // the MLP's in token blocks of Tb tokens), and the scratch its kernels allocate (stepScratch).
+  const Tb = mlpPlanTokens(T, s.intermediate, p.limits);
+  const acts = actsLayout(s, p.lora, T, {
+    withGrad: true,
+    checkpointing: p.checkpointing,
+    checkpoint16: p.checkpointing && (p.checkpoint16 ?? checkpoint16Default(s)),
+    mlpTokens: Tb,
+  });
   const attn = attentionPlanRows(s, T, p.limits);
-  const qBlocks = Math.ceil(T / attn.query);
-  const kBlocks = Math.ceil(T / attn.key);
-  const blocksOf = (name: string, n: number, what: string) =>
-    n > 1 ? `${name} (one of ${n} ${what} blocks)` : name;
-  note(blocksOf('attention q/o', qBlocks, 'query'), 4 * attn.query * Hq);
-  note(blocksOf('attention k/v', kBlocks, 'key'), 4 * attn.key * Hkv);
-  note('attention row statistics', 4 * s.heads * T);
-  // Over several key blocks the forward holds one query block's partial output and [H, T] lse.
-  const attnPartial = kBlocks > 1 ? 4 * attn.query * Hq + 4 * s.heads * T : 0;
-  const mlpBlocks = Math.ceil(T / Tb);
-  note(
-    mlpBlocks > 1 ? `mlp activations (one of ${mlpBlocks} token blocks)` : 'mlp activations',
-    4 * Tb * F,
-  );
-  // Workspace: backward buffers, inv_freq, CE logits chunk, attention/norm reductions.
-  // The chunk the launcher picks under the limits (crossEntropyChunk), else 256 tokens.
+  // The logits chunk the launcher picks under the limits (crossEntropyChunk), else 256 tokens.
   const chunk = Math.min(
     T,
     p.ceChunk ??
       (p.limits ? crossEntropyChunkFor(p.limits.maxStorageBufferBindingSize, T, V) : 256),
   );
-  b.workspace =
-    4 * T * (2 * D + 2 * Hq + 2 * Hkv + r) +
-    4 * 3 * Tb * F +
-    4 * D +
-    4 * T * D + // dHn
-    note('logits chunk', 4 * chunk * V) +
-    4 * s.headDim +
-    4 * s.heads * T * 2 + // attention row statistics in backward
-    attnPartial +
-    4 * T * 64 + // norm-weight partial sums
-    (s.qkNorm
-      ? 4 * T * (Hq + Hkv) + // d(q, k) before the per-head norms
-        4 * Math.ceil((T * s.heads) / 32) * s.headDim + // their weight-gradient partial sums
-        4 * s.headDim // the frozen norms' scratch gradient
-      : 0);
+  const scratch = stepScratch(s, T, { logitsRows: chunk, attention: attn });
+  for (const buf of layoutBuffers({ acts, scratch })) b[buf.category] += buf.bytes;
+  // Per-token buffers: bound in row blocks of Tr tokens by the row-local ops, and by attention in
+  // query blocks (q/o, dq, dO) and key blocks (k/v, dk/dv); allocated whole, or past maxBufferSize
+  // in parts of 64·2^k tokens (Runtime.rowsTensor). The widest is a layer input or q.
+  const layer = acts.layers[0]!;
+  const input = acts.h[0]!;
+  const widest = input.rowBytes >= layer.q.rowBytes ? input : layer.q;
+  const perToken = widest === input ? 'layer input' : 'q';
+  const row = widest.rowBytes;
+  const part = p.limits ? partRows(row, p.limits.maxBufferSize) * row : 0;
+  if (widest.bytes <= (p.limits?.maxBufferSize ?? Infinity)) allocated(perToken, widest.bytes);
+  else if (part === 0) allocated(`${perToken} (64 tokens)`, 64 * row);
+  else allocated(`${perToken} (one of ${Math.ceil(widest.bytes / part)} buffers)`, part);
+  const Tr = rowPlanTokens(s, T, p.limits);
+  const rowBlocks = Math.ceil(T / Tr);
+  if (rowBlocks > 1) note(`per-token activations (one of ${rowBlocks} token blocks)`, Tr * row);
+  else note('layer input', input.bytes);
+  const qBlocks = Math.ceil(T / attn.query);
+  const kBlocks = Math.ceil(T / attn.key);
+  const blocksOf = (name: string, n: number, what: string) =>
+    n > 1 ? `${name} (one of ${n} ${what} blocks)` : name;
+  note(blocksOf('attention q/o', qBlocks, 'query'), attn.query * layer.q.rowBytes);
+  note(blocksOf('attention k/v', kBlocks, 'key'), attn.key * layer.k.rowBytes);
+  note('attention row statistics', layer.lse.bytes);
+  const mlpBlocks = Math.ceil(T / Tb);
+  note(
+    mlpBlocks > 1 ? `mlp activations (one of ${mlpBlocks} token blocks)` : 'mlp activations',
+    layer.gate.bytes,
+  );
+  note('logits chunk', scratch.logits.bytes);
   return {
     bytes: b,
     total: totalBytes(b),
