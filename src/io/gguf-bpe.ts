@@ -6,8 +6,8 @@
  * export names.
  */
 import { FormatError, UnsupportedModelError } from './errors.ts';
-import type { GgufFile, GgufValue } from './gguf.ts';
-import { hfTokenizer, type Tokenizer } from './tokenizer.ts';
+import { metadataNumber as num, type GgufFile, type GgufValue } from './gguf.ts';
+import { hfTokenizer, tokenizerParts as parts, type Tokenizer } from './tokenizer.ts';
 
 type Json = Record<string, unknown>;
 
@@ -98,15 +98,6 @@ export const BPE_PRE_TOKENIZERS: Readonly<Record<string, BpePre>> = {
   },
 };
 
-/** Every component of a tokenizer.json normalizer / pre_tokenizer (Sequence flattened). */
-function parts(v: unknown): Json[] {
-  if (!v || typeof v !== 'object') return [];
-  const j = v as Json;
-  const inner = j.normalizers ?? j.pretokenizers ?? j.decoders;
-  if (j.type === 'Sequence' && Array.isArray(inner)) return inner.flatMap(parts);
-  return [j];
-}
-
 /** What decides tokenization in a pre-tokenizer: its components' types, regexes and flags. */
 function preKey(preTokenizer: unknown): string {
   return JSON.stringify(
@@ -138,11 +129,6 @@ export function bpePreName(preTokenizer: unknown): string {
     'tokenizer.json',
     `the byte-level BPE pre-tokenizer (${desc}) is not one llama.cpp names (GPT-2's, Llama 3's, Qwen2's or SmolLM's), so the GGUF could not split text as the model was trained; export from a .gguf that carries its tokenizer instead`,
   );
-}
-
-function num(md: Record<string, GgufValue>, key: string): number | undefined {
-  const v = md[key];
-  return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : undefined;
 }
 
 /** Extracts the byte-level BPE vocabulary from GGUF metadata; other tokenizer models are a FormatError. */

@@ -8,13 +8,13 @@ import { archOf, biasName, qkNormName } from './arch.ts';
 import { linearPath, linearShape, type LinearName, type ModelConfig } from './config.ts';
 import { bytesToF32, f32ToBytes, numel } from './dtype.ts';
 import { AdapterError, FormatError, GgufExportError, LoraGgufTrainedError } from './errors.ts';
-import type { GgufFile, GgufValue } from './gguf.ts';
+import type { GgufFile } from './gguf.ts';
 import { bpePreName } from './gguf-bpe.ts';
 import { hfToGgufName, permuteQK } from './gguf-llama.ts';
 import { ggufHeader, ggufPadding, type GgufKv } from './gguf-writer.ts';
 import type { OpenedModel, TokenizerSource } from './model.ts';
-import type { ReadAdapter } from './peft.ts';
-import { hfTokenizer } from './tokenizer.ts';
+import { loraScaling, type ReadAdapter } from './peft.ts';
+import { hfTokenizer, tokenContent, tokenizerParts as parts } from './tokenizer.ts';
 import { InternalError } from '../util/errors.ts';
 import { DTYPE_BYTES } from '../util/dtype.ts';
 
@@ -158,22 +158,6 @@ function tokenizerKvsFromGguf(gguf: GgufFile): GgufKv[] {
     else out.push({ key, type: t.type, value: value as number | bigint } as GgufKv);
   }
   return out;
-}
-
-function tokenContent(v: unknown): string | undefined {
-  if (typeof v === 'string') return v;
-  if (v && typeof v === 'object' && typeof (v as Json).content === 'string')
-    return (v as Json).content as string;
-  return undefined;
-}
-
-/** Every component of a tokenizer.json normalizer / pre_tokenizer / decoder (Sequence flattened). */
-function parts(v: unknown): Json[] {
-  if (!v || typeof v !== 'object') return [];
-  const j = v as Json;
-  const inner = j.normalizers ?? j.pretokenizers ?? j.decoders;
-  if (j.type === 'Sequence' && Array.isArray(inner)) return inner.flatMap(parts);
-  return [j];
 }
 
 /**
@@ -466,7 +450,7 @@ export function mergedGguf(input: MergedGgufInput): GgufExport {
   const lora = new Map(
     (adapter?.lora ?? []).map((l) => [linearWeightName(l.layer, l.module as LinearName), l]),
   );
-  const scaling = adapter ? adapter.alpha / adapter.r : 0;
+  const scaling = adapter ? loraScaling(adapter.alpha, adapter.r) : 0;
   const byName = new Map(model.tensors.map((t) => [t.name, t]));
   const order = ['model.embed_tokens.weight', 'model.norm.weight'];
   if (!config.tieWordEmbeddings) order.push('lm_head.weight');
@@ -611,9 +595,4 @@ export function loraAdapterGguf(config: ModelConfig, a: ReadAdapter, name: strin
     { key: 'adapter.lora.alpha', type: 'f32', value: a.alpha },
   ];
   return planExport(kvs, tensors);
-}
-
-/** Reads a metadata value as a number (for tests and callers reading back an export). */
-export function ggufNumber(v: GgufValue | undefined): number | undefined {
-  return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : undefined;
 }

@@ -5,7 +5,7 @@
 import { ARCHITECTURES, archByGguf, GGUF_LAYER_NAMES } from './arch.ts';
 import { checkHeadDim, type ModelConfig } from './config.ts';
 import { FormatError, UnsupportedModelError } from './errors.ts';
-import type { GgufFile, GgufValue } from './gguf.ts';
+import { metadataNumber as num, type GgufFile } from './gguf.ts';
 import { InternalError } from '../util/errors.ts';
 
 const LAYER_NAMES = GGUF_LAYER_NAMES;
@@ -92,11 +92,6 @@ export function unpermuteQK<T extends Rows>(
 /** HF rotate-half q/k rows → GGUF interleaved rows (llama.cpp's convert permutation). */
 export function permuteQK<T extends Rows>(data: T, nHeads: number, rows: number, cols: number): T {
   return reorderRows(data, nHeads, rows, cols, false);
-}
-
-function num(md: Record<string, GgufValue>, key: string): number | undefined {
-  const v = md[key];
-  return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : undefined;
 }
 
 /** The shortest decimal that rounds to the same f32 (GGUF stores 1e-5 as 9.99999974e-6). */

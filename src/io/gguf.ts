@@ -85,6 +85,12 @@ export interface GgufFile {
   dataStart: number;
 }
 
+/** A metadata value as a number (undefined when absent or not a number; 64-bit ones converted). */
+export function metadataNumber(md: Record<string, GgufValue>, key: string): number | undefined {
+  const v = md[key];
+  return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : undefined;
+}
+
 class NeedMore extends Error {}
 
 /** Arrays of arrays deeper than this are refused (the readers never need more than one level). */

@@ -60,6 +60,11 @@ export interface AdapterArgs {
 
 const PREFIX = 'base_model.model.';
 
+/** PEFT's LoRA scaling of B·A: alpha / r (the graph, the merges and the exports all use this). */
+export function loraScaling(alpha: number, r: number): number {
+  return alpha / r;
+}
+
 /** Which PEFT modules_to_save entries cover these trained tensors (PEFT matches by name suffix). */
 function modulesToSave(trained: TrainedTensor[]): string[] {
   const out: string[] = [];

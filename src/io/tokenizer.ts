@@ -34,11 +34,23 @@ type Json = Record<string, unknown>;
 /** Tokenizer classes whose add_bos_token defaults to true in transformers. */
 const LLAMA_CLASSES = /^(Code)?(Llama|Gemma)Tokenizer(Fast)?$/;
 
-function tokenContent(v: unknown): string | undefined {
+/** A token as tokenizer_config.json gives it: its text, or an AddedToken object's `content`. */
+export function tokenContent(v: unknown): string | undefined {
   if (typeof v === 'string') return v;
   if (typeof v === 'object' && v !== null && typeof (v as Json).content === 'string')
     return (v as Json).content as string;
   return undefined;
+}
+
+/**
+ * Every component of a tokenizer.json normalizer / pre_tokenizer / decoder (a Sequence flattened).
+ */
+export function tokenizerParts(v: unknown): Json[] {
+  if (!v || typeof v !== 'object') return [];
+  const j = v as Json;
+  const inner = j.normalizers ?? j.pretokenizers ?? j.decoders;
+  if (j.type === 'Sequence' && Array.isArray(inner)) return inner.flatMap(tokenizerParts);
+  return [j];
 }
 
 /**

@@ -40,6 +40,7 @@ import {
   type GradActs,
   type LayerActs,
 } from './activations.ts';
+import { loraScaling } from '../io/peft.ts';
 import type { KvCache } from './kv-cache.ts';
 import { LlamaParams } from './params.ts';
 import { linearShape, type LinearName, type LlamaShape, type PassSettings } from './types.ts';
@@ -381,7 +382,7 @@ export class LlamaModel {
   }
 
   private get scaling(): number {
-    return this.params.lora.alpha / this.params.lora.rank;
+    return loraScaling(this.params.lora.alpha, this.params.lora.rank);
   }
 
   /** T queries at positions offset… over the first offset + T keys (offset 0 without a cache). */

@@ -7,6 +7,7 @@ import { bytesToF32, dtypeBytes, f32ToBytes } from '../io/dtype.ts';
 import type { OpenedModel } from '../io/model.ts';
 import {
   buildAdapterFiles,
+  loraScaling,
   type LoraWeights,
   type ReadAdapter,
   type TrainedTensor,
@@ -207,7 +208,7 @@ export function mergedConfigJson(
  * substituted, other tensors copied; written in the base's dtype. Returns safetensors bytes.
  */
 export async function mergeModel(opened: OpenedModel, a: ReadAdapter): Promise<Uint8Array> {
-  const scaling = a.alpha / a.r;
+  const scaling = loraScaling(a.alpha, a.r);
   const trained = new Map(a.trained.map((t) => [t.name, t]));
   const lora = new Map(a.lora.map((l) => [linearWeightName(l.layer, l.module as LinearName), l]));
   const out: TensorToWrite[] = [];

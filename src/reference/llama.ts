@@ -25,6 +25,7 @@ import {
   swigluBackward,
 } from './llama-ops.ts';
 import { llama3InvFreq, type RefLlama3Rope } from './rope.ts';
+import { loraScaling } from '../io/peft.ts';
 
 export { attentionAllowed, type LoraPair } from './llama-ops.ts';
 export type { RefLlama3Rope } from './rope.ts';
@@ -222,7 +223,7 @@ function attnShape(cfg: RefConfig, N: number): AttnShape {
 
 function layerForward(cfg: RefConfig, l: RefLayerWeights, x: Float64Array, N: number) {
   const { hidden: D, heads: H, kvHeads: KV, headDim: hd, rank } = cfg;
-  const scaling = cfg.alpha / cfg.rank;
+  const scaling = loraScaling(cfg.alpha, cfg.rank);
   const shapes = projShapes(cfg);
   const u: Partial<Record<ProjKey, Float64Array>> = {};
   const proj = (key: ProjKey, input: Float64Array): Float64Array => {
@@ -270,7 +271,7 @@ function layerBackward(
   grads: RefGrads['layers'][number],
 ): Float64Array {
   const { hidden: D, heads: H, kvHeads: KV, headDim: hd, rank } = cfg;
-  const scaling = cfg.alpha / cfg.rank;
+  const scaling = loraScaling(cfg.alpha, cfg.rank);
   const shapes = projShapes(cfg);
   const projBack = (key: ProjKey, dy: Float64Array, input: Float64Array, dx: Float64Array) => {
     const [inF, outF] = shapes[key];
