@@ -1,5 +1,9 @@
-/** The top bar: the studio's name, the WebGPU adapter in use and the GPU self-test result. */
+/**
+ * The top bar: the studio's name, the WebGPU adapter in use, the kernel each family of a training
+ * step runs on it (once a run has started), and the GPU self-test result.
+ */
 import { useStudio } from '../store/index.ts';
+import type { KernelChoice } from '../worker/protocol.ts';
 import { formatBytes } from './format.ts';
 
 /** Header with adapter name, features and self-test status. */
@@ -38,6 +42,7 @@ export function StudioHeader() {
               {features.length ? features.join(' · ') : 'no optional features'} · max buffer{' '}
               {formatBytes(a.limits.maxBufferSize)}
             </span>
+            {gpu.kernels && <KernelList kernels={gpu.kernels} />}
           </div>
         )}
         {a && <SelfTestBadge />}
@@ -46,6 +51,33 @@ export function StudioHeader() {
         )}
       </div>
     </header>
+  );
+}
+
+/**
+ * The kernel family by family, as the run's worker chose them (matmul: each variant with its count
+ * of shape classes); a family's title lists its variants' sources and shader files.
+ */
+function KernelList({ kernels }: { kernels: KernelChoice[] }) {
+  const families = [...new Set(kernels.map((k) => k.family))];
+  return (
+    <span className="adapter-kernels" aria-label="Kernels">
+      {families.map((f) => {
+        const ks = kernels.filter((k) => k.family === f);
+        const title = ks
+          .map((k) => {
+            const how = k.classes ? `${k.source}, ${k.classes} shape classes` : k.source;
+            return `${k.variant} (${how}): ${k.files.join(', ')}`;
+          })
+          .join('\n');
+        const names = ks.map((k) => (k.classes ? `${k.variant} ×${k.classes}` : k.variant));
+        return (
+          <span key={f} className="kernel" title={title}>
+            {f} {names.join(', ')}
+          </span>
+        );
+      })}
+    </span>
   );
 }
 

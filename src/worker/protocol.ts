@@ -4,11 +4,12 @@
  * passed as `Comlink.proxy(fn)`; large results (exported files) come back by `Comlink.transfer`.
  */
 import type { AdapterSummary } from '../engine/device.ts';
+import type { KernelChoice } from '../engine/kernels/registry.ts';
 import type { MemoryBytes, MemorySnapshot } from '../engine/memory.ts';
 import type { ErrorKind } from '../util/errors.ts';
 import type { RunProblem } from '../model/plan.ts';
 
-export type { AdapterSummary, ErrorKind, MemoryBytes, MemorySnapshot };
+export type { AdapterSummary, ErrorKind, KernelChoice, MemoryBytes, MemorySnapshot };
 
 /** Result of `selfTest()`: one matmul on the GPU, checked against the float64 reference. */
 export interface SelfTestResult {
@@ -166,6 +167,8 @@ export type TrainingEvent =
   | { type: 'loading'; progress: LoadProgress }
   /** First use of these shapes on this GPU: the matmul variants being timed (done of total classes). */
   | { type: 'tuning'; done: number; total: number }
+  /** After tuning, before the first step: the kernel every family of a step runs on this GPU. */
+  | { type: 'kernels'; kernels: KernelChoice[] }
   | { type: 'checkpoint'; checkpoint: CheckpointInfo }
   /** First event of a resumed run: its settings; its stored history follows as step/eval events. */
   | { type: 'resumed'; step: number; settings: RunSettings }

@@ -12,6 +12,7 @@ import { modelFingerprint, weightSource } from '../model/session.ts';
 import type { CheckpointManifest, CheckpointStore } from '../train/checkpoint.ts';
 import type { Dataset } from '../train/data.ts';
 import { TUNE_BUDGET_MS, tuneModelKernels, tuneModelOf } from '../model/tune.ts';
+import { stepKernels } from '../model/step-kernels.ts';
 import { Trainer } from '../train/trainer.ts';
 import { loraOf, type RunSettings } from '../train/settings.ts';
 import type { StepMemory, StepRecord, TrainEvent } from '../train/types.ts';
@@ -121,9 +122,15 @@ export class Run implements Weights {
       uploadProgress(args.model.opened, events),
     );
     // First use of these shapes on this GPU: time the matmul variants (choices persist in IndexedDB).
-    await tuneModelKernels(rt, tuneModelOf(params), settings.context, {
+    const tuneModel = tuneModelOf(params);
+    const choices = await tuneModelKernels(rt, tuneModel, settings.context, {
       budgetMs: TUNE_BUDGET_MS,
       onProgress: (p) => events.push({ type: 'tuning', done: p.done, total: p.total }),
+    });
+    // What each kernel family of a step runs (the GPU panel lists it).
+    events.push({
+      type: 'kernels',
+      kernels: stepKernels(rt, tuneModel, settings.context, choices),
     });
     // The trainer reports through the run, which exists only once the trainer does.
     let run: Run | null = null;

@@ -45,11 +45,15 @@ describe('short soak', () => {
       };
       let step = 0;
       let state = '';
+      // The GPU panel's list: the kernel of every family, sent once before the first step.
+      const kernels: { at: number; families: string[] }[] = [];
       const waiters: (() => void)[] = [];
       const onEvents = (es: TrainingEvent[]) => {
         for (const e of es) {
           if (e.type === 'step') step = e.step;
           if (e.type === 'state') state = e.state;
+          if (e.type === 'kernels')
+            kernels.push({ at: step, families: [...new Set(e.kernels.map((k) => k.family))] });
           if (e.type === 'error') throw new Error(e.error.message);
         }
         for (const w of waiters.splice(0)) w();
@@ -93,6 +97,20 @@ describe('short soak', () => {
       });
       console.log(JSON.stringify(samples));
       expect(step).toBe(30);
+      expect(kernels).toEqual([
+        {
+          at: 0,
+          families: [
+            'matmul',
+            'attention',
+            'cross_entropy',
+            'cross_entropy.backward',
+            'lora',
+            'rmsnorm',
+            'gradnorm',
+          ],
+        },
+      ]);
       const [first, ...rest] = samples;
       for (const s of rest) {
         expect(s.live, `live tensors at step ${s.step}`).toBe(first!.live);

@@ -1,6 +1,6 @@
-/** GPU slice: the adapter in use and the self-test result. */
+/** GPU slice: the adapter in use, the self-test result and the kernels a run's steps launch. */
 import type { StateCreator } from 'zustand';
-import type { AdapterSummary, SelfTestResult } from '../../worker/protocol.ts';
+import type { AdapterSummary, KernelChoice, SelfTestResult } from '../../worker/protocol.ts';
 import { getEngine } from '../engine-client.ts';
 import { describeError, type ShownError } from '../errors.ts';
 import type { StudioState } from '../index.ts';
@@ -12,6 +12,8 @@ export interface GpuSlice {
     selfTest: SelfTestResult | null;
     selfTestError: ShownError | null;
     error: ShownError | null;
+    /** The kernel each family of a training step runs (null until a run has tuned and started). */
+    kernels: KernelChoice[] | null;
   };
   /** The GPU memory the user stated for this adapter (bytes), or null: plan against an assumption. */
   gpuMemory: number | null;
@@ -32,7 +34,14 @@ function rememberedMemory(a: AdapterSummary): number | null {
 }
 
 export const createGpuSlice: StateCreator<StudioState, [], [], GpuSlice> = (set, get) => ({
-  gpu: { status: 'starting', adapter: null, selfTest: null, selfTestError: null, error: null },
+  gpu: {
+    status: 'starting',
+    adapter: null,
+    selfTest: null,
+    selfTestError: null,
+    error: null,
+    kernels: null,
+  },
   gpuMemory: null,
   async initGpu() {
     const engine = getEngine();

@@ -64,6 +64,7 @@ export const createRunSlice: StateCreator<StudioState, [], [], RunSlice> = (set,
           set({ run: { ...get().run, state: e.state, upload } });
         }
         if (e.type === 'loading') set({ run: { ...get().run, upload: e.progress } });
+        if (e.type === 'kernels') set({ gpu: { ...get().gpu, kernels: e.kernels } });
         if (e.type === 'tuning') {
           const tuning = e.done < e.total ? { done: e.done, total: e.total } : null;
           set({ run: { ...get().run, tuning } });
