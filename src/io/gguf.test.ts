@@ -194,17 +194,17 @@ describe('GGUF reader', () => {
     expect((await ggufError('truncated.gguf')).message).toMatch(/file is truncated/);
   });
 
-  it('unsupported tensor type (Q4_0) → FormatError naming the tensor and type', async () => {
-    const err = await ggufError('q4_0.gguf', (ts) =>
+  it('unsupported tensor type (Q2_K) → FormatError naming the tensor, its type and the supported list', async () => {
+    const err = await ggufError('q2_k.gguf', (ts) =>
       ts.find((t) => t.name === 'blk.0.attn_q.weight')!,
     );
     expect(err.message).toMatch(
-      /tensor "blk\.0\.attn_q\.weight" has ggml type Q4_0; only F32, F16 and BF16/,
+      /tensor "blk\.0\.attn_q\.weight" has ggml type Q2_K, which this reader does not support \(supported: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K\)/,
     );
   });
 
   it('refuses other GGUF versions', async () => {
-    const bytes = bad['q4_0.gguf']!.slice();
+    const bytes = bad['q2_k.gguf']!.slice();
     bytes[4] = 1;
     await expect(readGguf(bytesSource('v1.gguf', bytes))).rejects.toThrow(
       /GGUF version 1 is not supported/,

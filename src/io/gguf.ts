@@ -1,7 +1,12 @@
-/** GGUF (v2, v3) reader: header, metadata of every value type, tensor infos, F32/F16/BF16 data. */
+/**
+ * GGUF (v2, v3) reader: header, metadata of every value type, tensor infos, F32/F16/BF16 data and the
+ * quantized blocks of src/io/quant.ts (dequantized to f32 as they are read).
+ */
 import type { WeightDtype } from './dtype.ts';
 import { FormatError, UnsupportedModelError } from './errors.ts';
+import { QUANT_FORMATS, QUANT_TYPES, quantTypeOf, type QuantType } from './quant.ts';
 import type { ByteSource } from './source.ts';
+import { InternalError } from '../util/errors.ts';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
 
@@ -262,7 +267,14 @@ function parse(c: Cursor, file: string, fileSize: number): GgufFile {
   const tensors = raw.map(({ name, dims, type, rel }): GgufTensorInfo => {
     const t = GGML_TYPES[type];
     const n = dims.reduce((a, b) => a * b, 1);
-    const byteLength = t ? Math.ceil(n / t.block) * t.bytes : null;
+    // ggml stores blocks within rows: a row (dims[0] values) must be a whole number of blocks (an
+    // unsupported type is refused by its name when the model is opened: ggufTensorType).
+    if (t && t.block > 1 && quantTypeOf(type) && (dims[0] ?? 1) % t.block !== 0)
+      throw new FormatError(
+        file,
+        `tensor "${name}" (${t.name}) has rows of ${dims[0] ?? 1} values, not a whole number of ${t.block}-value blocks`,
+      );
+    const byteLength = t ? (n / t.block) * t.bytes : null;
     const offset = dataStart + rel;
     if (rel % alignment !== 0)
       throw new FormatError(file, `tensor "${name}" offset ${rel} is not ${alignment}-aligned`);
@@ -312,26 +324,130 @@ export async function readGguf(src: ByteSource): Promise<GgufFile> {
   }
 }
 
-/** The storage dtype of a GGUF tensor; any other ggml type (quantized) is an UnsupportedModelError naming it. */
-export function ggufTensorDtype(file: string, info: GgufTensorInfo): WeightDtype {
+/** The GGUF tensor types the reader accepts: F32, F16, BF16 and the quantized types of quant.ts. */
+export const GGUF_SUPPORTED_TYPES: readonly string[] = ['F32', 'F16', 'BF16', ...QUANT_TYPES];
+
+/**
+ * What a GGUF tensor holds: F32/F16/BF16, or a quantized type this reader dequantizes; any other ggml
+ * type (Q2_K, Q3_K, IQ*, TQ*, MXFP4 …) is an UnsupportedModelError naming the tensor, its type and
+ * the supported list.
+ */
+export function ggufTensorType(file: string, info: GgufTensorInfo): WeightDtype | QuantType {
   if (info.type === 0) return 'F32';
   if (info.type === 1) return 'F16';
   if (info.type === 30) return 'BF16';
+  const q = quantTypeOf(info.type);
+  if (q) return q;
   throw new UnsupportedModelError(
     file,
-    `tensor "${info.name}" has ggml type ${info.typeName}; only F32, F16 and BF16 GGUF tensors are supported (use an unquantized GGUF or the Hugging Face checkpoint)`,
+    `tensor "${info.name}" has ggml type ${info.typeName}, which this reader does not support (supported: ${GGUF_SUPPORTED_TYPES.join(', ')}); use a GGUF in one of those types or the Hugging Face checkpoint`,
   );
 }
 
-/** Reads one F32/F16/BF16 tensor's bytes. */
+/**
+ * The dtype of the bytes readGgufTensorBytes gives: the stored one for F32/F16/BF16, F32 for a
+ * quantized tensor (dequantized on reading until the GPU keeps quantized blocks; issue 26 item 2).
+ */
+export function ggufTensorDtype(file: string, info: GgufTensorInfo): WeightDtype {
+  const t = ggufTensorType(file, info);
+  return t === 'F32' || t === 'F16' || t === 'BF16' ? t : 'F32';
+}
+
+/** Number of elements of a GGUF tensor. */
+function elementsOf(info: GgufTensorInfo): number {
+  return info.dims.reduce((a, b) => a * b, 1);
+}
+
+/** Bytes readGgufTensorBytes gives for a tensor (f32 bytes for a quantized one). */
+export function ggufReadByteLength(file: string, info: GgufTensorInfo): number {
+  const t = ggufTensorType(file, info);
+  return t === 'F32' || t === 'F16' || t === 'BF16' ? info.byteLength! : elementsOf(info) * 4;
+}
+
+/** Quantized blocks dequantized per read: 1 MiB of f32 values at most. */
+const DEQUANT_CHUNK_VALUES = 1 << 18;
+
+/**
+ * Values [first, first + count) of a quantized tensor as f32 (first and count need not fall on
+ * blocks): reads only the blocks that hold them, a chunk at a time. A block with a non-finite scale
+ * is a FormatError naming the tensor.
+ */
+export async function readGgufDequantized(
+  src: ByteSource,
+  info: GgufTensorInfo,
+  type: QuantType,
+  first: number,
+  count: number,
+): Promise<Float32Array<ArrayBuffer>> {
+  const f = QUANT_FORMATS[type];
+  const out = new Float32Array(count);
+  const b0 = Math.floor(first / f.block);
+  const b1 = Math.ceil((first + count) / f.block);
+  const perChunk = Math.max(1, Math.floor(DEQUANT_CHUNK_VALUES / f.block));
+  const values = new Float32Array(Math.min(perChunk, b1 - b0) * f.block);
+  for (let b = b0; b < b1; b += perChunk) {
+    const n = Math.min(perChunk, b1 - b);
+    const bytes = await src.read(info.offset + b * f.bytes, n * f.bytes);
+    if (bytes.length !== n * f.bytes)
+      throw new FormatError(src.name, `file is truncated in tensor "${info.name}"`);
+    const bad = f.decode(bytes, 0, n, values, 0);
+    if (bad >= 0)
+      throw new FormatError(
+        src.name,
+        `tensor "${info.name}" (${type}) has a non-finite scale (infinity or NaN) in block ${b + bad}`,
+      );
+    // This chunk's values [b·block, (b + n)·block) clipped to the range asked for.
+    const lo = Math.max(first, b * f.block);
+    const hi = Math.min(first + count, (b + n) * f.block);
+    out.set(values.subarray(lo - b * f.block, hi - b * f.block), lo - first);
+  }
+  return out;
+}
+
+/** Reads one tensor's bytes: F32/F16/BF16 as stored, a quantized one dequantized to f32. */
 export async function readGgufTensorBytes(
   src: ByteSource,
   info: GgufTensorInfo,
 ): Promise<Uint8Array> {
-  ggufTensorDtype(src.name, info);
+  const type = ggufTensorType(src.name, info);
+  if (type !== 'F32' && type !== 'F16' && type !== 'BF16') {
+    const v = await readGgufDequantized(src, info, type, 0, elementsOf(info));
+    return new Uint8Array(v.buffer);
+  }
   const n = info.byteLength!;
   const bytes = await src.read(info.offset, n);
   if (bytes.length !== n)
     throw new FormatError(src.name, `file is truncated in tensor "${info.name}"`);
+  return bytes;
+}
+
+/**
+ * Bytes [byteOffset, byteOffset + byteLength) of what readGgufTensorBytes gives for a tensor, reading
+ * only those bytes (for a quantized tensor, only the blocks that hold those whole f32 values).
+ */
+export async function readGgufTensorRange(
+  src: ByteSource,
+  info: GgufTensorInfo,
+  byteOffset: number,
+  byteLength: number,
+): Promise<Uint8Array> {
+  const type = ggufTensorType(src.name, info);
+  const total = ggufReadByteLength(src.name, info);
+  const quantized = type !== 'F32' && type !== 'F16' && type !== 'BF16';
+  if (
+    byteOffset < 0 ||
+    byteLength < 0 ||
+    byteOffset + byteLength > total ||
+    (quantized && (byteOffset % 4 !== 0 || byteLength % 4 !== 0))
+  )
+    throw new InternalError(
+      `bytes ${byteOffset}+${byteLength} of tensor "${info.name}" are not whole values inside it (${total} bytes)`,
+    );
+  if (quantized) {
+    const v = await readGgufDequantized(src, info, type, byteOffset / 4, byteLength / 4);
+    return new Uint8Array(v.buffer);
+  }
+  const bytes = await src.read(info.offset + byteOffset, byteLength);
+  if (bytes.length !== byteLength) throw new FormatError(src.name, 'file is truncated');
   return bytes;
 }

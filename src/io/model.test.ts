@@ -142,8 +142,8 @@ describe('openModel', () => {
     expect(String(err)).toMatch(
       /k_proj\.weight has shape \[16, 16\] but the config expects \[8, 16\]/,
     );
-    await expect(openModel([bytesSource('q4_0.gguf', bad['q4_0.gguf']!)])).rejects.toThrow(
-      /"blk\.0\.attn_q\.weight" has ggml type Q4_0/,
+    await expect(openModel([bytesSource('q2_k.gguf', bad['q2_k.gguf']!)])).rejects.toThrow(
+      /"blk\.0\.attn_q\.weight" has ggml type Q2_K, which this reader does not support/,
     );
   });
 });

@@ -3,7 +3,15 @@ import { archOf } from './arch.ts';
 import { checkWeightsAgainstConfig, parseHfConfig, type ModelConfig } from './config.ts';
 import { dtypeBytes, numel, type WeightDtype } from './dtype.ts';
 import { FormatError, UnsupportedModelError } from './errors.ts';
-import { ggufTensorDtype, readGguf, readGgufTensorBytes, type GgufTensorInfo } from './gguf.ts';
+import {
+  ggufReadByteLength,
+  ggufTensorDtype,
+  ggufTensorType,
+  readGguf,
+  readGgufTensorBytes,
+  readGgufTensorRange,
+  type GgufTensorInfo,
+} from './gguf.ts';
 import { ggufDimsToShape, ggufToHfName, ggufToModelConfig, unpermuteQK } from './gguf-llama.ts';
 import {
   readSafetensorsHeader,
@@ -25,6 +33,12 @@ export interface ModelTensor {
   byteLength: number;
   /** The file the bytes come from. */
   file: string;
+  /**
+   * How the file stores it, when not as `dtype`: a quantized GGUF tensor (its ggml type and bytes in
+   * the file), which read() and readRange() dequantize to f32 (interim, until the GPU keeps
+   * quantized blocks: issue 26 item 2).
+   */
+  stored?: { type: string; byteLength: number };
   /** Streams this tensor's bytes (GGUF q/k come back in HF rotate-half row order). */
   read(): Promise<Uint8Array>;
   /** Reads `byteLength` bytes from `byteOffset` into the tensor (in read()'s row order). */
@@ -99,6 +113,19 @@ export async function openModel(files: ByteSource[]): Promise<OpenedModel> {
   return { ...model.opened, unexpected: [...unexpected, ...model.opened.unexpected] };
 }
 
+/**
+ * Bytes of the weights per type as the files store them (a quantized GGUF's ggml types, else the
+ * dtypes), largest first: e.g. Q4_K 61.2 MiB, Q6_K 12.1 MiB, F32 0.3 MiB.
+ */
+export function storedTypes(tensors: readonly ModelTensor[]): { type: string; bytes: number }[] {
+  const by = new Map<string, number>();
+  for (const t of tensors) {
+    const s = t.stored ?? { type: t.dtype, byteLength: t.byteLength };
+    by.set(s.type, (by.get(s.type) ?? 0) + s.byteLength);
+  }
+  return [...by].map(([type, bytes]) => ({ type, bytes })).sort((a, b) => b.bytes - a.bytes);
+}
+
 function summarize(tensors: ModelTensor[]): { dtypes: WeightDtype[]; parameterCount: number } {
   const dtypes = [...new Set(tensors.map((t) => t.dtype))];
   const parameterCount = tensors.reduce((n, t) => n + numel(t.shape), 0);
@@ -128,6 +155,7 @@ async function openGguf(
       continue;
     }
     const dtype = ggufTensorDtype(src.name, info);
+    const type = ggufTensorType(src.name, info);
     const shape = ggufDimsToShape(info.dims);
     // llama GGUFs hold q/k rows in interleaved rotary order; qwen2/qwen3 keep HF's (src/io/arch.ts).
     const permuted = archOf(config).ggufPermuteQK;
@@ -142,14 +170,15 @@ async function openGguf(
       name,
       shape,
       dtype,
-      byteLength: info.byteLength!,
+      byteLength: ggufReadByteLength(src.name, info),
+      ...(type !== dtype && { stored: { type, byteLength: info.byteLength! } }),
       file: src.name,
       read: () => readGgufQK(src, info, nHeads, shape, dtype),
       // q/k rows are permuted across the whole tensor: those are read whole (they are small).
       readRange: async (offset, length) =>
         nHeads
           ? (await readGgufQK(src, info, nHeads, shape, dtype)).subarray(offset, offset + length)
-          : readTensorRange(src, info.offset, info.offset + info.byteLength!, offset, length),
+          : readGgufTensorRange(src, info, offset, length),
     });
   }
   const check = checkWeightsAgainstConfig(config, tensors, src.name);

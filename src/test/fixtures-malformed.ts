@@ -1,7 +1,7 @@
 /** Malformed-file fixtures: each breaks one rule the readers must report with a specific error. */
 import { parseHfConfig } from '../io/config.ts';
 import {
-  q40Bytes,
+  q2kBytes,
   tinyConfigJson,
   tinyGguf,
   tinyHfFolder,
@@ -83,10 +83,10 @@ export function malformedFixtures(): Record<string, Uint8Array> {
   bad.set(new TextEncoder().encode('GGUX'), 0);
   files['bad-magic.gguf'] = bad;
   files['truncated.gguf'] = gguf.slice(0, 200);
-  files['q4_0.gguf'] = tinyGguf(spec, {
+  files['q2_k.gguf'] = tinyGguf(spec, {
     name: 'blk.0.attn_q.weight',
-    type: 2,
-    data: q40Bytes(16 * 16),
+    type: 10,
+    data: q2kBytes(16 * 16),
   });
 
   // A sharded checkpoint whose second shard is absent.

@@ -503,10 +503,10 @@ export function tinyGguf(
   return writeGguf(llamaGgufMetadata(config, `tiny-${spec.dtype}`), [...tensors, ...extra]);
 }
 
-/** Bytes a Q4_0 tensor of `n` elements takes (for the unsupported-type fixture). */
-export function q40Bytes(n: number): Uint8Array {
-  const t = GGML_TYPES[2]!;
-  return new Uint8Array((n / t.block) * t.bytes);
+/** Bytes a Q2_K tensor of `n` elements takes (for the unsupported-type fixture: ceil(n / 256) blocks). */
+export function q2kBytes(n: number): Uint8Array {
+  const t = GGML_TYPES[10]!;
+  return new Uint8Array(Math.ceil(n / t.block) * t.bytes);
 }
 
 /** TinyLlama-1.1B's config.json (no weights: for `info` and memory planning). */

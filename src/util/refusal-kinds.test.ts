@@ -118,19 +118,19 @@ describe('adapters that do not fit the model', () => {
 });
 
 describe('models this studio cannot train', () => {
-  it('a quantized GGUF tensor and an unsupported safetensors dtype: unsupported-model', async () => {
+  it('an unsupported quantized GGUF tensor and an unsupported safetensors dtype: unsupported-model', async () => {
     await expectKind(
       () =>
         ggufTensorDtype('m.gguf', {
           name: 'blk.0.attn_q.weight',
-          dims: [32, 32],
-          type: 2,
-          typeName: 'Q4_0',
+          dims: [256, 32],
+          type: 10,
+          typeName: 'Q2_K',
           offset: 0,
-          byteLength: 576,
+          byteLength: 2688,
         }),
       'unsupported-model',
-      /Q4_0/,
+      /Q2_K/,
     );
     const file = writeSafetensors([
       { name: 'w', dtype: 'F32', shape: [1], data: new Float32Array(1) },
