@@ -17,6 +17,7 @@ import {
 import { StudioError } from '../src/util/errors.ts';
 import { loadData, openSession, type LoadedModel } from '../src/worker/session.ts';
 import { bytesSource } from '../src/io/source.ts';
+import { quantizedDemoGguf } from '../src/test/quant-fixtures.ts';
 import { openStudio } from './helpers.ts';
 
 const read = (f: string) => new Uint8Array(readFileSync(`public/demo/${f}`));
@@ -26,6 +27,7 @@ const BASE: FuzzBase = {
   tokenizer: read('tokenizer.json'),
   tokenizerConfig: read('tokenizer_config.json'),
   gguf: read('stories260K.gguf'),
+  ggufQuant: new Uint8Array(0), // the quantized demo GGUF, built at the start of the test
   text: readFileSync('public/demo/tinystories-197k.txt', 'utf8').slice(0, 1500),
 };
 const SEED = fuzzSeed(process.env.FUZZ_SEED);
@@ -76,6 +78,7 @@ test(`mutated files on the file inputs show their error in place (seed ${SEED})`
 }) => {
   test.setTimeout(300_000);
   console.log(`fuzz seed ${SEED} (FUZZ_SEED=${SEED} reproduces it)`);
+  BASE.ggufQuant = await quantizedDemoGguf();
   const errors = await pageErrorsOf(page);
   const demo = await openSession(
     Object.entries(baseFiles(BASE, 'safetensors')).map(([n, b]) => bytesSource(n, b)),

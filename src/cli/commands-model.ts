@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expectedTensors, parseHfConfig } from '../io/config.ts';
 import { numel, type WeightDtype } from '../io/dtype.ts';
-import type { OpenedModel } from '../io/model.ts';
+import { storedTypes, type OpenedModel } from '../io/model.ts';
 import { writeSafetensors, type TensorToWrite } from '../io/safetensors.ts';
 import { DEFAULT_SAMPLING, generate } from '../model/generate.ts';
 import { LlamaModel } from '../model/llama.ts';
@@ -80,10 +80,14 @@ export async function info(argv: string[]): Promise<void> {
   const plan = planTraining({ ...run.plan, limits });
   const problems = planProblems(run, plan, limits, budget, given !== null);
   const problem = problems.length ? problems.join(' ') : null;
+  const stored = storedTypes(m.tensors);
+  const dequantized = m.tensors.some((t) => t.stored);
   const out = {
     architecture: c.architecture,
     format: m.format,
     dtypes: m.dtypes,
+    storedTypes: stored,
+    dequantized,
     parameters: m.parameterCount,
     config: c,
     context,
@@ -110,6 +114,14 @@ export async function info(argv: string[]): Promise<void> {
     `  hidden ${c.hidden}, ${c.layers} layers, ${c.heads} heads (${c.kvHeads} kv, head_dim ${c.headDim}), ` +
       `mlp ${c.intermediate}, vocab ${c.vocabSize}, context ${c.maxPositions}, tied ${c.tieWordEmbeddings}`,
   );
+  if (stored.length)
+    console.log(
+      `  stored as ${stored.map((x) => `${x.type} ${formatBytes(x.bytes)}`).join(' · ')}`,
+    );
+  if (dequantized)
+    console.log(
+      '  quantized tensors are dequantized to F32 for the GPU (interim: no quantized kernels yet), so the plan counts 4 bytes a weight',
+    );
   const modules = lora.targets.map((t) => t.replace(/_proj$/, '')).join(',') || 'nothing';
   const also = [lora.trainEmbed && 'embeddings', lora.trainNorm && 'norms'].filter(Boolean);
   const trained = also.length ? ` + ${also.join(' and ')}` : ', embeddings and norms frozen';
@@ -135,7 +147,7 @@ export async function info(argv: string[]): Promise<void> {
  */
 async function openForInfo(
   path: string,
-): Promise<Pick<OpenedModel, 'config' | 'format' | 'dtypes' | 'parameterCount'>> {
+): Promise<Pick<OpenedModel, 'config' | 'format' | 'dtypes' | 'parameterCount' | 'tensors'>> {
   const cfgPath = join(path, 'config.json');
   const weights =
     existsSync(path) &&
@@ -152,6 +164,7 @@ async function openForInfo(
     format: 'safetensors',
     dtypes: [dtype],
     parameterCount: [...expectedTensors(config).values()].reduce((n, shape) => n + numel(shape), 0),
+    tensors: [],
   };
 }
 

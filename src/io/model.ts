@@ -12,13 +12,7 @@ import {
   readGgufTensorRange,
   type GgufTensorInfo,
 } from './gguf.ts';
-import { ggufRotaryRows, type RotaryRows } from './block.ts';
-import {
-  ggufDimsToShape,
-  ggufToHfName,
-  ggufToModelConfig,
-  permuteRotaryRows,
-} from './gguf-llama.ts';
+import { ggufDimsToShape, ggufToHfName, ggufToModelConfig, unpermuteQK } from './gguf-llama.ts';
 import {
   readSafetensorsHeader,
   readShardedSafetensors,
@@ -143,7 +137,6 @@ async function openGguf(
 ): Promise<{ opened: OpenedModel; usedFiles: ByteSource[] }> {
   const gguf = await readGguf(src);
   const config = ggufToModelConfig(src.name, gguf);
-  const arch = archOf(config);
   const tensors: ModelTensor[] = [];
   const unexpected: string[] = [];
   for (const info of gguf.tensors) {
@@ -156,7 +149,7 @@ async function openGguf(
           'the GGUF reader does not apply yet; open the Hugging Face folder of the model instead ' +
           '(its config.json rope_scaling is applied exactly)',
       );
-    const name = ggufToHfName(info.name, arch);
+    const name = ggufToHfName(info.name);
     if (name === null) {
       unexpected.push(info.name);
       continue;
@@ -165,7 +158,14 @@ async function openGguf(
     const type = ggufTensorType(src.name, info);
     const shape = ggufDimsToShape(info.dims);
     // llama GGUFs hold q/k rows in interleaved rotary order; qwen2/qwen3 keep HF's (src/io/arch.ts).
-    const rotary = ggufRotaryRows(arch, config, name);
+    const permuted = archOf(config).ggufPermuteQK;
+    const nHeads = !permuted
+      ? 0
+      : name.endsWith('q_proj.weight')
+        ? config.heads
+        : name.endsWith('k_proj.weight')
+          ? config.kvHeads
+          : 0;
     tensors.push({
       name,
       shape,
@@ -173,14 +173,11 @@ async function openGguf(
       byteLength: ggufReadByteLength(src.name, info),
       ...(type !== dtype && { stored: { type, byteLength: info.byteLength! } }),
       file: src.name,
-      read: () => readGgufRotary(src, info, rotary, shape, dtype),
+      read: () => readGgufQK(src, info, nHeads, shape, dtype),
       // q/k rows are permuted across the whole tensor: those are read whole (they are small).
       readRange: async (offset, length) =>
-        rotary.length
-          ? (await readGgufRotary(src, info, rotary, shape, dtype)).subarray(
-              offset,
-              offset + length,
-            )
+        nHeads
+          ? (await readGgufQK(src, info, nHeads, shape, dtype)).subarray(offset, offset + length)
           : readGgufTensorRange(src, info, offset, length),
     });
   }
@@ -210,16 +207,17 @@ async function openGguf(
   };
 }
 
-/** A GGUF tensor's bytes with its rotated rows (q, k) back in HF rotate-half order. */
-async function readGgufRotary(
+async function readGgufQK(
   src: ByteSource,
   info: GgufTensorInfo,
-  rotary: readonly RotaryRows[],
+  nHeads: number,
   shape: number[],
   dtype: WeightDtype,
 ): Promise<Uint8Array> {
   const bytes = await readGgufTensorBytes(src, info);
-  return permuteRotaryRows(bytes, rotary, shape[1]! * dtypeBytes(dtype), true);
+  if (!nHeads) return bytes;
+  const [rows, cols] = shape as [number, number];
+  return unpermuteQK(bytes, nHeads, rows, cols * dtypeBytes(dtype));
 }
 
 async function openSafetensors(

@@ -1,25 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { firstDifference } from '../test/assets-node.ts';
 import {
-  ggufKvs,
+  dequantizedDemoGguf,
   quantBlocksFixture,
   quantizedDemoGguf,
   quantizedDemoManifest,
 } from '../test/quant-fixtures.ts';
 import { FormatError, UnsupportedModelError } from './errors.ts';
-import {
-  GGML_TYPES,
-  readGguf,
-  readGgufTensorBytes,
-  readGgufTensorRange,
-  type GgufTensorInfo,
-} from './gguf.ts';
+import { GGML_TYPES, readGguf, readGgufTensorBytes, readGgufTensorRange } from './gguf.ts';
 import { writeGguf } from './gguf-writer.ts';
 import { openModel, storedTypes } from './model.ts';
 import { dequantize, QUANT_FORMATS, QUANT_TYPE_IDS, QUANT_TYPES, type QuantType } from './quant.ts';
 import { bytesSource } from './source.ts';
 
-const f32Bytes = (v: Float32Array) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 const asF32 = (b: Uint8Array) => new Float32Array(b.slice().buffer);
 
 describe('dequantizers (fixtures/quant/, gguf-py reference values)', () => {
@@ -211,28 +204,9 @@ describe('openModel: the demo model quantized by gguf-py (legacy types)', () => 
       new Set(['Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1']),
     );
     // The same model as an F32 GGUF of the dequantized values opens to the same tensors.
-    const src = bytesSource('q.gguf', bytes);
-    const g = await readGguf(src);
-    const byName = new Map(manifest.tensors.map((t) => [t.name, t]));
-    const f32 = writeGguf(
-      ggufKvs(g),
-      await Promise.all(
-        g.tensors.map(async (t: GgufTensorInfo) => ({
-          name: t.name,
-          dims: t.dims,
-          type: 0,
-          data: byName.has(t.name)
-            ? f32Bytes(
-                dequantize(
-                  byName.get(t.name)!.type,
-                  bytes.subarray(t.offset, t.offset + t.byteLength!),
-                ).values,
-              )
-            : bytes.subarray(t.offset, t.offset + t.byteLength!),
-        })),
-      ),
-    );
-    const plain = await openModel([bytesSource('stories260K-f32.gguf', f32)]);
+    const plain = await openModel([
+      bytesSource('stories260K-f32.gguf', await dequantizedDemoGguf()),
+    ]);
     expect(quant.dtypes).toEqual(['F32']);
     expect(quant.tensors.map((t) => [t.name, t.shape, t.dtype, t.byteLength])).toEqual(
       plain.tensors.map((t) => [t.name, t.shape, t.dtype, t.byteLength]),

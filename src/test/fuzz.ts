@@ -13,6 +13,7 @@ import { Rng } from '../util/rng.ts';
 export const FUZZ_FORMATS = [
   'safetensors',
   'gguf',
+  'gguf-quant',
   'config',
   'tokenizer',
   'index',
@@ -25,11 +26,12 @@ export type FuzzFormat = (typeof FUZZ_FORMATS)[number];
 
 /** How many of every 32 mutants target each format (sums to 32). */
 const SHARE: Record<FuzzFormat, number> = {
-  safetensors: 6,
-  gguf: 6,
+  safetensors: 5,
+  gguf: 5,
+  'gguf-quant': 4,
   config: 4,
   tokenizer: 4,
-  index: 3,
+  index: 2,
   text: 3,
   'alpaca-json': 2,
   jsonl: 2,
@@ -48,6 +50,11 @@ export interface FuzzBase {
   tokenizerConfig: Uint8Array;
   /** public/demo/stories260K.gguf. */
   gguf: Uint8Array;
+  /**
+   * stories260K quantized to Q8_0/Q4_0/Q4_1/Q5_0/Q5_1 blocks (src/test/quant-fixtures.ts
+   * quantizedDemoGguf, from fixtures/quant/).
+   */
+  ggufQuant: Uint8Array;
   /** A slice of public/demo/tinystories-197k.txt. */
   text: string;
 }
@@ -486,10 +493,21 @@ interface GgufField {
 
 interface GgufLayout {
   fields: GgufField[];
-  /** Tensor infos: where the name's bytes and the offset lie. */
-  tensors: { name: string; nameAt: number; offsetAt: number }[];
+  /** Tensor infos: where the name's bytes, the dims, the ggml type and the offset lie. */
+  tensors: {
+    name: string;
+    nameAt: number;
+    dimsAt: number;
+    dims: number[];
+    typeAt: number;
+    type: number;
+    offsetAt: number;
+    offset: number;
+  }[];
   kvCountAt: number;
   kvEnd: number;
+  /** Where tensor data starts (the end of the tensor infos, aligned to 32). */
+  dataStart: number;
 }
 
 function ggufLayout(b: Uint8Array): GgufLayout {
@@ -543,13 +561,16 @@ function ggufLayout(b: Uint8Array): GgufLayout {
     const nameAt = p + 8;
     const name = str('tensor name');
     const nd = u32(`"${name}" dimension count`);
-    for (let d = 0; d < nd; d++) u64(`"${name}" dimension ${d}`);
-    u32(`"${name}" ggml type`);
+    const dimsAt = p;
+    const dims: number[] = [];
+    for (let d = 0; d < nd; d++) dims.push(u64(`"${name}" dimension ${d}`));
+    const typeAt = p;
+    const type = u32(`"${name}" ggml type`);
     const offsetAt = p;
-    u64(`"${name}" offset`);
-    tensors.push({ name, nameAt, offsetAt });
+    const offset = u64(`"${name}" offset`);
+    tensors.push({ name, nameAt, dimsAt, dims, typeAt, type, offsetAt, offset });
   }
-  return { fields, tensors, kvCountAt, kvEnd };
+  return { fields, tensors, kvCountAt, kvEnd, dataStart: Math.ceil(p / 32) * 32 };
 }
 
 /** A GGUF metadata entry as bytes (key, type, value) for a deeply nested array. */
@@ -648,6 +669,58 @@ function mutateGguf(r: Rng, b: Uint8Array): { bytes: Uint8Array; op: string } {
     return { bytes: out, op: `gguf: a metadata array nested ${depth} deep` };
   }
   return byteMutation(r, b, L.kvEnd + (b.length - L.kvEnd > 4096 ? 4096 : 0));
+}
+
+/** Legacy quantized types by ggml id: bytes per 32-value block and where its f16 scales lie. */
+const QUANT_BLOCKS: Record<number, { bytes: number; scales: number[] }> = {
+  2: { bytes: 18, scales: [0] }, // Q4_0
+  3: { bytes: 20, scales: [0, 2] }, // Q4_1
+  6: { bytes: 22, scales: [0] }, // Q5_0
+  7: { bytes: 24, scales: [0, 2] }, // Q5_1
+  8: { bytes: 34, scales: [0] }, // Q8_0
+};
+
+/**
+ * The quantized GGUF's own mutants: a tensor's ggml type swapped (for another supported, unsupported
+ * or unknown type), a row that is not whole blocks, the file cut inside a tensor's blocks, a block's
+ * f16 scale made infinite or NaN; else any GGUF mutation.
+ */
+function mutateQuantGguf(r: Rng, b: Uint8Array): { bytes: Uint8Array; op: string } {
+  const L = ggufLayout(b);
+  const quant = L.tensors.filter((t) => QUANT_BLOCKS[t.type]);
+  const k = r.int(10);
+  const out = b.slice();
+  const dv = new DataView(out.buffer);
+  if (k <= 1) {
+    const t = pick(r, L.tensors);
+    const x = pick(r, [0, 1, 2, 3, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 20, 23, 30, 34, 35, 39, 99]);
+    dv.setUint32(t.typeAt, x, true);
+    return { bytes: out, op: `gguf-quant: "${t.name}" ggml type ${t.type} := ${x}` };
+  }
+  const t = pick(r, quant);
+  const q = QUANT_BLOCKS[t.type]!;
+  const blocks = t.dims.reduce((a, c) => a * c, 1) / 32;
+  const data = L.dataStart + t.offset;
+  if (k === 2) {
+    const x = t.dims[0]! + pick(r, [-16, -1, 1, 8, 16]);
+    dv.setBigUint64(t.dimsAt, BigInt(x), true);
+    return { bytes: out, op: `gguf-quant: "${t.name}" rows of ${t.dims[0]} := ${x} values` };
+  }
+  if (k === 3) {
+    const at = data + r.int(blocks * q.bytes);
+    return { bytes: b.slice(0, at), op: `gguf-quant: cut at ${at}, inside "${t.name}"'s blocks` };
+  }
+  if (k <= 6) {
+    const i = r.int(blocks);
+    const s = pick(r, q.scales);
+    const h = pick(r, [0x7c00, 0xfc00, 0x7e00, 0xffff, 0x7c01]);
+    dv.setUint16(data + i * q.bytes + s, h, true);
+    return {
+      bytes: out,
+      op: `gguf-quant: "${t.name}" block ${i} scale at +${s} := 0x${h.toString(16)}`,
+    };
+  }
+  return mutateGguf(r, b);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -793,6 +866,8 @@ export function baseFiles(base: FuzzBase, format: FuzzFormat): Record<string, Ui
       return { 'config.json': base.config, 'model.safetensors': base.safetensors, ...tok };
     case 'gguf':
       return { 'stories260K.gguf': base.gguf };
+    case 'gguf-quant':
+      return { 'stories260K-q.gguf': base.ggufQuant };
     case 'index':
       return {
         'config.json': base.config,
@@ -827,6 +902,10 @@ export function makeMutant(base: FuzzBase, seed: number, index: number): Mutant 
     case 'gguf':
       file = 'stories260K.gguf';
       m = mutateGguf(r, files[file]!);
+      break;
+    case 'gguf-quant':
+      file = 'stories260K-q.gguf';
+      m = mutateQuantGguf(r, files[file]!);
       break;
     case 'config':
       file = 'config.json';

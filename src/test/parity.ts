@@ -18,7 +18,13 @@ import {
 } from '../reference/llama.ts';
 import type { KvCache } from '../model/kv-cache.ts';
 import type { LlamaModel } from '../model/llama.ts';
-import type { LlamaParams, RawTensor, WeightSource } from '../model/params.ts';
+import {
+  linearWeightName,
+  loraName,
+  type LlamaParams,
+  type RawTensor,
+  type WeightSource,
+} from '../model/params.ts';
 import {
   LINEAR_NAMES,
   linearPath,
@@ -26,7 +32,7 @@ import {
   type LinearName,
   type LlamaShape,
 } from '../model/types.ts';
-import { biasName, linearWeightName, loraName, qkNormName } from '../io/block.ts';
+import { biasName, qkNormName } from '../io/arch.ts';
 import { cutBlocks, type Dataset } from '../train/data.ts';
 import { cliDefaults, type RunSettings } from '../train/settings.ts';
 import { cappedRuntime } from './gpu.ts';

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readGguf, type GgufFile, type GgufValue } from '../io/gguf.ts';
 import { writeGguf, type GgufKv, type GgufTensorToWrite } from '../io/gguf-writer.ts';
-import { QUANT_TYPE_IDS, type QuantType } from '../io/quant.ts';
+import { dequantize, QUANT_TYPE_IDS, type QuantType } from '../io/quant.ts';
 import { bytesSource } from '../io/source.ts';
 import { assetPath } from './assets-node.ts';
 
@@ -86,4 +86,22 @@ export async function quantizedDemoGguf(): Promise<Uint8Array> {
   const kvs = ggufKvs(g).filter((kv) => kv.key !== 'general.file_type');
   demoCache = writeGguf(kvs, tensors, g.alignment);
   return demoCache;
+}
+
+/**
+ * The same model as quantizedDemoGguf with every quantized tensor replaced by its dequantized values
+ * as F32 (what the loader uploads for the quantized file).
+ */
+export async function dequantizedDemoGguf(): Promise<Uint8Array> {
+  const bytes = await quantizedDemoGguf();
+  const g = await readGguf(bytesSource('q.gguf', bytes));
+  const byName = new Map(quantizedDemoManifest().tensors.map((t) => [t.name, t]));
+  const tensors: GgufTensorToWrite[] = g.tensors.map((t) => {
+    const data = bytes.subarray(t.offset, t.offset + t.byteLength!);
+    const q = byName.get(t.name);
+    if (!q) return { name: t.name, dims: t.dims, type: t.type, data };
+    const v = dequantize(q.type, data).values;
+    return { name: t.name, dims: t.dims, type: 0, data: new Uint8Array(v.buffer) };
+  });
+  return writeGguf(ggufKvs(g), tensors, g.alignment);
 }

@@ -63,6 +63,11 @@ export function ModelPanel() {
                 .map(([d, n]) => `${d} ×${n}`)
                 .join(', ')}
             </dd>
+            <dt>Stored as</dt>
+            <dd aria-label="Stored types">
+              {m.storedTypes.map((s) => `${s.type} ${formatBytes(s.bytes)}`).join(' · ')}
+              {m.dequantized ? ' (dequantized to F32 on upload)' : ''}
+            </dd>
             <dt>Context</dt>
             <dd>{m.contextLength.toLocaleString('en-US')} tokens</dd>
             <dt>Vocabulary</dt>

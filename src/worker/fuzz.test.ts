@@ -12,6 +12,7 @@ import { bytesToF32 } from '../io/dtype.ts';
 import { bytesSource, type ByteSource } from '../io/source.ts';
 import { studioDefaults } from '../train/settings.ts';
 import { assetPath } from '../test/assets-node.ts';
+import { quantizedDemoGguf } from '../test/quant-fixtures.ts';
 import {
   baseFiles,
   DATA_FORMATS,
@@ -40,6 +41,7 @@ const BASE: FuzzBase = {
   tokenizer: read('tokenizer.json'),
   tokenizerConfig: read('tokenizer_config.json'),
   gguf: read('stories260K.gguf'),
+  ggufQuant: await quantizedDemoGguf(),
   // A few stories: enough for blocks of 64 tokens, small enough to tokenize thousands of times.
   text: readFileSync(assetPath('tinystories-197k.txt'), 'utf8').slice(0, 1500),
 };
@@ -126,6 +128,13 @@ async function runMutant(m: Mutant): Promise<{ outcome: string; problem: string 
     } else if (!isErrorKind(e.kind) || e.kind === 'unknown') {
       problem = `${e.name} with kind ${e.kind}`;
       outcome = 'crash';
+    } else if (
+      /gguf-quant: "([^"]+)" block \d+ scale/.test(m.op) &&
+      !e.message.includes(`tensor "${/"([^"]+)"/.exec(m.op)![1]}"`)
+    ) {
+      // A non-finite scale is refused naming its tensor (the HF name is not what the file says).
+      problem = `a non-finite scale refused without naming the tensor: "${e.message}"`;
+      outcome = e.name;
     } else if (e.message.replace(/^[^:]*:/, '').trim().length < 12) {
       problem = `${e.name} with no specific message: "${e.message}"`;
       outcome = e.name;

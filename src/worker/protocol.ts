@@ -42,8 +42,15 @@ export interface ModelSummary {
   format: 'safetensors' | 'gguf';
   architecture: string;
   parameters: number;
-  /** Tensor count per storage dtype, e.g. { F32: 48 }. */
+  /** Tensor count per dtype as read (a quantized GGUF's tensors are read as F32), e.g. { F32: 48 }. */
   dtypes: Record<string, number>;
+  /**
+   * Bytes per type as the file stores the weights, largest first (a quantized GGUF's ggml types, e.g.
+   * Q4_K, Q6_K, F32; else the dtypes).
+   */
+  storedTypes: { type: string; bytes: number }[];
+  /** Whether quantized tensors are dequantized to f32 for the GPU (the interim path, issue 26 item 2). */
+  dequantized: boolean;
   /** The model's own context (max_position_embeddings, or the trained context when known). */
   contextLength: number;
   /** The target context a run starts from: 4× the native context, within what the model's RoPE allows. */
@@ -55,7 +62,7 @@ export interface ModelSummary {
   kvHeads: number;
   intermediateSize: number;
   tiedEmbeddings: boolean;
-  /** Bytes of weights as stored. */
+  /** Bytes of weights as stored in the file. */
   weightBytes: number;
   files: string[];
   missingFiles: string[];

@@ -5,7 +5,7 @@
 import type { AdapterSummary } from '../engine/device.ts';
 import { linearShape, trainedTensorShapes, type ModelConfig } from '../io/config.ts';
 import { numel, storedWeightBytes } from '../io/dtype.ts';
-import { createTokenizer, openModel, type OpenedModel } from '../io/model.ts';
+import { createTokenizer, openModel, storedTypes, type OpenedModel } from '../io/model.ts';
 import { baseName, readJson, readText, type ByteSource } from '../io/source.ts';
 import type { Tokenizer } from '../io/tokenizer.ts';
 import { defaultTargetContext, ropeProblem, type LoraSettings } from '../model/longlora.ts';
@@ -84,12 +84,20 @@ export function modelSummary(m: LoadedModel): ModelSummary {
     notes.push(
       `The model already uses ${c.ropeScaling.type} RoPE scaling ×${c.ropeScaling.factor}.`,
     );
+  const stored = storedTypes(o.tensors);
+  const dequantized = o.tensors.some((t) => t.stored);
+  if (dequantized)
+    notes.push(
+      'Quantized weights are dequantized to f32 for the GPU for now (4 bytes a parameter; the plan counts them so): training on quantized blocks is not implemented yet.',
+    );
   return {
     name: m.name,
     format: o.format,
     architecture: c.architecture,
     parameters: o.parameterCount,
     dtypes,
+    storedTypes: stored,
+    dequantized,
     contextLength: c.maxPositions,
     defaultContext: defaultTargetContext(c),
     vocabSize: c.vocabSize,
@@ -99,7 +107,7 @@ export function modelSummary(m: LoadedModel): ModelSummary {
     kvHeads: c.kvHeads,
     intermediateSize: c.intermediate,
     tiedEmbeddings: c.tieWordEmbeddings,
-    weightBytes: o.tensors.reduce((n, t) => n + t.byteLength, 0),
+    weightBytes: stored.reduce((n, s) => n + s.bytes, 0),
     files: [...new Set(o.tensors.map((t) => t.file))],
     missingFiles: o.missing,
     unexpectedFiles: o.unexpected,
