@@ -3,10 +3,10 @@ import {
   archByHfName,
   archByModelType,
   archOf,
-  biasName,
-  qkNormName,
   SUPPORTED_ARCHITECTURES,
+  type LinearName,
 } from './arch.ts';
+import { expectedTensors, fewestTensors, globalName, linearSpec, moduleName } from './block.ts';
 import { describeValue, FormatError, UnsupportedModelError } from './errors.ts';
 
 export { SUPPORTED_ARCHITECTURES } from './arch.ts';
@@ -130,9 +130,11 @@ export function parseHfConfig(json: unknown, file = 'config.json'): ModelConfig 
   } else if (typeof c.sliding_window === 'number' && c.use_sliding_window !== false) {
     slidingWindow = c.sliding_window;
   }
-  const act = c.hidden_act ?? c.hidden_activation ?? 'silu';
-  if (act !== 'silu')
-    unsupported(`activation ${describeValue(act)} is not supported (only silu / SwiGLU)`);
+  const act = c.hidden_act ?? c.hidden_activation ?? arch.activation;
+  if (act !== arch.activation)
+    unsupported(
+      `activation ${describeValue(act)} is not supported (only ${arch.activation} / SwiGLU)`,
+    );
 
   const hidden = int('hidden_size');
   const heads = int('num_attention_heads');
@@ -275,117 +277,29 @@ export function modelConfigToHfJson(c: ModelConfig): Json {
     rope_theta: c.ropeTheta,
     rope_scaling: rope,
     tie_word_embeddings: c.tieWordEmbeddings,
-    hidden_act: 'silu',
+    hidden_act: arch.activation,
     bos_token_id: c.bosId,
     eos_token_id: c.eosIds.length > 1 ? c.eosIds : c.eosId,
     torch_dtype: c.torchDtype ?? 'float32',
   };
 }
 
-/** The seven linear layers of a decoder block, by their Hugging Face names. */
-export const LINEAR_NAMES = [
-  'q_proj',
-  'k_proj',
-  'v_proj',
-  'o_proj',
-  'gate_proj',
-  'up_proj',
-  'down_proj',
-] as const;
-export type LinearName = (typeof LINEAR_NAMES)[number];
+export {
+  expectedTensors,
+  isLinearName,
+  LINEAR_NAMES,
+  linearPath,
+  linearShape,
+  trainedTensorShapes,
+  type LinearName,
+} from './block.ts';
 
-/** Whether `x` names one of the seven linear layers. */
-export function isLinearName(x: unknown): x is LinearName {
-  return typeof x === 'string' && (LINEAR_NAMES as readonly string[]).includes(x);
-}
-
-const ATTENTION_LINEARS: readonly LinearName[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj'];
-
-/** The module path of a linear inside a layer (`self_attn.q_proj`, `mlp.up_proj`). */
-export function linearPath(name: LinearName): string {
-  return ATTENTION_LINEARS.includes(name) ? `self_attn.${name}` : `mlp.${name}`;
-}
-
-/** [out, in] of a linear layer's weight. */
-export function linearShape(
-  c: Pick<ModelConfig, 'heads' | 'kvHeads' | 'headDim' | 'hidden' | 'intermediate'>,
-  name: LinearName,
-): [number, number] {
-  const q = c.heads * c.headDim;
-  const kv = c.kvHeads * c.headDim;
-  switch (name) {
-    case 'q_proj':
-      return [q, c.hidden];
-    case 'k_proj':
-    case 'v_proj':
-      return [kv, c.hidden];
-    case 'o_proj':
-      return [c.hidden, q];
-    case 'gate_proj':
-    case 'up_proj':
-      return [c.intermediate, c.hidden];
-    case 'down_proj':
-      return [c.hidden, c.intermediate];
-  }
-}
-
-/** What the norm and embedding tensors' names and shapes depend on. */
-type NormShape = Pick<ModelConfig, 'vocabSize' | 'hidden' | 'layers' | 'headDim' | 'qkNorm'>;
-
-/**
- * A layer's RMSNorm weights with their shapes, in checkpoint order: the per-head q/k norms when the
- * architecture has them (arch.ts `qkNorm`, Qwen3), then the input and post-attention norms.
- */
-function layerNorms(c: NormShape, i: number): [string, number[]][] {
-  return [
-    ...(c.qkNorm
-      ? ([
-          [qkNormName(i, 'q'), [c.headDim]],
-          [qkNormName(i, 'k'), [c.headDim]],
-        ] as [string, number[]][])
-      : []),
-    [`model.layers.${i}.input_layernorm.weight`, [c.hidden]],
-    [`model.layers.${i}.post_attention_layernorm.weight`, [c.hidden]],
-  ];
-}
-
-/**
- * The full tensors LoRA+ trains besides the LoRA pairs, with their HF shapes: the embedding
- * (`trainEmbed`) and every RMSNorm weight of the architecture (`trainNorm`: each layer's, Qwen3's
- * q/k norms included, and the final norm) — the same names expectedTensors lists.
- */
-export function trainedTensorShapes(
-  c: NormShape,
-  t: { trainEmbed: boolean; trainNorm: boolean },
-): Map<string, number[]> {
-  const m = new Map<string, number[]>();
-  if (t.trainEmbed) m.set('model.embed_tokens.weight', [c.vocabSize, c.hidden]);
-  if (t.trainNorm) {
-    for (let i = 0; i < c.layers; i++) for (const [n, shape] of layerNorms(c, i)) m.set(n, shape);
-    m.set('model.norm.weight', [c.hidden]);
-  }
-  return m;
-}
-
-/** Every tensor a checkpoint with this config must hold, with its HF shape (biases and q/k norms per its architecture). */
-export function expectedTensors(c: ModelConfig): Map<string, number[]> {
-  const m = new Map<string, number[]>();
-  m.set('model.embed_tokens.weight', [c.vocabSize, c.hidden]);
-  for (let i = 0; i < c.layers; i++) {
-    for (const mod of LINEAR_NAMES) {
-      m.set(`model.layers.${i}.${linearPath(mod)}.weight`, linearShape(c, mod));
-    }
-    for (const mod of c.biases) m.set(biasName(i, linearPath(mod)), [linearShape(c, mod)[0]]);
-    for (const [n, shape] of layerNorms(c, i)) m.set(n, shape);
-  }
-  m.set('model.norm.weight', [c.hidden]);
-  if (!c.tieWordEmbeddings) m.set('lm_head.weight', [c.vocabSize, c.hidden]);
-  return m;
-}
-
-/** Tensors that may appear without being used (old checkpoints keep rotary buffers; tied models may still store lm_head). */
+/** Tensors that may appear without being used (old checkpoints keep rotary buffers; tied models may still store the output layer). */
 function ignorable(c: ModelConfig, name: string): boolean {
-  return name.endsWith('rotary_emb.inv_freq') || (c.tieWordEmbeddings && name === 'lm_head.weight');
+  return (
+    name.endsWith('rotary_emb.inv_freq') ||
+    (c.tieWordEmbeddings && name === globalName(archOf(c), 'lmHead'))
+  );
 }
 
 /**
@@ -418,17 +332,22 @@ export function checkWeightsAgainstConfig(
   tensors: readonly { name: string; shape: readonly number[] }[],
   file = 'weights',
 ): { unexpected: string[] } {
+  const arch = archOf(config);
   // A config claiming more layers than there are tensors is refused before listing what it expects
   // (a corrupt num_hidden_layers of 2^53 would otherwise build a map of 2^56 names).
   if (config.layers > tensors.length)
     throw new FormatError(
       file,
-      `weights do not match the config: ${config.layers} layers need ${9 * config.layers + 2} or more tensors, the weights hold ${tensors.length}`,
+      `weights do not match the config: ${config.layers} layers need ${fewestTensors(arch, config.layers)} or more tensors, the weights hold ${tensors.length}`,
     );
   const expected = expectedTensors(config);
   const found = new Map(tensors.map((t) => [t.name, t.shape]));
+  // A bias on an attention projection the architecture has none for is an unsupported model.
+  const attentionBias = arch.layout.layer
+    .filter((t) => t.linears?.every((n) => linearSpec(n).sublayer === 'attention'))
+    .map((t) => `.${moduleName(t.hf)}.bias`);
   const bias = tensors.find(
-    (t) => /\.(q_proj|k_proj|v_proj|o_proj)\.bias$/.test(t.name) && !expected.has(t.name),
+    (t) => attentionBias.some((b) => t.name.endsWith(b)) && !expected.has(t.name),
   );
   if (bias)
     throw new UnsupportedModelError(

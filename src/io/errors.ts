@@ -19,7 +19,7 @@ export class UnsupportedModelError extends FormatError {
 
 /**
  * An adapter (a PEFT folder, `--adapter`, `--init-adapter`) that does not fit the model it is used
- * with, or trains something this studio does not (an lm_head, a module it has no LoRA for).
+ * with, or trains something this studio does not (the output layer, a module it has no LoRA for).
  */
 export class AdapterError extends FormatError {
   override readonly kind: ErrorKind = 'adapter';

@@ -4,13 +4,20 @@
  * a tokenizer copied from a source GGUF or built from tokenizer.json. The file is produced as a
  * header followed by one tensor at a time, so a caller streams it to disk without holding it.
  */
-import { archOf, biasName, qkNormName } from './arch.ts';
-import { linearPath, linearShape, type LinearName, type ModelConfig } from './config.ts';
+import { archOf } from './arch.ts';
+import {
+  ggufExportOrder,
+  ggufRotaryRows,
+  ggufRotaryRowsOfLinear,
+  linearShape,
+  linearWeightName,
+} from './block.ts';
+import type { ModelConfig } from './config.ts';
 import { bytesToF32, f32ToBytes, numel } from './dtype.ts';
 import { AdapterError, FormatError, GgufExportError, LoraGgufTrainedError } from './errors.ts';
 import type { GgufFile } from './gguf.ts';
 import { bpePreName } from './gguf-bpe.ts';
-import { hfToGgufName, permuteQK } from './gguf-llama.ts';
+import { hfToGgufName, permuteRotaryRows } from './gguf-llama.ts';
 import { ggufHeader, ggufPadding, type GgufKv } from './gguf-writer.ts';
 import type { OpenedModel, TokenizerSource } from './model.ts';
 import { loraScaling, type ReadAdapter } from './peft.ts';
@@ -89,9 +96,6 @@ export interface GgufExport {
 }
 
 const ALIGNMENT = 32;
-
-const linearWeightName = (layer: number, module: LinearName): string =>
-  `model.layers.${layer}.${linearPath(module)}.weight`;
 
 function planExport(kvs: GgufKv[], tensors: GgufStreamTensor[]): GgufExport {
   const { header, fileBytes } = ggufHeader(kvs, tensors, ALIGNMENT);
@@ -446,32 +450,16 @@ export function mergedGguf(input: MergedGgufInput): GgufExport {
   const config = model.config;
   const shapes = new Map(model.tensors.map((t) => [t.name, t.shape]));
   if (adapter) checkAdapterShapes(config, adapter, shapes);
+  const arch = archOf(config);
   const trained = new Map((adapter?.trained ?? []).map((t) => [t.name, t]));
   const lora = new Map(
-    (adapter?.lora ?? []).map((l) => [linearWeightName(l.layer, l.module as LinearName), l]),
+    (adapter?.lora ?? []).map((l) => [linearWeightName(l.layer, l.module, arch), l]),
   );
   const scaling = adapter ? loraScaling(adapter.alpha, adapter.r) : 0;
   const byName = new Map(model.tensors.map((t) => [t.name, t]));
-  const order = ['model.embed_tokens.weight', 'model.norm.weight'];
-  if (!config.tieWordEmbeddings) order.push('lm_head.weight');
-  for (let i = 0; i < config.layers; i++) {
-    for (const n of [
-      'input_layernorm',
-      'self_attn.q_proj',
-      'self_attn.k_proj',
-      'self_attn.v_proj',
-      'self_attn.o_proj',
-      'post_attention_layernorm',
-      'mlp.gate_proj',
-      'mlp.up_proj',
-      'mlp.down_proj',
-    ])
-      order.push(`model.layers.${i}.${n}.weight`);
-    // The architecture's biases (Qwen2) and per-head q/k norms (Qwen3, trained ones substituted).
-    for (const n of config.biases) order.push(biasName(i, linearPath(n)));
-    if (config.qkNorm) order.push(qkNormName(i, 'q'), qkNormName(i, 'k'));
-  }
-  const permute = archOf(config).ggufPermuteQK;
+  // The block's tensors in llama.cpp's order, with the architecture's biases (Qwen2) and per-head
+  // q/k norms (Qwen3, trained ones substituted).
+  const order = ggufExportOrder(config, arch);
   const tensors: GgufStreamTensor[] = [];
   if (input.rope.kind === 'freqs') {
     const f = input.rope.factors;
@@ -490,7 +478,7 @@ export function mergedGguf(input: MergedGgufInput): GgufExport {
     const type = oneD ? GGML.f32 : GGML[dtype];
     const n = numel(src.shape);
     tensors.push({
-      name: hfToGgufName(hf)!,
+      name: hfToGgufName(hf, arch)!,
       dims: [...src.shape].reverse(),
       type,
       byteLength: n * DTYPE_BYTES[oneD ? 'f32' : dtype],
@@ -518,13 +506,7 @@ export function mergedGguf(input: MergedGgufInput): GgufExport {
           }
         }
         // llama's q/k rows go to interleaved rotary order; qwen2/qwen3 keep Hugging Face's.
-        if (
-          permute &&
-          (hf.endsWith('self_attn.q_proj.weight') || hf.endsWith('self_attn.k_proj.weight'))
-        ) {
-          const heads = hf.includes('q_proj') ? config.heads : config.kvHeads;
-          values = permuteQK(values, heads, src.shape[0]!, src.shape[1]!);
-        }
+        values = permuteRotaryRows(values, ggufRotaryRows(arch, config, hf), src.shape[1]!);
         return toType(values, dtype, oneD);
       },
     });
@@ -542,7 +524,7 @@ export function mergedGguf(input: MergedGgufInput): GgufExport {
 
 /**
  * A llama.cpp LoRA adapter GGUF (general.type "adapter", adapter.type "lora", adapter.lora.alpha):
- * `blk.N.attn_q.weight.lora_a` [r, in] and `.lora_b` [out, r] in f32, q/k B rows permuted as the
+ * `<GGUF weight name>.lora_a` [r, in] and `.lora_b` [out, r] in f32, q/k B rows permuted as the
  * base GGUF's rows are. llama.cpp scales by alpha / r as PEFT does. An adapter with trained
  * embeddings or norms is refused: llama.cpp adapters carry only LoRA pairs.
  */
@@ -557,19 +539,14 @@ export function loraAdapterGguf(config: ModelConfig, a: ReadAdapter, name: strin
     throw new FormatError('adapter_model.safetensors', 'the adapter holds no LoRA pairs');
   const shapes = new Map<string, number[]>();
   checkAdapterShapes(config, a, shapes);
+  const arch = archOf(config);
   const sorted = [...a.lora].sort((x, y) => x.layer - y.layer || x.module.localeCompare(y.module));
   const tensors: GgufStreamTensor[] = [];
   for (const l of sorted) {
     const [out, inF] = linearShape(config, l.module);
-    const gguf = hfToGgufName(linearWeightName(l.layer, l.module))!;
+    const gguf = hfToGgufName(linearWeightName(l.layer, l.module, arch), arch)!;
     const r = a.r;
-    const permuted = !archOf(config).ggufPermuteQK
-      ? l.B
-      : l.module === 'q_proj'
-        ? permuteQK(l.B, config.heads, out, r)
-        : l.module === 'k_proj'
-          ? permuteQK(l.B, config.kvHeads, out, r)
-          : l.B;
+    const permuted = permuteRotaryRows(l.B, ggufRotaryRowsOfLinear(arch, config, l.module), r);
     tensors.push(
       {
         name: `${gguf}.lora_a`,
@@ -588,7 +565,7 @@ export function loraAdapterGguf(config: ModelConfig, a: ReadAdapter, name: strin
     );
   }
   const kvs: GgufKv[] = [
-    { key: 'general.architecture', type: 'string', value: archOf(config).ggufArch },
+    { key: 'general.architecture', type: 'string', value: arch.ggufArch },
     { key: 'general.type', type: 'string', value: 'adapter' },
     { key: 'general.name', type: 'string', value: name },
     { key: 'adapter.type', type: 'string', value: 'lora' },

@@ -2,42 +2,14 @@
  * GGUF models of the supported architectures (llama, qwen2, qwen3: src/io/arch.ts): tensor names to
  * Hugging Face names, dims to HF shapes, q/k row order, config.
  */
-import { ARCHITECTURES, archByGguf, GGUF_LAYER_NAMES } from './arch.ts';
+import { ARCHITECTURES, archByGguf } from './arch.ts';
+import { globalName, hfToGgufName, type RotaryRows } from './block.ts';
 import { checkHeadDim, type ModelConfig } from './config.ts';
 import { FormatError, UnsupportedModelError } from './errors.ts';
 import { metadataNumber as num, type GgufFile } from './gguf.ts';
 import { InternalError } from '../util/errors.ts';
 
-const LAYER_NAMES = GGUF_LAYER_NAMES;
-const GLOBAL_NAMES: Record<string, string> = {
-  token_embd: 'model.embed_tokens',
-  output_norm: 'model.norm',
-  output: 'lm_head',
-};
-
-/** Maps a GGUF tensor name to its Hugging Face name (null when it has no HF counterpart, e.g. rope_freqs). */
-export function ggufToHfName(name: string): string | null {
-  const m = /^blk\.(\d+)\.([a-z_]+)\.(weight|bias)$/.exec(name);
-  if (m) {
-    const hf = LAYER_NAMES[m[2]!];
-    return hf ? `model.layers.${m[1]}.${hf}.${m[3]}` : null;
-  }
-  const g = /^([a-z_]+)\.(weight|bias)$/.exec(name);
-  const hf = g ? GLOBAL_NAMES[g[1]!] : undefined;
-  return hf ? `${hf}.${g![2]}` : null;
-}
-
-/** Maps a Hugging Face tensor name to its GGUF name (the inverse of ggufToHfName). */
-export function hfToGgufName(name: string): string | null {
-  const m = /^model\.layers\.(\d+)\.(.+)\.(weight|bias)$/.exec(name);
-  if (m) {
-    const entry = Object.entries(LAYER_NAMES).find(([, hf]) => hf === m[2]);
-    return entry ? `blk.${m[1]}.${entry[0]}.${m[3]}` : null;
-  }
-  const g = /^(.+)\.(weight|bias)$/.exec(name);
-  const entry = g ? Object.entries(GLOBAL_NAMES).find(([, hf]) => hf === g[1]) : undefined;
-  return entry ? `${entry[0]}.${g![2]}` : null;
-}
+export { ggufToHfName, hfToGgufName } from './block.ts';
 
 /** GGUF dims (fastest first) → HF shape (slowest first). */
 export function ggufDimsToShape(dims: readonly number[]): number[] {
@@ -94,6 +66,29 @@ export function permuteQK<T extends Rows>(data: T, nHeads: number, rows: number,
   return reorderRows(data, nHeads, rows, cols, false);
 }
 
+/**
+ * permuteQK (or, `inverse`, unpermuteQK) over the rotated rows of a stored tensor of `cols` columns
+ * (block.ts ggufRotaryRows: q's and k's rows, or a fused tensor's q and k parts); the other rows are
+ * kept. Returns `data` itself when no rows rotate.
+ */
+export function permuteRotaryRows<T extends Rows>(
+  data: T,
+  rotary: readonly RotaryRows[],
+  cols: number,
+  inverse = false,
+): T {
+  if (!rotary.length) return data;
+  const whole =
+    rotary.length === 1 && rotary[0]!.row0 === 0 && rotary[0]!.rows * cols === data.length;
+  if (whole) return reorderRows(data, rotary[0]!.heads, rotary[0]!.rows, cols, inverse);
+  const out = data.slice() as T;
+  for (const r of rotary) {
+    const part = data.subarray(r.row0 * cols, (r.row0 + r.rows) * cols) as T;
+    out.set(reorderRows(part, r.heads, r.rows, cols, inverse), r.row0 * cols);
+  }
+  return out;
+}
+
 /** The shortest decimal that rounds to the same f32 (GGUF stores 1e-5 as 9.99999974e-6). */
 export function shortestF32(x: number): number {
   for (let p = 1; p < 10; p++) {
@@ -130,7 +125,8 @@ export function ggufToModelConfig(file: string, gguf: GgufFile): ModelConfig {
   const hidden = need('embedding_length');
   const heads = need('attention.head_count');
   const tokens = md['tokenizer.ggml.tokens'];
-  const embd = gguf.tensors.find((t) => t.name === 'token_embd.weight');
+  const embdName = hfToGgufName(globalName(arch, 'embed'), arch);
+  const embd = gguf.tensors.find((t) => t.name === embdName);
   const vocabSize =
     num(md, `${p}.vocab_size`) ?? (Array.isArray(tokens) ? tokens.length : embd?.dims[1]);
   if (vocabSize === undefined) throw new FormatError(file, 'cannot tell the vocabulary size');
@@ -167,7 +163,9 @@ export function ggufToModelConfig(file: string, gguf: GgufFile): ModelConfig {
     ropeTheta: shortestF32(num(md, `${p}.rope.freq_base`) ?? arch.defaults.ropeTheta),
     maxPositions: need('context_length'),
     ropeScaling,
-    tieWordEmbeddings: !gguf.tensors.some((t) => t.name === 'output.weight'),
+    tieWordEmbeddings: !gguf.tensors.some(
+      (t) => t.name === hfToGgufName(globalName(arch, 'lmHead'), arch),
+    ),
     bosId: num(md, 'tokenizer.ggml.bos_token_id') ?? 1,
     eosId: num(md, 'tokenizer.ggml.eos_token_id') ?? 2,
     eosIds: [num(md, 'tokenizer.ggml.eos_token_id') ?? 2],

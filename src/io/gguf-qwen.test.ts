@@ -15,7 +15,7 @@ import { qwenStyleTokenizerFiles } from '../test/bpe-train.ts';
 import { tinyHfFolder, TINY_MODELS } from '../test/fixtures.ts';
 import { llamaCpp, loadLlamaCpp } from '../test/llama-cpp.ts';
 import { Rng } from '../util/rng.ts';
-import { qkNormName } from './arch.ts';
+import { qkNormName } from './block.ts';
 import type { ModelConfig } from './config.ts';
 import { bytesToF32 } from './dtype.ts';
 import { readGguf } from './gguf.ts';

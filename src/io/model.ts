@@ -12,7 +12,13 @@ import {
   readGgufTensorRange,
   type GgufTensorInfo,
 } from './gguf.ts';
-import { ggufDimsToShape, ggufToHfName, ggufToModelConfig, unpermuteQK } from './gguf-llama.ts';
+import { ggufRotaryRows, type RotaryRows } from './block.ts';
+import {
+  ggufDimsToShape,
+  ggufToHfName,
+  ggufToModelConfig,
+  permuteRotaryRows,
+} from './gguf-llama.ts';
 import {
   readSafetensorsHeader,
   readShardedSafetensors,
@@ -137,6 +143,7 @@ async function openGguf(
 ): Promise<{ opened: OpenedModel; usedFiles: ByteSource[] }> {
   const gguf = await readGguf(src);
   const config = ggufToModelConfig(src.name, gguf);
+  const arch = archOf(config);
   const tensors: ModelTensor[] = [];
   const unexpected: string[] = [];
   for (const info of gguf.tensors) {
@@ -149,7 +156,7 @@ async function openGguf(
           'the GGUF reader does not apply yet; open the Hugging Face folder of the model instead ' +
           '(its config.json rope_scaling is applied exactly)',
       );
-    const name = ggufToHfName(info.name);
+    const name = ggufToHfName(info.name, arch);
     if (name === null) {
       unexpected.push(info.name);
       continue;
@@ -158,14 +165,7 @@ async function openGguf(
     const type = ggufTensorType(src.name, info);
     const shape = ggufDimsToShape(info.dims);
     // llama GGUFs hold q/k rows in interleaved rotary order; qwen2/qwen3 keep HF's (src/io/arch.ts).
-    const permuted = archOf(config).ggufPermuteQK;
-    const nHeads = !permuted
-      ? 0
-      : name.endsWith('q_proj.weight')
-        ? config.heads
-        : name.endsWith('k_proj.weight')
-          ? config.kvHeads
-          : 0;
+    const rotary = ggufRotaryRows(arch, config, name);
     tensors.push({
       name,
       shape,
@@ -173,11 +173,14 @@ async function openGguf(
       byteLength: ggufReadByteLength(src.name, info),
       ...(type !== dtype && { stored: { type, byteLength: info.byteLength! } }),
       file: src.name,
-      read: () => readGgufQK(src, info, nHeads, shape, dtype),
+      read: () => readGgufRotary(src, info, rotary, shape, dtype),
       // q/k rows are permuted across the whole tensor: those are read whole (they are small).
       readRange: async (offset, length) =>
-        nHeads
-          ? (await readGgufQK(src, info, nHeads, shape, dtype)).subarray(offset, offset + length)
+        rotary.length
+          ? (await readGgufRotary(src, info, rotary, shape, dtype)).subarray(
+              offset,
+              offset + length,
+            )
           : readGgufTensorRange(src, info, offset, length),
     });
   }
@@ -207,17 +210,16 @@ async function openGguf(
   };
 }
 
-async function readGgufQK(
+/** A GGUF tensor's bytes with its rotated rows (q, k) back in HF rotate-half order. */
+async function readGgufRotary(
   src: ByteSource,
   info: GgufTensorInfo,
-  nHeads: number,
+  rotary: readonly RotaryRows[],
   shape: number[],
   dtype: WeightDtype,
 ): Promise<Uint8Array> {
   const bytes = await readGgufTensorBytes(src, info);
-  if (!nHeads) return bytes;
-  const [rows, cols] = shape as [number, number];
-  return unpermuteQK(bytes, nHeads, rows, cols * dtypeBytes(dtype));
+  return permuteRotaryRows(bytes, rotary, shape[1]! * dtypeBytes(dtype), true);
 }
 
 async function openSafetensors(

@@ -1,14 +1,19 @@
 /** PEFT / LongLoRA adapter export and import (pure functions over file bytes), and zipping. */
 import { unzipSync, zipSync } from 'fflate';
+import { archOf, type Architecture } from './arch.ts';
 import {
+  adaptedModule,
+  globalName,
   isLinearName,
+  linearOfModule,
   linearPath,
   linearShape,
-  modelConfigToHfJson,
-  parseRopeScaling,
+  loraName,
+  moduleName,
+  trainedTensorShapes,
   type LinearName,
-  type ModelConfig,
-} from './config.ts';
+} from './block.ts';
+import { modelConfigToHfJson, parseRopeScaling, type ModelConfig } from './config.ts';
 import { bytesToF32 } from './dtype.ts';
 import { AdapterError, FormatError } from './errors.ts';
 import {
@@ -30,7 +35,7 @@ export interface LoraWeights {
   B: Float32Array;
 }
 
-/** A trained full tensor (embed_tokens or an RMSNorm weight) under its plain HF name. */
+/** A trained full tensor (the embedding or an RMSNorm weight) under its plain HF name. */
 export interface TrainedTensor {
   name: string;
   shape: number[];
@@ -65,17 +70,24 @@ export function loraScaling(alpha: number, r: number): number {
   return alpha / r;
 }
 
-/** Which PEFT modules_to_save entries cover these trained tensors (PEFT matches by name suffix). */
-function modulesToSave(trained: TrainedTensor[]): string[] {
+/**
+ * Which PEFT modules_to_save entries cover these trained tensors: the embedding's, the final norm's
+ * and the output layer's module names (PEFT matches by name suffix, so the final norm's `norm`
+ * covers every layer norm too).
+ */
+function modulesToSave(
+  config: ModelConfig,
+  arch: Architecture,
+  trained: TrainedTensor[],
+): string[] {
+  const norms = trainedTensorShapes(config, { trainEmbed: false, trainNorm: true }, arch);
   const out: string[] = [];
-  if (trained.some((t) => t.name.includes('embed_tokens'))) out.push('embed_tokens');
-  if (trained.some((t) => t.name.endsWith('norm.weight'))) out.push('norm');
-  if (trained.some((t) => t.name === 'lm_head.weight')) out.push('lm_head');
+  const has = (which: 'embed' | 'lmHead') =>
+    trained.some((t) => t.name === globalName(arch, which));
+  if (has('embed')) out.push(moduleName(arch.layout.embed.hf));
+  if (trained.some((t) => norms.has(t.name))) out.push(moduleName(arch.layout.norm.hf));
+  if (has('lmHead')) out.push(moduleName(arch.layout.lmHead.hf));
   return out;
-}
-
-function loraName(l: { layer: number; module: LinearName }, ab: 'A' | 'B'): string {
-  return `${PREFIX}model.layers.${l.layer}.${linearPath(l.module)}.lora_${ab}.weight`;
 }
 
 /** How the README names the positions the adapter was trained with. */
@@ -149,7 +161,8 @@ torchrun --nproc_per_node=8 fine-tune.py --model_name_or_path ./merged --bf16 Tr
 /** Builds the exported adapter's files: adapter_config.json, adapter_model.safetensors, trainable_params.bin and .safetensors, config.json, README.md. */
 export function buildAdapterFiles(a: AdapterArgs): Record<string, Uint8Array> {
   const enc = new TextEncoder();
-  const mts = modulesToSave(a.trained);
+  const arch = archOf(a.config);
+  const mts = modulesToSave(a.config, arch, a.trained);
   const adapterTensors: TensorToWrite[] = [];
   for (const l of [...a.lora].sort(
     (x, y) => x.layer - y.layer || a.targets.indexOf(x.module) - a.targets.indexOf(y.module),
@@ -164,8 +177,16 @@ export function buildAdapterFiles(a: AdapterArgs): Record<string, Uint8Array> {
         `layer ${l.layer} ${l.module}: A must be [${a.r}, ${inp}] and B [${out}, ${a.r}]`,
       );
     }
-    adapterTensors.push({ name: loraName(l, 'A'), dtype: 'F32', shape: [a.r, inp], data: l.A });
-    adapterTensors.push({ name: loraName(l, 'B'), dtype: 'F32', shape: [out, a.r], data: l.B });
+    for (const [ab, shape, data] of [
+      ['A', [a.r, inp], l.A],
+      ['B', [out, a.r], l.B],
+    ] as const)
+      adapterTensors.push({
+        name: PREFIX + loraName(l.layer, l.module, ab, arch),
+        dtype: 'F32',
+        shape: [...shape],
+        data,
+      });
   }
   for (const t of a.trained)
     adapterTensors.push({ name: PREFIX + t.name, dtype: 'F32', shape: t.shape, data: t.data });
@@ -183,7 +204,8 @@ export function buildAdapterFiles(a: AdapterArgs): Record<string, Uint8Array> {
     r: a.r,
     lora_alpha: a.alpha,
     lora_dropout: 0,
-    target_modules: a.targets,
+    // PEFT's module names of the targets (the graph's names, unless the layout renames them).
+    target_modules: a.targets.map((t) => (isLinearName(t) ? moduleName(linearPath(t, arch)) : t)),
     bias: 'none',
     fan_in_fan_out: false,
     inference_mode: true,
@@ -249,17 +271,17 @@ export async function readAdapter(files: Record<string, Uint8Array>): Promise<Re
   const trained: TrainedTensor[] = [];
   for (const t of header.tensors) {
     const data = bytesToF32(await readTensorBytes(src, t), t.dtype);
-    const m =
-      /^base_model\.model\.model\.layers\.(\d+)\.(?:self_attn|mlp)\.(\w+)\.lora_([AB])(?:\.default)?\.weight$/.exec(
-        t.name,
-      );
-    if (m) {
-      const module = m[2];
-      if (!isLinearName(module))
-        throw new AdapterError(src.name, `"${t.name}" adapts an unknown module ${module}`);
-      const key = `${m[1]}.${module}`;
-      const p = pairs.get(key) ?? { layer: Number(m[1]), module };
-      p[m[3] as 'A' | 'B'] = data;
+    const m = t.name.startsWith(PREFIX)
+      ? /^(.+)\.lora_([AB])(?:\.default)?\.weight$/.exec(t.name.slice(PREFIX.length))
+      : null;
+    const at = m ? adaptedModule(m[1]!) : null;
+    if (at) {
+      const module = linearOfModule(at.module);
+      if (!module)
+        throw new AdapterError(src.name, `"${t.name}" adapts an unknown module ${at.module}`);
+      const key = `${at.layer}.${module}`;
+      const p = pairs.get(key) ?? { layer: at.layer, module };
+      p[m![2] as 'A' | 'B'] = data;
       pairs.set(key, p);
     } else if (t.name.startsWith(PREFIX)) {
       trained.push({ name: t.name.slice(PREFIX.length), shape: t.shape, data });

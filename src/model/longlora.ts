@@ -11,6 +11,7 @@ import {
   type ModelConfig,
   type RopeScaling,
 } from '../io/config.ts';
+import { LINEAR_NAMES, linearSpec } from '../io/block.ts';
 import { UnsupportedModelError } from '../io/errors.ts';
 import { SettingsError } from '../util/errors.ts';
 
@@ -26,11 +27,14 @@ export interface LoraSettings {
   trainNorm: boolean;
 }
 
-/** LongLoRA's defaults: r 8, alpha 16 on q, k, v, o, with embeddings and norms trained. */
+/**
+ * LongLoRA's defaults: r 8, alpha 16 on the attention projections (q, k, v, o: the block's
+ * attention linears, src/io/arch.ts), with embeddings and norms trained.
+ */
 export const DEFAULT_LORA: Readonly<LoraSettings> = Object.freeze({
   rank: 8,
   alpha: 16,
-  targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] as LinearName[],
+  targets: LINEAR_NAMES.filter((n) => linearSpec(n).sublayer === 'attention'),
   trainEmbed: true,
   trainNorm: true,
 });

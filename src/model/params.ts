@@ -14,12 +14,21 @@ import {
   type Stored,
 } from '../engine/row-blocks.ts';
 import type { DType, Runtime, Tensor } from '../engine/runtime.ts';
-import { biasName, qkNormName } from '../io/arch.ts';
+import { archOf, type Architecture } from '../io/arch.ts';
+import {
+  globalName,
+  linearSource,
+  loraName,
+  normName,
+  normShape,
+  NORM_NAMES,
+  type LinearSource,
+  type NormName,
+} from '../io/block.ts';
 import { Rng } from '../util/rng.ts';
 import { defaultEmbedOptimizer, type EmbedOptimizer } from './longlora.ts';
 import {
   LINEAR_NAMES,
-  linearPath,
   linearShape,
   type LinearName,
   type LlamaShape,
@@ -51,7 +60,7 @@ export interface WeightSource {
  * Runtime's read/write/zero and the optimizer launchers take either.
  */
 export interface Trainable {
-  /** Hugging Face name (`model.layers.0.self_attn.q_proj.lora_A.weight`, `model.norm.weight`). */
+  /** Hugging Face name (a LoRA matrix's, the embedding's or a norm's: src/io/block.ts). */
   name: string;
   param: Stored;
   grad: Stored;
@@ -89,16 +98,6 @@ export interface LayerParams {
   lora: Partial<Record<LinearName, LoraPair>>;
 }
 
-/** The HF tensor name of a layer's linear weight. */
-export function linearWeightName(layer: number, name: LinearName): string {
-  return `model.layers.${layer}.${linearPath(name)}.weight`;
-}
-
-/** The HF-style name of a LoRA matrix (PEFT adds `base_model.model.` in front on export). */
-export function loraName(layer: number, name: LinearName, which: 'A' | 'B'): string {
-  return `model.layers.${layer}.${linearPath(name)}.lora_${which}.weight`;
-}
-
 const STORAGE: Record<RawTensor['dtype'], DType> = { F32: 'f32', F16: 'f16', BF16: 'bf16' };
 
 /** What `LlamaParams.load` allocates besides the weights. */
@@ -115,6 +114,11 @@ export interface LoadOptions {
    * updates the embedding on the CPU. Ignored without optimizer state or a trainable embedding.
    */
   embedOptimizer?: EmbedOptimizer;
+  /**
+   * The architecture description that names the checkpoint's tensors (default: the one the shape's
+   * `architecture` names, src/io/arch.ts).
+   */
+  arch?: Architecture;
 }
 
 /**
@@ -139,6 +143,8 @@ export class LlamaParams {
     readonly hasOptimizerState: boolean,
     /** Where the trainable embedding's moments live (see LoadOptions). */
     readonly embedOptimizer: EmbedOptimizer = 'gpu',
+    /** The description that names its tensors (LoadOptions `arch`). */
+    readonly arch: Architecture = archOf(shape),
   ) {}
 
   /** Uploads base weights from `src` and initialises LoRA as PEFT does (A kaiming-uniform, B = 0). */
@@ -151,6 +157,20 @@ export class LlamaParams {
     onTensor?: (name: string, bytes: number) => void,
     opts: LoadOptions = {},
   ): Promise<LlamaParams> {
+    const arch = opts.arch ?? archOf(shape);
+    const upload = (
+      name: string,
+      raw: RawTensor,
+      expect: number[],
+      category: MemoryCategory,
+      forceF32: boolean,
+    ) => {
+      onTensor?.(name, raw.bytes.byteLength);
+      if (forceF32 || raw.dtype === 'F32') {
+        return rt.tensor(expect, 'f32', category, name, bytesToF32(raw.bytes, raw.dtype));
+      }
+      return rt.tensor(expect, STORAGE[raw.dtype], category, name, raw.bytes);
+    };
     const up = async (
       name: string,
       expect: number[],
@@ -161,11 +181,31 @@ export class LlamaParams {
       if (raw.shape.join(',') !== expect.join(',')) {
         throw new FormatError(name, `shape [${raw.shape}] does not match the config's [${expect}]`);
       }
-      onTensor?.(name, raw.bytes.byteLength);
-      if (forceF32 || raw.dtype === 'F32') {
-        return rt.tensor(expect, 'f32', category, name, bytesToF32(raw.bytes, raw.dtype));
+      return upload(name, raw, expect, category, forceF32);
+    };
+    // A linear's weight or bias: its whole tensor, or its rows of a fused one (src/io/arch.ts).
+    const upLinear = async (
+      at: LinearSource,
+      expect: number[],
+      category: MemoryCategory,
+      forceF32: boolean,
+    ) => {
+      if (at.row0 === 0 && at.rows === at.shape[0]) return up(at.name, expect, category, forceF32);
+      const raw = src.readRows
+        ? await src.readRows(at.name, at.row0, at.rows)
+        : await src.read(at.name);
+      if (raw.shape.join(',') !== at.shape.join(',')) {
+        throw new FormatError(
+          at.name,
+          `shape [${raw.shape}] does not match the config's [${at.shape}]`,
+        );
       }
-      return rt.tensor(expect, STORAGE[raw.dtype], category, name, raw.bytes);
+      const rowBytes = (at.shape[1] ?? 1) * dtypeBytes(raw.dtype);
+      const bytes = src.readRows
+        ? raw.bytes
+        : raw.bytes.subarray(at.row0 * rowBytes, (at.row0 + at.rows) * rowBytes);
+      const name = `${at.name}[${at.row0}:${at.row0 + at.rows}]`;
+      return upload(name, { ...raw, bytes }, expect, category, forceF32);
     };
     // The vocabulary-sized matrices, row-blocked when one buffer would exceed the adapter's limits.
     const upRows = async (name: string, category: MemoryCategory, forceF32: boolean) => {
@@ -195,38 +235,39 @@ export class LlamaParams {
     const D = shape.hidden;
     const trainCat: MemoryCategory = 'lora';
     const embed = await upRows(
-      'model.embed_tokens.weight',
+      globalName(arch, 'embed'),
       lora.trainEmbed ? trainCat : 'weights',
       lora.trainEmbed,
     );
-    const tied = shape.tieWordEmbeddings || !src.has('lm_head.weight');
-    const lmHead = tied ? embed : await upRows('lm_head.weight', 'weights', false);
-    const norm = await up('model.norm.weight', [D], lora.trainNorm ? trainCat : 'weights', true);
+    const tied = shape.tieWordEmbeddings || !src.has(globalName(arch, 'lmHead'));
+    const lmHead = tied ? embed : await upRows(globalName(arch, 'lmHead'), 'weights', false);
+    const norm = await up(
+      globalName(arch, 'norm'),
+      [D],
+      lora.trainNorm ? trainCat : 'weights',
+      true,
+    );
     const rng = new Rng(seed);
     const layers: LayerParams[] = [];
     for (let i = 0; i < shape.layers; i++) {
-      const p = `model.layers.${i}`;
-      const inputNorm = await up(
-        `${p}.input_layernorm.weight`,
-        [D],
-        lora.trainNorm ? trainCat : 'weights',
-        true,
-      );
-      const postNorm = await up(
-        `${p}.post_attention_layernorm.weight`,
-        [D],
-        lora.trainNorm ? trainCat : 'weights',
-        true,
-      );
+      const upNorm = (n: NormName) =>
+        up(normName(arch, i, n), normShape(shape, n), lora.trainNorm ? trainCat : 'weights', true);
+      const inputNorm = await upNorm('inputNorm');
+      const postNorm = await upNorm('postNorm');
       const w = {} as Record<LinearName, Tensor>;
       for (const n of LINEAR_NAMES)
-        w[n] = await up(linearWeightName(i, n), linearShape(shape, n), 'weights', false);
+        w[n] = await upLinear(
+          linearSource(arch, shape, i, n),
+          linearShape(shape, n),
+          'weights',
+          false,
+        );
       const bias: Partial<Record<LinearName, Tensor>> = {};
-      for (const n of shape.biases)
-        bias[n] = await up(biasName(i, linearPath(n)), [linearShape(shape, n)[0]], 'weights', true);
-      const headNorm = (which: 'q' | 'k') =>
-        up(qkNormName(i, which), [shape.headDim], lora.trainNorm ? trainCat : 'weights', true);
-      const qk = shape.qkNorm ? { qNorm: await headNorm('q'), kNorm: await headNorm('k') } : {};
+      for (const n of shape.biases) {
+        const at = linearSource(arch, shape, i, n, 'bias');
+        bias[n] = await upLinear(at, [linearShape(shape, n)[0]], 'weights', true);
+      }
+      const qk = shape.qkNorm ? { qNorm: await upNorm('qNorm'), kNorm: await upNorm('kNorm') } : {};
       const pairs: Partial<Record<LinearName, LoraPair>> = {};
       for (const n of lora.targets) {
         const [out, inF] = linearShape(shape, n);
@@ -236,10 +277,10 @@ export class LlamaParams {
             [lora.rank, inF],
             'f32',
             trainCat,
-            loraName(i, n, 'A'),
+            loraName(i, n, 'A', arch),
             rng.floats(lora.rank * inF, -bound, bound),
           ),
-          B: rt.tensor([out, lora.rank], 'f32', trainCat, loraName(i, n, 'B')),
+          B: rt.tensor([out, lora.rank], 'f32', trainCat, loraName(i, n, 'B', arch)),
         };
       }
       layers.push({ inputNorm, postNorm, w, bias, ...qk, lora: pairs });
@@ -255,6 +296,7 @@ export class LlamaParams {
       layers,
       optimizerState,
       opts.embedOptimizer ?? defaultEmbedOptimizer(shape),
+      arch,
     );
     params.createTrainables();
     return params;
@@ -313,22 +355,23 @@ export class LlamaParams {
         ...(hostMoments ? { hostMoments } : {}),
       });
     };
+    const arch = this.arch;
     if (this.lora.trainEmbed)
-      add('model.embed_tokens.weight', this.embed, false, this.embedOptimizer === 'cpu');
+      add(globalName(arch, 'embed'), this.embed, false, this.embedOptimizer === 'cpu');
     this.layers.forEach((l, i) => {
       if (this.lora.trainNorm) {
-        add(`model.layers.${i}.input_layernorm.weight`, l.inputNorm, false);
-        add(`model.layers.${i}.post_attention_layernorm.weight`, l.postNorm, false);
-        if (l.qNorm) add(qkNormName(i, 'q'), l.qNorm, false);
-        if (l.kNorm) add(qkNormName(i, 'k'), l.kNorm, false);
+        for (const n of NORM_NAMES) {
+          const t = l[n];
+          if (t) add(normName(arch, i, n), t, false);
+        }
       }
       for (const n of this.lora.targets) {
         const pair = l.lora[n]!;
-        add(loraName(i, n, 'A'), pair.A, true);
-        add(loraName(i, n, 'B'), pair.B, true);
+        add(loraName(i, n, 'A', arch), pair.A, true);
+        add(loraName(i, n, 'B', arch), pair.B, true);
       }
     });
-    if (this.lora.trainNorm) add('model.norm.weight', this.norm, false);
+    if (this.lora.trainNorm) add(globalName(arch, 'norm'), this.norm, false);
   }
 
   /** The trainable entry for a parameter tensor, if it is trained. */

@@ -21,6 +21,9 @@ import {
   rowBlockTokens,
   stepScratch,
 } from './activations.ts';
+import { archOf } from '../io/arch.ts';
+import { moduleName, trainedTensorShapes } from '../io/block.ts';
+import { numel } from '../io/dtype.ts';
 import {
   attentionProblem,
   defaultEmbedOptimizer,
@@ -61,7 +64,7 @@ export interface PlanInput {
   embedOptimizer?: EmbedOptimizer;
   /**
    * The adapter's buffer limits (Runtime info.limits). With them the vocabulary-sized matrices
-   * (embedding, untied lm_head, and the embedding's gradient and moments) are planned as the row
+   * (embedding, untied output layer, and the embedding's gradient and moments) are planned as the row
    * blocks LlamaParams allocates, so largestBuffer is one block; without them, as whole buffers.
    */
   limits?: { maxBufferSize: number; maxStorageBufferBindingSize: number };
@@ -123,7 +126,12 @@ export function planTraining(p: PlanInput): MemoryPlan {
     note(sizes.length > 1 ? `${name} (one of ${sizes.length} blocks)` : name, Math.max(...sizes));
     return sizes.reduce((a, x) => a + x, 0);
   };
-  const embedBytes = rowsMatrix('embed_tokens', p.lora.trainEmbed ? 4 : p.weightBytes);
+  // Named by their modules in the architecture's layout (src/io/arch.ts).
+  const arch = archOf(s);
+  const embedBytes = rowsMatrix(
+    moduleName(arch.layout.embed.hf),
+    p.lora.trainEmbed ? 4 : p.weightBytes,
+  );
   if (p.lora.trainEmbed) {
     b.lora += embedBytes;
     trained(V * D);
@@ -132,11 +140,13 @@ export function planTraining(p: PlanInput): MemoryPlan {
     frozen += V * D;
   }
   if (!s.tieWordEmbeddings) {
-    b.weights += rowsMatrix('lm_head', p.weightBytes);
+    b.weights += rowsMatrix(moduleName(arch.layout.lmHead.hf), p.weightBytes);
     frozen += V * D;
   }
-  // Norms: f32, trainable or not; with per-head q/k norms (Qwen3) two of head_dim per layer more.
-  const normCount = D * (2 * s.layers + 1) + (s.qkNorm ? 2 * s.headDim * s.layers : 0);
+  // Norms: f32, trainable or not; every norm of the block (Qwen3's q/k norms included) and the final.
+  const normCount = [
+    ...trainedTensorShapes(s, { trainEmbed: false, trainNorm: true }, arch).values(),
+  ].reduce((n, shape) => n + numel(shape), 0);
   if (p.lora.trainNorm) {
     b.lora += 4 * normCount;
     trained(normCount);

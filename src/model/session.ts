@@ -5,6 +5,8 @@
 import { modelConfigToHfJson, type ModelConfig } from '../io/config.ts';
 import { bytesToF32, dtypeBytes, f32ToBytes } from '../io/dtype.ts';
 import type { OpenedModel } from '../io/model.ts';
+import { archOf } from '../io/arch.ts';
+import { globalName, linearOfModule, linearWeightName, loraName, tensorKind } from '../io/block.ts';
 import {
   buildAdapterFiles,
   loraScaling,
@@ -17,7 +19,7 @@ import { writeSafetensors, type TensorToWrite } from '../io/safetensors.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import { fingerprint } from '../util/fingerprint.ts';
 import { exportedRopeScaling } from './longlora.ts';
-import { LlamaParams, linearWeightName, loraName, type WeightSource } from './params.ts';
+import { LlamaParams, type WeightSource } from './params.ts';
 import { LINEAR_NAMES, linearShape, type LinearName, type LoraSettings } from './types.ts';
 
 /** A WeightSource over an opened model's tensors (one tensor read at a time). */
@@ -61,9 +63,8 @@ export function modelFingerprint(opened: OpenedModel): string {
 
 /** The LoRA settings an adapter was trained with. */
 export function loraSettingsOf(a: ReadAdapter): LoraSettings {
-  const targets = a.targets.filter((t): t is LinearName =>
-    (LINEAR_NAMES as readonly string[]).includes(t),
-  );
+  // target_modules are PEFT's module names, the graph's linears by the layout (src/io/arch.ts).
+  const targets = a.targets.map(linearOfModule).filter((t): t is LinearName => t !== undefined);
   if (targets.length !== a.targets.length) {
     throw new AdapterError(
       'adapter_config.json',
@@ -74,8 +75,8 @@ export function loraSettingsOf(a: ReadAdapter): LoraSettings {
     rank: a.r,
     alpha: a.alpha,
     targets,
-    trainEmbed: a.trained.some((t) => t.name === 'model.embed_tokens.weight'),
-    trainNorm: a.trained.some((t) => t.name.endsWith('norm.weight')),
+    trainEmbed: a.trained.some((t) => tensorKind(t.name) === 'embed'),
+    trainNorm: a.trained.some((t) => tensorKind(t.name) === 'norm'),
   };
 }
 
@@ -102,20 +103,21 @@ export async function loadParams(
 
 /**
  * Writes an adapter's LoRA matrices and trained tensors into the parameters. Checked whole first: a
- * tensor the parameters do not train (an lm_head, another model's) or of another size is an
+ * tensor the parameters do not train (the output layer, another model's) or of another size is an
  * AdapterError, and nothing is written.
  */
 export function applyAdapter(params: LlamaParams, a: ReadAdapter): void {
   const writes: [string, Float32Array][] = [];
   for (const l of a.lora) {
-    const n = l.module as LinearName;
-    writes.push([loraName(l.layer, n, 'A'), l.A], [loraName(l.layer, n, 'B'), l.B]);
+    const arch = params.arch;
+    const n = l.module;
+    writes.push([loraName(l.layer, n, 'A', arch), l.A], [loraName(l.layer, n, 'B', arch), l.B]);
   }
   for (const t of a.trained) {
-    if (t.name === 'lm_head.weight')
+    if (tensorKind(t.name) === 'lmHead')
       throw new AdapterError(
         'adapter_model.safetensors',
-        'it trains lm_head, which this studio does not train (only LoRA pairs, the embedding and the norms)',
+        `it trains ${t.name.replace(/\.weight$/, '')}, which this studio does not train (only LoRA pairs, the embedding and the norms)`,
       );
     writes.push([t.name, t.data]);
   }
@@ -208,13 +210,14 @@ export function mergedConfigJson(
  * substituted, other tensors copied; written in the base's dtype. Returns safetensors bytes.
  */
 export async function mergeModel(opened: OpenedModel, a: ReadAdapter): Promise<Uint8Array> {
+  const arch = archOf(opened.config);
   const scaling = loraScaling(a.alpha, a.r);
   const trained = new Map(a.trained.map((t) => [t.name, t]));
-  const lora = new Map(a.lora.map((l) => [linearWeightName(l.layer, l.module as LinearName), l]));
+  const lora = new Map(a.lora.map((l) => [linearWeightName(l.layer, l.module, arch), l]));
   const out: TensorToWrite[] = [];
   const tied = opened.config.tieWordEmbeddings;
   for (const t of opened.tensors) {
-    if (tied && t.name === 'lm_head.weight') continue;
+    if (tied && t.name === globalName(arch, 'lmHead')) continue;
     const replaced = trained.get(t.name);
     const pair = lora.get(t.name);
     if (!replaced && !pair) {
@@ -245,7 +248,7 @@ export async function mergeModel(opened: OpenedModel, a: ReadAdapter): Promise<U
 /** Checks that an adapter fits the model (shapes of every LoRA matrix and trained tensor). */
 export function checkAdapterFits(config: ModelConfig, a: ReadAdapter): void {
   for (const l of a.lora) {
-    const [out, inF] = linearShape(config, l.module as LinearName);
+    const [out, inF] = linearShape(config, l.module);
     if (l.A.length !== a.r * inF || l.B.length !== out * a.r) {
       throw new AdapterError(
         'adapter_model.safetensors',

@@ -6,7 +6,7 @@ import { DEMO_DIR } from '../test/assets-node.ts';
 import { relativeError } from '../test/numeric.ts';
 import { Rng } from '../util/rng.ts';
 import { LlamaModel } from './llama.ts';
-import { loraName } from './params.ts';
+import { loraName } from '../io/block.ts';
 import { bytesToF32 } from '../io/dtype.ts';
 import { loadParams } from './session.ts';
 import type { AttentionPattern, LinearName } from './types.ts';

@@ -19,11 +19,19 @@ import {
   type WeightDType,
 } from '../engine/kernels/matmul.ts';
 import type { Runtime } from '../engine/runtime.ts';
-import { LINEAR_NAMES, linearShape, type LinearName } from '../io/config.ts';
+import { archOf } from '../io/arch.ts';
+import {
+  globalName,
+  LINEAR_NAMES,
+  linearShape,
+  linearSpec,
+  linearWeightName,
+  type LinearName,
+} from '../io/block.ts';
 import { mlpBlockTokens, rowBlockTokens, tokenBlocks } from './activations.ts';
 import type { OpenedModel } from '../io/model.ts';
 import type { LoraSettings } from './longlora.ts';
-import { linearWeightName, type LlamaParams } from './params.ts';
+import type { LlamaParams } from './params.ts';
 import type { LlamaShape } from './types.ts';
 
 /** Time bound of a first-use tuning pass before a run (shape classes past it keep defaults). */
@@ -36,7 +44,7 @@ export interface LinearLaunch {
   M: number;
   N: number;
   K: number;
-  /** What launches it, e.g. "q_proj" or "q_proj LoRA B". */
+  /** What launches it: a linear's name (with " LoRA A" / " LoRA B" for its LoRA products). */
   what: string;
 }
 
@@ -98,13 +106,15 @@ export function tuneModelOf(params: LlamaParams): TuneModel {
 /** TuneModel of an opened (not uploaded) model: dtypes from the files, as LlamaParams keeps them. */
 export function tuneModelOfOpened(m: OpenedModel, lora: LoraSettings): TuneModel {
   const dtypes = new Map(m.tensors.map((t) => [t.name, t.dtype as string]));
+  const arch = archOf(m.config);
   // As loadParams stores it: a tied output layer is the embedding, f32 when that is trainable.
-  const tied = m.config.tieWordEmbeddings || !dtypes.has('lm_head.weight');
-  const head = tied ? 'model.embed_tokens.weight' : 'lm_head.weight';
+  const tied = m.config.tieWordEmbeddings || !dtypes.has(globalName(arch, 'lmHead'));
+  const head = globalName(arch, tied ? 'embed' : 'lmHead');
   return {
     shape: m.config,
     lora,
-    weightDtype: (n) => asWeightDType((dtypes.get(linearWeightName(0, n)) ?? 'F32').toLowerCase()),
+    weightDtype: (n) =>
+      asWeightDType((dtypes.get(linearWeightName(0, n, arch)) ?? 'F32').toLowerCase()),
     outputDtype:
       tied && lora.trainEmbed ? 'f32' : asWeightDType((dtypes.get(head) ?? 'F32').toLowerCase()),
     outputTrainable: tied && lora.trainEmbed,
@@ -128,7 +138,6 @@ export function linearLaunches(rt: Runtime, model: TuneModel, T: number): Linear
   const mlpSizes = new Set(
     tokenBlocks(T, mlpBlockTokens(T, s.intermediate, limit)).map(([, n]) => n),
   );
-  const mlp = new Set<LinearName>(['gate_proj', 'up_proj', 'down_proj']);
   const r = model.lora.rank;
   const targets = new Set<LinearName>(model.lora.targets);
   const out: LinearLaunch[] = [];
@@ -136,7 +145,7 @@ export function linearLaunches(rt: Runtime, model: TuneModel, T: number): Linear
     const [outF, inF] = linearShape(s, n);
     const dtype = model.weightDtype(n);
     const lora = targets.has(n);
-    for (const M of mlp.has(n) ? mlpSizes : rowSizes) {
+    for (const M of linearSpec(n).sublayer === 'mlp' ? mlpSizes : rowSizes) {
       out.push({ op: 'forward', dtype, M, N: outF, K: inF, what: n });
       out.push({ op: 'backwardInput', dtype, M, N: inF, K: outF, what: n });
       if (!lora) continue;

@@ -15,25 +15,27 @@ export type { LoraSettings } from './longlora.ts';
 
 /**
  * The hyper-parameters the graph needs (a subset of src/io's ModelConfig, the architecture's
- * projection biases and q/k norms included: src/io/arch.ts).
+ * projection biases and q/k norms included: src/io/arch.ts), and the architecture whose description
+ * names its tensors (the Llama description when absent, as in shapes built by hand).
  */
-export type LlamaShape = Pick<
-  ModelConfig,
-  | 'biases'
-  | 'qkNorm'
-  | 'vocabSize'
-  | 'hidden'
-  | 'intermediate'
-  | 'layers'
-  | 'heads'
-  | 'kvHeads'
-  | 'headDim'
-  | 'rmsEps'
-  | 'ropeTheta'
-  | 'maxPositions'
-  | 'ropeScaling'
-  | 'tieWordEmbeddings'
->;
+export type LlamaShape = Partial<Pick<ModelConfig, 'architecture'>> &
+  Pick<
+    ModelConfig,
+    | 'biases'
+    | 'qkNorm'
+    | 'vocabSize'
+    | 'hidden'
+    | 'intermediate'
+    | 'layers'
+    | 'heads'
+    | 'kvHeads'
+    | 'headDim'
+    | 'rmsEps'
+    | 'ropeTheta'
+    | 'maxPositions'
+    | 'ropeScaling'
+    | 'tieWordEmbeddings'
+  >;
 
 /** How attention and positions are run for one pass. */
 export interface PassSettings {

@@ -18,13 +18,7 @@ import {
 } from '../reference/llama.ts';
 import type { KvCache } from '../model/kv-cache.ts';
 import type { LlamaModel } from '../model/llama.ts';
-import {
-  linearWeightName,
-  loraName,
-  type LlamaParams,
-  type RawTensor,
-  type WeightSource,
-} from '../model/params.ts';
+import type { LlamaParams, RawTensor, WeightSource } from '../model/params.ts';
 import {
   LINEAR_NAMES,
   linearPath,
@@ -32,7 +26,7 @@ import {
   type LinearName,
   type LlamaShape,
 } from '../model/types.ts';
-import { biasName, qkNormName } from '../io/arch.ts';
+import { biasName, linearWeightName, loraName, qkNormName } from '../io/block.ts';
 import { cutBlocks, type Dataset } from '../train/data.ts';
 import { cliDefaults, type RunSettings } from '../train/settings.ts';
 import { cappedRuntime } from './gpu.ts';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readAdapter } from '../io/peft.ts';
-import { loraName } from '../model/params.ts';
+import { loraName } from '../io/block.ts';
 import { studioDefaults } from '../train/settings.ts';
 import { assetSource } from '../test/assets-node.ts';
 import { freshRuntime } from '../test/gpu.ts';
