@@ -12,7 +12,7 @@ import { readSafetensorsHeader } from '../io/safetensors.ts';
 import { bytesSource } from '../io/source.ts';
 import { DEMO_DIR } from '../test/assets-node.ts';
 import { cliRunner } from '../test/cli.ts';
-import { dequantizedDemoGguf, quantizedDemoGguf } from '../test/quant-fixtures.ts';
+import { dequantizedDemoGguf, kQuantModelGguf, quantizedDemoGguf } from '../test/quant-fixtures.ts';
 
 const run = cliRunner();
 
@@ -60,6 +60,32 @@ describe('a quantized GGUF through the CLI (dequantized to f32 on upload)', () =
     expect(q.names).toContain('loss');
     expect(q.names).toEqual(p.names);
     expect(Buffer.from(q.bytes).equals(Buffer.from(p.bytes))).toBe(true);
+  }, 120_000);
+
+  it('K-quants (Q4_K, Q5_K, Q6_K, widths of 256): info, and grad equal to the F32 file', async () => {
+    const k = kQuantModelGguf();
+    const kq = join(dir, 'k-quant.gguf');
+    const kp = join(dir, 'k-deq.gguf');
+    writeFileSync(kq, k.quant);
+    writeFileSync(kp, k.dequantized);
+    const info = JSON.parse(await run('info', '--model', kq, '--context', '64', '--json'));
+    expect(info.storedTypes.map((s: { type: string }) => s.type)).toEqual([
+      'Q6_K',
+      'Q4_K',
+      'Q5_K',
+      'F32',
+    ]);
+    const ids = join(dir, 'k-ids.json'); // the tiny vocabulary has 290 tokens
+    writeFileSync(ids, JSON.stringify(Array.from({ length: 64 }, (_, i) => (i * 37 + 1) % 290)));
+    const out = [kq, kp].map((_, i) => join(dir, `k${i}.safetensors`));
+    for (const [i, m] of [kq, kp].entries())
+      await run('grad', '--model', m, '--tokens', ids, '--context', '64', '--out', out[i]!);
+    const [a, b] = out.map((f) => readFileSync(f));
+    expect(a!.equals(b!)).toBe(true);
+    const h = await readSafetensorsHeader(bytesSource('k', new Uint8Array(a!)));
+    const loss = h.tensors.find((t) => t.name === 'loss')!;
+    const l = new DataView(a!.buffer, a!.byteOffset + loss.begin, 4).getFloat32(0, true);
+    expect(l > 4 && l < 8, `loss ${l}`).toBe(true); // about ln 290 = 5.67 for small weights
   }, 120_000);
 
   it('train runs steps on it', async () => {

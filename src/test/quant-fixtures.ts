@@ -6,11 +6,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { expectedTensors, parseHfConfig } from '../io/config.ts';
 import { readGguf, type GgufFile, type GgufValue } from '../io/gguf.ts';
+import { hfToGgufName } from '../io/gguf-llama.ts';
 import { writeGguf, type GgufKv, type GgufTensorToWrite } from '../io/gguf-writer.ts';
-import { dequantize, QUANT_TYPE_IDS, type QuantType } from '../io/quant.ts';
+import { dequantize, QUANT_FORMATS, QUANT_TYPE_IDS, type QuantType } from '../io/quant.ts';
 import { bytesSource } from '../io/source.ts';
+import { Rng } from '../util/rng.ts';
+import { f32ToF16 } from '../util/half.ts';
 import { assetPath } from './assets-node.ts';
+import { llamaGgufMetadata, tinyConfigJson, TINY_MODELS } from './fixtures.ts';
 
 /** Absolute path of a file under fixtures/quant/. */
 export function quantFixturePath(name: string): string {
@@ -104,4 +109,72 @@ export async function dequantizedDemoGguf(): Promise<Uint8Array> {
     return { name: t.name, dims: t.dims, type: 0, data: new Uint8Array(v.buffer) };
   });
   return writeGguf(ggufKvs(g), tensors, g.alignment);
+}
+
+/** Which K-quant type each weight of kQuantModelGguf's model is stored in. */
+const K_TYPES: Record<string, QuantType> = {
+  token_embd: 'Q5_K',
+  output: 'Q6_K',
+  attn_q: 'Q4_K',
+  attn_k: 'Q4_K',
+  attn_v: 'Q6_K',
+  attn_output: 'Q4_K',
+  ffn_gate: 'Q5_K',
+  ffn_up: 'Q4_K',
+  ffn_down: 'Q6_K',
+};
+
+/**
+ * A one-layer llama whose widths are multiples of 256 (hidden 256, MLP 512, 4 heads of 64, 2 kv
+ * heads, the tiny vocabulary) with every matrix in Q4_K, Q5_K or Q6_K blocks: seeded random bytes
+ * with small f16 scales (d, dmin 2^-12; Q6_K's d 2^-14), so weights stay within about ±0.25; and the
+ * same model as F32 GGUF of the dequantized values. gguf-py has no K-quant quantizer, so these blocks
+ * are not gguf-py's; their decoding is (quant.test.ts).
+ */
+export function kQuantModelGguf(): { quant: Uint8Array; dequantized: Uint8Array } {
+  const json = {
+    ...tinyConfigJson(TINY_MODELS['tiny-f32-gqa']!),
+    hidden_size: 256,
+    intermediate_size: 512,
+    num_hidden_layers: 1,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+  };
+  const config = parseHfConfig(json);
+  const rng = new Rng(2612);
+  const quant: GgufTensorToWrite[] = [];
+  const plain: GgufTensorToWrite[] = [];
+  for (const [hf, shape] of expectedTensors(config)) {
+    const name = hfToGgufName(hf)!;
+    const dims = [...shape].reverse();
+    const n = shape.reduce((a, b) => a * b, 1);
+    const type = K_TYPES[name.split('.').at(-2)!];
+    if (!type) {
+      const v = rng.floats(n, 0.5, 1.5);
+      const data = new Uint8Array(v.buffer);
+      quant.push({ name, dims, type: 0, data });
+      plain.push({ name, dims, type: 0, data });
+      continue;
+    }
+    const f = QUANT_FORMATS[type];
+    const data = new Uint8Array((n / f.block) * f.bytes);
+    for (let i = 0; i < data.length; i++) data[i] = rng.int(256);
+    const put = (at: number, x: number) => {
+      const h = f32ToF16(x);
+      data[at] = h & 0xff;
+      data[at + 1] = h >> 8;
+    };
+    for (let b = 0; b < data.length; b += f.bytes) {
+      if (type === 'Q6_K') put(b + 208, 2 ** -14);
+      else {
+        put(b, 2 ** -12);
+        put(b + 2, 2 ** -12);
+      }
+    }
+    quant.push({ name, dims, type: QUANT_TYPE_IDS[type], data });
+    const v = dequantize(type, data).values;
+    plain.push({ name, dims, type: 0, data: new Uint8Array(v.buffer) });
+  }
+  const kvs = llamaGgufMetadata(config, 'k-quant');
+  return { quant: writeGguf(kvs, quant), dequantized: writeGguf(kvs, plain) };
 }
