@@ -156,6 +156,12 @@ test('the README journey with charts, messages and states a person can trust', a
     .allTextContents();
   expect(lrTicks.length).toBeGreaterThan(2);
   for (const t of lrTicks) expect(t).toMatch(/^(\d\.\de-\d+|0)$/);
+  const memoryTicks = await page
+    .getByRole('figure', { name: 'Memory chart' })
+    .locator('.recharts-yAxis-tick-labels .recharts-cartesian-axis-tick-value')
+    .allTextContents();
+  expect(memoryTicks.length).toBeGreaterThan(2);
+  expect(new Set(memoryTicks.map((t) => t.split(' ')[1])).size, memoryTicks.join(', ')).toBe(1);
   const before = await memoryByStep(page);
 
   // Reload: the run is offered where it stopped; resuming shows the Run panel and the memory

@@ -25,6 +25,7 @@ import {
 import { MEMORY_CATEGORIES, totalBytes } from '../engine/memory.ts';
 import { throttle } from '../store/metrics.ts';
 import { useStudio, type StudioState } from '../store/index.ts';
+import { byteUnit, formatBytesIn } from '../util/bytes.ts';
 import { formatBytes, formatCount, formatLr, formatLrAxis } from './format.ts';
 import { CATEGORY_COLORS } from './memory-colors.ts';
 import { EmptyState, Panel } from './Panel.tsx';
@@ -220,6 +221,8 @@ const MemoryChart = memo(function MemoryChart({ m }: M) {
   // A step restored without its measured memory has a row with no values: a gap, not zeros.
   const data = m.steps.map((p) => ({ step: p.step, ...p.memory?.current }));
   const peak = m.steps.reduce((x, p) => Math.max(x, p.memory?.peakTotal ?? 0), 0);
+  // One unit on the axis, the one its largest value takes.
+  const unit = byteUnit(peak);
   return (
     <ChartFrame
       name="Memory chart"
@@ -232,7 +235,7 @@ const MemoryChart = memo(function MemoryChart({ m }: M) {
       <AreaChart data={data} margin={{ top: 6, right: 10, bottom: 0, left: 4 }}>
         <CartesianGrid {...GRID} />
         <XAxis {...STEP_AXIS} />
-        <YAxis tick={AXIS} tickFormatter={(v: number) => formatBytes(v)} width={58} />
+        <YAxis tick={AXIS} tickFormatter={(v: number) => formatBytesIn(v, unit)} width={58} />
         <Tooltip content={<Tip bytes />} />
         <Legend iconSize={8} wrapperStyle={{ fontSize: 11 }} />
         {MEMORY_CATEGORIES.map((c) => (

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatBytes, formatCount, formatDuration, formatLr, formatLrAxis } from './format.ts';
+import { byteUnit, formatBytesIn } from '../util/bytes.ts';
 import { defaultTargetContext, groupSize } from '../model/longlora.ts';
 import { studioDefaults } from '../train/settings.ts';
 
@@ -30,6 +31,15 @@ describe('formatters', () => {
   it('formats learning rates', () => {
     expect(formatLr(2e-5)).toBe('2.0e-5');
     expect(formatLr(0.002)).toBe('0.002');
+  });
+  it('writes every memory axis tick in the unit of its largest', () => {
+    const u = byteUnit(2.29 * 2 ** 20);
+    expect([2.29, 1.72, 0.572, 0].map((m) => formatBytesIn(m * 2 ** 20, u))).toEqual([
+      '2.29 MiB',
+      '1.72 MiB',
+      '0.57 MiB',
+      '0 MiB',
+    ]);
   });
   it('writes every learning-rate axis tick in one notation', () => {
     const ticks = [0.0022, 0.0016, 0.0011, 5.5e-4, 0].map(formatLrAxis);

@@ -23,3 +23,24 @@ export function formatBytes(n: number): string {
   const s = u === 0 ? String(Math.round(v)) : v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2);
   return `${n < 0 ? '-' : ''}${s} ${UNITS[u]}`;
 }
+
+/** The unit formatBytes picks for `n` (0 = B, 1 = KiB, …): an axis picks one for all its ticks. */
+export function byteUnit(n: number): number {
+  let v = Math.abs(n);
+  let u = 0;
+  while (v >= 1024 && u < UNITS.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u;
+}
+
+/** `n` in unit `u` (byteUnit's), three significant digits at most: an axis tick ("586 KiB" → "0.57 MiB"). */
+export function formatBytesIn(n: number, u: number): string {
+  if (!Number.isFinite(n)) return '—';
+  if (n === 0) return `0 ${UNITS[u]}`;
+  const v = n / 1024 ** u;
+  const a = Math.abs(v);
+  const s = u === 0 ? String(Math.round(v)) : v.toFixed(a >= 100 ? 0 : a >= 10 ? 1 : 2);
+  return `${s} ${UNITS[u]}`;
+}
