@@ -6,9 +6,10 @@ import {
   CROSS_ENTROPY,
   CROSS_ENTROPY_BACKWARD,
   GRADNORM,
-  KERNEL_FAMILIES,
+  ALL_KERNEL_FAMILIES,
   LORA,
   MATMUL,
+  MATMUL_QUANT,
   RMSNORM,
   variantNames,
   variantRuns,
@@ -16,6 +17,7 @@ import {
   type KernelAdapter,
   type KernelVariant,
   type MatmulShape,
+  type QuantMatmulShape,
 } from './registry.ts';
 
 const names = readdirSync('shaders')
@@ -49,7 +51,7 @@ const SINGLE = [
   'swiglu.forward',
 ];
 
-const variantsOf = (f: (typeof KERNEL_FAMILIES)[number]) =>
+const variantsOf = (f: (typeof ALL_KERNEL_FAMILIES)[number]) =>
   Object.values(f.variants) as KernelVariant<unknown>[];
 
 const software: KernelAdapter = {
@@ -72,7 +74,7 @@ const ADAPTERS = { software, softwareNoSubgroups, gpu, gpuNoSubgroups };
 
 describe('the kernel registry', () => {
   it('names equal file names: every variant runs <prefix>.<op>_<variant> (matmul: matmul.<variant>)', () => {
-    for (const f of KERNEL_FAMILIES) {
+    for (const f of ALL_KERNEL_FAMILIES) {
       for (const [name, v] of Object.entries(f.variants) as [string, KernelVariant<unknown>][]) {
         expect(v.name).toBe(name);
         expect(Object.keys(v.files)).toEqual([...f.ops]);
@@ -87,7 +89,7 @@ describe('the kernel registry', () => {
   });
 
   it('every kernel file is a variant of one family or a single kernel; include-only bodies have no family prefix', () => {
-    const registered = KERNEL_FAMILIES.flatMap((f) =>
+    const registered = ALL_KERNEL_FAMILIES.flatMap((f) =>
       variantsOf(f).flatMap((v) => Object.values(v.files)),
     );
     expect(new Set(registered).size).toBe(registered.length);
@@ -116,8 +118,9 @@ describe('the kernel registry', () => {
       matmul: matmulShapes(),
       attention: [4, 6, 32, 64, 68, 80, 128].map((hd) => ({ hd })),
       'cross_entropy.backward': ceBackShapes(),
+      'matmul.quant': quantShapes(),
     };
-    for (const f of KERNEL_FAMILIES) {
+    for (const f of ALL_KERNEL_FAMILIES) {
       for (const a of Object.values(ADAPTERS)) {
         for (const s of shapes[f.family] ?? [{}]) {
           const pick = (f.pick as (a: KernelAdapter, s: unknown) => string)(a, s);
@@ -247,7 +250,52 @@ describe('the kernel registry', () => {
     );
     expect(chooseVariant(RMSNORM, gpu, {}, 'rows')).toBe('rows');
   });
+
+  it('matmul.quant: each variant runs only its own type, on whole blocks of the quantized dimension', () => {
+    const s = (
+      op: QuantMatmulShape['op'],
+      quant: QuantMatmulShape['quant'],
+      N: number,
+      K: number,
+    ) => ({ op, quant, M: 3, N, K }) as QuantMatmulShape;
+    const runs = (v: keyof typeof MATMUL_QUANT.variants, sh: QuantMatmulShape) =>
+      variantRuns(MATMUL_QUANT.variants[v], softwareNoSubgroups, sh);
+    expect(runs('q8_0', s('forward', 'Q8_0', 5, 64))).toBe(true);
+    expect(runs('q8_0', s('forward', 'Q8_0', 5, 48))).toBe(false);
+    expect(runs('q8_0', s('backwardInput', 'Q8_0', 96, 5))).toBe(true);
+    expect(runs('q8_0', s('backwardInput', 'Q8_0', 5, 96))).toBe(false);
+    expect(runs('q8_0', s('forward', 'Q4_K', 5, 256))).toBe(false);
+    expect(runs('q4_k', s('forward', 'Q4_K', 5, 512))).toBe(true);
+    expect(runs('q4_k', s('forward', 'Q4_K', 5, 576))).toBe(false);
+    expect(runs('q4_k', s('backwardInput', 'Q4_K', 768, 3))).toBe(true);
+    expect(MATMUL_QUANT.pick(gpu, s('forward', 'Q8_0', 5, 64))).toBe('q8_0');
+    expect(MATMUL_QUANT.pick(software, s('forward', 'Q4_K', 5, 256))).toBe('q4_k');
+    expect(() =>
+      chooseVariant(MATMUL_QUANT, software, s('forward', 'Q8_0', 5, 64), 'q4_k'),
+    ).toThrow(/q4_k cannot run/);
+  });
 });
+
+/** Quantized launches whose quantized dimension is whole blocks (what the launchers allow). */
+function quantShapes(): QuantMatmulShape[] {
+  const out: QuantMatmulShape[] = [];
+  for (const [quant, block] of [
+    ['Q8_0', 32],
+    ['Q4_K', 256],
+  ] as const)
+    for (const M of [1, 5, 64])
+      for (const [N, K] of [
+        [9, block],
+        [block * 3, 7],
+      ])
+        out.push(
+          { op: 'forward', quant, M, N: N!, K: K! },
+          { op: 'backwardInput', quant, M, N: K!, K: N! },
+        );
+  return out.filter(
+    (s) => (s.op === 'forward' ? s.K : s.N) % (s.quant === 'Q8_0' ? 32 : 256) === 0,
+  );
+}
 
 function matmulShapes(): MatmulShape[] {
   const out: MatmulShape[] = [];

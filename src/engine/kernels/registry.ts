@@ -21,6 +21,7 @@ import { InternalError } from '../../util/errors.ts';
 /** The families, by the name the reports use. */
 export type KernelFamily =
   | 'matmul'
+  | 'matmul.quant'
   | 'attention'
   | 'cross_entropy'
   | 'cross_entropy.backward'
@@ -265,6 +266,74 @@ export const MATMUL = {
     'else naive; GPUs subgroup for 1–4 rows, regblock when aligned, else tiled',
   tuned: true,
 } as const satisfies KernelFamilySpec<MatmulShape, MatmulVariant>;
+
+// ── matmul with quantized weights ─────────────────────────────────────────────────────────────
+
+/** Quantized storage of a frozen weight the kernels read (quant-layout.ts: the GPU layout). */
+export type QuantWeightType = 'Q8_0' | 'Q4_K';
+
+/** Values per block of each quantized type: the weight's quantized dimension is a multiple. */
+export const QUANT_BLOCK: Readonly<Record<QuantWeightType, number>> = { Q8_0: 32, Q4_K: 256 };
+
+/**
+ * One linear launch with a quantized W [out, in] (quantized by rows of `in`): C[M, N] (+)= A[M, K] ·
+ * op(W) as MatmulShape, so forward has the quantized dimension K and backwardInput N.
+ */
+export interface QuantMatmulShape {
+  op: LinearOp;
+  quant: QuantWeightType;
+  M: number;
+  N: number;
+  K: number;
+}
+
+/** Whether the shape's quantized dimension (K forward, N backwardInput) is whole blocks of `q`. */
+function quantFits(q: QuantWeightType, s: QuantMatmulShape): boolean {
+  return s.quant === q && (s.op === 'forward' ? s.K : s.N) % QUANT_BLOCK[q] === 0;
+}
+
+const quantFiles = (v: string) => ({
+  forward: `matmul.forward_${v}`,
+  backward_input: `matmul.backward_input_${v}`,
+});
+
+/**
+ * The linear layer's products with a quantized frozen weight, dequantized inside the kernel (issue
+ * 26 item 2): the forward (matmul.forward_<v>) and the input gradient (matmul.backward_input_<v>),
+ * f32 accumulation, 4×4 outputs per lane with no workgroup memory. One variant per quantized type
+ * so far (q8_0, q4_k: named after the type, each running only its own); faster forms for GPUs are
+ * further variants of the same type, for the autotune to choose between. Not yet launched by a
+ * training step (the model still dequantizes to f32 at load).
+ */
+export const MATMUL_QUANT = {
+  family: 'matmul.quant',
+  prefix: 'matmul',
+  ops: ['forward', 'backward_input'],
+  variants: {
+    q8_0: {
+      name: 'q8_0',
+      files: quantFiles('q8_0'),
+      tile: [32, 32],
+      needs: [],
+      fits: (s: QuantMatmulShape) => quantFits('Q8_0', s),
+      requires: 'a Q8_0 weight whose rows are whole blocks of 32',
+    },
+    q4_k: {
+      name: 'q4_k',
+      files: quantFiles('q4_k'),
+      tile: [32, 32],
+      needs: [],
+      fits: (s: QuantMatmulShape) => quantFits('Q4_K', s),
+      requires: 'a Q4_K weight whose rows are whole blocks of 256',
+    },
+  },
+  pick: (_a, s): 'q8_0' | 'q4_k' => (s.quant === 'Q8_0' ? 'q8_0' : 'q4_k'),
+  rule: 'the variant of the weight’s quantized type',
+  tuned: false,
+} as const satisfies KernelFamilySpec<QuantMatmulShape, string>;
+
+/** The quantized matmul variants. */
+export type QuantMatmulVariant = keyof typeof MATMUL_QUANT.variants;
 
 // ── attention ──────────────────────────────────────────────────────────────────────────────────
 
@@ -578,6 +647,12 @@ export const KERNEL_FAMILIES = [
   RMSNORM,
   GRADNORM,
 ] as const;
+
+/**
+ * Every family in the registry: those a step launches, then the quantized matmuls (registered and
+ * tested, not yet launched by a step: issue 26 item 2).
+ */
+export const ALL_KERNEL_FAMILIES = [...KERNEL_FAMILIES, MATMUL_QUANT] as const;
 
 /** What a step launches of one family: a variant, its files, and why it was chosen. */
 export interface KernelChoice {
