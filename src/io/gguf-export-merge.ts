@@ -7,10 +7,12 @@ import { archOf } from './arch.ts';
 import { ggufExportOrder, ggufRotaryRows, linearShape, linearWeightName } from './block.ts';
 import { bytesToF32, f32ToBytes, numel } from './dtype.ts';
 import { AdapterError, FormatError } from './errors.ts';
+import { quantize } from './quantize.ts';
 import {
   archKvs,
   FILE_TYPE,
   GGML,
+  QUANTIZATION_VERSION,
   WEIGHT,
   type GgufExportDtype,
   type GgufRope,
@@ -74,8 +76,41 @@ export function checkAdapterShapes(
   }
 }
 
-function toType(values: Float32Array, dtype: GgufExportDtype, oneD: boolean): Uint8Array {
-  return f32ToBytes(values, oneD ? 'F32' : WEIGHT[dtype]);
+/** The stored type of one exported tensor. */
+type TensorType = 'f32' | 'f16' | 'bf16' | 'q8_0';
+
+/**
+ * The type a tensor is exported as: 1-D tensors f32; matrices the export's type. For q8_0, the rule
+ * `llama-quantize` applies to a llama model (llama.cpp's tensor_allows_quantization and
+ * tensor_type_fallback): a matrix whose GGUF name ends in "weight" and is no norm becomes Q8_0 when
+ * its rows are whole 32-value blocks, else F16; any other matrix keeps f32.
+ */
+function tensorType(
+  ggufName: string,
+  shape: readonly number[],
+  dtype: GgufExportDtype,
+): TensorType {
+  if (shape.length === 1) return 'f32';
+  if (dtype !== 'q8_0') return dtype;
+  const quantizable = ggufName.endsWith('weight') && !ggufName.includes('_norm.weight');
+  if (!quantizable) return 'f32';
+  return shape.at(-1)! % 32 === 0 ? 'q8_0' : 'f16';
+}
+
+/** llama.cpp's loader order (weight_name_comparer): layer number (none first), then name. */
+function quantizeOrder(a: string, b: string): number {
+  const layer = (n: string) => Number(/^blk\.(\d+)\./.exec(n)?.[1] ?? -1);
+  const d = layer(a) - layer(b);
+  return d !== 0 ? d : a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Bytes of `n` values stored as `type`. */
+function storedBytes(n: number, type: TensorType): number {
+  return type === 'q8_0' ? (n / 32) * 34 : n * DTYPE_BYTES[type];
+}
+
+function toType(values: Float32Array, type: TensorType): Uint8Array {
+  return type === 'q8_0' ? quantize('Q8_0', values) : f32ToBytes(values, WEIGHT[type]);
 }
 
 /**
@@ -112,14 +147,14 @@ export function mergedGguf(input: MergedGgufInput): GgufExport {
   for (const hf of order) {
     const src = byName.get(hf);
     if (!src) throw new FormatError(hf, `the model has no ${hf}`);
-    const oneD = src.shape.length === 1;
-    const type = oneD ? GGML.f32 : GGML[dtype];
+    const name = hfToGgufName(hf, arch)!;
+    const stored = tensorType(name, src.shape, dtype);
     const n = numel(src.shape);
     tensors.push({
-      name: hfToGgufName(hf, arch)!,
+      name,
       dims: [...src.shape].reverse(),
-      type,
-      byteLength: n * DTYPE_BYTES[oneD ? 'f32' : dtype],
+      type: GGML[stored],
+      byteLength: storedBytes(n, stored),
       produce: async () => {
         const replaced = trained.get(hf);
         let values = replaced
@@ -145,14 +180,29 @@ export function mergedGguf(input: MergedGgufInput): GgufExport {
         }
         // llama's q/k rows go to interleaved rotary order; qwen2/qwen3 keep Hugging Face's.
         values = permuteRotaryRows(values, ggufRotaryRows(arch, config, hf), src.shape[1]!);
-        return toType(values, dtype, oneD);
+        return toType(values, stored);
       },
     });
   }
-  const kvs = [
-    ...archKvs(config, input),
-    { key: 'general.file_type', type: 'u32', value: FILE_TYPE[dtype] } as GgufKv,
-    ...input.tokenizer,
-  ];
+  // llama-quantize writes tensors in its loader's order: those outside the layers first, then layer
+  // by layer (blk.N numerically), each group by name.
+  if (dtype === 'q8_0') tensors.sort((a, b) => quantizeOrder(a.name, b.name));
+  const fileType = { key: 'general.file_type', type: 'u32', value: FILE_TYPE[dtype] } as GgufKv;
+  // A quantized file's metadata is ordered as llama-quantize writes it from the f32 export: the
+  // input's keys with general.file_type removed, then general.quantization_version and the file
+  // type, each set by removing and appending.
+  const kvs =
+    dtype === 'q8_0'
+      ? [
+          ...archKvs(config, input),
+          ...input.tokenizer,
+          {
+            key: 'general.quantization_version',
+            type: 'u32',
+            value: QUANTIZATION_VERSION,
+          } as GgufKv,
+          fileType,
+        ]
+      : [...archKvs(config, input), fileType, ...input.tokenizer];
   return planExport(kvs, tensors);
 }

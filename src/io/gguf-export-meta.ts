@@ -8,14 +8,19 @@ import type { ModelConfig } from './config.ts';
 import { GgufExportError } from './errors.ts';
 import type { GgufKv } from './gguf-writer.ts';
 
-/** The element type of the exported matrices (1-D tensors, the norms, stay f32 as llama.cpp's converter keeps them). */
-export type GgufExportDtype = 'f32' | 'f16' | 'bf16';
-export const GGUF_EXPORT_DTYPES: readonly GgufExportDtype[] = ['f32', 'f16', 'bf16'];
+/**
+ * The element type of the exported matrices (1-D tensors, the norms, stay f32 as llama.cpp's
+ * converter keeps them). q8_0 quantizes as `llama-quantize … Q8_0` does (gguf-export-merge.ts).
+ */
+export type GgufExportDtype = 'f32' | 'f16' | 'bf16' | 'q8_0';
+export const GGUF_EXPORT_DTYPES: readonly GgufExportDtype[] = ['f32', 'f16', 'bf16', 'q8_0'];
 
 /** GGML tensor types of the exported tensors. */
-export const GGML = { f32: 0, f16: 1, bf16: 30 } as const;
-/** general.file_type: llama.cpp's LLAMA_FTYPE_ALL_F32, MOSTLY_F16, MOSTLY_BF16. */
-export const FILE_TYPE = { f32: 0, f16: 1, bf16: 32 } as const;
+export const GGML = { f32: 0, f16: 1, bf16: 30, q8_0: 8 } as const;
+/** general.file_type: llama.cpp's LLAMA_FTYPE_ALL_F32, MOSTLY_F16, MOSTLY_BF16, MOSTLY_Q8_0. */
+export const FILE_TYPE = { f32: 0, f16: 1, bf16: 32, q8_0: 7 } as const;
+/** general.quantization_version a quantized file carries (ggml's GGML_QNT_VERSION). */
+export const QUANTIZATION_VERSION = 2;
 /** The safetensors spelling of each export dtype (the f32 → 16-bit conversion's target). */
 export const WEIGHT = { f32: 'F32', f16: 'F16', bf16: 'BF16' } as const;
 

@@ -81,7 +81,7 @@ export function ExportPanel() {
 }
 
 type GgufKind = 'merged' | 'lora';
-type GgufDtype = 'f32' | 'f16' | 'bf16';
+type GgufDtype = 'f32' | 'f16' | 'bf16' | 'q8_0';
 
 /** "Export GGUF": the trained run for llama.cpp (Ollama, LM Studio), streamed to disk. */
 function GgufExport({ ready }: { ready: boolean }) {
@@ -139,6 +139,7 @@ function GgufExport({ ready }: { ready: boolean }) {
             <option value="f16">f16</option>
             <option value="bf16">bf16</option>
             <option value="f32">f32</option>
+            <option value="q8_0">Q8_0 (8-bit, as llama-quantize makes it)</option>
           </select>
         </label>
         <button

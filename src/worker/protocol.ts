@@ -8,6 +8,7 @@ import type { KernelChoice } from '../engine/kernels/registry.ts';
 import type { MemoryBytes, MemorySnapshot } from '../engine/memory.ts';
 import type { ErrorKind } from '../util/errors.ts';
 import type { RunProblem } from '../model/plan.ts';
+import type { GgufExportDtype } from '../io/gguf-export-meta.ts';
 
 export type { AdapterSummary, ErrorKind, KernelChoice, MemoryBytes, MemorySnapshot };
 
@@ -239,7 +240,7 @@ export interface ExportOptions {
 export interface GgufExportOptions {
   kind: 'merged' | 'lora';
   /** Element type of the merged model's matrices (norms stay f32). */
-  dtype: 'f32' | 'f16' | 'bf16';
+  dtype: GgufExportDtype;
 }
 
 /** The GGUF the worker streamed: its suggested file name and size. */
