@@ -29,7 +29,7 @@ Commands (MODEL: a Hugging Face folder, a .safetensors with config.json beside i
             [--resume] [--log-json FILE] [--budget 8GiB]
   merge     --model MODEL --adapter DIR --out DIR
   tune      --model MODEL [--context N] [--rank R] [--targets ...] [--force] [--json]
-  export-gguf --model MODEL [--adapter DIR] --out FILE.gguf [--dtype f32|f16|bf16|q8_0] [--context N]
+  export-gguf --model MODEL [--adapter DIR] --out FILE.gguf [--dtype f32|f16|bf16|q8_0|q6_k|q4_k_m] [--context N]
             [--lora]
   export-cluster --model MODEL --data FILE --out DIR [--context N] [--attention full|s2|s2roll]
             [--trainable embed,norm|none] [--lr LR] [--warmup W] [--schedule constant|cosine]
@@ -53,8 +53,8 @@ a fresh LoRA init; --order sequential takes the blocks in file order instead of 
 
 export-gguf writes the merged model (base + adapter, trained embeddings and norms substituted) as a
 GGUF for llama.cpp, with llama.context_length = the trained context (--context, else the adapter's)
-and its RoPE scaling; --dtype defaults to the base's (q8_0: the file llama-quantize makes from the
-f32 export, byte for byte). With --lora it writes the adapter as a
+and its RoPE scaling; --dtype defaults to the base's (q8_0, q6_k, q4_k_m: the file llama-quantize makes
+from the f32 export, byte for byte). With --lora it writes the adapter as a
 llama.cpp LoRA GGUF instead (only for adapters without trained embeddings/norms).
 
 tune times every matmul kernel variant at the shapes a training step of MODEL at N tokens

@@ -77,25 +77,26 @@ export function checkAdapterShapes(
 }
 
 /** The stored type of one exported tensor. */
-type TensorType = 'f32' | 'f16' | 'bf16' | 'q8_0';
+type TensorType = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_k' | 'q5_0' | 'q6_k';
 
-/**
- * The type a tensor is exported as: 1-D tensors f32; matrices the export's type. For q8_0, the rule
- * `llama-quantize` applies to a llama model (llama.cpp's tensor_allows_quantization and
- * tensor_type_fallback): a matrix whose GGUF name ends in "weight" and is no norm becomes Q8_0 when
- * its rows are whole 32-value blocks, else F16; any other matrix keeps f32.
- */
-function tensorType(
-  ggufName: string,
-  shape: readonly number[],
-  dtype: GgufExportDtype,
-): TensorType {
-  if (shape.length === 1) return 'f32';
-  if (dtype !== 'q8_0') return dtype;
-  const quantizable = ggufName.endsWith('weight') && !ggufName.includes('_norm.weight');
-  if (!quantizable) return 'f32';
-  return shape.at(-1)! % 32 === 0 ? 'q8_0' : 'f16';
-}
+/** Values per block and bytes per block of the quantized types an export writes. */
+const BLOCKS: Record<'q8_0' | 'q4_k' | 'q5_0' | 'q6_k', [number, number]> = {
+  q8_0: [32, 34],
+  q4_k: [256, 144],
+  q5_0: [32, 22],
+  q6_k: [256, 210],
+};
+
+/** The ggml type ids of every stored type. */
+const TYPE_ID: Record<TensorType, number> = {
+  f32: GGML.f32,
+  f16: GGML.f16,
+  bf16: GGML.bf16,
+  q8_0: GGML.q8_0,
+  q4_k: 12,
+  q5_0: 6,
+  q6_k: 14,
+};
 
 /** llama.cpp's loader order (weight_name_comparer): layer number (none first), then name. */
 function quantizeOrder(a: string, b: string): number {
@@ -104,13 +105,81 @@ function quantizeOrder(a: string, b: string): number {
   return d !== 0 ? d : a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Bytes of `n` values stored as `type`. */
-function storedBytes(n: number, type: TensorType): number {
-  return type === 'q8_0' ? (n / 32) * 34 : n * DTYPE_BYTES[type];
+/** llama.cpp's use_more_bits (moreBits here): the first and last eighth of the layers, and every third between. */
+function moreBits(i: number, n: number): boolean {
+  const e = Math.trunc(n / 8);
+  return i < e || i >= Math.trunc((7 * n) / 8) || (i - e) % 3 === 2;
 }
 
+/**
+ * The type of each tensor (GGUF name → type, `tensors` in llama-quantize's order) for an export of
+ * `dtype`, as `llama-quantize` decides it for a llama model without an importance matrix
+ * (llama.cpp's tensor_allows_quantization, llama_tensor_get_type_impl, tensor_type_fallback):
+ * - 1-D tensors and norms stay f32; f32/f16/bf16 exports write matrices in that type.
+ * - q8_0: every other matrix Q8_0; q6_k: Q6_K (the output layer Q8_0 where its rows are not whole
+ *   256-value blocks).
+ * - q4_k_m: Q4_K, except the output layer (the token embedding when tied) Q6_K (Q8_0 where its
+ *   rows are not whole 256-value blocks), attn_v and ffn_down Q6_K in the layers use_more_bits
+ *   picks (counted in file order).
+ * - A type whose block does not divide a row falls back: Q4_K → Q5_0, Q6_K → Q8_0, and to F16 when
+ *   that does not divide it either.
+ */
+function exportTypes(
+  tensors: readonly { name: string; shape: readonly number[] }[],
+  dtype: GgufExportDtype,
+  layers: number,
+): Map<string, TensorType> {
+  const out = new Map<string, TensorType>();
+  const tied = !tensors.some((t) => t.name === 'output.weight');
+  const nV = tensors.filter((t) => t.name.endsWith('attn_v.weight')).length;
+  let iV = 0;
+  let iDown = 0;
+  for (const t of tensors) {
+    const quantizable =
+      t.shape.length >= 2 && t.name.endsWith('weight') && !t.name.includes('_norm.weight');
+    if (t.shape.length === 1) out.set(t.name, 'f32');
+    else if (dtype === 'f32' || dtype === 'f16' || dtype === 'bf16') out.set(t.name, dtype);
+    else if (!quantizable) out.set(t.name, 'f32');
+    else {
+      const cols = t.shape.at(-1)!;
+      let type: TensorType = dtype === 'q4_k_m' ? 'q4_k' : dtype;
+      const output = t.name === 'output.weight' || (tied && t.name === 'token_embd.weight');
+      if (dtype === 'q6_k' && output && cols % 256 !== 0) type = 'q8_0';
+      if (dtype === 'q4_k_m') {
+        if (output) type = cols % 256 !== 0 ? 'q8_0' : 'q6_k';
+        else if (t.name.endsWith('attn_v.weight')) {
+          if (moreBits(iV, nV)) type = 'q6_k';
+          iV++;
+        } else if (t.name.endsWith('ffn_down.weight')) {
+          if (moreBits(iDown, layers)) type = 'q6_k';
+          iDown++;
+        }
+      }
+      const fits = (q: TensorType) =>
+        q === 'f16' || cols % BLOCKS[q as keyof typeof BLOCKS][0] === 0;
+      if (!fits(type)) {
+        type = type === 'q4_k' ? 'q5_0' : type === 'q6_k' ? 'q8_0' : type;
+        if (!fits(type)) type = 'f16';
+      }
+      out.set(t.name, type);
+    }
+  }
+  return out;
+}
+
+/** Bytes of `n` values stored as `type`. */
+function storedBytes(n: number, type: TensorType): number {
+  if (type === 'f32' || type === 'f16' || type === 'bf16') return n * DTYPE_BYTES[type];
+  const [values, bytes] = BLOCKS[type];
+  return (n / values) * bytes;
+}
+
+const QUANT_NAME = { q8_0: 'Q8_0', q4_k: 'Q4_K', q5_0: 'Q5_0', q6_k: 'Q6_K' } as const;
+
 function toType(values: Float32Array, type: TensorType): Uint8Array {
-  return type === 'q8_0' ? quantize('Q8_0', values) : f32ToBytes(values, WEIGHT[type]);
+  return type === 'f32' || type === 'f16' || type === 'bf16'
+    ? f32ToBytes(values, WEIGHT[type])
+    : quantize(QUANT_NAME[type], values);
 }
 
 /**
@@ -144,16 +213,26 @@ export function mergedGguf(input: MergedGgufInput): GgufExport {
       produce: () => Promise.resolve(f32ToBytes(f, 'F32')),
     });
   }
-  for (const hf of order) {
+  const quantized = dtype === 'q8_0' || dtype === 'q4_k_m' || dtype === 'q6_k';
+  const listed = order.map((hf) => {
     const src = byName.get(hf);
     if (!src) throw new FormatError(hf, `the model has no ${hf}`);
-    const name = hfToGgufName(hf, arch)!;
-    const stored = tensorType(name, src.shape, dtype);
+    return { hf, src, name: hfToGgufName(hf, arch)!, shape: src.shape };
+  });
+  // llama-quantize writes (and counts layers for its type choices) in its loader's order: the
+  // tensors outside the layers first, then layer by layer (blk.N numerically), each group by name.
+  const types = exportTypes(
+    quantized ? [...listed].sort((a, b) => quantizeOrder(a.name, b.name)) : listed,
+    dtype,
+    config.layers,
+  );
+  for (const { hf, src, name } of listed) {
+    const stored = types.get(name)!;
     const n = numel(src.shape);
     tensors.push({
       name,
       dims: [...src.shape].reverse(),
-      type: GGML[stored],
+      type: TYPE_ID[stored],
       byteLength: storedBytes(n, stored),
       produce: async () => {
         const replaced = trained.get(hf);
@@ -184,25 +263,22 @@ export function mergedGguf(input: MergedGgufInput): GgufExport {
       },
     });
   }
-  // llama-quantize writes tensors in its loader's order: those outside the layers first, then layer
-  // by layer (blk.N numerically), each group by name.
-  if (dtype === 'q8_0') tensors.sort((a, b) => quantizeOrder(a.name, b.name));
+  if (quantized) tensors.sort((a, b) => quantizeOrder(a.name, b.name));
   const fileType = { key: 'general.file_type', type: 'u32', value: FILE_TYPE[dtype] } as GgufKv;
   // A quantized file's metadata is ordered as llama-quantize writes it from the f32 export: the
   // input's keys with general.file_type removed, then general.quantization_version and the file
   // type, each set by removing and appending.
-  const kvs =
-    dtype === 'q8_0'
-      ? [
-          ...archKvs(config, input),
-          ...input.tokenizer,
-          {
-            key: 'general.quantization_version',
-            type: 'u32',
-            value: QUANTIZATION_VERSION,
-          } as GgufKv,
-          fileType,
-        ]
-      : [...archKvs(config, input), fileType, ...input.tokenizer];
+  const kvs = quantized
+    ? [
+        ...archKvs(config, input),
+        ...input.tokenizer,
+        {
+          key: 'general.quantization_version',
+          type: 'u32',
+          value: QUANTIZATION_VERSION,
+        } as GgufKv,
+        fileType,
+      ]
+    : [...archKvs(config, input), fileType, ...input.tokenizer];
   return planExport(kvs, tensors);
 }

@@ -10,15 +10,23 @@ import type { GgufKv } from './gguf-writer.ts';
 
 /**
  * The element type of the exported matrices (1-D tensors, the norms, stay f32 as llama.cpp's
- * converter keeps them). q8_0 quantizes as `llama-quantize … Q8_0` does (gguf-export-merge.ts).
+ * converter keeps them). q8_0 and q4_k_m quantize as `llama-quantize … Q8_0 / Q4_K_M` does
+ * (gguf-export-merge.ts).
  */
-export type GgufExportDtype = 'f32' | 'f16' | 'bf16' | 'q8_0';
-export const GGUF_EXPORT_DTYPES: readonly GgufExportDtype[] = ['f32', 'f16', 'bf16', 'q8_0'];
+export type GgufExportDtype = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_k_m' | 'q6_k';
+export const GGUF_EXPORT_DTYPES: readonly GgufExportDtype[] = [
+  'f32',
+  'f16',
+  'bf16',
+  'q8_0',
+  'q4_k_m',
+  'q6_k',
+];
 
 /** GGML tensor types of the exported tensors. */
 export const GGML = { f32: 0, f16: 1, bf16: 30, q8_0: 8 } as const;
-/** general.file_type: llama.cpp's LLAMA_FTYPE_ALL_F32, MOSTLY_F16, MOSTLY_BF16, MOSTLY_Q8_0. */
-export const FILE_TYPE = { f32: 0, f16: 1, bf16: 32, q8_0: 7 } as const;
+/** general.file_type: llama.cpp's LLAMA_FTYPE_ALL_F32, MOSTLY_F16, MOSTLY_BF16, MOSTLY_Q8_0, MOSTLY_Q4_K_M. */
+export const FILE_TYPE = { f32: 0, f16: 1, bf16: 32, q8_0: 7, q4_k_m: 15, q6_k: 18 } as const;
 /** general.quantization_version a quantized file carries (ggml's GGML_QNT_VERSION). */
 export const QUANTIZATION_VERSION = 2;
 /** The safetensors spelling of each export dtype (the f32 → 16-bit conversion's target). */

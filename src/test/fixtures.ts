@@ -27,6 +27,17 @@ export interface TinySpec {
    * vocab_size follows them, and bos/eos ids are Qwen's (`<|endoftext|>`, `<|im_end|>`) when present.
    */
   tokenizer?: { tokenizer: Record<string, unknown>; tokenizerConfig: Record<string, unknown> };
+  /** config.json entries that replace the tiny widths (e.g. rows of whole 256-value blocks). */
+  sizes?: Partial<
+    Record<
+      | 'hidden_size'
+      | 'intermediate_size'
+      | 'num_hidden_layers'
+      | 'num_attention_heads'
+      | 'num_key_value_heads',
+      number
+    >
+  >;
 }
 
 /** Every token of a tokenizer.json (its vocabulary and added tokens) with its id. */
@@ -389,6 +400,7 @@ export function tinyConfigJson(spec: TinySpec): Record<string, unknown> {
     torch_dtype: { F32: 'float32', F16: 'float16', BF16: 'bfloat16' }[spec.dtype],
     ...(spec.ropeScaling === undefined ? {} : { rope_scaling: spec.ropeScaling }),
     ...qwen,
+    ...spec.sizes,
   };
 }
 

@@ -81,7 +81,7 @@ export function ExportPanel() {
 }
 
 type GgufKind = 'merged' | 'lora';
-type GgufDtype = 'f32' | 'f16' | 'bf16' | 'q8_0';
+type GgufDtype = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_k_m' | 'q6_k';
 
 /** "Export GGUF": the trained run for llama.cpp (Ollama, LM Studio), streamed to disk. */
 function GgufExport({ ready }: { ready: boolean }) {
@@ -140,6 +140,8 @@ function GgufExport({ ready }: { ready: boolean }) {
             <option value="bf16">bf16</option>
             <option value="f32">f32</option>
             <option value="q8_0">Q8_0 (8-bit, as llama-quantize makes it)</option>
+            <option value="q6_k">Q6_K (6-bit, as llama-quantize makes it)</option>
+            <option value="q4_k_m">Q4_K_M (4-bit mix, as llama-quantize makes it)</option>
           </select>
         </label>
         <button
