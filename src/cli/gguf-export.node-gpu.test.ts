@@ -239,7 +239,9 @@ describe('export-gguf: llama.cpp runs the exported model at the trained context'
           'q4',
         ),
       ).toBe(2);
-      expect(err.pop()).toMatch(/--dtype must be one of f32, f16, bf16 \(got q4\)/);
+      expect(err.pop()).toMatch(
+        /--dtype must be one of f32, f16, bf16, q8_0, q4_k_m, q6_k \(got q4\)/,
+      );
       expect(await code('export-gguf', '--model', DEMO_DIR, '--out', join(dir, 'x.bin'))).toBe(2);
       expect(err.pop()).toMatch(/--out must name a \.gguf file/);
     } finally {

@@ -13,6 +13,7 @@
  * Inputs are finite f32 values; like the reference, non-finite values or f32 subnormals (whose scale
  * overflows when inverted) give unspecified blocks.
  */
+import { InternalError } from '../util/errors.ts';
 import { f16ToF32, f32ToF16 } from '../util/half.ts';
 import { QUANT_FORMATS, type QuantType } from './quant.ts';
 
@@ -442,7 +443,8 @@ const QUANTIZERS: Readonly<Record<QuantType, BlockQuantizer>> = {
 export function quantize(type: QuantType, values: Float32Array): Uint8Array<ArrayBuffer> {
   const f = QUANT_FORMATS[type];
   if (values.length % f.block !== 0)
-    throw new RangeError(
+    // Callers choose a type whose block divides the rows (the export falls back where it does not).
+    throw new InternalError(
       `${type} quantizes whole blocks of ${f.block} values; got ${values.length}`,
     );
   const n = values.length / f.block;
