@@ -17,22 +17,7 @@
 @group(0) @binding(3) var<uniform> p: Params;
 
 // #include quant_blocks
-
-fn store(m: u32, n0: u32, v: vec4<f32>) {
-  if (m >= p.M) {
-    return;
-  }
-  for (var c = 0u; c < 4u; c++) {
-    if (n0 + c < p.N) {
-      let i = m * p.N + n0 + c;
-      if (p.accum != 0u) {
-        C[i] += p.alpha * v[c];
-      } else {
-        C[i] = p.alpha * v[c];
-      }
-    }
-  }
-}
+// #include quant_store
 
 @compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
