@@ -13,7 +13,7 @@ import { openModelPath } from '../io/open-node.ts';
 import { createTokenizer } from '../io/model.ts';
 import { assetPath, DEMO_DIR, firstDifference } from '../test/assets-node.ts';
 import { cliRunner } from '../test/cli.ts';
-import { llamaCpp, loadLlamaCpp } from '../test/llama-cpp.ts';
+import { disposeLlamaCpp, loadLlamaCpp } from '../test/llama-cpp.ts';
 import { main } from './main.ts';
 
 const CONTEXT = 1024;
@@ -30,7 +30,7 @@ writeFileSync(TRAIN, text.slice(0, 150_000));
 writeFileSync(HELDOUT, heldout);
 
 afterAll(async () => {
-  await (await llamaCpp()).dispose();
+  await disposeLlamaCpp();
 });
 
 /** Our tokenizer's ids for the held-out text (BOS first), as eval and generate see them. */

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../util/rng.ts';
-import { llamaCpp, loadLlamaCpp } from '../test/llama-cpp.ts';
+import { disposeLlamaCpp, loadLlamaCpp } from '../test/llama-cpp.ts';
 import {
   byteLevelTokenizerJson,
   randomWeights,
@@ -40,7 +40,7 @@ import { bytesSource } from './source.ts';
 const dir = mkdtempSync(join(tmpdir(), 'gguf-export-unit-'));
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
-  await (await llamaCpp()).dispose();
+  await disposeLlamaCpp();
 });
 
 async function toBytes(exp: GgufExport): Promise<Uint8Array> {

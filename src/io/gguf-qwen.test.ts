@@ -13,7 +13,7 @@ import { randomRefModel, refLossAndGrads, type RefConfig } from '../reference/ll
 import { assetPath, sourcesOf } from '../test/assets-node.ts';
 import { qwenStyleTokenizerFiles } from '../test/bpe-train.ts';
 import { tinyHfFolder, TINY_MODELS } from '../test/fixtures.ts';
-import { llamaCpp, loadLlamaCpp } from '../test/llama-cpp.ts';
+import { disposeLlamaCpp, loadLlamaCpp } from '../test/llama-cpp.ts';
 import { Rng } from '../util/rng.ts';
 import { qkNormName } from './block.ts';
 import type { ModelConfig } from './config.ts';
@@ -26,7 +26,7 @@ import { bytesSource } from './source.ts';
 const dir = mkdtempSync(join(tmpdir(), 'gguf-qwen-'));
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
-  await (await llamaCpp()).dispose();
+  await disposeLlamaCpp();
 });
 
 async function toBytes(exp: GgufExport): Promise<Uint8Array> {

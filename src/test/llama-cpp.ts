@@ -13,6 +13,23 @@ export function llamaCpp(): Promise<Llama> {
   return llama;
 }
 
+/**
+ * Disposes the shared instance after a test file, waiting at most `ms`: node-llama-cpp's dispose has
+ * been seen to hang on a busy 2-core machine after every test of the file passed; the test worker
+ * ends with the file either way, so a hang is reported and not waited out.
+ */
+export async function disposeLlamaCpp(ms = 20_000): Promise<void> {
+  if (!llama) return;
+  const l = await llama;
+  llama = null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), ms)));
+  const done = await Promise.race([l.dispose().then(() => 'done' as const), late]);
+  clearTimeout(timer);
+  if (done === 'late')
+    console.warn(`node-llama-cpp's dispose took over ${ms / 1000} s; not waited for`);
+}
+
 export interface LlamaCppRun {
   model: LlamaModel;
   metadata: Record<string, unknown>;
