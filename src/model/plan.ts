@@ -10,6 +10,7 @@ import { SettingsError } from '../util/errors.ts';
 import { budgetWords } from '../util/memory-budget.ts';
 import { attentionBlockRows } from '../engine/kernels/attention.ts';
 import { crossEntropyChunkFor } from '../engine/kernels/cross_entropy.ts';
+import { quantBlockByteSizes } from '../engine/quant-rows.ts';
 import { blockByteSizes, blockBytesLimit } from '../engine/row-blocks.ts';
 import { partRows } from '../engine/runtime.ts';
 import {
@@ -22,8 +23,18 @@ import {
   stepScratch,
 } from './activations.ts';
 import { archOf } from '../io/arch.ts';
-import { moduleName, trainedTensorShapes } from '../io/block.ts';
+import { globalName, linearSource, moduleName, trainedTensorShapes } from '../io/block.ts';
 import { numel } from '../io/dtype.ts';
+import {
+  BASE_QUANTS,
+  frozenBytes,
+  frozenType,
+  frozenTypes,
+  isQuantType,
+  type BaseQuant,
+  type FrozenType,
+  type StoredTensor,
+} from './base-quant.ts';
 import {
   attentionProblem,
   defaultEmbedOptimizer,
@@ -40,8 +51,17 @@ import {
 
 export interface PlanInput {
   shape: LlamaShape;
-  /** Bytes per element of the frozen weights as stored (4 for F32, 2 for F16/BF16). */
+  /**
+   * Bytes per element of the frozen weights as stored (4 for F32, 2 for F16/BF16): every frozen
+   * matrix's, unless `frozenType` says otherwise.
+   */
   weightBytes: number;
+  /**
+   * The GPU type of each frozen matrix by Hugging Face name (a fused tensor's name for its linears:
+   * io/block.ts's linearSource) and row length, as LlamaParams uploads it (model/base-quant.ts:
+   * `frozenTypes(tensors, baseQuant)`); without it, every frozen matrix is `weightBytes` wide.
+   */
+  frozenType?: (name: string, cols: number) => FrozenType;
   lora: LoraSettings;
   context: number;
   checkpointing: boolean;
@@ -87,9 +107,12 @@ export interface MemoryPlan {
   frozenParams: number;
   /** Host (CPU) memory the optimizer keeps: the embedding's AdamW moments when they live there. */
   hostBytes: number;
+  /**
+   * The `weights` category by GPU type, largest first (its bytes sum to `bytes.weights`): the frozen
+   * matrices in their types (Q4_K, Q6_K, bf16 …), the frozen norms and biases as f32.
+   */
+  baseTypes: { type: FrozenType; bytes: number }[];
 }
-
-const pad4 = (n: number) => Math.max(4, Math.ceil(n / 4) * 4);
 
 /** Plans the bytes of a training run. */
 export function planTraining(p: PlanInput): MemoryPlan {
@@ -114,33 +137,35 @@ export function planTraining(p: PlanInput): MemoryPlan {
   const trained = (n: number) => {
     trainable += n;
   };
+  // What each frozen matrix is on the GPU, and the weights category's bytes by type.
+  const typeOf = p.frozenType ?? ((): FrozenType => (p.weightBytes === 4 ? 'f32' : 'bf16'));
+  const byType = new Map<FrozenType, number>();
+  const frozenWeight = (type: FrozenType, bytes: number) => {
+    byType.set(type, (byType.get(type) ?? 0) + bytes);
+    b.weights += bytes;
+  };
   // Embedding / output layer: [V, D] each, row-blocked under the limits (src/engine/row-blocks.ts).
-  const rowsMatrix = (name: string, elementBytes: number) => {
-    if (!p.limits) return note(name, pad4(V * D * elementBytes));
-    const sizes = blockByteSizes(
-      V,
-      D,
-      elementBytes === 4 ? 'f32' : 'bf16',
-      blockBytesLimit(p.limits),
-    );
+  const rowsMatrix = (name: string, type: FrozenType) => {
+    if (!p.limits) return note(name, frozenBytes(type, V, D));
+    const sizes = frozenBlockByteSizes(type, V, D, blockBytesLimit(p.limits));
     note(sizes.length > 1 ? `${name} (one of ${sizes.length} blocks)` : name, Math.max(...sizes));
     return sizes.reduce((a, x) => a + x, 0);
   };
   // Named by their modules in the architecture's layout (src/io/arch.ts).
   const arch = archOf(s);
-  const embedBytes = rowsMatrix(
-    moduleName(arch.layout.embed.hf),
-    p.lora.trainEmbed ? 4 : p.weightBytes,
-  );
+  // The trainable embedding is f32 (as its gradient and moments, row-blocked alike).
+  const embedBytes = p.lora.trainEmbed ? rowsMatrix(moduleName(arch.layout.embed.hf), 'f32') : 0;
   if (p.lora.trainEmbed) {
     b.lora += embedBytes;
     trained(V * D);
   } else {
-    b.weights += embedBytes;
+    const type = typeOf(globalName(arch, 'embed'), D);
+    frozenWeight(type, rowsMatrix(moduleName(arch.layout.embed.hf), type));
     frozen += V * D;
   }
   if (!s.tieWordEmbeddings) {
-    b.weights += rowsMatrix(moduleName(arch.layout.lmHead.hf), p.weightBytes);
+    const type = typeOf(globalName(arch, 'lmHead'), D);
+    frozenWeight(type, rowsMatrix(moduleName(arch.layout.lmHead.hf), type));
     frozen += V * D;
   }
   // Norms: f32, trainable or not; every norm of the block (Qwen3's q/k norms included) and the final.
@@ -151,18 +176,21 @@ export function planTraining(p: PlanInput): MemoryPlan {
     b.lora += 4 * normCount;
     trained(normCount);
   } else {
-    b.weights += 4 * normCount;
+    frozenWeight('f32', 4 * normCount);
     frozen += normCount;
   }
   for (const n of LINEAR_NAMES) {
     const [out, inF] = linearShape(s, n);
     if (s.biases.includes(n)) {
       // The architecture's frozen bias (Qwen2's q/k/v), f32.
-      b.weights += s.layers * 4 * out;
+      frozenWeight('f32', s.layers * 4 * out);
       frozen += s.layers * out;
     }
-    b.weights += s.layers * pad4(out * inF * p.weightBytes);
-    note(n, pad4(out * inF * p.weightBytes));
+    // Each layer's own type: a quantized GGUF may store some layers' v/down in a wider type.
+    for (let i = 0; i < s.layers; i++) {
+      const type = typeOf(linearSource(arch, s, i, n).name, inF);
+      frozenWeight(type, note(n, frozenBytes(type, out, inF)));
+    }
     frozen += s.layers * out * inF;
     if (p.lora.targets.includes(n)) {
       const count = r * (inF + out);
@@ -233,7 +261,45 @@ export function planTraining(p: PlanInput): MemoryPlan {
     trainableParams: trainable,
     frozenParams: frozen,
     hostBytes,
+    baseTypes: [...byType]
+      .map(([type, bytes]) => ({ type, bytes }))
+      .sort((x, y) => y.bytes - x.bytes),
   };
+}
+
+/**
+ * Bytes of each row block of a frozen [rows, cols] matrix of `type` under `maxBytes` per block, as
+ * LlamaParams allocates it: a float dtype as engine/row-blocks.ts splits it (RowBlocks), ggml blocks
+ * as engine/quant-rows.ts does (QuantRows: whole rows, so a K-type's super-blocks are never cut).
+ */
+export function frozenBlockByteSizes(
+  type: FrozenType,
+  rows: number,
+  cols: number,
+  maxBytes: number,
+): number[] {
+  return isQuantType(type)
+    ? quantBlockByteSizes(type, rows, cols, maxBytes)
+    : blockByteSizes(rows, cols, type, maxBytes);
+}
+
+/**
+ * The plan's `frozenType` for a model under `baseQuant`: from its tensors (their dtypes, a quantized
+ * GGUF's stored ggml types) when it has them, else (a shape alone: a config.json without weights)
+ * every frozen matrix in `dtype` (safetensors spelling, F32/F16/BF16).
+ */
+export function frozenTypeOf(
+  m: { tensors: readonly StoredTensor[]; dtype?: string },
+  baseQuant: BaseQuant,
+): (name: string, cols: number) => FrozenType {
+  if (m.tensors.length > 0) return frozenTypes(m.tensors, baseQuant);
+  const dtype = m.dtype ?? 'BF16';
+  return (_name, cols) => frozenType(dtype, cols, baseQuant);
+}
+
+/** Whether `x` is a `--base-quant` choice. */
+export function isBaseQuant(x: unknown): x is BaseQuant {
+  return (BASE_QUANTS as readonly unknown[]).includes(x);
 }
 
 /**

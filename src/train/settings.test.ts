@@ -103,6 +103,15 @@ describe('one settings type', () => {
     expect(storedSettings(want)).toEqual(want);
   });
 
+  it('reads a checkpoint’s settings written before baseQuant as trained on the stored weights', () => {
+    const today = cliDefaults(256);
+    const { baseQuant: _, ...before } = today;
+    expect(storedSettings(before)).toEqual({ ...today, baseQuant: 'none' });
+    const q4 = { ...today, baseQuant: 'q4_k' as const };
+    expect(storedSettings(q4)).toEqual(q4);
+    expect(storedSettings(JSON.parse(JSON.stringify(q4)))).toEqual(q4);
+  });
+
   it('gives the studio a short, visible run for tiny models and the official recipe otherwise', () => {
     const tiny = studioDefaults({ contextLength: 512, defaultContext: 2048, parameters: 260e3 });
     expect(tiny).toMatchObject({ context: 1024, lr: 2e-3, steps: 60, gradAccum: 1 });

@@ -13,6 +13,7 @@ import {
   type LoraSettings,
 } from '../model/longlora.ts';
 import type { ModelConfig } from '../io/config.ts';
+import type { BaseQuant } from '../model/base-quant.ts';
 
 /** What LoRA+ trains besides the LoRA pairs (`--trainable embed,norm`; none: plain LoRA). */
 export type Trainable = 'embed' | 'norm';
@@ -55,6 +56,11 @@ export interface RunSettings {
   keepCheckpoints: number;
   /** Gradient checkpointing per decoder layer (`--no-checkpointing` turns it off). */
   checkpointing: boolean;
+  /**
+   * What the frozen base weights are on the GPU (`--base-quant`, the studio's "Base weights"): as
+   * stored, or float weights quantized on load to Q8_0 or Q4_K (model/base-quant.ts).
+   */
+  baseQuant: BaseQuant;
   beta1: number;
   beta2: number;
   eps: number;
@@ -102,6 +108,7 @@ function base(context: number): RunSettings {
     checkpointMinutes: 0,
     keepCheckpoints: 3,
     checkpointing: true,
+    baseQuant: 'none',
     beta1: 0.9,
     beta2: 0.95,
     eps: 1e-8,
@@ -176,10 +183,11 @@ export function withLora(s: RunSettings, l: LoraSettings): RunSettings {
 /**
  * Settings as a checkpoint stored them. Checkpoints written before this type (`pattern`, `group`,
  * a nested `lora`, `gradAccum` …) are read into it; the run's resolved group and factor are kept.
+ * Checkpoints written before `baseQuant` trained on the weights as stored ('none').
  */
 export function storedSettings(x: unknown): RunSettings {
   const o = (x ?? {}) as Record<string, unknown>;
-  if (!('lora' in o)) return o as unknown as RunSettings;
+  if (!('lora' in o)) return { baseQuant: 'none', ...o } as unknown as RunSettings;
   const lora = o.lora as LoraSettings;
   const { pattern, group, lora: _lora, ...rest } = o as Record<string, unknown>;
   const s = {
