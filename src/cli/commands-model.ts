@@ -15,7 +15,8 @@ import {
   groupSize,
   ropeFactor,
 } from '../model/longlora.ts';
-import { planTraining } from '../model/plan.ts';
+import { BASE_QUANT_LABELS } from '../model/base-quant.ts';
+import { baseTypesText, planTraining } from '../model/plan.ts';
 import { budgetWords, DEFAULT_MEMORY_BUDGET } from '../util/memory-budget.ts';
 import { formatBytes } from '../util/bytes.ts';
 import { loraSettingsOf } from '../model/session.ts';
@@ -23,6 +24,8 @@ import { evaluate, slidingWindows } from '../train/evaluate.ts';
 import { IGNORE_INDEX } from '../util/labels.ts';
 import { b, num, parse, req, s, UsageError } from './args.ts';
 import {
+  BASE_QUANT_OPTION,
+  baseQuantArg,
   CAP_OPTIONS,
   capsArg,
   attentionArg,
@@ -45,6 +48,7 @@ import {
 export async function info(argv: string[]): Promise<void> {
   const v = parse(argv, {
     ...CAP_OPTIONS,
+    ...BASE_QUANT_OPTION,
     model: s,
     context: s,
     json: b,
@@ -57,6 +61,7 @@ export async function info(argv: string[]): Promise<void> {
     trainable: s,
     'no-checkpointing': b,
   });
+  const baseQuant = baseQuantArg(v);
   const m = await openForInfo(req(v, 'model'));
   const c = m.config;
   const context = num(v, 'context', defaultTargetContext(c));
@@ -69,6 +74,7 @@ export async function info(argv: string[]): Promise<void> {
     plan: planInputFor(m, lora, context, {
       checkpointing: !v['no-checkpointing'],
       optimizerState: true,
+      baseQuant,
     }),
     pattern,
     group,
@@ -95,8 +101,10 @@ export async function info(argv: string[]): Promise<void> {
     attention: pattern,
     group,
     lora,
+    baseQuant,
     limits,
     plan: { ...plan.bytes, total: plan.total, largestBuffer: plan.largestBuffer },
+    baseTypes: plan.baseTypes,
     trainableParameters: plan.trainableParams,
     budgetBytes: budget,
     budgetGiB: budget / 2 ** 30,
@@ -133,6 +141,9 @@ export async function info(argv: string[]): Promise<void> {
   for (const [k, n] of Object.entries(plan.bytes))
     console.log(`  ${k.padEnd(12)} ${formatBytes(n).padStart(12)}`);
   console.log(`  ${'total'.padEnd(12)} ${formatBytes(plan.total).padStart(12)}`);
+  console.log(
+    `  base weights on the GPU (${BASE_QUANT_LABELS[baseQuant]}): ${baseTypesText(plan.baseTypes)}`,
+  );
   console.log(`  trainable parameters: ${plan.trainableParams.toLocaleString()}`);
   console.log(
     problem
@@ -172,6 +183,7 @@ async function openForInfo(
 export async function generateCmd(argv: string[]): Promise<void> {
   const v = parse(argv, {
     ...CAP_OPTIONS,
+    ...BASE_QUANT_OPTION,
     model: s,
     adapter: s,
     prompt: s,
@@ -182,13 +194,14 @@ export async function generateCmd(argv: string[]): Promise<void> {
     'rope-factor': s,
     json: b,
   });
+  const baseQuant = baseQuantArg(v);
   const path = req(v, 'model');
   const m = await openModelArg(path);
   const tok = tokenizerOf(m, path);
   const adapter = typeof v.adapter === 'string' ? await readAdapterDir(v.adapter, m) : undefined;
   const rt = await gpu(capsArg(v));
   const lora = adapter ? loraSettingsOf(adapter) : { ...BASE_ONLY };
-  const params = await loadWithoutOptimizer(rt, m, lora, 0, adapter);
+  const params = await loadWithoutOptimizer(rt, m, lora, 0, adapter, baseQuant);
   const model = new LlamaModel(rt, params);
   // As Hugging Face's tokenizer(prompt): BOS first only when the tokenizer adds one.
   const prompt = tok.encode(typeof v.prompt === 'string' ? v.prompt : '');
@@ -212,6 +225,7 @@ export async function generateCmd(argv: string[]): Promise<void> {
 export async function evalCmd(argv: string[]): Promise<void> {
   const v = parse(argv, {
     ...CAP_OPTIONS,
+    ...BASE_QUANT_OPTION,
     model: s,
     adapter: s,
     data: s,
@@ -222,6 +236,7 @@ export async function evalCmd(argv: string[]): Promise<void> {
     budget: s,
     json: b,
   });
+  const baseQuant = baseQuantArg(v);
   const path = req(v, 'model');
   const m = await openModelArg(path);
   const N = num(v, 'context', 0);
@@ -243,7 +258,7 @@ export async function evalCmd(argv: string[]): Promise<void> {
     rt,
     v,
     {
-      plan: planInputFor(m, lora, N, { checkpointing: true, optimizerState: false }),
+      plan: planInputFor(m, lora, N, { checkpointing: true, optimizerState: false, baseQuant }),
       pattern: 'full',
       group: N,
       needsTrainables: false,
@@ -251,7 +266,7 @@ export async function evalCmd(argv: string[]): Promise<void> {
     },
     'eval',
   );
-  const params = await loadWithoutOptimizer(rt, m, lora, 0, adapter);
+  const params = await loadWithoutOptimizer(rt, m, lora, 0, adapter, baseQuant);
   await tuneKernels(rt, params, N);
   const model = new LlamaModel(rt, params);
   const r = await evaluate(model, windows, factor, windows.length, (i, n, loss) =>
@@ -272,6 +287,7 @@ export async function evalCmd(argv: string[]): Promise<void> {
 export async function gradCmd(argv: string[]): Promise<void> {
   const v = parse(argv, {
     ...CAP_OPTIONS,
+    ...BASE_QUANT_OPTION,
     model: s,
     adapter: s,
     tokens: s,
@@ -287,6 +303,7 @@ export async function gradCmd(argv: string[]): Promise<void> {
     budget: s,
     out: s,
   });
+  const baseQuant = baseQuantArg(v);
   const m = await openModelArg(req(v, 'model'));
   const tokens = JSON.parse(await readFile(req(v, 'tokens'), 'utf8')) as unknown;
   if (
@@ -311,14 +328,14 @@ export async function gradCmd(argv: string[]): Promise<void> {
     rt,
     v,
     {
-      plan: planInputFor(m, lora, N, { checkpointing: true, optimizerState: false }),
+      plan: planInputFor(m, lora, N, { checkpointing: true, optimizerState: false, baseQuant }),
       pattern,
       group,
       needsTrainables: true,
     },
     'grad',
   );
-  const params = await loadWithoutOptimizer(rt, m, lora, num(v, 'seed', 0), adapter);
+  const params = await loadWithoutOptimizer(rt, m, lora, num(v, 'seed', 0), adapter, baseQuant);
   const model = new LlamaModel(rt, params);
   const labels = Int32Array.from(ids, (_, t) => (t + 1 < N ? ids[t + 1]! : IGNORE_INDEX));
   const t0 = performance.now();

@@ -23,6 +23,7 @@ import { clusterData, clusterFiles, runFiles } from '../train/run-files.ts';
 import { cliDefaults, groupOf, loraOf, ropeFactorOf, withLora } from '../train/settings.ts';
 import { b, num, parse, req, s, UsageError } from './args.ts';
 import {
+  BASE_QUANT_OPTION,
   CAP_OPTIONS,
   capsArg,
   checkPlan,
@@ -41,6 +42,7 @@ import {
 export async function train(argv: string[]): Promise<void> {
   const v = parse(argv, {
     ...CAP_OPTIONS,
+    ...BASE_QUANT_OPTION,
     model: s,
     data: s,
     separator: s,
@@ -81,7 +83,16 @@ export async function train(argv: string[]): Promise<void> {
   const tok = tokenizerOf(m, modelPath);
   const initDir = typeof v['init-adapter'] === 'string' ? v['init-adapter'] : undefined;
   const init = initDir ? await initAdapterArg(initDir, m, v) : undefined;
-  const given = settingsFromArgs(v, cliDefaults(defaultTargetContext(m.config)));
+  const store = new CheckpointStore(new FolderBlobStore(join(out, 'checkpoints')));
+  const fp = modelFingerprint(m);
+  // --resume continues the latest checkpoint on the base weights it trained on, unless
+  // --base-quant says otherwise.
+  const resumed = v.resume ? await latestCheckpoint(store, fp, out) : undefined;
+  const defaults = cliDefaults(defaultTargetContext(m.config));
+  const given = settingsFromArgs(
+    v,
+    resumed ? { ...defaults, baseQuant: resumed.manifest.settings.baseQuant } : defaults,
+  );
   const settings = init ? withLora(given, loraSettingsOf(init)) : given;
   const context = settings.context;
   const lora = loraOf(settings);
@@ -102,6 +113,7 @@ export async function train(argv: string[]): Promise<void> {
       plan: planInputFor(m, lora, context, {
         checkpointing: settings.checkpointing,
         optimizerState: true,
+        baseQuant: settings.baseQuant,
       }),
       pattern: settings.attention,
       group: groupOf(settings),
@@ -134,10 +146,10 @@ export async function train(argv: string[]): Promise<void> {
   );
   if (data.example) logExample(data.example, tok.chat !== undefined);
   await mkdir(out, { recursive: true });
-  const store = new CheckpointStore(new FolderBlobStore(join(out, 'checkpoints')));
-  const fp = modelFingerprint(m);
   const jsonLog = typeof v['log-json'] === 'string' ? v['log-json'] : null;
-  const params = await loadParams(rt, m, lora, settings.seed, init);
+  const params = await loadParams(rt, m, lora, settings.seed, init, undefined, {
+    baseQuant: settings.baseQuant,
+  });
   if (initDir) log(`starting from the adapter in ${initDir}`);
   if (v['no-tune'] !== true) await tuneKernels(rt, params, context);
   const model = new LlamaModel(rt, params, { checkpointing: settings.checkpointing });
@@ -165,13 +177,10 @@ export async function train(argv: string[]): Promise<void> {
       }
     },
   });
-  if (v.resume) {
-    const latest = (await store.list()).find((c) => c.modelFingerprint === fp);
-    if (!latest)
-      throw new UsageError(`--resume: no checkpoint for this model in ${join(out, 'checkpoints')}`);
-    const { manifest, tensors } = await store.load(latest.id, fp);
+  if (resumed) {
+    const { manifest, tensors } = resumed;
     trainer.restore(manifest, tensors);
-    log(`resumed from ${latest.id} at step ${manifest.step}`);
+    log(`resumed from ${manifest.id} at step ${manifest.step}`);
   }
   process.once('SIGINT', () => {
     log('stopping after this step (a checkpoint will be written) …');
@@ -203,6 +212,14 @@ export async function train(argv: string[]): Promise<void> {
   log(`${state}: adapter written to ${out} (${top.join(', ')})`);
   const last = trainer.evals.at(-1);
   if (last) console.log(`final held-out ppl ${last.ppl.toFixed(3)} at step ${last.step}`);
+}
+
+/** The newest checkpoint of this model in --out (for --resume); a usage error when there is none. */
+async function latestCheckpoint(store: CheckpointStore, fp: string, out: string) {
+  const latest = (await store.list()).find((c) => c.modelFingerprint === fp);
+  if (!latest)
+    throw new UsageError(`--resume: no checkpoint for this model in ${join(out, 'checkpoints')}`);
+  return store.load(latest.id, fp);
 }
 
 /**

@@ -14,8 +14,11 @@ import { readAdapter, type ReadAdapter } from '../io/peft.ts';
 import type { Tokenizer } from '../io/tokenizer.ts';
 import { applyAdapter, checkAdapterFits, weightSource } from '../model/session.ts';
 import type { LoraSettings } from '../model/longlora.ts';
+import { BASE_QUANTS, type BaseQuant } from '../model/base-quant.ts';
 import { LlamaParams } from '../model/params.ts';
 import {
+  baseTypesText,
+  frozenTypeOf,
   parseBudget,
   planProblem,
   planTraining,
@@ -116,6 +119,7 @@ export function settingsFromArgs(v: Record<string, unknown>, d: RunSettings): Ru
     trainable: trainableArg(v, d.trainable),
     schedule: choiceArg(v, 'schedule', ['constant', 'cosine'] as const, d.schedule),
     order: choiceArg(v, 'order', ['shuffled', 'sequential'] as const, d.order),
+    baseQuant: baseQuantArg(v, d.baseQuant),
     checkpointing: d.checkpointing && v['no-checkpointing'] !== true,
   };
   const numbers = out as unknown as Record<string, number | null>;
@@ -135,6 +139,14 @@ export function loraFromArgs(v: Record<string, unknown>): LoraSettings {
     targets: targetsArg(v, d.targets),
     trainable: trainableArg(v, d.trainable),
   });
+}
+
+/** The option of every command that loads (or plans) the model on the GPU: `--base-quant`. */
+export const BASE_QUANT_OPTION = { 'base-quant': { type: 'string' } } as const;
+
+/** --base-quant: the frozen base weights as stored (none) or quantized on load (q8_0, q4_k). */
+export function baseQuantArg(v: Record<string, unknown>, fallback: BaseQuant = 'none'): BaseQuant {
+  return choiceArg(v, 'base-quant', BASE_QUANTS, fallback);
 }
 
 /** --attention as a pattern (full, s2 or s2roll). */
@@ -223,14 +235,25 @@ export function planProblems(
     });
 }
 
-/** The plan input for `m` (its stored weight dtype) with these trainables at `context`. */
+/**
+ * The plan input for `m` with these trainables at `context`: each frozen matrix in the GPU type its
+ * stored type and `baseQuant` give it (a model without tensors, a config alone: its dtype).
+ */
 export function planInputFor(
-  m: Pick<OpenedModel, 'config' | 'dtypes'>,
+  m: Pick<OpenedModel, 'config' | 'dtypes' | 'tensors'>,
   lora: LoraSettings,
   context: number,
-  opts: { checkpointing: boolean; optimizerState: boolean },
+  opts: { checkpointing: boolean; optimizerState: boolean; baseQuant: BaseQuant },
 ): PlanInput {
-  return { shape: m.config, weightBytes: storedWeightBytes(m.dtypes), lora, context, ...opts };
+  const { baseQuant, ...rest } = opts;
+  return {
+    shape: m.config,
+    weightBytes: storedWeightBytes(m.dtypes),
+    frozenType: frozenTypeOf({ tensors: m.tensors, dtype: m.dtypes[0] }, baseQuant),
+    lora,
+    context,
+    ...rest,
+  };
 }
 
 /**
@@ -256,24 +279,28 @@ export function checkPlan(
     );
   }
   log(
-    `plan: ${formatBytes(plan.total)} of GPU memory (budget: ${budgetWords(budget, given !== null)})`,
+    `plan: ${formatBytes(plan.total)} of GPU memory (budget: ${budgetWords(budget, given !== null)}); ` +
+      `base weights on the GPU: ${baseTypesText(plan.baseTypes)}`,
   );
   return plan;
 }
 
 /**
  * Loads the model for a forward (and backward) only: trainables get gradients but no AdamW moments
- * (`grad`, `eval`, `generate`); an adapter's tensors are written in exactly.
+ * (`grad`, `eval`, `generate`); an adapter's tensors are written in exactly. The frozen base weights
+ * as `baseQuant` says (--base-quant).
  */
 export async function loadWithoutOptimizer(
   rt: Runtime,
   m: OpenedModel,
   lora: LoraSettings,
   seed: number,
-  adapter?: ReadAdapter,
+  adapter: ReadAdapter | undefined,
+  baseQuant: BaseQuant,
 ): Promise<LlamaParams> {
   const params = await LlamaParams.load(rt, m.config, lora, weightSource(m), seed, undefined, {
     optimizerState: false,
+    baseQuant,
   });
   if (adapter) applyAdapter(params, adapter);
   return params;

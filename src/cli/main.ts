@@ -13,20 +13,20 @@ const USAGE = `longlora — LongLoRA context extension on WebGPU (Node + Dawn)
 Commands (MODEL: a Hugging Face folder, a .safetensors with config.json beside it, or a .gguf):
   info      --model MODEL [--context N] [--attention full|s2|s2roll] [--group-size G] [--rank R]
             [--alpha A] [--targets ...] [--trainable embed,norm|none] [--no-checkpointing]
-            [--budget 8GiB] [--json]
+            [--base-quant none|q8_0|q4_k] [--budget 8GiB] [--json]
   generate  --model MODEL [--adapter DIR] [--prompt TEXT] [--max-new-tokens N] [--temperature T]
-            [--top-p P] [--seed S] [--rope-factor F] [--json]
+            [--top-p P] [--seed S] [--rope-factor F] [--base-quant none|q8_0|q4_k] [--json]
   eval      --model MODEL [--adapter DIR] --data FILE --context N [--stride S] [--max-windows K]
-            [--rope-factor F] [--budget 8GiB] [--json]
+            [--rope-factor F] [--base-quant none|q8_0|q4_k] [--budget 8GiB] [--json]
   grad      --model MODEL [--adapter DIR] --tokens FILE.json --context N [--attention full|s2|s2roll]
             [--group-size G] [--rope-factor F] [--targets q_proj,k_proj,v_proj,o_proj]
-            [--trainable embed,norm|none] [--rank R] [--alpha A] [--seed S] [--budget 8GiB]
-            --out FILE.safetensors
+            [--trainable embed,norm|none] [--rank R] [--alpha A] [--seed S]
+            [--base-quant none|q8_0|q4_k] [--budget 8GiB] --out FILE.safetensors
   train     --model MODEL --data FILE [--separator none|blank-line|line|eos] [--chat-template model|none] --out DIR [--context N] [--attention full|s2|s2roll] [--group-size G]
             [--rope-factor F] [--rank R] [--alpha A] [--targets ...] [--trainable embed,norm|none]
             [--lr LR] [--warmup W] [--schedule constant|cosine] [--steps S] [--grad-accum K] [--clip C]
             [--seed S] [--order shuffled|sequential] [--holdout-blocks K] [--init-adapter DIR] [--eval-every K] [--eval-windows K] [--checkpoint-every K] [--checkpoint-minutes M] [--keep-checkpoints K] [--no-checkpointing]
-            [--resume] [--log-json FILE] [--budget 8GiB]
+            [--base-quant none|q8_0|q4_k] [--resume] [--log-json FILE] [--budget 8GiB]
   merge     --model MODEL --adapter DIR --out DIR
   tune      --model MODEL [--context N] [--rank R] [--targets ...] [--force] [--json]
   export-gguf --model MODEL [--adapter DIR] --out FILE.gguf [--dtype f32|f16|bf16|q8_0|q6_k|q4_k_m] [--context N]
@@ -41,6 +41,14 @@ such as "XDG_RUNTIME_DIR is invalid" or Vulkan feature warnings; hidden by defau
 --budget is the GPU memory to plan against (GiB, or 512MiB): WebGPU cannot report a GPU's memory,
 so without it the plan assumes ${DEFAULT_MEMORY_BUDGET_TEXT}. Every command refuses a plan that does not fit before it
 allocates anything.
+
+--base-quant (info, generate, eval, grad, train) is what the frozen base weights are on the GPU:
+none keeps them as stored; q8_0 and q4_k quantize float (f32/f16/bf16) weights on load with
+llama.cpp's reference quantizers (no importance matrix; a Q4_K row that is not whole 256-value
+blocks becomes Q5_0, one not whole 32-value blocks stays as stored). A quantized GGUF's weights stay
+in their own blocks whatever it says. The embedding is quantized only when it is not trained (LoRA+
+trains it in f32); norms and biases stay f32. info prints the base weights' bytes per GPU type.
+train --resume keeps the checkpoint's --base-quant unless one is given.
 
 train --data: a .txt is one document unless it holds lines of only <|endoftext|> (or the tokenizer's
 EOS text), or --separator says where to cut; .json/.jsonl records with "text" are documents; a .json

@@ -26,7 +26,6 @@ import { archOf } from '../io/arch.ts';
 import { globalName, linearSource, moduleName, trainedTensorShapes } from '../io/block.ts';
 import { numel } from '../io/dtype.ts';
 import {
-  BASE_QUANTS,
   frozenBytes,
   frozenType,
   frozenTypes,
@@ -297,9 +296,9 @@ export function frozenTypeOf(
   return (_name, cols) => frozenType(dtype, cols, baseQuant);
 }
 
-/** Whether `x` is a `--base-quant` choice. */
-export function isBaseQuant(x: unknown): x is BaseQuant {
-  return (BASE_QUANTS as readonly unknown[]).includes(x);
+/** The base weights by GPU type, as `longlora info` and the studio say them: "Q4_K 3.5 GiB, f32 0.1 GiB". */
+export function baseTypesText(types: readonly { type: FrozenType; bytes: number }[]): string {
+  return types.length ? types.map((t) => `${t.type} ${formatBytes(t.bytes)}`).join(', ') : 'none';
 }
 
 /**

@@ -19,7 +19,7 @@ import { writeSafetensors, type TensorToWrite } from '../io/safetensors.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import { fingerprint } from '../util/fingerprint.ts';
 import { exportedRopeScaling } from './longlora.ts';
-import { LlamaParams, type WeightSource } from './params.ts';
+import { LlamaParams, type LoadOptions, type WeightSource } from './params.ts';
 import { LINEAR_NAMES, linearShape, type LinearName, type LoraSettings } from './types.ts';
 
 /** A WeightSource over an opened model's tensors (one tensor read at a time). */
@@ -80,7 +80,10 @@ export function loraSettingsOf(a: ReadAdapter): LoraSettings {
   };
 }
 
-/** Loads the model's parameters to the GPU, optionally restoring an adapter exactly. */
+/**
+ * Loads the model's parameters to the GPU, optionally restoring an adapter exactly; `opts` as
+ * LlamaParams.load's (the base weights' quantization, `baseQuant`, among them).
+ */
 export async function loadParams(
   rt: Runtime,
   opened: OpenedModel,
@@ -88,6 +91,7 @@ export async function loadParams(
   seed: number,
   adapter?: ReadAdapter,
   onTensor?: (name: string, bytes: number) => void,
+  opts: LoadOptions = {},
 ): Promise<LlamaParams> {
   const params = await LlamaParams.load(
     rt,
@@ -96,6 +100,7 @@ export async function loadParams(
     weightSource(opened),
     seed,
     onTensor,
+    opts,
   );
   if (adapter) applyAdapter(params, adapter);
   return params;
