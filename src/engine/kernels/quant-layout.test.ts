@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { dequantize, QUANT_FORMATS } from '../../io/quant.ts';
+import { dequantize, QUANT_FORMATS, QUANT_TYPES } from '../../io/quant.ts';
 import { quantBlocksFixture } from '../../test/quant-fixtures.ts';
-import { randomQuantBlocks } from '../../test/linear-quant-check.ts';
 import { f32ToF16 } from '../../util/half.ts';
 import { Rng } from '../../util/rng.ts';
 import {
@@ -9,6 +8,7 @@ import {
   GPU_QUANT_LAYOUTS,
   GPU_QUANT_TYPES,
   quantWeightBytes,
+  randomQuantBlocks,
   repackedToGgml,
   repackQuant,
 } from './quant-layout.ts';
@@ -16,13 +16,28 @@ import {
 const bits = (f: Float32Array) => new Uint32Array(f.buffer, f.byteOffset, f.length);
 
 describe('the GPU layout of quantized weights (quant-layout.ts)', () => {
-  it('has io/quant.ts’s block sizes and whole u32 words per block', () => {
+  it('has io/quant.ts’s types and block sizes, and its segments fill the words and cover the bytes once', () => {
+    expect([...GPU_QUANT_TYPES].sort()).toEqual([...QUANT_TYPES].sort());
     for (const t of GPU_QUANT_TYPES) {
       const l = GPU_QUANT_LAYOUTS[t];
       expect([l.block, l.ggmlBytes]).toEqual([QUANT_FORMATS[t].block, QUANT_FORMATS[t].bytes]);
+      expect(l.segments.reduce((n, s) => n + s.words, 0)).toBe(l.words);
+      const covered = new Uint8Array(l.ggmlBytes);
+      for (const s of l.segments) {
+        const len = s.kind === 'f16' ? 2 : s.kind === 'scales6' ? 12 : 4 * s.words;
+        for (let i = s.from; i < s.from + len; i++) covered[i]!++;
+      }
+      expect(
+        [...covered].every((c) => c === 1),
+        t,
+      ).toBe(true);
     }
     expect(quantWeightBytes('Q8_0', 2, 64)).toBe(4 * 36);
+    expect(quantWeightBytes('Q4_0', 2, 64)).toBe(4 * 20);
+    expect(quantWeightBytes('Q5_1', 1, 32)).toBe(28);
     expect(quantWeightBytes('Q4_K', 3, 512)).toBe(6 * 152);
+    expect(quantWeightBytes('Q5_K', 1, 256)).toBe(184);
+    expect(quantWeightBytes('Q6_K', 1, 256)).toBe(212);
   });
 
   for (const t of GPU_QUANT_TYPES) {
@@ -44,14 +59,17 @@ describe('the GPU layout of quantized weights (quant-layout.ts)', () => {
       });
     }
 
-    it(`${t}: a block with a non-finite scale is reported by its index`, () => {
-      const blocks = randomQuantBlocks(t, 4, 256, new Rng(9));
-      const at = 3 * GPU_QUANT_LAYOUTS[t].ggmlBytes + (t === 'Q4_K' ? 2 : 0);
-      const h = f32ToF16(Infinity);
-      blocks[at] = h & 0xff;
-      blocks[at + 1] = h >> 8;
-      expect(repackQuant(t, blocks).badBlock).toBe(3);
-      expect(dequantize(t, blocks).badBlock).toBe(3);
+    it(`${t}: a block with a non-finite scale (d or the min) is reported by its index`, () => {
+      const scales = GPU_QUANT_LAYOUTS[t].segments.filter((s) => s.kind === 'f16');
+      for (const [s, bad] of scales.flatMap((s) => [Infinity, NaN].map((x) => [s, x] as const))) {
+        const blocks = randomQuantBlocks(t, 4, 256, new Rng(9));
+        const at = 3 * GPU_QUANT_LAYOUTS[t].ggmlBytes + s.from;
+        const h = f32ToF16(bad);
+        blocks[at] = h & 0xff;
+        blocks[at + 1] = h >> 8;
+        expect(repackQuant(t, blocks).badBlock).toBe(3);
+        expect(dequantize(t, blocks).badBlock).toBe(3);
+      }
     });
   }
 });

@@ -1,34 +1,67 @@
 /**
- * The GPU layout of quantized frozen weights (issue 26 item 2): ggml's Q8_0 and Q4_K blocks repacked
- * at upload into whole u32 words, which WGSL reads as `array<u32>` (ggml's 34- and 144-byte blocks
- * are not 4-byte aligned). The values are the same: every scale, min and quant is kept as stored
- * (the f16 scales widened to f32, which is exact), so the kernels' dequantized weights equal
- * io/quant.ts's bit for bit.
+ * The GPU layout of quantized frozen weights (issue 26 item 2): ggml's blocks repacked at upload
+ * into whole u32 words, which WGSL reads as `array<u32>` (ggml's 18- to 210-byte blocks are not
+ * 4-byte aligned). The values are the same: every scale, min and quant is kept as stored (the f16
+ * scales widened to f32, which is exact; Q4_K/Q5_K's packed 6-bit scales unpacked a byte each), so
+ * the kernels' dequantized weights equal io/quant.ts's bit for bit.
  *
  * A weight W [rows, cols] is quantized by rows: row r is cols / block consecutive blocks, block b of
- * row r at words (r·(cols / block) + b)·words.
+ * row r at words (r·(cols / block) + b)·words. "ggml bytes a…b" below are copied verbatim, value
+ * order and all; a word holds bytes 4i…4i+3 little-endian.
  *
- * Q8_0, 9 words (36 bytes) per 32 values:
- *   word 0       d as f32 bits
- *   words 1–8    ggml's 32 int8 quants verbatim: value 4i + j is byte j (little-endian) of word 1 + i
- *   x = q·d
+ * Every type decodes as x = scale_j·q − min_j, q an integer (offset types have the offset already
+ * subtracted, min 0), with one f32 rounding per operation as ggml and gguf-py:
  *
- * Q4_K, 38 words (152 bytes) per 256 values (8 sub-blocks of 32):
- *   word 0       d as f32 bits
- *   word 1       dmin as f32 bits
- *   words 2–3    the 8 unpacked 6-bit scales, one per byte: sub-block j's in byte j & 3 of word 2 + (j >> 2)
- *   words 4–5    the 8 unpacked 6-bit mins, the same way
- *   words 6–37   ggml's 128 nibble bytes verbatim: value l of sub-block j is nibble j & 1 (low first)
- *                of byte l & 3 of word 6 + 8·(j >> 1) + (l >> 2)
- *   x = (d·sc_j)·q − dmin·m_j   (each product one f32 rounding, as ggml and gguf-py)
+ *   type  values words bits/value  words
+ *   Q8_0  32     9     9           0 d; 1–8 the 32 int8 quants (ggml bytes 2–33)
+ *                                  x = d·q
+ *   Q4_0  32     5     5           0 d; 1–4 the 16 nibble bytes (ggml bytes 2–17): value l < 16 the
+ *                                  low nibble of byte l, value l + 16 its high nibble
+ *                                  x = d·(q − 8)
+ *   Q4_1  32     6     6           0 d; 1 m; 2–5 the nibbles as Q4_0 (ggml bytes 4–19)
+ *                                  x = d·q + m  (scale d, min −m: exact)
+ *   Q5_0  32     6     6           0 d; 1 qh, the fifth bits (bit l for value l); 2–5 the nibbles
+ *                                  (ggml bytes 2–21)
+ *                                  x = d·(q − 16)
+ *   Q5_1  32     7     7           0 d; 1 m; 2 qh; 3–6 the nibbles (ggml bytes 4–23)
+ *                                  x = d·q + m
+ *   Q4_K  256    38    4.75        0 d; 1 dmin; 2–3 the 8 unpacked 6-bit scales, one per byte
+ *                                  (sub-block j of 32 in byte j & 3 of word 2 + (j >> 2)); 4–5 the 8
+ *                                  mins alike; 6–37 the 128 nibble bytes (ggml bytes 16–143): value
+ *                                  l of sub-block j is nibble j & 1 (low first) of byte 32·(j >> 1) + l
+ *                                  x = (d·sc_j)·q − dmin·m_j
+ *   Q5_K  256    46    5.75        words 0–37 as Q4_K (nibbles: ggml bytes 48–175); 38–45 qh, the
+ *                                  32 fifth-bit bytes (ggml bytes 16–47): bit j of byte l for
+ *                                  value l of sub-block j
+ *                                  x = (d·sc_j)·q − dmin·m_j
+ *   Q6_K  256    53    6.625       0 d (ggml bytes 208–209); 1–4 the 16 int8 scales, one per 16
+ *                                  values (ggml bytes 192–207); 5–36 ql, 37–52 qh (ggml bytes
+ *                                  0–191): value 128h + 32k + l takes nibble k >> 1 of ql byte
+ *                                  64h + 32·(k & 1) + l and bits 2k, 2k + 1 of qh byte 32h + l
+ *                                  x = (d·sc_j)·(q − 32)
  *
  * Engine code cannot import io/, so this module reads ggml's block bytes itself; the unit test checks
- * the repacked values against io/quant.ts's dequantizer and the inverse (repackedToGgml) byte for byte.
+ * the repacked values against io/quant.ts's dequantizer and the inverse (repackedToGgml) byte for
+ * byte. shaders/quant_<type>.wgsl decode the same words on the GPU.
  */
 import { f16ToF32, f32ToF16 } from '../../util/half.ts';
+import type { Rng } from '../../util/rng.ts';
 
 /** The quantized types the GPU kernels read (ggml's names, as io/quant.ts's QuantType). */
-export type GpuQuantType = 'Q8_0' | 'Q4_K';
+export type GpuQuantType = 'Q8_0' | 'Q4_0' | 'Q4_1' | 'Q5_0' | 'Q5_1' | 'Q4_K' | 'Q5_K' | 'Q6_K';
+
+/**
+ * Where a run of GPU words comes from in a ggml block: an f16 scale widened to one f32 word
+ * ('f16'), `words` words of bytes copied verbatim ('bytes'), or the 12 packed 6-bit scale and min
+ * bytes of Q4_K/Q5_K unpacked into 4 words ('scales6').
+ */
+export interface QuantSegment {
+  kind: 'f16' | 'bytes' | 'scales6';
+  /** Byte offset in the ggml block. */
+  from: number;
+  /** GPU words it fills. */
+  words: number;
+}
 
 export interface GpuQuantLayout {
   /** Values per block. */
@@ -37,11 +70,43 @@ export interface GpuQuantLayout {
   ggmlBytes: number;
   /** u32 words per block on the GPU. */
   words: number;
+  /** Values per scale (sub-block). */
+  sub: number;
+  /** The GPU words in order, each run from its ggml bytes. */
+  segments: readonly QuantSegment[];
 }
 
+const f16 = (from: number): QuantSegment => ({ kind: 'f16', from, words: 1 });
+const bytes = (from: number, words: number): QuantSegment => ({ kind: 'bytes', from, words });
+const scales6: QuantSegment = { kind: 'scales6', from: 4, words: 4 };
+
 export const GPU_QUANT_LAYOUTS: Readonly<Record<GpuQuantType, GpuQuantLayout>> = {
-  Q8_0: { block: 32, ggmlBytes: 34, words: 9 },
-  Q4_K: { block: 256, ggmlBytes: 144, words: 38 },
+  Q8_0: { block: 32, ggmlBytes: 34, words: 9, sub: 32, segments: [f16(0), bytes(2, 8)] },
+  Q4_0: { block: 32, ggmlBytes: 18, words: 5, sub: 32, segments: [f16(0), bytes(2, 4)] },
+  Q4_1: { block: 32, ggmlBytes: 20, words: 6, sub: 32, segments: [f16(0), f16(2), bytes(4, 4)] },
+  Q5_0: { block: 32, ggmlBytes: 22, words: 6, sub: 32, segments: [f16(0), bytes(2, 5)] },
+  Q5_1: { block: 32, ggmlBytes: 24, words: 7, sub: 32, segments: [f16(0), f16(2), bytes(4, 5)] },
+  Q4_K: {
+    block: 256,
+    ggmlBytes: 144,
+    words: 38,
+    sub: 32,
+    segments: [f16(0), f16(2), scales6, bytes(16, 32)],
+  },
+  Q5_K: {
+    block: 256,
+    ggmlBytes: 176,
+    words: 46,
+    sub: 32,
+    segments: [f16(0), f16(2), scales6, bytes(48, 32), bytes(16, 8)],
+  },
+  Q6_K: {
+    block: 256,
+    ggmlBytes: 210,
+    words: 53,
+    sub: 16,
+    segments: [f16(208), bytes(192, 4), bytes(0, 48)],
+  },
 };
 
 export const GPU_QUANT_TYPES = Object.keys(GPU_QUANT_LAYOUTS) as GpuQuantType[];
@@ -71,38 +136,36 @@ function scaleMin(b: Uint8Array, s: number, j: number): [number, number] {
 
 /**
  * Repacks whole ggml blocks of `type` (bytes.length a multiple of its block bytes) into the GPU
- * layout. badBlock is the index of the first block whose f16 scale (d, or dmin) is infinite or NaN
- * (-1 when none): such a weight must be refused, as io/quant.ts's dequantize reports it.
+ * layout. badBlock is the index of the first block whose f16 scale (d, or the min) is infinite or
+ * NaN (-1 when none): such a weight must be refused, as io/quant.ts's dequantize reports it.
  */
 export function repackQuant(
   type: GpuQuantType,
-  bytes: Uint8Array,
+  ggml: Uint8Array,
 ): { words: Uint32Array<ArrayBuffer>; badBlock: number } {
   const l = GPU_QUANT_LAYOUTS[type];
-  const n = Math.floor(bytes.length / l.ggmlBytes);
+  const n = Math.floor(ggml.length / l.ggmlBytes);
   const out = new Uint32Array(n * l.words);
   let badBlock = -1;
   for (let i = 0; i < n; i++) {
     const at = i * l.ggmlBytes;
-    const o = i * l.words;
-    if (type === 'Q8_0') {
-      const h = half(bytes, at);
-      if (nonFinite(h) && badBlock < 0) badBlock = i;
-      out[o] = f32Bits(f16ToF32(h));
-      for (let k = 0; k < 8; k++) out[o + 1 + k] = word(bytes, at + 2 + 4 * k);
-    } else {
-      const hd = half(bytes, at);
-      const hm = half(bytes, at + 2);
-      if ((nonFinite(hd) || nonFinite(hm)) && badBlock < 0) badBlock = i;
-      out[o] = f32Bits(f16ToF32(hd));
-      out[o + 1] = f32Bits(f16ToF32(hm));
-      for (let j = 0; j < 8; j++) {
-        const [sc, m] = scaleMin(bytes, at + 4, j);
-        const shift = 8 * (j & 3);
-        out[o + 2 + (j >> 2)] = (out[o + 2 + (j >> 2)]! | (sc << shift)) >>> 0;
-        out[o + 4 + (j >> 2)] = (out[o + 4 + (j >> 2)]! | (m << shift)) >>> 0;
+    let o = i * l.words;
+    for (const s of l.segments) {
+      if (s.kind === 'f16') {
+        const h = half(ggml, at + s.from);
+        if (nonFinite(h) && badBlock < 0) badBlock = i;
+        out[o] = f32Bits(f16ToF32(h));
+      } else if (s.kind === 'bytes') {
+        for (let k = 0; k < s.words; k++) out[o + k] = word(ggml, at + s.from + 4 * k);
+      } else {
+        for (let j = 0; j < 8; j++) {
+          const [sc, m] = scaleMin(ggml, at + s.from, j);
+          const shift = 8 * (j & 3);
+          out[o + (j >> 2)] = (out[o + (j >> 2)]! | (sc << shift)) >>> 0;
+          out[o + 2 + (j >> 2)] = (out[o + 2 + (j >> 2)]! | (m << shift)) >>> 0;
+        }
       }
-      for (let k = 0; k < 32; k++) out[o + 6 + k] = word(bytes, at + 16 + 4 * k);
+      o += s.words;
     }
   }
   return { words: out, badBlock };
@@ -126,32 +189,85 @@ export function repackedToGgml(type: GpuQuantType, words: Uint32Array): Uint8Arr
   };
   for (let i = 0; i < n; i++) {
     const at = i * l.ggmlBytes;
-    const o = i * l.words;
-    if (type === 'Q8_0') {
-      putHalf(at, bitsF32(words[o]!));
-      for (let k = 0; k < 8; k++) putWord(at + 2 + 4 * k, words[o + 1 + k]!);
-      continue;
+    let o = i * l.words;
+    for (const s of l.segments) {
+      if (s.kind === 'f16') putHalf(at + s.from, bitsF32(words[o]!));
+      else if (s.kind === 'bytes') {
+        for (let k = 0; k < s.words; k++) putWord(at + s.from + 4 * k, words[o + k]!);
+      } else {
+        const sc = (j: number) => (words[o + (j >> 2)]! >>> (8 * (j & 3))) & 0xff;
+        const mn = (j: number) => (words[o + 2 + (j >> 2)]! >>> (8 * (j & 3))) & 0xff;
+        const p = at + s.from;
+        for (let j = 0; j < 4; j++) {
+          // ggml: bytes 0–3 scales 0–3 (low 6 bits) and the top 2 bits of scales 4–7; bytes 4–7
+          // the same for the mins; bytes 8–11 the low nibbles of scales 4–7 and mins 4–7 (high).
+          out[p + j] = sc(j) | ((sc(j + 4) >> 4) << 6);
+          out[p + j + 4] = mn(j) | ((mn(j + 4) >> 4) << 6);
+          out[p + j + 8] = (sc(j + 4) & 15) | ((mn(j + 4) & 15) << 4);
+        }
+      }
+      o += s.words;
     }
-    putHalf(at, bitsF32(words[o]!));
-    putHalf(at + 2, bitsF32(words[o + 1]!));
-    const sc = (j: number) => (words[o + 2 + (j >> 2)]! >>> (8 * (j & 3))) & 0xff;
-    const mn = (j: number) => (words[o + 4 + (j >> 2)]! >>> (8 * (j & 3))) & 0xff;
-    const s = at + 4;
-    for (let j = 0; j < 4; j++) {
-      // ggml: bytes 0–3 scales 0–3 (low 6 bits) and the top 2 bits of scales 4–7; bytes 4–7 the
-      // same for the mins; bytes 8–11 the low nibbles of scales 4–7 and mins 4–7 (high nibble).
-      out[s + j] = sc(j) | ((sc(j + 4) >> 4) << 6);
-      out[s + j + 4] = mn(j) | ((mn(j + 4) >> 4) << 6);
-      out[s + j + 8] = (sc(j + 4) & 15) | ((mn(j + 4) & 15) << 4);
-    }
-    for (let k = 0; k < 32; k++) putWord(at + 16 + 4 * k, words[o + 6 + k]!);
   }
   return out;
 }
 
+/** Byte k (any k ≥ 0) of the words from w[o] on, little-endian. */
+const byteAt = (w: Uint32Array, o: number, k: number): number =>
+  (w[o + (k >> 2)]! >>> (8 * (k & 3))) & 0xff;
+/** The int8 at byte k from w[o]. */
+const int8At = (w: Uint32Array, o: number, k: number): number => (byteAt(w, o, k) << 24) >> 24;
+
+/**
+ * Value v (0 ≤ v < block) of the block at words[o] as the kernels decode it: [scale, min, q] with
+ * x = scale·q − min (shaders/quant_<type>.wgsl's qScale and qQuad, one value).
+ */
+export function decodeRepacked(
+  type: GpuQuantType,
+  w: Uint32Array,
+  o: number,
+  v: number,
+): [number, number, number] {
+  const fr = Math.fround;
+  const d = bitsF32(w[o]!);
+  // The nibble of value v < 32 in Q4/Q5 _0/_1 blocks whose nibble words start at word n.
+  const nib = (n: number) => (byteAt(w, o + n, v & 15) >> (4 * (v >> 4))) & 15;
+  const qh = (n: number) => ((w[o + n]! >>> v) & 1) << 4;
+  switch (type) {
+    case 'Q8_0':
+      return [d, 0, int8At(w, o + 1, v)];
+    case 'Q4_0':
+      return [d, 0, nib(1) - 8];
+    case 'Q4_1':
+      return [d, -bitsF32(w[o + 1]!), nib(2)];
+    case 'Q5_0':
+      return [d, 0, (nib(2) | qh(1)) - 16];
+    case 'Q5_1':
+      return [d, -bitsF32(w[o + 1]!), nib(3) | qh(2)];
+    case 'Q4_K':
+    case 'Q5_K': {
+      const j = v >> 5;
+      const l = v & 31;
+      const ds = fr(d * byteAt(w, o + 2, j));
+      const dm = fr(bitsF32(w[o + 1]!) * byteAt(w, o + 4, j));
+      let q = (byteAt(w, o + 6, 32 * (j >> 1) + l) >> (4 * (j & 1))) & 15;
+      if (type === 'Q5_K') q |= ((byteAt(w, o + 38, l) >> j) & 1) << 4;
+      return [ds, dm, q];
+    }
+    case 'Q6_K': {
+      const h = v >> 7;
+      const k = (v >> 5) & 3;
+      const l = v & 31;
+      const ql = (byteAt(w, o + 5, 64 * h + 32 * (k & 1) + l) >> (4 * (k >> 1))) & 15;
+      const hi = (byteAt(w, o + 37, 32 * h + l) >> (2 * k)) & 3;
+      return [fr(d * int8At(w, o + 1, v >> 4)), 0, (ql | (hi << 4)) - 32];
+    }
+  }
+}
+
 /**
  * Dequantizes the GPU layout in TypeScript with the kernels' arithmetic (f32 products, rounded as
- * ggml): what the unit test compares with io/quant.ts's dequantizer.
+ * ggml): what the unit test compares with io/quant.ts's dequantizer, and the tuner's reference.
  */
 export function dequantizeRepacked(type: GpuQuantType, words: Uint32Array): Float32Array {
   const l = GPU_QUANT_LAYOUTS[type];
@@ -160,25 +276,61 @@ export function dequantizeRepacked(type: GpuQuantType, words: Uint32Array): Floa
   const fr = Math.fround;
   for (let i = 0; i < n; i++) {
     const o = i * l.words;
-    const v = i * l.block;
-    const d = bitsF32(words[o]!);
-    if (type === 'Q8_0') {
-      for (let e = 0; e < 32; e++) {
-        const q = ((words[o + 1 + (e >> 2)]! << (24 - 8 * (e & 3))) >> 24) | 0;
-        out[v + e] = fr(q * d);
-      }
-      continue;
-    }
-    const dmin = bitsF32(words[o + 1]!);
-    for (let j = 0; j < 8; j++) {
-      const ds = fr(d * ((words[o + 2 + (j >> 2)]! >>> (8 * (j & 3))) & 0xff));
-      const dm = fr(dmin * ((words[o + 4 + (j >> 2)]! >>> (8 * (j & 3))) & 0xff));
-      for (let e = 0; e < 32; e++) {
-        const w = words[o + 6 + 8 * (j >> 1) + (e >> 2)]!;
-        const q = (w >>> (8 * (e & 3) + 4 * (j & 1))) & 15;
-        out[v + 32 * j + e] = fr(fr(ds * q) - dm);
-      }
+    for (let v = 0; v < l.block; v++) {
+      const [scale, min, q] = decodeRepacked(type, words, o, v);
+      out[i * l.block + v] = fr(fr(scale * q) - min);
     }
   }
   return out;
+}
+
+/** Byte offsets of a ggml block's f16 scales (d, and the min where there is one). */
+function scaleOffsets(type: GpuQuantType): number[] {
+  return GPU_QUANT_LAYOUTS[type].segments.filter((s) => s.kind === 'f16').map((s) => s.from);
+}
+
+/**
+ * Magnitudes of d (and of the min) that give weights of about ±1–3 with random quants: q·d for
+ * Q8_0 (|q| ≤ 128), Q4 (≤ 8 or 15), Q5 (≤ 16 or 31), sc·q·d for the K types (sc ≤ 63, |sc| ≤ 128
+ * for Q6_K).
+ */
+const D_RANGE: Record<GpuQuantType, [number, number]> = {
+  Q8_0: [0.004, 0.012],
+  Q4_0: [0.08, 0.25],
+  Q4_1: [0.05, 0.15],
+  Q5_0: [0.04, 0.12],
+  Q5_1: [0.03, 0.08],
+  Q4_K: [0.001, 0.003],
+  Q5_K: [0.0005, 0.0015],
+  Q6_K: [0.0002, 0.0005],
+};
+
+/**
+ * Random ggml blocks of a [rows, cols] weight (cols whole blocks): random quants and packed
+ * scales, with finite f16 scales for weights of about ±1–3 (a fifth of the d negative; the _1
+ * types' min negative, as ggml's quantizer makes it). For tests, benchmarks and tuning.
+ */
+export function randomQuantBlocks(
+  type: GpuQuantType,
+  rows: number,
+  cols: number,
+  rng: Rng,
+): Uint8Array {
+  const l = GPU_QUANT_LAYOUTS[type];
+  const data = new Uint8Array(((rows * cols) / l.block) * l.ggmlBytes);
+  for (let i = 0; i < data.length; i++) data[i] = rng.int(256);
+  const put = (at: number, x: number) => {
+    const h = f32ToF16(x);
+    data[at] = h & 0xff;
+    data[at + 1] = h >> 8;
+  };
+  const [lo, hi] = D_RANGE[type];
+  const [dAt, minAt] = scaleOffsets(type);
+  const isK = l.block === 256;
+  for (let b = 0; b < data.length; b += l.ggmlBytes) {
+    put(b + dAt!, (rng.next() < 0.2 ? -1 : 1) * rng.uniform(lo, hi));
+    // The _1 types' m is about −8·d (weights centred on 0); the K types' dmin a small positive.
+    if (minAt !== undefined) put(b + minAt, isK ? rng.uniform(lo, hi) : -rng.uniform(6, 10) * hi);
+  }
+  return data;
 }

@@ -10,6 +10,8 @@ import {
   LORA,
   MATMUL,
   MATMUL_QUANT,
+  QUANT_BLOCK,
+  QUANT_WEIGHT_TYPES,
   RMSNORM,
   variantNames,
   variantRuns,
@@ -43,6 +45,8 @@ const SINGLE = [
   'checkpoint16.unpack',
   'embedding.backward',
   'embedding.forward',
+  // The quantized lookups: one per type, each the type's decoder and embedding_quant's body.
+  ...QUANT_WEIGHT_TYPES.map((t) => `embedding.forward_${t.toLowerCase()}`),
   'gradnorm.reduce',
   'rmsnorm.backward_dw',
   'rmsnorm.backward_dw_reduce',
@@ -257,19 +261,45 @@ describe('the kernel registry', () => {
       quant: QuantMatmulShape['quant'],
       N: number,
       K: number,
-    ) => ({ op, quant, M: 3, N, K }) as QuantMatmulShape;
+      M = 3,
+    ) => ({ op, quant, M, N, K }) as QuantMatmulShape;
     const runs = (v: keyof typeof MATMUL_QUANT.variants, sh: QuantMatmulShape) =>
       variantRuns(MATMUL_QUANT.variants[v], softwareNoSubgroups, sh);
-    expect(runs('q8_0', s('forward', 'Q8_0', 5, 64))).toBe(true);
-    expect(runs('q8_0', s('forward', 'Q8_0', 5, 48))).toBe(false);
-    expect(runs('q8_0', s('backwardInput', 'Q8_0', 96, 5))).toBe(true);
-    expect(runs('q8_0', s('backwardInput', 'Q8_0', 5, 96))).toBe(false);
-    expect(runs('q8_0', s('forward', 'Q4_K', 5, 256))).toBe(false);
-    expect(runs('q4_k', s('forward', 'Q4_K', 5, 512))).toBe(true);
-    expect(runs('q4_k', s('forward', 'Q4_K', 5, 576))).toBe(false);
-    expect(runs('q4_k', s('backwardInput', 'Q4_K', 768, 3))).toBe(true);
-    expect(MATMUL_QUANT.pick(gpu, s('forward', 'Q8_0', 5, 64))).toBe('q8_0');
-    expect(MATMUL_QUANT.pick(software, s('forward', 'Q4_K', 5, 256))).toBe('q4_k');
+    expect(variantNames(MATMUL_QUANT)).toHaveLength(2 * QUANT_WEIGHT_TYPES.length);
+    for (const q of QUANT_WEIGHT_TYPES) {
+      const b = QUANT_BLOCK[q];
+      const other = q === 'Q8_0' ? 'Q4_0' : 'Q8_0';
+      for (const v of [q.toLowerCase(), `${q.toLowerCase()}_rows8`] as const) {
+        const spec = MATMUL_QUANT.variants[v as keyof typeof MATMUL_QUANT.variants];
+        expect([spec.quant, spec.rows]).toEqual([q, v.endsWith('_rows8') ? 8 : 4]);
+        const r = (sh: QuantMatmulShape) =>
+          runs(spec.name as keyof typeof MATMUL_QUANT.variants, sh);
+        expect(r(s('forward', q, 5, 2 * b))).toBe(true);
+        expect(r(s('forward', q, 5, b + 16))).toBe(false);
+        expect(r(s('backwardInput', q, 3 * b, 5))).toBe(true);
+        expect(r(s('backwardInput', q, 5, 3 * b))).toBe(false);
+        expect(r(s('forward', other, 5, 256))).toBe(false);
+        expect(spec.requires).toContain(`${q} weight whose rows are whole blocks of ${b}`);
+        // Tuning times the 8-row kernel above 4 rows only.
+        expect([spec.timed(1), spec.timed(4), spec.timed(64)]).toEqual(
+          spec.rows === 8 ? [false, false, true] : [true, true, true],
+        );
+      }
+      const base = q.toLowerCase();
+      expect(MATMUL_QUANT.pick(gpu, s('forward', q, 5, b, 64))).toBe(base);
+      expect(MATMUL_QUANT.pick(software, s('forward', q, 5, b, 4))).toBe(base);
+      expect(MATMUL_QUANT.pick(software, s('backwardInput', q, b, 5, 64))).toBe(`${base}_rows8`);
+    }
+    const direct = MATMUL_QUANT.variants.q4_k;
+    expect(direct.launch(s('forward', 'Q4_K', 5, 256, 1))).toEqual({
+      constants: { WG_X: 64, WG_Y: 1, ONE_ROW: 1 },
+      tile: [256, 4],
+    });
+    expect(direct.launch(s('forward', 'Q4_K', 5, 256, 3)).constants.ONE_ROW).toBe(0);
+    expect(direct.launch(s('forward', 'Q4_K', 5, 256, 64)).tile).toEqual([32, 32]);
+    expect(MATMUL_QUANT.variants.q4_k_rows8.launch(s('forward', 'Q4_K', 5, 256, 64)).tile).toEqual([
+      32, 64,
+    ]);
     expect(() =>
       chooseVariant(MATMUL_QUANT, software, s('forward', 'Q8_0', 5, 64), 'q4_k'),
     ).toThrow(/q4_k cannot run/);
@@ -279,10 +309,7 @@ describe('the kernel registry', () => {
 /** Quantized launches whose quantized dimension is whole blocks (what the launchers allow). */
 function quantShapes(): QuantMatmulShape[] {
   const out: QuantMatmulShape[] = [];
-  for (const [quant, block] of [
-    ['Q8_0', 32],
-    ['Q4_K', 256],
-  ] as const)
+  for (const [quant, block] of Object.entries(QUANT_BLOCK) as [QuantMatmulShape['quant'], number][])
     for (const M of [1, 5, 64])
       for (const [N, K] of [
         [9, block],
@@ -292,9 +319,7 @@ function quantShapes(): QuantMatmulShape[] {
           { op: 'forward', quant, M, N: N!, K: K! },
           { op: 'backwardInput', quant, M, N: K!, K: N! },
         );
-  return out.filter(
-    (s) => (s.op === 'forward' ? s.K : s.N) % (s.quant === 'Q8_0' ? 32 : 256) === 0,
-  );
+  return out.filter((s) => (s.op === 'forward' ? s.K : s.N) % QUANT_BLOCK[s.quant] === 0);
 }
 
 function matmulShapes(): MatmulShape[] {

@@ -269,11 +269,26 @@ export const MATMUL = {
 
 // ── matmul with quantized weights ─────────────────────────────────────────────────────────────
 
-/** Quantized storage of a frozen weight the kernels read (quant-layout.ts: the GPU layout). */
-export type QuantWeightType = 'Q8_0' | 'Q4_K';
+/**
+ * Quantized storage of a frozen weight the kernels read (quant-layout.ts: the GPU layout); ggml's
+ * names, as io/quant.ts's QuantType.
+ */
+export type QuantWeightType = 'Q8_0' | 'Q4_0' | 'Q4_1' | 'Q5_0' | 'Q5_1' | 'Q4_K' | 'Q5_K' | 'Q6_K';
 
 /** Values per block of each quantized type: the weight's quantized dimension is a multiple. */
-export const QUANT_BLOCK: Readonly<Record<QuantWeightType, number>> = { Q8_0: 32, Q4_K: 256 };
+export const QUANT_BLOCK: Readonly<Record<QuantWeightType, number>> = {
+  Q8_0: 32,
+  Q4_0: 32,
+  Q4_1: 32,
+  Q5_0: 32,
+  Q5_1: 32,
+  Q4_K: 256,
+  Q5_K: 256,
+  Q6_K: 256,
+};
+
+/** Every quantized type the kernels read. */
+export const QUANT_WEIGHT_TYPES = Object.keys(QUANT_BLOCK) as QuantWeightType[];
 
 /**
  * One linear launch with a quantized W [out, in] (quantized by rows of `in`): C[M, N] (+)= A[M, K] ·
@@ -287,53 +302,80 @@ export interface QuantMatmulShape {
   K: number;
 }
 
+/** A quantized matmul variant: its type, rows per lane, and its launch constants at a shape. */
+export interface QuantMatmulVariantSpec extends KernelVariant<QuantMatmulShape> {
+  readonly files: { readonly forward: string; readonly backward_input: string };
+  /** The one weight type it reads. */
+  readonly quant: QuantWeightType;
+  /** Rows of C per lane (4 or 8). */
+  readonly rows: 4 | 8;
+  /** Whether tuning times it at M rows (the 8-row kernel only above 4 rows). */
+  timed(M: number): boolean;
+  /** Pipeline constants and the [columns, rows] of C one workgroup covers, at this launch. */
+  launch(s: QuantMatmulShape): MatmulLaunch;
+}
+
 /** Whether the shape's quantized dimension (K forward, N backwardInput) is whole blocks of `q`. */
 function quantFits(q: QuantWeightType, s: QuantMatmulShape): boolean {
   return s.quant === q && (s.op === 'forward' ? s.K : s.N) % QUANT_BLOCK[q] === 0;
 }
 
-const quantFiles = (v: string) => ({
-  forward: `matmul.forward_${v}`,
-  backward_input: `matmul.backward_input_${v}`,
-});
+/** The variants' names: `<type>` (4 rows per lane) and `<type>_rows8`, lower case. */
+export type QuantMatmulVariant = Lowercase<QuantWeightType> | `${Lowercase<QuantWeightType>}_rows8`;
+
+function quantVariant(quant: QuantWeightType, rows: 4 | 8): QuantMatmulVariantSpec {
+  const name = `${quant.toLowerCase()}${rows === 8 ? '_rows8' : ''}`;
+  return {
+    name,
+    files: { forward: `matmul.forward_${name}`, backward_input: `matmul.backward_input_${name}` },
+    tile: rows === 8 ? [32, 64] : [32, 32],
+    needs: [],
+    quant,
+    rows,
+    fits: (s) => quantFits(quant, s),
+    requires: `a ${quant} weight whose rows are whole blocks of ${QUANT_BLOCK[quant]}`,
+    timed: (M) => rows === 4 || M > 4,
+    launch(s): MatmulLaunch {
+      // 1–4 rows (4-row lanes): one row of 64 lanes, so no lane idles; ONE_ROW drops the three
+      // repeated rows when M == 1.
+      if (rows === 4 && s.M <= 4)
+        return { constants: { WG_X: 64, WG_Y: 1, ONE_ROW: s.M === 1 ? 1 : 0 }, tile: [256, 4] };
+      return { constants: {}, tile: rows === 8 ? [32, 64] : [32, 32] };
+    },
+  };
+}
+
+const quantVariants = Object.fromEntries(
+  QUANT_WEIGHT_TYPES.flatMap((q) => [quantVariant(q, 4), quantVariant(q, 8)]).map((v) => [
+    v.name,
+    v,
+  ]),
+) as Record<QuantMatmulVariant, QuantMatmulVariantSpec>;
 
 /**
  * The linear layer's products with a quantized frozen weight, dequantized inside the kernel (issue
  * 26 item 2): the forward (matmul.forward_<v>) and the input gradient (matmul.backward_input_<v>),
- * f32 accumulation, 4×4 outputs per lane with no workgroup memory. One variant per quantized type
- * so far (q8_0, q4_k: named after the type, each running only its own); faster forms for GPUs are
- * further variants of the same type, for the autotune to choose between. Not yet launched by a
- * training step (the model still dequantizes to f32 at load).
+ * f32 accumulation, no workgroup memory. Two variants per type, each running only its type:
+ * `<type>` (4×4 outputs per lane; 64×1 workgroups for 1–4 rows) and `<type>_rows8` (8×4 per lane:
+ * each decoded quad of quants feeds twice the multiply-adds, a many-row kernel). Each file is the
+ * type's decoder (quant_<type>.wgsl) and one shared body per op (matmul_quant_<op>.wgsl).
  */
 export const MATMUL_QUANT = {
   family: 'matmul.quant',
   prefix: 'matmul',
   ops: ['forward', 'backward_input'],
-  variants: {
-    q8_0: {
-      name: 'q8_0',
-      files: quantFiles('q8_0'),
-      tile: [32, 32],
-      needs: [],
-      fits: (s: QuantMatmulShape) => quantFits('Q8_0', s),
-      requires: 'a Q8_0 weight whose rows are whole blocks of 32',
-    },
-    q4_k: {
-      name: 'q4_k',
-      files: quantFiles('q4_k'),
-      tile: [32, 32],
-      needs: [],
-      fits: (s: QuantMatmulShape) => quantFits('Q4_K', s),
-      requires: 'a Q4_K weight whose rows are whole blocks of 256',
-    },
+  variants: quantVariants,
+  pick(a, s): QuantMatmulVariant {
+    // Software adapters: 8 rows per lane past 4 rows (SwiftShader's cost is the decoding, which
+    // 8 rows share); GPUs: 4 rows (more lanes in flight).
+    const base = s.quant.toLowerCase() as Lowercase<QuantWeightType>;
+    return a.isSoftware && s.M > 4 ? `${base}_rows8` : base;
   },
-  pick: (_a, s): 'q8_0' | 'q4_k' => (s.quant === 'Q8_0' ? 'q8_0' : 'q4_k'),
-  rule: 'the variant of the weight’s quantized type',
-  tuned: false,
-} as const satisfies KernelFamilySpec<QuantMatmulShape, string>;
-
-/** The quantized matmul variants. */
-export type QuantMatmulVariant = keyof typeof MATMUL_QUANT.variants;
+  rule:
+    'the weight’s type; tuned per shape class on this adapter; until then software adapters ' +
+    '<type>_rows8 past 4 rows, else <type>',
+  tuned: true,
+} as const satisfies KernelFamilySpec<QuantMatmulShape, QuantMatmulVariant>;
 
 // ── attention ──────────────────────────────────────────────────────────────────────────────────
 

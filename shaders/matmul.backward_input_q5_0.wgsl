@@ -1,0 +1,7 @@
+// Linear layer input gradient (dx = dy·W) with a Q5_0 weight, dequantized inside the product; a 4×4
+// block of outputs per lane. The kernel: matmul_quant_backward_input.wgsl; the decoder: quant_q5_0.wgsl.
+
+const ROWS8 = false;
+
+// #include quant_q5_0
+// #include matmul_quant_backward_input
