@@ -16,9 +16,9 @@ import {
   ropeFactor,
 } from '../model/longlora.ts';
 import { BASE_QUANT_LABELS } from '../model/base-quant.ts';
-import { baseTypesText, planTraining } from '../model/plan.ts';
+import { planTraining } from '../model/plan.ts';
 import { budgetWords, DEFAULT_MEMORY_BUDGET } from '../util/memory-budget.ts';
-import { formatBytes } from '../util/bytes.ts';
+import { formatBytes, formatBytesByType } from '../util/bytes.ts';
 import { loraSettingsOf } from '../model/session.ts';
 import { evaluate, slidingWindows } from '../train/evaluate.ts';
 import { IGNORE_INDEX } from '../util/labels.ts';
@@ -142,7 +142,7 @@ export async function info(argv: string[]): Promise<void> {
     console.log(`  ${k.padEnd(12)} ${formatBytes(n).padStart(12)}`);
   console.log(`  ${'total'.padEnd(12)} ${formatBytes(plan.total).padStart(12)}`);
   console.log(
-    `  base weights on the GPU (${BASE_QUANT_LABELS[baseQuant]}): ${baseTypesText(plan.baseTypes)}`,
+    `  base weights on the GPU (${BASE_QUANT_LABELS[baseQuant]}): ${formatBytesByType(plan.baseTypes)}`,
   );
   console.log(`  trainable parameters: ${plan.trainableParams.toLocaleString()}`);
   console.log(

@@ -17,7 +17,6 @@ import type { LoraSettings } from '../model/longlora.ts';
 import { BASE_QUANTS, type BaseQuant } from '../model/base-quant.ts';
 import { LlamaParams } from '../model/params.ts';
 import {
-  baseTypesText,
   frozenTypeOf,
   parseBudget,
   planProblem,
@@ -26,7 +25,7 @@ import {
   type MemoryPlan,
   type PlanInput,
 } from '../model/plan.ts';
-import { formatBytes } from '../util/bytes.ts';
+import { formatBytes, formatBytesByType } from '../util/bytes.ts';
 import { budgetWords, DEFAULT_MEMORY_BUDGET } from '../util/memory-budget.ts';
 import { isLinearName, LINEAR_NAMES, type LinearName } from '../model/types.ts';
 import {
@@ -280,7 +279,7 @@ export function checkPlan(
   }
   log(
     `plan: ${formatBytes(plan.total)} of GPU memory (budget: ${budgetWords(budget, given !== null)}); ` +
-      `base weights on the GPU: ${baseTypesText(plan.baseTypes)}`,
+      `base weights on the GPU: ${formatBytesByType(plan.baseTypes)}`,
   );
   return plan;
 }

@@ -296,11 +296,6 @@ export function frozenTypeOf(
   return (_name, cols) => frozenType(dtype, cols, baseQuant);
 }
 
-/** The base weights by GPU type, as `longlora info` and the studio say them: "Q4_K 3.5 GiB, f32 0.1 GiB". */
-export function baseTypesText(types: readonly { type: FrozenType; bytes: number }[]): string {
-  return types.length ? types.map((t) => `${t.type} ${formatBytes(t.bytes)}`).join(', ') : 'none';
-}
-
 /**
  * Tokens per MLP block as the model allocates them (mlpBlockTokens under the limits; without
  * limits, MLP_BLOCK_TOKENS). When not even 64 tokens fit the limits, 64 (so the plan's largest

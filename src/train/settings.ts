@@ -15,6 +15,9 @@ import {
 import type { ModelConfig } from '../io/config.ts';
 import type { BaseQuant } from '../model/base-quant.ts';
 
+/** The base weights' choices and their words, for the studio's form (which reads this module). */
+export { BASE_QUANTS, BASE_QUANT_LABELS, type BaseQuant } from '../model/base-quant.ts';
+
 /** What LoRA+ trains besides the LoRA pairs (`--trainable embed,norm`; none: plain LoRA). */
 export type Trainable = 'embed' | 'norm';
 export const TRAINABLES: readonly Trainable[] = ['embed', 'norm'];

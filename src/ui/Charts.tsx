@@ -26,7 +26,7 @@ import { MEMORY_CATEGORIES, totalBytes } from '../engine/memory.ts';
 import { throttle } from '../store/metrics.ts';
 import { useStudio, type StudioState } from '../store/index.ts';
 import { byteUnit, formatBytesIn } from '../util/bytes.ts';
-import { formatBytes, formatCount, formatLr, formatLrAxis } from './format.ts';
+import { formatBytes, formatBytesByType, formatCount, formatLr, formatLrAxis } from './format.ts';
 import { CATEGORY_COLORS } from './memory-colors.ts';
 import { EmptyState, Panel } from './Panel.tsx';
 
@@ -223,12 +223,22 @@ const MemoryChart = memo(function MemoryChart({ m }: M) {
   const peak = m.steps.reduce((x, p) => Math.max(x, p.memory?.peakTotal ?? 0), 0);
   // One unit on the axis, the one its largest value takes.
   const unit = byteUnit(peak);
+  // What the weights series holds by type: measured bytes are by category only, so the split is the
+  // plan's, said only while it is the plan of the run's own settings (locked while a run is open).
+  const baseTypes = useStudio((s) =>
+    ['starting', 'running', 'paused'].includes(s.run.state) ? s.plan?.baseTypes : undefined,
+  );
+  const weightsNote = baseTypes?.length ? `weights: ${formatBytesByType(baseTypes)} (planned)` : '';
   return (
     <ChartFrame
       name="Memory chart"
       caption={
         <>
-          GPU memory <span>{peak ? `peak ${formatBytes(peak)}` : 'by category'}</span>
+          GPU memory{' '}
+          <span>
+            {peak ? `peak ${formatBytes(peak)}` : 'by category'}
+            {weightsNote && ` · ${weightsNote}`}
+          </span>
         </>
       }
     >
@@ -236,7 +246,7 @@ const MemoryChart = memo(function MemoryChart({ m }: M) {
         <CartesianGrid {...GRID} />
         <XAxis {...STEP_AXIS} />
         <YAxis tick={AXIS} tickFormatter={(v: number) => formatBytesIn(v, unit)} width={58} />
-        <Tooltip content={<Tip bytes />} />
+        <Tooltip content={<Tip bytes weightsNote={weightsNote} />} />
         <Legend iconSize={8} wrapperStyle={{ fontSize: 11 }} />
         {MEMORY_CATEGORIES.map((c) => (
           <Area
@@ -313,9 +323,11 @@ interface TipProps {
   label?: string | number;
   bytes?: boolean;
   fmt?: (v: number) => string;
+  /** A line under the memory tooltip's weights: their bytes by type (from the plan). */
+  weightsNote?: string;
 }
 
-function Tip({ active, payload, label, bytes, fmt }: TipProps) {
+function Tip({ active, payload, label, bytes, fmt, weightsNote }: TipProps) {
   if (!active || !payload?.length) return null;
   const f = (v: number) => (bytes ? formatBytes(v) : fmt ? fmt(v) : v.toFixed(4));
   // Only the series that have a value at this step (a step without an evaluation lists no eval loss).
@@ -332,6 +344,7 @@ function Tip({ active, payload, label, bytes, fmt }: TipProps) {
         </div>
       ))}
       {bytes && shown.length > 0 && <div>total: {formatBytes(total)}</div>}
+      {bytes && shown.length > 0 && weightsNote && <div>{weightsNote}</div>}
       {bytes && shown.length === 0 && <div>not measured (restored from an older checkpoint)</div>}
     </div>
   );

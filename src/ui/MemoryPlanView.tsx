@@ -4,7 +4,7 @@ import { MEMORY_CATEGORIES } from '../engine/memory.ts';
 import { useStudio } from '../store/index.ts';
 import { budgetWords, DEFAULT_MEMORY_BUDGET_TEXT } from '../util/memory-budget.ts';
 import { ErrorNote } from './ErrorNote.tsx';
-import { formatBytes } from './format.ts';
+import { formatBytes, formatBytesByType } from './format.ts';
 import { CATEGORY_COLORS } from './memory-colors.ts';
 
 const GiB = 2 ** 30;
@@ -105,6 +105,9 @@ export function MemoryPlanView() {
           value={`${formatBytes(plan.largestBuffer)} / ${formatBytes(plan.limits.maxStorageBufferBindingSize)}`}
         />
       </div>
+      <p className="field-note" aria-label="Base weights by type">
+        Base weights on the GPU: {formatBytesByType(plan.baseTypes)}
+      </p>
       <p className="field-note" id="gpu-memory-note">
         WebGPU does not report the GPU’s memory: state it above (remembered for this GPU)
         {plan.budgetStated ? '.' : `, or the plan assumes ${DEFAULT_MEMORY_BUDGET_TEXT}.`}

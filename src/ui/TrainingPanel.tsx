@@ -3,7 +3,13 @@ import { LINEAR_NAMES } from '../model/longlora.ts';
 import type { AttentionPattern, LoraTarget, RunSettings } from '../worker/protocol.ts';
 import { useStudio } from '../store/index.ts';
 import { NUMBER_RULES, numberProblems, type NumberSetting } from '../util/setting-rules.ts';
-import { TRAINABLES, type Trainable } from '../train/settings.ts';
+import {
+  BASE_QUANT_LABELS,
+  BASE_QUANTS,
+  TRAINABLES,
+  type BaseQuant,
+  type Trainable,
+} from '../train/settings.ts';
 import { formatBytes } from './format.ts';
 import { MemoryPlanView } from './MemoryPlanView.tsx';
 import { EmptyState, Panel } from './Panel.tsx';
@@ -42,6 +48,9 @@ const OPTIMIZER_FIELDS: SettingField[] = [
   { setting: 'checkpointMinutes', id: 'ckpt-min', step: 'any' },
   { setting: 'keepCheckpoints', id: 'ckpt-keep' },
 ];
+
+/** Stored types that are float dtypes (the rest are a quantized GGUF's ggml types). */
+const FLOAT_TYPES = new Set(['F32', 'F16', 'BF16']);
 
 /** The "Also train (LoRA+)" checkboxes. */
 const ALSO_TRAIN: { trainable: Trainable; label: string }[] = [
@@ -165,6 +174,26 @@ export function TrainingPanel() {
             ))}
           </div>
         </fieldset>
+        <div className="field">
+          <label htmlFor="base-quant">Base weights</label>
+          <select
+            id="base-quant"
+            value={s.baseQuant}
+            aria-describedby="base-quant-note"
+            onChange={(e) => set({ baseQuant: e.target.value as BaseQuant })}
+          >
+            {BASE_QUANTS.map((q) => (
+              <option key={q} value={q}>
+                {BASE_QUANT_LABELS[q]}
+              </option>
+            ))}
+          </select>
+          <span className="field-note" id="base-quant-note">
+            {model.storedTypes.some((t) => !FLOAT_TYPES.has(t.type))
+              ? 'float weights quantized on load; quantized ones stay as the file stores them'
+              : 'frozen weights on the GPU, quantized on load (llama.cpp’s quantizers)'}
+          </span>
+        </div>
         {OPTIMIZER_FIELDS.map(field)}
       </fieldset>
       <CheckpointSize bytes={plan?.checkpointBytes ?? null} keep={s.keepCheckpoints} />

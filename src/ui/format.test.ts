@@ -1,10 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { formatBytes, formatCount, formatDuration, formatLr, formatLrAxis } from './format.ts';
-import { byteUnit, formatBytesIn } from '../util/bytes.ts';
+import { byteUnit, formatBytesByType, formatBytesIn } from '../util/bytes.ts';
 import { defaultTargetContext, groupSize } from '../model/longlora.ts';
 import { studioDefaults } from '../train/settings.ts';
 
 describe('formatters', () => {
+  it('says bytes per type in the order given (the base weights on the GPU)', () => {
+    const list = [
+      { type: 'Q4_K', bytes: 3.5 * 2 ** 30 },
+      { type: 'Q6_K', bytes: 0.4 * 2 ** 30 },
+      { type: 'f32', bytes: 128 * 2 ** 20 },
+    ];
+    expect(formatBytesByType(list)).toBe('Q4_K 3.50 GiB, Q6_K 410 MiB, f32 128 MiB');
+    expect(formatBytesByType([])).toBe('none');
+  });
+
   it('formats bytes in powers of 1024', () => {
     expect(formatBytes(0)).toBe('0 B');
     expect(formatBytes(1536)).toBe('1.50 KiB');

@@ -1,6 +1,6 @@
 /** Number formatting shared by the panels and charts. */
 
-export { formatBytes } from '../util/bytes.ts';
+export { formatBytes, formatBytesByType } from '../util/bytes.ts';
 
 /** 1234567 → "1.23M"; small numbers stay exact. */
 export function formatCount(n: number): string {

@@ -44,3 +44,8 @@ export function formatBytesIn(n: number, u: number): string {
   const s = u === 0 ? String(Math.round(v)) : v.toFixed(a >= 100 ? 0 : a >= 10 ? 1 : 2);
   return `${s} ${UNITS[u]}`;
 }
+
+/** Bytes per type, in the list's order: "Q4_K 3.50 GiB, f32 128 MiB" ("none" for an empty list). */
+export function formatBytesByType(list: readonly { type: string; bytes: number }[]): string {
+  return list.length ? list.map((t) => `${t.type} ${formatBytes(t.bytes)}`).join(', ') : 'none';
+}

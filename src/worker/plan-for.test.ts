@@ -18,7 +18,7 @@ const adapter = {
 /** A session holding a model's config only (planning reads no weights). */
 function session(name: 'llama-3.2-1b' | 'tinyllama-1.1b'): Session {
   const config = realModelConfig(name);
-  const opened = { config, dtypes: ['BF16'] } as unknown as OpenedModel;
+  const opened = { config, dtypes: ['BF16'], tensors: [] } as unknown as OpenedModel;
   return { model: { opened, tokenizer: null, name }, data: null };
 }
 
@@ -44,6 +44,21 @@ describe("the studio's plan", () => {
     const far = planFor(s, adapter, { ...settings, context: 262144 }, null);
     expect(far.fits).toBe(false);
     expect(far.problems.map((p) => p.fix)).toContain('Use at most 131072 tokens.');
+  });
+
+  it('plans the base weights as the settings quantize them, by type', () => {
+    const s = session('tinyllama-1.1b');
+    const settings = studioDefaults({
+      contextLength: 2048,
+      defaultContext: 8192,
+      parameters: 1.1e9,
+    });
+    const stored = planFor(s, adapter, settings, null);
+    expect(stored.baseTypes).toEqual([{ type: 'bf16', bytes: stored.bytes.weights }]);
+    const q4 = planFor(s, adapter, { ...settings, baseQuant: 'q4_k' }, null);
+    expect(q4.baseTypes.map((t) => t.type)).toEqual(['Q4_K']);
+    expect(q4.baseTypes[0]!.bytes).toBe(q4.bytes.weights);
+    expect(stored.total - q4.total).toBe(stored.bytes.weights - q4.bytes.weights);
   });
 
   it('keeps a small embedding state on the GPU (TinyLlama)', () => {

@@ -125,6 +125,8 @@ export type { LinearName as LoraTarget } from '../io/config.ts';
 export type { RunSettings, Trainable } from '../train/settings.ts';
 import type { RunSettings } from '../train/settings.ts';
 
+import type { FrozenType } from '../model/base-quant.ts';
+
 /** One planning problem, with what to change. */
 export type { RunProblem as PlanProblem } from '../model/plan.ts';
 
@@ -149,6 +151,11 @@ export interface MemoryPlan {
   warnings: RunProblem[];
   /** Bytes one checkpoint of this run takes in storage (trained tensors and both AdamW moments, f32). */
   checkpointBytes: number;
+  /**
+   * The frozen base weights (the `weights` category) by their type on the GPU, largest first: what
+   * the settings' base quantization and the file's stored types make of them (Q4_K, bf16, f32 …).
+   */
+  baseTypes: { type: FrozenType; bytes: number }[];
 }
 
 /** A training event; the worker sends at most a few per second, in batches. */

@@ -32,7 +32,8 @@ export interface Weights {
 
 /**
  * Uploads `opened` with LoRA `lora` (a fresh adapter: B = 0, so the base model's outputs). Weights
- * for inference unless `optimizerState` is true (a training run): no AdamW moments by default.
+ * for inference unless `optimizerState` is true (a training run): no AdamW moments by default. The
+ * base weights as `baseQuant` says (as stored by default).
  */
 export async function loadWeights(
   rt: Runtime,
@@ -49,9 +50,7 @@ export async function loadWeights(
     weightSource(opened),
     seed,
     onTensor,
-    {
-      optimizerState: opts.optimizerState ?? false,
-    },
+    { ...opts, optimizerState: opts.optimizerState ?? false },
   );
   const model = new LlamaModel(rt, params, { checkpointing: true });
   return { rt, params, model, ropeFactor: null };
@@ -118,7 +117,7 @@ export class Run implements Weights {
       args.model.opened,
       loraOf(settings),
       settings.seed,
-      { optimizerState: true },
+      { optimizerState: true, baseQuant: settings.baseQuant },
       uploadProgress(args.model.opened, events),
     );
     // First use of these shapes on this GPU: time the matmul variants (choices persist in IndexedDB).

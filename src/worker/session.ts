@@ -9,7 +9,7 @@ import { createTokenizer, openModel, storedTypes, type OpenedModel } from '../io
 import { baseName, readJson, readText, type ByteSource } from '../io/source.ts';
 import type { Tokenizer } from '../io/tokenizer.ts';
 import { defaultTargetContext, ropeProblem, type LoraSettings } from '../model/longlora.ts';
-import { budgetProblem, planTraining, runProblems } from '../model/plan.ts';
+import { budgetProblem, frozenTypeOf, planTraining, runProblems } from '../model/plan.ts';
 import { DEFAULT_MEMORY_BUDGET } from '../util/memory-budget.ts';
 import { IGNORE_INDEX } from '../util/labels.ts';
 import { buildDataset, type Dataset, type Separator } from '../train/data.ts';
@@ -233,6 +233,7 @@ export function planFor(
   const plan = planTraining({
     shape: m.opened.config,
     weightBytes: storedWeightBytes(m.opened.dtypes),
+    frozenType: frozenTypeOf({ tensors: m.opened.tensors, dtype: m.opened.dtypes[0] }, s.baseQuant),
     lora,
     context: s.context,
     checkpointing: s.checkpointing,
@@ -261,6 +262,7 @@ export function planFor(
   return {
     checkpointBytes: checkpointBytes(c, lora),
     bytes: plan.bytes,
+    baseTypes: plan.baseTypes,
     total: plan.total,
     largestBuffer: plan.largestBuffer.bytes,
     hostBytes: plan.hostBytes,

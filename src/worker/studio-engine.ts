@@ -17,6 +17,7 @@ import {
 import { readAdapter, zipFiles } from '../io/peft.ts';
 import type { ByteSource } from '../io/source.ts';
 import type { Tokenizer } from '../io/tokenizer.ts';
+import type { BaseQuant } from '../model/base-quant.ts';
 import { BASE_ONLY, ropeFactor } from '../model/longlora.ts';
 import type { LlamaParams } from '../model/params.ts';
 import { exportAdapter as buildAdapter, modelFingerprint } from '../model/session.ts';
@@ -70,6 +71,13 @@ export class StudioEngine {
   private rt: Promise<Runtime> | null = null;
   /** The current run, or the base model's weights (inference before any training), or nothing. */
   private weights: Run | Weights | null = null;
+  /**
+   * The base quantization of the settings the page last planned (it plans on every change): what
+   * the base model's weights for inference are uploaded with, as a run's would be.
+   */
+  private baseQuant: BaseQuant = 'none';
+  /** The base quantization the base model's weights in `weights` were uploaded with. */
+  private weightsQuant: BaseQuant = 'none';
 
   constructor(
     private readonly createRuntime: () => Promise<Runtime>,
@@ -206,6 +214,7 @@ export class StudioEngine {
   async planMemory(settings: RunSettings, budgetBytes: number | null): Promise<MemoryPlan> {
     const problem = firstNumberProblem(settings);
     if (problem) throw new SettingsError(problem);
+    this.baseQuant = settings.baseQuant;
     return planFor(this.session, await this.adapter(), settings, budgetBytes);
   }
 
@@ -320,12 +329,18 @@ export class StudioEngine {
     await this.run?.stop();
   }
 
-  /** The run's weights, or the base model's when nothing was trained on this runtime. */
+  /**
+   * The run's weights, or the base model's when nothing was trained on this runtime (uploaded again
+   * when the settings' base quantization changed since).
+   */
   private async current(): Promise<Weights> {
     const rt = await this.runtime();
-    if (this.weights && this.weights.rt === rt) return this.weights;
+    const w = this.weights;
+    if (w && w.rt === rt && (w instanceof Run || this.weightsQuant === this.baseQuant)) return w;
     this.dropWeights();
-    this.weights = await loadWeights(rt, this.model().opened, { ...BASE_ONLY }, 0);
+    const baseQuant = this.baseQuant;
+    this.weights = await loadWeights(rt, this.model().opened, { ...BASE_ONLY }, 0, { baseQuant });
+    this.weightsQuant = baseQuant;
     return this.weights;
   }
 
@@ -397,7 +412,9 @@ export class StudioEngine {
       );
     const { manifest, tensors } = await this.store.load(id, modelFingerprint(m.opened));
     const s = manifest.settings;
-    const w = await loadWeights(await this.runtime(), m.opened, loraOf(s), s.seed);
+    const w = await loadWeights(await this.runtime(), m.opened, loraOf(s), s.seed, {
+      baseQuant: s.baseQuant,
+    });
     try {
       for (const t of w.params.trainables) {
         const v = tensors.get(t.name);
