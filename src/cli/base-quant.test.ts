@@ -13,7 +13,7 @@ import { planTraining } from '../model/plan.ts';
 import { cliDefaults } from '../train/settings.ts';
 import { DEMO_DIR } from '../test/assets-node.ts';
 import { realModelConfig } from '../test/real-shapes.ts';
-import { baseQuantArg, planInputFor, settingsFromArgs } from './common.ts';
+import { baseQuantArg, planInputFor, planProblems, settingsFromArgs } from './common.ts';
 import { main } from './main.ts';
 
 async function run(...argv: string[]): Promise<{ code: number; stderr: string }> {
@@ -77,5 +77,25 @@ describe('--base-quant', () => {
       },
     ]);
     expect(plan('q8_0').baseTypes.map((t) => t.type)).toEqual(['Q8_0']);
+  });
+
+  it('is suggested when a plan over the budget has its base weights in a float dtype', () => {
+    const m = { config: realModelConfig('llama-2-7b'), dtypes: ['BF16' as const], tensors: [] };
+    const limits = { maxBufferSize: 2 ** 40, maxStorageBufferBindingSize: 2 ** 40 };
+    const refusal = (baseQuant: 'none' | 'q4_k') => {
+      const input = planInputFor(m, defaultLora(), 8192, {
+        checkpointing: true,
+        optimizerState: true,
+        baseQuant,
+      });
+      const run = { plan: input, pattern: 's2' as const, group: 2048, needsTrainables: true };
+      return planProblems(run, planTraining({ ...input, limits }), limits, 8 * 2 ** 30, true);
+    };
+    expect(refusal('none').join(' ')).toContain(
+      'or use --trainable none, or quantize the base weights with --base-quant q4_k; or, if',
+    );
+    const q4 = refusal('q4_k').join(' ');
+    expect(q4).toMatch(/It needs about 9\.\d+ GiB/);
+    expect(q4).not.toContain('--base-quant');
   });
 });

@@ -226,9 +226,17 @@ export function planProblems(
         );
       }
       const assumed = budgetGiven ? '' : " (WebGPU does not report a GPU's memory)";
+      // Base weights mostly in a float dtype: quantizing them on load is the largest saving.
+      const float = plan.baseTypes
+        .filter((t) => t.type === 'f32' || t.type === 'f16' || t.type === 'bf16')
+        .reduce((n, t) => n + t.bytes, 0);
+      const quantize =
+        float > plan.bytes.weights / 2
+          ? ', or quantize the base weights with --base-quant q4_k'
+          : '';
       return (
         `It needs about ${formatBytes(plan.total)} of GPU memory; the budget is ` +
-        `${budgetWords(budget, budgetGiven)}${assumed}. ${run.lower ?? LOWER_LORA}; or, if this GPU has more ` +
+        `${budgetWords(budget, budgetGiven)}${assumed}. ${run.lower ?? LOWER_LORA}${quantize}; or, if this GPU has more ` +
         `memory, say how much with --budget (e.g. --budget 16GiB).`
       );
     });
