@@ -23,6 +23,7 @@ const browserGpuTests = [
   'src/engine/**/*.gpu.test.ts',
   'src/worker/*.gpu.test.ts',
   'src/model/llama.gpu.test.ts',
+  'src/model/quant-parity.gpu.test.ts',
 ];
 /** Tests of browser APIs (IndexedDB): headless Chromium only. */
 const browserTests = ['src/**/*.browser.test.ts'];

@@ -4,7 +4,7 @@
  */
 import type { WeightDtype } from './dtype.ts';
 import { FormatError, UnsupportedModelError } from './errors.ts';
-import { QUANT_FORMATS, QUANT_TYPES, quantTypeOf, type QuantType } from './quant.ts';
+import { firstBadScale, QUANT_FORMATS, QUANT_TYPES, quantTypeOf, type QuantType } from './quant.ts';
 import type { ByteSource } from './source.ts';
 import { InternalError } from '../util/errors.ts';
 
@@ -449,5 +449,38 @@ export async function readGgufTensorRange(
   }
   const bytes = await src.read(info.offset + byteOffset, byteLength);
   if (bytes.length !== byteLength) throw new FormatError(src.name, 'file is truncated');
+  return bytes;
+}
+
+/**
+ * Rows [row0, row0 + rows) of a quantized 2-D tensor as its ggml blocks, as stored (a row is
+ * dims[0] values, whole blocks: ggml quantizes by rows). For the GPU, which keeps them quantized
+ * (issue 26 item 2). A block with a non-finite scale is a FormatError naming the tensor, as for the
+ * dequantizing reads.
+ */
+export async function readGgufBlocks(
+  src: ByteSource,
+  info: GgufTensorInfo,
+  type: QuantType,
+  row0: number,
+  rows: number,
+): Promise<Uint8Array> {
+  const f = QUANT_FORMATS[type];
+  const cols = info.dims[0]!;
+  const total = elementsOf(info) / cols;
+  if (cols % f.block !== 0 || row0 < 0 || rows < 0 || row0 + rows > total)
+    throw new InternalError(
+      `rows ${row0}+${rows} of tensor "${info.name}" are not whole ${type} rows inside it (${total} rows of ${cols})`,
+    );
+  const rowBytes = (cols / f.block) * f.bytes;
+  const bytes = await src.read(info.offset + row0 * rowBytes, rows * rowBytes);
+  if (bytes.length !== rows * rowBytes)
+    throw new FormatError(src.name, `file is truncated in tensor "${info.name}"`);
+  const bad = firstBadScale(type, bytes);
+  if (bad >= 0)
+    throw new FormatError(
+      src.name,
+      `tensor "${info.name}" (${type}) has a non-finite scale (infinity or NaN) in block ${(row0 * rowBytes) / f.bytes + bad}`,
+    );
   return bytes;
 }

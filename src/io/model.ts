@@ -8,6 +8,7 @@ import {
   ggufTensorDtype,
   ggufTensorType,
   readGguf,
+  readGgufBlocks,
   readGgufTensorBytes,
   readGgufTensorRange,
   type GgufTensorInfo,
@@ -30,6 +31,7 @@ import { bpeTokenizer, bpeVocabFromGguf, type BpeVocab } from './gguf-bpe.ts';
 import { spmTokenizer, spmVocabFromGguf, type SpmVocab } from './spm.ts';
 import { hfTokenizer, type Tokenizer } from './tokenizer.ts';
 import { InternalError } from '../util/errors.ts';
+import { QUANT_FORMATS, type QuantType } from './quant.ts';
 
 /** One weight of an opened model, under its Hugging Face name and shape. */
 export interface ModelTensor {
@@ -41,10 +43,15 @@ export interface ModelTensor {
   file: string;
   /**
    * How the file stores it, when not as `dtype`: a quantized GGUF tensor (its ggml type and bytes in
-   * the file), which read() and readRange() dequantize to f32 (interim, until the GPU keeps
-   * quantized blocks: issue 26 item 2).
+   * the file). read() and readRange() dequantize it to f32 (for the trained embedding, merging and
+   * export); readBlocks gives its rows as the ggml blocks themselves, which the GPU keeps (issue 26
+   * item 2): rows [row0, row0 + rows), in read()'s row order.
    */
-  stored?: { type: string; byteLength: number };
+  stored?: {
+    type: QuantType;
+    byteLength: number;
+    readBlocks(row0: number, rows: number): Promise<Uint8Array>;
+  };
   /** Streams this tensor's bytes (GGUF q/k come back in HF rotate-half row order). */
   read(): Promise<Uint8Array>;
   /** Reads `byteLength` bytes from `byteOffset` into the tensor (in read()'s row order). */
@@ -171,7 +178,14 @@ async function openGguf(
       shape,
       dtype,
       byteLength: ggufReadByteLength(src.name, info),
-      ...(type !== dtype && { stored: { type, byteLength: info.byteLength! } }),
+      ...(type !== dtype && {
+        stored: {
+          type: type as QuantType,
+          byteLength: info.byteLength!,
+          readBlocks: (row0: number, rows: number) =>
+            readBlocksRotary(src, info, type as QuantType, rotary, shape, row0, rows),
+        },
+      }),
       file: src.name,
       read: () => readGgufRotary(src, info, rotary, shape, dtype),
       // q/k rows are permuted across the whole tensor: those are read whole (they are small).
@@ -220,6 +234,27 @@ async function readGgufRotary(
 ): Promise<Uint8Array> {
   const bytes = await readGgufTensorBytes(src, info);
   return permuteRotaryRows(bytes, rotary, shape[1]! * dtypeBytes(dtype), true);
+}
+
+/**
+ * Rows of a quantized GGUF tensor as its ggml blocks, q/k rows back in HF rotate-half order (whole
+ * rows of blocks move; those tensors are read whole, they are small).
+ */
+async function readBlocksRotary(
+  src: ByteSource,
+  info: GgufTensorInfo,
+  type: QuantType,
+  rotary: readonly RotaryRows[],
+  shape: number[],
+  row0: number,
+  rows: number,
+): Promise<Uint8Array> {
+  if (!rotary.length) return readGgufBlocks(src, info, type, row0, rows);
+  const f = QUANT_FORMATS[type];
+  const rowBytes = (shape[1]! / f.block) * f.bytes;
+  const whole = await readGgufBlocks(src, info, type, 0, shape[0]!);
+  const hf = permuteRotaryRows(whole, rotary, rowBytes, true);
+  return hf.subarray(row0 * rowBytes, (row0 + rows) * rowBytes);
 }
 
 async function openSafetensors(

@@ -239,6 +239,35 @@ export const QUANT_FORMATS: Readonly<Record<QuantType, QuantFormat>> = {
   Q6_K: { id: 14, block: 256, bytes: 210, decode: q6_k },
 };
 
+/**
+ * Where each block of a type keeps its f16 scales (d, and dmin or m): byte offsets in the block.
+ * firstBadScale reads only these, so checking a file's blocks costs no dequantizing.
+ */
+const SCALE_OFFSETS: Readonly<Record<QuantType, readonly number[]>> = {
+  Q4_0: [0],
+  Q4_1: [0, 2],
+  Q5_0: [0],
+  Q5_1: [0, 2],
+  Q8_0: [0],
+  Q4_K: [0, 2],
+  Q5_K: [0, 2],
+  Q6_K: [208],
+};
+
+/**
+ * The index of the first whole block of `type` in `bytes` with an infinite or NaN f16 scale (the
+ * blocks dequantize reports as bad), or -1 when every scale is finite.
+ */
+export function firstBadScale(type: QuantType, bytes: Uint8Array): number {
+  const f = QUANT_FORMATS[type];
+  const offsets = SCALE_OFFSETS[type];
+  const n = Math.floor(bytes.length / f.bytes);
+  for (let i = 0, at = 0; i < n; i++, at += f.bytes) {
+    for (const o of offsets) if (nonFinite(half(bytes, at + o))) return i;
+  }
+  return -1;
+}
+
 /** The quantized type of a ggml type id, or undefined when it is not one this reader dequantizes. */
 export function quantTypeOf(id: number): QuantType | undefined {
   return QUANT_TYPES.find((t) => QUANT_TYPE_IDS[t] === id);

@@ -16,9 +16,14 @@ import {
 } from '../engine/kernels/cross_entropy.ts';
 import { packCheckpoint16, unpackCheckpoint16 } from '../engine/kernels/checkpoint16.ts';
 import { addInto, biasAdd, swigluBackward, swigluForward } from '../engine/kernels/elementwise.ts';
-import { embeddingBackward, embeddingForward } from '../engine/kernels/embedding.ts';
+import { embeddingBackward } from '../engine/kernels/embedding.ts';
+import {
+  frozenLinearBackwardInput,
+  frozenLinearForward,
+  vocabEmbeddingForward,
+} from '../engine/kernels/frozen.ts';
 import { loraBackward, loraForward } from '../engine/kernels/lora.ts';
-import { linearBackwardInput, linearForward } from '../engine/kernels/matmul.ts';
+import { linearForward } from '../engine/kernels/matmul.ts';
 import {
   headRmsnormBackward,
   headRmsnormForward,
@@ -112,7 +117,7 @@ export class LlamaModel {
     this.forward(acts, pass, !this.opts.checkpointing, undefined, acts.ckpt16);
     const p = this.params;
     const g = acts.grad!;
-    const embedGrad = p.gradOf(p.embed);
+    const embedGrad = p.lora.trainEmbed ? p.gradOf(p.trainedEmbed) : undefined;
     crossEntropyForward(this.rt, acts.hn, p.lmHead, acts.labels, acts.loss, {
       T: acts.T,
       D: this.shape.hidden,
@@ -280,7 +285,7 @@ export class LlamaModel {
     const blocks = this.rowBlocks(T);
     const h0 = residual(acts, 0);
     for (const [t0, n] of blocks)
-      embeddingForward(this.rt, acts.ids.rows(t0, n), p.embed, h0.rows(t0, n), n, D);
+      vocabEmbeddingForward(this.rt, acts.ids.rows(t0, n), p.embed, h0.rows(t0, n), n, D);
     for (let l = 0; l < s.layers; l++) {
       const la = keepAll ? this.layerActs(acts, l) : acts.layers[0]!;
       const packed = ckpt16?.[l];
@@ -326,7 +331,7 @@ export class LlamaModel {
   ): void {
     const [out, inF] = linearShape(this.shape, n);
     const layer = this.params.layers[l]!;
-    linearForward(this.rt, x, layer.w[n], y, T, inF, out);
+    frozenLinearForward(this.rt, x, layer.w[n], y, T, inF, out);
     const pair = layer.lora[n];
     if (pair) {
       const r = this.params.lora.rank;
@@ -355,7 +360,7 @@ export class LlamaModel {
   ): void {
     const [out, inF] = linearShape(this.shape, n);
     const layer = this.params.layers[l]!;
-    linearBackwardInput(this.rt, dy, layer.w[n], dx, T, inF, out, { accumulate });
+    frozenLinearBackwardInput(this.rt, dy, layer.w[n], dx, T, inF, out, { accumulate });
     const pair = layer.lora[n];
     if (pair) {
       const r = this.params.lora.rank;

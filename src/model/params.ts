@@ -26,6 +26,12 @@ import {
   type NormName,
 } from '../io/block.ts';
 import { Rng } from '../util/rng.ts';
+import { quantize } from '../io/quantize.ts';
+import type { QuantType } from '../io/quant.ts';
+import { uploadQuantWeight, type QuantWeight } from '../engine/kernels/matmul-quant.ts';
+import { allocQuantRowsFrom, QuantRows } from '../engine/quant-rows.ts';
+import type { FrozenWeight } from '../engine/kernels/frozen.ts';
+import { frozenType, isQuantType, type BaseQuant } from './base-quant.ts';
 import { defaultEmbedOptimizer, type EmbedOptimizer } from './longlora.ts';
 import {
   LINEAR_NAMES,
@@ -46,6 +52,13 @@ export interface RawTensor {
 /** Reads base weights by Hugging Face name (streams one tensor at a time). */
 export interface WeightSource {
   has(name: string): boolean;
+  /**
+   * A tensor its file stores quantized (a GGUF's ggml blocks): its type and shape; undefined for a
+   * float one. With readBlocks, such a frozen matrix goes to the GPU in its blocks, undequantized.
+   */
+  stored?(name: string): { type: QuantType; shape: number[] } | undefined;
+  /** Rows [row0, row0 + rows) of a quantized 2-D tensor as its ggml blocks (stored(name) says which). */
+  readBlocks?(name: string, row0: number, rows: number): Promise<Uint8Array>;
   read(name: string): Promise<RawTensor>;
   /**
    * Rows [row0, row0 + rows) of a 2-D tensor (its dtype and full shape, and those rows' bytes), so a
@@ -86,10 +99,17 @@ export interface LoraPair {
   B: Tensor;
 }
 
+/** A vocabulary-sized matrix: float row blocks (trainable or frozen), or quantized row blocks (frozen). */
+export type VocabMatrix = RowBlocks | QuantRows;
+
 export interface LayerParams {
   inputNorm: Tensor;
   postNorm: Tensor;
-  w: Record<LinearName, Tensor>;
+  /**
+   * The frozen projections: float tensors (f32, or packed bf16/f16) or ggml blocks in the GPU layout
+   * (issue 26: a quantized GGUF's, or quantized on load under LoadOptions.baseQuant).
+   */
+  w: Record<LinearName, FrozenWeight>;
   /** Frozen f32 biases of the projections the architecture gives one (shape.biases). */
   bias: Partial<Record<LinearName, Tensor>>;
   /** Per-head q and k RMSNorm weights [head_dim] (shape.qkNorm); norms, trained under trainNorm. */
@@ -119,6 +139,12 @@ export interface LoadOptions {
    * `architecture` names, src/io/arch.ts).
    */
   arch?: Architecture;
+  /**
+   * Quantize float frozen matrices on load (model/base-quant.ts's rule, llama.cpp's reference
+   * quantizers); 'none' (default) keeps them as stored. A file's quantized matrices stay in their
+   * blocks either way.
+   */
+  baseQuant?: BaseQuant;
 }
 
 /**
@@ -133,10 +159,13 @@ export class LlamaParams {
     readonly rt: Runtime,
     readonly shape: LlamaShape,
     readonly lora: LoraSettings,
-    /** [V, D] as row blocks under the adapter's binding and buffer limits (one when it fits). */
-    readonly embed: RowBlocks,
+    /**
+     * [V, D] as row blocks under the adapter's binding and buffer limits (one when it fits): f32
+     * when LoRA+ trains it, else as frozenType says (quantized blocks for the lookup, or a float).
+     */
+    readonly embed: VocabMatrix,
     /** The output layer: `embed` itself when tied, else its own row-blocked [V, D]. */
-    readonly lmHead: RowBlocks,
+    readonly lmHead: VocabMatrix,
     readonly norm: Tensor,
     readonly layers: LayerParams[],
     /** Whether every trainable has AdamW moments (see LoadOptions). */
@@ -158,6 +187,7 @@ export class LlamaParams {
     opts: LoadOptions = {},
   ): Promise<LlamaParams> {
     const arch = opts.arch ?? archOf(shape);
+    const baseQuant = opts.baseQuant ?? 'none';
     const upload = (
       name: string,
       raw: RawTensor,
@@ -183,14 +213,18 @@ export class LlamaParams {
       }
       return upload(name, raw, expect, category, forceF32);
     };
-    // A linear's weight or bias: its whole tensor, or its rows of a fused one (src/io/arch.ts).
-    const upLinear = async (
-      at: LinearSource,
-      expect: number[],
-      category: MemoryCategory,
-      forceF32: boolean,
-    ) => {
-      if (at.row0 === 0 && at.rows === at.shape[0]) return up(at.name, expect, category, forceF32);
+    // A linear's bias, or its weight as read: its whole tensor, or its rows of a fused one.
+    const readLinear = async (at: LinearSource, expect: number[]): Promise<[string, RawTensor]> => {
+      if (at.row0 === 0 && at.rows === at.shape[0]) {
+        const raw = await src.read(at.name);
+        if (raw.shape.join(',') !== expect.join(',')) {
+          throw new FormatError(
+            at.name,
+            `shape [${raw.shape}] does not match the config's [${expect}]`,
+          );
+        }
+        return [at.name, raw];
+      }
       const raw = src.readRows
         ? await src.readRows(at.name, at.row0, at.rows)
         : await src.read(at.name);
@@ -204,16 +238,81 @@ export class LlamaParams {
       const bytes = src.readRows
         ? raw.bytes
         : raw.bytes.subarray(at.row0 * rowBytes, (at.row0 + at.rows) * rowBytes);
-      const name = `${at.name}[${at.row0}:${at.row0 + at.rows}]`;
-      return upload(name, { ...raw, bytes }, expect, category, forceF32);
+      return [`${at.name}[${at.row0}:${at.row0 + at.rows}]`, { ...raw, bytes }];
+    };
+    const upLinear = async (
+      at: LinearSource,
+      expect: number[],
+      category: MemoryCategory,
+      forceF32: boolean,
+    ) => {
+      const [name, raw] = await readLinear(at, expect);
+      return upload(name, raw, expect, category, forceF32);
+    };
+    // A frozen projection: its file's quantized blocks, quantized on load, or its float dtype.
+    const upFrozen = async (at: LinearSource, expect: [number, number]): Promise<FrozenWeight> => {
+      const [rows, cols] = expect;
+      const whole = at.row0 === 0 && at.rows === at.shape[0];
+      const label = whole ? at.name : `${at.name}[${at.row0}:${at.row0 + at.rows}]`;
+      const stored = src.stored?.(at.name);
+      if (stored && src.readBlocks) {
+        if (stored.shape.join(',') !== at.shape.join(','))
+          throw new FormatError(
+            at.name,
+            `shape [${stored.shape}] does not match the config's [${at.shape}]`,
+          );
+        const bytes = await src.readBlocks(at.name, at.row0, at.rows);
+        onTensor?.(label, bytes.byteLength);
+        return uploadQuantWeight(rt, stored.type, rows, cols, bytes, 'weights', label);
+      }
+      const [, raw] = await readLinear(at, expect);
+      const type = frozenType(raw.dtype, cols, baseQuant);
+      if (!isQuantType(type)) return upload(label, raw, expect, 'weights', false);
+      onTensor?.(label, raw.bytes.byteLength);
+      const blocks = quantize(type, bytesToF32(raw.bytes, raw.dtype));
+      return uploadQuantWeight(rt, type, rows, cols, blocks, 'weights', label);
     };
     // The vocabulary-sized matrices, row-blocked when one buffer would exceed the adapter's limits.
-    const upRows = async (name: string, category: MemoryCategory, forceF32: boolean) => {
+    const upRows = async (
+      name: string,
+      category: MemoryCategory,
+      forceF32: boolean,
+    ): Promise<VocabMatrix> => {
       const dims = [shape.vocabSize, shape.hidden] as const;
+      const stored = forceF32 ? undefined : src.stored?.(name);
+      if (stored && src.readBlocks) {
+        if (stored.shape.join(',') !== dims.join(','))
+          throw new FormatError(
+            name,
+            `shape [${stored.shape}] does not match the config's [${dims}]`,
+          );
+        const blocks = await allocQuantRowsFrom(rt, stored.type, dims, category, name, (r0, n) =>
+          src.readBlocks!(name, r0, n),
+        );
+        onTensor?.(name, blocks.bytes);
+        return blocks;
+      }
       // One row block at a time when the source can: JS memory holds at most one block's bytes.
       const first = src.readRows ? await src.readRows(name, 0, 0) : await src.read(name);
       if (first.shape.join(',') !== dims.join(',')) {
         throw new FormatError(name, `shape [${first.shape}] does not match the config's [${dims}]`);
+      }
+      const quant = forceF32 ? 'f32' : frozenType(first.dtype, dims[1], baseQuant);
+      if (isQuantType(quant)) {
+        const blocks = await allocQuantRowsFrom(rt, quant, dims, category, name, async (r0, n) => {
+          const raw = src.readRows
+            ? await src.readRows(name, r0, n)
+            : {
+                ...first,
+                bytes: first.bytes.subarray(
+                  r0 * dims[1] * dtypeBytes(first.dtype),
+                  (r0 + n) * dims[1] * dtypeBytes(first.dtype),
+                ),
+              };
+          return quantize(quant, bytesToF32(raw.bytes, raw.dtype));
+        });
+        onTensor?.(name, dims[0] * dims[1] * dtypeBytes(first.dtype));
+        return blocks;
       }
       const dtype: DType = forceF32 || first.dtype === 'F32' ? 'f32' : STORAGE[first.dtype];
       const rows = async (row0: number, n: number): Promise<ArrayBufferView> => {
@@ -254,14 +353,9 @@ export class LlamaParams {
         up(normName(arch, i, n), normShape(shape, n), lora.trainNorm ? trainCat : 'weights', true);
       const inputNorm = await upNorm('inputNorm');
       const postNorm = await upNorm('postNorm');
-      const w = {} as Record<LinearName, Tensor>;
+      const w = {} as Record<LinearName, FrozenWeight>;
       for (const n of LINEAR_NAMES)
-        w[n] = await upLinear(
-          linearSource(arch, shape, i, n),
-          linearShape(shape, n),
-          'weights',
-          false,
-        );
+        w[n] = await upFrozen(linearSource(arch, shape, i, n), linearShape(shape, n));
       const bias: Partial<Record<LinearName, Tensor>> = {};
       for (const n of shape.biases) {
         const at = linearSource(arch, shape, i, n, 'bias');
@@ -300,6 +394,13 @@ export class LlamaParams {
     );
     params.createTrainables();
     return params;
+  }
+
+  /** The embedding as the float row blocks LoRA+ trains (an InternalError when it is frozen). */
+  get trainedEmbed(): RowBlocks {
+    if (!(this.embed instanceof RowBlocks) || !this.lora.trainEmbed)
+      throw new InternalError('the embedding is frozen (not trained by LoRA+)');
+    return this.embed;
   }
 
   /** True when the output layer is the (trainable) embedding matrix. */
@@ -357,7 +458,7 @@ export class LlamaParams {
     };
     const arch = this.arch;
     if (this.lora.trainEmbed)
-      add(globalName(arch, 'embed'), this.embed, false, this.embedOptimizer === 'cpu');
+      add(globalName(arch, 'embed'), this.trainedEmbed, false, this.embedOptimizer === 'cpu');
     this.layers.forEach((l, i) => {
       if (this.lora.trainNorm) {
         for (const n of NORM_NAMES) {
@@ -406,8 +507,12 @@ export class LlamaParams {
   }
 
   destroy(): void {
-    const seen = new Set<Stored>();
-    const kill = (t: Stored) => {
+    const seen = new Set<Stored | QuantRows>();
+    const kill = (t: Stored | QuantRows | QuantWeight) => {
+      if (!(t instanceof RowBlocks || t instanceof QuantRows) && 'cols' in t) {
+        kill(t.tensor);
+        return;
+      }
       if (!seen.has(t)) {
         seen.add(t);
         t.destroy();
@@ -423,6 +528,12 @@ export class LlamaParams {
       for (const p of Object.values(l.lora)) [p.A, p.B].forEach(kill);
     }
   }
+}
+
+/** A vocabulary matrix as the float row blocks it is (an InternalError when it is quantized). */
+export function floatBlocks(m: VocabMatrix): RowBlocks {
+  if (m instanceof RowBlocks) return m;
+  throw new InternalError(`${m.label} is quantized (${m.type}), not float row blocks`);
 }
 
 /** A trainable's AdamW moments as whole f32 arrays (read from the GPU or copied from host memory). */

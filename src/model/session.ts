@@ -39,6 +39,18 @@ export function weightSource(opened: OpenedModel): WeightSource {
       const bytes = await t.readRange(row0 * rowBytes, rows * rowBytes);
       return { dtype: t.dtype, shape: t.shape, bytes };
     },
+    // A quantized GGUF's matrices go to the GPU in their blocks (model/base-quant.ts).
+    stored: (name) => {
+      const t = byName.get(name);
+      return t?.stored && t.shape.length === 2
+        ? { type: t.stored.type, shape: t.shape }
+        : undefined;
+    },
+    readBlocks: async (name, row0, rows) => {
+      const t = byName.get(name);
+      if (!t?.stored) throw new FormatError(name, 'the model has no such quantized tensor');
+      return t.stored.readBlocks(row0, rows);
+    },
   };
 }
 

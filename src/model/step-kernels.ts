@@ -83,13 +83,14 @@ export function stepKernels(
   const V = s.vocabSize;
   const D = s.hidden;
   const limit = blockBytesLimit(a.limits);
-  const od = model.outputDtype;
-  const perBlock = blockRowCount(V, D, od, limit);
-  const w = { whole: perBlock >= V, dtype: od };
+  // A quantized output layer's products run in the quantized launchers (the matmul.quant family).
+  const od = model.outputDtype === 'quant' ? null : model.outputDtype;
+  const perBlock = od ? blockRowCount(V, D, od, limit) : V;
+  const w = od && { whole: perBlock >= V, dtype: od };
   const chunks = [...new Set(tokenBlocks(T, crossEntropyChunk(rt, T, V)).map(([, n]) => n))];
   const ce = chooseVariant(CROSS_ENTROPY, a, {});
   const ceFiles = CROSS_ENTROPY.variants[ce].files;
-  const ownLogits = chunks.some((M) => !outputLinearOk(rt, 'auto', w, 'forward', M, V, D));
+  const ownLogits = !!w && chunks.some((M) => !outputLinearOk(rt, 'auto', w, 'forward', M, V, D));
   add('cross_entropy', ce, [
     ...(ownLogits ? [ceFiles.logits] : []),
     ceFiles.softmax,
@@ -98,7 +99,11 @@ export function stepKernels(
 
   // Its backward products where the cross-entropy kernels run them: dHidden unless the linear
   // launchers take it, dW (per row block of the embedding's f32 gradient) when the output trains.
-  const back = (product: CrossEntropyBackwardShape['product'], dtype: typeof od, rows: number) => {
+  const back = (
+    product: CrossEntropyBackwardShape['product'],
+    dtype: CrossEntropyBackwardShape['dtype'],
+    rows: number,
+  ) => {
     const spans: [number, number][] = [];
     for (let r0 = 0; r0 < V; r0 += rows) spans.push([r0, Math.min(rows, V - r0)]);
     for (const [row0, n] of spans) {
@@ -107,7 +112,7 @@ export function stepKernels(
       add('cross_entropy.backward', v, [CROSS_ENTROPY_BACKWARD.variants[v].files[product]]);
     }
   };
-  if (chunks.some((M) => !outputLinearOk(rt, 'auto', w, 'backwardInput', M, D, V)))
+  if (od && w && chunks.some((M) => !outputLinearOk(rt, 'auto', w, 'backwardInput', M, D, V)))
     back('dhidden', od, perBlock);
   if (model.outputTrainable) back('dweight', 'f32', blockRowCount(V, D, 'f32', limit));
 

@@ -32,6 +32,8 @@ import { mlpBlockTokens, rowBlockTokens, tokenBlocks } from './activations.ts';
 import type { OpenedModel } from '../io/model.ts';
 import type { LoraSettings } from './longlora.ts';
 import type { LlamaParams } from './params.ts';
+import { isQuantWeight } from '../engine/kernels/frozen.ts';
+import { QuantRows } from '../engine/quant-rows.ts';
 import type { LlamaShape } from './types.ts';
 
 /** Time bound of a first-use tuning pass before a run (shape classes past it keep defaults). */
@@ -83,10 +85,13 @@ export interface TuneModelOptions {
 export interface TuneModel {
   shape: LlamaShape;
   lora: Pick<LoraSettings, 'rank' | 'targets'>;
-  /** Storage dtype of a linear's frozen weight (layers share it). */
-  weightDtype: (n: LinearName) => WeightDType;
+  /**
+   * Storage dtype of a linear's frozen weight (layers share it), or 'quant' when the GPU keeps it in
+   * ggml blocks (its products go to the quantized launchers, tuned as the matmul.quant family).
+   */
+  weightDtype: (n: LinearName) => WeightDType | 'quant';
   /** Dtype of the output layer as the GPU holds it (f32 when it is the trainable embedding). */
-  outputDtype: WeightDType;
+  outputDtype: WeightDType | 'quant';
   /** The output layer is the trainable embedding (a step computes its gradient dW). */
   outputTrainable: boolean;
 }
@@ -97,8 +102,11 @@ export function tuneModelOf(params: LlamaParams): TuneModel {
   return {
     shape: params.shape,
     lora: params.lora,
-    weightDtype: (n) => asWeightDType(layer?.w[n].dtype ?? 'f32'),
-    outputDtype: asWeightDType(params.lmHead.dtype),
+    weightDtype: (n) => {
+      const w = layer?.w[n];
+      return w && isQuantWeight(w) ? 'quant' : asWeightDType(w?.dtype ?? 'f32');
+    },
+    outputDtype: params.lmHead instanceof QuantRows ? 'quant' : asWeightDType(params.lmHead.dtype),
     outputTrainable: params.outputTrainable,
   };
 }
@@ -146,8 +154,10 @@ export function linearLaunches(rt: Runtime, model: TuneModel, T: number): Linear
     const dtype = model.weightDtype(n);
     const lora = targets.has(n);
     for (const M of linearSpec(n).sublayer === 'mlp' ? mlpSizes : rowSizes) {
-      out.push({ op: 'forward', dtype, M, N: outF, K: inF, what: n });
-      out.push({ op: 'backwardInput', dtype, M, N: inF, K: outF, what: n });
+      if (dtype !== 'quant') {
+        out.push({ op: 'forward', dtype, M, N: outF, K: inF, what: n });
+        out.push({ op: 'backwardInput', dtype, M, N: inF, K: outF, what: n });
+      }
       if (!lora) continue;
       out.push({ op: 'forward', dtype: 'f32', M, N: r, K: inF, what: `${n} LoRA A` });
       out.push({ op: 'forward', dtype: 'f32', M, N: outF, K: r, what: `${n} LoRA B` });
@@ -160,14 +170,15 @@ export function linearLaunches(rt: Runtime, model: TuneModel, T: number): Linear
   const V = s.vocabSize;
   const D = s.hidden;
   const od = model.outputDtype;
-  const w = { whole: blockRowCount(V, D, od, limit) >= V, dtype: od };
+  const w = od === 'quant' ? null : { whole: blockRowCount(V, D, od, limit) >= V, dtype: od };
   for (const M of new Set(tokenBlocks(T, crossEntropyChunk(rt, T, V)).map(([, n]) => n))) {
+    if (!w || od === 'quant') continue;
     for (const [op, N, K] of [
       ['forward', V, D],
       ['backwardInput', D, V],
     ] as const) {
       if (outputLinearOk(rt, 'auto', w, op, M, N, K))
-        out.push({ op, dtype: od, M, N, K, what: 'output layer' });
+        out.push({ op, dtype: w.dtype, M, N, K, what: 'output layer' });
     }
   }
   // One entry per shape class: the launches of a class share its choice.

@@ -14,6 +14,8 @@ import { weightDtypeConstant } from './embedding.ts';
 import { grid2d } from './elementwise.ts';
 import { linearBackwardInput, linearForward, variantSupported, type LinearOp } from './matmul.ts';
 import { InternalError } from '../../util/errors.ts';
+import { QuantRows } from '../quant-rows.ts';
+import { linearBackwardInputQuant, linearForwardQuant } from './matmul-quant.ts';
 import {
   chooseVariant,
   CROSS_ENTROPY,
@@ -219,6 +221,25 @@ function logitsChunk(
   });
 }
 
+/** Runs `each` on the row blocks of a quantized W, checked to cover [0, V) in order. */
+function quantLogits(
+  W: QuantRows,
+  V: number,
+  what: string,
+  each: (p: QuantRows['pieces'][number]) => void,
+): void {
+  let next = 0;
+  for (const p of W.pieces) {
+    if (p.row0 !== next) break;
+    next += p.rows;
+  }
+  if (next !== V || W.shape[0] !== V)
+    throw new InternalError(
+      `${what}: the quantized output layer has ${W.shape[0]} rows, not V=${V}`,
+    );
+  W.pieces.forEach(each);
+}
+
 /** Row blocks of W, checked to cover [0, V). */
 function outputPieces(W: Stored, V: number, what: string): RowPiece[] {
   const pieces = piecesOf(W);
@@ -238,7 +259,7 @@ function outputPieces(W: Stored, V: number, what: string): RowPiece[] {
 export function logitsForward(
   rt: Runtime,
   hidden: Tensor,
-  W: Stored,
+  W: Stored | QuantRows,
   logits: Tensor,
   T: number,
   D: number,
@@ -246,6 +267,12 @@ export function logitsForward(
   variant: CrossEntropyVariant = crossEntropyVariant(rt),
   matmuls: OutputMatmuls = 'auto',
 ): void {
+  if (W instanceof QuantRows) {
+    quantLogits(W, V, 'logitsForward', (p) =>
+      linearForwardQuant(rt, hidden, p.w, logits, T, D, p.rows, { cStride: V, cCol: p.row0 }),
+    );
+    return;
+  }
   const pieces = outputPieces(W, V, 'logitsForward');
   if (outputLinearOk(rt, matmuls, outputWeight(pieces), 'forward', T, V, D))
     linearForward(rt, hidden, pieces[0]!.tensor, logits, T, D, V);
@@ -259,7 +286,7 @@ export function logitsForward(
 export function crossEntropyForward(
   rt: Runtime,
   hidden: Tensor,
-  W: Stored,
+  W: Stored | QuantRows,
   labels: Tensor,
   loss: Tensor,
   opts: CrossEntropyOptions,
@@ -286,8 +313,12 @@ export function crossEntropyForward(
   const logits = given ?? rt.tensor([chunk, V], 'f32', 'workspace', 'cross-entropy logits');
   const lossRows = rt.tensor([Math.max(T, 1)], 'f32', 'workspace', 'cross-entropy row losses');
   const maxDim = rt.device.limits.maxComputeWorkgroupsPerDimension;
-  const wPieces = outputPieces(W, V, 'crossEntropyForward');
+  const quant = W instanceof QuantRows ? W : undefined;
+  const wPieces = quant ? [] : outputPieces(W as Stored, V, 'crossEntropyForward');
   const dwPieces = dW ? piecesOf(dW) : [];
+  if (quant) quantLogits(quant, V, 'crossEntropyForward', () => {});
+  if (dW && quant)
+    throw new InternalError('crossEntropyForward: a quantized output layer is frozen (no dW)');
   if (dW) {
     if (dW.dtype !== 'f32') throw new InternalError(`crossEntropyForward: dW must be f32`);
     const same = (a: RowPiece, i: number) =>
@@ -297,7 +328,7 @@ export function crossEntropyForward(
     }
   }
   const matmuls = opts.matmuls ?? 'auto';
-  const w = outputWeight(wPieces);
+  const w = quant ? { whole: false, dtype: 'u32' as DType } : outputWeight(wPieces);
   // The quad kernels: subgroupBroadcast where the subgroup is exactly one quad.
   const sg4 = rt.info.features.subgroupSize === 4 && !opts.quadBroadcast ? 1 : 0;
   // What the backward products' variants depend on besides the product and W's block.
@@ -310,6 +341,13 @@ export function crossEntropyForward(
       : undefined;
     if (hx) linearForward(rt, hx, wPieces[0]!.tensor, logits, rows, D, V);
     else for (const b of wPieces) logitsChunk(rt, h.b, b, logits, rows, h.r0, D, V, variant);
+    // A quantized W: each row block's logits into its columns of the workspace.
+    for (const p of quant?.pieces ?? [])
+      linearForwardQuant(rt, h.b, p.w, logits, rows, D, p.rows, {
+        aRow: h.r0,
+        cStride: V,
+        cCol: p.row0,
+      });
     rt.dispatch({
       shader: files.softmax,
       bindings: [labels, logits, lossRows],
@@ -322,7 +360,18 @@ export function crossEntropyForward(
         ? exactRows(rt, dHidden, row0, rows)
         : undefined;
     if (dhx) linearBackwardInput(rt, logits, wPieces[0]!.tensor, dhx, rows, D, V);
-    else if (dHidden) {
+    else if (dHidden && quant) {
+      // dHidden = Σ over W's row blocks of dlogits[:, block's columns] · block, in v order.
+      const dh = chunkRows(rt, dHidden, row0, rows);
+      quant.pieces.forEach((p, i) =>
+        linearBackwardInputQuant(rt, logits, p.w, dh.b, rows, D, p.rows, {
+          aStride: V,
+          aCol: p.row0,
+          cRow: dh.r0,
+          accumulate: i > 0,
+        }),
+      );
+    } else if (dHidden) {
       const dh = chunkRows(rt, dHidden, row0, rows);
       wPieces.forEach((b, i) => {
         const kind = backVariant(rt, {
