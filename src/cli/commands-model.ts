@@ -87,13 +87,13 @@ export async function info(argv: string[]): Promise<void> {
   const problems = planProblems(run, plan, limits, budget, given !== null);
   const problem = problems.length ? problems.join(' ') : null;
   const stored = storedTypes(m.tensors);
-  const dequantized = m.tensors.some((t) => t.stored);
+  const quantized = m.tensors.some((t) => t.stored);
   const out = {
     architecture: c.architecture,
     format: m.format,
     dtypes: m.dtypes,
     storedTypes: stored,
-    dequantized,
+    quantized,
     parameters: m.parameterCount,
     config: c,
     context,
@@ -126,9 +126,9 @@ export async function info(argv: string[]): Promise<void> {
     console.log(
       `  stored as ${stored.map((x) => `${x.type} ${formatBytes(x.bytes)}`).join(' · ')}`,
     );
-  if (dequantized)
+  if (quantized)
     console.log(
-      '  quantized tensors are dequantized to F32 for the GPU (interim: no quantized kernels yet), so the plan counts 4 bytes a weight',
+      '  quantized matrices stay in their blocks on the GPU (an embedding LoRA+ trains goes as F32)',
     );
   const modules = lora.targets.map((t) => t.replace(/_proj$/, '')).join(',') || 'nothing';
   const also = [lora.trainEmbed && 'embeddings', lora.trainNorm && 'norms'].filter(Boolean);

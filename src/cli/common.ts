@@ -18,6 +18,7 @@ import { BASE_QUANTS, type BaseQuant } from '../model/base-quant.ts';
 import { LlamaParams } from '../model/params.ts';
 import {
   frozenTypeOf,
+  mostlyFloatBase,
   parseBudget,
   planProblem,
   planTraining,
@@ -227,13 +228,9 @@ export function planProblems(
       }
       const assumed = budgetGiven ? '' : " (WebGPU does not report a GPU's memory)";
       // Base weights mostly in a float dtype: quantizing them on load is the largest saving.
-      const float = plan.baseTypes
-        .filter((t) => t.type === 'f32' || t.type === 'f16' || t.type === 'bf16')
-        .reduce((n, t) => n + t.bytes, 0);
-      const quantize =
-        float > plan.bytes.weights / 2
-          ? ', or quantize the base weights with --base-quant q4_k'
-          : '';
+      const quantize = mostlyFloatBase(plan)
+        ? ', or quantize the base weights with --base-quant q4_k'
+        : '';
       return (
         `It needs about ${formatBytes(plan.total)} of GPU memory; the budget is ` +
         `${budgetWords(budget, budgetGiven)}${assumed}. ${run.lower ?? LOWER_LORA}${quantize}; or, if this GPU has more ` +

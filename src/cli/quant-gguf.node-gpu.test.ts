@@ -1,8 +1,9 @@
 /**
- * A quantized GGUF on the command line (issue 26 item 1): stories260K with its projections,
+ * A quantized GGUF on the command line (issue 26 items 1 and 2): stories260K with its projections,
  * embeddings and output in Q8_0/Q4_0/Q4_1/Q5_0/Q5_1 blocks (gguf-py's, fixtures/quant/) is described
- * by `info` with its stored types, planned with the f32 bytes the interim loader uploads, gives the
- * same loss and gradients as an F32 GGUF of the dequantized values, and trains.
+ * by `info` with its stored types, planned with the blocks' GPU bytes (the GPU keeps them quantized),
+ * gives the loss and gradients of an F32 GGUF of the dequantized values (within 2e-3: the kernels
+ * sum the same products in another order), and trains.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,29 +13,51 @@ import { readSafetensorsHeader } from '../io/safetensors.ts';
 import { bytesSource } from '../io/source.ts';
 import { DEMO_DIR } from '../test/assets-node.ts';
 import { cliRunner } from '../test/cli.ts';
+import { relativeError } from '../test/numeric.ts';
 import { dequantizedDemoGguf, kQuantModelGguf, quantizedDemoGguf } from '../test/quant-fixtures.ts';
 
 const run = cliRunner();
 
-describe('a quantized GGUF through the CLI (dequantized to f32 on upload)', () => {
+/** The f32 tensors of a safetensors file by name. */
+async function tensorsOf(bytes: Uint8Array): Promise<Map<string, Float32Array>> {
+  const h = await readSafetensorsHeader(bytesSource('grads', bytes));
+  const out = new Map<string, Float32Array>();
+  for (const t of h.tensors) out.set(t.name, new Float32Array(bytes.slice(t.begin, t.end).buffer));
+  return out;
+}
+
+/** Asserts every tensor of `b` matches `a`'s of the same name within `tol` (norm-wise relative). */
+async function expectClose(a: Uint8Array, b: Uint8Array, tol: number): Promise<void> {
+  const [x, y] = [await tensorsOf(a), await tensorsOf(b)];
+  expect([...x.keys()]).toEqual([...y.keys()]);
+  const off: string[] = [];
+  for (const [name, u] of x) {
+    const v = y.get(name)!;
+    const err = relativeError(u, Float64Array.from(v));
+    if (!(err < tol)) off.push(`${name}: ${err.toExponential(2)}`);
+  }
+  expect(off).toEqual([]);
+}
+
+describe('a quantized GGUF through the CLI (kept in its blocks on the GPU)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'longlora-quant-'));
   const quant = join(dir, 'stories260K-q.gguf');
   const plain = join(dir, 'stories260K-deq.gguf');
   const tokens = join(dir, 'ids.json');
   writeFileSync(tokens, JSON.stringify(Array.from({ length: 64 }, (_, i) => (i * 37 + 1) % 512)));
 
-  it('info shows the stored types and plans the f32 bytes it uploads', async () => {
+  it('info shows the stored types and plans the bytes it uploads', async () => {
     writeFileSync(quant, await quantizedDemoGguf());
     writeFileSync(plain, await dequantizedDemoGguf());
     const out = await run('info', '--model', quant, '--context', '64');
     expect(out).toContain(
       'stored as F32 218 KiB · Q8_0 91.1 KiB · Q4_1 39.8 KiB · Q5_0 28.9 KiB · Q5_1 15.0 KiB · Q4_0 11.3 KiB',
     );
-    expect(out).toContain('quantized tensors are dequantized to F32 for the GPU');
+    expect(out).toContain('quantized matrices stay in their blocks on the GPU');
     const q = JSON.parse(await run('info', '--model', quant, '--context', '64', '--json'));
     const p = JSON.parse(await run('info', '--model', plain, '--context', '64', '--json'));
-    expect(q.dequantized).toBe(true);
-    expect(p.dequantized).toBe(false);
+    expect(q.quantized).toBe(true);
+    expect(p.quantized).toBe(false);
     expect(q.storedTypes.map((s: { type: string }) => s.type).sort()).toEqual([
       'F32',
       'Q4_0',
@@ -43,11 +66,13 @@ describe('a quantized GGUF through the CLI (dequantized to f32 on upload)', () =
       'Q5_1',
       'Q8_0',
     ]);
-    // The plan counts what is uploaded: the same f32 weights as the F32 file.
-    expect(q.plan).toEqual(p.plan);
+    // The plan counts what is uploaded: the blocks in their GPU layout, fewer bytes than f32.
+    expect(q.plan.bytes.weights).toBeLessThan(p.plan.bytes.weights / 2);
+    expect(q.baseTypes.map((s: { type: string }) => s.type)).toContain('Q8_0');
+    expect(q.plan.bytes.activations).toBe(p.plan.bytes.activations);
   });
 
-  it('grad: the same loss and gradients as the F32 GGUF of the dequantized values', async () => {
+  it('grad: the loss and gradients of the F32 GGUF of the dequantized values', async () => {
     const grads = async (model: string, name: string) => {
       const file = join(dir, name);
       await run('grad', '--model', model, '--tokens', tokens, '--context', '64', '--out', file);
@@ -59,10 +84,10 @@ describe('a quantized GGUF through the CLI (dequantized to f32 on upload)', () =
     const p = await grads(plain, 'p.safetensors');
     expect(q.names).toContain('loss');
     expect(q.names).toEqual(p.names);
-    expect(Buffer.from(q.bytes).equals(Buffer.from(p.bytes))).toBe(true);
+    await expectClose(p.bytes, q.bytes, 2e-3);
   }, 120_000);
 
-  it('K-quants (Q4_K, Q5_K, Q6_K, widths of 256): info, and grad equal to the F32 file', async () => {
+  it('K-quants (Q4_K, Q5_K, Q6_K, widths of 256): info, and grad as the F32 file', async () => {
     const k = kQuantModelGguf();
     const kq = join(dir, 'k-quant.gguf');
     const kp = join(dir, 'k-deq.gguf');
@@ -81,7 +106,7 @@ describe('a quantized GGUF through the CLI (dequantized to f32 on upload)', () =
     for (const [i, m] of [kq, kp].entries())
       await run('grad', '--model', m, '--tokens', ids, '--context', '64', '--out', out[i]!);
     const [a, b] = out.map((f) => readFileSync(f));
-    expect(a!.equals(b!)).toBe(true);
+    await expectClose(new Uint8Array(b!), new Uint8Array(a!), 2e-3);
     const h = await readSafetensorsHeader(bytesSource('k', new Uint8Array(a!)));
     const loss = h.tensors.find((t) => t.name === 'loss')!;
     const l = new DataView(a!.buffer, a!.byteOffset + loss.begin, 4).getFloat32(0, true);

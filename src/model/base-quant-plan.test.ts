@@ -13,7 +13,13 @@ import { quantizedDemoGguf } from '../test/quant-fixtures.ts';
 import { realModelConfig } from '../test/real-shapes.ts';
 import { frozenBytes, frozenType, type BaseQuant, type FrozenType } from './base-quant.ts';
 import { defaultLora } from './longlora.ts';
-import { frozenBlockByteSizes, frozenTypeOf, planTraining, type PlanInput } from './plan.ts';
+import {
+  budgetProblem,
+  frozenBlockByteSizes,
+  frozenTypeOf,
+  planTraining,
+  type PlanInput,
+} from './plan.ts';
 import { LINEAR_NAMES, linearShape, type LlamaShape } from './types.ts';
 
 const MiB = 2 ** 20;
@@ -199,5 +205,16 @@ describe('quantize on load at 8192 tokens, 128 MiB bindings / 256 MiB buffers', 
     const q4k = p.baseTypes.find((t) => t.type === 'Q4_K')!.bytes;
     expect(p.total).toBeGreaterThan(9 * GiB);
     expect(p.total - (q4k * 8) / 152).toBeLessThanOrEqual(9 * GiB);
+  });
+});
+
+describe('over the budget', () => {
+  it('suggests 4-bit base weights when most of the base is a float dtype, not when it is quantized', () => {
+    const s = realModelConfig('llama-2-7b');
+    const asStored = plan8k(s, LONGLORA, 'none');
+    expect(budgetProblem(asStored, 12 * GiB)).toMatch(/set Base weights to 4-bit \(Q4_K\)\.$/);
+    const q4 = plan8k(s, LONGLORA, 'q4_k');
+    expect(budgetProblem(q4, 12 * GiB)).toBeNull();
+    expect(budgetProblem(q4, 8 * GiB)).not.toMatch(/Base weights/);
   });
 });

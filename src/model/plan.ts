@@ -382,10 +382,20 @@ export function planProblem(
  */
 export function budgetProblem(plan: MemoryPlan, budgetBytes: number, stated = true): string | null {
   if (plan.total <= budgetBytes) return null;
+  // Base weights mostly in a float dtype: quantizing them on load is the largest saving.
+  const quantize = mostlyFloatBase(plan) ? ', or set Base weights to 4-bit (Q4_K)' : '';
   return (
     `Training needs about ${formatBytes(plan.total)} of GPU memory; the budget is ${budgetWords(budgetBytes, stated)}. ` +
-    'Lower the target context, the LoRA rank, or turn off embedding training.'
+    `Lower the target context, the LoRA rank, or turn off embedding training${quantize}.`
   );
+}
+
+/** Whether more than half the base weights' bytes are a float dtype (quantizing them would save most). */
+export function mostlyFloatBase(plan: Pick<MemoryPlan, 'baseTypes' | 'bytes'>): boolean {
+  const float = plan.baseTypes
+    .filter((t) => t.type === 'f32' || t.type === 'f16' || t.type === 'bf16')
+    .reduce((n, t) => n + t.bytes, 0);
+  return float > plan.bytes.weights / 2;
 }
 
 /** Something that stops a run, with what to change. */

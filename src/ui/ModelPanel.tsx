@@ -66,7 +66,7 @@ export function ModelPanel() {
             <dt>Stored as</dt>
             <dd aria-label="Stored types">
               {m.storedTypes.map((s) => `${s.type} ${formatBytes(s.bytes)}`).join(' · ')}
-              {m.dequantized ? ' (dequantized to F32 on upload)' : ''}
+              {m.quantized ? ' (kept in these blocks on the GPU)' : ''}
             </dd>
             <dt>Context</dt>
             <dd>{m.contextLength.toLocaleString('en-US')} tokens</dd>

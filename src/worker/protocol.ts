@@ -50,8 +50,11 @@ export interface ModelSummary {
    * Q4_K, Q6_K, F32; else the dtypes).
    */
   storedTypes: { type: string; bytes: number }[];
-  /** Whether quantized tensors are dequantized to f32 for the GPU (the interim path, issue 26 item 2). */
-  dequantized: boolean;
+  /**
+   * Whether the file stores quantized tensors (a GGUF's ggml blocks), which stay in their blocks on
+   * the GPU (an embedding LoRA+ trains goes as f32).
+   */
+  quantized: boolean;
   /** The model's own context (max_position_embeddings, or the trained context when known). */
   contextLength: number;
   /** The target context a run starts from: 4× the native context, within what the model's RoPE allows. */

@@ -85,11 +85,7 @@ export function modelSummary(m: LoadedModel): ModelSummary {
       `The model already uses ${c.ropeScaling.type} RoPE scaling ×${c.ropeScaling.factor}.`,
     );
   const stored = storedTypes(o.tensors);
-  const dequantized = o.tensors.some((t) => t.stored);
-  if (dequantized)
-    notes.push(
-      'Quantized weights are dequantized to f32 for the GPU for now (4 bytes a parameter; the plan counts them so): training on quantized blocks is not implemented yet.',
-    );
+  const quantized = o.tensors.some((t) => t.stored);
   return {
     name: m.name,
     format: o.format,
@@ -97,7 +93,7 @@ export function modelSummary(m: LoadedModel): ModelSummary {
     parameters: o.parameterCount,
     dtypes,
     storedTypes: stored,
-    dequantized,
+    quantized,
     contextLength: c.maxPositions,
     defaultContext: defaultTargetContext(c),
     vocabSize: c.vocabSize,
