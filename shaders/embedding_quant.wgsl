@@ -6,7 +6,7 @@
 // value is scale·q − min of its sub-block, rounded once per operation: io/quant.ts's values.
 // W, the block: [rows, D] in the GPU layout of quant-layout.ts (D % QB == 0).
 // out: [T, D] f32, overwritten where written.
-// One lane per 4 consecutive outputs (a quad of quants); 256 lanes per workgroup on a 2D grid.
+// One lane per 8 consecutive outputs (an oct of quants); 256 lanes per workgroup on a 2D grid.
 
 // #params Params
 
@@ -20,19 +20,22 @@
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.y * nwg.x * 256u + gid.x;
-  let d4 = p.D / 4u;
-  if (i >= p.T * d4) {
+  let d8 = p.D / 8u;
+  if (i >= p.T * d8) {
     return;
   }
-  let t = i / d4;
-  let d = (i - t * d4) * 4u;
+  let t = i / d8;
+  let d = (i - t * d8) * 8u;
   let id = ids[t];
   if (id >= p.row0 && id - p.row0 < p.rows) {
     let o = ((id - p.row0) * (p.D / QB) + d / QB) * QW;
     let v = d % QB;
     let s = qScale(o, v / QSUB);
-    outp[i] = qQuad(o, v) * s.x - vec4<f32>(s.y);
+    let q = qOct(o, v / 8u); // exact integers (not qOctN's q/255)
+    outp[2u * i] = q.lo * s.x - vec4<f32>(s.y);
+    outp[2u * i + 1u] = q.hi * s.x - vec4<f32>(s.y);
   } else if (p.last == 1u && id >= p.row0 + p.rows) {
-    outp[i] = vec4<f32>(0.0);
+    outp[2u * i] = vec4<f32>(0.0);
+    outp[2u * i + 1u] = vec4<f32>(0.0);
   }
 }

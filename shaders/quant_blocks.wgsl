@@ -1,30 +1,49 @@
 // Helpers for reading quantized weights in the GPU layout of src/engine/kernels/quant-layout.ts
-// (ggml's blocks repacked into whole u32 words; the same values). The includer declares
-// `W: array<u32>`. Shared through `// #include quant_blocks` by the quantized kernels' bodies;
-// each type's decoder (quant_<type>.wgsl) builds on these.
+// (ggml's blocks repacked into whole u32 words, quants in value order by byte lanes; the same
+// values). The includer declares `W: array<u32>` and, before this, the type's decoder
+// (quant_<type>.wgsl: QOFF, qRaw). Shared through `// #include quant_blocks` by the quantized
+// kernels' bodies.
 
-// The four int8s of a word (byte c in component c), as f32 (exact).
-fn i8Quad(w: u32) -> vec4<f32> {
-  let v = vec4<u32>(w << 24u, w << 16u, w << 8u, w);
-  return vec4<f32>(bitcast<vec4<i32>>(v) >> vec4<u32>(24u));
+// Eight consecutive values of a block: lo holds values 8u…8u + 3, hi 8u + 4…8u + 7.
+struct Oct {
+  lo: vec4<f32>,
+  hi: vec4<f32>,
 }
 
-// The low (sh = 0) or high (sh = 4) nibbles of a word's four bytes.
-fn nibQuad(w: u32, sh: u32) -> vec4<u32> {
-  return (vec4<u32>(w, w >> 8u, w >> 16u, w >> 24u) >> vec4<u32>(sh)) & vec4<u32>(15u);
+// 4 consecutive quants (one a byte, unsigned) as f32, the offset QOFF subtracted: exact integers.
+fn quads(r: u32) -> vec4<f32> {
+  let q = (vec4<u32>(r) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu);
+  return vec4<f32>(q) - vec4<f32>(QOFF);
 }
 
-// Bit `sh` of each of a word's four bytes.
-fn bitQuad(w: u32, sh: u32) -> vec4<u32> {
-  return (vec4<u32>(w, w >> 8u, w >> 16u, w >> 24u) >> vec4<u32>(sh)) & vec4<u32>(1u);
+// The quants of oct u of the block at word b, exactly (the embedding lookup).
+fn qOct(b: u32, u: u32) -> Oct {
+  let r = qRaw(b, u);
+  return Oct(quads(r.x), quads(r.y));
 }
 
-// Bits sh…sh + 3 of a word, one per component.
-fn bits4(w: u32, sh: u32) -> vec4<u32> {
-  return (vec4<u32>(w) >> (vec4<u32>(0u, 1u, 2u, 3u) + sh)) & vec4<u32>(1u);
+// The same quants divided by 255 (q/255 − QOFF/255): unpack4x8unorm decodes 4 a step, and the
+// products fold the 255 into the scale (qn·(255·scale)), rounding in another order than ggml.
+fn qOctN(b: u32, u: u32) -> Oct {
+  let r = qRaw(b, u);
+  if (QOFF == 0.0) {
+    return Oct(unpack4x8unorm(r.x), unpack4x8unorm(r.y));
+  }
+  let off = vec4<f32>(QOFF / 255.0);
+  return Oct(unpack4x8unorm(r.x) - off, unpack4x8unorm(r.y) - off);
 }
 
 // Byte j of the words from W[at] (little-endian).
 fn byteOf(at: u32, j: u32) -> u32 {
   return (W[at + (j >> 2u)] >> (8u * (j & 3u))) & 0xffu;
+}
+
+// Quants of a 4-bit field word: low nibbles (s = 0) or high (s = 1) of its bytes.
+fn nib(w: u32, s: u32) -> u32 {
+  return (w >> (4u * s)) & 0x0f0f0f0fu;
+}
+
+// Bits s of a 1-bit field word's bytes, moved to bit 4 (a fifth bit).
+fn bit5(h: u32, s: u32) -> u32 {
+  return ((h >> s) & 0x01010101u) << 4u;
 }

@@ -1,16 +1,18 @@
 // Q4_1's decoder (GPU layout: quant-layout.ts; the names every decoder declares: quant_q8_0.wgsl):
-// 6 words per block of 32 values. Word 0 d; word 1 m; words 2–5 the nibbles as Q4_0's.
+// 6 words per block of 32 values. Word 0 d; word 1 m; words 2–5 the 4-bit quants (as Q4_0's).
 // x = d·q + m (scale d, min −m: the same rounding).
 
 const QB = 32u;
 const QW = 6u;
 const QSUB = 32u;
 const QMIN = true;
+const QOFF = 0.0;
 
 fn qScale(b: u32, j: u32) -> vec2<f32> {
   return vec2<f32>(bitcast<f32>(W[b]), -bitcast<f32>(W[b + 1u]));
 }
 
-fn qQuad(b: u32, v: u32) -> vec4<f32> {
-  return vec4<f32>(nibQuad(W[b + 2u + ((v & 15u) >> 2u)], (v >> 4u) * 4u));
+fn qRaw(b: u32, u: u32) -> vec2<u32> {
+  let w = W[b + 2u + u];
+  return vec2<u32>(nib(w, 0u), nib(w, 1u));
 }

@@ -1,12 +1,13 @@
 // Q5_K's decoder (GPU layout: quant-layout.ts; the names every decoder declares: quant_q8_0.wgsl):
-// 46 words per super-block of 256 values, 8 sub-blocks of 32. Words 0–37 as Q4_K's
-// (quant_q4_k.wgsl); words 38–45 ggml's 32 fifth-bit bytes: bit j of byte l for value l of
-// sub-block j. x = (d·sc_j)·q − dmin·m_j.
+// 46 words per super-block of 256 values, 8 sub-blocks of 32. Words 0–5 as Q4_K's
+// (quant_q4_k.wgsl); words 6–37 the low 4 bits; words 38–45 the fifth bits (word 38 + (v >> 5):
+// value v = 32w + 4s + c in bit s of byte c). x = (d·sc_j)·q − dmin·m_j.
 
 const QB = 256u;
 const QW = 46u;
 const QSUB = 32u;
 const QMIN = true;
+const QOFF = 0.0;
 
 fn qScale(b: u32, j: u32) -> vec2<f32> {
   let d = bitcast<f32>(W[b]);
@@ -14,9 +15,9 @@ fn qScale(b: u32, j: u32) -> vec2<f32> {
   return vec2<f32>(d * f32(byteOf(b + 2u, j)), dmin * f32(byteOf(b + 4u, j)));
 }
 
-fn qQuad(b: u32, v: u32) -> vec4<f32> {
-  let j = v >> 5u;
-  let l4 = (v & 31u) >> 2u;
-  let lo = nibQuad(W[b + 6u + 8u * (j >> 1u) + l4], 4u * (j & 1u));
-  return vec4<f32>(lo | (bitQuad(W[b + 38u + l4], j) << vec4<u32>(4u)));
+fn qRaw(b: u32, u: u32) -> vec2<u32> {
+  let w = W[b + 6u + u];
+  let h = W[b + 38u + (u >> 2u)];
+  let s = 2u * (u & 3u);
+  return vec2<u32>(nib(w, 0u) | bit5(h, s), nib(w, 1u) | bit5(h, s + 1u));
 }

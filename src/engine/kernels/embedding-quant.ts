@@ -46,7 +46,7 @@ export function embeddingForwardQuant(
     shader: shaderOf(w.type),
     bindings: [ids, w.tensor, out],
     params: Params.pack({ T: n, D, rows: w.rows, row0, last: last ? 1 : 0 }),
-    workgroups: lanes(rt, n * D, 4),
+    workgroups: lanes(rt, n * D, 8),
     label: `embeddingForwardQuant ${w.type} ${n}x${D} rows ${row0}+${w.rows}`,
   });
 }

@@ -72,6 +72,10 @@ export interface QuantLinearOptions {
   cStride?: number;
   /** Column offset into each row of C; default 0. */
   cCol?: number;
+  /** The first row of A the launch reads (row m is A's row aRow + m); default 0. */
+  aRow?: number;
+  /** The first row of C the launch writes (row m is C's row cRow + m); default 0. */
+  cRow?: number;
 }
 
 /** Every variant, in registry order. */
@@ -197,7 +201,7 @@ function runQuantLinear(
         );
   if (M === 0 || N === 0) return;
   const spec = MATMUL_QUANT.variants[variant];
-  const { constants, tile } = spec.launch(shape);
+  const { constants, tile } = spec.launch(rt.info, shape);
   const [tileN, tileM] = tile;
   rt.dispatch({
     shader: op === 'forward' ? spec.files.forward : spec.files.backward_input,
@@ -210,9 +214,10 @@ function runQuantLinear(
       alpha: opts.alpha ?? 1,
       accum: opts.accumulate ? 1 : 0,
       aStride,
-      aCol,
+      // The first rows fold into the offsets: row m of A is A[(aRow + m)·aStride + aCol …].
+      aCol: aCol + (opts.aRow ?? 0) * aStride,
       cStride,
-      cCol,
+      cCol: cCol + (opts.cRow ?? 0) * cStride,
     }),
     workgroups: [Math.ceil(N / tileN), Math.ceil(M / tileM)],
     label: `linear.${op} ${variant} ${M}x${N}x${K}`,

@@ -16,21 +16,31 @@ import {
 const bits = (f: Float32Array) => new Uint32Array(f.buffer, f.byteOffset, f.length);
 
 describe('the GPU layout of quantized weights (quant-layout.ts)', () => {
-  it('has io/quant.ts’s types and block sizes, and its segments fill the words and cover the bytes once', () => {
+  it('has io/quant.ts’s types and block sizes; header and fields fill the words and cover every ggml bit once', () => {
     expect([...GPU_QUANT_TYPES].sort()).toEqual([...QUANT_TYPES].sort());
     for (const t of GPU_QUANT_TYPES) {
       const l = GPU_QUANT_LAYOUTS[t];
       expect([l.block, l.ggmlBytes]).toEqual([QUANT_FORMATS[t].block, QUANT_FORMATS[t].bytes]);
-      expect(l.segments.reduce((n, s) => n + s.words, 0)).toBe(l.words);
-      const covered = new Uint8Array(l.ggmlBytes);
-      for (const s of l.segments) {
+      const fieldWords = l.fields.reduce((n, f) => n + (l.block * f.bits) / 32, 0);
+      expect(l.header.reduce((n, s) => n + s.words, 0) + fieldWords).toBe(l.words);
+      // Every bit of a ggml block: counted once by the header's bytes or a field's bits.
+      const covered = new Uint8Array(8 * l.ggmlBytes);
+      for (const s of l.header) {
         const len = s.kind === 'f16' ? 2 : s.kind === 'scales6' ? 12 : 4 * s.words;
-        for (let i = s.from; i < s.from + len; i++) covered[i]!++;
+        for (let i = 8 * s.from; i < 8 * (s.from + len); i++) covered[i]!++;
+      }
+      for (const f of l.fields) {
+        for (let v = 0; v < l.block; v++) {
+          const [byte, bit] = f.ggml(v);
+          for (let b = 0; b < f.bits; b++) covered[8 * byte + bit + b]!++;
+        }
       }
       expect(
         [...covered].every((c) => c === 1),
         t,
       ).toBe(true);
+      // Every oct of values (the kernels' unit) lies in one sub-block.
+      expect(l.sub % 8).toBe(0);
     }
     expect(quantWeightBytes('Q8_0', 2, 64)).toBe(4 * 36);
     expect(quantWeightBytes('Q4_0', 2, 64)).toBe(4 * 20);
@@ -60,7 +70,7 @@ describe('the GPU layout of quantized weights (quant-layout.ts)', () => {
     }
 
     it(`${t}: a block with a non-finite scale (d or the min) is reported by its index`, () => {
-      const scales = GPU_QUANT_LAYOUTS[t].segments.filter((s) => s.kind === 'f16');
+      const scales = GPU_QUANT_LAYOUTS[t].header.filter((s) => s.kind === 'f16');
       for (const [s, bad] of scales.flatMap((s) => [Infinity, NaN].map((x) => [s, x] as const))) {
         const blocks = randomQuantBlocks(t, 4, 256, new Rng(9));
         const at = 3 * GPU_QUANT_LAYOUTS[t].ggmlBytes + s.from;

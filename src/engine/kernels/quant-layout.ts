@@ -1,48 +1,48 @@
 /**
  * The GPU layout of quantized frozen weights (issue 26 item 2): ggml's blocks repacked at upload
  * into whole u32 words, which WGSL reads as `array<u32>` (ggml's 18- to 210-byte blocks are not
- * 4-byte aligned). The values are the same: every scale, min and quant is kept as stored (the f16
- * scales widened to f32, which is exact; Q4_K/Q5_K's packed 6-bit scales unpacked a byte each), so
- * the kernels' dequantized weights equal io/quant.ts's bit for bit.
+ * 4-byte aligned), with the quants in value order. The values are the same: every scale, min and
+ * quant is kept (the f16 scales widened to f32, which is exact; Q4_K/Q5_K's packed 6-bit scales
+ * unpacked a byte each; each quant's bits moved, not changed), so the kernels' dequantized weights
+ * equal io/quant.ts's bit for bit.
  *
  * A weight W [rows, cols] is quantized by rows: row r is cols / block consecutive blocks, block b of
- * row r at words (r·(cols / block) + b)·words. "ggml bytes a…b" below are copied verbatim, value
- * order and all; a word holds bytes 4i…4i+3 little-endian.
+ * row r at words (r·(cols / block) + b)·words. A block is its header (scales) and then its quants'
+ * fields, each holding one part (`bits` bits) of every value's unsigned quant q, in value order
+ * by byte lanes: a word of a b-bit field holds 32/b consecutive values, value 4s + c of them (c
+ * 0–3) in byte c at bits b·s. So in a 4-bit field word u holds values 8u…8u + 3 in its bytes' low
+ * nibbles and 8u + 4…8u + 7 in their high nibbles; a 1-bit field word 32 values, bit s of byte c
+ * for value 4s + c; a 2-bit field 16, bits 2s of byte c; an 8-bit field 4, one a byte. Masking a
+ * shifted word gives 4 consecutive quants one a byte, which WGSL's unpack4x8unorm turns into 4
+ * floats in one step, and every 8 consecutive values (an "oct", the kernels' unit) lie in one
+ * sub-block.
  *
- * Every type decodes as x = scale_j·q − min_j, q an integer (offset types have the offset already
- * subtracted, min 0), with one f32 rounding per operation as ggml and gguf-py:
- *
- *   type  values words bits/value  words
- *   Q8_0  32     9     9           0 d; 1–8 the 32 int8 quants (ggml bytes 2–33)
- *                                  x = d·q
- *   Q4_0  32     5     5           0 d; 1–4 the 16 nibble bytes (ggml bytes 2–17): value l < 16 the
- *                                  low nibble of byte l, value l + 16 its high nibble
- *                                  x = d·(q − 8)
- *   Q4_1  32     6     6           0 d; 1 m; 2–5 the nibbles as Q4_0 (ggml bytes 4–19)
- *                                  x = d·q + m  (scale d, min −m: exact)
- *   Q5_0  32     6     6           0 d; 1 qh, the fifth bits (bit l for value l); 2–5 the nibbles
- *                                  (ggml bytes 2–21)
+ *   type  values words bits/value  header; fields (q = low | high << 4; unsigned)
+ *   Q8_0  32     9     9           0 d; 1–8 q (8 bits: ggml's int8 bytes as they are)
+ *                                  x = d·q, q read as int8
+ *   Q4_0  32     5     5           0 d; 1–4 q (4 bits)                  x = d·(q − 8)
+ *   Q4_1  32     6     6           0 d; 1 m; 2–5 q (4 bits)             x = d·q + m
+ *   Q5_0  32     6     6           0 d; 1 high (1 bit); 2–5 low (4 bits)
  *                                  x = d·(q − 16)
- *   Q5_1  32     7     7           0 d; 1 m; 2 qh; 3–6 the nibbles (ggml bytes 4–23)
- *                                  x = d·q + m
+ *   Q5_1  32     7     7           0 d; 1 m; 2 high (1 bit); 3–6 low   x = d·q + m
  *   Q4_K  256    38    4.75        0 d; 1 dmin; 2–3 the 8 unpacked 6-bit scales, one per byte
  *                                  (sub-block j of 32 in byte j & 3 of word 2 + (j >> 2)); 4–5 the 8
- *                                  mins alike; 6–37 the 128 nibble bytes (ggml bytes 16–143): value
- *                                  l of sub-block j is nibble j & 1 (low first) of byte 32·(j >> 1) + l
+ *                                  mins alike; 6–37 q (4 bits)
  *                                  x = (d·sc_j)·q − dmin·m_j
- *   Q5_K  256    46    5.75        words 0–37 as Q4_K (nibbles: ggml bytes 48–175); 38–45 qh, the
- *                                  32 fifth-bit bytes (ggml bytes 16–47): bit j of byte l for
- *                                  value l of sub-block j
+ *   Q5_K  256    46    5.75        0–5 as Q4_K; 6–37 low (4 bits); 38–45 high (1 bit)
  *                                  x = (d·sc_j)·q − dmin·m_j
- *   Q6_K  256    53    6.625       0 d (ggml bytes 208–209); 1–4 the 16 int8 scales, one per 16
- *                                  values (ggml bytes 192–207); 5–36 ql, 37–52 qh (ggml bytes
- *                                  0–191): value 128h + 32k + l takes nibble k >> 1 of ql byte
- *                                  64h + 32·(k & 1) + l and bits 2k, 2k + 1 of qh byte 32h + l
+ *   Q6_K  256    53    6.625       0 d; 1–4 the 16 int8 scales, one per 16 values (ggml's bytes
+ *                                  192–207); 5–36 low (4 bits); 37–52 high (2 bits)
  *                                  x = (d·sc_j)·(q − 32)
  *
- * Engine code cannot import io/, so this module reads ggml's block bytes itself; the unit test checks
- * the repacked values against io/quant.ts's dequantizer and the inverse (repackedToGgml) byte for
- * byte. shaders/quant_<type>.wgsl decode the same words on the GPU.
+ * (Q4_1 and Q5_1 decode as scale d, min −m: d·q − (−m) is d·q + m, the same rounding.) The byte
+ * lanes cost the upload a bit shuffle per value (ggml interleaves sub-blocks in the bytes of Q4/Q5/Q6
+ * blocks), and buy kernels that decode 4 quants with a shift, a mask and one unpack4x8unorm, from
+ * one word per 8 values of every type (on SwiftShader the forward then runs as fast as with bf16
+ * weights; docs/design.md). Engine code cannot import io/, so this module reads ggml's bytes itself
+ * (each field's `ggml` map); the unit test checks the repacked values against io/quant.ts's
+ * dequantizer, that header and fields cover every bit of a ggml block once, and the inverse
+ * (repackedToGgml) byte for byte. shaders/quant_<type>.wgsl decode the same words on the GPU.
  */
 import { f16ToF32, f32ToF16 } from '../../util/half.ts';
 import type { Rng } from '../../util/rng.ts';
@@ -51,9 +51,9 @@ import type { Rng } from '../../util/rng.ts';
 export type GpuQuantType = 'Q8_0' | 'Q4_0' | 'Q4_1' | 'Q5_0' | 'Q5_1' | 'Q4_K' | 'Q5_K' | 'Q6_K';
 
 /**
- * Where a run of GPU words comes from in a ggml block: an f16 scale widened to one f32 word
- * ('f16'), `words` words of bytes copied verbatim ('bytes'), or the 12 packed 6-bit scale and min
- * bytes of Q4_K/Q5_K unpacked into 4 words ('scales6').
+ * A run of header words from a ggml block: an f16 scale widened to one f32 word ('f16'), `words`
+ * words of bytes copied verbatim ('bytes'), or the 12 packed 6-bit scale and min bytes of
+ * Q4_K/Q5_K unpacked into 4 words ('scales6').
  */
 export interface QuantSegment {
   kind: 'f16' | 'bytes' | 'scales6';
@@ -61,6 +61,16 @@ export interface QuantSegment {
   from: number;
   /** GPU words it fills. */
   words: number;
+}
+
+/**
+ * One field of the quants: `bits` of every value's q (at bit `shift` of q), by byte lanes on the
+ * GPU (fieldBit); in the ggml block value v's bits are at bit ggml(v)[1] of byte ggml(v)[0].
+ */
+export interface QuantField {
+  bits: 1 | 2 | 4 | 8;
+  shift: number;
+  ggml: (v: number) => readonly [number, number];
 }
 
 export interface GpuQuantLayout {
@@ -72,40 +82,99 @@ export interface GpuQuantLayout {
   words: number;
   /** Values per scale (sub-block). */
   sub: number;
-  /** The GPU words in order, each run from its ggml bytes. */
-  segments: readonly QuantSegment[];
+  /** The header words in order, each run from its ggml bytes. */
+  header: readonly QuantSegment[];
+  /** The quants' fields in order after the header. */
+  fields: readonly QuantField[];
 }
 
 const f16 = (from: number): QuantSegment => ({ kind: 'f16', from, words: 1 });
-const bytes = (from: number, words: number): QuantSegment => ({ kind: 'bytes', from, words });
 const scales6: QuantSegment = { kind: 'scales6', from: 4, words: 4 };
+/** 32-value blocks' nibbles: value l < 16 the low nibble of byte `at` + l, l + 16 its high one. */
+const nib32 = (at: number): QuantField => ({
+  bits: 4,
+  shift: 0,
+  ggml: (v) => [at + (v & 15), 4 * (v >> 4)],
+});
+/** Q4_K/Q5_K's nibbles: value l of sub-block j is nibble j & 1 of byte `at` + 32·(j >> 1) + l. */
+const nibK = (at: number): QuantField => ({
+  bits: 4,
+  shift: 0,
+  ggml: (v) => [at + 32 * (v >> 6) + (v & 31), 4 * ((v >> 5) & 1)],
+});
+/** Q5_0/Q5_1's fifth bits: bit v of the u32 at byte `at`. */
+const qh32 = (at: number): QuantField => ({
+  bits: 1,
+  shift: 4,
+  ggml: (v) => [at + (v >> 3), v & 7],
+});
 
 export const GPU_QUANT_LAYOUTS: Readonly<Record<GpuQuantType, GpuQuantLayout>> = {
-  Q8_0: { block: 32, ggmlBytes: 34, words: 9, sub: 32, segments: [f16(0), bytes(2, 8)] },
-  Q4_0: { block: 32, ggmlBytes: 18, words: 5, sub: 32, segments: [f16(0), bytes(2, 4)] },
-  Q4_1: { block: 32, ggmlBytes: 20, words: 6, sub: 32, segments: [f16(0), f16(2), bytes(4, 4)] },
-  Q5_0: { block: 32, ggmlBytes: 22, words: 6, sub: 32, segments: [f16(0), bytes(2, 5)] },
-  Q5_1: { block: 32, ggmlBytes: 24, words: 7, sub: 32, segments: [f16(0), f16(2), bytes(4, 5)] },
+  Q8_0: {
+    block: 32,
+    ggmlBytes: 34,
+    words: 9,
+    sub: 32,
+    header: [f16(0)],
+    fields: [{ bits: 8, shift: 0, ggml: (v) => [2 + v, 0] }],
+  },
+  Q4_0: { block: 32, ggmlBytes: 18, words: 5, sub: 32, header: [f16(0)], fields: [nib32(2)] },
+  Q4_1: {
+    block: 32,
+    ggmlBytes: 20,
+    words: 6,
+    sub: 32,
+    header: [f16(0), f16(2)],
+    fields: [nib32(4)],
+  },
+  Q5_0: {
+    block: 32,
+    ggmlBytes: 22,
+    words: 6,
+    sub: 32,
+    header: [f16(0)],
+    fields: [qh32(2), nib32(6)],
+  },
+  Q5_1: {
+    block: 32,
+    ggmlBytes: 24,
+    words: 7,
+    sub: 32,
+    header: [f16(0), f16(2)],
+    fields: [qh32(4), nib32(8)],
+  },
   Q4_K: {
     block: 256,
     ggmlBytes: 144,
     words: 38,
     sub: 32,
-    segments: [f16(0), f16(2), scales6, bytes(16, 32)],
+    header: [f16(0), f16(2), scales6],
+    fields: [nibK(16)],
   },
   Q5_K: {
     block: 256,
     ggmlBytes: 176,
     words: 46,
     sub: 32,
-    segments: [f16(0), f16(2), scales6, bytes(48, 32), bytes(16, 8)],
+    header: [f16(0), f16(2), scales6],
+    // The fifth bit of value l of sub-block j: bit j of byte 16 + l.
+    fields: [nibK(48), { bits: 1, shift: 4, ggml: (v) => [16 + (v & 31), v >> 5] }],
   },
   Q6_K: {
     block: 256,
     ggmlBytes: 210,
     words: 53,
     sub: 16,
-    segments: [f16(208), bytes(192, 4), bytes(0, 48)],
+    header: [f16(208), { kind: 'bytes', from: 192, words: 4 }],
+    // Value 128h + 32k + l: nibble k >> 1 of byte 64h + 32(k & 1) + l, bits 2k of byte 128 + 32h + l.
+    fields: [
+      {
+        bits: 4,
+        shift: 0,
+        ggml: (v) => [64 * (v >> 7) + 32 * ((v >> 5) & 1) + (v & 31), 4 * ((v >> 6) & 1)],
+      },
+      { bits: 2, shift: 4, ggml: (v) => [128 + 32 * (v >> 7) + (v & 31), 2 * ((v >> 5) & 3)] },
+    ],
   },
 };
 
@@ -134,6 +203,39 @@ function scaleMin(b: Uint8Array, s: number, j: number): [number, number] {
   return [(x & 15) | ((b[s + j - 4]! >> 6) << 4), (x >> 4) | ((b[s + j]! >> 6) << 4)];
 }
 
+/** Where value v's bits of a `bits`-bit field lie on the GPU: [word in the field, bit in it]. */
+export function fieldBit(v: number, bits: number): [number, number] {
+  return [(v * bits) >> 5, 8 * (v & 3) + bits * ((v >> 2) % (8 / bits))];
+}
+
+/** A field's tables: its first word after the block's start and each value's ggml byte and bit. */
+interface FieldTable {
+  field: QuantField;
+  word: number;
+  byte: Uint16Array;
+  bit: Uint8Array;
+}
+
+const tables = new Map<GpuQuantType, FieldTable[]>();
+
+/** The field tables of a type (built once). */
+function fieldTables(type: GpuQuantType): FieldTable[] {
+  let t = tables.get(type);
+  if (t) return t;
+  const l = GPU_QUANT_LAYOUTS[type];
+  let word = l.header.reduce((n, s) => n + s.words, 0);
+  t = l.fields.map((field) => {
+    const byte = new Uint16Array(l.block);
+    const bit = new Uint8Array(l.block);
+    for (let v = 0; v < l.block; v++) [byte[v], bit[v]] = field.ggml(v);
+    const f = { field, word, byte, bit };
+    word += (l.block * field.bits) / 32;
+    return f;
+  });
+  tables.set(type, t);
+  return t;
+}
+
 /**
  * Repacks whole ggml blocks of `type` (bytes.length a multiple of its block bytes) into the GPU
  * layout. badBlock is the index of the first block whose f16 scale (d, or the min) is infinite or
@@ -144,13 +246,14 @@ export function repackQuant(
   ggml: Uint8Array,
 ): { words: Uint32Array<ArrayBuffer>; badBlock: number } {
   const l = GPU_QUANT_LAYOUTS[type];
+  const fields = fieldTables(type);
   const n = Math.floor(ggml.length / l.ggmlBytes);
   const out = new Uint32Array(n * l.words);
   let badBlock = -1;
   for (let i = 0; i < n; i++) {
     const at = i * l.ggmlBytes;
     let o = i * l.words;
-    for (const s of l.segments) {
+    for (const s of l.header) {
       if (s.kind === 'f16') {
         const h = half(ggml, at + s.from);
         if (nonFinite(h) && badBlock < 0) badBlock = i;
@@ -167,16 +270,28 @@ export function repackQuant(
       }
       o += s.words;
     }
+    o = i * l.words;
+    for (const { field, word: w0, byte, bit } of fields) {
+      const bits = field.bits;
+      const mask = (1 << bits) - 1;
+      for (let v = 0; v < l.block; v++) {
+        const x = (ggml[at + byte[v]!]! >> bit[v]!) & mask;
+        const [w, b] = fieldBit(v, bits);
+        out[o + w0 + w] = (out[o + w0 + w]! | (x << b)) >>> 0;
+      }
+    }
   }
   return { words: out, badBlock };
 }
 
 /**
  * The inverse of repackQuant: the ggml blocks back from the GPU layout (the scales re-packed into
- * ggml's 12 bytes). For the unit test, and for reading a quantized weight back off the GPU.
+ * ggml's 12 bytes, the quants' bits back in ggml's places). For the unit test, and for reading a
+ * quantized weight back off the GPU.
  */
 export function repackedToGgml(type: GpuQuantType, words: Uint32Array): Uint8Array {
   const l = GPU_QUANT_LAYOUTS[type];
+  const fields = fieldTables(type);
   const n = Math.floor(words.length / l.words);
   const out = new Uint8Array(n * l.ggmlBytes);
   const putHalf = (p: number, x: number) => {
@@ -190,7 +305,7 @@ export function repackedToGgml(type: GpuQuantType, words: Uint32Array): Uint8Arr
   for (let i = 0; i < n; i++) {
     const at = i * l.ggmlBytes;
     let o = i * l.words;
-    for (const s of l.segments) {
+    for (const s of l.header) {
       if (s.kind === 'f16') putHalf(at + s.from, bitsF32(words[o]!));
       else if (s.kind === 'bytes') {
         for (let k = 0; k < s.words; k++) putWord(at + s.from + 4 * k, words[o + k]!);
@@ -208,6 +323,16 @@ export function repackedToGgml(type: GpuQuantType, words: Uint32Array): Uint8Arr
       }
       o += s.words;
     }
+    o = i * l.words;
+    for (const { field, word: w0, byte, bit } of fields) {
+      const bits = field.bits;
+      const mask = (1 << bits) - 1;
+      for (let v = 0; v < l.block; v++) {
+        const [w, b] = fieldBit(v, bits);
+        const x = (words[o + w0 + w]! >>> b) & mask;
+        out[at + byte[v]!] = out[at + byte[v]!]! | (x << bit[v]!);
+      }
+    }
   }
   return out;
 }
@@ -220,7 +345,7 @@ const int8At = (w: Uint32Array, o: number, k: number): number => (byteAt(w, o, k
 
 /**
  * Value v (0 ≤ v < block) of the block at words[o] as the kernels decode it: [scale, min, q] with
- * x = scale·q − min (shaders/quant_<type>.wgsl's qScale and qQuad, one value).
+ * x = scale·q − min (shaders/quant_<type>.wgsl's qScale and qRaw, one value).
  */
 export function decodeRepacked(
   type: GpuQuantType,
@@ -229,39 +354,29 @@ export function decodeRepacked(
   v: number,
 ): [number, number, number] {
   const fr = Math.fround;
+  let q = 0;
+  for (const { field, word: w0 } of fieldTables(type)) {
+    const [fw, fb] = fieldBit(v, field.bits);
+    q |= ((w[o + w0 + fw]! >>> fb) & ((1 << field.bits) - 1)) << field.shift;
+  }
   const d = bitsF32(w[o]!);
-  // The nibble of value v < 32 in Q4/Q5 _0/_1 blocks whose nibble words start at word n.
-  const nib = (n: number) => (byteAt(w, o + n, v & 15) >> (4 * (v >> 4))) & 15;
-  const qh = (n: number) => ((w[o + n]! >>> v) & 1) << 4;
   switch (type) {
     case 'Q8_0':
-      return [d, 0, int8At(w, o + 1, v)];
+      return [d, 0, (q << 24) >> 24];
     case 'Q4_0':
-      return [d, 0, nib(1) - 8];
-    case 'Q4_1':
-      return [d, -bitsF32(w[o + 1]!), nib(2)];
+      return [d, 0, q - 8];
     case 'Q5_0':
-      return [d, 0, (nib(2) | qh(1)) - 16];
+      return [d, 0, q - 16];
+    case 'Q4_1':
     case 'Q5_1':
-      return [d, -bitsF32(w[o + 1]!), nib(3) | qh(2)];
+      return [d, -bitsF32(w[o + 1]!), q];
     case 'Q4_K':
     case 'Q5_K': {
       const j = v >> 5;
-      const l = v & 31;
-      const ds = fr(d * byteAt(w, o + 2, j));
-      const dm = fr(bitsF32(w[o + 1]!) * byteAt(w, o + 4, j));
-      let q = (byteAt(w, o + 6, 32 * (j >> 1) + l) >> (4 * (j & 1))) & 15;
-      if (type === 'Q5_K') q |= ((byteAt(w, o + 38, l) >> j) & 1) << 4;
-      return [ds, dm, q];
+      return [fr(d * byteAt(w, o + 2, j)), fr(bitsF32(w[o + 1]!) * byteAt(w, o + 4, j)), q];
     }
-    case 'Q6_K': {
-      const h = v >> 7;
-      const k = (v >> 5) & 3;
-      const l = v & 31;
-      const ql = (byteAt(w, o + 5, 64 * h + 32 * (k & 1) + l) >> (4 * (k >> 1))) & 15;
-      const hi = (byteAt(w, o + 37, 32 * h + l) >> (2 * k)) & 3;
-      return [fr(d * int8At(w, o + 1, v >> 4)), 0, (ql | (hi << 4)) - 32];
-    }
+    case 'Q6_K':
+      return [fr(d * int8At(w, o + 1, v >> 4)), 0, q - 32];
   }
 }
 
@@ -286,7 +401,7 @@ export function dequantizeRepacked(type: GpuQuantType, words: Uint32Array): Floa
 
 /** Byte offsets of a ggml block's f16 scales (d, and the min where there is one). */
 function scaleOffsets(type: GpuQuantType): number[] {
-  return GPU_QUANT_LAYOUTS[type].segments.filter((s) => s.kind === 'f16').map((s) => s.from);
+  return GPU_QUANT_LAYOUTS[type].header.filter((s) => s.kind === 'f16').map((s) => s.from);
 }
 
 /**

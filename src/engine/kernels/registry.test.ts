@@ -256,6 +256,7 @@ describe('the kernel registry', () => {
   });
 
   it('matmul.quant: each variant runs only its own type, on whole blocks of the quantized dimension', () => {
+    type V = keyof typeof MATMUL_QUANT.variants;
     const s = (
       op: QuantMatmulShape['op'],
       quant: QuantMatmulShape['quant'],
@@ -263,46 +264,63 @@ describe('the kernel registry', () => {
       K: number,
       M = 3,
     ) => ({ op, quant, M, N, K }) as QuantMatmulShape;
-    const runs = (v: keyof typeof MATMUL_QUANT.variants, sh: QuantMatmulShape) =>
-      variantRuns(MATMUL_QUANT.variants[v], softwareNoSubgroups, sh);
-    expect(variantNames(MATMUL_QUANT)).toHaveLength(2 * QUANT_WEIGHT_TYPES.length);
+    expect(variantNames(MATMUL_QUANT)).toHaveLength(3 * QUANT_WEIGHT_TYPES.length);
     for (const q of QUANT_WEIGHT_TYPES) {
       const b = QUANT_BLOCK[q];
       const other = q === 'Q8_0' ? 'Q4_0' : 'Q8_0';
-      for (const v of [q.toLowerCase(), `${q.toLowerCase()}_rows8`] as const) {
-        const spec = MATMUL_QUANT.variants[v as keyof typeof MATMUL_QUANT.variants];
-        expect([spec.quant, spec.rows]).toEqual([q, v.endsWith('_rows8') ? 8 : 4]);
-        const r = (sh: QuantMatmulShape) =>
-          runs(spec.name as keyof typeof MATMUL_QUANT.variants, sh);
+      const base = q.toLowerCase();
+      for (const form of ['direct', 'rows8', 'quad'] as const) {
+        const name = (form === 'direct' ? base : `${base}_${form}`) as V;
+        const spec = MATMUL_QUANT.variants[name];
+        expect([spec.name, spec.quant, spec.form]).toEqual([name, q, form]);
+        const r = (sh: QuantMatmulShape) => variantRuns(spec, software, sh);
         expect(r(s('forward', q, 5, 2 * b))).toBe(true);
         expect(r(s('forward', q, 5, b + 16))).toBe(false);
         expect(r(s('backwardInput', q, 3 * b, 5))).toBe(true);
         expect(r(s('backwardInput', q, 5, 3 * b))).toBe(false);
         expect(r(s('forward', other, 5, 256))).toBe(false);
         expect(spec.requires).toContain(`${q} weight whose rows are whole blocks of ${b}`);
-        // Tuning times the 8-row kernel above 4 rows only.
+        // The quad kernels need subgroups; tuning times the 8-row kernels above 4 rows only.
+        expect(variantRuns(spec, softwareNoSubgroups, s('forward', q, 5, b))).toBe(form !== 'quad');
         expect([spec.timed(1), spec.timed(4), spec.timed(64)]).toEqual(
-          spec.rows === 8 ? [false, false, true] : [true, true, true],
+          form === 'direct' ? [true, true, true] : [false, false, true],
         );
       }
-      const base = q.toLowerCase();
       expect(MATMUL_QUANT.pick(gpu, s('forward', q, 5, b, 64))).toBe(base);
       expect(MATMUL_QUANT.pick(software, s('forward', q, 5, b, 4))).toBe(base);
-      expect(MATMUL_QUANT.pick(software, s('backwardInput', q, b, 5, 64))).toBe(`${base}_rows8`);
+      expect(MATMUL_QUANT.pick(software, s('backwardInput', q, b, 5, 64))).toBe(`${base}_quad`);
+      expect(MATMUL_QUANT.pick(softwareNoSubgroups, s('forward', q, 5, b, 64))).toBe(
+        `${base}_rows8`,
+      );
     }
+    // Launch constants and tiles: lanes of 4 columns forward, 8 in the input gradient.
     const direct = MATMUL_QUANT.variants.q4_k;
-    expect(direct.launch(s('forward', 'Q4_K', 5, 256, 1))).toEqual({
+    expect(direct.launch(software, s('forward', 'Q4_K', 5, 256, 1))).toEqual({
       constants: { WG_X: 64, WG_Y: 1, ONE_ROW: 1 },
       tile: [256, 4],
     });
-    expect(direct.launch(s('forward', 'Q4_K', 5, 256, 3)).constants.ONE_ROW).toBe(0);
-    expect(direct.launch(s('forward', 'Q4_K', 5, 256, 64)).tile).toEqual([32, 32]);
-    expect(MATMUL_QUANT.variants.q4_k_rows8.launch(s('forward', 'Q4_K', 5, 256, 64)).tile).toEqual([
-      32, 64,
-    ]);
+    expect(direct.launch(software, s('backwardInput', 'Q4_K', 256, 5, 3))).toEqual({
+      constants: { WG_X: 64, WG_Y: 1, ONE_ROW: 0 },
+      tile: [512, 4],
+    });
+    expect(direct.launch(software, s('forward', 'Q4_K', 5, 256, 64)).tile).toEqual([32, 32]);
+    const rows8 = MATMUL_QUANT.variants.q4_k_rows8;
+    expect(rows8.launch(software, s('backwardInput', 'Q4_K', 256, 5, 64)).tile).toEqual([64, 64]);
+    const quad = MATMUL_QUANT.variants.q6_k_quad;
+    expect(quad.launch(software, s('forward', 'Q6_K', 5, 256, 64))).toEqual({
+      constants: { SG4: 1 },
+      tile: [64, 8],
+    });
+    expect(quad.launch(gpu, s('backwardInput', 'Q6_K', 256, 5, 64))).toEqual({
+      constants: {},
+      tile: [128, 8],
+    });
     expect(() =>
       chooseVariant(MATMUL_QUANT, software, s('forward', 'Q8_0', 5, 64), 'q4_k'),
     ).toThrow(/q4_k cannot run/);
+    expect(() =>
+      chooseVariant(MATMUL_QUANT, softwareNoSubgroups, s('forward', 'Q8_0', 5, 64), 'q8_0_quad'),
+    ).toThrow(/q8_0_quad cannot run .* \(it needs subgroups, a Q8_0 weight/);
   });
 });
 

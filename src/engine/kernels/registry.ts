@@ -302,17 +302,19 @@ export interface QuantMatmulShape {
   K: number;
 }
 
-/** A quantized matmul variant: its type, rows per lane, and its launch constants at a shape. */
+/** A quantized matmul variant's form: rows per lane, and whether quads share their loads. */
+export type QuantForm = 'direct' | 'rows8' | 'quad';
+
+/** A quantized matmul variant: its type and form, and its launch constants at a shape. */
 export interface QuantMatmulVariantSpec extends KernelVariant<QuantMatmulShape> {
   readonly files: { readonly forward: string; readonly backward_input: string };
   /** The one weight type it reads. */
   readonly quant: QuantWeightType;
-  /** Rows of C per lane (4 or 8). */
-  readonly rows: 4 | 8;
-  /** Whether tuning times it at M rows (the 8-row kernel only above 4 rows). */
+  readonly form: QuantForm;
+  /** Whether tuning times it at M rows (the 8-row kernels only above 4 rows). */
   timed(M: number): boolean;
   /** Pipeline constants and the [columns, rows] of C one workgroup covers, at this launch. */
-  launch(s: QuantMatmulShape): MatmulLaunch;
+  launch(adapter: KernelAdapter, s: QuantMatmulShape): MatmulLaunch;
 }
 
 /** Whether the shape's quantized dimension (K forward, N backwardInput) is whole blocks of `q`. */
@@ -320,36 +322,48 @@ function quantFits(q: QuantWeightType, s: QuantMatmulShape): boolean {
   return s.quant === q && (s.op === 'forward' ? s.K : s.N) % QUANT_BLOCK[q] === 0;
 }
 
-/** The variants' names: `<type>` (4 rows per lane) and `<type>_rows8`, lower case. */
-export type QuantMatmulVariant = Lowercase<QuantWeightType> | `${Lowercase<QuantWeightType>}_rows8`;
+/** The variants' names: `<type>`, `<type>_rows8` and `<type>_quad`, the type in lower case. */
+export type QuantMatmulVariant =
+  Lowercase<QuantWeightType> | `${Lowercase<QuantWeightType>}_${Exclude<QuantForm, 'direct'>}`;
 
-function quantVariant(quant: QuantWeightType, rows: 4 | 8): QuantMatmulVariantSpec {
-  const name = `${quant.toLowerCase()}${rows === 8 ? '_rows8' : ''}`;
+function quantVariant(quant: QuantWeightType, form: QuantForm): QuantMatmulVariantSpec {
+  const name = `${quant.toLowerCase()}${form === 'direct' ? '' : `_${form}`}`;
+  const rows = form === 'direct' ? 4 : 8;
+  const whole = `a ${quant} weight whose rows are whole blocks of ${QUANT_BLOCK[quant]}`;
   return {
     name,
     files: { forward: `matmul.forward_${name}`, backward_input: `matmul.backward_input_${name}` },
-    tile: rows === 8 ? [32, 64] : [32, 32],
-    needs: [],
+    tile: form === 'quad' ? [64, 8] : [32, 8 * rows],
+    needs: form === 'quad' ? ['subgroups'] : [],
     quant,
-    rows,
+    form,
     fits: (s) => quantFits(quant, s),
-    requires: `a ${quant} weight whose rows are whole blocks of ${QUANT_BLOCK[quant]}`,
-    timed: (M) => rows === 4 || M > 4,
-    launch(s): MatmulLaunch {
+    requires: form === 'quad' ? `subgroups, ${whole}` : whole,
+    timed: (M) => form === 'direct' || M > 4,
+    launch(a, s): MatmulLaunch {
+      // Lanes cover 4 columns forward, 8 (an oct of quants) in the input gradient.
+      const cols = s.op === 'forward' ? 4 : 8;
+      if (form === 'quad') {
+        // A 1-D workgroup of 16 lanes × 8 rows; SwiftShader's subgroup is one quad (SG4).
+        const constants: Record<string, number> = a.features.subgroupSize === 4 ? { SG4: 1 } : {};
+        return { constants, tile: [16 * cols, 8] };
+      }
       // 1–4 rows (4-row lanes): one row of 64 lanes, so no lane idles; ONE_ROW drops the three
       // repeated rows when M == 1.
       if (rows === 4 && s.M <= 4)
-        return { constants: { WG_X: 64, WG_Y: 1, ONE_ROW: s.M === 1 ? 1 : 0 }, tile: [256, 4] };
-      return { constants: {}, tile: rows === 8 ? [32, 64] : [32, 32] };
+        return {
+          constants: { WG_X: 64, WG_Y: 1, ONE_ROW: s.M === 1 ? 1 : 0 },
+          tile: [64 * cols, 4],
+        };
+      return { constants: {}, tile: [8 * cols, 8 * rows] };
     },
   };
 }
 
 const quantVariants = Object.fromEntries(
-  QUANT_WEIGHT_TYPES.flatMap((q) => [quantVariant(q, 4), quantVariant(q, 8)]).map((v) => [
-    v.name,
-    v,
-  ]),
+  QUANT_WEIGHT_TYPES.flatMap((q) =>
+    (['direct', 'rows8', 'quad'] as const).map((f) => quantVariant(q, f)),
+  ).map((v) => [v.name, v]),
 ) as Record<QuantMatmulVariant, QuantMatmulVariantSpec>;
 
 /**
@@ -366,10 +380,11 @@ export const MATMUL_QUANT = {
   ops: ['forward', 'backward_input'],
   variants: quantVariants,
   pick(a, s): QuantMatmulVariant {
-    // Software adapters: 8 rows per lane past 4 rows (SwiftShader's cost is the decoding, which
-    // 8 rows share); GPUs: 4 rows (more lanes in flight).
+    // Software adapters past 4 rows: quad where there are subgroups, else rows8; otherwise the
+    // 4-row kernel.
     const base = s.quant.toLowerCase() as Lowercase<QuantWeightType>;
-    return a.isSoftware && s.M > 4 ? `${base}_rows8` : base;
+    if (!a.isSoftware || s.M <= 4) return base;
+    return a.features.subgroups ? `${base}_quad` : `${base}_rows8`;
   },
   rule:
     'the weight’s type; tuned per shape class on this adapter; until then software adapters ' +

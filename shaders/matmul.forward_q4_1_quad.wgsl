@@ -1,0 +1,8 @@
+// Linear layer forward (y = x·Wᵀ) with a Q4_1 weight, dequantized inside the product; 8 rows per
+// lane with each quad of lanes sharing its loads (adapters with subgroups).
+// The kernel: matmul_quant_forward_quad.wgsl; the decoder: quant_q4_1.wgsl.
+
+enable subgroups;
+
+// #include quant_q4_1
+// #include matmul_quant_forward_quad

@@ -1,0 +1,196 @@
+// The body of the linear forward with a quantized weight whose lanes share their A loads across
+// each quad (adapters with subgroups):
+//   C[M, N] (+)= alpha · A[M, K] · W[N, K]ᵀ   (y = x·Wᵀ, W is [out, in], quantized by rows of K)
+// Included by matmul.forward_<type>_quad.wgsl after `enable subgroups;` and the type's decoder
+// (quant_<type>.wgsl). W is in the GPU layout of quant-layout.ts; the launcher guarantees
+// K % QB == 0. A is read as vec4 from A[m·aStride + aCol …] (aStride, aCol % 4 == 0: the launcher
+// checks); C written at C[m·cStride + cCol + n] (quant_store.wgsl).
+// Why: on CPU adapters (SwiftShader) every load from a buffer is a per-lane gather costing many
+// multiply-adds (matmul.quad8.wgsl), and the 4 lanes of a quad read the same rows of A. So lane j
+// of a quad loads only A[row, k + 4j … k + 4j + 3] of each 16 values and quadBroadcast hands every
+// lane the other three quarters: a quarter of the direct kernels' A loads.
+// Threads: a 1-D workgroup of WG_X lanes shares its 8 rows (8 · workgroup_id.y …); lane i computes
+// columns (weight rows) 4i … 4i + 3 in eight vec4 accumulators. The steps are
+// matmul_quant_forward.wgsl's (32 values, two unrolled halves, quants as q/255, Σ A for the mins
+// summed over the quad). No lane returns early (quad operations need the whole quad): lanes past M
+// or N read clamped rows and store nothing.
+// C is overwritten, or accumulated into when p.accum is 1.
+
+override WG_X: u32 = 16u;
+
+// #params Params
+
+@group(0) @binding(0) var<storage, read> A: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> W: array<u32>;
+@group(0) @binding(2) var<storage, read_write> C: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+// #include quad_lanes
+// #include quant_blocks
+// #include quant_store
+
+// Two octs (16 consecutive values) of each of a lane's 4 weight rows.
+struct Step {
+  q0: Oct,
+  q1: Oct,
+  q2: Oct,
+  q3: Oct,
+  r0: Oct,
+  r1: Oct,
+  r2: Oct,
+  r3: Oct,
+}
+
+fn step(o0: u32, o1: u32, o2: u32, o3: u32, u: u32) -> Step {
+  return Step(
+    qOctN(o0, u),
+    qOctN(o1, u),
+    qOctN(o2, u),
+    qOctN(o3, u),
+    qOctN(o0, u + 1u),
+    qOctN(o1, u + 1u),
+    qOctN(o2, u + 1u),
+    qOctN(o3, u + 1u),
+  );
+}
+
+fn dots(a: vec4<f32>, q0: vec4<f32>, q1: vec4<f32>, q2: vec4<f32>, q3: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(dot(a, q0), dot(a, q1), dot(a, q2), dot(a, q3));
+}
+
+// acc += (the row's 16 values · the step's quants) · sc, this lane holding A[at] (its quarter:
+// quad lane T holds values 4T … 4T + 3), and t += Σ of its quarter (types with mins).
+fn row(acc: ptr<function, vec4<f32>>, t: ptr<function, f32>, at: u32, s: Step, sc: vec4<f32>) {
+  let x = A[at];
+  let d = dots(lane0(x), s.q0.lo, s.q1.lo, s.q2.lo, s.q3.lo) +
+    dots(lane1(x), s.q0.hi, s.q1.hi, s.q2.hi, s.q3.hi) +
+    dots(lane2(x), s.r0.lo, s.r1.lo, s.r2.lo, s.r3.lo) +
+    dots(lane3(x), s.r0.hi, s.r1.hi, s.r2.hi, s.r3.hi);
+  *acc += d * sc;
+  if (QMIN) {
+    *t += dot(x, vec4<f32>(1.0));
+  }
+}
+
+// The sum of v over the lane's quad.
+fn quadSum(v: vec4<f32>) -> vec4<f32> {
+  let x = v + quadSwapX(v);
+  return x + quadSwapY(x);
+}
+
+// The vec4 index of row m's first element of A (rows past M repeat the last).
+fn arow(m: u32) -> u32 {
+  return (min(m, p.M - 1u) * p.aStride + p.aCol) / 4u;
+}
+
+// Word offset of weight row n's blocks (rows past N repeat the last).
+fn wrow(n: u32) -> u32 {
+  return min(n, p.N - 1u) * (p.K / QB) * QW;
+}
+
+@compute @workgroup_size(WG_X)
+fn main(
+  @builtin(global_invocation_id) gid: vec3<u32>,
+  @builtin(workgroup_id) wg: vec3<u32>,
+  @builtin(subgroup_invocation_id) sg: u32,
+) {
+  let n0 = gid.x * 4u;
+  let m0 = wg.y * 8u;
+  let j4 = sg & 3u; // this lane's quarter of each 16 values
+  let r0 = arow(m0) + j4;
+  let r1 = arow(m0 + 1u) + j4;
+  let r2 = arow(m0 + 2u) + j4;
+  let r3 = arow(m0 + 3u) + j4;
+  let r4 = arow(m0 + 4u) + j4;
+  let r5 = arow(m0 + 5u) + j4;
+  let r6 = arow(m0 + 6u) + j4;
+  let r7 = arow(m0 + 7u) + j4;
+  let w0 = wrow(n0);
+  let w1 = wrow(n0 + 1u);
+  let w2 = wrow(n0 + 2u);
+  let w3 = wrow(n0 + 3u);
+  // acc_r: row m0 + r, component c: column n0 + c.
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  var acc4 = vec4<f32>(0.0);
+  var acc5 = vec4<f32>(0.0);
+  var acc6 = vec4<f32>(0.0);
+  var acc7 = vec4<f32>(0.0);
+  for (var k = 0u; k < p.K; k += 32u) {
+    let b = k / QB;
+    let v = k % QB;
+    let o0 = w0 + b * QW;
+    let o1 = w1 + b * QW;
+    let o2 = w2 + b * QW;
+    let o3 = w3 + b * QW;
+    let j = v / QSUB;
+    let c0 = qScale(o0, j);
+    let c1 = qScale(o1, j);
+    let c2 = qScale(o2, j);
+    let c3 = qScale(o3, j);
+    let sa = 255.0 * vec4<f32>(c0.x, c1.x, c2.x, c3.x);
+    var sb = sa;
+    if (QSUB == 16u) {
+      sb = 255.0 * vec4<f32>(qScale(o0, j + 1u).x, qScale(o1, j + 1u).x, qScale(o2, j + 1u).x, qScale(o3, j + 1u).x);
+    }
+    // t_r: Σ A of row r over this lane's quarters of the 32 values (types with mins).
+    var t0 = 0.0;
+    var t1 = 0.0;
+    var t2 = 0.0;
+    var t3 = 0.0;
+    var t4 = 0.0;
+    var t5 = 0.0;
+    var t6 = 0.0;
+    var t7 = 0.0;
+    let u = v / 8u;
+    let ka = k / 4u;
+    {
+      let s = step(o0, o1, o2, o3, u);
+      row(&acc0, &t0, r0 + ka, s, sa);
+      row(&acc1, &t1, r1 + ka, s, sa);
+      row(&acc2, &t2, r2 + ka, s, sa);
+      row(&acc3, &t3, r3 + ka, s, sa);
+      row(&acc4, &t4, r4 + ka, s, sa);
+      row(&acc5, &t5, r5 + ka, s, sa);
+      row(&acc6, &t6, r6 + ka, s, sa);
+      row(&acc7, &t7, r7 + ka, s, sa);
+    }
+    {
+      let s = step(o0, o1, o2, o3, u + 2u);
+      let kb = ka + 4u;
+      row(&acc0, &t0, r0 + kb, s, sb);
+      row(&acc1, &t1, r1 + kb, s, sb);
+      row(&acc2, &t2, r2 + kb, s, sb);
+      row(&acc3, &t3, r3 + kb, s, sb);
+      row(&acc4, &t4, r4 + kb, s, sb);
+      row(&acc5, &t5, r5 + kb, s, sb);
+      row(&acc6, &t6, r6 + kb, s, sb);
+      row(&acc7, &t7, r7 + kb, s, sb);
+    }
+    if (QMIN) {
+      let mn = vec4<f32>(c0.y, c1.y, c2.y, c3.y);
+      let ta = quadSum(vec4<f32>(t0, t1, t2, t3));
+      let tb = quadSum(vec4<f32>(t4, t5, t6, t7));
+      acc0 -= ta.x * mn;
+      acc1 -= ta.y * mn;
+      acc2 -= ta.z * mn;
+      acc3 -= ta.w * mn;
+      acc4 -= tb.x * mn;
+      acc5 -= tb.y * mn;
+      acc6 -= tb.z * mn;
+      acc7 -= tb.w * mn;
+    }
+  }
+  if (n0 < p.N) {
+    store(m0, n0, acc0);
+    store(m0 + 1u, n0, acc1);
+    store(m0 + 2u, n0, acc2);
+    store(m0 + 3u, n0, acc3);
+    store(m0 + 4u, n0, acc4);
+    store(m0 + 5u, n0, acc5);
+    store(m0 + 6u, n0, acc6);
+    store(m0 + 7u, n0, acc7);
+  }
+}
