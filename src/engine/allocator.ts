@@ -33,7 +33,8 @@ export class TensorAllocator {
 
   /**
    * A tensor of `shape`: one buffer when it fits maxBufferSize, else parts of `partBytes` bytes
-   * (Infinity: never split; 0: rows too wide to split).
+   * (Infinity: never split; 0: rows too wide to split). `usage`: a storage buffer (default), or a
+   * staging buffer the CPU maps to read (MAP_READ | COPY_DST: only copied into, never bound).
    */
   allocate(
     shape: readonly number[],
@@ -41,6 +42,7 @@ export class TensorAllocator {
     category: MemoryCategory,
     label: string,
     partBytes: number,
+    usage: 'storage' | 'read-staging' = 'storage',
   ): Tensor {
     this.errors.check();
     const device = this.rt.device;
@@ -55,7 +57,10 @@ export class TensorAllocator {
       device.createBuffer({
         label: count > 1 ? `${label} (part ${i + 1} of ${count})` : label,
         size: i < count - 1 ? per : bytes - per * (count - 1),
-        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+        usage:
+          usage === 'storage'
+            ? GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST
+            : GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
       }),
     );
     const inUse = this.memory.snapshot().current;

@@ -109,6 +109,41 @@ export class Runtime {
     return this.tensors.allocate(shape, dtype, category, label, rows > 0 ? rows * rowBytes : 0);
   }
 
+  /**
+   * Allocates a read-staging tensor of `bytes` (MAP_READ | COPY_DST, counted under `category`): the
+   * GPU copies into it (Runtime.copy) and the CPU reads it (readStaging); never bound to a kernel.
+   * Past maxBufferSize it is stored in parts of `partBytes` (a multiple of 4).
+   */
+  stagingTensor(
+    bytes: number,
+    category: MemoryCategory,
+    label: string,
+    partBytes = this.info.limits.maxBufferSize,
+  ): Tensor {
+    const words = Math.ceil(bytes / 4);
+    return this.tensors.allocate([words], 'u32', category, label, partBytes, 'read-staging');
+  }
+
+  /**
+   * Waits for every copy submitted into a staging tensor (stagingTensor) to land, copies its first
+   * into.byteLength bytes into `into` and unmaps it for the next copy. Submit the copies (flush)
+   * first; a mapping that fails because the device was being lost reports the loss.
+   */
+  async readStaging(t: Tensor, into: Uint8Array): Promise<void> {
+    const ranges = t.ranges(0, Math.ceil(into.byteLength / 4) * 4);
+    try {
+      await Promise.all(ranges.map((r) => r.buffer.mapAsync(GPUMapMode.READ, r.offset, r.bytes)));
+    } catch (e) {
+      for (const r of ranges) if (r.buffer.mapState === 'mapped') r.buffer.unmap();
+      throw await this.errors.causeOf(e);
+    }
+    for (const r of ranges) {
+      const n = Math.min(r.bytes, into.byteLength - r.at);
+      into.set(new Uint8Array(r.buffer.getMappedRange(r.offset, r.bytes), 0, n), r.at);
+      r.buffer.unmap();
+    }
+  }
+
   /** Called by Tensor.destroy(). */
   release(t: Tensor): void {
     this.tensors.release(t);

@@ -5,7 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { realModelConfig } from '../test/real-shapes.ts';
-import { actsLayout, decodeLayout, layoutBuffers } from './activations.ts';
+import {
+  actsLayout,
+  decodeLayout,
+  layoutBuffers,
+  layoutHostBuffers,
+  OFFLOAD_STAGING_BUFFERS,
+} from './activations.ts';
 import { defaultLora } from './longlora.ts';
 import { planTraining } from './plan.ts';
 
@@ -26,7 +32,8 @@ describe('actsLayout', () => {
       undefined,
     ]);
     const half = actsLayout(s, lora, T, { ...opts, checkpoint16: true });
-    expect(half.h.map((b) => b.checkpointOf)).toEqual([undefined, undefined]);
+    // 16-bit checkpoints: one f32 residual buffer, updated in place by every layer.
+    expect(half.h.map((b) => b.checkpointOf)).toEqual([undefined]);
     expect(half.ckpt16!.map((b) => [b.checkpointOf, b.dtype, b.bytes])).toEqual(
       Array.from({ length: s.layers }, (_, l) => [l, 'f16', T * s.hidden * 2]),
     );
@@ -36,21 +43,69 @@ describe('actsLayout', () => {
     expect(evaluation.ckpt16).toBeNull();
     expect(layoutBuffers(evaluation).filter((b) => b.checkpointOf !== undefined)).toEqual([]);
     expect(actsLayout(s, lora, T, { ...opts, checkpointing: false }).layers).toHaveLength(s.layers);
+    expect(evaluation.h).toHaveLength(1);
+  });
+
+  it('offloaded: every layer input in host memory, one packed (or two f32) buffers on the GPU', () => {
+    const ckpt = { f32: T * s.hidden * 4, f16: T * s.hidden * 2 };
+    for (const checkpoint16 of [false, true]) {
+      const l = actsLayout(s, lora, T, { ...opts, checkpoint16, offload: true });
+      const bytes = checkpoint16 ? ckpt.f16 : ckpt.f32;
+      expect(l.offload!.host.map((b) => [b.checkpointOf, b.bytes])).toEqual(
+        Array.from({ length: s.layers }, (_, i) => [i, bytes]),
+      );
+      expect(l.offload!.staging.map((b) => [b.staging, b.bytes, b.category])).toEqual(
+        Array.from({ length: OFFLOAD_STAGING_BUFFERS }, () => [true, bytes, 'workspace']),
+      );
+      expect(l.h).toHaveLength(checkpoint16 ? 1 : 2);
+      expect(l.ckpt16?.length ?? 0).toBe(checkpoint16 ? 1 : 0);
+      expect(layoutBuffers(l).filter((b) => b.checkpointOf !== undefined)).toEqual([]);
+      expect(layoutHostBuffers(l)).toEqual(l.offload!.host);
+    }
+    // Nothing to offload without a backward or without checkpointing.
+    expect(actsLayout(s, lora, T, { ...opts, withGrad: false, offload: true }).offload).toBeNull();
+    const all = actsLayout(s, lora, T, { ...opts, checkpointing: false, offload: true });
+    expect(all.offload).toBeNull();
+  });
+
+  it('shares buffers whose lifetimes do not meet (one layer set)', () => {
+    const l = actsLayout(s, lora, T, opts);
+    const la = l.layers[0]!;
+    expect(l.hn).toBe(la.xn1);
+    expect(l.dHn).toBe(l.grad!.dXn);
+    // d(attention output) and dq share [T, D] buffers only when heads · head_dim is the hidden size.
+    const wide = { ...s, heads: s.hidden / s.headDim };
+    const w = actsLayout(wide, lora, T, opts);
+    expect(w.grad!.dAttn).toBe(w.layers[0]!.xn2);
+    expect(w.grad!.dq).toBe(w.layers[0]!.hMid);
+    if (s.heads * s.headDim !== s.hidden) expect(l.grad!.dq).not.toBe(la.hMid);
+    // Kept per layer without checkpointing: nothing shared with them.
+    const kept = actsLayout(s, lora, T, { ...opts, checkpointing: false });
+    const buffers = new Set(kept.layers.flatMap((x) => [x.xn1, x.xn2, x.hMid]));
+    expect(buffers.has(kept.hn)).toBe(false);
+    expect(buffers.has(kept.grad!.dAttn)).toBe(false);
+    expect(buffers.has(kept.grad!.dq)).toBe(false);
   });
 
   it('is what the plan sums: activations to the byte', () => {
     for (const checkpoint16 of [false, true]) {
-      const layout = actsLayout(s, lora, T, { ...opts, checkpoint16, mlpTokens: T });
-      const plan = planTraining({
-        shape: s,
-        weightBytes: 2,
-        lora,
-        context: T,
-        checkpointing: true,
-        checkpoint16,
-      });
-      expect(plan.bytes.activations).toBe(sum(layout, 'activations'));
-      expect(plan.bytes.workspace).toBeGreaterThan(sum(layout, 'workspace'));
+      for (const offload of [false, true]) {
+        const layout = actsLayout(s, lora, T, { ...opts, checkpoint16, offload, mlpTokens: T });
+        const plan = planTraining({
+          shape: s,
+          weightBytes: 2,
+          lora,
+          context: T,
+          checkpointing: true,
+          checkpoint16,
+          offload,
+        });
+        expect(plan.bytes.activations).toBe(sum(layout, 'activations'));
+        expect(plan.bytes.workspace).toBeGreaterThan(sum(layout, 'workspace'));
+        const host = layoutHostBuffers(layout).reduce((a, b) => a + b.bytes, 0);
+        expect(plan.host.checkpoints).toBe(host);
+        expect(plan.hostBytes).toBe(plan.host.optimizer + host);
+      }
     }
   });
 });

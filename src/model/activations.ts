@@ -8,7 +8,7 @@
  * decoding keeps all in workspace.
  */
 import { tensorBytes } from '../engine/allocator.ts';
-import { TooLargeError } from '../engine/errors.ts';
+import { OutOfMemoryError, TooLargeError } from '../engine/errors.ts';
 import type { MemoryCategory } from '../engine/memory.ts';
 import {
   headRmsnormBackwardWorkspaceSize,
@@ -121,6 +121,11 @@ export class ActBuffer {
      * meanwhile (host memory: issue 27). Undefined for every other buffer.
      */
     readonly checkpointOf?: number,
+    /**
+     * A read-staging buffer (Runtime.stagingTensor: MAP_READ | COPY_DST, never bound): offloaded
+     * checkpoints pass through it on their way to host memory. `shape` is then [bytes / 4] u32.
+     */
+    readonly staging = false,
   ) {}
 
   /** Bytes allocated (the allocator's tensorBytes). */
@@ -132,6 +137,38 @@ export class ActBuffer {
   get rowBytes(): number {
     return this.shape.slice(1).reduce((a, b) => a * b, 1) * DTYPE_BYTES[this.dtype];
   }
+}
+
+/**
+ * A buffer in host memory (an ArrayBuffer in the worker or the Node process), described before it is
+ * allocated: allocateLayout allocates exactly these and planTraining sums them as `hostBytes`.
+ */
+export class HostBuffer {
+  constructor(
+    readonly label: string,
+    readonly bytes: number,
+    /** The layer whose input checkpoint it keeps from the forward to that layer's backward. */
+    readonly checkpointOf: number,
+  ) {}
+}
+
+/**
+ * Read-staging buffers an offloaded checkpoint passes through on its way to host memory, each as
+ * large as one checkpoint (engine/offload.ts rotates through them). One is enough for the overlap:
+ * layer l's copy is queued before layer l + 1's kernels, so its read-back (map and host copy) runs
+ * while layer l + 1 computes, and is awaited only before layer l + 1's own copy. A second would add
+ * a layer of slack for one more checkpoint of GPU memory (256 MiB on Llama-2-7B at 32k, the
+ * difference between its plan fitting 12 GiB and not).
+ */
+export const OFFLOAD_STAGING_BUFFERS = 1;
+
+/**
+ * Offloaded layer-input checkpoints (ActsOptions.offload): every layer's input in host memory, and the
+ * staging buffers the forward reads them back through (counted on the GPU, category workspace).
+ */
+export interface OffloadLayout {
+  host: HostBuffer[];
+  staging: ActBuffer[];
 }
 
 /**
@@ -213,6 +250,8 @@ export interface ActsLayout extends ForwardLayout {
    * l's input into one and recomputes the layer into the other). Null otherwise.
    */
   ckpt16: ActBuffer[] | null;
+  /** Offloaded checkpoints (ActsOptions.offload): ckpt16 is then one buffer, reused by every layer. */
+  offload: OffloadLayout | null;
   labels: ActBuffer;
   dHn: ActBuffer;
   loss: ActBuffer;
@@ -228,11 +267,13 @@ export interface DecodeLayout extends ForwardLayout {
 /** A layout with a Tensor in place of each ActBuffer (what allocating it returns). */
 export type Allocated<S> = S extends ActBuffer
   ? Tensor
-  : S extends readonly (infer E)[]
-    ? Allocated<E>[]
-    : S extends object
-      ? { [K in keyof S]: Allocated<S[K]> }
-      : S;
+  : S extends HostBuffer
+    ? ArrayBuffer
+    : S extends readonly (infer E)[]
+      ? Allocated<E>[]
+      : S extends object
+        ? { [K in keyof S]: Allocated<S[K]> }
+        : S;
 
 export type LayerActs = Allocated<LayerLayout>;
 export type GradActs = Allocated<GradLayout>;
@@ -249,6 +290,12 @@ export interface ActsOptions {
   checkpoint16: boolean;
   /** Tokens per MLP block (mlpBlockTokens under the runtime's limits). */
   mlpTokens: number;
+  /**
+   * With withGrad and checkpointing: the layer-input checkpoints live in host memory (offload), not
+   * the GPU's; the GPU keeps the one being written or read (ckpt16: one packed buffer; f32: the two
+   * residual buffers, one for the layer the backward runs and one for the next one's upload).
+   */
+  offload?: boolean;
 }
 
 /**
@@ -306,12 +353,23 @@ export function actsLayout(
     new ActBuffer(label, shape, 'f32', 'workspace', true);
   const ws = (shape: number[], label: string) =>
     new ActBuffer(label, shape, 'f32', 'workspace', false);
+  // With one layer set (checkpointing, or no backward) buffers whose lifetimes do not meet share
+  // one allocation: the final norm's output is written after the last layer's xn1 was read, and
+  // recomputed layers write xn1 only after the loss read it; under checkpointing the backward's
+  // d(final norm) is read before any layer's dXn is written, d(attention output) is written per
+  // row block after the MLP backward last read xn2, and dq after the post-norm backward last read
+  // hMid (each layer's recompute writes them again). Same shapes only, so every view is unchanged.
+  const one = layers[0]!;
+  const shared = sets === 1;
+  const recompute = o.withGrad && o.checkpointing;
+  const qWide = Hq === D;
+  const dXn = w([T, D], 'dXn');
   const grad: GradLayout | null = o.withGrad
     ? {
         dResid: w([T, D], 'dResid'),
-        dXn: w([T, D], 'dXn'),
-        dAttn: w([T, Hq], 'dAttn'),
-        dq: w([T, Hq], 'dq'),
+        dXn,
+        dAttn: recompute && qWide ? one.xn2 : w([T, Hq], 'dAttn'),
+        dq: recompute && qWide ? one.hMid : w([T, Hq], 'dq'),
         dk: w([T, Hkv], 'dk'),
         dv: w([T, Hkv], 'dv'),
         dAct: ws([Tb, F], 'dAct'),
@@ -326,26 +384,62 @@ export function actsLayout(
           : {}),
       }
     : null;
-  // Layer l's input waits from layer l's forward to its backward: in 16 bits (ckpt16), else h[l].
-  const half = o.withGrad && o.checkpointing && o.checkpoint16;
+  // Layer l's input waits from layer l's forward to its backward: in 16 bits (ckpt16), else h[l];
+  // offloaded, in host memory (the GPU keeps one packed buffer, or two f32 ones, see ActsOptions).
+  const half = recompute && o.checkpoint16;
+  const offload = recompute && o.offload === true;
   const ckpt16 = half
     ? Array.from(
-        { length: s.layers },
-        (_, i) => new ActBuffer(`h${i} f16`, [T, D], 'f16', 'activations', true, i),
+        { length: offload ? 1 : s.layers },
+        (_, i) =>
+          new ActBuffer(
+            offload ? 'h f16' : `h${i} f16`,
+            [T, D],
+            'f16',
+            'activations',
+            true,
+            offload ? undefined : i,
+          ),
       )
     : null;
-  const kept = (i: number) => (o.withGrad && !half && i < s.layers ? i : undefined);
+  const kept = (i: number) => (o.withGrad && !half && !offload && i < s.layers ? i : undefined);
+  // The residual stream: one buffer updated in place where no f32 layer input is kept on the GPU
+  // (a layer reads its input for the last time before it writes its output), two with f32
+  // checkpoints offloaded (the backward's layer and the next one's upload), else all L + 1.
+  const hCount = !o.withGrad || half ? 1 : offload ? 2 : s.layers + 1;
+  const ckptBytes = half ? ckpt16![0]!.bytes : tensorBytes([T, D], 'f32');
   return {
     T,
     layers,
     grad,
     ckpt16,
+    offload: offload
+      ? {
+          host: Array.from(
+            { length: s.layers },
+            (_, i) => new HostBuffer(`h${i} (host)`, ckptBytes, i),
+          ),
+          staging: Array.from(
+            { length: OFFLOAD_STAGING_BUFFERS },
+            (_, i) =>
+              new ActBuffer(
+                `checkpoint staging ${i}`,
+                [ckptBytes / 4],
+                'u32',
+                'workspace',
+                false,
+                undefined,
+                true,
+              ),
+          ),
+        }
+      : null,
     ids: new ActBuffer('ids', [T], 'u32', 'activations', false),
     labels: new ActBuffer('labels', [T], 'i32', 'activations', false),
-    h: Array.from({ length: half ? 2 : s.layers + 1 }, (_, i) => a([T, D], `h${i}`, kept(i))),
-    hn: a([T, D], 'hn'),
+    h: Array.from({ length: hCount }, (_, i) => a([T, D], `h${i}`, kept(i))),
+    hn: shared ? one.xn1 : a([T, D], 'hn'),
     rstdF: a([T], 'rstdF'),
-    dHn: w([T, D], 'dHn'),
+    dHn: recompute ? dXn : w([T, D], 'dHn'),
     loss: a([1], 'loss'),
   };
 }
@@ -434,13 +528,16 @@ export function allocateLayout<S extends object>(rt: Runtime, layout: S): Alloca
     if (x instanceof ActBuffer) {
       let t = made.get(x);
       if (!t) {
-        t = x.perToken
-          ? rt.rowsTensor(x.shape, x.dtype, x.category, x.label)
-          : rt.tensor(x.shape, x.dtype, x.category, x.label);
+        t = x.staging
+          ? rt.stagingTensor(x.bytes, x.category, x.label)
+          : x.perToken
+            ? rt.rowsTensor(x.shape, x.dtype, x.category, x.label)
+            : rt.tensor(x.shape, x.dtype, x.category, x.label);
         made.set(x, t);
       }
       return t;
     }
+    if (x instanceof HostBuffer) return hostBuffer(x);
     if (Array.isArray(x)) return x.map(walk);
     if (x !== null && typeof x === 'object')
       return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, walk(v)]));
@@ -452,6 +549,30 @@ export function allocateLayout<S extends object>(rt: Runtime, layout: S): Alloca
     for (const t of made.values()) t.destroy();
     throw e;
   }
+}
+
+/** An ArrayBuffer of a HostBuffer's bytes; a failed allocation as an OutOfMemoryError naming it. */
+function hostBuffer(x: HostBuffer): ArrayBuffer {
+  try {
+    return new ArrayBuffer(x.bytes);
+  } catch (e) {
+    throw new OutOfMemoryError(
+      `Host memory: could not allocate ${x.label} (${x.bytes} bytes): ${(e as Error).message}`,
+    );
+  }
+}
+
+/** Every host buffer a layout describes, once each, in order. */
+export function layoutHostBuffers(layout: object): HostBuffer[] {
+  const out = new Set<HostBuffer>();
+  const walk = (x: unknown): void => {
+    if (x instanceof HostBuffer) out.add(x);
+    else if (x instanceof ActBuffer) return;
+    else if (Array.isArray(x)) x.forEach(walk);
+    else if (x !== null && typeof x === 'object') Object.values(x).forEach(walk);
+  };
+  walk(layout);
+  return [...out];
 }
 
 /** Every tensor of allocated buffers, once each. */
@@ -474,6 +595,7 @@ export function allocateActs(
   withGrad: boolean,
   checkpointing: boolean,
   checkpoint16 = false,
+  offload = false,
 ): Acts {
   const mlpTokens = mlpBlockTokens(T, p.shape.intermediate, blockBytesLimit(rt.info.limits));
   const layout = actsLayout(p.shape, p.lora, T, {
@@ -481,6 +603,7 @@ export function allocateActs(
     checkpointing,
     checkpoint16,
     mlpTokens,
+    offload,
   });
   return allocateLayout(rt, layout);
 }

@@ -180,31 +180,27 @@ describe('frozen matrices in their GPU types', () => {
 describe('quantize on load at 8192 tokens, 128 MiB bindings / 256 MiB buffers', () => {
   it('Llama-2-7B LongLoRA (s2, LoRA+) with a Q4_K base plans at most 10 GiB (18.1 GiB as stored)', () => {
     const s = realModelConfig('llama-2-7b');
-    expect(plan8k(s, LONGLORA, 'none').total / GiB).toBeCloseTo(18.11, 2);
+    expect(plan8k(s, LONGLORA, 'none').total / GiB).toBeCloseTo(17.49, 2);
     const p = plan8k(s, LONGLORA, 'q4_k');
     expect(p.total).toBeLessThanOrEqual(10 * GiB);
-    expect(p.total / GiB).toBeCloseTo(9.46, 2);
+    expect(p.total / GiB).toBeCloseTo(8.83, 2);
     expect(p.baseTypes.map((t) => t.type)).toEqual(['Q4_K']);
   });
 
-  it('TinyLlama-1.1B LongLoRA with a Q4_K base plans at most 3.5 GiB (4.8 GiB as stored)', () => {
+  it('TinyLlama-1.1B LongLoRA with a Q4_K base plans at most 3.5 GiB (4.5 GiB as stored)', () => {
     const s = realModelConfig('tinyllama-1.1b');
-    expect(plan8k(s, LONGLORA, 'none').total / GiB).toBeCloseTo(4.8, 2);
+    expect(plan8k(s, LONGLORA, 'none').total / GiB).toBeCloseTo(4.48, 2);
     const p = plan8k(s, LONGLORA, 'q4_k');
     expect(p.total).toBeLessThanOrEqual(3.5 * GiB);
-    expect(p.total / GiB).toBeCloseTo(3.44, 2);
+    expect(p.total / GiB).toBeCloseTo(3.13, 2);
   });
 
-  it('Llama-3.1-8B LoRA (q, k, v, o) with a Q4_K base: 9.02 GiB, over 9 GiB by the GPU layout of Q4_K', () => {
-    expect(plan8k(LLAMA_31_8B, LORA, 'none').total / GiB).toBeCloseTo(19.54, 2);
+  it('Llama-3.1-8B LoRA (q, k, v, o) with a Q4_K base plans at most 9 GiB (18.9 GiB as stored)', () => {
+    expect(plan8k(LLAMA_31_8B, LORA, 'none').total / GiB).toBeCloseTo(18.91, 2);
     const p = plan8k(LLAMA_31_8B, LORA, 'q4_k');
-    expect(p.total / GiB).toBeCloseTo(9.02, 2);
-    // Not met: the target is 9 GiB. Q4_K on the GPU is 38 words (152 bytes) per 256 values, ggml's
-    // is 144 (d and dmin widened to f32, the 6-bit scales unpacked): those 8 bytes a block over
-    // every Q4_K weight are more than the excess.
-    const q4k = p.baseTypes.find((t) => t.type === 'Q4_K')!.bytes;
-    expect(p.total).toBeGreaterThan(9 * GiB);
-    expect(p.total - (q4k * 8) / 152).toBeLessThanOrEqual(9 * GiB);
+    // 9.02 GiB before the backward shared the forward's dead [T, 4096] buffers (activations.ts).
+    expect(p.total / GiB).toBeCloseTo(8.39, 2);
+    expect(p.total).toBeLessThanOrEqual(9 * GiB);
   });
 });
 

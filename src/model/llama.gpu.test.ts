@@ -234,10 +234,10 @@ describe('memory plan', () => {
       };
       const plan = planTraining(input);
       if (ck16) {
-        // Two f32 layer inputs and L binary16 ones instead of L + 1 f32 ones.
+        // One f32 residual buffer (updated in place) and L binary16 inputs instead of L + 1 f32 ones.
         const full = planTraining({ ...input, checkpoint16: false });
         expect(full.bytes.activations - plan.bytes.activations).toBe(
-          4 * T * 16 * 3 - (2 * 4 + 2 * 2) * T * 16,
+          4 * T * 16 * 3 - (4 + 2 * 2) * T * 16,
         );
       }
       for (const c of ['weights', 'lora', 'gradients', 'optimizer', 'activations'] as const) {

@@ -31,6 +31,7 @@ import {
   rmsnormForward,
 } from '../engine/kernels/rmsnorm.ts';
 import { ropeBackward, ropeForward, ropeInvFreq } from '../engine/kernels/rope.ts';
+import { HostOffload } from '../engine/offload.ts';
 import { blockBytesLimit } from '../engine/row-blocks.ts';
 import type { Binding, Runtime, Tensor } from '../engine/runtime.ts';
 import {
@@ -82,6 +83,13 @@ export interface ModelOptions {
    * an unsplit one bit for bit).
    */
   outputMatmuls?: OutputMatmuls;
+  /**
+   * With checkpointing, keep the layer-input checkpoints in host memory (issue 27): each is copied
+   * out after its layer's forward (read back while the next layer runs) and written back one layer
+   * ahead in the backward. The same kernels run in the same order: losses and gradients are
+   * identical to the bit. Evaluation and decoding keep no checkpoints, so it changes nothing there.
+   */
+  offload?: boolean;
 }
 
 /**
@@ -91,6 +99,8 @@ export interface ModelOptions {
  */
 export class LlamaModel {
   private acts: Acts | null = null;
+  /** The host copies of acts' checkpoints, when offloaded. */
+  private host: HostOffload | null = null;
   private invFreq = new Map<number, Tensor>();
 
   constructor(
@@ -114,7 +124,8 @@ export class LlamaModel {
    */
   async forwardBackward(input: StepInput, pass: PassSettings, gradScale = 1): Promise<number> {
     const { acts, count } = this.prepare(input, true);
-    this.forward(acts, pass, !this.opts.checkpointing, undefined, acts.ckpt16);
+    const host = this.host;
+    await this.forward(acts, pass, !this.opts.checkpointing, undefined, acts);
     const p = this.params;
     const g = acts.grad!;
     const embedGrad = p.lora.trainEmbed ? p.gradOf(p.trainedEmbed) : undefined;
@@ -145,14 +156,23 @@ export class LlamaModel {
         { workspace: g.normWs },
       );
     }
+    // Offloaded: every layer input is in host memory once the forward's copies have landed; each
+    // is written back (into the packed buffer, or an f32 residual buffer) one layer ahead.
+    const upload = (l: number) => host!.restore(l, packedOf(acts, l) ?? residual(acts, l));
+    if (host) {
+      await host.drain();
+      upload(L - 1);
+    }
     for (let l = L - 1; l >= 0; l--) {
       const la = this.layerActs(acts, l);
       const hIn = residual(acts, l);
-      const packed = acts.ckpt16?.[l];
+      const packed = packedOf(acts, l);
       if (packed) {
         for (const [t0, n] of blocks)
           unpackCheckpoint16(this.rt, halfRows(packed, t0, n, D), hIn.rows(t0, n), n * D);
       }
+      // Layer l − 1's input goes up while layer l's backward runs (queued after the unpack above).
+      if (host && l > 0) upload(l - 1);
       // The recompute stops before the MLP: layerBackward recomputes it block by block.
       if (this.opts.checkpointing)
         this.layerForward(l, hIn, residual(acts, l + 1), la, acts.T, pass, undefined, false);
@@ -172,7 +192,7 @@ export class LlamaModel {
   /** Mean loss without gradients (evaluation: call with pattern 'full'). */
   async loss(input: StepInput, pass: PassSettings): Promise<{ loss: number; count: number }> {
     const { acts, count } = this.prepare(input, false);
-    this.forward(acts, pass, false);
+    await this.forward(acts, pass, false);
     crossEntropyForward(this.rt, acts.hn, this.params.lmHead, acts.labels, acts.loss, {
       T: acts.T,
       D: this.shape.hidden,
@@ -204,7 +224,7 @@ export class LlamaModel {
     const ws = cache.workspace(T);
     this.rt.write(ws.ids, Uint32Array.from(ids));
     const pass: PassSettings = { pattern: 'full', group: offset + T, ropeFactor };
-    this.forward(ws, pass, false, { cache, offset });
+    await this.forward(ws, pass, false, { cache, offset });
     this.rt.copy(ws.hn, ws.last, D * 4, (T - 1) * D * 4, 0);
     logitsForward(this.rt, ws.last, this.params.lmHead, ws.logits, 1, D, s.vocabSize);
     cache.length = offset + T;
@@ -233,11 +253,17 @@ export class LlamaModel {
     return t;
   }
 
+  /** Bytes of host memory the offloaded checkpoints hold (0 unless offloaded). */
+  get hostBytes(): number {
+    return this.acts?.offload ? this.acts.offload.host.reduce((n, b) => n + b.byteLength, 0) : 0;
+  }
+
   /** Frees activation buffers (parameters stay). */
   releaseActivations(): void {
     if (!this.acts) return;
     destroyActs(this.acts);
     this.acts = null;
+    this.host = null;
   }
 
   destroy(): void {
@@ -258,7 +284,10 @@ export class LlamaModel {
       withGrad,
       this.opts.checkpointing,
       this.checkpoint16,
+      this.opts.offload === true,
     );
+    const off = this.acts.offload;
+    this.host = off ? new HostOffload(this.rt, off.staging, off.host) : null;
     this.rt.write(this.acts.ids, input.ids);
     this.rt.write(this.acts.labels, input.labels);
     let count = 0;
@@ -268,16 +297,17 @@ export class LlamaModel {
 
   /**
    * The forward of the whole model up to the final norm (acts.hn); with `step`, in KV-cache mode.
-   * keepAll keeps every layer's intermediates (backward without checkpointing); ckpt16 receives each
-   * layer's input in 16 bits (training with checkpoint16).
+   * keepAll keeps every layer's intermediates (backward without checkpointing); `train` (training
+   * with checkpointing) receives each layer's input: in 16 bits with checkpoint16, and copied to host
+   * memory after the layer when offloaded.
    */
-  private forward(
+  private async forward(
     acts: ForwardActs,
     pass: PassSettings,
     keepAll: boolean,
     step?: CacheStep,
-    ckpt16?: Tensor[] | null,
-  ): void {
+    train?: Acts,
+  ): Promise<void> {
     const p = this.params;
     const s = this.shape;
     const T = acts.T;
@@ -288,13 +318,15 @@ export class LlamaModel {
       vocabEmbeddingForward(this.rt, acts.ids.rows(t0, n), p.embed, h0.rows(t0, n), n, D);
     for (let l = 0; l < s.layers; l++) {
       const la = keepAll ? this.layerActs(acts, l) : acts.layers[0]!;
-      const packed = ckpt16?.[l];
+      const h = residual(acts, l);
+      const packed = train && packedOf(train, l);
       if (packed) {
-        const h = residual(acts, l);
         for (const [t0, n] of blocks)
           packCheckpoint16(this.rt, h.rows(t0, n), halfRows(packed, t0, n, D), n * D);
       }
-      this.layerForward(l, residual(acts, l), residual(acts, l + 1), la, T, pass, step);
+      this.layerForward(l, h, residual(acts, l + 1), la, T, pass, step);
+      // Submitted with the layer; read back while the next layer runs (one staging buffer a layer).
+      if (train?.offload && this.host) await this.host.save(l, packed ?? h);
     }
     const top = residual(acts, s.layers);
     for (const [t0, n] of blocks) {
@@ -589,6 +621,11 @@ export class LlamaModel {
       rmsnormBackward(rt, x, layer.inputNorm, rstd, dXn!, dx, dw, n, D, norm);
     }
   }
+}
+
+/** The packed 16-bit buffer that holds layer l's input, if any (one for every layer when offloaded). */
+function packedOf(acts: Acts, l: number): Tensor | undefined {
+  return acts.ckpt16?.[acts.offload ? 0 : l];
 }
 
 /**

@@ -17,6 +17,7 @@ import {
   actsLayout,
   checkpoint16Default,
   layoutBuffers,
+  layoutHostBuffers,
   MLP_BLOCK_TOKENS,
   mlpBlockTokens,
   rowBlockTokens,
@@ -69,6 +70,11 @@ export interface PlanInput {
    * checkpoint16Default(shape), as the model's.
    */
   checkpoint16?: boolean;
+  /**
+   * With checkpointing, the layer-input checkpoints in host memory (LlamaModel's `offload`): planned
+   * in `hostBytes`, with the GPU's staging buffers in workspace.
+   */
+  offload?: boolean;
   /** Tokens per chunk of the fused output layer + cross-entropy. */
   ceChunk?: number;
   /**
@@ -104,8 +110,12 @@ export interface MemoryPlan {
   largestAllocation: { name: string; bytes: number };
   trainableParams: number;
   frozenParams: number;
-  /** Host (CPU) memory the optimizer keeps: the embedding's AdamW moments when they live there. */
+  /**
+   * Host (CPU) memory the run keeps: the embedding's AdamW moments when they live there, and the
+   * offloaded layer-input checkpoints (`host` says which is which).
+   */
   hostBytes: number;
+  host: { optimizer: number; checkpoints: number };
   /**
    * The `weights` category by GPU type, largest first (its bytes sum to `bytes.weights`): the frozen
    * matrices in their types (Q4_K, Q6_K, bf16 …), the frozen norms and biases as f32.
@@ -203,7 +213,7 @@ export function planTraining(p: PlanInput): MemoryPlan {
   const embedOnHost =
     adam && p.lora.trainEmbed && (p.embedOptimizer ?? defaultEmbedOptimizer(s)) === 'cpu';
   b.optimizer = adam ? 8 * trainable - (embedOnHost ? 2 * embedBytes : 0) : 0;
-  const hostBytes = embedOnHost ? 8 * V * D : 0;
+  const hostOptimizer = embedOnHost ? 8 * V * D : 0;
   // Activations and workspace: exactly the buffers allocateActs allocates for a training step
   // (actsLayout: layer inputs or their 16-bit checkpoints, one or L layer sets, backward's buffers,
   // the MLP's in token blocks of Tb tokens), and the scratch its kernels allocate (stepScratch).
@@ -213,7 +223,9 @@ export function planTraining(p: PlanInput): MemoryPlan {
     checkpointing: p.checkpointing,
     checkpoint16: p.checkpointing && (p.checkpoint16 ?? checkpoint16Default(s)),
     mlpTokens: Tb,
+    offload: p.offload === true,
   });
+  const hostCheckpoints = layoutHostBuffers(acts).reduce((n, x) => n + x.bytes, 0);
   const attn = attentionPlanRows(s, T, p.limits);
   // The logits chunk the launcher picks under the limits (crossEntropyChunk), else 256 tokens.
   const chunk = Math.min(
@@ -252,6 +264,10 @@ export function planTraining(p: PlanInput): MemoryPlan {
     layer.gate.bytes,
   );
   note('logits chunk', scratch.logits.bytes);
+  // A staging buffer is one checkpoint, in parts of maxBufferSize past it (Runtime.stagingTensor).
+  const staging = acts.offload?.staging[0];
+  if (staging)
+    allocated('checkpoint staging', Math.min(staging.bytes, p.limits?.maxBufferSize ?? Infinity));
   return {
     bytes: b,
     total: totalBytes(b),
@@ -259,7 +275,8 @@ export function planTraining(p: PlanInput): MemoryPlan {
     largestAllocation: largestAlloc,
     trainableParams: trainable,
     frozenParams: frozen,
-    hostBytes,
+    hostBytes: hostOptimizer + hostCheckpoints,
+    host: { optimizer: hostOptimizer, checkpoints: hostCheckpoints },
     baseTypes: [...byType]
       .map(([type, bytes]) => ({ type, bytes }))
       .sort((x, y) => y.bytes - x.bytes),
