@@ -7,8 +7,8 @@
 // C[m·cStride + cCol + n] (quant_store.wgsl).
 // Threads: each lane computes a 4×8 block of C (rows 4·gid.y…, columns 8·gid.x…; with ROWS8 an
 // 8×8 block) in f32; a WG_X × WG_Y workgroup (8×8; 64×1 for 1–4 rows, ONE_ROW when M == 1) covers
-// 8·WG_X columns. For each k it dequantizes its 8 weights (q/255·(255·scale) − min: the dequantized
-// values up to an ulp; one word of quants and the sub-block's scale) and adds A[row, k] times them
+// 8·WG_X columns. For each k it dequantizes its 8 weights (q/255·(255·scale) − (QOFF·scale + min):
+// the dequantized values up to an ulp; one word of quants and the sub-block's scale) and adds A[row, k] times them
 // to its rows. Rows past the edge repeat the last one and are not stored. No workgroup memory, no
 // barriers.
 // C is overwritten, or accumulated into when p.accum is 1.
@@ -32,13 +32,15 @@ fn arow(m: u32) -> u32 {
   return min(m, p.M - 1u) * p.aStride + p.aCol;
 }
 
-// The 8 weights of oct u of sub-block j of the block at word o.
+// The 8 weights of oct u of sub-block j of the block at word o: (q/255)·(255·scale) − (QOFF·scale
+// + min), the offset folded into the min.
 fn weights(o: u32, j: u32, u: u32) -> Oct {
   let s = qScale(o, j);
-  let q = qOctN(o, u);
+  let q = qOctU(o, u);
   let sc = 255.0 * s.x;
-  if (QMIN) {
-    return Oct(q.lo * sc - vec4<f32>(s.y), q.hi * sc - vec4<f32>(s.y));
+  if (QMIN || QOFF != 0.0) {
+    let mn = vec4<f32>(QOFF * s.x + s.y);
+    return Oct(q.lo * sc - mn, q.hi * sc - mn);
   }
   return Oct(q.lo * sc, q.hi * sc);
 }

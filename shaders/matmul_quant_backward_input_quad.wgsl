@@ -11,7 +11,7 @@
 // and quadBroadcast hands them to the other lanes; each lane loads only its own quants.
 // Threads: a 1-D workgroup of WG_X lanes shares its 8 rows (8 · workgroup_id.y …); lane i computes
 // columns 8i … 8i + 7 (one oct) in sixteen vec4 accumulators: per k it dequantizes its 8 weights
-// (q/255·(255·scale) − min, the dequantized values up to an ulp) and adds A[row, k] times them.
+// (q/255·(255·scale) − (QOFF·scale + min), the dequantized values up to an ulp) and adds A[row, k] times them.
 // No lane returns early (quad operations need the whole quad); lanes past M, N or K read clamped
 // indices (past K with A taken as 0) and store nothing.
 // C is overwritten, or accumulated into when p.accum is 1.
@@ -52,13 +52,14 @@ struct Acc {
 // acc += A[rows, k] · W[k, the lane's 8 columns]: a (b) rows 0–3 (4–7) of A at k, s the (scale,
 // min) of W's row k at this lane's sub-block, o the word of W's row k's block, u the lane's oct.
 fn mac(acc: ptr<function, Acc>, a: vec4<f32>, b: vec4<f32>, s: vec2<f32>, o: u32, u: u32) {
-  let q = qOctN(o, u);
+  let q = qOctU(o, u);
   let sc = 255.0 * s.x;
   var lo = q.lo * sc;
   var hi = q.hi * sc;
-  if (QMIN) {
-    lo -= vec4<f32>(s.y);
-    hi -= vec4<f32>(s.y);
+  if (QMIN || QOFF != 0.0) {
+    let mn = vec4<f32>(QOFF * s.x + s.y);
+    lo -= mn;
+    hi -= mn;
   }
   (*acc).c0 += a.x * lo;
   (*acc).e0 += a.x * hi;

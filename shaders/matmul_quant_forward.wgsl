@@ -41,16 +41,11 @@ struct Step {
 }
 
 fn step(o0: u32, o1: u32, o2: u32, o3: u32, u: u32) -> Step {
-  return Step(
-    qOctN(o0, u),
-    qOctN(o1, u),
-    qOctN(o2, u),
-    qOctN(o3, u),
-    qOctN(o0, u + 1u),
-    qOctN(o1, u + 1u),
-    qOctN(o2, u + 1u),
-    qOctN(o3, u + 1u),
-  );
+  let x0 = qOctN2(o0, u);
+  let x1 = qOctN2(o1, u);
+  let x2 = qOctN2(o2, u);
+  let x3 = qOctN2(o3, u);
+  return Step(x0.a, x1.a, x2.a, x3.a, x0.b, x1.b, x2.b, x3.b);
 }
 
 fn dots(a: vec4<f32>, q0: vec4<f32>, q1: vec4<f32>, q2: vec4<f32>, q3: vec4<f32>) -> vec4<f32> {
@@ -111,6 +106,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var acc5 = vec4<f32>(0.0);
   var acc6 = vec4<f32>(0.0);
   var acc7 = vec4<f32>(0.0);
+  var h0 = vec2<f32>(0.0);
+  var h1 = vec2<f32>(0.0);
+  var h2 = vec2<f32>(0.0);
+  var h3 = vec2<f32>(0.0);
   for (var k = 0u; k < p.K; k += 32u) {
     let b = k / QB;
     let v = k % QB;
@@ -118,15 +117,23 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let o1 = w1 + b * QW;
     let o2 = w2 + b * QW;
     let o3 = w3 + b * QW;
+    if (QB == 32u || v == 0u) {
+      // A new block: its header (d, and the min or dmin) for the steps in it.
+      h0 = qHead(o0);
+      h1 = qHead(o1);
+      h2 = qHead(o2);
+      h3 = qHead(o3);
+    }
     let j = v / QSUB;
-    let c0 = qScale(o0, j);
-    let c1 = qScale(o1, j);
-    let c2 = qScale(o2, j);
-    let c3 = qScale(o3, j);
+    let c0 = qSub(o0, j, h0);
+    let c1 = qSub(o1, j, h1);
+    let c2 = qSub(o2, j, h2);
+    let c3 = qSub(o3, j, h3);
     let sa = 255.0 * vec4<f32>(c0.x, c1.x, c2.x, c3.x);
     var sb = sa;
     if (QSUB == 16u) {
-      sb = 255.0 * vec4<f32>(qScale(o0, j + 1u).x, qScale(o1, j + 1u).x, qScale(o2, j + 1u).x, qScale(o3, j + 1u).x);
+      let i = j + 1u;
+      sb = 255.0 * vec4<f32>(qSub(o0, i, h0).x, qSub(o1, i, h1).x, qSub(o2, i, h2).x, qSub(o3, i, h3).x);
     }
     // t_r: Σ A of row r over the 32 values (types with mins).
     var t0 = 0.0;

@@ -1,8 +1,13 @@
 // Helpers for reading quantized weights in the GPU layout of src/engine/kernels/quant-layout.ts
 // (ggml's blocks repacked into whole u32 words, quants in value order by byte lanes; the same
 // values). The includer declares `W: array<u32>` and, before this, the type's decoder
-// (quant_<type>.wgsl: QOFF, qRaw). Shared through `// #include quant_blocks` by the quantized
+// (quant_<type>.wgsl: QOFF, qHead, qSub, qRaw, qRaw2). Shared through `// #include quant_blocks` by the quantized
 // kernels' bodies.
+
+// (scale, min) of sub-block j of the block at word b: x = scale·(q − QOFF) − min.
+fn qScale(b: u32, j: u32) -> vec2<f32> {
+  return qSub(b, j, qHead(b));
+}
 
 // Eight consecutive values of a block: lo holds values 8u…8u + 3, hi 8u + 4…8u + 7.
 struct Oct {
@@ -31,6 +36,34 @@ fn qOctN(b: u32, u: u32) -> Oct {
   }
   let off = vec4<f32>(QOFF / 255.0);
   return Oct(unpack4x8unorm(r.x) - off, unpack4x8unorm(r.y) - off);
+}
+
+// Sixteen consecutive values: octs u (a) and u + 1 (b).
+struct Oct2 {
+  a: Oct,
+  b: Oct,
+}
+
+// Octs u and u + 1 (u even) of the block at word b, as qOctN's q/255 − QOFF/255.
+fn qOctN2(b: u32, u: u32) -> Oct2 {
+  let r = qRaw2(b, u);
+  if (QOFF == 0.0) {
+    return Oct2(
+      Oct(unpack4x8unorm(r.x), unpack4x8unorm(r.y)),
+      Oct(unpack4x8unorm(r.z), unpack4x8unorm(r.w)),
+    );
+  }
+  let off = vec4<f32>(QOFF / 255.0);
+  return Oct2(
+    Oct(unpack4x8unorm(r.x) - off, unpack4x8unorm(r.y) - off),
+    Oct(unpack4x8unorm(r.z) - off, unpack4x8unorm(r.w) - off),
+  );
+}
+
+// Oct u as q/255 without the offset (callers fold QOFF into the min).
+fn qOctU(b: u32, u: u32) -> Oct {
+  let r = qRaw(b, u);
+  return Oct(unpack4x8unorm(r.x), unpack4x8unorm(r.y));
 }
 
 // Byte j of the words from W[at] (little-endian).

@@ -8,11 +8,21 @@ const QSUB = 32u;
 const QMIN = true;
 const QOFF = 0.0;
 
-fn qScale(b: u32, j: u32) -> vec2<f32> {
-  return vec2<f32>(bitcast<f32>(W[b]), -bitcast<f32>(W[b + 1u]));
+fn qHead(b: u32) -> vec2<f32> {
+  return vec2<f32>(bitcast<f32>(W[b]), bitcast<f32>(W[b + 1u]));
+}
+
+fn qSub(b: u32, j: u32, h: vec2<f32>) -> vec2<f32> {
+  return vec2<f32>(h.x, -h.y);
 }
 
 fn qRaw(b: u32, u: u32) -> vec2<u32> {
   let w = W[b + 2u + u];
   return vec2<u32>(nib(w, 0u), nib(w, 1u));
+}
+
+fn qRaw2(b: u32, u: u32) -> vec4<u32> {
+  let w = W[b + 2u + u];
+  let x = W[b + 3u + u];
+  return vec4<u32>(nib(w, 0u), nib(w, 1u), nib(x, 0u), nib(x, 1u));
 }

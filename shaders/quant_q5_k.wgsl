@@ -9,10 +9,13 @@ const QSUB = 32u;
 const QMIN = true;
 const QOFF = 0.0;
 
-fn qScale(b: u32, j: u32) -> vec2<f32> {
-  let d = bitcast<f32>(W[b]);
-  let dmin = bitcast<f32>(W[b + 1u]);
-  return vec2<f32>(d * f32(byteOf(b + 2u, j)), dmin * f32(byteOf(b + 4u, j)));
+fn qHead(b: u32) -> vec2<f32> {
+  return vec2<f32>(bitcast<f32>(W[b]), bitcast<f32>(W[b + 1u]));
+}
+
+fn qSub(b: u32, j: u32, h: vec2<f32>) -> vec2<f32> {
+  let w = W[b + 2u + (j >> 1u)] >> (16u * (j & 1u));
+  return vec2<f32>(h.x * f32(w & 0xffu), h.y * f32((w >> 8u) & 0xffu));
 }
 
 fn qRaw(b: u32, u: u32) -> vec2<u32> {
@@ -20,4 +23,11 @@ fn qRaw(b: u32, u: u32) -> vec2<u32> {
   let h = W[b + 38u + (u >> 2u)];
   let s = 2u * (u & 3u);
   return vec2<u32>(nib(w, 0u) | bit5(h, s), nib(w, 1u) | bit5(h, s + 1u));
+}
+
+fn qRaw2(b: u32, u: u32) -> vec4<u32> {
+  let w = W[b + 6u + u];
+  let x = W[b + 7u + u];
+  let h = W[b + 38u + (u >> 2u)] >> (2u * (u & 3u));
+  return vec4<u32>(nib(w, 0u) | bit5(h, 0u), nib(w, 1u) | bit5(h, 1u), nib(x, 0u) | bit5(h, 2u), nib(x, 1u) | bit5(h, 3u));
 }

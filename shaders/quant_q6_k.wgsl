@@ -10,9 +10,13 @@ const QSUB = 16u;
 const QMIN = false;
 const QOFF = 32.0;
 
-fn qScale(b: u32, j: u32) -> vec2<f32> {
+fn qHead(b: u32) -> vec2<f32> {
+  return vec2<f32>(bitcast<f32>(W[b]), 0.0);
+}
+
+fn qSub(b: u32, j: u32, h: vec2<f32>) -> vec2<f32> {
   let sc = bitcast<i32>(byteOf(b + 1u, j) << 24u) >> 24u;
-  return vec2<f32>(bitcast<f32>(W[b]) * f32(sc), 0.0);
+  return vec2<f32>(h.x * f32(sc), 0.0);
 }
 
 fn qRaw(b: u32, u: u32) -> vec2<u32> {
@@ -21,4 +25,17 @@ fn qRaw(b: u32, u: u32) -> vec2<u32> {
   let s = 4u * (u & 1u);
   let m = 0x03030303u;
   return vec2<u32>(nib(w, 0u) | (((h >> s) & m) << 4u), nib(w, 1u) | (((h >> (s + 2u)) & m) << 4u));
+}
+
+fn qRaw2(b: u32, u: u32) -> vec4<u32> {
+  let w = W[b + 5u + u];
+  let x = W[b + 6u + u];
+  let h = W[b + 37u + (u >> 1u)];
+  let m = 0x03030303u;
+  return vec4<u32>(
+    nib(w, 0u) | ((h & m) << 4u),
+    nib(w, 1u) | (((h >> 2u) & m) << 4u),
+    nib(x, 0u) | (((h >> 4u) & m) << 4u),
+    nib(x, 1u) | (((h >> 6u) & m) << 4u),
+  );
 }

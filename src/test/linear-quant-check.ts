@@ -68,7 +68,8 @@ export interface QuantWindow {
 
 /** What one checked launch varies. */
 export interface QuantCase {
-  variant: QuantMatmulVariant;
+  /** Undefined: the launcher's choice (tuned or default). */
+  variant?: QuantMatmulVariant;
   accumulate: boolean;
   alpha?: number;
   window?: QuantWindow;
@@ -103,7 +104,8 @@ export async function checkQuantLinear(
   const ta = rt.tensor([T, aStride], 'f32', 'activations', 'A', aFull);
   const tc = rt.tensor([T, cStride], 'f32', 'activations', 'C', c0);
   const run = op === 'forward' ? linearForwardQuant : linearBackwardInputQuant;
-  const opts: QuantLinearOptions = { accumulate: c.accumulate, variant: c.variant };
+  const opts: QuantLinearOptions = { accumulate: c.accumulate };
+  if (c.variant) opts.variant = c.variant;
   if (c.alpha !== undefined) opts.alpha = c.alpha;
   if (c.window) Object.assign(opts, { aStride, aCol: win.aCol, cStride, cCol: win.cCol });
   run(rt, ta, w, tc, T, inF, outF, opts);
@@ -125,7 +127,7 @@ export async function checkQuantLinear(
       ref[t * outLen + n] = alpha * ref[t * outLen + n]! + (c.accumulate ? c0[i]! : 0);
     }
   }
-  const name = `${op} ${c.variant} T=${T} in=${inF} out=${outF}${c.accumulate ? ' +=' : ''}${
+  const name = `${op} ${c.variant ?? 'chosen'} T=${T} in=${inF} out=${outF}${c.accumulate ? ' +=' : ''}${
     c.alpha !== undefined ? ` alpha ${alpha}` : ''
   }${c.window ? ` window ${JSON.stringify(win)}` : ''}`;
   ta.destroy();

@@ -25,9 +25,9 @@
  *   Q5_0  32     6     6           0 d; 1 high (1 bit); 2–5 low (4 bits)
  *                                  x = d·(q − 16)
  *   Q5_1  32     7     7           0 d; 1 m; 2 high (1 bit); 3–6 low   x = d·q + m
- *   Q4_K  256    38    4.75        0 d; 1 dmin; 2–3 the 8 unpacked 6-bit scales, one per byte
- *                                  (sub-block j of 32 in byte j & 3 of word 2 + (j >> 2)); 4–5 the 8
- *                                  mins alike; 6–37 q (4 bits)
+ *   Q4_K  256    38    4.75        0 d; 1 dmin; 2–5 the 8 unpacked 6-bit scales and mins, one per
+ *                                  byte (sub-block j of 32: scale in byte 2j, min in 2j + 1, bytes
+ *                                  counted from word 2); 6–37 q (4 bits)
  *                                  x = (d·sc_j)·q − dmin·m_j
  *   Q5_K  256    46    5.75        0–5 as Q4_K; 6–37 low (4 bits); 38–45 high (1 bit)
  *                                  x = (d·sc_j)·q − dmin·m_j
@@ -53,7 +53,8 @@ export type GpuQuantType = 'Q8_0' | 'Q4_0' | 'Q4_1' | 'Q5_0' | 'Q5_1' | 'Q4_K' |
 /**
  * A run of header words from a ggml block: an f16 scale widened to one f32 word ('f16'), `words`
  * words of bytes copied verbatim ('bytes'), or the 12 packed 6-bit scale and min bytes of
- * Q4_K/Q5_K unpacked into 4 words ('scales6').
+ * Q4_K/Q5_K unpacked into 4 words, sub-block j's scale in byte 2j and min in byte 2j + 1
+ * ('scales6': one load gives a kernel both).
  */
 export interface QuantSegment {
   kind: 'f16' | 'bytes' | 'scales6';
@@ -261,11 +262,11 @@ export function repackQuant(
       } else if (s.kind === 'bytes') {
         for (let k = 0; k < s.words; k++) out[o + k] = word(ggml, at + s.from + 4 * k);
       } else {
+        // Sub-block j's scale in byte 2j, its min in byte 2j + 1.
         for (let j = 0; j < 8; j++) {
           const [sc, m] = scaleMin(ggml, at + s.from, j);
-          const shift = 8 * (j & 3);
-          out[o + (j >> 2)] = (out[o + (j >> 2)]! | (sc << shift)) >>> 0;
-          out[o + 2 + (j >> 2)] = (out[o + 2 + (j >> 2)]! | (m << shift)) >>> 0;
+          const shift = 16 * (j & 1);
+          out[o + (j >> 1)] = (out[o + (j >> 1)]! | (sc << shift) | (m << (shift + 8))) >>> 0;
         }
       }
       o += s.words;
@@ -310,8 +311,8 @@ export function repackedToGgml(type: GpuQuantType, words: Uint32Array): Uint8Arr
       else if (s.kind === 'bytes') {
         for (let k = 0; k < s.words; k++) putWord(at + s.from + 4 * k, words[o + k]!);
       } else {
-        const sc = (j: number) => (words[o + (j >> 2)]! >>> (8 * (j & 3))) & 0xff;
-        const mn = (j: number) => (words[o + 2 + (j >> 2)]! >>> (8 * (j & 3))) & 0xff;
+        const sc = (j: number) => (words[o + (j >> 1)]! >>> (16 * (j & 1))) & 0xff;
+        const mn = (j: number) => (words[o + (j >> 1)]! >>> (16 * (j & 1) + 8)) & 0xff;
         const p = at + s.from;
         for (let j = 0; j < 4; j++) {
           // ggml: bytes 0–3 scales 0–3 (low 6 bits) and the top 2 bits of scales 4–7; bytes 4–7
@@ -373,7 +374,11 @@ export function decodeRepacked(
     case 'Q4_K':
     case 'Q5_K': {
       const j = v >> 5;
-      return [fr(d * byteAt(w, o + 2, j)), fr(bitsF32(w[o + 1]!) * byteAt(w, o + 4, j)), q];
+      return [
+        fr(d * byteAt(w, o + 2, 2 * j)),
+        fr(bitsF32(w[o + 1]!) * byteAt(w, o + 2, 2 * j + 1)),
+        q,
+      ];
     }
     case 'Q6_K':
       return [fr(d * int8At(w, o + 1, v >> 4)), 0, q - 32];
