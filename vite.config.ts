@@ -24,6 +24,7 @@ const browserGpuTests = [
   'src/worker/*.gpu.test.ts',
   'src/model/llama.gpu.test.ts',
   'src/model/quant-parity.gpu.test.ts',
+  'src/model/offload.gpu.test.ts',
 ];
 /** Tests of browser APIs (IndexedDB): headless Chromium only. */
 const browserTests = ['src/**/*.browser.test.ts'];

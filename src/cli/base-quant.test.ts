@@ -92,10 +92,11 @@ describe('--base-quant', () => {
       return planProblems(run, planTraining({ ...input, limits }), limits, 8 * 2 ** 30, true);
     };
     expect(refusal('none').join(' ')).toContain(
-      'or use --trainable none, or quantize the base weights with --base-quant q4_k; or, if',
+      'or use --trainable none, or quantize the base weights with --base-quant q4_k, or keep ' +
+        'checkpoints in host memory with --offload checkpoints; or, if',
     );
     const q4 = refusal('q4_k').join(' ');
-    expect(q4).toMatch(/It needs about 9\.\d+ GiB/);
+    expect(q4).toMatch(/It needs about 8\.\d+ GiB/);
     expect(q4).not.toContain('--base-quant');
   });
 });

@@ -16,7 +16,7 @@ import {
   ropeFactor,
 } from '../model/longlora.ts';
 import { BASE_QUANT_LABELS } from '../model/base-quant.ts';
-import { planTraining } from '../model/plan.ts';
+import { OFFLOAD_LABELS } from '../model/offload-setting.ts';
 import { budgetWords, DEFAULT_MEMORY_BUDGET } from '../util/memory-budget.ts';
 import { formatBytes, formatBytesByType } from '../util/bytes.ts';
 import { loraSettingsOf } from '../model/session.ts';
@@ -32,6 +32,10 @@ import {
   budgetArg,
   checkPlan,
   gpu,
+  hostBudgetArg,
+  offloadArg,
+  OFFLOAD_OPTION,
+  planRun,
   loadWithoutOptimizer,
   log,
   loraFromArgs,
@@ -49,6 +53,7 @@ export async function info(argv: string[]): Promise<void> {
   const v = parse(argv, {
     ...CAP_OPTIONS,
     ...BASE_QUANT_OPTION,
+    ...OFFLOAD_OPTION,
     model: s,
     context: s,
     json: b,
@@ -62,6 +67,8 @@ export async function info(argv: string[]): Promise<void> {
     'no-checkpointing': b,
   });
   const baseQuant = baseQuantArg(v);
+  const offload = offloadArg(v);
+  const hostBudget = hostBudgetArg(v);
   const m = await openForInfo(req(v, 'model'));
   const c = m.config;
   const context = num(v, 'context', defaultTargetContext(c));
@@ -79,11 +86,13 @@ export async function info(argv: string[]): Promise<void> {
     pattern,
     group,
     needsTrainables: true,
+    offload,
+    hostBudget,
   };
   // The adapter's limits (lowered by --max-binding-size / --max-buffer-size): what it binds decides
   // how the vocabulary-sized matrices are split and whether every buffer fits.
   const limits = (await gpu(capsArg(v))).info.limits;
-  const plan = planTraining({ ...run.plan, limits });
+  const plan = planRun(run, limits, budget);
   const problems = planProblems(run, plan, limits, budget, given !== null);
   const problem = problems.length ? problems.join(' ') : null;
   const stored = storedTypes(m.tensors);
@@ -102,12 +111,22 @@ export async function info(argv: string[]): Promise<void> {
     group,
     lora,
     baseQuant,
+    offload,
     limits,
-    plan: { ...plan.bytes, total: plan.total, largestBuffer: plan.largestBuffer },
+    plan: {
+      ...plan.bytes,
+      total: plan.total,
+      hostBytes: plan.hostBytes,
+      host: plan.host,
+      offloaded: plan.offloaded,
+      largestBuffer: plan.largestBuffer,
+    },
     baseTypes: plan.baseTypes,
     trainableParameters: plan.trainableParams,
     budgetBytes: budget,
     budgetGiB: budget / 2 ** 30,
+    hostBudgetBytes: hostBudget.bytes,
+    hostBudgetStated: hostBudget.stated,
     fits: problem === null,
     problem,
   };
@@ -140,7 +159,20 @@ export async function info(argv: string[]): Promise<void> {
   );
   for (const [k, n] of Object.entries(plan.bytes))
     console.log(`  ${k.padEnd(12)} ${formatBytes(n).padStart(12)}`);
-  console.log(`  ${'total'.padEnd(12)} ${formatBytes(plan.total).padStart(12)}`);
+  console.log(`  ${'total'.padEnd(12)} ${formatBytes(plan.total).padStart(12)}  (GPU)`);
+  const hostParts = [
+    plan.host.checkpoints > 0 &&
+      `checkpoints ${formatBytes(plan.host.checkpoints)} (${OFFLOAD_LABELS.checkpoints}${offload === 'auto' ? ', auto' : ''})`,
+    plan.host.optimizer > 0 && `embedding optimizer state ${formatBytes(plan.host.optimizer)}`,
+  ].filter(Boolean);
+  console.log(
+    `  ${'host'.padEnd(12)} ${formatBytes(plan.hostBytes).padStart(12)}` +
+      (hostParts.length ? `  (${hostParts.join(', ')})` : '') +
+      `; host budget ${hostBudget.stated ? formatBytes(hostBudget.bytes) : `an assumed ${formatBytes(hostBudget.bytes)} (${hostBudget.assumed})`}`,
+  );
+  console.log(
+    `  checkpoints kept in ${plan.offloaded ? 'host memory' : 'GPU memory'} (--offload ${offload})`,
+  );
   console.log(
     `  base weights on the GPU (${BASE_QUANT_LABELS[baseQuant]}): ${formatBytesByType(plan.baseTypes)}`,
   );
@@ -184,6 +216,7 @@ export async function generateCmd(argv: string[]): Promise<void> {
   const v = parse(argv, {
     ...CAP_OPTIONS,
     ...BASE_QUANT_OPTION,
+    ...OFFLOAD_OPTION,
     model: s,
     adapter: s,
     prompt: s,
@@ -195,6 +228,8 @@ export async function generateCmd(argv: string[]): Promise<void> {
     json: b,
   });
   const baseQuant = baseQuantArg(v);
+  // Decoding keeps no checkpoints: --offload is accepted (every GPU command takes it) and changes nothing.
+  offloadArg(v);
   const path = req(v, 'model');
   const m = await openModelArg(path);
   const tok = tokenizerOf(m, path);
@@ -226,6 +261,7 @@ export async function evalCmd(argv: string[]): Promise<void> {
   const v = parse(argv, {
     ...CAP_OPTIONS,
     ...BASE_QUANT_OPTION,
+    ...OFFLOAD_OPTION,
     model: s,
     adapter: s,
     data: s,
@@ -263,6 +299,8 @@ export async function evalCmd(argv: string[]): Promise<void> {
       group: N,
       needsTrainables: false,
       lower: 'Lower --context',
+      offload: offloadArg(v),
+      hostBudget: hostBudgetArg(v),
     },
     'eval',
   );
@@ -288,6 +326,7 @@ export async function gradCmd(argv: string[]): Promise<void> {
   const v = parse(argv, {
     ...CAP_OPTIONS,
     ...BASE_QUANT_OPTION,
+    ...OFFLOAD_OPTION,
     model: s,
     adapter: s,
     tokens: s,
@@ -324,7 +363,7 @@ export async function gradCmd(argv: string[]): Promise<void> {
   const lora = adapter ? loraSettingsOf(adapter) : loraFromArgs(v);
   const rt = await gpu(capsArg(v));
   // One forward and backward: gradients, no AdamW moments; refused before anything is allocated.
-  checkPlan(
+  const plan = checkPlan(
     rt,
     v,
     {
@@ -332,11 +371,13 @@ export async function gradCmd(argv: string[]): Promise<void> {
       pattern,
       group,
       needsTrainables: true,
+      offload: offloadArg(v),
+      hostBudget: hostBudgetArg(v),
     },
     'grad',
   );
   const params = await loadWithoutOptimizer(rt, m, lora, num(v, 'seed', 0), adapter, baseQuant);
-  const model = new LlamaModel(rt, params);
+  const model = new LlamaModel(rt, params, { checkpointing: true, offload: plan.offloaded });
   const labels = Int32Array.from(ids, (_, t) => (t + 1 < N ? ids[t + 1]! : IGNORE_INDEX));
   const t0 = performance.now();
   const loss = await model.forwardBackward(

@@ -27,6 +27,8 @@ import {
   CAP_OPTIONS,
   capsArg,
   checkPlan,
+  hostBudgetArg,
+  OFFLOAD_OPTION,
   gpu,
   log,
   loraFromArgs,
@@ -43,6 +45,7 @@ export async function train(argv: string[]): Promise<void> {
   const v = parse(argv, {
     ...CAP_OPTIONS,
     ...BASE_QUANT_OPTION,
+    ...OFFLOAD_OPTION,
     model: s,
     data: s,
     separator: s,
@@ -91,7 +94,13 @@ export async function train(argv: string[]): Promise<void> {
   const defaults = cliDefaults(defaultTargetContext(m.config));
   const given = settingsFromArgs(
     v,
-    resumed ? { ...defaults, baseQuant: resumed.manifest.settings.baseQuant } : defaults,
+    resumed
+      ? {
+          ...defaults,
+          baseQuant: resumed.manifest.settings.baseQuant,
+          offload: resumed.manifest.settings.offload,
+        }
+      : defaults,
   );
   const settings = init ? withLora(given, loraSettingsOf(init)) : given;
   const context = settings.context;
@@ -106,7 +115,7 @@ export async function train(argv: string[]): Promise<void> {
   }
   const rt = await gpu(capsArg(v));
   // Refused here, before the data is read or anything is allocated, when the plan cannot run.
-  checkPlan(
+  const plan = checkPlan(
     rt,
     v,
     {
@@ -118,6 +127,8 @@ export async function train(argv: string[]): Promise<void> {
       pattern: settings.attention,
       group: groupOf(settings),
       needsTrainables: true,
+      offload: settings.offload,
+      hostBudget: hostBudgetArg(v),
     },
     'train',
   );
@@ -152,7 +163,10 @@ export async function train(argv: string[]): Promise<void> {
   });
   if (initDir) log(`starting from the adapter in ${initDir}`);
   if (v['no-tune'] !== true) await tuneKernels(rt, params, context);
-  const model = new LlamaModel(rt, params, { checkpointing: settings.checkpointing });
+  const model = new LlamaModel(rt, params, {
+    checkpointing: settings.checkpointing,
+    offload: plan.offloaded,
+  });
   const trainer = new Trainer(rt, model, data, settings, {
     store,
     modelFingerprint: fp,

@@ -1,5 +1,6 @@
 /** Shared pieces of the `longlora` commands: opening models and adapters, the GPU, logging. */
 import { readdir, readFile } from 'node:fs/promises';
+import { freemem } from 'node:os';
 import { join } from 'node:path';
 import type { RuntimeCaps } from '../engine/device.ts';
 import { createNodeRuntime } from '../engine/node-host.ts';
@@ -16,12 +17,14 @@ import { applyAdapter, checkAdapterFits, weightSource } from '../model/session.t
 import type { LoraSettings } from '../model/longlora.ts';
 import { BASE_QUANTS, type BaseQuant } from '../model/base-quant.ts';
 import { LlamaParams } from '../model/params.ts';
+import { OFFLOAD_CHOICES, type Offload } from '../model/offload-setting.ts';
 import {
   frozenTypeOf,
+  hostBudgetProblem,
   mostlyFloatBase,
   parseBudget,
   planProblem,
-  planTraining,
+  planWithOffload,
   runProblems,
   type MemoryPlan,
   type PlanInput,
@@ -120,6 +123,7 @@ export function settingsFromArgs(v: Record<string, unknown>, d: RunSettings): Ru
     schedule: choiceArg(v, 'schedule', ['constant', 'cosine'] as const, d.schedule),
     order: choiceArg(v, 'order', ['shuffled', 'sequential'] as const, d.order),
     baseQuant: baseQuantArg(v, d.baseQuant),
+    offload: offloadArg(v, d.offload),
     checkpointing: d.checkpointing && v['no-checkpointing'] !== true,
   };
   const numbers = out as unknown as Record<string, number | null>;
@@ -148,6 +152,43 @@ export const BASE_QUANT_OPTION = { 'base-quant': { type: 'string' } } as const;
 export function baseQuantArg(v: Record<string, unknown>, fallback: BaseQuant = 'none'): BaseQuant {
   return choiceArg(v, 'base-quant', BASE_QUANTS, fallback);
 }
+
+/**
+ * The options of every command that loads (or plans) the model on the GPU: where its layer-input
+ * checkpoints live (`--offload`) and the host memory they may take (`--host-budget`).
+ */
+export const OFFLOAD_OPTION = {
+  offload: { type: 'string' },
+  'host-budget': { type: 'string' },
+} as const;
+
+/** --offload: the checkpoints on the GPU (none), in host memory (checkpoints), or as the plan needs (auto). */
+export function offloadArg(v: Record<string, unknown>, fallback: Offload = 'none'): Offload {
+  return choiceArg(v, 'offload', OFFLOAD_CHOICES, fallback);
+}
+
+/** A host budget: its bytes, whether the user stated it, and what an assumed one was taken from. */
+export interface HostBudget {
+  bytes: number;
+  stated: boolean;
+  assumed: string;
+}
+
+/** --host-budget as bytes; without it, the machine's free memory now (os.freemem), assumed. */
+export function hostBudgetArg(v: Record<string, unknown>): HostBudget {
+  const text = v['host-budget'];
+  try {
+    const given = parseBudget(typeof text === 'string' ? text : undefined);
+    if (given !== null) return { bytes: given, stated: true, assumed: '' };
+  } catch (e) {
+    throw new UsageError(`--host-budget: ${(e as Error).message}`);
+  }
+  return { bytes: freemem(), stated: false, assumed: "this machine's free memory" };
+}
+
+const HOST_FIX =
+  'Keep the checkpoints on the GPU (--offload none), use a smaller --context, or, if this machine ' +
+  'has more memory free, say how much with --host-budget (e.g. --host-budget 32GiB).';
 
 /** --attention as a pattern (full, s2 or s2roll). */
 export function attentionArg(
@@ -187,6 +228,10 @@ export interface PlannedRun {
   needsTrainables: boolean;
   /** The options that lower the plan (default: --context, --rank, --trainable none). */
   lower?: string;
+  /** Where the checkpoints go (--offload; default none). */
+  offload?: Offload;
+  /** The host memory the plan may take (--host-budget); unchecked without it. */
+  hostBudget?: HostBudget;
 }
 
 /**
@@ -208,6 +253,7 @@ export function planProblems(
     budget,
   );
   const memory = planProblem(plan, limits, budget);
+  const host = run.hostBudget ? hostBudgetProblem(plan, run.hostBudget, HOST_FIX) : null;
   return problems
     .filter((p) => run.needsTrainables || p.message !== 'Nothing is trainable.')
     .map((p) => {
@@ -231,12 +277,23 @@ export function planProblems(
       const quantize = mostlyFloatBase(plan)
         ? ', or quantize the base weights with --base-quant q4_k'
         : '';
+      // Checkpoints kept on the GPU: offloading them is a saving too (checkpointing only).
+      const offload =
+        !plan.offloaded && run.plan.checkpointing
+          ? ', or keep checkpoints in host memory with --offload checkpoints'
+          : '';
       return (
         `It needs about ${formatBytes(plan.total)} of GPU memory; the budget is ` +
-        `${budgetWords(budget, budgetGiven)}${assumed}. ${run.lower ?? LOWER_LORA}${quantize}; or, if this GPU has more ` +
+        `${budgetWords(budget, budgetGiven)}${assumed}. ${run.lower ?? LOWER_LORA}${quantize}${offload}; or, if this GPU has more ` +
         `memory, say how much with --budget (e.g. --budget 16GiB).`
       );
-    });
+    })
+    .concat(host ? [host] : []);
+}
+
+/** The plan of `run` under `limits` with its checkpoints where --offload puts them (planWithOffload). */
+export function planRun(run: PlannedRun, limits: PlanLimits, budget: number): MemoryPlan {
+  return planWithOffload({ ...run.plan, limits }, run.offload ?? 'none', budget);
 }
 
 /**
@@ -274,7 +331,7 @@ export function checkPlan(
   const given = budgetArg(v);
   const budget = given ?? DEFAULT_MEMORY_BUDGET;
   const limits = rt.info.limits;
-  const plan = planTraining({ ...run.plan, limits });
+  const plan = planRun(run, limits, budget);
   const problems = planProblems(run, plan, limits, budget, given !== null);
   if (problems.length) {
     throw new UsageError(
@@ -282,9 +339,12 @@ export function checkPlan(
         problems.join(' '),
     );
   }
+  const host = plan.offloaded
+    ? `; checkpoints in host memory: ${formatBytes(plan.host.checkpoints)} (host total ${formatBytes(plan.hostBytes)})`
+    : '';
   log(
     `plan: ${formatBytes(plan.total)} of GPU memory (budget: ${budgetWords(budget, given !== null)}); ` +
-      `base weights on the GPU: ${formatBytesByType(plan.baseTypes)}`,
+      `base weights on the GPU: ${formatBytesByType(plan.baseTypes)}${host}`,
   );
   return plan;
 }

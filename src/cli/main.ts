@@ -13,20 +13,20 @@ const USAGE = `longlora — LongLoRA context extension on WebGPU (Node + Dawn)
 Commands (MODEL: a Hugging Face folder, a .safetensors with config.json beside it, or a .gguf):
   info      --model MODEL [--context N] [--attention full|s2|s2roll] [--group-size G] [--rank R]
             [--alpha A] [--targets ...] [--trainable embed,norm|none] [--no-checkpointing]
-            [--base-quant none|q8_0|q4_k] [--budget 8GiB] [--json]
+            [--base-quant none|q8_0|q4_k] [--offload none|checkpoints|auto] [--budget 8GiB] [--host-budget 32GiB] [--json]
   generate  --model MODEL [--adapter DIR] [--prompt TEXT] [--max-new-tokens N] [--temperature T]
-            [--top-p P] [--seed S] [--rope-factor F] [--base-quant none|q8_0|q4_k] [--json]
+            [--top-p P] [--seed S] [--rope-factor F] [--base-quant none|q8_0|q4_k] [--offload none|checkpoints|auto] [--json]
   eval      --model MODEL [--adapter DIR] --data FILE --context N [--stride S] [--max-windows K]
-            [--rope-factor F] [--base-quant none|q8_0|q4_k] [--budget 8GiB] [--json]
+            [--rope-factor F] [--base-quant none|q8_0|q4_k] [--offload none|checkpoints|auto] [--budget 8GiB] [--host-budget 32GiB] [--json]
   grad      --model MODEL [--adapter DIR] --tokens FILE.json --context N [--attention full|s2|s2roll]
             [--group-size G] [--rope-factor F] [--targets q_proj,k_proj,v_proj,o_proj]
             [--trainable embed,norm|none] [--rank R] [--alpha A] [--seed S]
-            [--base-quant none|q8_0|q4_k] [--budget 8GiB] --out FILE.safetensors
+            [--base-quant none|q8_0|q4_k] [--offload none|checkpoints|auto] [--budget 8GiB] [--host-budget 32GiB] --out FILE.safetensors
   train     --model MODEL --data FILE [--separator none|blank-line|line|eos] [--chat-template model|none] --out DIR [--context N] [--attention full|s2|s2roll] [--group-size G]
             [--rope-factor F] [--rank R] [--alpha A] [--targets ...] [--trainable embed,norm|none]
             [--lr LR] [--warmup W] [--schedule constant|cosine] [--steps S] [--grad-accum K] [--clip C]
             [--seed S] [--order shuffled|sequential] [--holdout-blocks K] [--init-adapter DIR] [--eval-every K] [--eval-windows K] [--checkpoint-every K] [--checkpoint-minutes M] [--keep-checkpoints K] [--no-checkpointing]
-            [--base-quant none|q8_0|q4_k] [--resume] [--log-json FILE] [--budget 8GiB]
+            [--base-quant none|q8_0|q4_k] [--offload none|checkpoints|auto] [--resume] [--log-json FILE] [--budget 8GiB] [--host-budget 32GiB]
   merge     --model MODEL --adapter DIR --out DIR
   tune      --model MODEL [--context N] [--rank R] [--targets ...] [--force] [--json]
   export-gguf --model MODEL [--adapter DIR] --out FILE.gguf [--dtype f32|f16|bf16|q8_0|q6_k|q4_k_m] [--context N]
@@ -49,6 +49,14 @@ blocks becomes Q5_0, one not whole 32-value blocks stays as stored). A quantized
 in their own blocks whatever it says. The embedding is quantized only when it is not trained (LoRA+
 trains it in f32); norms and biases stay f32. info prints the base weights' bytes per GPU type.
 train --resume keeps the checkpoint's --base-quant unless one is given.
+
+--offload (info, generate, eval, grad, train) is where the layer-input checkpoints of a training step
+live: none keeps them in GPU memory; checkpoints keeps them in this process's memory (each copied out
+while the next layer runs and written back one layer ahead in the backward; the loss and gradients
+are the same to the bit); auto offloads only when the plan does not fit --budget. --host-budget
+(default: this machine's free memory, assumed) is the host memory a plan may take; a plan over it is
+refused before anything is allocated. info prints the plan's host memory beside the GPU's.
+train --resume keeps the checkpoint's --offload unless one is given.
 
 train --data: a .txt is one document unless it holds lines of only <|endoftext|> (or the tokenizer's
 EOS text), or --separator says where to cut; .json/.jsonl records with "text" are documents; a .json

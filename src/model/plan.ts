@@ -24,6 +24,7 @@ import {
   stepScratch,
 } from './activations.ts';
 import { archOf } from '../io/arch.ts';
+import type { Offload } from './offload-setting.ts';
 import { globalName, linearSource, moduleName, trainedTensorShapes } from '../io/block.ts';
 import { numel } from '../io/dtype.ts';
 import {
@@ -110,6 +111,8 @@ export interface MemoryPlan {
   largestAllocation: { name: string; bytes: number };
   trainableParams: number;
   frozenParams: number;
+  /** The layer-input checkpoints live in host memory (PlanInput.offload with checkpointing). */
+  offloaded: boolean;
   /**
    * Host (CPU) memory the run keeps: the embedding's AdamW moments when they live there, and the
    * offloaded layer-input checkpoints (`host` says which is which).
@@ -275,12 +278,53 @@ export function planTraining(p: PlanInput): MemoryPlan {
     largestAllocation: largestAlloc,
     trainableParams: trainable,
     frozenParams: frozen,
+    offloaded: acts.offload !== null,
     hostBytes: hostOptimizer + hostCheckpoints,
     host: { optimizer: hostOptimizer, checkpoints: hostCheckpoints },
     baseTypes: [...byType]
       .map(([type, bytes]) => ({ type, bytes }))
       .sort((x, y) => y.bytes - x.bytes),
   };
+}
+
+/**
+ * The plan with the checkpoints where `choice` puts them: on the GPU (none), in host memory
+ * (checkpoints), or in host memory only when the plan that keeps them on the GPU exceeds
+ * `budgetBytes` (auto). Without checkpointing there is nothing to offload.
+ */
+export function planWithOffload(
+  input: PlanInput,
+  choice: Offload,
+  budgetBytes: number,
+): MemoryPlan {
+  const kept = planTraining({ ...input, offload: false });
+  if (choice === 'none' || !input.checkpointing) return kept;
+  if (choice === 'auto' && kept.total <= budgetBytes) return kept;
+  return planTraining({ ...input, offload: true });
+}
+
+/**
+ * Why a plan's host memory (offloaded checkpoints, the embedding's moments) exceeds the host budget,
+ * or null when it fits. `stated`: the user gave it; else `assumed` says what it was taken from.
+ * `fix` says what to change, in the host's words.
+ */
+export function hostBudgetProblem(
+  plan: MemoryPlan,
+  hostBudget: { bytes: number; stated: boolean; assumed: string },
+  fix: string,
+): string | null {
+  if (plan.hostBytes <= hostBudget.bytes) return null;
+  const parts = [
+    plan.host.checkpoints > 0 && `${formatBytes(plan.host.checkpoints)} of offloaded checkpoints`,
+    plan.host.optimizer > 0 && `${formatBytes(plan.host.optimizer)} of embedding optimizer state`,
+  ].filter(Boolean);
+  const budget = hostBudget.stated
+    ? formatBytes(hostBudget.bytes)
+    : `an assumed ${formatBytes(hostBudget.bytes)} (${hostBudget.assumed})`;
+  return (
+    `Training needs about ${formatBytes(plan.hostBytes)} of host memory (${parts.join(', ')}); ` +
+    `the host budget is ${budget}. ${fix}`
+  );
 }
 
 /**

@@ -112,6 +112,14 @@ describe('one settings type', () => {
     expect(storedSettings(JSON.parse(JSON.stringify(q4)))).toEqual(q4);
   });
 
+  it('reads a checkpoint’s settings written before offload as keeping checkpoints on the GPU', () => {
+    const today = cliDefaults(256);
+    const { offload: _, ...before } = today;
+    expect(storedSettings(before)).toEqual({ ...today, offload: 'none' });
+    const host = { ...today, offload: 'checkpoints' as const };
+    expect(storedSettings(JSON.parse(JSON.stringify(host)))).toEqual(host);
+  });
+
   it('gives the studio a short, visible run for tiny models and the official recipe otherwise', () => {
     const tiny = studioDefaults({ contextLength: 512, defaultContext: 2048, parameters: 260e3 });
     expect(tiny).toMatchObject({ context: 1024, lr: 2e-3, steps: 60, gradAccum: 1 });

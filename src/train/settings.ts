@@ -14,9 +14,12 @@ import {
 } from '../model/longlora.ts';
 import type { ModelConfig } from '../io/config.ts';
 import type { BaseQuant } from '../model/base-quant.ts';
+import type { Offload } from '../model/offload-setting.ts';
 
 /** The base weights' choices and their words, for the studio's form (which reads this module). */
 export { BASE_QUANTS, BASE_QUANT_LABELS, type BaseQuant } from '../model/base-quant.ts';
+/** Where checkpoints are kept: the choices and their words (the studio's "Keep checkpoints in"). */
+export { OFFLOAD_CHOICES, OFFLOAD_LABELS, type Offload } from '../model/offload-setting.ts';
 
 /** What LoRA+ trains besides the LoRA pairs (`--trainable embed,norm`; none: plain LoRA). */
 export type Trainable = 'embed' | 'norm';
@@ -64,6 +67,12 @@ export interface RunSettings {
    * stored, or float weights quantized on load to Q8_0 or Q4_K (model/base-quant.ts).
    */
   baseQuant: BaseQuant;
+  /**
+   * Where the layer-input checkpoints live (`--offload`, the studio's "Keep checkpoints in"): the
+   * GPU (none), host memory (checkpoints), or host memory when the plan exceeds the GPU budget
+   * (auto). The numbers are the same either way (model/llama.ts).
+   */
+  offload: Offload;
   beta1: number;
   beta2: number;
   eps: number;
@@ -112,6 +121,7 @@ function base(context: number): RunSettings {
     keepCheckpoints: 3,
     checkpointing: true,
     baseQuant: 'none',
+    offload: 'none',
     beta1: 0.9,
     beta2: 0.95,
     eps: 1e-8,
@@ -186,11 +196,12 @@ export function withLora(s: RunSettings, l: LoraSettings): RunSettings {
 /**
  * Settings as a checkpoint stored them. Checkpoints written before this type (`pattern`, `group`,
  * a nested `lora`, `gradAccum` …) are read into it; the run's resolved group and factor are kept.
- * Checkpoints written before `baseQuant` trained on the weights as stored ('none').
+ * Checkpoints written before `baseQuant` trained on the weights as stored ('none'), and those
+ * written before `offload` kept their layer checkpoints on the GPU ('none').
  */
 export function storedSettings(x: unknown): RunSettings {
   const o = (x ?? {}) as Record<string, unknown>;
-  if (!('lora' in o)) return { baseQuant: 'none', ...o } as unknown as RunSettings;
+  if (!('lora' in o)) return { baseQuant: 'none', offload: 'none', ...o } as unknown as RunSettings;
   const lora = o.lora as LoraSettings;
   const { pattern, group, lora: _lora, ...rest } = o as Record<string, unknown>;
   const s = {
