@@ -7,8 +7,9 @@
 // at C[m·cStride + cCol + n] (quant_store.wgsl).
 // Why: per-lane loads dominate on CPU adapters (matmul.quad8.wgsl). A quad's 4 lanes hold 4
 // consecutive octs — 32 columns of one sub-block (QSUB 32) or of two (QSUB 16) — and the same rows:
-// for each 4 values of k lane j loads A[row, k + j] of the 8 rows and the scales of W's row k + j,
-// and quadBroadcast hands them to the other lanes; each lane loads only its own quants.
+// for each 4 values of k lane j loads A[row, k + j] of the 8 rows and the scales (and the high-bit
+// words of the quad's octs) of W's row k + j, and quadBroadcast hands them to the other lanes; each
+// lane loads only its own low quant bits.
 // Threads: a 1-D workgroup of WG_X lanes shares its 8 rows (8 · workgroup_id.y …); lane i computes
 // columns 8i … 8i + 7 (one oct) in sixteen vec4 accumulators: per k it dequantizes its 8 weights
 // (q/255·(255·scale) − (QOFF·scale + min), the dequantized values up to an ulp) and adds A[row, k] times them.
@@ -50,9 +51,24 @@ struct Acc {
 }
 
 // acc += A[rows, k] · W[k, the lane's 8 columns]: a (b) rows 0–3 (4–7) of A at k, s the (scale,
-// min) of W's row k at this lane's sub-block, o the word of W's row k's block, u the lane's oct.
-fn mac(acc: ptr<function, Acc>, a: vec4<f32>, b: vec4<f32>, s: vec2<f32>, o: u32, u: u32) {
-  let q = qOctU(o, u);
+// min) of W's row k at this lane's sub-block, o the word of W's row k's block, u the lane's oct, hq
+// the high-bit words of the quad's octs in that row (QHIGH).
+fn mac(
+  acc: ptr<function, Acc>,
+  a: vec4<f32>,
+  b: vec4<f32>,
+  s: vec2<f32>,
+  o: u32,
+  u: u32,
+  hq: vec2<u32>,
+) {
+  var r: vec2<u32>;
+  if (QHIGH) {
+    r = qRawH(o, u, select(hq.x, hq.y, (u & 2u) != 0u));
+  } else {
+    r = qRaw(o, u);
+  }
+  let q = Oct(unpack4x8unorm(r.x), unpack4x8unorm(r.y));
   let sc = 255.0 * s.x;
   var lo = q.lo * sc;
   var hi = q.hi * sc;
@@ -77,6 +93,35 @@ fn mac(acc: ptr<function, Acc>, a: vec4<f32>, b: vec4<f32>, s: vec2<f32>, o: u32
   (*acc).e6 += b.z * hi;
   (*acc).c7 += b.w * lo;
   (*acc).e7 += b.w * hi;
+}
+
+// Quad lane T's u32 pair (the high-bit words), as quad_lanes.wgsl's laneT for f32.
+fn lane0u(x: vec2<u32>) -> vec2<u32> {
+  if (SG4) {
+    return subgroupBroadcast(x, 0u);
+  }
+  return quadBroadcast(x, 0u);
+}
+
+fn lane1u(x: vec2<u32>) -> vec2<u32> {
+  if (SG4) {
+    return subgroupBroadcast(x, 1u);
+  }
+  return quadBroadcast(x, 1u);
+}
+
+fn lane2u(x: vec2<u32>) -> vec2<u32> {
+  if (SG4) {
+    return subgroupBroadcast(x, 2u);
+  }
+  return quadBroadcast(x, 2u);
+}
+
+fn lane3u(x: vec2<u32>) -> vec2<u32> {
+  if (SG4) {
+    return subgroupBroadcast(x, 3u);
+  }
+  return quadBroadcast(x, 3u);
 }
 
 // Row m's first element of A (rows past M repeat the last).
@@ -125,10 +170,14 @@ fn main(
     if (QSUB == 16u) {
       sc = vec4<f32>(sc.xy, qScale(oj, j0 + 1u));
     }
-    mac(&acc, lane0(a), lane0(b), pick(lane0(sc), second), (min(k, kl) * nb + blk) * QW, u);
-    mac(&acc, lane1(a), lane1(b), pick(lane1(sc), second), (min(k + 1u, kl) * nb + blk) * QW, u);
-    mac(&acc, lane2(a), lane2(b), pick(lane2(sc), second), (min(k + 2u, kl) * nb + blk) * QW, u);
-    mac(&acc, lane3(a), lane3(b), pick(lane3(sc), second), (min(k + 3u, kl) * nb + blk) * QW, u);
+    var hq = vec2<u32>(0u);
+    if (QHIGH) {
+      hq = qHighQuad(oj, u & ~3u);
+    }
+    mac(&acc, lane0(a), lane0(b), pick(lane0(sc), second), (min(k, kl) * nb + blk) * QW, u, lane0u(hq));
+    mac(&acc, lane1(a), lane1(b), pick(lane1(sc), second), (min(k + 1u, kl) * nb + blk) * QW, u, lane1u(hq));
+    mac(&acc, lane2(a), lane2(b), pick(lane2(sc), second), (min(k + 2u, kl) * nb + blk) * QW, u, lane2u(hq));
+    mac(&acc, lane3(a), lane3(b), pick(lane3(sc), second), (min(k + 3u, kl) * nb + blk) * QW, u, lane3u(hq));
   }
   if (gid.x * 8u < p.N) {
     store(m0, n0, acc.c0);

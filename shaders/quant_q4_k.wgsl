@@ -8,6 +8,7 @@ const QB = 256u;
 const QW = 38u;
 const QSUB = 32u;
 const QMIN = true;
+const QHIGH = false;
 const QOFF = 0.0;
 
 fn qHead(b: u32) -> vec2<f32> {
@@ -22,6 +23,14 @@ fn qSub(b: u32, j: u32, h: vec2<f32>) -> vec2<f32> {
 fn qRaw(b: u32, u: u32) -> vec2<u32> {
   let w = W[b + 6u + u];
   return vec2<u32>(nib(w, 0u), nib(w, 1u));
+}
+
+fn qHighQuad(b: u32, u0: u32) -> vec2<u32> {
+  return vec2<u32>(0u);
+}
+
+fn qRawH(b: u32, u: u32, h: u32) -> vec2<u32> {
+  return qRaw(b, u);
 }
 
 fn qRaw2(b: u32, u: u32) -> vec4<u32> {

@@ -6,6 +6,7 @@ const QB = 32u;
 const QW = 6u;
 const QSUB = 32u;
 const QMIN = false;
+const QHIGH = true;
 const QOFF = 16.0;
 
 fn qHead(b: u32) -> vec2<f32> {
@@ -17,8 +18,15 @@ fn qSub(b: u32, j: u32, h: vec2<f32>) -> vec2<f32> {
 }
 
 fn qRaw(b: u32, u: u32) -> vec2<u32> {
+  return qRawH(b, u, W[b + 1u]);
+}
+
+fn qHighQuad(b: u32, u0: u32) -> vec2<u32> {
+  return vec2<u32>(W[b + 1u]);
+}
+
+fn qRawH(b: u32, u: u32, h: u32) -> vec2<u32> {
   let w = W[b + 2u + u];
-  let h = W[b + 1u];
   return vec2<u32>(nib(w, 0u) | bit5(h, 2u * u), nib(w, 1u) | bit5(h, 2u * u + 1u));
 }
 

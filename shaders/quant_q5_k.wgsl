@@ -7,6 +7,7 @@ const QB = 256u;
 const QW = 46u;
 const QSUB = 32u;
 const QMIN = true;
+const QHIGH = true;
 const QOFF = 0.0;
 
 fn qHead(b: u32) -> vec2<f32> {
@@ -19,8 +20,15 @@ fn qSub(b: u32, j: u32, h: vec2<f32>) -> vec2<f32> {
 }
 
 fn qRaw(b: u32, u: u32) -> vec2<u32> {
+  return qRawH(b, u, W[b + 38u + (u >> 2u)]);
+}
+
+fn qHighQuad(b: u32, u0: u32) -> vec2<u32> {
+  return vec2<u32>(W[b + 38u + (u0 >> 2u)]);
+}
+
+fn qRawH(b: u32, u: u32, h: u32) -> vec2<u32> {
   let w = W[b + 6u + u];
-  let h = W[b + 38u + (u >> 2u)];
   let s = 2u * (u & 3u);
   return vec2<u32>(nib(w, 0u) | bit5(h, s), nib(w, 1u) | bit5(h, s + 1u));
 }

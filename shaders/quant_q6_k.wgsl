@@ -8,6 +8,7 @@ const QB = 256u;
 const QW = 53u;
 const QSUB = 16u;
 const QMIN = false;
+const QHIGH = true;
 const QOFF = 32.0;
 
 fn qHead(b: u32) -> vec2<f32> {
@@ -20,8 +21,16 @@ fn qSub(b: u32, j: u32, h: vec2<f32>) -> vec2<f32> {
 }
 
 fn qRaw(b: u32, u: u32) -> vec2<u32> {
+  return qRawH(b, u, W[b + 37u + (u >> 1u)]);
+}
+
+fn qHighQuad(b: u32, u0: u32) -> vec2<u32> {
+  let o = b + 37u + (u0 >> 1u);
+  return vec2<u32>(W[o], W[o + 1u]);
+}
+
+fn qRawH(b: u32, u: u32, h: u32) -> vec2<u32> {
   let w = W[b + 5u + u];
-  let h = W[b + 37u + (u >> 1u)];
   let s = 4u * (u & 1u);
   let m = 0x03030303u;
   return vec2<u32>(nib(w, 0u) | (((h >> s) & m) << 4u), nib(w, 1u) | (((h >> (s + 2u)) & m) << 4u));
