@@ -369,10 +369,13 @@ const quantVariants = Object.fromEntries(
 /**
  * The linear layer's products with a quantized frozen weight, dequantized inside the kernel (issue
  * 26 item 2): the forward (matmul.forward_<v>) and the input gradient (matmul.backward_input_<v>),
- * f32 accumulation, no workgroup memory. Two variants per type, each running only its type:
- * `<type>` (4×4 outputs per lane; 64×1 workgroups for 1–4 rows) and `<type>_rows8` (8×4 per lane:
- * each decoded quad of quants feeds twice the multiply-adds, a many-row kernel). Each file is the
- * type's decoder (quant_<type>.wgsl) and one shared body per op (matmul_quant_<op>.wgsl).
+ * f32 accumulation, no workgroup memory. Three variants per type, each running only its type:
+ * `<type>` (4 rows × 4 columns per lane forward, 4 × 8 in the input gradient; 64×1 workgroups for
+ * 1–4 rows), `<type>_rows8` (8 rows per lane: each decoded oct of quants feeds twice the
+ * multiply-adds; a many-row kernel) and `<type>_quad` (subgroups: rows8's blocks with each quad of
+ * lanes sharing its loads of A, and in the input gradient of the scales, as matmul.quad8). Each file
+ * is the type's decoder (quant_<type>.wgsl) and one shared body per op and form
+ * (matmul_quant_<op>[_quad].wgsl).
  */
 export const MATMUL_QUANT = {
   family: 'matmul.quant',
@@ -388,7 +391,7 @@ export const MATMUL_QUANT = {
   },
   rule:
     'the weight’s type; tuned per shape class on this adapter; until then software adapters ' +
-    '<type>_rows8 past 4 rows, else <type>',
+    'past 4 rows <type>_quad with subgroups, else <type>_rows8; otherwise <type>',
   tuned: true,
 } as const satisfies KernelFamilySpec<QuantMatmulShape, QuantMatmulVariant>;
 
@@ -411,11 +414,17 @@ const attentionFiles = (v: string) => ({
   backward_dkdv: `attention.backward_dkdv_${v}`,
 });
 
+/** Whether the fa2 kernels take this head size (vec4 rows, at most ATTENTION_MAX_HEAD_DIM). */
+const fa2Fits = (s: AttentionShape) => s.hd % 4 === 0 && s.hd <= ATTENTION_MAX_HEAD_DIM;
+
 /**
- * tiled: workgroups stage key (or query) tiles in workgroup memory behind barriers (GPUs); direct:
- * one invocation per (query row, head) or (key row, kv head) reading straight from global memory,
- * no workgroup memory and no barriers (CPU adapters, where SwiftShader emulates barriers at great
- * cost). Both visit exactly the same key/query ranges and give the same results.
+ * tiled: workgroups stage key (or query) tiles in workgroup memory behind barriers, one lane per
+ * row; direct: one invocation per (query row, head) or (key row, kv head) reading straight from
+ * global memory, no workgroup memory and no barriers (CPU adapters, where SwiftShader emulates
+ * barriers at great cost); fa2: FlashAttention-2 style, the workgroup's 64 lanes computing
+ * register blocks of S = Q·Kᵀ and of the output from tiles in workgroup memory, the query heads of
+ * a kv head sharing each staged K/V tile, masks only on tiles the pattern cuts (GPUs). All visit
+ * the same key/query ranges and give the same results.
  */
 export const ATTENTION = {
   family: 'attention',
@@ -438,10 +447,24 @@ export const ATTENTION = {
       fits: (s: AttentionShape) => s.hd % 4 === 0 && s.hd <= ATTENTION_DIRECT_MAX_HEAD_DIM,
       requires: `head_dim % 4 == 0 and <= ${ATTENTION_DIRECT_MAX_HEAD_DIM}`,
     },
+    // The forward's rows (query, head pairs) at head_dim <= 64; the launcher sizes them by head_dim.
+    fa2: {
+      name: 'fa2',
+      files: attentionFiles('fa2'),
+      tile: [1, 32],
+      needs: [],
+      fits: fa2Fits,
+      requires: `head_dim % 4 == 0 and <= ${ATTENTION_MAX_HEAD_DIM}`,
+    },
   },
-  pick: (a, s): 'tiled' | 'direct' =>
-    a.isSoftware && s.hd % 4 === 0 && s.hd <= ATTENTION_DIRECT_MAX_HEAD_DIM ? 'direct' : 'tiled',
-  rule: `software adapters direct when head_dim % 4 == 0 and <= ${ATTENTION_DIRECT_MAX_HEAD_DIM}, else tiled`,
+  pick: (a, s): 'tiled' | 'direct' | 'fa2' => {
+    if (a.isSoftware)
+      return s.hd % 4 === 0 && s.hd <= ATTENTION_DIRECT_MAX_HEAD_DIM ? 'direct' : 'tiled';
+    return fa2Fits(s) ? 'fa2' : 'tiled';
+  },
+  rule:
+    `software adapters direct when head_dim % 4 == 0 and <= ${ATTENTION_DIRECT_MAX_HEAD_DIM}, ` +
+    `else tiled; GPUs fa2 when head_dim % 4 == 0 and <= ${ATTENTION_MAX_HEAD_DIM}, else tiled`,
   tuned: false,
 } as const satisfies KernelFamilySpec<AttentionShape, string>;
 
