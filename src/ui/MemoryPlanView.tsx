@@ -95,8 +95,13 @@ export function MemoryPlanView() {
         {plan.hostBytes > 0 && (
           <LegendRow
             color="transparent"
-            name="CPU memory (embedding AdamW state)"
-            value={formatBytes(plan.hostBytes)}
+            name={`System memory (${[
+              plan.host.checkpoints > 0 && 'offloaded checkpoints',
+              plan.host.optimizer > 0 && 'embedding AdamW state',
+            ]
+              .filter(Boolean)
+              .join(', ')})`}
+            value={`${formatBytes(plan.hostBytes)} of ${plan.hostBudget.stated ? '' : 'an assumed '}${formatBytes(plan.hostBudget.bytes)}`}
           />
         )}
         <LegendRow

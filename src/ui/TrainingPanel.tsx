@@ -6,6 +6,9 @@ import { NUMBER_RULES, numberProblems, type NumberSetting } from '../util/settin
 import {
   BASE_QUANT_LABELS,
   BASE_QUANTS,
+  OFFLOAD_CHOICES,
+  OFFLOAD_LABELS,
+  type Offload,
   TRAINABLES,
   type BaseQuant,
   type Trainable,
@@ -192,6 +195,25 @@ export function TrainingPanel() {
             {model.storedTypes.some((t) => !FLOAT_TYPES.has(t.type))
               ? 'float weights quantized on load; quantized ones stay as the file stores them'
               : 'frozen weights on the GPU, quantized on load (llama.cpp’s quantizers)'}
+          </span>
+        </div>
+        <div className="field">
+          <label htmlFor="offload">Keep checkpoints in</label>
+          <select
+            id="offload"
+            value={s.offload}
+            aria-describedby="offload-note"
+            onChange={(e) => set({ offload: e.target.value as Offload })}
+          >
+            {OFFLOAD_CHOICES.map((o) => (
+              <option key={o} value={o}>
+                {OFFLOAD_LABELS[o]}
+              </option>
+            ))}
+          </select>
+          <span className="field-note" id="offload-note">
+            each layer’s input between the forward and its backward; system memory frees the GPU for
+            longer contexts, with the same results (automatic: only when the plan needs it)
           </span>
         </div>
         {OPTIMIZER_FIELDS.map(field)}

@@ -139,8 +139,16 @@ export interface MemoryPlan {
   total: number;
   /** Largest single buffer the plan needs. */
   largestBuffer: number;
-  /** Host (CPU) memory the run keeps besides: the embedding's AdamW moments when they live there. */
+  /**
+   * Host (CPU) memory the run keeps besides: the embedding's AdamW moments when they live there, and
+   * the offloaded layer-input checkpoints (`host` says which is which).
+   */
   hostBytes: number;
+  host: { optimizer: number; checkpoints: number };
+  /** The checkpoints live in the worker's memory (settings.offload; `auto` as the budget decided). */
+  offloaded: boolean;
+  /** The host memory the plan is checked against: the browser's navigator.deviceMemory, assumed. */
+  hostBudget: { bytes: number; stated: boolean; assumed: string };
   limits: { maxBufferSize: number; maxStorageBufferBindingSize: number; budget: number };
   /** Whether `limits.budget` is the GPU memory the user stated (else the assumed default). */
   budgetStated: boolean;

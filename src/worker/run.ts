@@ -42,6 +42,8 @@ export async function loadWeights(
   seed: number,
   opts: LoadOptions = {},
   onTensor?: (name: string, bytes: number) => void,
+  /** Training keeps its layer-input checkpoints in the worker's memory (RunSettings.offload). */
+  offload = false,
 ): Promise<Weights> {
   const params = await LlamaParams.load(
     rt,
@@ -52,7 +54,7 @@ export async function loadWeights(
     onTensor,
     { ...opts, optimizerState: opts.optimizerState ?? false },
   );
-  const model = new LlamaModel(rt, params, { checkpointing: true });
+  const model = new LlamaModel(rt, params, { checkpointing: true, offload });
   return { rt, params, model, ropeFactor: null };
 }
 
@@ -109,6 +111,8 @@ export class Run implements Weights {
     onEvents: (e: TrainingEvent[]) => unknown;
     onDeviceLost: () => void;
     resume?: RunResume;
+    /** The plan keeps the checkpoints in host memory (settings.offload, `auto` resolved by the plan). */
+    offload?: boolean;
   }): Promise<Run> {
     const { rt, settings } = args;
     const events = new EventBatcher(args.onEvents);
@@ -119,6 +123,7 @@ export class Run implements Weights {
       settings.seed,
       { optimizerState: true, baseQuant: settings.baseQuant },
       uploadProgress(args.model.opened, events),
+      args.offload ?? settings.offload === 'checkpoints',
     );
     // First use of these shapes on this GPU: time the matmul variants (choices persist in IndexedDB).
     const tuneModel = tuneModelOf(params);

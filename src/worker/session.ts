@@ -9,7 +9,13 @@ import { createTokenizer, openModel, storedTypes, type OpenedModel } from '../io
 import { baseName, readJson, readText, type ByteSource } from '../io/source.ts';
 import type { Tokenizer } from '../io/tokenizer.ts';
 import { defaultTargetContext, ropeProblem, type LoraSettings } from '../model/longlora.ts';
-import { budgetProblem, frozenTypeOf, planTraining, runProblems } from '../model/plan.ts';
+import {
+  budgetProblem,
+  frozenTypeOf,
+  hostBudgetProblem,
+  planWithOffload,
+  runProblems,
+} from '../model/plan.ts';
 import { DEFAULT_MEMORY_BUDGET } from '../util/memory-budget.ts';
 import { IGNORE_INDEX } from '../util/labels.ts';
 import { buildDataset, type Dataset, type Separator } from '../train/data.ts';
@@ -226,7 +232,8 @@ export function planFor(
     maxBufferSize: a.limits.maxBufferSize,
     maxStorageBufferBindingSize: a.limits.maxStorageBufferBindingSize,
   };
-  const plan = planTraining({
+  const budget = budgetBytes ?? DEFAULT_MEMORY_BUDGET;
+  const input = {
     shape: m.opened.config,
     weightBytes: storedWeightBytes(m.opened.dtypes),
     frozenType: frozenTypeOf({ tensors: m.opened.tensors, dtype: m.opened.dtypes[0] }, s.baseQuant),
@@ -234,8 +241,9 @@ export function planFor(
     context: s.context,
     checkpointing: s.checkpointing,
     limits,
-  });
-  const budget = budgetBytes ?? DEFAULT_MEMORY_BUDGET;
+  };
+  const plan = planWithOffload(input, s.offload, budget);
+  const hostBudget = browserHostBudget();
   const problems = runProblems(plan, { ...s, pattern: s.attention, group, lora }, limits, Infinity);
   if (rope) {
     const fix =
@@ -255,6 +263,15 @@ export function planFor(
   const warnings = over
     ? [{ message: over, fix: 'Start anyway if your GPU has more free memory than stated.' }]
     : [];
+  // The browser reports its memory only roughly (navigator.deviceMemory, at most 8 GiB): an
+  // assumption, so over it is a warning, as the GPU budget's is.
+  const hostOver = hostBudgetProblem(plan, hostBudget, '');
+  if (hostOver) {
+    warnings.push({
+      message: hostOver.trim(),
+      fix: 'Keep checkpoints in GPU memory or lower the target context; start anyway if this computer has more free memory.',
+    });
+  }
   return {
     checkpointBytes: checkpointBytes(c, lora),
     bytes: plan.bytes,
@@ -262,6 +279,9 @@ export function planFor(
     total: plan.total,
     largestBuffer: plan.largestBuffer.bytes,
     hostBytes: plan.hostBytes,
+    host: plan.host,
+    offloaded: plan.offloaded,
+    hostBudget,
     limits: { ...limits, budget },
     budgetStated: budgetBytes !== null,
     ropeFactor: factor,
@@ -270,6 +290,24 @@ export function planFor(
     problems,
     warnings,
   };
+}
+
+/**
+ * The host memory a studio plan is checked against: half the memory the browser reports
+ * (navigator.deviceMemory, in GiB, rounded and capped at 8 by browsers), or 4 GiB where it reports
+ * none; always an assumption, since a page cannot see what is free.
+ */
+export function browserHostBudget(
+  deviceMemory = (globalThis.navigator as { deviceMemory?: number } | undefined)?.deviceMemory,
+): { bytes: number; stated: false; assumed: string } {
+  const GiB = 2 ** 30;
+  if (typeof deviceMemory === 'number' && deviceMemory > 0)
+    return {
+      bytes: (deviceMemory / 2) * GiB,
+      stated: false,
+      assumed: `half the ${deviceMemory} GiB the browser reports`,
+    };
+  return { bytes: 4 * GiB, stated: false, assumed: 'the browser reports no memory size' };
 }
 
 /** A folder's name when one was dropped, else the weights file's base name. */

@@ -76,6 +76,8 @@ export class StudioEngine {
    * the base model's weights for inference are uploaded with, as a run's would be.
    */
   private baseQuant: BaseQuant = 'none';
+  /** The GPU memory the page last planned against (null: the assumed default): `auto` offload reads it. */
+  private budgetBytes: number | null = null;
   /** The base quantization the base model's weights in `weights` were uploaded with. */
   private weightsQuant: BaseQuant = 'none';
 
@@ -215,6 +217,7 @@ export class StudioEngine {
     const problem = firstNumberProblem(settings);
     if (problem) throw new SettingsError(problem);
     this.baseQuant = settings.baseQuant;
+    this.budgetBytes = budgetBytes;
     return planFor(this.session, await this.adapter(), settings, budgetBytes);
   }
 
@@ -296,6 +299,7 @@ export class StudioEngine {
         onEvents,
         onDeviceLost: () => this.forgetRuntime(runtime),
         resume,
+        offload: planFor(this.session, await this.adapter(), settings, this.budgetBytes).offloaded,
       });
     } catch (e) {
       lock?.release();
