@@ -8,7 +8,16 @@ import { stepKernels } from '../model/step-kernels.ts';
 import { tuneModelKernels, tuneModelOfOpened, type TuneChoice } from '../model/tune.ts';
 import { tuneCachePath } from '../engine/tune-store-node.ts';
 import { b, num, parse, req, s } from './args.ts';
-import { CAP_OPTIONS, capsArg, gpu, log, loraFromArgs, openModelArg } from './common.ts';
+import {
+  BASE_QUANT_OPTION,
+  baseQuantArg,
+  CAP_OPTIONS,
+  capsArg,
+  gpu,
+  log,
+  loraFromArgs,
+  openModelArg,
+} from './common.ts';
 
 /** A table row of one shape class's choice. */
 function row(c: TuneChoice): string {
@@ -42,7 +51,7 @@ function familyRows(kernels: readonly KernelChoice[]): string[] {
 }
 
 /**
- * `tune --model MODEL [--context N] [--force] [--json]`: every matmul shape class a training step
+ * `tune --model MODEL [--context N] [--base-quant none|q8_0|q4_k] [--force] [--json]`: every matmul shape class a training step
  * at N tokens launches, its chosen variant and, when timed now, each candidate's median time; then
  * every kernel family the step launches and its variant (`kernels`). Choices are cached per adapter
  * in the user's cache folder and used by `train` and `eval`.
@@ -50,6 +59,7 @@ function familyRows(kernels: readonly KernelChoice[]): string[] {
 export async function tune(argv: string[]): Promise<void> {
   const v = parse(argv, {
     ...CAP_OPTIONS,
+    ...BASE_QUANT_OPTION,
     model: s,
     context: s,
     rank: s,
@@ -59,11 +69,13 @@ export async function tune(argv: string[]): Promise<void> {
     force: b,
     json: b,
   });
+  const baseQuant = baseQuantArg(v);
   const m = await openModelArg(req(v, 'model'));
   const context = num(v, 'context', defaultTargetContext(m.config));
   const rt = await gpu(capsArg(v));
   const t0 = performance.now();
-  const model = tuneModelOfOpened(m, loraFromArgs(v));
+  // Frozen weights in the GPU types a run would upload them in (--base-quant, a GGUF's blocks).
+  const model = tuneModelOfOpened(m, loraFromArgs(v), baseQuant, rt.info.limits);
   const choices = await tuneModelKernels(rt, model, context, {
     force: v.force === true,
     onProgress: (p) => {

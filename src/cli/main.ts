@@ -28,7 +28,7 @@ Commands (MODEL: a Hugging Face folder, a .safetensors with config.json beside i
             [--seed S] [--order shuffled|sequential] [--holdout-blocks K] [--init-adapter DIR] [--eval-every K] [--eval-windows K] [--checkpoint-every K] [--checkpoint-minutes M] [--keep-checkpoints K] [--no-checkpointing]
             [--base-quant none|q8_0|q4_k] [--offload none|checkpoints|auto] [--resume] [--log-json FILE] [--budget 8GiB] [--host-budget 32GiB]
   merge     --model MODEL --adapter DIR --out DIR
-  tune      --model MODEL [--context N] [--rank R] [--targets ...] [--force] [--json]
+  tune      --model MODEL [--context N] [--rank R] [--targets ...] [--base-quant Q] [--force] [--json]
   export-gguf --model MODEL [--adapter DIR] --out FILE.gguf [--dtype f32|f16|bf16|q8_0|q6_k|q4_k_m] [--context N]
             [--lora]
   export-cluster --model MODEL --data FILE --out DIR [--context N] [--attention full|s2|s2roll]

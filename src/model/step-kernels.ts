@@ -15,6 +15,7 @@ import {
   GRADNORM,
   LORA,
   MATMUL,
+  MATMUL_QUANT,
   RMSNORM,
   type CrossEntropyBackwardShape,
   type KernelChoice,
@@ -24,7 +25,18 @@ import {
 import { blockBytesLimit, blockRowCount } from '../engine/row-blocks.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import { tokenBlocks } from './activations.ts';
-import { linearLaunches, type TuneChoice, type TuneModel } from './tune.ts';
+import { linearLaunches, quantLaunches, type TuneChoice, type TuneModel } from './tune.ts';
+import {
+  quantLinearTuneKey,
+  resolveQuantVariant,
+  type QuantMatmulVariant,
+} from '../engine/kernels/matmul-quant.ts';
+
+/** The shader file a quantized launch runs (its variant's forward or input-gradient kernel). */
+function quantFile(c: { choice: string; op: string }): string {
+  const v = MATMUL_QUANT.variants[c.choice as QuantMatmulVariant];
+  return c.op === 'forward' ? v.files.forward : v.files.backward_input;
+}
 
 /**
  * Every family a training step of `model` at T tokens launches on this adapter, with the variant
@@ -38,7 +50,10 @@ export function stepKernels(
   rt: Runtime,
   model: TuneModel,
   T: number,
-  matmul?: readonly Pick<TuneChoice, 'choice' | 'source' | 'op' | 'dtype' | 'M' | 'N' | 'K'>[],
+  matmul?: readonly Pick<
+    TuneChoice,
+    'family' | 'choice' | 'source' | 'op' | 'dtype' | 'M' | 'N' | 'K'
+  >[],
 ): KernelChoice[] {
   const a = rt.info;
   const s = model.shape;
@@ -50,25 +65,43 @@ export function stepKernels(
   };
 
   // matmul: per shape class, as resolveVariant picks at launch.
-  const classes =
-    matmul ??
-    linearLaunches(rt, model, T).map((l) => {
+  const classes = matmul ?? [
+    ...linearLaunches(rt, model, T).map((l) => {
       const hit = cachedChoice(linearTuneKey(rt, l.op, l.dtype, l.M, l.N, l.K)) as
         MatmulVariant | undefined;
       const tuned = hit !== undefined && variantSupported(rt, hit, l.op, l.dtype, l.M, l.N, l.K);
       return {
         ...l,
+        family: 'matmul' as const,
         choice: tuned ? hit : MATMUL.pick(a, l),
         source: tuned ? ('memory' as const) : ('default' as const),
       };
-    });
+    }),
+    // The quantized products of frozen weights kept in blocks, as resolveQuantVariant picks.
+    ...quantLaunches(rt, model, T).map((l) => {
+      const s = { op: l.op, quant: l.dtype, M: l.M, N: l.N, K: l.K };
+      const hit = cachedChoice(quantLinearTuneKey(rt, s));
+      const choice = resolveQuantVariant(rt, s);
+      return {
+        ...l,
+        family: 'matmul.quant' as const,
+        choice,
+        source: hit === choice ? ('memory' as const) : ('default' as const),
+      };
+    }),
+  ];
   const matmuls = new Map<string, KernelChoice>();
   for (const c of classes) {
     const source = c.source === 'default' ? 'default' : 'tuned';
-    const key = `${c.choice} ${source}`;
+    const key = `${c.family} ${c.choice} ${source}`;
     const had = matmuls.get(key);
-    if (had) had.classes! += 1;
-    else {
+    if (had) {
+      had.classes! += 1;
+      if (c.family === 'matmul.quant') had.files = [...new Set([...had.files, quantFile(c)])];
+    } else if (c.family === 'matmul.quant') {
+      const files = [quantFile(c)];
+      matmuls.set(key, { family: 'matmul.quant', variant: c.choice, files, source, classes: 1 });
+    } else {
       const files = [MATMUL.variants[c.choice as MatmulVariant].files['']];
       matmuls.set(key, { family: 'matmul', variant: c.choice, files, source, classes: 1 });
     }

@@ -1,7 +1,8 @@
 /**
  * Kernel autotuning for a loaded model: before a run (or an evaluation) at T tokens, every matmul
  * shape class the layers will launch — each projection's forward and input gradient at the token
- * blocks the graph runs them in, and the LoRA products — is timed once per adapter (tuneLinear: the
+ * blocks the graph runs them in, the LoRA products, and the quantized products of a frozen weight
+ * kept in ggml blocks (the matmul.quant family: tuneQuantLinear) — is timed once per adapter (tuneLinear: the
  * eligible variants on random operands, each checked against a float64 dot product) and the choice
  * cached in memory and in the persistent store (setTuneStore: IndexedDB in the studio, a file in the
  * CLI's cache folder). A second load finds every choice in the store and times nothing.
@@ -24,8 +25,8 @@ import {
   globalName,
   LINEAR_NAMES,
   linearShape,
+  linearSource,
   linearSpec,
-  linearWeightName,
   type LinearName,
 } from '../io/block.ts';
 import { mlpBlockTokens, rowBlockTokens, tokenBlocks } from './activations.ts';
@@ -33,7 +34,17 @@ import type { OpenedModel } from '../io/model.ts';
 import type { LoraSettings } from './longlora.ts';
 import type { LlamaParams } from './params.ts';
 import { isQuantWeight } from '../engine/kernels/frozen.ts';
-import { QuantRows } from '../engine/quant-rows.ts';
+import { quantBlockRowCount, QuantRows } from '../engine/quant-rows.ts';
+import {
+  quantLinearTuneKey,
+  quantTuneCandidates,
+  resolveQuantVariant,
+  tuneQuantLinear,
+  type QuantMatmulVariant,
+  type QuantWeightType,
+} from '../engine/kernels/matmul-quant.ts';
+import { isQuantType, type BaseQuant, type FrozenType } from './base-quant.ts';
+import { frozenTypeOf } from './plan.ts';
 import type { LlamaShape } from './types.ts';
 
 /** Time bound of a first-use tuning pass before a run (shape classes past it keep defaults). */
@@ -50,10 +61,17 @@ export interface LinearLaunch {
   what: string;
 }
 
-/** What one tuned shape class decided. */
-export interface TuneChoice extends LinearLaunch {
+/** One quantized matmul launch shape: C[M, N] = A[M, K] · op(W), W in `dtype`'s blocks. */
+export interface QuantLaunch extends Omit<LinearLaunch, 'dtype'> {
+  dtype: QuantWeightType;
+}
+
+/** What one tuned shape class decided (family matmul, or matmul.quant for a quantized W). */
+export interface TuneChoice extends Omit<LinearLaunch, 'dtype'> {
+  family: 'matmul' | 'matmul.quant';
+  dtype: WeightDType | QuantWeightType;
   key: string;
-  choice: MatmulVariant;
+  choice: MatmulVariant | QuantMatmulVariant;
   source: 'timed' | 'memory' | 'store' | 'default';
   /** Median ms per candidate (empty unless timed now). */
   timings: Record<string, number>;
@@ -92,6 +110,10 @@ export interface TuneModel {
   weightDtype: (n: LinearName) => WeightDType | 'quant';
   /** Dtype of the output layer as the GPU holds it (f32 when it is the trainable embedding). */
   outputDtype: WeightDType | 'quant';
+  /** The quantized types a linear's frozen weight has over the layers (none when float). */
+  quantTypes?: (n: LinearName) => QuantWeightType[];
+  /** A quantized output layer: its type and the rows of each of its row blocks. */
+  outputQuant?: { type: QuantWeightType; rows: number[] };
   /** The output layer is the trainable embedding (a step computes its gradient dW). */
   outputTrainable: boolean;
 }
@@ -99,7 +121,19 @@ export interface TuneModel {
 /** TuneModel of loaded parameters. */
 export function tuneModelOf(params: LlamaParams): TuneModel {
   const layer = params.layers[0];
+  const head = params.lmHead;
   return {
+    quantTypes: (n) => [
+      ...new Set(
+        params.layers.flatMap((l) => {
+          const w = l.w[n];
+          return isQuantWeight(w) ? [w.type] : [];
+        }),
+      ),
+    ],
+    ...(head instanceof QuantRows && {
+      outputQuant: { type: head.type, rows: head.pieces.map((p) => p.rows) },
+    }),
     shape: params.shape,
     lora: params.lora,
     weightDtype: (n) => {
@@ -112,21 +146,92 @@ export function tuneModelOf(params: LlamaParams): TuneModel {
 }
 
 /** TuneModel of an opened (not uploaded) model: dtypes from the files, as LlamaParams keeps them. */
-export function tuneModelOfOpened(m: OpenedModel, lora: LoraSettings): TuneModel {
+export function tuneModelOfOpened(
+  m: OpenedModel,
+  lora: LoraSettings,
+  baseQuant: BaseQuant = 'none',
+  limits?: { maxBufferSize: number; maxStorageBufferBindingSize: number },
+): TuneModel {
   const dtypes = new Map(m.tensors.map((t) => [t.name, t.dtype as string]));
   const arch = archOf(m.config);
-  // As loadParams stores it: a tied output layer is the embedding, f32 when that is trainable.
-  const tied = m.config.tieWordEmbeddings || !dtypes.has(globalName(arch, 'lmHead'));
+  const s = m.config;
+  // As loadParams stores it: a tied output layer is the embedding, f32 when that is trainable;
+  // each frozen matrix in the GPU type base-quant.ts's rule gives it.
+  const type = frozenTypeOf(m, baseQuant);
+  const tied = s.tieWordEmbeddings || !dtypes.has(globalName(arch, 'lmHead'));
   const head = globalName(arch, tied ? 'embed' : 'lmHead');
+  const headType = tied && lora.trainEmbed ? 'f32' : type(head, s.hidden);
+  const linearTypes = (n: LinearName) =>
+    Array.from({ length: s.layers }, (_, i) =>
+      type(linearSource(arch, s, i, n).name, linearShape(s, n)[1]),
+    );
+  const quantOf = (t: FrozenType[]) => [
+    ...new Set(t.filter((x): x is QuantWeightType => isQuantType(x))),
+  ];
+  let outputQuant: TuneModel['outputQuant'];
+  if (isQuantType(headType)) {
+    const max = limits ? blockBytesLimit(limits) : Infinity;
+    const per = Number.isFinite(max)
+      ? quantBlockRowCount(headType, s.vocabSize, s.hidden, max)
+      : s.vocabSize;
+    const rows: number[] = [];
+    for (let r0 = 0; r0 < s.vocabSize; r0 += per) rows.push(Math.min(per, s.vocabSize - r0));
+    outputQuant = { type: headType, rows };
+  }
   return {
-    shape: m.config,
+    shape: s,
     lora,
-    weightDtype: (n) =>
-      asWeightDType((dtypes.get(linearWeightName(0, n, arch)) ?? 'F32').toLowerCase()),
-    outputDtype:
-      tied && lora.trainEmbed ? 'f32' : asWeightDType((dtypes.get(head) ?? 'F32').toLowerCase()),
+    weightDtype: (n) => {
+      const t = linearTypes(n)[0] ?? 'f32';
+      return isQuantType(t) ? 'quant' : asWeightDType(t);
+    },
+    quantTypes: (n) => quantOf(linearTypes(n)),
+    outputDtype: isQuantType(headType) ? 'quant' : asWeightDType(headType),
+    ...(outputQuant && { outputQuant }),
     outputTrainable: tied && lora.trainEmbed,
   };
+}
+
+/**
+ * Every quantized matmul shape one training step launches (the frozen projections kept in blocks
+ * and a quantized output layer's row blocks, forward and input gradient), one entry per tuning key.
+ */
+export function quantLaunches(rt: Runtime, model: TuneModel, T: number): QuantLaunch[] {
+  const s = model.shape;
+  const limit = blockBytesLimit(rt.info.limits);
+  const rowSizes = new Set(tokenBlocks(T, rowBlockTokens(s, T, limit)).map(([, n]) => n));
+  const mlpSizes = new Set(
+    tokenBlocks(T, mlpBlockTokens(T, s.intermediate, limit)).map(([, n]) => n),
+  );
+  const out: QuantLaunch[] = [];
+  for (const n of LINEAR_NAMES) {
+    const [outF, inF] = linearShape(s, n);
+    for (const dtype of model.quantTypes?.(n) ?? []) {
+      for (const M of linearSpec(n).sublayer === 'mlp' ? mlpSizes : rowSizes) {
+        out.push({ op: 'forward', dtype, M, N: outF, K: inF, what: n });
+        out.push({ op: 'backwardInput', dtype, M, N: inF, K: outF, what: n });
+      }
+    }
+  }
+  const q = model.outputQuant;
+  if (q) {
+    const V = s.vocabSize;
+    const D = s.hidden;
+    for (const M of new Set(tokenBlocks(T, crossEntropyChunk(rt, T, V)).map(([, n]) => n))) {
+      for (const rows of new Set(q.rows)) {
+        out.push({ op: 'forward', dtype: q.type, M, N: rows, K: D, what: 'output layer' });
+        out.push({ op: 'backwardInput', dtype: q.type, M, N: D, K: rows, what: 'output layer' });
+      }
+    }
+  }
+  const byKey = new Map<string, QuantLaunch>();
+  for (const l of out) {
+    const key = quantLinearTuneKey(rt, { op: l.op, quant: l.dtype, M: l.M, N: l.N, K: l.K });
+    const had = byKey.get(key);
+    if (had) had.what = had.what.includes(l.what) ? had.what : `${had.what}, ${l.what}`;
+    else byKey.set(key, { ...l });
+  }
+  return [...byKey.values()];
 }
 
 function asWeightDType(d: string): WeightDType {
@@ -204,7 +309,13 @@ export async function tuneModelKernels(
 ): Promise<TuneChoice[]> {
   const launches = linearLaunches(rt, model, T).map((l) => ({
     ...l,
+    family: 'matmul' as const,
     key: linearTuneKey(rt, l.op, l.dtype, l.M, l.N, l.K),
+  }));
+  const quant = quantLaunches(rt, model, T).map((l) => ({
+    ...l,
+    family: 'matmul.quant' as const,
+    key: quantLinearTuneKey(rt, { op: l.op, quant: l.dtype, M: l.M, N: l.N, K: l.K }),
   }));
   // Classes with a choice in memory or in the store are not timed (nor reported as progress).
   const known = new Map<string, TuneChoice>();
@@ -214,21 +325,45 @@ export async function tuneModelKernels(
       const k = await knownChoice(l.key, names);
       if (k) known.set(l.key, { ...l, ...k, choice: k.choice as MatmulVariant });
     }
+    for (const l of quant) {
+      const names = new Set<string>(quantTuneCandidates(l.dtype, l.M));
+      const k = await knownChoice(l.key, names);
+      if (k) known.set(l.key, { ...l, ...k, choice: k.choice as QuantMatmulVariant });
+    }
   }
-  const todo = launches.filter((l) => !known.has(l.key));
+  const todo = [...launches, ...quant].filter((l) => !known.has(l.key));
   const budget = opts.budgetMs ?? Infinity;
   const t0 = performance.now();
   const timed = new Map<string, TuneChoice>();
   for (const [i, l] of todo.entries()) {
     const current = `${l.what} ${l.op} ${l.dtype} ${l.M}×${l.N}×${l.K}`;
     opts.onProgress?.({ done: i, total: todo.length, current });
-    if (performance.now() - t0 > budget) {
+    // tuneLinear takes [T, in, out]: forward's N is out and K in; the input gradient's the reverse.
+    const [inF, outF] = l.op === 'forward' ? [l.K, l.N] : [l.N, l.K];
+    const over = performance.now() - t0 > budget;
+    if (l.family === 'matmul.quant') {
+      const s = { op: l.op, quant: l.dtype, M: l.M, N: l.N, K: l.K };
+      if (over) {
+        timed.set(l.key, {
+          ...l,
+          choice: resolveQuantVariant(rt, s),
+          source: 'default',
+          timings: {},
+        });
+        continue;
+      }
+      const r = await tuneQuantLinear(rt, l.op, l.dtype, l.M, inF, outF, {
+        force: opts.force,
+        runs: opts.runs,
+      });
+      timed.set(l.key, { ...l, ...r, choice: r.choice as QuantMatmulVariant });
+      continue;
+    }
+    if (over) {
       const choice = resolveVariant(rt, l.op, l.dtype, l.M, l.N, l.K);
       timed.set(l.key, { ...l, choice, source: 'default', timings: {} });
       continue;
     }
-    // tuneLinear takes [T, in, out]: forward's N is out and K in; the input gradient's the reverse.
-    const [inF, outF] = l.op === 'forward' ? [l.K, l.N] : [l.N, l.K];
     const r = await tuneLinear(rt, l.op, l.dtype, l.M, inF, outF, {
       force: opts.force,
       runs: opts.runs,
@@ -236,5 +371,5 @@ export async function tuneModelKernels(
     timed.set(l.key, { ...l, ...r, choice: r.choice as MatmulVariant });
   }
   if (todo.length) opts.onProgress?.({ done: todo.length, total: todo.length });
-  return launches.map((l) => known.get(l.key) ?? timed.get(l.key)!);
+  return [...launches, ...quant].map((l) => known.get(l.key) ?? timed.get(l.key)!);
 }
