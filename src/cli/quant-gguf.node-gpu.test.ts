@@ -14,7 +14,13 @@ import { bytesSource } from '../io/source.ts';
 import { DEMO_DIR } from '../test/assets-node.ts';
 import { cliRunner } from '../test/cli.ts';
 import { relativeError } from '../test/numeric.ts';
-import { dequantizedDemoGguf, kQuantModelGguf, quantizedDemoGguf } from '../test/quant-fixtures.ts';
+import {
+  dequantizedDemoGguf,
+  dequantizedGguf,
+  kQuantModelGguf,
+  quantFixturePath,
+  quantizedDemoGguf,
+} from '../test/quant-fixtures.ts';
 
 const run = cliRunner();
 
@@ -67,9 +73,9 @@ describe('a quantized GGUF through the CLI (kept in its blocks on the GPU)', () 
       'Q8_0',
     ]);
     // The plan counts what is uploaded: the blocks in their GPU layout, fewer bytes than f32.
-    expect(q.plan.bytes.weights).toBeLessThan(p.plan.bytes.weights / 2);
+    expect(q.plan.weights).toBeLessThan(p.plan.weights / 2);
     expect(q.baseTypes.map((s: { type: string }) => s.type)).toContain('Q8_0');
-    expect(q.plan.bytes.activations).toBe(p.plan.bytes.activations);
+    expect(q.plan.activations).toBe(p.plan.activations);
   });
 
   it('grad: the loss and gradients of the F32 GGUF of the dequantized values', async () => {
@@ -112,6 +118,32 @@ describe('a quantized GGUF through the CLI (kept in its blocks on the GPU)', () 
     const l = new DataView(a!.buffer, a!.byteOffset + loss.begin, 4).getFloat32(0, true);
     expect(l > 4 && l < 8, `loss ${l}`).toBe(true); // about ln 290 = 5.67 for small weights
   }, 120_000);
+
+  it("llama-quantize's own Q4_K_M files (the demo, all fallbacks; the 256-wide model, Q4_K and Q6_K): grad as their F32 twins", async () => {
+    for (const [name, vocab, types] of [
+      ['stories260K-Q4_K_M.gguf', 512, ['Q5_0', 'Q8_0']],
+      ['wide-Q4_K_M.gguf', 290, ['Q4_K', 'Q6_K']],
+    ] as const) {
+      const q = join(dir, name);
+      const p = join(dir, `f32-${name}`);
+      const bytes = new Uint8Array(readFileSync(quantFixturePath(`llama-quantize/${name}`)));
+      writeFileSync(q, bytes);
+      writeFileSync(p, await dequantizedGguf(bytes));
+      const info = JSON.parse(await run('info', '--model', q, '--context', '64', '--json'));
+      const onGpu = info.baseTypes.map((t: { type: string }) => t.type);
+      for (const t of types) expect(onGpu, name).toContain(t);
+      const ids = join(dir, `${name}.ids.json`);
+      writeFileSync(
+        ids,
+        JSON.stringify(Array.from({ length: 64 }, (_, i) => (i * 37 + 1) % vocab)),
+      );
+      const out = [q, p].map((m) => join(dir, `${m.split('/').at(-1)}.grads.safetensors`));
+      for (const [i, m] of [q, p].entries())
+        await run('grad', '--model', m, '--tokens', ids, '--context', '64', '--out', out[i]!);
+      const [a, b] = out.map((f) => new Uint8Array(readFileSync(f)));
+      await expectClose(b!, a!, 2e-3);
+    }
+  }, 300_000);
 
   it('train runs steps on it', async () => {
     const data = join(dir, 'story.txt');

@@ -10,7 +10,13 @@ import { expectedTensors, parseHfConfig } from '../io/config.ts';
 import { readGguf, type GgufFile, type GgufValue } from '../io/gguf.ts';
 import { hfToGgufName } from '../io/gguf-llama.ts';
 import { writeGguf, type GgufKv, type GgufTensorToWrite } from '../io/gguf-writer.ts';
-import { dequantize, QUANT_FORMATS, QUANT_TYPE_IDS, type QuantType } from '../io/quant.ts';
+import {
+  dequantize,
+  QUANT_FORMATS,
+  QUANT_TYPE_IDS,
+  quantTypeOf,
+  type QuantType,
+} from '../io/quant.ts';
 import { bytesSource } from '../io/source.ts';
 import { Rng } from '../util/rng.ts';
 import { f32ToF16 } from '../util/half.ts';
@@ -106,6 +112,22 @@ export async function dequantizedDemoGguf(): Promise<Uint8Array> {
     const q = byName.get(t.name);
     if (!q) return { name: t.name, dims: t.dims, type: t.type, data };
     const v = dequantize(q.type, data).values;
+    return { name: t.name, dims: t.dims, type: 0, data: new Uint8Array(v.buffer) };
+  });
+  return writeGguf(ggufKvs(g), tensors, g.alignment);
+}
+
+/**
+ * Any GGUF with every quantized tensor replaced by its dequantized values as F32 (io/quant.ts,
+ * gguf-py's values bit for bit): the float twin of a quantized file, for comparing runs.
+ */
+export async function dequantizedGguf(bytes: Uint8Array): Promise<Uint8Array> {
+  const g = await readGguf(bytesSource('q.gguf', bytes));
+  const tensors: GgufTensorToWrite[] = g.tensors.map((t) => {
+    const data = bytes.subarray(t.offset, t.offset + t.byteLength!);
+    const type = quantTypeOf(t.type);
+    if (!type) return { name: t.name, dims: t.dims, type: t.type, data };
+    const v = dequantize(type, data).values;
     return { name: t.name, dims: t.dims, type: 0, data: new Uint8Array(v.buffer) };
   });
   return writeGguf(ggufKvs(g), tensors, g.alignment);
