@@ -4,7 +4,7 @@
  * product with the weight in packed bf16 (matmul.ts) at the same shape, on the same adapter. For
  * each op, shape and weight it times every variant tuning would time and keeps the fastest; each
  * quantized row's `vs_bf16` is its ms over bf16's fastest (the target: ≤ 1.3). Times are the
- * fastest of a few runs after a warm-up (on a shared machine minima are steadier than medians);
+ * fastest of interleaved rounds after a warm-up (on a shared machine minima are steadier);
  * in Node `cpu_ms` is the process's CPU time for that run (SwiftShader runs kernels on CPU threads,
  * so CPU time is what another process's load disturbs least), and `vs_bf16_cpu` its ratio.
  */
@@ -38,8 +38,8 @@ const GPU_SHAPES: [number, number, number][] = [
   [2048, 2048, 2048],
   [2048, 2048, 5632],
 ];
-/** Timed runs after the warm-up. */
-const RUNS = 5;
+/** Interleaved timing rounds after the warm-up. */
+const ROUNDS = 7;
 
 /** One row of the `matmul_quant` section. */
 export interface QuantRow {
@@ -67,25 +67,40 @@ const cpuNow = (): number | null => {
   return (u.user + u.system) / 1000;
 };
 
-/** The fastest wall and CPU ms of `run` (after a warm-up; one run when the warm-up is hopeless). */
-async function time(rt: Runtime, run: () => void, best: number): Promise<[number, number | null]> {
-  let t0 = performance.now();
-  run();
-  await rt.sync();
-  const warm = performance.now() - t0;
-  if (warm > 4 * best) return [warm, null];
-  let ms = Infinity;
-  let cpu: number | null = null;
-  for (let i = 0; i < RUNS; i++) {
-    const c0 = cpuNow();
-    t0 = performance.now();
-    run();
+/**
+ * The fastest wall and CPU ms of each run, timed in ROUNDS interleaved rounds after two warm-ups
+ * each (the first compiles its pipeline), so a burst of another process's load slows every
+ * candidate alike and the minimum skips it. A run whose second warm-up took over 8× the fastest
+ * one cannot win: that warm-up is its time.
+ */
+async function timeAll(
+  rt: Runtime,
+  runs: [string, () => void][],
+): Promise<Record<string, [number, number | null]>> {
+  const out: Record<string, [number, number | null]> = {};
+  for (const [name, r] of runs) {
+    r();
     await rt.sync();
-    const dt = performance.now() - t0;
-    const c1 = cpuNow();
-    if (dt < ms) [ms, cpu] = [dt, c0 === null || c1 === null ? null : c1 - c0];
+    const t0 = performance.now();
+    r();
+    await rt.sync();
+    out[name] = [performance.now() - t0, null];
   }
-  return [ms, cpu];
+  const fastest = Math.min(...Object.values(out).map(([ms]) => ms));
+  const timed = runs.filter(([name]) => out[name]![0] <= 8 * fastest);
+  for (const [name] of timed) out[name] = [Infinity, null];
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const [name, r] of timed) {
+      const c0 = cpuNow();
+      const t0 = performance.now();
+      r();
+      await rt.sync();
+      const ms = performance.now() - t0;
+      const c1 = cpuNow();
+      if (ms < out[name]![0]) out[name] = [ms, c0 === null || c1 === null ? null : c1 - c0];
+    }
+  }
+  return out;
 }
 
 /** Runs the quantized matmul section. */
@@ -103,36 +118,30 @@ export async function run(rt: Runtime, log: Log): Promise<BenchSections> {
       const [aLen, cLen] = op === 'forward' ? [inF, outF] : [outF, inF];
       const a = rt.tensor([T, aLen], 'f32', 'activations', 'bench A', rng.floats(T * aLen));
       const c = rt.tensor([T, cLen], 'f32', 'activations', 'bench C');
-      const times = async (runs: [string, () => void][]) => {
-        const out: Record<string, [number, number | null]> = {};
-        let best = Infinity;
-        for (const [name, r] of runs) {
-          out[name] = await time(rt, r, best);
-          best = Math.min(best, out[name][0]);
-        }
-        return out;
-      };
       const launchB = op === 'forward' ? linearForward : linearBackwardInput;
-      const bf16 = await times(
-        tuneCandidates(T)
-          .filter((v) => variantSupported(rt, v, op, 'bf16', T, cLen, aLen))
-          .map((v) => [v, () => launchB(rt, a, wb, c, T, inF, outF, { variant: v })]),
-      );
-      const base = add(rows, { op, T, in: inF, out: outF, weight: 'bf16' }, bf16, null);
-      log(`${op} T=${T} in=${inF} out=${outF}: bf16 ${fmt(base.ms)} ms (${base.variant})`);
       const launchQ = op === 'forward' ? linearForwardQuant : linearBackwardInputQuant;
+      // Every candidate of bf16 and of each type, timed in the same rounds.
+      const runs: [string, () => void][] = tuneCandidates(T)
+        .filter((v) => variantSupported(rt, v, op, 'bf16', T, cLen, aLen))
+        .map((v) => [`bf16 ${v}`, () => launchB(rt, a, wb, c, T, inF, outF, { variant: v })]);
       for (const w of quant) {
         const shape = { op, quant: w.type, M: T, N: cLen, K: aLen };
-        const r = add(
-          rows,
-          { op, T, in: inF, out: outF, weight: w.type },
-          await times(
-            quantTuneCandidates(w.type, T)
-              .filter((v) => quantVariantSupported(rt, v, shape))
-              .map((v) => [v, () => launchQ(rt, a, w, c, T, inF, outF, { variant: v })]),
-          ),
-          base,
+        for (const v of quantTuneCandidates(w.type, T)) {
+          if (!quantVariantSupported(rt, v, shape)) continue;
+          runs.push([`${w.type} ${v}`, () => launchQ(rt, a, w, c, T, inF, outF, { variant: v })]);
+        }
+      }
+      const all = await timeAll(rt, runs);
+      const of = (weight: string) =>
+        Object.fromEntries(
+          Object.entries(all)
+            .filter(([name]) => name.startsWith(`${weight} `))
+            .map(([name, t]) => [name.slice(weight.length + 1), t]),
         );
+      const base = add(rows, { op, T, in: inF, out: outF, weight: 'bf16' }, of('bf16'), null);
+      log(`${op} T=${T} in=${inF} out=${outF}: bf16 ${fmt(base.ms)} ms (${base.variant})`);
+      for (const w of quant) {
+        const r = add(rows, { op, T, in: inF, out: outF, weight: w.type }, of(w.type), base);
         const cpu = r.vs_bf16_cpu === null ? '' : `, CPU ${r.vs_bf16_cpu.toFixed(2)}×`;
         log(
           `  ${w.type.padEnd(5)} ${fmt(r.ms).padStart(8)} ms  ${r.vs_bf16.toFixed(2)}× bf16${cpu}  (${r.variant})`,
