@@ -11,20 +11,22 @@ import {
   ATTENTION_MAX_HEAD_DIM,
   ATTENTION_TILE_FLOATS,
   attentionUniforms,
+  fa2Tiles,
   resolveAttentionConfig,
 } from './attention.ts';
 
 const ops = ['attention.forward', 'attention.backward_dq', 'attention.backward_dkdv'];
 const tiled = ops.map((name) => `${name}_tiled`);
 const direct = ops.map((name) => `${name}_direct`);
+const fa2 = ops.map((name) => `${name}_fa2`);
 const shader = (name: string) => readFileSync(`shaders/${name}.wgsl`, 'utf8');
 describe('attention shaders and launcher', () => {
-  it('the six tiled and direct kernels take the pattern arithmetic from one shared file', () => {
+  it('the nine tiled, direct and fa2 kernels take the pattern arithmetic from one shared file', () => {
     const shared = shader('attention.pattern');
     for (const fn of ['visible', 'firstKey', 'firstQuery', 'queryEnd', 'keyRuns', 'queryRuns']) {
       expect(shared).toContain(`fn ${fn}(`);
     }
-    for (const name of [...tiled, ...direct]) {
+    for (const name of [...tiled, ...direct, ...fa2]) {
       const src = shader(name);
       expect(src.match(/^\/\/ #include attention\.pattern$/gm), name).toHaveLength(1);
       expect(src, name).not.toContain('fn visible(');
@@ -47,6 +49,36 @@ describe('attention shaders and launcher', () => {
     }
   });
 
+  it('the fa2 kernels stay within 16 KiB of workgroup memory and 64 lanes, for both tile shapes', () => {
+    const sizes: Record<string, number> = { f32: 4, 'vec4<f32>': 16 };
+    for (const name of fa2) {
+      const src = shader(name);
+      expect(src, name).toContain('const LANES: u32 = 64u;');
+      const bytes = [...src.matchAll(/var<workgroup> \w+: array<(f32|vec4<f32>), (\d+)>;/g)].reduce(
+        (sum, m) => sum + sizes[m[1]!]! * Number(m[2]),
+        0,
+      );
+      expect(bytes, name).toBeGreaterThan(12 * 1024);
+      expect(bytes, name).toBeLessThanOrEqual(16 * 1024);
+    }
+    // The staged arrays hold the launcher's tiles at head_dim 64 and 128.
+    for (const [hd, fwd, dq, dkdv] of [
+      [64, { TR: 4, TK: 2 }, { TR: 2, TK: 2 }, { TR: 2, BQ: 8 }],
+      [128, { TR: 2, TK: 1 }, { TR: 1, TK: 1 }, { TR: 1, BQ: 4 }],
+    ] as const) {
+      const t = fa2Tiles(hd, 4);
+      expect([t.forward, t.backward_dq, t.backward_dkdv]).toEqual([fwd, dq, dkdv]);
+      expect(8 * t.forward.TR * (hd / 4)).toBeLessThanOrEqual(512);
+      expect(8 * t.forward.TK * (hd / 4)).toBeLessThanOrEqual(256);
+      expect(8 * t.backward_dq.TR * (hd / 4)).toBeLessThanOrEqual(256);
+      expect(8 * t.backward_dq.TK * (hd / 4)).toBeLessThanOrEqual(256);
+      expect(8 * t.backward_dkdv.TR * (hd / 4)).toBeLessThanOrEqual(256);
+      expect(t.backward_dkdv.BQ * (hd / 4)).toBeLessThanOrEqual(128);
+    }
+    expect(fa2Tiles(64, 32)).toMatchObject({ chunks: 4, RH: 8 });
+    expect(fa2Tiles(64, 9)).toMatchObject({ chunks: 2, RH: 5 });
+  });
+
   it('the kernels get Params and the PATTERN_* constants from the launcher, via attention.pattern', () => {
     const { Params, PrepParams } = attentionUniforms;
     const shared = shader('attention.pattern');
@@ -54,7 +86,7 @@ describe('attention shaders and launcher', () => {
     // p.pattern is compared by name only; the values come from PATTERN_ID.
     expect(shared).not.toMatch(/pattern [!=]= \d/);
     expect(shared.match(/p\.pattern [!=]= PATTERN_(FULL|S2|S2ROLL)\b/g)).toHaveLength(11);
-    expect([...ATTENTION_KERNELS].sort()).toEqual([...tiled, ...direct].sort());
+    expect([...ATTENTION_KERNELS].sort()).toEqual([...tiled, ...direct, ...fa2].sort());
     for (const name of ATTENTION_KERNELS) {
       expect(shaderParams(name), name).toBe(Params);
       const { code } = expandShader(name, loadShaderFromDisk);

@@ -200,10 +200,63 @@ function checkSize(t: Tensor, want: number, name: string): void {
   }
 }
 
-/** Pipeline constants: the direct kernels are specialised on the head size and the skip mode. */
-function constants(cfg: AttentionConfig, r: Resolved): Record<string, number> {
+/** The attention ops, as the registry names their files. */
+type AttentionOp = 'forward' | 'backward_dq' | 'backward_dkdv';
+
+/**
+ * The fa2 kernels' tiles for head size hd and R query heads per kv head (pipeline constants; the
+ * workgroup arrays are sized for these, within the default 16 KiB of workgroup memory, 64 lanes):
+ * forward rows (query, head pairs) 8·TR and keys 8·TK per tile, hd <= 64: 32 × 16, else 16 × 8;
+ * dq rows 8·TR and keys 8·TK, hd <= 64: 16 × 16, else 8 × 8; dk/dv keys 8·TR per workgroup and BQ
+ * queries per tile, hd <= 64: 16 × 8, else 8 × 4. A forward or dq workgroup holds RH of the R query
+ * heads of one kv head (at most 8: chunks = ceil(R / 8) workgroups share the kv head) and
+ * floor(rows / RH) queries of each.
+ */
+export function fa2Tiles(hd: number, R: number) {
+  const small = hd <= 64;
+  const chunks = Math.ceil(R / 8);
+  const RH = Math.ceil(R / chunks);
+  return {
+    HD4: hd / 4,
+    RH,
+    chunks,
+    forward: small ? { TR: 4, TK: 2 } : { TR: 2, TK: 1 },
+    backward_dq: small ? { TR: 2, TK: 2 } : { TR: 1, TK: 1 },
+    backward_dkdv: small ? { TR: 2, BQ: 8 } : { TR: 1, BQ: 4 },
+  };
+}
+
+/**
+ * Pipeline constants: the direct kernels are specialised on the head size and the skip mode; fa2 on
+ * its tiles, and on GPUs also on the head size and heads per workgroup (on software adapters, where
+ * compiling dominates, those come from the uniforms: one pipeline per tile shape).
+ */
+function constants(
+  rt: Runtime,
+  cfg: AttentionConfig,
+  r: Resolved,
+  op: AttentionOp,
+): Record<string, number> {
   if (r.variant === 'tiled') return { ROWS: r.rows };
+  if (r.variant === 'fa2') {
+    const t = fa2Tiles(cfg.hd, cfg.H / cfg.KV);
+    const out: Record<string, number> = { ...(op === 'backward_dkdv' ? t.backward_dkdv : t[op]) };
+    if (!rt.info.isSoftware) {
+      out.FIXED_HD4 = t.HD4;
+      if (op !== 'backward_dkdv') out.FIXED_RH = t.RH;
+    }
+    return out;
+  }
   return { ROWS: r.rows, HD4: cfg.hd / 4, SKIP: cfg.skipTiles === false ? 0 : 1 };
+}
+
+/** Workgroups of one dispatch over nq queries (forward, dq) or nk keys (dk/dv). */
+function grid(cfg: AttentionConfig, r: Resolved, op: AttentionOp, n: number): [number, number] {
+  if (r.variant !== 'fa2') return [Math.ceil(n / r.rows), op === 'backward_dkdv' ? cfg.KV : cfg.H];
+  const t = fa2Tiles(cfg.hd, cfg.H / cfg.KV);
+  if (op === 'backward_dkdv') return [Math.ceil(n / (8 * t.backward_dkdv.TR)), cfg.KV];
+  const perHead = Math.floor((8 * t[op].TR) / t.RH);
+  return [Math.ceil(n / perHead), cfg.KV * t.chunks];
 }
 
 /** One dispatch's rows: queries q0 … q0 + nq − 1 and keys k0 … k0 + nk − 1. */
@@ -345,7 +398,7 @@ export function attentionForward(
         : rowView(oPart!, 0, nq, per.query, H * hd);
       rt.dispatch({
         shader: ATTENTION.variants[r.variant].files.forward,
-        constants: constants(cfg, r),
+        constants: constants(rt, cfg, r, 'forward'),
         bindings: [
           rowView(q, q0, nq, Tq, H * hd),
           rowView(k, k0, nk, Tk, KV * hd),
@@ -354,7 +407,7 @@ export function attentionForward(
           first ? lse : lsePart!,
         ],
         params: params(cfg, r, b, false),
-        workgroups: [Math.ceil(nq / r.rows), H],
+        workgroups: grid(cfg, r, 'forward', nq),
         label: qSpans.length * kSpans.length > 1 ? `${label} q${q0}+${nq} k${k0}+${nk}` : label,
       });
       if (!first) {
@@ -444,7 +497,7 @@ export function attentionBackward(
       if (!attentionBlocksMeet(cfg, r.G, r.qOffset, b) && !lastChance) continue;
       rt.dispatch({
         shader: files.backward_dkdv,
-        constants: constants(cfg, r),
+        constants: constants(rt, cfg, r, 'backward_dkdv'),
         bindings: [
           qv(q, q0, nq),
           kv(k, k0, nk),
@@ -456,7 +509,7 @@ export function attentionBackward(
           kv(dv, k0, nk),
         ],
         params: params(cfg, r, b, !first),
-        workgroups: [Math.ceil(nk / r.rows), KV],
+        workgroups: grid(cfg, r, 'backward_dkdv', nk),
         label: `attention.backward_dkdv ${label}${split ? ` q${q0}+${nq} k${k0}+${nk}` : ''}`,
       });
       first = false;
@@ -470,7 +523,7 @@ export function attentionBackward(
       if (!attentionBlocksMeet(cfg, r.G, r.qOffset, b) && !lastChance) continue;
       rt.dispatch({
         shader: files.backward_dq,
-        constants: constants(cfg, r),
+        constants: constants(rt, cfg, r, 'backward_dq'),
         bindings: [
           qv(q, q0, nq),
           kv(k, k0, nk),
@@ -481,7 +534,7 @@ export function attentionBackward(
           qv(dq, q0, nq),
         ],
         params: params(cfg, r, b, !first),
-        workgroups: [Math.ceil(nq / r.rows), H],
+        workgroups: grid(cfg, r, 'backward_dq', nq),
         label: `attention.backward_dq ${label}${split ? ` q${q0}+${nq} k${k0}+${nk}` : ''}`,
       });
       first = false;

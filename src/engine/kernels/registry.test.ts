@@ -235,7 +235,9 @@ describe('the kernel registry', () => {
         'workgroup',
         'tree',
       ]);
-      expect(ATTENTION.pick(a, { hd: 64 })).toBe('tiled');
+      expect(ATTENTION.pick(a, { hd: 64 })).toBe('fa2');
+      expect(ATTENTION.pick(a, { hd: 128 })).toBe('fa2');
+      expect(ATTENTION.pick(a, { hd: 6 })).toBe('tiled');
     }
   });
 
@@ -248,6 +250,11 @@ describe('the kernel registry', () => {
     expect(() => chooseVariant(MATMUL, gpuNoSubgroups, s, 'subgroup')).toThrow(/subgroup/);
     expect(() => chooseVariant(ATTENTION, software, { hd: 68 }, 'direct')).toThrow(
       /head_dim % 4 == 0 and <= 64/,
+    );
+    // fa2 runs on software adapters when forced (the tests do), but refuses head sizes it cannot stage.
+    expect(chooseVariant(ATTENTION, software, { hd: 128 }, 'fa2')).toBe('fa2');
+    expect(() => chooseVariant(ATTENTION, gpu, { hd: 6 }, 'fa2')).toThrow(
+      /attention fa2 cannot run .* \(it needs head_dim % 4 == 0 and <= 128\)/,
     );
     expect(() => chooseVariant(LORA, software, {}, 'wide' as keyof typeof LORA.variants)).toThrow(
       /lora: unknown variant 'wide'/,

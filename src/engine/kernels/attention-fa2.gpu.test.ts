@@ -1,0 +1,156 @@
+/**
+ * The FlashAttention-2-style variant (fa2) against the float64 reference, forced so it runs on
+ * SwiftShader although the registry picks it only on GPUs: forward (o, lse) and backward (dq, dk,
+ * dv) at the shared attention cases it takes (head_dim % 4 == 0), at N = 1,024 with 9 query heads
+ * over 3 kv heads (odd, GQA) for s2 and full causal, at head_dim 128, in query and key blocks, with
+ * every tile masked (skipTiles false), and bit-for-bit deterministic.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  attentionBackward,
+  attentionForward,
+  fa2Tiles,
+  type AttentionConfig,
+} from './attention.ts';
+import { attentionCases, attentionInputs } from '../../test/attention-cases.ts';
+import {
+  attentionBackward as refBackward,
+  attentionForward as refForward,
+} from '../../reference/attention.ts';
+import type { Runtime } from '../runtime.ts';
+import { testRuntime } from '../../test/gpu.ts';
+import { expectClose } from '../../test/numeric.ts';
+
+type Inputs = ReturnType<typeof attentionInputs>;
+
+/** The kernels' forward, then their backward on the reference forward's o and lse. */
+async function run(
+  rt: Runtime,
+  cfg: AttentionConfig,
+  x: Inputs,
+  ref = refForward(x.q, x.k, x.v, cfg),
+) {
+  const { Tq, Tk, H, KV, hd } = cfg;
+  const t = (shape: number[], label: string, data: Float32Array) =>
+    rt.tensor(shape, 'f32', 'activations', label, data);
+  const fill = (n: number, value: number) => new Float32Array(n).fill(value);
+  const q = t([Tq, H, hd], 'q', x.q);
+  const k = t([Tk, KV, hd], 'k', x.k);
+  const v = t([Tk, KV, hd], 'v', x.v);
+  const g = t([Tq, H, hd], 'dO', x.g);
+  // Garbage in every output shows it is overwritten.
+  const o = t([Tq, H, hd], 'o', fill(Tq * H * hd, 7));
+  const lse = t([H, Tq], 'lse', fill(H * Tq, 7));
+  const refO = t([Tq, H, hd], 'o ref', Float32Array.from(ref.o));
+  const refLse = t([H, Tq], 'lse ref', Float32Array.from(ref.lse));
+  const dq = t([Tq, H, hd], 'dq', fill(Tq * H * hd, 7));
+  const dk = t([Tk, KV, hd], 'dk', fill(Tk * KV * hd, 7));
+  const dv = t([Tk, KV, hd], 'dv', fill(Tk * KV * hd, 7));
+  attentionForward(rt, q, k, v, o, lse, cfg);
+  attentionBackward(rt, q, k, v, refO, refLse, g, dq, dk, dv, cfg);
+  const got = {
+    o: await rt.read(o),
+    lse: await rt.read(lse),
+    dq: await rt.read(dq),
+    dk: await rt.read(dk),
+    dv: await rt.read(dv),
+  };
+  for (const tt of [q, k, v, g, o, lse, refO, refLse, dq, dk, dv]) tt.destroy();
+  return got;
+}
+
+async function check(rt: Runtime, cfg: AttentionConfig, seed: number, tol = 1e-4) {
+  const x = attentionInputs(cfg, seed);
+  const fwd = refForward(x.q, x.k, x.v, cfg);
+  const got = await run(rt, { ...cfg, variant: 'fa2' }, x, fwd);
+  const bwd = refBackward(x.q, x.k, x.v, x.g, cfg);
+  expectClose('o', got.o, fwd.o, 1e-5, 1e-3);
+  expectClose('lse', got.lse, fwd.lse, 1e-5, 1e-3);
+  expectClose('dq', got.dq, bwd.dq, tol, 1e-3);
+  expectClose('dk', got.dk, bwd.dk, tol, 1e-3);
+  expectClose('dv', got.dv, bwd.dv, tol, 1e-3);
+  return got;
+}
+
+describe('fa2 attention (forced) vs the float64 reference', () => {
+  attentionCases.forEach(({ name, cfg }, n) => {
+    if (cfg.hd % 4 !== 0) return;
+    it(name, async () => {
+      const rt = await testRuntime();
+      await check(rt, cfg, 100 + n);
+      expect(rt.liveTensors).toBe(0);
+    });
+  });
+
+  for (const pattern of ['s2', 'full'] as const) {
+    // hd 16 keeps the float64 reference and SwiftShader within seconds (hd 64 and 128 run above).
+    it(`N 1024, 9 query heads over 3 kv heads, hd 16, ${pattern}${pattern === 's2' ? ' G 256' : ''}`, async () => {
+      const rt = await testRuntime();
+      const cfg: AttentionConfig = { Tq: 1024, Tk: 1024, H: 9, KV: 3, hd: 16, pattern, group: 256 };
+      await check(rt, cfg, 1024);
+    });
+  }
+
+  it('hd 128, 6 heads over 2 (GQA), s2roll and s2, N 48', async () => {
+    const rt = await testRuntime();
+    for (const pattern of ['s2roll', 's2'] as const) {
+      const cfg: AttentionConfig = { Tq: 48, Tk: 48, H: 6, KV: 2, hd: 128, pattern, group: 24 };
+      await check(rt, cfg, 128);
+    }
+  });
+
+  it('more than 8 query heads per kv head run in chunks (12 over 1, and 10 over 2)', async () => {
+    const rt = await testRuntime();
+    expect(fa2Tiles(64, 12)).toMatchObject({ chunks: 2, RH: 6 });
+    expect(fa2Tiles(64, 5)).toMatchObject({ chunks: 1, RH: 5 });
+    await check(rt, { Tq: 40, Tk: 40, H: 12, KV: 1, hd: 16, pattern: 's2', group: 20 }, 12);
+    await check(rt, { Tq: 40, Tk: 40, H: 10, KV: 2, hd: 8, pattern: 's2roll', group: 8 }, 10);
+  });
+
+  it('every tile masked (skipTiles false) agrees too', async () => {
+    const rt = await testRuntime();
+    for (const pattern of ['full', 's2', 's2roll'] as const) {
+      const cfg: AttentionConfig = { Tq: 72, Tk: 72, H: 4, KV: 2, hd: 8, pattern, group: 24 };
+      await check(rt, { ...cfg, skipTiles: false }, 9);
+    }
+  });
+
+  it('in query and key blocks of 64 (merged forward, accumulated backward)', async () => {
+    const rt = await testRuntime();
+    for (const pattern of ['full', 's2roll'] as const) {
+      const cfg: AttentionConfig = {
+        Tq: 256,
+        Tk: 256,
+        H: 6,
+        KV: 2,
+        hd: 16,
+        pattern,
+        group: 64,
+        queryBlock: 64,
+        keyBlock: 128,
+      };
+      await check(rt, cfg, 31);
+    }
+    expect(rt.memory.snapshot().current.workspace).toBe(0);
+  });
+
+  it('is deterministic: two runs give identical bits', async () => {
+    const rt = await testRuntime();
+    const cfg: AttentionConfig = {
+      Tq: 80,
+      Tk: 80,
+      H: 4,
+      KV: 1,
+      hd: 16,
+      pattern: 's2roll',
+      group: 20,
+      variant: 'fa2',
+    };
+    const x = attentionInputs(cfg, 11);
+    const a = await run(rt, cfg, x);
+    const b = await run(rt, cfg, x);
+    for (const key of ['o', 'lse', 'dq', 'dk', 'dv'] as const) {
+      expect(new Uint32Array(a[key].buffer)).toEqual(new Uint32Array(b[key].buffer));
+    }
+  });
+});
