@@ -2,12 +2,12 @@
  * Attention benchmark: forward + backward time of full causal attention against LongLoRA's s2
  * (G = N/4) at growing context, and the bytes the call allocates (linear in N: no N×N buffer).
  */
+import { ATTENTION } from '../src/engine/kernels/registry.ts';
 import {
   attentionBackward,
   attentionForward,
   attentionVariant,
   attentionWorkspace,
-  directAttentionFits,
   type AttentionConfig,
   type AttentionVariant,
 } from '../src/engine/kernels/attention.ts';
@@ -24,7 +24,10 @@ export interface AttentionRow {
   kv_heads: number;
   head_dim: number;
   group: number;
-  /** Kernel family timed (CPU adapters: their default, 'direct'; GPUs: each that fits). */
+  /**
+   * Kernel family timed. CPU adapters: their default ('direct') at every size, and every variant
+   * that fits (tiled, fa2 forced) at the first, moderate size, for the ratios; GPUs: each that fits.
+   */
   variant: AttentionVariant;
   /** Median ms of forward + backward, full causal attention. */
   full_ms: number;
@@ -103,10 +106,18 @@ export async function run(
 ): Promise<{ attention: AttentionRow[] }> {
   const o = { ...defaultAttentionBench(rt), ...opts };
   const rows: AttentionRow[] = [];
-  // A GPU times both kernel families where the direct one fits (CPU adapters: their default only).
-  const variants: AttentionVariant[] = rt.info.isSoftware
-    ? [attentionVariant(rt, o.headDim)]
-    : ['tiled', ...(directAttentionFits(o.headDim) ? (['direct'] as const) : [])];
+  // Every variant that fits the head size: a GPU times each at every size; a CPU adapter (where the
+  // workgroup-memory kernels are far slower, SwiftShader emulating barriers) times its default at
+  // every size and the others at the first size only, for the ratios.
+  const fitting = (Object.keys(ATTENTION.variants) as AttentionVariant[]).filter((v) =>
+    ATTENTION.variants[v].fits({ hd: o.headDim }),
+  );
+  const preferred = attentionVariant(rt, o.headDim);
+  const variantsAt = (n: number): AttentionVariant[] =>
+    !rt.info.isSoftware || n === o.sizes[0]
+      ? [preferred, ...fitting.filter((v) => v !== preferred)]
+      : [preferred];
+  const variants = variantsAt(o.sizes[0]!);
   // Compile every pipeline (each family, both patterns) on a tiny problem first, so no large run
   // is spent as a warm-up.
   for (const variant of variants) {
@@ -121,7 +132,7 @@ export async function run(
     );
   }
   for (const n of o.sizes) {
-    for (const variant of variants) {
+    for (const variant of variantsAt(n)) {
       const base = { Tq: n, Tk: n, H: o.heads, KV: o.kvHeads, hd: o.headDim, variant };
       const group = n / 4;
       const { ms, bytes } = await measure(
