@@ -492,6 +492,14 @@ export class LlamaParams {
     for (const t of this.trainables) this.rt.zero(t.grad);
   }
 
+  /** Bytes of AdamW moments kept in host memory (the embedding's with embedOptimizer 'cpu'). */
+  get hostMomentBytes(): number {
+    let n = 0;
+    for (const t of this.trainables)
+      for (const a of [...(t.hostMoments?.m ?? []), ...(t.hostMoments?.v ?? [])]) n += a.byteLength;
+    return n;
+  }
+
   /** Number of trainable parameters. */
   get trainableCount(): number {
     return this.trainables.reduce((s, t) => s + t.size, 0);

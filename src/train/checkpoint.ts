@@ -18,7 +18,7 @@ export const METRICS_TENSOR = '#metrics/steps';
 
 /**
  * All step records but the newest, packed as float32 rows of RECORD_WIDTH values: STEP_FIELDS, then
- * the step's GPU memory (step-history.ts).
+ * the step's GPU and host memory (step-history.ts).
  */
 function packSteps(steps: StepRecord[]): Float32Array {
   const n = steps.length - 1;
@@ -27,7 +27,10 @@ function packSteps(steps: StepRecord[]): Float32Array {
   return out;
 }
 
-/** `n` records of `w` values each (checkpoints written before memory was kept have STEP_FIELDS only). */
+/**
+ * `n` records of `w` values each: checkpoints written before memory was kept have STEP_FIELDS only,
+ * those written before host memory was kept end after the GPU memory columns.
+ */
 function unpackSteps(data: Float32Array, n: number, w: number): StepRecord[] {
   if (data.length !== n * w)
     throw new CheckpointError(
@@ -66,15 +69,19 @@ export interface CheckpointManifest {
   data: { epoch: number; index: number; rngState: number; order: number[] };
   /**
    * The run's history. Stored, `steps` holds only the newest record exactly; the older ones are in
-   * the float32 tensor METRICS_TENSOR (`packedSteps` records, STEP_FIELDS each), so that a long
-   * run's history costs 28 bytes a step per kept checkpoint rather than ~175 of JSON. `load` gives
-   * them back in `steps` (and removes the tensor), as they were before storing.
+   * the float32 tensor METRICS_TENSOR (`packedSteps` records of `packedWidth` values: STEP_FIELDS
+   * and the memory columns), so that a long run's history costs 64 bytes a step per kept checkpoint
+   * rather than ~350 of JSON. `load` gives them back in `steps` (and removes the tensor), as they
+   * were before storing.
    */
   metrics: {
     steps: StepRecord[];
     evals: EvalRecord[];
     packedSteps?: number;
-    /** Values per packed record (absent: STEP_FIELDS only, from before memory was recorded). */
+    /**
+     * Values per packed record (absent: STEP_FIELDS only, from before memory was recorded; 14: no
+     * host memory columns, from before host memory was recorded).
+     */
     packedWidth?: number;
   };
   /** For each trainable: `<name>` (param), `<name>#m`, `<name>#v` (the moments, GPU or host). */

@@ -44,6 +44,7 @@ async function makeTrainer(
   steps: number,
   clip: number,
   store?: CheckpointStore,
+  offload = false,
 ) {
   const shape = shapeOfRef(refCfg);
   const s = settings(steps, clip);
@@ -51,7 +52,7 @@ async function makeTrainer(
   const params = await LlamaParams.load(rt, shape, loraOf(s), src, 9, undefined, {
     embedOptimizer,
   });
-  const model = new LlamaModel(rt, params);
+  const model = new LlamaModel(rt, params, { checkpointing: true, offload });
   const trainer = new Trainer(rt, model, dataset(), s, {
     store,
     modelFingerprint: 'host-moments',
@@ -135,12 +136,17 @@ describe('embedding AdamW moments in host memory', () => {
     });
   }
 
-  it.each(['gpu', 'cpu'] as const)(
-    'the memory plan equals what a training step allocates (embedding moments: %s)',
-    async (embedOptimizer) => {
+  it.each([
+    ['gpu', false],
+    ['cpu', false],
+    ['cpu', true],
+  ] as const)(
+    'the memory plan equals what a training step allocates (embedding moments: %s, checkpoints offloaded: %s)',
+    async (embedOptimizer, offload) => {
       const rt = await rtOf();
       const before = rt.memory.snapshot().current;
-      const { trainer, params, dispose } = await makeTrainer(rt, embedOptimizer, 1, 1);
+      const made = await makeTrainer(rt, embedOptimizer, 1, 1, undefined, offload);
+      const { trainer, params, dispose } = made;
       await trainer.run();
       const used = rt.memory.snapshot().current;
       const plan = planTraining({
@@ -151,14 +157,18 @@ describe('embedding AdamW moments in host memory', () => {
         checkpointing: true,
         limits: rt.info.limits,
         embedOptimizer,
+        offload,
       });
       for (const k of ['weights', 'lora', 'gradients', 'optimizer'] as const)
         expect(used[k] - before[k], k).toBe(plan.bytes[k]);
       const VD = refCfg.vocab * refCfg.hidden;
       const embed = params.trainables.find((t) => t.name === EMBED)!;
       const host = [...(embed.hostMoments?.m ?? []), ...(embed.hostMoments?.v ?? [])];
-      expect(plan.hostBytes).toBe(host.reduce((s, x) => s + x.byteLength, 0));
-      expect(plan.hostBytes).toBe(embedOptimizer === 'cpu' ? 8 * VD : 0);
+      expect(plan.host.optimizer).toBe(host.reduce((s, x) => s + x.byteLength, 0));
+      expect(plan.host.optimizer).toBe(embedOptimizer === 'cpu' ? 8 * VD : 0);
+      expect(plan.host.checkpoints > 0).toBe(offload);
+      // The step's record holds what the run held in host memory, as planned (the Memory chart's).
+      expect(trainer.steps.at(-1)!.memory!.host).toEqual(plan.host);
       expect(plan.bytes.optimizer).toBe(
         8 * (params.trainableCount - (embedOptimizer === 'cpu' ? VD : 0)),
       );

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CheckpointStore, METRICS_TENSOR, type CheckpointManifest } from './checkpoint.ts';
 import { testManifest } from '../test/manifest.ts';
 import { FolderBlobStore } from './store-node.ts';
+import { GPU_MEMORY_FIELDS, RECORD_WIDTH, STEP_FIELDS, writeRecord } from './step-history.ts';
 import type { StepMemory, StepRecord } from './types.ts';
 
 const dirs: string[] = [];
@@ -76,6 +77,7 @@ describe("a run's step history in its checkpoints", () => {
           workspace: 3_600_000,
         },
         peakTotal: 10_700_000 + 64 * i,
+        host: { checkpoints: 2 ** 20 * (i % 3), optimizer: 4096 },
       },
     }));
 
@@ -103,6 +105,7 @@ describe("a run's step history in its checkpoints", () => {
         expect(r.memory!.current[k as keyof StepMemory['current']], `${k} of step ${i + 1}`).toBe(
           Math.fround(v),
         );
+      expect(r.memory!.host).toEqual(memory!.host);
     });
     expect(m.metrics.evals).toEqual(evals);
     expect(m.metrics.packedSteps).toBeUndefined();
@@ -111,7 +114,7 @@ describe("a run's step history in its checkpoints", () => {
     expect(tensors.get('w')).toEqual(w);
   });
 
-  it('costs 56 bytes a step (float32 rows: 7 values and 7 of memory), not its JSON', async () => {
+  it('costs 64 bytes a step (float32 rows: 7 values, 7 of GPU and 2 of host memory), not its JSON', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'history-'));
     dirs.push(dir);
     const store = new CheckpointStore(new FolderBlobStore(dir));
@@ -119,8 +122,8 @@ describe("a run's step history in its checkpoints", () => {
     const size = async (n: number) =>
       store.save({ ...testManifest(`run${n}`, n), metrics: { steps: history(n), evals: [] } }, w);
     const [a, b] = [await size(20), await size(520)];
-    expect(b - a).toBeGreaterThanOrEqual(500 * 56);
-    expect(b - a).toBeLessThan(500 * 56 + 64);
+    expect(b - a).toBeGreaterThanOrEqual(500 * 64);
+    expect(b - a).toBeLessThan(500 * 64 + 64);
     // The newest record stays in the manifest; the rest is the packed tensor.
     const { manifest: m } = await store.load('run520-step000520');
     expect(m.metrics.steps).toHaveLength(520);
@@ -145,6 +148,45 @@ describe("a run's step history in its checkpoints", () => {
     await expect(new CheckpointStore(lossy).load('run-step000005')).rejects.toThrow(
       `Checkpoint run-step000005 is missing data for ${METRICS_TENSOR}.`,
     );
+  });
+
+  it('a checkpoint written before host memory was recorded loads its GPU memory, no host', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'history-'));
+    dirs.push(dir);
+    const blobs = new FolderBlobStore(dir);
+    const steps = history(5);
+    await new CheckpointStore(blobs).save(
+      { ...testManifest('run', 5), metrics: { steps, evals: [] } },
+      new Map([['w', new Float32Array(4)]]),
+    );
+    // The same checkpoint as the layout before host memory stored it: 14 values a record.
+    const m = JSON.parse((await blobs.getManifest('run-step000005'))!) as CheckpointManifest;
+    const width = STEP_FIELDS.length + GPU_MEMORY_FIELDS.length;
+    m.metrics.packedWidth = width;
+    m.tensors.find((t) => t.name === METRICS_TENSOR)!.size = 4 * width;
+    const old = new Float32Array(4 * width);
+    const row = new Float32Array(RECORD_WIDTH);
+    for (let i = 0; i < 4; i++) {
+      writeRecord(steps[i]!, row, 0);
+      old.set(row.subarray(0, width), i * width);
+    }
+    const older = Object.assign(Object.create(blobs) as FolderBlobStore, {
+      getManifest: () => Promise.resolve(JSON.stringify(m)),
+      getChunk: (id: string, key: string) =>
+        key.startsWith(METRICS_TENSOR)
+          ? Promise.resolve(new Uint8Array(old.buffer))
+          : blobs.getChunk(id, key),
+    });
+    const { manifest } = await new CheckpointStore(older).load('run-step000005');
+    const restored = manifest.metrics.steps;
+    expect(restored.slice(0, 4).map((r) => r.memory?.host)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    expect(restored[3]!.memory!.current.activations).toBe(steps[3]!.memory!.current.activations);
+    expect(restored[4]!.memory).toEqual(steps[4]!.memory);
   });
 
   it('a checkpoint written before memory was recorded loads its steps without memory', async () => {

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { StepHistory } from './step-history.ts';
+import {
+  GPU_MEMORY_FIELDS,
+  readRecord,
+  RECORD_WIDTH,
+  STEP_FIELDS,
+  StepHistory,
+  writeRecord,
+} from './step-history.ts';
 import type { StepRecord } from './types.ts';
 
 const rec = (i: number): StepRecord => ({
@@ -38,11 +45,35 @@ describe('StepHistory', () => {
       workspace: 3_600_000,
     };
     const withMemory = { ...rec(0), memory: { current, peakTotal: 11_000_000 } };
+    const host = { checkpoints: 3 * 2 ** 30, optimizer: 1_048_576 };
+    const withHost = { ...rec(2), memory: { current, peakTotal: 11_000_000, host } };
     h.push(withMemory);
     h.push(rec(1));
+    h.push(withHost);
     expect(h.at(0)).toEqual(withMemory);
+    expect(h.at(0)!.memory!.host).toBeUndefined();
     expect(h.at(1)).toEqual(rec(1));
     expect(h.at(1)!.memory).toBeUndefined();
+    expect(h.at(2)).toEqual(withHost);
+  });
+
+  it('reads the layout from before host memory was kept (GPU memory only) without host', () => {
+    const current = {
+      ...{ weights: 1, lora: 2, gradients: 3 },
+      ...{ optimizer: 4, activations: 5, workspace: 6 },
+    };
+    const r = {
+      ...rec(0),
+      memory: { current, peakTotal: 21, host: { checkpoints: 7, optimizer: 8 } },
+    };
+    const out = new Float64Array(RECORD_WIDTH);
+    writeRecord(r, out, 0);
+    const older = out.subarray(0, STEP_FIELDS.length + GPU_MEMORY_FIELDS.length);
+    expect(readRecord(older, 0, older.length)).toEqual({
+      ...r,
+      memory: { current, peakTotal: 21 },
+    });
+    expect(readRecord(out, 0)).toEqual(r);
   });
 
   it('replace() restores a checkpoint history and pushing continues after it', () => {

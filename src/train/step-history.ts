@@ -4,7 +4,7 @@
  * read back (at, map, iteration) are fresh objects, made only when the charts or a checkpoint ask.
  */
 import { MEMORY_CATEGORIES } from '../engine/memory.ts';
-import type { StepMemory, StepRecord } from './types.ts';
+import type { HostMemory, StepMemory, StepRecord } from './types.ts';
 
 /** The fields of a StepRecord, in their column order (also the packed checkpoint order). */
 export const STEP_FIELDS = [
@@ -21,37 +21,56 @@ export const STEP_FIELDS = [
  * The columns after STEP_FIELDS that hold a step's measured GPU memory: bytes per category, then the
  * peak total. NaN where a record has no memory (restored from an older checkpoint).
  */
-export const MEMORY_FIELDS = [...MEMORY_CATEGORIES, 'peakTotal'] as const;
+export const GPU_MEMORY_FIELDS = [...MEMORY_CATEGORIES, 'peakTotal'] as const;
+
+/** Then the host memory the run holds (StepMemory.host). NaN where a record has none. */
+export const HOST_MEMORY_FIELDS = [
+  'checkpoints',
+  'optimizer',
+] as const satisfies readonly (keyof HostMemory)[];
+
+/** Every memory column, in order: a layout that ends early (an older checkpoint's) lacks the last. */
+export const MEMORY_FIELDS = [...GPU_MEMORY_FIELDS, ...HOST_MEMORY_FIELDS] as const;
 
 /** Values per stored record: the scalar fields, then the memory columns. */
 export const RECORD_WIDTH = STEP_FIELDS.length + MEMORY_FIELDS.length;
 
 const W = RECORD_WIDTH;
 const S = STEP_FIELDS.length;
+const G = GPU_MEMORY_FIELDS.length;
 
 /** Writes a record's values (RECORD_WIDTH of them) into `out` at `o`. */
 export function writeRecord(r: StepRecord, out: Float32Array | Float64Array, o: number): void {
   for (let j = 0; j < S; j++) out[o + j] = r[STEP_FIELDS[j]!];
   const m = r.memory;
-  for (let j = 0; j < MEMORY_FIELDS.length; j++) {
-    const f = MEMORY_FIELDS[j]!;
+  for (let j = 0; j < G; j++) {
+    const f = GPU_MEMORY_FIELDS[j]!;
     out[o + S + j] = m ? (f === 'peakTotal' ? m.peakTotal : m.current[f]) : NaN;
   }
+  for (let j = 0; j < HOST_MEMORY_FIELDS.length; j++)
+    out[o + S + G + j] = m?.host ? m.host[HOST_MEMORY_FIELDS[j]!] : NaN;
 }
 
 /**
  * Reads a record of `width` values from `data` at `o`: STEP_FIELDS, then (when `width` holds them)
- * the memory columns; a record whose memory columns are NaN, or absent, has no `memory`.
+ * the GPU memory columns, then the host memory columns; a record whose memory columns are NaN, or
+ * absent, has no `memory` (no `memory.host` for the host columns).
  */
 export function readRecord(data: Float32Array | Float64Array, o: number, width = W): StepRecord {
   const r = {} as StepRecord;
   for (let j = 0; j < S; j++) r[STEP_FIELDS[j]!] = data[o + j]!;
-  if (width >= W && !Number.isNaN(data[o + S]!)) {
+  if (width >= S + G && !Number.isNaN(data[o + S]!)) {
     const m: StepMemory = { current: {} as StepMemory['current'], peakTotal: 0 };
-    for (let j = 0; j < MEMORY_FIELDS.length; j++) {
-      const f = MEMORY_FIELDS[j]!;
+    for (let j = 0; j < G; j++) {
+      const f = GPU_MEMORY_FIELDS[j]!;
       if (f === 'peakTotal') m.peakTotal = data[o + S + j]!;
       else m.current[f] = data[o + S + j]!;
+    }
+    if (width >= W && !Number.isNaN(data[o + S + G]!)) {
+      const host = {} as HostMemory;
+      for (let j = 0; j < HOST_MEMORY_FIELDS.length; j++)
+        host[HOST_MEMORY_FIELDS[j]!] = data[o + S + G + j]!;
+      m.host = host;
     }
     r.memory = m;
   }

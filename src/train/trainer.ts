@@ -104,7 +104,11 @@ export class Trainer {
       record.elapsedMs = this.elapsedMs;
       record.tokensPerSec = (s.context * s.gradAccum) / (this.stepMs / 1000);
       const memory = this.rt.memory.snapshot();
-      record.memory = { current: memory.current, peakTotal: memory.peakTotal };
+      const host = {
+        checkpoints: this.model.hostBytes,
+        optimizer: this.model.params.hostMomentBytes,
+      };
+      record.memory = { current: memory.current, peakTotal: memory.peakTotal, host };
       this.steps.push(record);
       const perStep = this.stepMs;
       this.emit({

@@ -15,15 +15,28 @@ export interface StepRecord {
   elapsedMs: number;
   /**
    * GPU memory measured right after the step (bytes in use per category, and the run's peak total so
-   * far); absent for steps restored from a checkpoint written before memory was recorded.
+   * far) and the host memory the run holds; absent for steps restored from a checkpoint written
+   * before memory was recorded.
    */
   memory?: StepMemory;
 }
 
-/** The GPU memory of one step as the history keeps it. */
+/** The GPU memory of one step as the history keeps it, and the host memory the run holds. */
 export interface StepMemory {
   current: MemoryBytes;
   peakTotal: number;
+  /**
+   * Host (CPU) memory the run holds after the step: offloaded layer-input checkpoints and the
+   * embedding's AdamW moments kept there (MemoryPlan.host's parts, as allocated). Absent for steps
+   * restored from a checkpoint written before host memory was recorded.
+   */
+  host?: HostMemory;
+}
+
+/** Bytes of host memory by what they hold. */
+export interface HostMemory {
+  checkpoints: number;
+  optimizer: number;
 }
 
 export interface EvalRecord {

@@ -1,4 +1,7 @@
-/** Live charts (recharts): loss with eval PPL, learning rate, tokens/s, and GPU memory by category. */
+/**
+ * Live charts (recharts): loss with eval PPL, learning rate, tokens/s, and GPU memory by category
+ * with the system (host) memory the run holds.
+ */
 import {
   memo,
   useEffect,
@@ -11,8 +14,8 @@ import {
 } from 'react';
 import {
   Area,
-  AreaChart,
   CartesianGrid,
+  ComposedChart,
   Legend,
   Line,
   LineChart,
@@ -27,7 +30,7 @@ import { throttle } from '../store/metrics.ts';
 import { useStudio, type StudioState } from '../store/index.ts';
 import { byteUnit, formatBytesIn } from '../util/bytes.ts';
 import { formatBytes, formatBytesByType, formatCount, formatLr, formatLrAxis } from './format.ts';
-import { CATEGORY_COLORS } from './memory-colors.ts';
+import { CATEGORY_COLORS, HOST_COLOR } from './memory-colors.ts';
 import { EmptyState, Panel } from './Panel.tsx';
 
 /**
@@ -217,18 +220,48 @@ const LossChart = memo(function LossChart({ m }: M) {
   );
 });
 
+/** The Memory chart's series of system memory (the run's host bytes, not stacked with the GPU's). */
+const HOST_SERIES = 'system memory';
+
+/** What the host memory of the latest step that has one holds, for the caption; '' when none. */
+function hostNote(m: StudioState['metrics']): string {
+  const host = m.last?.memory?.host ?? m.steps.findLast((p) => p.memory?.host)?.memory?.host;
+  if (!host || host.checkpoints + host.optimizer === 0) return '';
+  const parts = [
+    host.checkpoints > 0 && `offloaded checkpoints ${formatBytes(host.checkpoints)}`,
+    host.optimizer > 0 && `embedding AdamW state ${formatBytes(host.optimizer)}`,
+  ].filter(Boolean);
+  return `system memory ${formatBytes(host.checkpoints + host.optimizer)} (${parts.join(', ')})`;
+}
+
 const MemoryChart = memo(function MemoryChart({ m }: M) {
-  // A step restored without its measured memory has a row with no values: a gap, not zeros.
-  const data = m.steps.map((p) => ({ step: p.step, ...p.memory?.current }));
+  // A step restored without its measured memory has a row with no values: a gap, not zeros. System
+  // memory is a line of its own, drawn only for a run that holds some.
+  const hasHost = m.steps.some(
+    (p) => (p.memory?.host?.checkpoints ?? 0) + (p.memory?.host?.optimizer ?? 0) > 0,
+  );
+  const data = m.steps.map((p) => {
+    const host = p.memory?.host;
+    return {
+      step: p.step,
+      ...p.memory?.current,
+      ...(hasHost && host ? { [HOST_SERIES]: host.checkpoints + host.optimizer } : {}),
+    };
+  });
   const peak = m.steps.reduce((x, p) => Math.max(x, p.memory?.peakTotal ?? 0), 0);
+  const hostPeak = m.steps.reduce(
+    (x, p) => Math.max(x, (p.memory?.host?.checkpoints ?? 0) + (p.memory?.host?.optimizer ?? 0)),
+    0,
+  );
   // One unit on the axis, the one its largest value takes.
-  const unit = byteUnit(peak);
+  const unit = byteUnit(Math.max(peak, hostPeak));
   // What the weights series holds by type: measured bytes are by category only, so the split is the
   // plan's, said only while it is the plan of the run's own settings (locked while a run is open).
   const baseTypes = useStudio((s) =>
     ['starting', 'running', 'paused'].includes(s.run.state) ? s.plan?.baseTypes : undefined,
   );
   const weightsNote = baseTypes?.length ? `weights: ${formatBytesByType(baseTypes)} (planned)` : '';
+  const host = hostNote(m);
   return (
     <ChartFrame
       name="Memory chart"
@@ -239,10 +272,11 @@ const MemoryChart = memo(function MemoryChart({ m }: M) {
             {peak ? `peak ${formatBytes(peak)}` : 'by category'}
             {weightsNote && ` · ${weightsNote}`}
           </span>
+          {host && <span className="chart-host">{host}</span>}
         </>
       }
     >
-      <AreaChart data={data} margin={{ top: 6, right: 10, bottom: 0, left: 4 }}>
+      <ComposedChart data={data} margin={{ top: 6, right: 10, bottom: 0, left: 4 }}>
         <CartesianGrid {...GRID} />
         <XAxis {...STEP_AXIS} />
         <YAxis tick={AXIS} tickFormatter={(v: number) => formatBytesIn(v, unit)} width={58} />
@@ -259,6 +293,18 @@ const MemoryChart = memo(function MemoryChart({ m }: M) {
             isAnimationActive={false}
           />
         ))}
+        {hasHost && (
+          <Line
+            dataKey={HOST_SERIES}
+            name={HOST_SERIES}
+            stroke={HOST_COLOR}
+            strokeDasharray="5 3"
+            strokeWidth={1.6}
+            dot={false}
+            isAnimationActive={false}
+            connectNulls
+          />
+        )}
         {peak > 0 && (
           <ReferenceLine
             y={peak}
@@ -272,7 +318,7 @@ const MemoryChart = memo(function MemoryChart({ m }: M) {
             }}
           />
         )}
-      </AreaChart>
+      </ComposedChart>
     </ChartFrame>
   );
 });
@@ -332,19 +378,31 @@ function Tip({ active, payload, label, bytes, fmt, weightsNote }: TipProps) {
   const f = (v: number) => (bytes ? formatBytes(v) : fmt ? fmt(v) : v.toFixed(4));
   // Only the series that have a value at this step (a step without an evaluation lists no eval loss).
   const shown = payload.filter((p) => typeof p.value === 'number' && Number.isFinite(p.value));
+  // The memory tooltip: GPU categories, their total, then the system memory line (not in the total).
+  const host = bytes ? shown.find((p) => p.name === HOST_SERIES) : undefined;
+  const gpu = host ? shown.filter((p) => p !== host) : shown;
   const total = bytes
-    ? totalBytes(Object.fromEntries(shown.map((p) => [p.name, Number(p.value)])) as never)
+    ? totalBytes(Object.fromEntries(gpu.map((p) => [p.name, Number(p.value)])) as never)
     : 0;
   return (
     <div className="chart-tooltip">
       <div>step {label}</div>
-      {shown.map((p) => (
+      {gpu.map((p) => (
         <div key={String(p.name)} style={{ color: p.color }}>
           {p.name}: {f(Number(p.value))}
         </div>
       ))}
-      {bytes && shown.length > 0 && <div>total: {formatBytes(total)}</div>}
-      {bytes && shown.length > 0 && weightsNote && <div>{weightsNote}</div>}
+      {bytes && gpu.length > 0 && (
+        <div>
+          {host ? 'GPU total' : 'total'}: {formatBytes(total)}
+        </div>
+      )}
+      {bytes && gpu.length > 0 && weightsNote && <div>{weightsNote}</div>}
+      {host && (
+        <div style={{ color: host.color }}>
+          {host.name}: {f(Number(host.value))}
+        </div>
+      )}
       {bytes && shown.length === 0 && <div>not measured (restored from an older checkpoint)</div>}
     </div>
   );

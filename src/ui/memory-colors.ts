@@ -1,4 +1,4 @@
-/** One colour per memory category, shared by the plan bar and the memory chart. */
+/** One colour per memory category, shared by the plan bar and the memory chart; one for host memory. */
 import type { MemoryCategory } from '../engine/memory.ts';
 
 export const CATEGORY_COLORS: Record<MemoryCategory, string> = {
@@ -9,3 +9,6 @@ export const CATEGORY_COLORS: Record<MemoryCategory, string> = {
   activations: '#4f9a8a',
   workspace: '#9aa3ae',
 };
+
+/** The Memory chart's system (host) memory line. */
+export const HOST_COLOR = '#3d4a8f';

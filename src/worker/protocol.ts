@@ -184,7 +184,8 @@ export type TrainingEvent =
       etaMs: number;
       /**
        * GPU memory measured at this step (bytes in use per category, and the run's peak total so
-       * far); null for a restored step whose checkpoint did not record it.
+       * far) and the host memory the run holds (`host`: offloaded checkpoints, host optimizer
+       * moments); null for a restored step whose checkpoint did not record it.
        */
       memory: StepMemory | null;
     }

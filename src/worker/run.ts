@@ -258,8 +258,12 @@ export class Run implements Weights {
 
   private forward(e: TrainEvent): void {
     if (e.type === 'step') {
-      const { current, peakTotal } = e.memory;
-      this.events.push(stepEvent(e.record, e.totalSteps, e.etaMs, { current, peakTotal }));
+      // The record's memory: the snapshot's current bytes and peak, and the host memory held.
+      const memory = e.record.memory ?? {
+        current: e.memory.current,
+        peakTotal: e.memory.peakTotal,
+      };
+      this.events.push(stepEvent(e.record, e.totalSteps, e.etaMs, memory));
     } else if (e.type === 'eval') {
       const r = e.record;
       this.events.push({ type: 'eval', step: r.step, loss: r.loss, perplexity: r.ppl });
