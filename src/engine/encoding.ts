@@ -3,6 +3,7 @@
  * pass while dispatches follow each other) until flush() submits them with their uniforms; a
  * dispatch's bindings are checked against the device's limits first.
  */
+import { BindGroupCache } from './bind-groups.ts';
 import { bindingBytes, bindingTensor, Tensor, type Binding, type TensorView } from './tensor.ts';
 import type { UniformArena } from './uniform-arena.ts';
 import { TooLargeError } from './errors.ts';
@@ -19,11 +20,61 @@ export interface DispatchSpec {
   label?: string;
 }
 
+/**
+ * Host (JS) milliseconds spent recording dispatches, by phase, while Runtime.hostProfile is set
+ * (bench/launch.bench.ts reads it; off by default, when the phases are not timed at all).
+ */
+export interface HostProfile {
+  /** Dispatches recorded while profiling. */
+  dispatches: number;
+  /** Runtime.dispatch whole: the phases below and the bookkeeping between them. */
+  totalMs: number;
+  /** Pending-error check and the bindings' limit checks. */
+  checkMs: number;
+  /** The pipeline cache lookup (and compilation on a miss). */
+  pipelineMs: number;
+  /** Staging the Params in the uniform arena. */
+  uniformMs: number;
+  /** Bind group entries, layout and createBindGroup (or the bind-group cache's lookup). */
+  bindGroupMs: number;
+  /** setPipeline, setBindGroup and dispatchWorkgroups on the open pass. */
+  encodeMs: number;
+  /** flush(): ending the pass, uploading the uniforms, finish() and submit(). */
+  flushMs: number;
+  flushes: number;
+  /** Bind groups created, and reused from the cache. */
+  bindGroupsCreated: number;
+  bindGroupsReused: number;
+}
+
+/** A zeroed HostProfile. */
+export function emptyHostProfile(): HostProfile {
+  return {
+    dispatches: 0,
+    totalMs: 0,
+    checkMs: 0,
+    pipelineMs: 0,
+    uniformMs: 0,
+    bindGroupMs: 0,
+    encodeMs: 0,
+    flushMs: 0,
+    flushes: 0,
+    bindGroupsCreated: 0,
+    bindGroupsReused: 0,
+  };
+}
+
 /** The command encoder of work recorded since the last submit. */
 export class CommandRecorder {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private pending = 0;
+  /** Where to add the host time of each phase (null: not timed). */
+  profile: HostProfile | null = null;
+  /** Bind groups reused across dispatches with the same pipeline, bindings and Params slot. */
+  readonly bindGroups = new BindGroupCache();
+  /** Off: every dispatch creates its bind group (the cache's benchmark baseline and tests). */
+  cacheBindGroups = true;
 
   constructor(
     private readonly device: GPUDevice,
@@ -51,19 +102,14 @@ export class CommandRecorder {
    * arena) in the open compute pass.
    */
   dispatch(spec: DispatchSpec, pipeline: GPUComputePipeline, label: string): void {
-    const entries: GPUBindGroupEntry[] = spec.bindings.map((b, i) =>
-      b instanceof Tensor
-        ? { binding: i, resource: { buffer: b.buffer } }
-        : { binding: i, resource: viewResource(b) },
-    );
-    if (spec.params) {
-      entries.push({ binding: entries.length, resource: this.uniforms.alloc(spec.params) });
-    }
-    const bindGroup = this.device.createBindGroup({
-      label,
-      layout: pipeline.getBindGroupLayout(0),
-      entries,
-    });
+    const prof = this.profile;
+    let t = prof ? performance.now() : 0;
+    const uniform = spec.params ? this.uniforms.alloc(spec.params) : null;
+    if (prof) t = lap(prof, 'uniformMs', t);
+    const bindGroup = this.cacheBindGroups
+      ? this.cachedBindGroup(spec.bindings, uniform, pipeline, label)
+      : this.createBindGroup(spec.bindings, uniform, pipeline.getBindGroupLayout(0), label);
+    if (prof) t = lap(prof, 'bindGroupMs', t);
     const pass = this.getPass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
@@ -76,10 +122,54 @@ export class CommandRecorder {
     }
     if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
     this.pending++;
+    if (prof) lap(prof, 'encodeMs', t);
+  }
+
+  /** The bind group of (pipeline, bindings, Params slot) from the cache, created on a miss. */
+  private cachedBindGroup(
+    bindings: readonly Binding[],
+    uniform: GPUBufferBinding | null,
+    pipeline: GPUComputePipeline,
+    label: string,
+  ): GPUBindGroup {
+    const cache = this.bindGroups;
+    const p = cache.pipeline(pipeline);
+    let key = String(p.id);
+    for (const b of bindings) {
+      key +=
+        b instanceof Tensor ? `|${cache.id(b)}` : `|${cache.id(b.tensor)}@${b.offset}+${b.size}`;
+    }
+    if (uniform) key += `|u${cache.id(uniform.buffer)}@${uniform.offset}+${uniform.size}`;
+    const hit = cache.get(key);
+    if (hit) {
+      if (this.profile) this.profile.bindGroupsReused++;
+      return hit;
+    }
+    const group = this.createBindGroup(bindings, uniform, p.layout, label);
+    cache.set(key, group, bindings.map(bindingTensor));
+    return group;
+  }
+
+  private createBindGroup(
+    bindings: readonly Binding[],
+    uniform: GPUBufferBinding | null,
+    layout: GPUBindGroupLayout,
+    label: string,
+  ): GPUBindGroup {
+    const entries: GPUBindGroupEntry[] = bindings.map((b, i) =>
+      b instanceof Tensor
+        ? { binding: i, resource: { buffer: b.buffer } }
+        : { binding: i, resource: viewResource(b) },
+    );
+    if (uniform) entries.push({ binding: entries.length, resource: uniform });
+    if (this.profile) this.profile.bindGroupsCreated++;
+    return this.device.createBindGroup({ label, layout, entries });
   }
 
   /** Submits everything recorded so far, with the uniforms staged for it. */
   flush(): void {
+    const prof = this.profile;
+    const t = prof ? performance.now() : 0;
     this.endPass();
     if (!this.encoder) return;
     this.uniforms.upload();
@@ -87,12 +177,18 @@ export class CommandRecorder {
     this.encoder = null;
     this.pending = 0;
     this.uniforms.reset();
+    if (prof) {
+      lap(prof, 'flushMs', t);
+      prof.flushes++;
+    }
   }
 
-  /** Drops what was recorded (the runtime is being destroyed). */
+  /** Drops what was recorded and not submitted, and the uniforms staged for it. */
   discard(): void {
     this.endPass();
     this.encoder = null;
+    this.pending = 0;
+    this.uniforms.reset();
   }
 
   private getEncoder(): GPUCommandEncoder {
@@ -155,6 +251,18 @@ export function checkBindings(
       );
     }
   }
+}
+
+/** Adds the time since `t` to `phase`; returns now. */
+export function lap(
+  prof: HostProfile,
+  phase:
+    'totalMs' | 'checkMs' | 'pipelineMs' | 'uniformMs' | 'bindGroupMs' | 'encodeMs' | 'flushMs',
+  t: number,
+): number {
+  const now = performance.now();
+  prof[phase] += now - t;
+  return now;
 }
 
 /** A view's bind-group resource: its range in the one buffer of the tensor that holds it. */

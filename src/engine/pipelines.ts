@@ -135,6 +135,13 @@ export class PipelineCache {
 }
 
 function pipelineKey(shader: string, entry: string, constants: Record<string, number>): string {
+  // Most launches pass no constants: their key needs no sorting.
+  let none = true;
+  for (const _ in constants) {
+    none = false;
+    break;
+  }
+  if (none) return `${shader}:${entry}{}`;
   const c = Object.keys(constants)
     .sort()
     .map((k) => `${k}=${constants[k]}`)

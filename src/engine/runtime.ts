@@ -9,7 +9,13 @@
 import type { AdapterSummary, GpuHandle } from './device.ts';
 import { TensorAllocator } from './allocator.ts';
 import { DeviceErrors } from './device-errors.ts';
-import { checkBindings, CommandRecorder, type DispatchSpec } from './encoding.ts';
+import {
+  checkBindings,
+  CommandRecorder,
+  lap,
+  type DispatchSpec,
+  type HostProfile,
+} from './encoding.ts';
 import type { DeviceLostError } from './errors.ts';
 import type { MemoryCategory, MemoryTracker } from './memory.ts';
 import { PipelineCache, type ShaderLoader } from './pipelines.ts';
@@ -31,7 +37,7 @@ export {
   type BufferRange,
   type TensorView,
 } from './tensor.ts';
-export type { DispatchSpec } from './encoding.ts';
+export { emptyHostProfile, type DispatchSpec, type HostProfile } from './encoding.ts';
 export type { ShaderLoader } from './pipelines.ts';
 export { outOfMemory } from './device-errors.ts';
 
@@ -144,9 +150,37 @@ export class Runtime {
     }
   }
 
-  /** Called by Tensor.destroy(). */
+  /** Called by Tensor.destroy(): its cached bind groups go before its buffers do. */
   release(t: Tensor): void {
+    this.recorder.bindGroups.forget(t);
     this.tensors.release(t);
+  }
+
+  /**
+   * Whether dispatches reuse bind groups (on by default; see bind-groups.ts). Off, every dispatch
+   * creates its own, as before the cache: the benchmark's baseline, and the tests' check that both
+   * give the same bytes. Switching drops what is cached.
+   */
+  get bindGroupCache(): boolean {
+    return this.recorder.cacheBindGroups;
+  }
+
+  set bindGroupCache(on: boolean) {
+    this.recorder.cacheBindGroups = on;
+    this.recorder.bindGroups.clear();
+  }
+
+  /** Bind groups cached now (tests check a destroyed tensor's go with it). */
+  get cachedBindGroups(): number {
+    return this.recorder.bindGroups.size;
+  }
+
+  /**
+   * Drops every dispatch, clear and copy recorded since the last submit, unsubmitted (the launch
+   * benchmark times recording alone with it).
+   */
+  discardRecorded(): void {
+    this.recorder.discard();
   }
 
   /**
@@ -226,8 +260,22 @@ export class Runtime {
     return this.pipelines.size;
   }
 
+  /**
+   * Host time of recording, by phase, added up while set (emptyHostProfile() starts one; null, the
+   * default, times nothing). bench/launch.bench.ts reads it.
+   */
+  get hostProfile(): HostProfile | null {
+    return this.recorder.profile;
+  }
+
+  set hostProfile(p: HostProfile | null) {
+    this.recorder.profile = p;
+  }
+
   /** Records one compute dispatch. */
   dispatch(spec: DispatchSpec): void {
+    const prof = this.recorder.profile;
+    const t0 = prof ? performance.now() : 0;
     this.checkErrors();
     const label = spec.label ?? spec.shader;
     checkBindings(
@@ -236,9 +284,15 @@ export class Runtime {
       this.info.limits.maxStorageBufferBindingSize,
       this.device.limits.minStorageBufferOffsetAlignment,
     );
+    const t1 = prof ? lap(prof, 'checkMs', t0) : 0;
     const pipeline = this.pipeline(spec.shader, spec.entry, spec.constants);
+    if (prof) lap(prof, 'pipelineMs', t1);
     this.recorder.dispatch(spec, pipeline, label);
     this.dispatchCount++;
+    if (prof) {
+      lap(prof, 'totalMs', t0);
+      prof.dispatches++;
+    }
   }
 
   /** Submits everything recorded so far. */
@@ -279,6 +333,7 @@ export class Runtime {
   destroy(destroyDevice = false): void {
     this.recorder.discard();
     this.tensors.destroyAll();
+    this.recorder.bindGroups.clear();
     this.uniforms.destroy();
     if (destroyDevice) {
       this.errors.destroying = true;
