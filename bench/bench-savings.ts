@@ -1,7 +1,7 @@
 // What the memory savings of "Memory at real sizes" cost in speed: one training step (forward and
 // backward, LoRA+ on q,k,v,o with embeddings and norms, s2, checkpointing) of an in-between shape
 // (SmolLM2's config at hidden 256, 4 heads / 1 kv head of 64, mlp 768, vocab 2048, 2 layers) at
-// 512 tokens, in Node (Dawn), under four settings. SwiftShader runs inside this process, so the
+// 512 tokens, in Node (Dawn), under five settings. SwiftShader runs inside this process, so the
 // process's CPU time per step (user + system) measures the work a setting does even when other
 // programs share the machine; wall-clock time from launch to the loss read back is reported too.
 // Settings:
@@ -10,7 +10,9 @@
 //                from what 128 MiB does to a 1B-7B model at 8k-32k: the MLP in 4 token blocks, the
 //                row-local ops and attention queries in 2, each [T, 256] f32 buffer in 2 parts;
 //   - f16:       whole, with 16-bit layer-input checkpoints;
-//   - both:      blocked and f16.
+//   - both:      blocked and f16;
+//   - offload:   both, with the layer-input checkpoints offloaded to host memory (LlamaModel's
+//                `offload`, `--offload checkpoints`): its ratio to "both" is offload's cost.
 // The settings run interleaved (one warm-up round, then --rounds timed rounds) so drift on a shared
 // machine falls on all of them alike; the median of each is reported, with its ratio to "whole".
 // Also per setting, from a run with every dispatch timed on its own: the GPU time of the kernels
@@ -44,6 +46,9 @@ interface Setting {
   name: string;
   caps?: RuntimeCaps;
   checkpoint16: boolean;
+  offload?: boolean;
+  /** The setting it is measured against besides "whole" (offload: the same without it). */
+  without?: string;
 }
 const SETTINGS: Setting[] = [
   { name: 'whole', checkpoint16: false },
@@ -57,6 +62,13 @@ const SETTINGS: Setting[] = [
     name: 'both',
     caps: { maxStorageBufferBindingSize: CAP, maxBufferSize: CAP },
     checkpoint16: true,
+  },
+  {
+    name: 'offload',
+    caps: { maxStorageBufferBindingSize: CAP, maxBufferSize: CAP },
+    checkpoint16: true,
+    offload: true,
+    without: 'both',
   },
 ];
 
@@ -101,6 +113,7 @@ for (const setting of SETTINGS) {
   const model = new LlamaModel(rt, params, {
     checkpointing: true,
     checkpoint16: setting.checkpoint16,
+    offload: setting.offload === true,
   });
   loaded.push({
     ...{ setting, rt, model, ms: [], cpuMs: [] },
@@ -158,10 +171,24 @@ for (const l of loaded) {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const base = median(loaded[0]!.ms);
 const baseCpu = median(loaded[0]!.cpuMs);
+const byName = new Map(loaded.map((l) => [l.setting.name, l]));
+/** A setting's medians over those of the one it is measured against (`without`), or null. */
+function ratioToWithout(l: Loaded): { wall: number; cpu: number } | null {
+  const w = l.setting.without === undefined ? undefined : byName.get(l.setting.without);
+  if (!w) return null;
+  return {
+    wall: Number((median(l.ms) / median(w.ms)).toFixed(3)),
+    cpu: Number((median(l.cpuMs) / median(w.cpuMs)).toFixed(3)),
+  };
+}
 const rows = loaded.map((l) => ({
   setting: l.setting.name,
   caps: l.setting.caps ?? null,
   checkpoint16: l.setting.checkpoint16,
+  offload: l.setting.offload === true,
+  without: l.setting.without ?? null,
+  ratioToWithout: ratioToWithout(l),
+  hostBytes: l.model.hostBytes,
   stepMs: l.ms.map((x) => Math.round(x)),
   medianMs: Math.round(median(l.ms)),
   ratioToWhole: Number((median(l.ms) / base).toFixed(3)),
@@ -175,11 +202,11 @@ const rows = loaded.map((l) => ({
 console.log(
   [
     `one training step, ${T} tokens, hidden 256, 2 layers, on ${loaded[0]!.rt.info.name}`,
-    '| setting | CPU time per step (median) | × whole | wall time (median) | × whole | dispatches | merge + f16 pack/unpack GPU time |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    '| setting | CPU time per step (median) | × whole | wall time (median) | × whole | × without offload (CPU, wall) | dispatches | merge + f16 pack/unpack GPU time |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map(
       (r) =>
-        `| ${r.setting} | ${(r.medianCpuMs / 1000).toFixed(2)} s | ${r.cpuRatioToWhole.toFixed(2)} | ${(r.medianMs / 1000).toFixed(2)} s | ${r.ratioToWhole.toFixed(2)} | ${r.dispatches} | ${r.extraKernelsMs} ms (${(100 * r.extraKernelsShare).toFixed(1)} %) |`,
+        `| ${r.setting} | ${(r.medianCpuMs / 1000).toFixed(2)} s | ${r.cpuRatioToWhole.toFixed(2)} | ${(r.medianMs / 1000).toFixed(2)} s | ${r.ratioToWhole.toFixed(2)} | ${r.ratioToWithout ? `${r.ratioToWithout.cpu.toFixed(2)}, ${r.ratioToWithout.wall.toFixed(2)} (vs ${r.without})` : '—'} | ${r.dispatches} | ${r.extraKernelsMs} ms (${(100 * r.extraKernelsShare).toFixed(1)} %) |`,
     ),
   ].join('\n'),
 );
