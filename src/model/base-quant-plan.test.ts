@@ -6,10 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { quantWeightBytes, type GpuQuantType } from '../engine/kernels/quant-layout.ts';
-import { parseHfConfig } from '../io/config.ts';
 import { openModel } from '../io/model.ts';
 import { bytesSource } from '../io/source.ts';
 import { quantizedDemoGguf } from '../test/quant-fixtures.ts';
+import { llama31Config } from '../test/llama31-config.ts';
 import { realModelConfig } from '../test/real-shapes.ts';
 import { frozenBytes, frozenType, type BaseQuant, type FrozenType } from './base-quant.ts';
 import { defaultLora } from './longlora.ts';
@@ -27,32 +27,7 @@ const GiB = 2 ** 30;
 const limits = { maxBufferSize: 256 * MiB, maxStorageBufferBindingSize: 128 * MiB };
 
 /** meta-llama/Llama-3.1-8B's published config.json (what planning needs of it). */
-const LLAMA_31_8B = parseHfConfig(
-  {
-    architectures: ['LlamaForCausalLM'],
-    hidden_act: 'silu',
-    hidden_size: 4096,
-    intermediate_size: 14336,
-    max_position_embeddings: 131072,
-    model_type: 'llama',
-    num_attention_heads: 32,
-    num_hidden_layers: 32,
-    num_key_value_heads: 8,
-    rms_norm_eps: 1e-5,
-    rope_scaling: {
-      factor: 8,
-      low_freq_factor: 1,
-      high_freq_factor: 4,
-      original_max_position_embeddings: 8192,
-      rope_type: 'llama3',
-    },
-    rope_theta: 500000,
-    tie_word_embeddings: false,
-    torch_dtype: 'bfloat16',
-    vocab_size: 128256,
-  },
-  'Llama-3.1-8B/config.json',
-);
+const LLAMA_31_8B = llama31Config();
 
 const LONGLORA = defaultLora(); // r 8 on q, k, v, o; embeddings and norms trained (LoRA+)
 const LORA = { ...defaultLora(), trainEmbed: false, trainNorm: false };
