@@ -31,7 +31,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let o = ((id - p.row0) * (p.D / QB) + d / QB) * QW;
     let v = d % QB;
     let s = qScale(o, v / QSUB);
-    let q = qOct(o, v / 8u); // exact integers (not qOctN's q/255)
+    let q = qOct(o, v / 8u); // exact integers (not the products' q/255)
     outp[2u * i] = q.lo * s.x - vec4<f32>(s.y);
     outp[2u * i + 1u] = q.hi * s.x - vec4<f32>(s.y);
   } else if (p.last == 1u && id >= p.row0 + p.rows) {

@@ -11,8 +11,8 @@
 // lane the other three quarters: a quarter of the direct kernels' A loads.
 // Threads: a 1-D workgroup of WG_X lanes shares its 8 rows (8 · workgroup_id.y …); lane i computes
 // columns (weight rows) 4i … 4i + 3 in eight vec4 accumulators. The steps are
-// matmul_quant_forward.wgsl's (32 values, two unrolled halves, quants as q/255, Σ A for the mins
-// summed over the quad). No lane returns early (quad operations need the whole quad): lanes past M
+// matmul_quant_forward.wgsl's (32 values, two unrolled halves, quants as q/255, Σ A for the min
+// term summed over the quad). No lane returns early (quad operations need the whole quad): lanes past M
 // or N read clamped rows and store nothing.
 // C is overwritten, or accumulated into when p.accum is 1.
 
@@ -42,10 +42,10 @@ struct Step {
 }
 
 fn step(o0: u32, o1: u32, o2: u32, o3: u32, u: u32) -> Step {
-  let x0 = qOctN2(o0, u);
-  let x1 = qOctN2(o1, u);
-  let x2 = qOctN2(o2, u);
-  let x3 = qOctN2(o3, u);
+  let x0 = qOctU2(o0, u);
+  let x1 = qOctU2(o1, u);
+  let x2 = qOctU2(o2, u);
+  let x3 = qOctU2(o3, u);
   return Step(x0.a, x1.a, x2.a, x3.a, x0.b, x1.b, x2.b, x3.b);
 }
 
@@ -54,17 +54,15 @@ fn dots(a: vec4<f32>, q0: vec4<f32>, q1: vec4<f32>, q2: vec4<f32>, q3: vec4<f32>
 }
 
 // acc += (the row's 16 values · the step's quants) · sc, this lane holding A[at] (its quarter:
-// quad lane T holds values 4T … 4T + 3), and t += Σ of its quarter (types with mins).
-fn row(acc: ptr<function, vec4<f32>>, t: ptr<function, f32>, at: u32, s: Step, sc: vec4<f32>) {
+// quad lane T holds values 4T … 4T + 3); returns the sum of its quarter (for the min term).
+fn row(acc: ptr<function, vec4<f32>>, at: u32, s: Step, sc: vec4<f32>) -> f32 {
   let x = A[at];
   let d = dots(lane0(x), s.q0.lo, s.q1.lo, s.q2.lo, s.q3.lo) +
     dots(lane1(x), s.q0.hi, s.q1.hi, s.q2.hi, s.q3.hi) +
     dots(lane2(x), s.r0.lo, s.r1.lo, s.r2.lo, s.r3.lo) +
     dots(lane3(x), s.r0.hi, s.r1.hi, s.r2.hi, s.r3.hi);
   *acc += d * sc;
-  if (QMIN) {
-    *t += dot(x, vec4<f32>(1.0));
-  }
+  return dot(x, vec4<f32>(1.0));
 }
 
 // The sum of v over the lane's quad.
@@ -136,58 +134,64 @@ fn main(
     let c1 = qSub(o1, j, h1);
     let c2 = qSub(o2, j, h2);
     let c3 = qSub(o3, j, h3);
-    let sa = 255.0 * vec4<f32>(c0.x, c1.x, c2.x, c3.x);
+    let ca = vec4<f32>(c0.x, c1.x, c2.x, c3.x);
+    let sa = 255.0 * ca;
+    // The min term of each half: QOFF·scale + min (the quants are unsigned).
+    let ma = QOFF * ca + vec4<f32>(c0.y, c1.y, c2.y, c3.y);
     var sb = sa;
+    var mb = ma;
     if (QSUB == 16u) {
       let i = j + 1u;
-      sb = 255.0 * vec4<f32>(qSub(o0, i, h0).x, qSub(o1, i, h1).x, qSub(o2, i, h2).x, qSub(o3, i, h3).x);
+      let cb = vec4<f32>(qSub(o0, i, h0).x, qSub(o1, i, h1).x, qSub(o2, i, h2).x, qSub(o3, i, h3).x);
+      sb = 255.0 * cb;
+      mb = QOFF * cb;
     }
-    // t_r: Σ A of row r over this lane's quarters of the 32 values (types with mins).
-    var t0 = 0.0;
-    var t1 = 0.0;
-    var t2 = 0.0;
-    var t3 = 0.0;
-    var t4 = 0.0;
-    var t5 = 0.0;
-    var t6 = 0.0;
-    var t7 = 0.0;
     let u = v / 8u;
     let ka = k / 4u;
+    // ta (ta8): this lane's quarters of Σ A of rows 0–3 (4–7) over the first half; tb, tb8 the
+    // second.
+    var ta: vec4<f32>;
+    var ta8: vec4<f32>;
+    var tb: vec4<f32>;
+    var tb8: vec4<f32>;
     {
       let s = step(o0, o1, o2, o3, u);
-      row(&acc0, &t0, r0 + ka, s, sa);
-      row(&acc1, &t1, r1 + ka, s, sa);
-      row(&acc2, &t2, r2 + ka, s, sa);
-      row(&acc3, &t3, r3 + ka, s, sa);
-      row(&acc4, &t4, r4 + ka, s, sa);
-      row(&acc5, &t5, r5 + ka, s, sa);
-      row(&acc6, &t6, r6 + ka, s, sa);
-      row(&acc7, &t7, r7 + ka, s, sa);
+      ta = vec4<f32>(row(&acc0, r0 + ka, s, sa), row(&acc1, r1 + ka, s, sa), row(&acc2, r2 + ka, s, sa), row(&acc3, r3 + ka, s, sa));
+      ta8 = vec4<f32>(row(&acc4, r4 + ka, s, sa), row(&acc5, r5 + ka, s, sa), row(&acc6, r6 + ka, s, sa), row(&acc7, r7 + ka, s, sa));
     }
     {
       let s = step(o0, o1, o2, o3, u + 2u);
       let kb = ka + 4u;
-      row(&acc0, &t0, r0 + kb, s, sb);
-      row(&acc1, &t1, r1 + kb, s, sb);
-      row(&acc2, &t2, r2 + kb, s, sb);
-      row(&acc3, &t3, r3 + kb, s, sb);
-      row(&acc4, &t4, r4 + kb, s, sb);
-      row(&acc5, &t5, r5 + kb, s, sb);
-      row(&acc6, &t6, r6 + kb, s, sb);
-      row(&acc7, &t7, r7 + kb, s, sb);
+      tb = vec4<f32>(row(&acc0, r0 + kb, s, sb), row(&acc1, r1 + kb, s, sb), row(&acc2, r2 + kb, s, sb), row(&acc3, r3 + kb, s, sb));
+      tb8 = vec4<f32>(row(&acc4, r4 + kb, s, sb), row(&acc5, r5 + kb, s, sb), row(&acc6, r6 + kb, s, sb), row(&acc7, r7 + kb, s, sb));
     }
-    if (QMIN) {
-      let mn = vec4<f32>(c0.y, c1.y, c2.y, c3.y);
-      let ta = quadSum(vec4<f32>(t0, t1, t2, t3));
-      let tb = quadSum(vec4<f32>(t4, t5, t6, t7));
-      acc0 -= ta.x * mn;
-      acc1 -= ta.y * mn;
-      acc2 -= ta.z * mn;
-      acc3 -= ta.w * mn;
-      acc4 -= tb.x * mn;
-      acc5 -= tb.y * mn;
-      acc6 -= tb.z * mn;
-      acc7 -= tb.w * mn;
+    // Σ A over the quad: one sum for the step's 32 values when they share a scale, else one a half.
+    if (QSUB == 16u) {
+      ta = quadSum(ta);
+      ta8 = quadSum(ta8);
+      tb = quadSum(tb);
+      tb8 = quadSum(tb8);
+    } else {
+      ta = quadSum(ta + tb);
+      ta8 = quadSum(ta8 + tb8);
+    }
+    acc0 -= ta.x * ma;
+    acc1 -= ta.y * ma;
+    acc2 -= ta.z * ma;
+    acc3 -= ta.w * ma;
+    acc4 -= ta8.x * ma;
+    acc5 -= ta8.y * ma;
+    acc6 -= ta8.z * ma;
+    acc7 -= ta8.w * ma;
+    if (QSUB == 16u) {
+      acc0 -= tb.x * mb;
+      acc1 -= tb.y * mb;
+      acc2 -= tb.z * mb;
+      acc3 -= tb.w * mb;
+      acc4 -= tb8.x * mb;
+      acc5 -= tb8.y * mb;
+      acc6 -= tb8.z * mb;
+      acc7 -= tb8.w * mb;
     }
   }
   if (n0 < p.N) {

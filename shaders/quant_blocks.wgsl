@@ -27,40 +27,25 @@ fn qOct(b: u32, u: u32) -> Oct {
   return Oct(quads(r.x), quads(r.y));
 }
 
-// The same quants divided by 255 (q/255 − QOFF/255): unpack4x8unorm decodes 4 a step, and the
-// products fold the 255 into the scale (qn·(255·scale)), rounding in another order than ggml.
-fn qOctN(b: u32, u: u32) -> Oct {
-  let r = qRaw(b, u);
-  if (QOFF == 0.0) {
-    return Oct(unpack4x8unorm(r.x), unpack4x8unorm(r.y));
-  }
-  let off = vec4<f32>(QOFF / 255.0);
-  return Oct(unpack4x8unorm(r.x) - off, unpack4x8unorm(r.y) - off);
-}
-
 // Sixteen consecutive values: octs u (a) and u + 1 (b).
 struct Oct2 {
   a: Oct,
   b: Oct,
 }
 
-// Octs u and u + 1 (u even) of the block at word b, as qOctN's q/255 − QOFF/255.
-fn qOctN2(b: u32, u: u32) -> Oct2 {
+// Octs u and u + 1 (u even) of the block at word b as q/255 (unsigned, the offset not
+// subtracted): unpack4x8unorm decodes 4 a step, and the products fold the 255 into the scale and
+// QOFF into the min (q − QOFF)/255·(255·scale) = q/255·(255·scale) − QOFF·scale, rounding in another
+// order than ggml.
+fn qOctU2(b: u32, u: u32) -> Oct2 {
   let r = qRaw2(b, u);
-  if (QOFF == 0.0) {
-    return Oct2(
-      Oct(unpack4x8unorm(r.x), unpack4x8unorm(r.y)),
-      Oct(unpack4x8unorm(r.z), unpack4x8unorm(r.w)),
-    );
-  }
-  let off = vec4<f32>(QOFF / 255.0);
   return Oct2(
-    Oct(unpack4x8unorm(r.x) - off, unpack4x8unorm(r.y) - off),
-    Oct(unpack4x8unorm(r.z) - off, unpack4x8unorm(r.w) - off),
+    Oct(unpack4x8unorm(r.x), unpack4x8unorm(r.y)),
+    Oct(unpack4x8unorm(r.z), unpack4x8unorm(r.w)),
   );
 }
 
-// Oct u as q/255 without the offset (callers fold QOFF into the min).
+// Oct u as q/255 (qOctU2's decoding, one oct).
 fn qOctU(b: u32, u: u32) -> Oct {
   let r = qRaw(b, u);
   return Oct(unpack4x8unorm(r.x), unpack4x8unorm(r.y));
