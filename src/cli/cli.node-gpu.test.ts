@@ -327,7 +327,7 @@ describe('longlora memory plans: --trainable, --budget in GiB, refusals before a
       ...['--out', join(dir, 'g.safetensors')],
     );
     expect(load).toHaveBeenCalledTimes(1);
-    expect(load.mock.calls[0]![6]).toEqual({ optimizerState: false });
+    expect(load.mock.calls[0]![6]).toEqual({ optimizerState: false, baseQuant: 'none' });
     const peak = rt.memory.snapshot().peak;
     expect(training.optimizer).toBeGreaterThan(0);
     expect(peak.optimizer - before.optimizer).toBe(0);
