@@ -5,8 +5,8 @@
  * each op, shape and weight it times every variant tuning would time and keeps the fastest; each
  * quantized row's `vs_bf16` is its ms over bf16's fastest (the target: ≤ 1.3). Times are the
  * fastest of interleaved rounds after a warm-up (on a shared machine minima are steadier);
- * in Node `cpu_ms` is the process's CPU time for that run (SwiftShader runs kernels on CPU threads,
- * so CPU time is what another process's load disturbs least), and `vs_bf16_cpu` its ratio.
+ * in Node `cpu_ms` is the least CPU time of the process for a run (SwiftShader runs kernels on CPU
+ * threads, so CPU time is what another process's load disturbs least), and `vs_bf16_cpu` its ratio.
  */
 import {
   linearBackwardInput,
@@ -39,7 +39,7 @@ const GPU_SHAPES: [number, number, number][] = [
   [2048, 2048, 5632],
 ];
 /** Interleaved timing rounds after the warm-up. */
-const ROUNDS = 7;
+const ROUNDS = 9;
 
 /** One row of the `matmul_quant` section. */
 export interface QuantRow {
@@ -52,7 +52,7 @@ export interface QuantRow {
   /** The fastest variant. */
   variant: string;
   ms: number;
-  /** CPU ms of the process for the fastest run (Node only). */
+  /** The least CPU ms of the process for a run of the fastest variant (Node only). */
   cpu_ms: number | null;
   /** ms over bf16's fastest at the same op and shape. */
   vs_bf16: number;
@@ -97,7 +97,9 @@ async function timeAll(
       await rt.sync();
       const ms = performance.now() - t0;
       const c1 = cpuNow();
-      if (ms < out[name]![0]) out[name] = [ms, c0 === null || c1 === null ? null : c1 - c0];
+      const cpu = c0 === null || c1 === null ? null : c1 - c0;
+      const [best, bestCpu] = out[name]!;
+      out[name] = [Math.min(ms, best), cpu === null ? null : Math.min(cpu, bestCpu ?? Infinity)];
     }
   }
   return out;

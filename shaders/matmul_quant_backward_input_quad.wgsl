@@ -166,9 +166,10 @@ fn main(
     let a = select(vec4<f32>(0.0), vec4<f32>(A[r0 + kj], A[r1 + kj], A[r2 + kj], A[r3 + kj]), live);
     let b = select(vec4<f32>(0.0), vec4<f32>(A[r4 + kj], A[r5 + kj], A[r6 + kj], A[r7 + kj]), live);
     let oj = (kj * nb + blk) * QW;
-    var sc = vec4<f32>(qScale(oj, j0), 0.0, 0.0);
+    let hd = qHead(oj);
+    var sc = vec4<f32>(qSub(oj, j0, hd), 0.0, 0.0);
     if (QSUB == 16u) {
-      sc = vec4<f32>(sc.xy, qScale(oj, j0 + 1u));
+      sc = vec4<f32>(sc.xy, qSub(oj, j0 + 1u, hd));
     }
     var hq = vec2<u32>(0u);
     if (QHIGH) {
