@@ -6,7 +6,7 @@ import type { RuntimeCaps } from '../engine/device.ts';
 import { createNodeRuntime } from '../engine/node-host.ts';
 import { setTuneStore } from '../engine/kernels/autotune.ts';
 import { fileTuneStore, tuneCachePath } from '../engine/tune-store-node.ts';
-import { TUNE_BUDGET_MS, tuneModelKernels, tuneModelOf } from '../model/tune.ts';
+import { tuneBudgetMs, tuneModelKernels, tuneModelOf } from '../model/tune.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import { storedWeightBytes } from '../io/dtype.ts';
 import { createTokenizer, type OpenedModel } from '../io/model.ts';
@@ -427,7 +427,7 @@ export function gpu(caps: RuntimeCaps = {}): Promise<Runtime> {
 export async function tuneKernels(rt: Runtime, params: LlamaParams, T: number): Promise<void> {
   const t0 = performance.now();
   const choices = await tuneModelKernels(rt, tuneModelOf(params), T, {
-    budgetMs: TUNE_BUDGET_MS,
+    budgetMs: tuneBudgetMs(rt),
     onProgress: (p) => {
       if (p.done === 0) log(`tuning kernels for this GPU (${p.total} shape classes) …`);
     },

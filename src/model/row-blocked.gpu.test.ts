@@ -235,7 +235,10 @@ describe('row-blocked embedding and output layer vs the float64 reference', () =
       expect(used[k] - before[k], k).toBe(plan.bytes[k]);
     }
     expect(used.workspace - before.workspace).toBeLessThanOrEqual(plan.bytes.workspace);
-    const blockBytes = [...floatBlocks(params.embed).blocks, ...floatBlocks(params.lmHead).blocks].map((b) => b.bytes);
+    const blockBytes = [
+      ...floatBlocks(params.embed).blocks,
+      ...floatBlocks(params.lmHead).blocks,
+    ].map((b) => b.bytes);
     expect(plan.largestBuffer.bytes).toBe(Math.max(...blockBytes));
     expect(plan.largestBuffer.bytes).toBeLessThanOrEqual(SMALL.maxStorageBufferBindingSize);
     expect(plan.largestBuffer.name).toMatch(/^embed_tokens \(one of 7 blocks\)$/);

@@ -50,6 +50,18 @@ import type { LlamaShape } from './types.ts';
 /** Time bound of a first-use tuning pass before a run (shape classes past it keep defaults). */
 export const TUNE_BUDGET_MS = 60_000;
 
+/**
+ * The bound on a CPU (software) adapter: its variants differ by less than a GPU's (the registry's
+ * defaults there are the measured winners), and each second of timing is a second before the first
+ * step — a quantized 135M model's classes took about 70 s to time on SwiftShader.
+ */
+export const TUNE_BUDGET_SOFTWARE_MS = 15_000;
+
+/** The tuning bound before a run on this adapter. */
+export function tuneBudgetMs(rt: Runtime): number {
+  return rt.info.isSoftware ? TUNE_BUDGET_SOFTWARE_MS : TUNE_BUDGET_MS;
+}
+
 /** One matmul launch shape: C[M, N] = A[M, K] · op(W). */
 export interface LinearLaunch {
   op: LinearOp;

@@ -11,7 +11,7 @@ import { LlamaParams, type LoadOptions } from '../model/params.ts';
 import { modelFingerprint, weightSource } from '../model/session.ts';
 import type { CheckpointManifest, CheckpointStore } from '../train/checkpoint.ts';
 import type { Dataset } from '../train/data.ts';
-import { TUNE_BUDGET_MS, tuneModelKernels, tuneModelOf } from '../model/tune.ts';
+import { tuneBudgetMs, tuneModelKernels, tuneModelOf } from '../model/tune.ts';
 import { stepKernels } from '../model/step-kernels.ts';
 import { Trainer } from '../train/trainer.ts';
 import { loraOf, type RunSettings } from '../train/settings.ts';
@@ -128,7 +128,7 @@ export class Run implements Weights {
     // First use of these shapes on this GPU: time the matmul variants (choices persist in IndexedDB).
     const tuneModel = tuneModelOf(params);
     const choices = await tuneModelKernels(rt, tuneModel, settings.context, {
-      budgetMs: TUNE_BUDGET_MS,
+      budgetMs: tuneBudgetMs(rt),
       onProgress: (p) => events.push({ type: 'tuning', done: p.done, total: p.total }),
     });
     // What each kernel family of a step runs (the GPU panel lists it).
