@@ -297,18 +297,16 @@ export class LlamaParams {
       if (first.shape.join(',') !== dims.join(',')) {
         throw new FormatError(name, `shape [${first.shape}] does not match the config's [${dims}]`);
       }
+      // Rows [row0, row0 + n) as the file stores them: read, or cut from the whole tensor.
+      const rawRows = async (row0: number, n: number): Promise<RawTensor> => {
+        if (src.readRows) return src.readRows(name, row0, n);
+        const rowBytes = dims[1] * dtypeBytes(first.dtype);
+        return { ...first, bytes: first.bytes.subarray(row0 * rowBytes, (row0 + n) * rowBytes) };
+      };
       const quant = forceF32 ? 'f32' : frozenType(first.dtype, dims[1], baseQuant);
       if (isQuantType(quant)) {
         const blocks = await allocQuantRowsFrom(rt, quant, dims, category, name, async (r0, n) => {
-          const raw = src.readRows
-            ? await src.readRows(name, r0, n)
-            : {
-                ...first,
-                bytes: first.bytes.subarray(
-                  r0 * dims[1] * dtypeBytes(first.dtype),
-                  (r0 + n) * dims[1] * dtypeBytes(first.dtype),
-                ),
-              };
+          const raw = await rawRows(r0, n);
           return quantize(quant, bytesToF32(raw.bytes, raw.dtype));
         });
         onTensor?.(name, dims[0] * dims[1] * dtypeBytes(first.dtype));
@@ -316,15 +314,7 @@ export class LlamaParams {
       }
       const dtype: DType = forceF32 || first.dtype === 'F32' ? 'f32' : STORAGE[first.dtype];
       const rows = async (row0: number, n: number): Promise<ArrayBufferView> => {
-        const raw = src.readRows
-          ? await src.readRows(name, row0, n)
-          : {
-              ...first,
-              bytes: first.bytes.subarray(
-                row0 * dims[1] * dtypeBytes(first.dtype),
-                (row0 + n) * dims[1] * dtypeBytes(first.dtype),
-              ),
-            };
+        const raw = await rawRows(row0, n);
         return dtype === 'f32' ? bytesToF32(raw.bytes, raw.dtype) : raw.bytes;
       };
       const blocks = await allocRowBlocksFrom(rt, dims, dtype, category, name, rows);

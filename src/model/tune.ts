@@ -210,16 +210,12 @@ export function tuneModelOfOpened(
  */
 export function quantLaunches(rt: Runtime, model: TuneModel, T: number): QuantLaunch[] {
   const s = model.shape;
-  const limit = blockBytesLimit(rt.info.limits);
-  const rowSizes = new Set(tokenBlocks(T, rowBlockTokens(s, T, limit)).map(([, n]) => n));
-  const mlpSizes = new Set(
-    tokenBlocks(T, mlpBlockTokens(T, s.intermediate, limit)).map(([, n]) => n),
-  );
+  const sizes = stepTokenSizes(rt, s, T);
   const out: QuantLaunch[] = [];
   for (const n of LINEAR_NAMES) {
     const [outF, inF] = linearShape(s, n);
     for (const dtype of model.quantTypes?.(n) ?? []) {
-      for (const M of linearSpec(n).sublayer === 'mlp' ? mlpSizes : rowSizes) {
+      for (const M of sizes[linearSpec(n).sublayer === 'mlp' ? 'mlp' : 'row']) {
         out.push({ op: 'forward', dtype, M, N: outF, K: inF, what: n });
         out.push({ op: 'backwardInput', dtype, M, N: inF, K: outF, what: n });
       }
@@ -227,21 +223,45 @@ export function quantLaunches(rt: Runtime, model: TuneModel, T: number): QuantLa
   }
   const q = model.outputQuant;
   if (q) {
-    const V = s.vocabSize;
     const D = s.hidden;
-    for (const M of new Set(tokenBlocks(T, crossEntropyChunk(rt, T, V)).map(([, n]) => n))) {
+    for (const M of sizes.output) {
       for (const rows of new Set(q.rows)) {
         out.push({ op: 'forward', dtype: q.type, M, N: rows, K: D, what: 'output layer' });
         out.push({ op: 'backwardInput', dtype: q.type, M, N: D, K: rows, what: 'output layer' });
       }
     }
   }
-  const byKey = new Map<string, QuantLaunch>();
-  for (const l of out) {
-    const key = quantLinearTuneKey(rt, { op: l.op, quant: l.dtype, M: l.M, N: l.N, K: l.K });
-    const had = byKey.get(key);
+  return perClass(out, (l) =>
+    quantLinearTuneKey(rt, { op: l.op, quant: l.dtype, M: l.M, N: l.N, K: l.K }),
+  );
+}
+
+/**
+ * The token counts a step runs its products at: q/k/v/o in row blocks, gate/up/down in MLP blocks
+ * (the blocks llama.ts runs them in), the output layer in cross-entropy chunks.
+ */
+function stepTokenSizes(
+  rt: Runtime,
+  s: LlamaShape,
+  T: number,
+): Record<'row' | 'mlp' | 'output', Set<number>> {
+  const limit = blockBytesLimit(rt.info.limits);
+  const counts = (blocks: [number, number][]) => new Set(blocks.map(([, n]) => n));
+  return {
+    row: counts(tokenBlocks(T, rowBlockTokens(s, T, limit))),
+    mlp: counts(tokenBlocks(T, mlpBlockTokens(T, s.intermediate, limit))),
+    output: counts(tokenBlocks(T, crossEntropyChunk(rt, T, s.vocabSize))),
+  };
+}
+
+/** One entry per shape class (its tuning key): the launches of a class share its choice. */
+function perClass<L extends { what: string }>(launches: L[], key: (l: L) => string): L[] {
+  const byKey = new Map<string, L>();
+  for (const l of launches) {
+    const k = key(l);
+    const had = byKey.get(k);
     if (had) had.what = had.what.includes(l.what) ? had.what : `${had.what}, ${l.what}`;
-    else byKey.set(key, { ...l });
+    else byKey.set(k, { ...l });
   }
   return [...byKey.values()];
 }
@@ -259,10 +279,7 @@ function asWeightDType(d: string): WeightDType {
 export function linearLaunches(rt: Runtime, model: TuneModel, T: number): LinearLaunch[] {
   const s = model.shape;
   const limit = blockBytesLimit(rt.info.limits);
-  const rowSizes = new Set(tokenBlocks(T, rowBlockTokens(s, T, limit)).map(([, n]) => n));
-  const mlpSizes = new Set(
-    tokenBlocks(T, mlpBlockTokens(T, s.intermediate, limit)).map(([, n]) => n),
-  );
+  const sizes = stepTokenSizes(rt, s, T);
   const r = model.lora.rank;
   const targets = new Set<LinearName>(model.lora.targets);
   const out: LinearLaunch[] = [];
@@ -270,7 +287,7 @@ export function linearLaunches(rt: Runtime, model: TuneModel, T: number): Linear
     const [outF, inF] = linearShape(s, n);
     const dtype = model.weightDtype(n);
     const lora = targets.has(n);
-    for (const M of linearSpec(n).sublayer === 'mlp' ? mlpSizes : rowSizes) {
+    for (const M of sizes[linearSpec(n).sublayer === 'mlp' ? 'mlp' : 'row']) {
       if (dtype !== 'quant') {
         out.push({ op: 'forward', dtype, M, N: outF, K: inF, what: n });
         out.push({ op: 'backwardInput', dtype, M, N: inF, K: outF, what: n });
@@ -287,9 +304,10 @@ export function linearLaunches(rt: Runtime, model: TuneModel, T: number): Linear
   const V = s.vocabSize;
   const D = s.hidden;
   const od = model.outputDtype;
+  // A quantized output layer goes to the quantized launchers (quantLaunches).
   const w = od === 'quant' ? null : { whole: blockRowCount(V, D, od, limit) >= V, dtype: od };
-  for (const M of new Set(tokenBlocks(T, crossEntropyChunk(rt, T, V)).map(([, n]) => n))) {
-    if (!w || od === 'quant') continue;
+  for (const M of sizes.output) {
+    if (!w) break;
     for (const [op, N, K] of [
       ['forward', V, D],
       ['backwardInput', D, V],
@@ -298,15 +316,7 @@ export function linearLaunches(rt: Runtime, model: TuneModel, T: number): Linear
         out.push({ op, dtype: w.dtype, M, N, K, what: 'output layer' });
     }
   }
-  // One entry per shape class: the launches of a class share its choice.
-  const byKey = new Map<string, LinearLaunch>();
-  for (const l of out) {
-    const key = linearTuneKey(rt, l.op, l.dtype, l.M, l.N, l.K);
-    const had = byKey.get(key);
-    if (had) had.what = had.what.includes(l.what) ? had.what : `${had.what}, ${l.what}`;
-    else byKey.set(key, { ...l });
-  }
-  return [...byKey.values()];
+  return perClass(out, (l) => linearTuneKey(rt, l.op, l.dtype, l.M, l.N, l.K));
 }
 
 /**

@@ -221,13 +221,8 @@ function logitsChunk(
   });
 }
 
-/** Runs `each` on the row blocks of a quantized W, checked to cover [0, V) in order. */
-function quantLogits(
-  W: QuantRows,
-  V: number,
-  what: string,
-  each: (p: QuantRows['pieces'][number]) => void,
-): void {
+/** The row blocks of a quantized W, checked to cover [0, V) in order. */
+function quantPieces(W: QuantRows, V: number, what: string): QuantRows['pieces'] {
   let next = 0;
   for (const p of W.pieces) {
     if (p.row0 !== next) break;
@@ -237,7 +232,7 @@ function quantLogits(
     throw new InternalError(
       `${what}: the quantized output layer has ${W.shape[0]} rows, not V=${V}`,
     );
-  W.pieces.forEach(each);
+  return W.pieces;
 }
 
 /** Row blocks of W, checked to cover [0, V). */
@@ -268,9 +263,8 @@ export function logitsForward(
   matmuls: OutputMatmuls = 'auto',
 ): void {
   if (W instanceof QuantRows) {
-    quantLogits(W, V, 'logitsForward', (p) =>
-      linearForwardQuant(rt, hidden, p.w, logits, T, D, p.rows, { cStride: V, cCol: p.row0 }),
-    );
+    for (const p of quantPieces(W, V, 'logitsForward'))
+      linearForwardQuant(rt, hidden, p.w, logits, T, D, p.rows, { cStride: V, cCol: p.row0 });
     return;
   }
   const pieces = outputPieces(W, V, 'logitsForward');
@@ -313,10 +307,9 @@ export function crossEntropyForward(
   const logits = given ?? rt.tensor([chunk, V], 'f32', 'workspace', 'cross-entropy logits');
   const lossRows = rt.tensor([Math.max(T, 1)], 'f32', 'workspace', 'cross-entropy row losses');
   const maxDim = rt.device.limits.maxComputeWorkgroupsPerDimension;
-  const quant = W instanceof QuantRows ? W : undefined;
+  const quant = W instanceof QuantRows ? quantPieces(W, V, 'crossEntropyForward') : undefined;
   const wPieces = quant ? [] : outputPieces(W as Stored, V, 'crossEntropyForward');
   const dwPieces = dW ? piecesOf(dW) : [];
-  if (quant) quantLogits(quant, V, 'crossEntropyForward', () => {});
   if (dW && quant)
     throw new InternalError('crossEntropyForward: a quantized output layer is frozen (no dW)');
   if (dW) {
@@ -342,7 +335,7 @@ export function crossEntropyForward(
     if (hx) linearForward(rt, hx, wPieces[0]!.tensor, logits, rows, D, V);
     else for (const b of wPieces) logitsChunk(rt, h.b, b, logits, rows, h.r0, D, V, variant);
     // A quantized W: each row block's logits into its columns of the workspace.
-    for (const p of quant?.pieces ?? [])
+    for (const p of quant ?? [])
       linearForwardQuant(rt, h.b, p.w, logits, rows, D, p.rows, {
         aRow: h.r0,
         cStride: V,
@@ -363,7 +356,7 @@ export function crossEntropyForward(
     else if (dHidden && quant) {
       // dHidden = Σ over W's row blocks of dlogits[:, block's columns] · block, in v order.
       const dh = chunkRows(rt, dHidden, row0, rows);
-      quant.pieces.forEach((p, i) =>
+      quant.forEach((p, i) =>
         linearBackwardInputQuant(rt, logits, p.w, dh.b, rows, D, p.rows, {
           aStride: V,
           aCol: p.row0,
