@@ -89,8 +89,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       let a1 = ib + n - 1u + p.qBase;
       let b0 = j0 + p.kBase;
       let b1 = j1 + p.kBase;
-      let whole = p.skip != 0u && gVisible(a0, b1, h) && groupOf(a0, h) == groupOf(a1, h) &&
-        groupOf(b0, h) == groupOf(b1, h);
+      let whole = p.skip != 0u && gVisible(a0, b1, h) && sameGroup(a0, a1, h) &&
+        sameGroup(b0, b1, h);
       workgroupBarrier();
       for (var e = lane; e < BQ * HD4; e += LANES) {
         let ii = e / HD4;

@@ -10,6 +10,8 @@
 //   K    stage K over V; the same lane computes S = Q·Kᵀ, P and dS (masked only when the tile is
 //        not wholly visible) into Ps;
 //   dq   lane (rg, dg) accumulates dS·K for its TR rows × the head dimensions' vec4s dg, dg + 8, …
+// The row block, the key runs and the tiles' staging are attention_fa2_rows.wgsl's (shared with the
+// forward).
 // dq is OVERWRITTEN (=), or ACCUMULATED (+=) with p.acc (key blocks after a query block's first);
 // the sum over keys runs in a fixed order (deterministic, no atomics).
 // Workgroup memory: Qs, Gs 4 KiB each, KVs 4 KiB, Ps 1 KiB, Lr, Dr 128 B (13.1 KiB of the default
@@ -45,31 +47,19 @@ var<workgroup> Dr: array<f32, 16>;
 
 // #include attention.pattern
 
-fn rhOf(R: u32) -> u32 {
-  let chunks = (R + 7u) / 8u;
-  return (R + chunks - 1u) / chunks;
-}
+// #include attention_fa2_rows
 
 @compute @workgroup_size(LANES)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
-  let HD4 = select(p.hd / 4u, FIXED_HD4, FIXED_HD4 != 0u);
-  let R = p.H / p.KV;
-  let RH = select(rhOf(R), FIXED_RH, FIXED_RH != 0u);
-  let BQH = BR / RH;  // queries per head slot
-  let chunks = (R + RH - 1u) / RH;
-  let c = wg.y / chunks;
-  let h0 = c * R + (wg.y % chunks) * RH;
-  let nh = min(RH, c * R + R - h0);
-  let i0 = wg.x * BQH;
-  let i1 = min(i0 + BQH, p.Tq) - 1u;
+  let b = rowBlock(wg);
+  let HD4 = b.HD4;
 
   for (var e = lane; e < BR * HD4; e += LANES) {
     let r = e / HD4;
-    let i = i0 + r % BQH;
     var x = vec4<f32>(0.0);
     var g = vec4<f32>(0.0);
-    if (r / BQH < nh && i < p.Tq) {
-      let at = (i * p.H + h0 + r / BQH) * HD4 + e % HD4;
+    if (rowLive(b, r)) {
+      let at = rowAt(b, r) + e % HD4;
       x = q[at];
       g = dO[at];
     }
@@ -77,61 +67,28 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     Gs[e] = g;
   }
   if (lane < BR) {
-    let i = i0 + lane % BQH;
     var a = 0.0;
-    var b = 0.0;
-    if (lane / BQH < nh && i < p.Tq) {
-      a = lse[rowStat(h0 + lane / BQH, i)];
-      b = D[rowStat(h0 + lane / BQH, i)];
+    var z = 0.0;
+    if (rowLive(b, lane)) {
+      let at = rowStat(rowHead(b, lane), rowQuery(b, lane));
+      a = lse[at];
+      z = D[at];
     }
     Lr[lane] = a;
-    Dr[lane] = b;
+    Dr[lane] = z;
   }
-
-  var lo = 0u;
-  var hi = p.Tk;
-  var lo2 = p.Tk;
-  if (p.skip != 0u) {
-    lo = p.Tk;
-    hi = 0u;
-    for (var s = 0u; s < nh; s++) {
-      let run = keyRuns(i0, i1, h0 + s);
-      if (run.y > run.x) {
-        lo = min(lo, run.x);
-        hi = max(hi, run.y);
-      }
-      lo2 = min(lo2, run.z);
-    }
-  }
-  let n1 = select(0u, (hi - lo + BK - 1u) / BK, hi > lo);
-  let steps = n1 + (p.Tk - lo2 + BK - 1u) / BK;
+  let ks = keySteps(b);
 
   var acc: array<vec4<f32>, 8>;  // [TR][4]: rows rg·TR + a, head vec4s dg + 8e
   for (var x = 0u; x < 8u; x++) { acc[x] = vec4<f32>(0.0); }
   let rg = lane / 8u;
   let cg = lane % 8u;
 
-  for (var t = 0u; t < steps; t++) {
-    let second = t >= n1;
-    let kb = select(lo + t * BK, lo2 + (t - n1) * BK, second);
-    let n = min(BK, select(hi, p.Tk, second) - kb);
-    var whole = p.skip != 0u;
-    for (var s = 0u; s < nh; s++) {
-      let h = h0 + s;
-      let a = i0 + p.qBase;
-      let b = i1 + p.qBase;
-      let j0 = kb + p.kBase;
-      let j1 = kb + n - 1u + p.kBase;
-      whole = whole && gVisible(a, j1, h) && groupOf(a, h) == groupOf(b, h) &&
-        groupOf(j0, h) == groupOf(j1, h);
-    }
+  for (var t = 0u; t < ks.steps; t++) {
+    let tile = keyTile(b, ks, t);
+    let n = tile.n;
     workgroupBarrier();
-    for (var e = lane; e < BK * HD4; e += LANES) {
-      let jj = e / HD4;
-      var x = vec4<f32>(0.0);
-      if (jj < n) { x = v[((kb + jj) * p.KV + c) * HD4 + e % HD4]; }
-      KVs[e] = x;
-    }
+    for (var e = lane; e < BK * HD4; e += LANES) { KVs[e] = vTile(b, tile, e); }
     workgroupBarrier();
     var dp: array<f32, 4>;
     var sv: array<f32, 4>;
@@ -142,34 +99,27 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (var d = 0u; d < HD4; d++) {
       for (var a = 0u; a < TR; a++) {
         let ga = Gs[(rg * TR + a) * HD4 + d];
-        for (var b = 0u; b < TK; b++) { dp[a * TK + b] += dot(ga, KVs[(cg + 8u * b) * HD4 + d]); }
+        for (var j = 0u; j < TK; j++) { dp[a * TK + j] += dot(ga, KVs[(cg + 8u * j) * HD4 + d]); }
       }
     }
     workgroupBarrier();
-    for (var e = lane; e < BK * HD4; e += LANES) {
-      let jj = e / HD4;
-      var x = vec4<f32>(0.0);
-      if (jj < n) { x = k[((kb + jj) * p.KV + c) * HD4 + e % HD4]; }
-      KVs[e] = x;
-    }
+    for (var e = lane; e < BK * HD4; e += LANES) { KVs[e] = kTile(b, tile, e); }
     workgroupBarrier();
     for (var d = 0u; d < HD4; d++) {
       for (var a = 0u; a < TR; a++) {
         let qa = Qs[(rg * TR + a) * HD4 + d];
-        for (var b = 0u; b < TK; b++) { sv[a * TK + b] += dot(qa, KVs[(cg + 8u * b) * HD4 + d]); }
+        for (var j = 0u; j < TK; j++) { sv[a * TK + j] += dot(qa, KVs[(cg + 8u * j) * HD4 + d]); }
       }
     }
     for (var a = 0u; a < TR; a++) {
       let r = rg * TR + a;
-      let slot = r / BQH;
-      let i = i0 + r % BQH;
-      let live = slot < nh && i < p.Tq;
-      for (var b = 0u; b < TK; b++) {
-        let jj = cg + 8u * b;
+      let live = rowLive(b, r);
+      for (var j = 0u; j < TK; j++) {
+        let jj = cg + 8u * j;
         var ok = live && jj < n;
-        if (ok && !whole) { ok = visible(i, kb + jj, h0 + slot); }
-        let pij = exp(sv[a * TK + b] * p.scale - Lr[r]);
-        Ps[r * BK + jj] = select(0.0, pij * (dp[a * TK + b] - Dr[r]), ok);
+        if (ok && !tile.whole) { ok = visible(rowQuery(b, r), tile.kb + jj, rowHead(b, r)); }
+        let pij = exp(sv[a * TK + j] * p.scale - Lr[r]);
+        Ps[r * BK + jj] = select(0.0, pij * (dp[a * TK + j] - Dr[r]), ok);
       }
     }
     workgroupBarrier();
@@ -186,13 +136,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   }
   for (var a = 0u; a < TR; a++) {
     let r = rg * TR + a;
-    let slot = r / BQH;
-    let i = i0 + r % BQH;
-    if (slot < nh && i < p.Tq) {
+    if (rowLive(b, r)) {
       for (var e = 0u; e < 4u; e++) {
         let d = cg + 8u * e;
         if (d < HD4) {
-          let at = (i * p.H + h0 + slot) * HD4 + d;
+          let at = rowAt(b, r) + d;
           dq[at] = prior4(dq[at]) + acc[a * 4u + e] * p.scale;
         }
       }

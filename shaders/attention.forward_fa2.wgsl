@@ -13,6 +13,7 @@
 //        (running max m and sum l in its registers), leaving P in Ps and the rescale factor in Al;
 //   O    lane (rg, dg) = (lane / 8, lane % 8) rescales and accumulates its TR rows × the head
 //        dimensions' vec4s dg, dg + 8, … (registers) from P and V.
+// The row block, the key runs and the tiles' staging are attention_fa2_rows.wgsl's (shared with dq).
 // Overwrites o and lse (over key blocks: this block's partial, merged by attention.merge; a row that
 // sees none of the block's keys gets o = 0 and lse = NEG).
 // Workgroup memory: Qs 8 KiB, KVs 4 KiB, Ps 2 KiB, Al 128 B (14.1 KiB of the default 16 KiB) for
@@ -44,51 +45,21 @@ var<workgroup> Al: array<f32, 32>;
 
 // #include attention.pattern
 
-fn rhOf(R: u32) -> u32 {
-  let chunks = (R + 7u) / 8u;
-  return (R + chunks - 1u) / chunks;
-}
+// #include attention_fa2_rows
 
 @compute @workgroup_size(LANES)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
-  let HD4 = select(p.hd / 4u, FIXED_HD4, FIXED_HD4 != 0u);
-  let R = p.H / p.KV;
-  let RH = select(rhOf(R), FIXED_RH, FIXED_RH != 0u);
-  let BQH = BR / RH;  // queries per head slot
-  let chunks = (R + RH - 1u) / RH;
-  let c = wg.y / chunks;
-  let h0 = c * R + (wg.y % chunks) * RH;  // head of slot 0
-  let nh = min(RH, c * R + R - h0);  // live head slots
-  let i0 = wg.x * BQH;
-  let i1 = min(i0 + BQH, p.Tq) - 1u;
+  let b = rowBlock(wg);
+  let HD4 = b.HD4;
 
   // Stage the block's q rows (scaled); dead rows are zero.
   for (var e = lane; e < BR * HD4; e += LANES) {
     let r = e / HD4;
-    let i = i0 + r % BQH;
     var x = vec4<f32>(0.0);
-    if (r / BQH < nh && i < p.Tq) { x = q[(i * p.H + h0 + r / BQH) * HD4 + e % HD4] * p.scale; }
+    if (rowLive(b, r)) { x = q[rowAt(b, r) + e % HD4] * p.scale; }
     Qs[e] = x;
   }
-
-  // Keys the rows can see: [lo, hi) plus, for s2roll's first tokens, the tail [lo2, Tk).
-  var lo = 0u;
-  var hi = p.Tk;
-  var lo2 = p.Tk;
-  if (p.skip != 0u) {
-    lo = p.Tk;
-    hi = 0u;
-    for (var s = 0u; s < nh; s++) {
-      let run = keyRuns(i0, i1, h0 + s);
-      if (run.y > run.x) {
-        lo = min(lo, run.x);
-        hi = max(hi, run.y);
-      }
-      lo2 = min(lo2, run.z);
-    }
-  }
-  let n1 = select(0u, (hi - lo + BK - 1u) / BK, hi > lo);
-  let steps = n1 + (p.Tk - lo2 + BK - 1u) / BK;
+  let ks = keySteps(b);
 
   var m = NEG;  // lane r < BR: row r's running max and sum
   var l = 0.0;
@@ -97,58 +68,33 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let rg = lane / 8u;
   let cg = lane % 8u;
 
-  for (var t = 0u; t < steps; t++) {
-    let second = t >= n1;
-    let kb = select(lo + t * BK, lo2 + (t - n1) * BK, second);
-    let n = min(BK, select(hi, p.Tk, second) - kb);
-    // Wholly visible to every row: no per-element mask (every pattern's groups are contiguous
-    // runs, so the corners decide).
-    var whole = p.skip != 0u;
-    for (var s = 0u; s < nh; s++) {
-      let h = h0 + s;
-      let a = i0 + p.qBase;
-      let b = i1 + p.qBase;
-      let j0 = kb + p.kBase;
-      let j1 = kb + n - 1u + p.kBase;
-      whole = whole && gVisible(a, j1, h) && groupOf(a, h) == groupOf(b, h) &&
-        groupOf(j0, h) == groupOf(j1, h);
-    }
+  for (var t = 0u; t < ks.steps; t++) {
+    let tile = keyTile(b, ks, t);
+    let n = tile.n;
     workgroupBarrier();
-    for (var e = lane; e < BK * HD4; e += LANES) {
-      let jj = e / HD4;
-      var x = vec4<f32>(0.0);
-      if (jj < n) { x = k[((kb + jj) * p.KV + c) * HD4 + e % HD4]; }
-      KVs[e] = x;
-    }
+    for (var e = lane; e < BK * HD4; e += LANES) { KVs[e] = kTile(b, tile, e); }
     workgroupBarrier();
-    // S: rows rg·TR + a, keys cg + 8b.
+    // S: rows rg·TR + a, keys cg + 8j.
     var sv: array<f32, 8>;
     for (var x = 0u; x < 8u; x++) { sv[x] = 0.0; }
     for (var d = 0u; d < HD4; d++) {
       for (var a = 0u; a < TR; a++) {
         let qa = Qs[(rg * TR + a) * HD4 + d];
-        for (var b = 0u; b < TK; b++) { sv[a * TK + b] += dot(qa, KVs[(cg + 8u * b) * HD4 + d]); }
+        for (var j = 0u; j < TK; j++) { sv[a * TK + j] += dot(qa, KVs[(cg + 8u * j) * HD4 + d]); }
       }
     }
     for (var a = 0u; a < TR; a++) {
       let r = rg * TR + a;
-      let slot = r / BQH;
-      let i = i0 + r % BQH;
-      let live = slot < nh && i < p.Tq;
-      for (var b = 0u; b < TK; b++) {
-        let jj = cg + 8u * b;
+      let live = rowLive(b, r);
+      for (var j = 0u; j < TK; j++) {
+        let jj = cg + 8u * j;
         var ok = live && jj < n;
-        if (ok && !whole) { ok = visible(i, kb + jj, h0 + slot); }
-        Ps[r * BK + jj] = select(NEG, sv[a * TK + b], ok);
+        if (ok && !tile.whole) { ok = visible(rowQuery(b, r), tile.kb + jj, rowHead(b, r)); }
+        Ps[r * BK + jj] = select(NEG, sv[a * TK + j], ok);
       }
     }
     workgroupBarrier();
-    for (var e = lane; e < BK * HD4; e += LANES) {
-      let jj = e / HD4;
-      var x = vec4<f32>(0.0);
-      if (jj < n) { x = v[((kb + jj) * p.KV + c) * HD4 + e % HD4]; }
-      KVs[e] = x;
-    }
+    for (var e = lane; e < BK * HD4; e += LANES) { KVs[e] = vTile(b, tile, e); }
     if (lane < BR) {
       var mx = NEG;
       for (var jj = 0u; jj < n; jj++) { mx = max(mx, Ps[lane * BK + jj]); }
@@ -185,20 +131,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   workgroupBarrier();
   for (var a = 0u; a < TR; a++) {
     let r = rg * TR + a;
-    let slot = r / BQH;
-    let i = i0 + r % BQH;
-    if (slot < nh && i < p.Tq) {
+    if (rowLive(b, r)) {
       let rl = Al[r];
       let il = select(0.0, 1.0 / rl, rl > 0.0);
       for (var e = 0u; e < 4u; e++) {
         let d = cg + 8u * e;
-        if (d < HD4) { o[(i * p.H + h0 + slot) * HD4 + d] = acc[a * 4u + e] * il; }
+        if (d < HD4) { o[rowAt(b, r) + d] = acc[a * 4u + e] * il; }
       }
     }
   }
-  if (lane < BR) {
-    let slot = lane / BQH;
-    let i = i0 + lane % BQH;
-    if (slot < nh && i < p.Tq) { lse[rowStat(h0 + slot, i)] = select(NEG, m + log(l), l > 0.0); }
+  if (lane < BR && rowLive(b, lane)) {
+    lse[rowStat(rowHead(b, lane), rowQuery(b, lane))] = select(NEG, m + log(l), l > 0.0);
   }
 }

@@ -28,6 +28,14 @@ fn gVisible(i: u32, j: u32, h: u32) -> bool {
   if (p.pattern == PATTERN_S2ROLL && shifted(h)) { return rolled(j) <= rolled(i); }
   return j <= i;
 }
+// Whether global positions x0 <= x1, and all between them, lie in one group of head h. Groups are
+// contiguous runs of positions, except s2roll's wrapped last group [N − G/2, N) ∪ [0, G/2): a run
+// from one end of it to the other has the same group at both ends but crosses the roll at G/2
+// (rolled(x1) < rolled(x0)), and the groups between.
+fn sameGroup(x0: u32, x1: u32, h: u32) -> bool {
+  let wraps = p.pattern == PATTERN_S2ROLL && shifted(h) && rolled(x1) < rolled(x0);
+  return groupOf(x0, h) == groupOf(x1, h) && !wraps;
+}
 // First key of the contiguous run query i sees (s2roll's wrapped tail excluded); nondecreasing in i.
 fn firstKey(i: u32, h: u32) -> u32 {
   let half = p.G / 2u;

@@ -1,6 +1,16 @@
-/** Shared seeded cases for the attention kernel tests (forward and backward files). */
-import type { AttentionConfig } from '../engine/kernels/attention.ts';
+/** Shared seeded cases and checks for the attention kernel tests (forward and backward files). */
+import {
+  attentionBackward,
+  attentionForward,
+  type AttentionConfig,
+} from '../engine/kernels/attention.ts';
+import type { Runtime } from '../engine/runtime.ts';
+import {
+  attentionBackward as refBackward,
+  attentionForward as refForward,
+} from '../reference/attention.ts';
 import { Rng } from '../util/rng.ts';
+import { expectClose } from './numeric.ts';
 
 /** A named attention config. Tiles are the default 64 rows (one pipeline per kernel to compile). */
 export interface AttentionCase {
@@ -64,4 +74,62 @@ export function attentionInputs(cfg: AttentionConfig, seed: number) {
     v: rng.floats(cfg.Tk * cfg.KV * cfg.hd),
     g: rng.floats(cfg.Tq * cfg.H * cfg.hd),
   };
+}
+
+type Inputs = ReturnType<typeof attentionInputs>;
+
+/**
+ * The kernels' forward, then their backward on the reference forward's o and lse (`ref`, computed
+ * here when not given), with garbage in every output to show it is overwritten; all tensors freed.
+ */
+export async function runAttention(
+  rt: Runtime,
+  cfg: AttentionConfig,
+  x: Inputs,
+  ref = refForward(x.q, x.k, x.v, cfg),
+) {
+  const { Tq, Tk, H, KV, hd } = cfg;
+  const t = (shape: number[], label: string, data: Float32Array) =>
+    rt.tensor(shape, 'f32', 'activations', label, data);
+  const fill = (n: number, value: number) => new Float32Array(n).fill(value);
+  const q = t([Tq, H, hd], 'q', x.q);
+  const k = t([Tk, KV, hd], 'k', x.k);
+  const v = t([Tk, KV, hd], 'v', x.v);
+  const g = t([Tq, H, hd], 'dO', x.g);
+  const o = t([Tq, H, hd], 'o', fill(Tq * H * hd, 7));
+  const lse = t([H, Tq], 'lse', fill(H * Tq, 7));
+  const refO = t([Tq, H, hd], 'o ref', Float32Array.from(ref.o));
+  const refLse = t([H, Tq], 'lse ref', Float32Array.from(ref.lse));
+  const dq = t([Tq, H, hd], 'dq', fill(Tq * H * hd, 7));
+  const dk = t([Tk, KV, hd], 'dk', fill(Tk * KV * hd, 7));
+  const dv = t([Tk, KV, hd], 'dv', fill(Tk * KV * hd, 7));
+  attentionForward(rt, q, k, v, o, lse, cfg);
+  attentionBackward(rt, q, k, v, refO, refLse, g, dq, dk, dv, cfg);
+  const got = {
+    o: await rt.read(o),
+    lse: await rt.read(lse),
+    dq: await rt.read(dq),
+    dk: await rt.read(dk),
+    dv: await rt.read(dv),
+  };
+  for (const tt of [q, k, v, g, o, lse, refO, refLse, dq, dk, dv]) tt.destroy();
+  return got;
+}
+
+/**
+ * Runs `cfg` (its variant forced) on seeded inputs and checks o and lse (1e-5 + 1e-3·|ref|) and
+ * dq, dk, dv (`tol` + 1e-3·|ref|) against the float64 reference; returns what the kernels gave.
+ */
+export async function checkAttention(rt: Runtime, cfg: AttentionConfig, seed: number, tol = 1e-4) {
+  const x = attentionInputs(cfg, seed);
+  const fwd = refForward(x.q, x.k, x.v, cfg);
+  const got = await runAttention(rt, cfg, x, fwd);
+  const bwd = refBackward(x.q, x.k, x.v, x.g, cfg);
+  const at = cfg.variant ? ` (${cfg.variant})` : '';
+  expectClose(`o${at}`, got.o, fwd.o, 1e-5, 1e-3);
+  expectClose(`lse${at}`, got.lse, fwd.lse, 1e-5, 1e-3);
+  expectClose(`dq${at}`, got.dq, bwd.dq, tol, 1e-3);
+  expectClose(`dk${at}`, got.dk, bwd.dk, tol, 1e-3);
+  expectClose(`dv${at}`, got.dv, bwd.dv, tol, 1e-3);
+  return got;
 }

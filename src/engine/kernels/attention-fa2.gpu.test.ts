@@ -7,71 +7,18 @@
  * bit-for-bit deterministic.
  */
 import { describe, expect, it } from 'vitest';
+import { fa2Tiles, type AttentionConfig } from './attention.ts';
 import {
-  attentionBackward,
-  attentionForward,
-  fa2Tiles,
-  type AttentionConfig,
-} from './attention.ts';
-import { attentionCases, attentionInputs } from '../../test/attention-cases.ts';
-import {
-  attentionBackward as refBackward,
-  attentionForward as refForward,
-} from '../../reference/attention.ts';
+  attentionCases,
+  attentionInputs,
+  checkAttention,
+  runAttention,
+} from '../../test/attention-cases.ts';
 import type { Runtime } from '../runtime.ts';
 import { testRuntime } from '../../test/gpu.ts';
-import { expectClose } from '../../test/numeric.ts';
 
-type Inputs = ReturnType<typeof attentionInputs>;
-
-/** The kernels' forward, then their backward on the reference forward's o and lse. */
-async function run(
-  rt: Runtime,
-  cfg: AttentionConfig,
-  x: Inputs,
-  ref = refForward(x.q, x.k, x.v, cfg),
-) {
-  const { Tq, Tk, H, KV, hd } = cfg;
-  const t = (shape: number[], label: string, data: Float32Array) =>
-    rt.tensor(shape, 'f32', 'activations', label, data);
-  const fill = (n: number, value: number) => new Float32Array(n).fill(value);
-  const q = t([Tq, H, hd], 'q', x.q);
-  const k = t([Tk, KV, hd], 'k', x.k);
-  const v = t([Tk, KV, hd], 'v', x.v);
-  const g = t([Tq, H, hd], 'dO', x.g);
-  // Garbage in every output shows it is overwritten.
-  const o = t([Tq, H, hd], 'o', fill(Tq * H * hd, 7));
-  const lse = t([H, Tq], 'lse', fill(H * Tq, 7));
-  const refO = t([Tq, H, hd], 'o ref', Float32Array.from(ref.o));
-  const refLse = t([H, Tq], 'lse ref', Float32Array.from(ref.lse));
-  const dq = t([Tq, H, hd], 'dq', fill(Tq * H * hd, 7));
-  const dk = t([Tk, KV, hd], 'dk', fill(Tk * KV * hd, 7));
-  const dv = t([Tk, KV, hd], 'dv', fill(Tk * KV * hd, 7));
-  attentionForward(rt, q, k, v, o, lse, cfg);
-  attentionBackward(rt, q, k, v, refO, refLse, g, dq, dk, dv, cfg);
-  const got = {
-    o: await rt.read(o),
-    lse: await rt.read(lse),
-    dq: await rt.read(dq),
-    dk: await rt.read(dk),
-    dv: await rt.read(dv),
-  };
-  for (const tt of [q, k, v, g, o, lse, refO, refLse, dq, dk, dv]) tt.destroy();
-  return got;
-}
-
-async function check(rt: Runtime, cfg: AttentionConfig, seed: number, tol = 1e-4) {
-  const x = attentionInputs(cfg, seed);
-  const fwd = refForward(x.q, x.k, x.v, cfg);
-  const got = await run(rt, { ...cfg, variant: 'fa2' }, x, fwd);
-  const bwd = refBackward(x.q, x.k, x.v, x.g, cfg);
-  expectClose('o', got.o, fwd.o, 1e-5, 1e-3);
-  expectClose('lse', got.lse, fwd.lse, 1e-5, 1e-3);
-  expectClose('dq', got.dq, bwd.dq, tol, 1e-3);
-  expectClose('dk', got.dk, bwd.dk, tol, 1e-3);
-  expectClose('dv', got.dv, bwd.dv, tol, 1e-3);
-  return got;
-}
+const check = (rt: Runtime, cfg: AttentionConfig, seed: number) =>
+  checkAttention(rt, { ...cfg, variant: 'fa2' }, seed);
 
 describe('fa2 attention (forced) vs the float64 reference', () => {
   attentionCases.forEach(({ name, cfg }, n) => {
@@ -136,6 +83,16 @@ describe('fa2 attention (forced) vs the float64 reference', () => {
     expect(rt.memory.snapshot().current.workspace).toBe(0);
   });
 
+  it('s2roll with a block whose corners lie in the wrapped group (N 40, G 20: not wholly visible)', async () => {
+    const rt = await testRuntime();
+    for (const [H, KV] of [
+      [2, 2],
+      [2, 1],
+    ] as const) {
+      await check(rt, { Tq: 40, Tk: 40, H, KV, hd: 8, pattern: 's2roll', group: 20 }, 40 + H + KV);
+    }
+  });
+
   it('is deterministic: two runs give identical bits', async () => {
     const rt = await testRuntime();
     const cfg: AttentionConfig = {
@@ -149,8 +106,8 @@ describe('fa2 attention (forced) vs the float64 reference', () => {
       variant: 'fa2',
     };
     const x = attentionInputs(cfg, 11);
-    const a = await run(rt, cfg, x);
-    const b = await run(rt, cfg, x);
+    const a = await runAttention(rt, cfg, x);
+    const b = await runAttention(rt, cfg, x);
     for (const key of ['o', 'lse', 'dq', 'dk', 'dv'] as const) {
       expect(new Uint32Array(a[key].buffer)).toEqual(new Uint32Array(b[key].buffer));
     }

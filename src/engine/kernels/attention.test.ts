@@ -11,6 +11,7 @@ import {
   ATTENTION_MAX_HEAD_DIM,
   ATTENTION_TILE_FLOATS,
   attentionUniforms,
+  fa2SgTiles,
   fa2Tiles,
   resolveAttentionConfig,
 } from './attention.ts';
@@ -19,14 +20,15 @@ const ops = ['attention.forward', 'attention.backward_dq', 'attention.backward_d
 const tiled = ops.map((name) => `${name}_tiled`);
 const direct = ops.map((name) => `${name}_direct`);
 const fa2 = ops.map((name) => `${name}_fa2`);
+const fa2Sg = ops.map((name) => `${name}_fa2_sg`);
 const shader = (name: string) => readFileSync(`shaders/${name}.wgsl`, 'utf8');
 describe('attention shaders and launcher', () => {
-  it('the nine tiled, direct and fa2 kernels take the pattern arithmetic from one shared file', () => {
+  it('the twelve tiled, direct, fa2 and fa2_sg kernels take the pattern arithmetic from one shared file', () => {
     const shared = shader('attention.pattern');
     for (const fn of ['visible', 'firstKey', 'firstQuery', 'queryEnd', 'keyRuns', 'queryRuns']) {
       expect(shared).toContain(`fn ${fn}(`);
     }
-    for (const name of [...tiled, ...direct, ...fa2]) {
+    for (const name of [...tiled, ...direct, ...fa2, ...fa2Sg]) {
       const src = shader(name);
       expect(src.match(/^\/\/ #include attention\.pattern$/gm), name).toHaveLength(1);
       expect(src, name).not.toContain('fn visible(');
@@ -79,14 +81,58 @@ describe('attention shaders and launcher', () => {
     expect(fa2Tiles(64, 9)).toMatchObject({ chunks: 2, RH: 5 });
   });
 
+  it('fa2 and fa2_sg forward and dq share their row blocks, key runs and tile staging', () => {
+    const rows = shader('attention_fa2_rows');
+    for (const fn of ['rhOf', 'rowBlock', 'keySteps', 'keyTile', 'kTile', 'vTile']) {
+      expect(rows).toContain(`fn ${fn}(`);
+    }
+    for (const name of [fa2[0]!, fa2[1]!, fa2Sg[0]!, fa2Sg[1]!]) {
+      const src = shader(name);
+      expect(src.match(/^\/\/ #include attention_fa2_rows$/gm), name).toHaveLength(1);
+      expect(src, name).not.toMatch(/fn rhOf|keyRuns\(|k\[\(/);
+    }
+  });
+
+  it('the fa2_sg kernels hold the launcher’s tiles: 8 KiB of staged tiles, registers for 8 vec4s', () => {
+    for (const name of fa2Sg) {
+      const src = shader(name);
+      expect(src, name).toContain('const LANES: u32 = 64u;');
+      expect(src, name).toContain('enable subgroups;');
+      const arrays = [...src.matchAll(/var<workgroup> \w+: array<vec4<f32>, (\d+)>;/g)];
+      expect(
+        arrays.map((m) => m[1]),
+        name,
+      ).toEqual(['256', '256']);
+      expect(src.match(/var \w+: array<vec4<f32>, 8>;/g)?.length, name).toBeGreaterThanOrEqual(2);
+    }
+    const quads = (x: number) => Math.ceil(x / 4);
+    for (const hd of [4, 8, 24, 64, 68, 128]) {
+      for (const R of [1, 3, 8, 9]) {
+        const t = fa2SgTiles(hd, R);
+        const HD4 = hd / 4;
+        for (const op of [t.forward, t.backward_dq]) {
+          expect(4 * op.TK * HD4).toBeLessThanOrEqual(256);
+          expect(op.TR * quads(HD4)).toBeLessThanOrEqual(8);
+          expect(op.TR * op.TK).toBeLessThanOrEqual(8);
+          expect(Math.floor((16 * op.TR) / t.RH)).toBeGreaterThanOrEqual(1);
+        }
+        const kv = t.backward_dkdv;
+        expect(4 * kv.TQ * HD4).toBeLessThanOrEqual(256);
+        expect(4 * kv.TQ).toBeLessThanOrEqual(16);
+        expect(kv.TR * quads(HD4)).toBeLessThanOrEqual(8);
+        expect(kv.TR * kv.TQ).toBeLessThanOrEqual(8);
+      }
+    }
+  });
+
   it('the kernels get Params and the PATTERN_* constants from the launcher, via attention.pattern', () => {
     const { Params, PrepParams } = attentionUniforms;
     const shared = shader('attention.pattern');
     expect(shared.match(/^\/\/ #params Params$/gm)).toHaveLength(1);
     // p.pattern is compared by name only; the values come from PATTERN_ID.
     expect(shared).not.toMatch(/pattern [!=]= \d/);
-    expect(shared.match(/p\.pattern [!=]= PATTERN_(FULL|S2|S2ROLL)\b/g)).toHaveLength(11);
-    expect([...ATTENTION_KERNELS].sort()).toEqual([...tiled, ...direct, ...fa2].sort());
+    expect(shared.match(/p\.pattern [!=]= PATTERN_(FULL|S2|S2ROLL)\b/g)).toHaveLength(12);
+    expect([...ATTENTION_KERNELS].sort()).toEqual([...tiled, ...direct, ...fa2, ...fa2Sg].sort());
     for (const name of ATTENTION_KERNELS) {
       expect(shaderParams(name), name).toBe(Params);
       const { code } = expandShader(name, loadShaderFromDisk);

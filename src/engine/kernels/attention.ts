@@ -18,10 +18,12 @@ import {
   type AttentionPattern,
 } from '../../util/attention-pattern.ts';
 import { InternalError } from '../../util/errors.ts';
+import { cachedChoice, pow2Bucket, tuneKey } from './autotune.ts';
 import {
   ATTENTION,
   ATTENTION_MAX_HEAD_DIM,
   chooseVariant,
+  variantRuns,
   type AttentionVariant,
 } from './registry.ts';
 
@@ -55,8 +57,16 @@ export interface AttentionConfig {
   queryBlock?: number;
   /** Key rows per block (a multiple of 64); default as queryBlock for [Tk, KV·hd]. */
   keyBlock?: number;
-  /** Kernel family; default attentionVariant(rt, hd). 'direct' needs hd % 4 == 0 and hd <= 64. */
+  /**
+   * Kernel variant; default the tuned choice for this shape on this adapter (tuneAttention), else
+   * attentionVariant(rt, hd). 'direct' needs hd % 4 == 0 and hd <= 64.
+   */
   variant?: AttentionVariant;
+  /**
+   * fa2_sg: share values with quadBroadcast even where the subgroup is one quad (where it otherwise
+   * uses subgroupBroadcast), so tests run both paths on one adapter.
+   */
+  quadBroadcast?: boolean;
 }
 
 export {
@@ -70,9 +80,41 @@ export function directAttentionFits(hd: number): boolean {
   return ATTENTION.variants.direct.fits({ hd });
 }
 
-/** The variant for this adapter (the registry's attention rule: direct on software adapters when the head size fits, else tiled). */
+/**
+ * The default variant for this adapter, the registry's attention rule (software adapters direct
+ * when the head size fits, else tiled; GPUs fa2 when it fits, else tiled), before any tuning.
+ */
 export function attentionVariant(rt: Runtime, hd: number): AttentionVariant {
   return chooseVariant(ATTENTION, rt.info, { hd });
+}
+
+/** Bumped when the attention variants change, so older stored choices are not reused. */
+const ATTENTION_TUNE_GENERATION = 1;
+
+/**
+ * The tuning key of an attention call on this adapter: its pattern, keys (and queries, when they
+ * differ) to the power of two above, heads, kv heads, head size, and groups per context (s2, s2roll).
+ */
+export function attentionTuneKey(
+  rt: Runtime,
+  cfg: Pick<AttentionConfig, 'Tq' | 'Tk' | 'H' | 'KV' | 'hd' | 'pattern' | 'group'>,
+): string {
+  const { Tq, Tk, H, KV, hd, pattern } = cfg;
+  const q = Tq === Tk ? '' : `q${pow2Bucket(Tq)}`;
+  const g = pattern === 'full' ? '' : `g${Math.round(Tk / (cfg.group ?? Tk))}`;
+  const bucket = `n${pow2Bucket(Tk)}${q}h${H}kv${KV}d${hd}${g}`;
+  return tuneKey(rt, `attention@${ATTENTION_TUNE_GENERATION}`, pattern, bucket);
+}
+
+/** The variant a launch without one uses: the tuned choice cached for its shape, else the default. */
+export function resolveAttentionVariant(
+  rt: Runtime,
+  cfg: Pick<AttentionConfig, 'Tq' | 'Tk' | 'H' | 'KV' | 'hd' | 'pattern' | 'group'>,
+): AttentionVariant {
+  const hit = cachedChoice(attentionTuneKey(rt, cfg));
+  const spec = hit === undefined ? undefined : ATTENTION.variants[hit as AttentionVariant];
+  if (spec && variantRuns(spec, rt.info, { hd: cfg.hd })) return hit as AttentionVariant;
+  return attentionVariant(rt, cfg.hd);
 }
 
 /** Floats per staged workgroup array in the shaders (const TILE there). */
@@ -170,7 +212,7 @@ export function resolveAttentionConfig(rt: Runtime | null, cfg: AttentionConfig)
       );
     }
   }
-  const variant = cfg.variant ?? (rt ? attentionVariant(rt, hd) : 'tiled');
+  const variant = cfg.variant ?? (rt ? resolveAttentionVariant(rt, { ...cfg, group: G }) : 'tiled');
   const spec = ATTENTION.variants[variant] as
     (typeof ATTENTION.variants)[AttentionVariant] | undefined;
   if (!spec) throw new InternalError(`attention: unknown variant '${String(variant)}'`);
@@ -227,6 +269,34 @@ export function fa2Tiles(hd: number, R: number) {
 }
 
 /**
+ * The fa2_sg kernels' tiles (pipeline constants; 16 quads of 4 lanes, K and V tiles or q and dO
+ * tiles 4 KiB each): forward and dq rows 16·TR (TR per quad) and keys 4·TK per tile (TK per lane),
+ * hd <= 64: 32 × 16, else 16 × 8; dk/dv keys 16·TR per workgroup and 4·TQ queries per tile, hd <=
+ * 64: 32 × 16, else 16 × 8. Rows are (query, head) pairs over RH heads as fa2Tiles.
+ */
+export function fa2SgTiles(hd: number, R: number) {
+  const small = hd <= 64;
+  const { HD4, RH, chunks } = fa2Tiles(hd, R);
+  const rows = small ? { TR: 2, TK: 4 } : { TR: 1, TK: 2 };
+  return {
+    HD4,
+    RH,
+    chunks,
+    forward: rows,
+    backward_dq: rows,
+    backward_dkdv: small ? { TR: 2, TQ: 4 } : { TR: 1, TQ: 2 },
+  };
+}
+
+/** The fa2 or fa2_sg tiles of a config, and how many lanes share a row group (fa2 8, fa2_sg a quad). */
+function fa2Shape(variant: 'fa2' | 'fa2_sg', cfg: AttentionConfig) {
+  const R = cfg.H / cfg.KV;
+  return variant === 'fa2'
+    ? { t: fa2Tiles(cfg.hd, R), lanesPerRow: 8 }
+    : { t: fa2SgTiles(cfg.hd, R), lanesPerRow: 4 };
+}
+
+/**
  * Pipeline constants: the direct kernels are specialised on the head size and the skip mode; fa2 on
  * its tiles, and on GPUs also on the head size and heads per workgroup (on software adapters, where
  * compiling dominates, those come from the uniforms: one pipeline per tile shape).
@@ -238,13 +308,16 @@ function constants(
   op: AttentionOp,
 ): Record<string, number> {
   if (r.variant === 'tiled') return { ROWS: r.rows };
-  if (r.variant === 'fa2') {
-    const t = fa2Tiles(cfg.hd, cfg.H / cfg.KV);
+  if (r.variant === 'fa2' || r.variant === 'fa2_sg') {
+    const { t } = fa2Shape(r.variant, cfg);
     const out: Record<string, number> = { ...(op === 'backward_dkdv' ? t.backward_dkdv : t[op]) };
     if (!rt.info.isSoftware) {
       out.FIXED_HD4 = t.HD4;
       if (op !== 'backward_dkdv') out.FIXED_RH = t.RH;
     }
+    // A subgroup of exactly one quad (SwiftShader): subgroupBroadcast, as matmul.quad8.
+    if (r.variant === 'fa2_sg' && rt.info.features.subgroupSize === 4 && !cfg.quadBroadcast)
+      out.SG4 = 1;
     return out;
   }
   return { ROWS: r.rows, HD4: cfg.hd / 4, SKIP: cfg.skipTiles === false ? 0 : 1 };
@@ -252,10 +325,12 @@ function constants(
 
 /** Workgroups of one dispatch over nq queries (forward, dq) or nk keys (dk/dv). */
 function grid(cfg: AttentionConfig, r: Resolved, op: AttentionOp, n: number): [number, number] {
-  if (r.variant !== 'fa2') return [Math.ceil(n / r.rows), op === 'backward_dkdv' ? cfg.KV : cfg.H];
-  const t = fa2Tiles(cfg.hd, cfg.H / cfg.KV);
-  if (op === 'backward_dkdv') return [Math.ceil(n / (8 * t.backward_dkdv.TR)), cfg.KV];
-  const perHead = Math.floor((8 * t[op].TR) / t.RH);
+  if (r.variant !== 'fa2' && r.variant !== 'fa2_sg')
+    return [Math.ceil(n / r.rows), op === 'backward_dkdv' ? cfg.KV : cfg.H];
+  const { t, lanesPerRow } = fa2Shape(r.variant, cfg);
+  const groups = 64 / lanesPerRow;
+  if (op === 'backward_dkdv') return [Math.ceil(n / (groups * t.backward_dkdv.TR)), cfg.KV];
+  const perHead = Math.floor((groups * t[op].TR) / t.RH);
   return [Math.ceil(n / perHead), cfg.KV * t.chunks];
 }
 

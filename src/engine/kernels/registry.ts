@@ -423,8 +423,12 @@ const fa2Fits = (s: AttentionShape) => s.hd % 4 === 0 && s.hd <= ATTENTION_MAX_H
  * global memory, no workgroup memory and no barriers (CPU adapters, where SwiftShader emulates
  * barriers at great cost); fa2: FlashAttention-2 style, the workgroup's 64 lanes computing
  * register blocks of S = Q·Kᵀ and of the output from tiles in workgroup memory, the query heads of
- * a kv head sharing each staged K/V tile, masks only on tiles the pattern cuts (GPUs). All visit
- * the same key/query ranges and give the same results.
+ * a kv head sharing each staged K/V tile, masks only on tiles the pattern cuts (GPUs); fa2_sg:
+ * fa2's blocks and tiles with each quad of lanes owning rows (or keys), their operands spread over
+ * its four lanes and shared by quad broadcasts, the online softmax's max and sum as quad
+ * reductions, P and dS in registers: half the barriers, no workgroup-memory round trips for them
+ * (adapters with subgroups). All visit the same key/query ranges and give the same results within
+ * rounding.
  */
 export const ATTENTION = {
   family: 'attention',
@@ -456,8 +460,17 @@ export const ATTENTION = {
       fits: fa2Fits,
       requires: `head_dim % 4 == 0 and <= ${ATTENTION_MAX_HEAD_DIM}`,
     },
+    // The forward's rows at head_dim <= 64, as fa2 (16 quads of 2 rows).
+    fa2_sg: {
+      name: 'fa2_sg',
+      files: attentionFiles('fa2_sg'),
+      tile: [1, 32],
+      needs: ['subgroups'],
+      fits: fa2Fits,
+      requires: `subgroups, head_dim % 4 == 0 and <= ${ATTENTION_MAX_HEAD_DIM}`,
+    },
   },
-  pick: (a, s): 'tiled' | 'direct' | 'fa2' => {
+  pick: (a, s): 'tiled' | 'direct' | 'fa2' | 'fa2_sg' => {
     if (a.isSoftware)
       return s.hd % 4 === 0 && s.hd <= ATTENTION_DIRECT_MAX_HEAD_DIM ? 'direct' : 'tiled';
     return fa2Fits(s) ? 'fa2' : 'tiled';
