@@ -305,7 +305,7 @@ export async function evalCmd(argv: string[]): Promise<void> {
     'eval',
   );
   const params = await loadWithoutOptimizer(rt, m, lora, 0, adapter, baseQuant);
-  await tuneKernels(rt, params, N);
+  await tuneKernels(rt, params, N, { pattern: 'full', group: N });
   const model = new LlamaModel(rt, params);
   const r = await evaluate(model, windows, factor, windows.length, (i, n, loss) =>
     log(`window ${i + 1}/${n}: loss ${loss.toFixed(4)}`),

@@ -162,7 +162,11 @@ export async function train(argv: string[]): Promise<void> {
     baseQuant: settings.baseQuant,
   });
   if (initDir) log(`starting from the adapter in ${initDir}`);
-  if (v['no-tune'] !== true) await tuneKernels(rt, params, context);
+  if (v['no-tune'] !== true)
+    await tuneKernels(rt, params, context, {
+      pattern: settings.attention,
+      group: groupOf(settings),
+    });
   const model = new LlamaModel(rt, params, {
     checkpointing: settings.checkpointing,
     offload: plan.offloaded,

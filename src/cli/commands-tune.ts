@@ -1,14 +1,20 @@
 /**
- * `longlora tune`: times the matmul variants at a model's shapes and caches the choices; lists the
- * kernel every family of a training step runs (engine/kernels/registry.ts).
+ * `longlora tune`: times the attention and matmul variants at a model's shapes and caches the
+ * choices; lists the kernel every family of a training step runs (engine/kernels/registry.ts).
  */
 import type { KernelChoice } from '../engine/kernels/registry.ts';
-import { defaultTargetContext } from '../model/longlora.ts';
+import { attentionProblem, defaultTargetContext, groupSize } from '../model/longlora.ts';
 import { stepKernels } from '../model/step-kernels.ts';
-import { tuneModelKernels, tuneModelOfOpened, type TuneChoice } from '../model/tune.ts';
-import { tuneCachePath } from '../engine/tune-store-node.ts';
-import { b, num, parse, req, s } from './args.ts';
 import {
+  tuneModelOfOpened,
+  tuneStepKernels,
+  type AttentionTuneChoice,
+  type TuneChoice,
+} from '../model/tune.ts';
+import { tuneCachePath } from '../engine/tune-store-node.ts';
+import { b, num, parse, req, s, UsageError } from './args.ts';
+import {
+  attentionArg,
   BASE_QUANT_OPTION,
   baseQuantArg,
   CAP_OPTIONS,
@@ -36,6 +42,23 @@ function row(c: TuneChoice): string {
   );
 }
 
+/** The attention line: its shape, choice, source, each candidate's time and what was excluded. */
+function attentionRow(a: AttentionTuneChoice): string {
+  const t = Object.entries(a.timings)
+    .map(([k, ms]) => `${k} ${ms.toFixed(2)} ms`)
+    .join(', ');
+  const shape = `${a.pattern}${a.pattern === 'full' ? '' : ` G ${a.group}`} ${a.T} tokens`;
+  const heads = `${a.H}/${a.KV} heads of ${a.hd}`;
+  const excluded = Object.entries(a.excluded ?? {}).map(([k, why]) => `${k}: ${why}`);
+  return (
+    `attention ${shape}, ${heads}: ${a.choice} (${a.source})` +
+    (t ? ` — forward + backward ${t}` : '') +
+    (a.timedAt ? ` (timed at ${a.timedAt} tokens)` : '') +
+    (excluded.length ? ` (excluded: ${excluded.join('; ')})` : '') +
+    (a.untimed?.length ? ` (not timed: ${a.untimed.join(', ')}: ${a.why ?? 'out of time'})` : '')
+  );
+}
+
 /** A line of the families' table: a family and its variant(s), each with its source. */
 function familyRows(kernels: readonly KernelChoice[]): string[] {
   const families = [...new Set(kernels.map((k) => k.family))];
@@ -51,10 +74,12 @@ function familyRows(kernels: readonly KernelChoice[]): string[] {
 }
 
 /**
- * `tune --model MODEL [--context N] [--base-quant none|q8_0|q4_k] [--force] [--json]`: every matmul shape class a training step
- * at N tokens launches, its chosen variant and, when timed now, each candidate's median time; then
- * every kernel family the step launches and its variant (`kernels`). Choices are cached per adapter
- * in the user's cache folder and used by `train` and `eval`.
+ * `tune --model MODEL [--context N] [--attention s2|s2roll|full] [--group-size G] [--base-quant
+ * none|q8_0|q4_k] [--force] [--json]`: the step's attention and every matmul shape class a training
+ * step at N tokens launches, the chosen variant and, when timed now, each candidate's median time
+ * (and for attention, the candidates excluded and why); then every kernel family the step launches
+ * and its variant (`kernels`). Choices are cached per adapter in the user's cache folder and used
+ * by `train` and `eval`.
  */
 export async function tune(argv: string[]): Promise<void> {
   const v = parse(argv, {
@@ -66,32 +91,34 @@ export async function tune(argv: string[]): Promise<void> {
     alpha: s,
     targets: s,
     trainable: s,
+    attention: s,
+    'group-size': s,
     force: b,
     json: b,
   });
   const baseQuant = baseQuantArg(v);
   const m = await openModelArg(req(v, 'model'));
   const context = num(v, 'context', defaultTargetContext(m.config));
+  const pattern = attentionArg(v, 's2');
+  const group = num(v, 'group-size', groupSize(context, pattern));
+  const problem = attentionProblem(context, pattern, group);
+  if (problem) throw new UsageError(problem);
   const rt = await gpu(capsArg(v));
   const t0 = performance.now();
   // Frozen weights in the GPU types a run would upload them in (--base-quant, a GGUF's blocks).
   const model = tuneModelOfOpened(m, loraFromArgs(v), baseQuant, rt.info.limits);
-  const choices = await tuneModelKernels(rt, model, context, {
+  const { attention, matmul: choices } = await tuneStepKernels(rt, model, context, {
+    attention: { pattern, group },
     force: v.force === true,
     onProgress: (p) => {
       if (p.current) log(`tuning ${p.done + 1}/${p.total}: ${p.current}`);
     },
   });
   const seconds = (performance.now() - t0) / 1000;
-  const kernels = stepKernels(rt, model, context, choices);
+  const kernels = stepKernels(rt, model, context, choices, { pattern, group });
   if (v.json) {
-    console.log(
-      JSON.stringify(
-        { adapter: rt.info.name, cache: tuneCachePath(), context, seconds, kernels, choices },
-        null,
-        2,
-      ),
-    );
+    const out = { adapter: rt.info.name, cache: tuneCachePath(), context, seconds };
+    console.log(JSON.stringify({ ...out, kernels, attention, choices }, null, 2));
     return;
   }
   console.log(`adapter: ${rt.info.name}; context ${context}; cache ${tuneCachePath()}`);
@@ -101,6 +128,7 @@ export async function tune(argv: string[]): Promise<void> {
   for (const c of choices) console.log(row(c));
   const timed = choices.filter((c) => c.source === 'timed').length;
   console.log(`${choices.length} shape classes, ${timed} timed now, in ${seconds.toFixed(1)} s`);
+  if (attention) console.log(attentionRow(attention));
   console.log(`\n${'kernel family'.padEnd(24)} variant (source: shader files) in a training step`);
   for (const line of familyRows(kernels)) console.log(line);
 }

@@ -6,7 +6,7 @@ import type { RuntimeCaps } from '../engine/device.ts';
 import { createNodeRuntime } from '../engine/node-host.ts';
 import { setTuneStore } from '../engine/kernels/autotune.ts';
 import { fileTuneStore, tuneCachePath } from '../engine/tune-store-node.ts';
-import { tuneBudgetMs, tuneModelKernels, tuneModelOf } from '../model/tune.ts';
+import { tuneBudgetMs, tuneModelOf, tuneStepKernels, type AttentionPass } from '../model/tune.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import { storedWeightBytes } from '../io/dtype.ts';
 import { createTokenizer, type OpenedModel } from '../io/model.ts';
@@ -421,22 +421,32 @@ export function gpu(caps: RuntimeCaps = {}): Promise<Runtime> {
 }
 
 /**
- * Tunes the matmul kernels of `params` at T tokens where no choice is cached yet (first use on this
- * adapter), saying so; later runs read the cache and time nothing.
+ * Tunes the attention (run as `attention`) and matmul kernels of `params` at T tokens where no
+ * choice is cached yet (first use on this adapter), saying so; later runs read the cache and time
+ * nothing.
  */
-export async function tuneKernels(rt: Runtime, params: LlamaParams, T: number): Promise<void> {
+export async function tuneKernels(
+  rt: Runtime,
+  params: LlamaParams,
+  T: number,
+  attention: AttentionPass,
+): Promise<void> {
   const t0 = performance.now();
-  const choices = await tuneModelKernels(rt, tuneModelOf(params), T, {
+  const { attention: att, matmul } = await tuneStepKernels(rt, tuneModelOf(params), T, {
     budgetMs: tuneBudgetMs(rt),
+    attention,
     onProgress: (p) => {
       if (p.done === 0) log(`tuning kernels for this GPU (${p.total} shape classes) …`);
     },
   });
+  // Attention counts as a class where it was timed or remembered (a CPU adapter keeps its rule).
+  const choices = [...matmul, ...(att && att.source !== 'default' ? [att] : [])];
   const timed = choices.filter((c) => c.source === 'timed').length;
   if (timed > 0) {
     log(
       `tuned ${timed} of ${choices.length} kernel shape classes in ${((performance.now() - t0) / 1000).toFixed(1)} s ` +
-        `(cached in ${tuneCachePath()})`,
+        `(cached in ${tuneCachePath()})` +
+        (att?.source === 'timed' ? `; attention ${att.choice}` : ''),
     );
   }
 }

@@ -7,6 +7,7 @@
 import { cachedChoice } from '../engine/kernels/autotune.ts';
 import { crossEntropyChunk, outputLinearOk } from '../engine/kernels/cross_entropy.ts';
 import { linearTuneKey, variantSupported } from '../engine/kernels/matmul.ts';
+import { attentionTuneKey, resolveAttentionVariant } from '../engine/kernels/attention.ts';
 import {
   ATTENTION,
   chooseVariant,
@@ -25,7 +26,14 @@ import {
 import { blockBytesLimit, blockRowCount } from '../engine/row-blocks.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import { tokenBlocks } from './activations.ts';
-import { linearLaunches, quantLaunches, type TuneChoice, type TuneModel } from './tune.ts';
+import {
+  defaultAttentionPass,
+  linearLaunches,
+  quantLaunches,
+  type AttentionPass,
+  type TuneChoice,
+  type TuneModel,
+} from './tune.ts';
 import {
   quantLinearTuneKey,
   resolveQuantVariant,
@@ -42,9 +50,10 @@ function quantFile(c: { choice: string; op: string }): string {
  * Every family a training step of `model` at T tokens launches on this adapter, with the variant
  * it runs: matmul one entry per variant (and source) with its count of shape classes — from
  * `matmul` (a tuning pass's choices) or else the cache and the default rule, as the launchers
- * resolve them — then attention, cross_entropy, cross_entropy.backward (the output layer's backward
- * products the cross-entropy kernels run), lora (weight gradients, where LoRA targets exist),
- * rmsnorm and gradnorm.
+ * resolve them — then attention (run as `attention`, by default the training default: the tuned
+ * choice for that shape, else the rule), cross_entropy, cross_entropy.backward (the output layer's
+ * backward products the cross-entropy kernels run), lora (weight gradients, where LoRA targets
+ * exist), rmsnorm and gradnorm.
  */
 export function stepKernels(
   rt: Runtime,
@@ -54,6 +63,7 @@ export function stepKernels(
     TuneChoice,
     'family' | 'choice' | 'source' | 'op' | 'dtype' | 'M' | 'N' | 'K'
   >[],
+  attention: AttentionPass = defaultAttentionPass(T),
 ): KernelChoice[] {
   const a = rt.info;
   const s = model.shape;
@@ -108,8 +118,15 @@ export function stepKernels(
   }
   out.push(...matmuls.values());
 
-  const attention = chooseVariant(ATTENTION, a, { hd: s.headDim });
-  add('attention', attention, Object.values(ATTENTION.variants[attention].files));
+  // attention: as resolveAttentionVariant picks at launch.
+  const att = { Tq: T, Tk: T, H: s.heads, KV: s.kvHeads, hd: s.headDim, ...attention };
+  const av = resolveAttentionVariant(rt, att);
+  out.push({
+    family: 'attention',
+    variant: av,
+    files: Object.values(ATTENTION.variants[av].files),
+    source: cachedChoice(attentionTuneKey(rt, att)) === av ? 'tuned' : 'default',
+  });
 
   // The output layer: logits through the linear launchers where W is whole and aligned (the
   // cross-entropy kernels otherwise), then the softmax and the loss sum.

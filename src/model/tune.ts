@@ -1,15 +1,30 @@
 /**
- * Kernel autotuning for a loaded model: before a run (or an evaluation) at T tokens, every matmul
- * shape class the layers will launch — each projection's forward and input gradient at the token
- * blocks the graph runs them in, the LoRA products, and the quantized products of a frozen weight
- * kept in ggml blocks (the matmul.quant family: tuneQuantLinear) — is timed once per adapter (tuneLinear: the
- * eligible variants on random operands, each checked against a float64 dot product) and the choice
- * cached in memory and in the persistent store (setTuneStore: IndexedDB in the studio, a file in the
- * CLI's cache folder). A second load finds every choice in the store and times nothing.
+ * Kernel autotuning for a loaded model: before a run (or an evaluation) at T tokens, the step's
+ * attention (tuneAttention: every variant that runs here, checked against a float64 attention on a
+ * small shape, timed forward and backward at the step's shape and pattern) and every matmul shape
+ * class the layers will launch — each projection's forward and input gradient at the token blocks
+ * the graph runs them in, the LoRA products, and the quantized products of a frozen weight kept in
+ * ggml blocks (the matmul.quant family: tuneQuantLinear) — are timed once per adapter (tuneLinear:
+ * the eligible variants on random operands, each checked against a float64 dot product) and the
+ * choices cached in memory and in the persistent store (setTuneStore: IndexedDB in the studio, a
+ * file in the CLI's cache folder). A second load finds every choice in the store and times nothing.
  */
 import { blockBytesLimit, blockRowCount } from '../engine/row-blocks.ts';
 import { crossEntropyChunk, outputLinearOk } from '../engine/kernels/cross_entropy.ts';
 import { knownChoice } from '../engine/kernels/autotune.ts';
+import {
+  attentionCandidates,
+  tuneAttention,
+  type AttentionTuneResult,
+  type AttentionTuneShape,
+} from '../engine/kernels/attention-tune.ts';
+import {
+  attentionTuneKey,
+  attentionVariant,
+  type AttentionVariant,
+} from '../engine/kernels/attention.ts';
+import type { AttentionPattern } from '../util/attention-pattern.ts';
+import { attentionProblem, groupSize } from './longlora.ts';
 import {
   linearTuneKey,
   resolveVariant,
@@ -92,6 +107,39 @@ export interface TuneChoice extends Omit<LinearLaunch, 'dtype'> {
   screen?: Record<string, number>;
 }
 
+/** How a step runs attention: its pattern and group size (the context for full). */
+export interface AttentionPass {
+  pattern: AttentionPattern;
+  group: number;
+}
+
+/** The training default at T tokens: s2 with G = T / 4 where T allows it, else full causal. */
+export function defaultAttentionPass(T: number): AttentionPass {
+  const group = groupSize(T, 's2');
+  return attentionProblem(T, 's2', group)
+    ? { pattern: 'full', group: T }
+    : { pattern: 's2', group };
+}
+
+/** What tuning decided for the step's attention (family attention). */
+export interface AttentionTuneChoice extends AttentionTuneResult, AttentionTuneShape {
+  family: 'attention';
+}
+
+/** A step's tuning: its attention and every matmul shape class. */
+export interface StepTuning {
+  /** null when the pass left attention out (tuneModelKernels). */
+  attention: AttentionTuneChoice | null;
+  matmul: TuneChoice[];
+}
+
+/** The attention shape of a step of `model` at T tokens run as `pass`. */
+export function attentionShapeOf(model: TuneModel, T: number, pass: AttentionPass) {
+  const s = model.shape;
+  const shape: AttentionTuneShape = { T, H: s.heads, KV: s.kvHeads, hd: s.headDim, ...pass };
+  return shape;
+}
+
 /** Progress of a tuning pass (the studio's "Tuning kernels for this GPU"). */
 export interface TuneProgress {
   done: number;
@@ -109,6 +157,11 @@ export interface TuneModelOptions {
   force?: boolean;
   /** Timed runs per candidate. */
   runs?: number;
+  /**
+   * The step's attention, tuned first (tuneStepKernels; default defaultAttentionPass(T)); false
+   * leaves attention out.
+   */
+  attention?: AttentionPass | false;
 }
 
 /** What a launch list needs of a model: its shape, LoRA rank and targets, each weight's dtype. */
@@ -322,6 +375,7 @@ export function linearLaunches(rt: Runtime, model: TuneModel, T: number): Linear
 /**
  * Tunes every matmul shape class of a step of `params` at T tokens that has no choice yet (in
  * memory or in the store), within `budgetMs`; returns each class's choice and where it came from.
+ * Attention is left out (tuneStepKernels tunes both).
  */
 export async function tuneModelKernels(
   rt: Runtime,
@@ -329,6 +383,50 @@ export async function tuneModelKernels(
   T: number,
   opts: TuneModelOptions = {},
 ): Promise<TuneChoice[]> {
+  return (await tuneStepKernels(rt, model, T, { ...opts, attention: false })).matmul;
+}
+
+/**
+ * Tunes a step of `model` at T tokens: first its attention (opts.attention, by default the training
+ * default), then every matmul shape class, each that has no choice yet (in memory or in the store),
+ * within `budgetMs` (past it, attention and the classes left keep their defaults); returns every
+ * choice and where it came from. Progress counts attention as one more class.
+ */
+export async function tuneStepKernels(
+  rt: Runtime,
+  model: TuneModel,
+  T: number,
+  opts: TuneModelOptions = {},
+): Promise<StepTuning> {
+  const pass = opts.attention ?? defaultAttentionPass(T);
+  const att = pass ? attentionShapeOf(model, T, pass) : null;
+  let attention: AttentionTuneChoice | null = null;
+  if (att && !opts.force) {
+    const names = new Set<string>(attentionCandidates(rt, att.hd));
+    const key = attentionTuneKey(rt, { Tq: T, Tk: T, ...att });
+    const k = await knownChoice(key, names);
+    if (k)
+      attention = { ...att, ...k, key, family: 'attention', choice: k.choice as AttentionVariant };
+  }
+  if (att && !attention && rt.info.isSoftware && opts.budgetMs !== undefined) {
+    // A bounded pass on a CPU adapter keeps the rule's choice: compiling the workgroup-memory
+    // candidates takes about 10 s there (stories260K's shape: 14 s for the four), and they measured
+    // 4–21× slower than direct (tuneAttention at 128 and 256 tokens). `longlora tune` times them.
+    const key = attentionTuneKey(rt, { Tq: T, Tk: T, ...att });
+    const choice = attentionVariant(rt, att.hd);
+    const untimed = attentionCandidates(rt, att.hd);
+    const why = 'a software adapter’s bounded pass keeps the rule (longlora tune times them)';
+    attention = {
+      ...att,
+      key,
+      family: 'attention',
+      choice,
+      source: 'default',
+      timings: {},
+      untimed,
+      why,
+    };
+  }
   const launches = linearLaunches(rt, model, T).map((l) => ({
     ...l,
     family: 'matmul' as const,
@@ -356,10 +454,23 @@ export async function tuneModelKernels(
   const todo = [...launches, ...quant].filter((l) => !known.has(l.key));
   const budget = opts.budgetMs ?? Infinity;
   const t0 = performance.now();
+  const first = att && !attention ? 1 : 0;
+  const total = todo.length + first;
+  if (att && !attention) {
+    const current = `attention ${att.pattern} ${T} tokens, ${att.H}/${att.KV} heads of ${att.hd}`;
+    opts.onProgress?.({ done: 0, total, current });
+    const r = await tuneAttention(rt, att, {
+      force: opts.force,
+      runs: opts.runs,
+      deadline: t0 + budget,
+    });
+    attention = { ...att, ...r, family: 'attention' };
+  }
   const timed = new Map<string, TuneChoice>();
-  for (const [i, l] of todo.entries()) {
+  for (const [n, l] of todo.entries()) {
+    const i = n + first;
     const current = `${l.what} ${l.op} ${l.dtype} ${l.M}×${l.N}×${l.K}`;
-    opts.onProgress?.({ done: i, total: todo.length, current });
+    opts.onProgress?.({ done: i, total, current });
     // tuneLinear takes [T, in, out]: forward's N is out and K in; the input gradient's the reverse.
     const [inF, outF] = l.op === 'forward' ? [l.K, l.N] : [l.N, l.K];
     const over = performance.now() - t0 > budget;
@@ -392,6 +503,7 @@ export async function tuneModelKernels(
     });
     timed.set(l.key, { ...l, ...r, choice: r.choice as MatmulVariant });
   }
-  if (todo.length) opts.onProgress?.({ done: todo.length, total: todo.length });
-  return [...launches, ...quant].map((l) => known.get(l.key) ?? timed.get(l.key)!);
+  if (total) opts.onProgress?.({ done: total, total });
+  const matmul = [...launches, ...quant].map((l) => known.get(l.key) ?? timed.get(l.key)!);
+  return { attention, matmul };
 }

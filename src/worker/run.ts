@@ -11,10 +11,10 @@ import { LlamaParams, type LoadOptions } from '../model/params.ts';
 import { modelFingerprint, weightSource } from '../model/session.ts';
 import type { CheckpointManifest, CheckpointStore } from '../train/checkpoint.ts';
 import type { Dataset } from '../train/data.ts';
-import { tuneBudgetMs, tuneModelKernels, tuneModelOf } from '../model/tune.ts';
+import { tuneBudgetMs, tuneModelOf, tuneStepKernels } from '../model/tune.ts';
 import { stepKernels } from '../model/step-kernels.ts';
 import { Trainer } from '../train/trainer.ts';
-import { loraOf, type RunSettings } from '../train/settings.ts';
+import { groupOf, loraOf, type RunSettings } from '../train/settings.ts';
 import type { StepMemory, StepRecord, TrainEvent } from '../train/types.ts';
 import { toWorkerError } from '../util/errors.ts';
 import type { RunLock } from '../util/run-lock.ts';
@@ -125,16 +125,19 @@ export class Run implements Weights {
       uploadProgress(args.model.opened, events),
       args.offload ?? settings.offload === 'checkpoints',
     );
-    // First use of these shapes on this GPU: time the matmul variants (choices persist in IndexedDB).
+    // First use of these shapes on this GPU: time the attention and matmul variants (choices
+    // persist in IndexedDB).
     const tuneModel = tuneModelOf(params);
-    const choices = await tuneModelKernels(rt, tuneModel, settings.context, {
+    const attention = { pattern: settings.attention, group: groupOf(settings) };
+    const choices = await tuneStepKernels(rt, tuneModel, settings.context, {
       budgetMs: tuneBudgetMs(rt),
       onProgress: (p) => events.push({ type: 'tuning', done: p.done, total: p.total }),
+      attention,
     });
     // What each kernel family of a step runs (the GPU panel lists it).
     events.push({
       type: 'kernels',
-      kernels: stepKernels(rt, tuneModel, settings.context, choices),
+      kernels: stepKernels(rt, tuneModel, settings.context, choices.matmul, attention),
     });
     // The trainer reports through the run, which exists only once the trainer does.
     let run: Run | null = null;

@@ -323,6 +323,22 @@ function constants(
   return { ROWS: r.rows, HD4: cfg.hd / 4, SKIP: cfg.skipTiles === false ? 0 : 1 };
 }
 
+/**
+ * The pipelines (shader and constants) of the forward, dq and dk/dv kernels a call of `cfg` runs
+ * on this adapter (tuning compiles them before it runs a candidate).
+ */
+export function attentionPipelines(
+  rt: Runtime,
+  cfg: AttentionConfig,
+): { shader: string; constants: Record<string, number> }[] {
+  const r = resolveAttentionConfig(rt, cfg);
+  const files = ATTENTION.variants[r.variant].files;
+  return (['forward', 'backward_dq', 'backward_dkdv'] as const).map((op) => ({
+    shader: files[op],
+    constants: constants(rt, cfg, r, op),
+  }));
+}
+
 /** Workgroups of one dispatch over nq queries (forward, dq) or nk keys (dk/dv). */
 function grid(cfg: AttentionConfig, r: Resolved, op: AttentionOp, n: number): [number, number] {
   if (r.variant !== 'fa2' && r.variant !== 'fa2_sg')

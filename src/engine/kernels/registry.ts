@@ -428,7 +428,7 @@ const fa2Fits = (s: AttentionShape) => s.hd % 4 === 0 && s.hd <= ATTENTION_MAX_H
  * its four lanes and shared by quad broadcasts, the online softmax's max and sum as quad
  * reductions, P and dS in registers: half the barriers, no workgroup-memory round trips for them
  * (adapters with subgroups). All visit the same key/query ranges and give the same results within
- * rounding.
+ * rounding. Tuned per adapter and step shape (tuneAttention); the rule stands in until then.
  */
 export const ATTENTION = {
   family: 'attention',
@@ -476,9 +476,10 @@ export const ATTENTION = {
     return fa2Fits(s) ? 'fa2' : 'tiled';
   },
   rule:
-    `software adapters direct when head_dim % 4 == 0 and <= ${ATTENTION_DIRECT_MAX_HEAD_DIM}, ` +
+    'tuned per step shape (tokens, heads, kv heads, head_dim, pattern, group) on this adapter; ' +
+    `until then: software adapters direct when head_dim % 4 == 0 and <= ${ATTENTION_DIRECT_MAX_HEAD_DIM}, ` +
     `else tiled; GPUs fa2 when head_dim % 4 == 0 and <= ${ATTENTION_MAX_HEAD_DIM}, else tiled`,
-  tuned: false,
+  tuned: true,
 } as const satisfies KernelFamilySpec<AttentionShape, string>;
 
 /** The attention variants. */
