@@ -2,7 +2,7 @@
  * Attention benchmark: forward + backward time of full causal attention against LongLoRA's s2
  * (G = N/4) at growing context, and the bytes the call allocates (linear in N: no N×N buffer).
  */
-import { ATTENTION } from '../src/engine/kernels/registry.ts';
+import { ATTENTION, variantRuns } from '../src/engine/kernels/registry.ts';
 import {
   attentionBackward,
   attentionForward,
@@ -25,8 +25,9 @@ export interface AttentionRow {
   head_dim: number;
   group: number;
   /**
-   * Kernel family timed. CPU adapters: their default ('direct') at every size, and every variant
-   * that fits (tiled, fa2 forced) at the first, moderate size, for the ratios; GPUs: each that fits.
+   * Kernel variant timed. CPU adapters: their default ('direct') at every size, and every variant
+   * that runs there (tiled, fa2, fa2_sg with subgroups, forced) at the first, moderate size, for
+   * the ratios; GPUs: each that runs.
    */
   variant: AttentionVariant;
   /** Median ms of forward + backward, full causal attention. */
@@ -106,11 +107,12 @@ export async function run(
 ): Promise<{ attention: AttentionRow[] }> {
   const o = { ...defaultAttentionBench(rt), ...opts };
   const rows: AttentionRow[] = [];
-  // Every variant that fits the head size: a GPU times each at every size; a CPU adapter (where the
-  // workgroup-memory kernels are far slower, SwiftShader emulating barriers) times its default at
-  // every size and the others at the first size only, for the ratios.
+  // Every variant that runs the head size on this adapter (fa2_sg needs subgroups): a GPU times
+  // each at every size; a CPU adapter (where the workgroup-memory kernels are far slower,
+  // SwiftShader emulating barriers) times its default at every size and the others at the first
+  // size only, for the ratios.
   const fitting = (Object.keys(ATTENTION.variants) as AttentionVariant[]).filter((v) =>
-    ATTENTION.variants[v].fits({ hd: o.headDim }),
+    variantRuns(ATTENTION.variants[v], rt.info, { hd: o.headDim }),
   );
   const preferred = attentionVariant(rt, o.headDim);
   const variantsAt = (n: number): AttentionVariant[] =>
