@@ -14,6 +14,7 @@ export interface AdapterSummary {
   /** True when the Node host fell back to SwiftShader because no other adapter was found. */
   fallback: boolean;
   features: {
+    /** The device has `shader-f16` (f16 arithmetic in WGSL: `enable f16;`). */
     shaderF16: boolean;
     subgroups: boolean;
     timestampQuery: boolean;
@@ -22,6 +23,15 @@ export interface AdapterSummary {
      * (subgroupMinSize == subgroupMaxSize: SwiftShader's 4), else 0.
      */
     subgroupSize: number;
+    /** The adapter's largest subgroup size where the device has subgroups, else 0. */
+    subgroupMaxSize: number;
+    /**
+     * The device has `chromium-experimental-subgroup-matrix` (Dawn/Chrome, behind
+     * `allow_unsafe_apis`): WGSL's subgroup_matrix types for the configurations below.
+     */
+    subgroupMatrix: boolean;
+    /** The adapter's subgroup-matrix configurations (`adapter.info.subgroupMatrixConfigs`), as listed. */
+    subgroupMatrixConfigs: SubgroupMatrixConfig[];
   };
   /** The device's limits; the buffer limits lowered to the runtime's caps (RuntimeCaps). */
   limits: {
@@ -34,6 +44,24 @@ export interface AdapterSummary {
   };
 }
 
+/** One of `adapter.info.subgroupMatrixConfigs`: left M×K times right K×N into an M×N result. */
+export interface SubgroupMatrixConfig {
+  /** The left and right matrices' component type ('f32', 'f16', 'u32', 'i32', 'u8', 'i8'). */
+  componentType: string;
+  /** The result's component type. */
+  resultComponentType: string;
+  M: number;
+  N: number;
+  K: number;
+}
+
+/** The optional features the device asks for when the adapter offers them. */
+export type OptionalFeature =
+  'shader-f16' | 'subgroups' | 'timestamp-query' | typeof SUBGROUP_MATRIX;
+
+/** Dawn's name for subgroup matrices (not yet in @webgpu/types). */
+export const SUBGROUP_MATRIX = 'chromium-experimental-subgroup-matrix';
+
 /**
  * Lower limits than the adapter offers, for adapters that have them and for tests: the device asks
  * for at most these (never more than the adapter offers), `AdapterSummary.limits` reports them, and
@@ -45,6 +73,8 @@ export interface AdapterSummary {
 export interface RuntimeCaps {
   maxStorageBufferBindingSize?: number;
   maxBufferSize?: number;
+  /** Optional features not to ask for even where the adapter offers them (to compare without). */
+  withoutFeatures?: readonly OptionalFeature[];
 }
 
 /** WebGPU's default limits: a device request may not go below them. */
@@ -115,14 +145,29 @@ export async function requestDeviceFrom(
     maxComputeWorkgroupSizeY: a.maxComputeWorkgroupSizeY,
     maxStorageBuffersPerShaderStage: a.maxStorageBuffersPerShaderStage,
   };
-  const wanted: GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query'];
-  const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
-  const device = await adapter.requestDevice({
-    requiredLimits,
-    requiredFeatures,
-    label: 'longlora',
-  });
-  const i = adapter.info;
+  // Subgroup matrices need subgroups; f16 matrix configurations also need shader-f16.
+  const wanted: OptionalFeature[] = ['shader-f16', 'subgroups', 'timestamp-query', SUBGROUP_MATRIX];
+  const skip = new Set(caps.withoutFeatures ?? []);
+  if (skip.has('subgroups')) skip.add(SUBGROUP_MATRIX);
+  const offered = wanted.filter((f) => adapter.features.has(f) && !skip.has(f));
+  let device: GPUDevice;
+  try {
+    device = await adapter.requestDevice({
+      requiredLimits,
+      requiredFeatures: offered as GPUFeatureName[],
+      label: 'longlora',
+    });
+  } catch (e) {
+    // An experimental feature the adapter lists but will not grant must not cost the device.
+    if (!offered.includes(SUBGROUP_MATRIX)) throw e;
+    device = await adapter.requestDevice({
+      requiredLimits,
+      requiredFeatures: offered.filter((f) => f !== SUBGROUP_MATRIX) as GPUFeatureName[],
+      label: 'longlora',
+    });
+  }
+  const has = (f: OptionalFeature) => device.features.has(f);
+  const i = adapter.info as GPUAdapterInfo & { subgroupMatrixConfigs?: SubgroupMatrixConfig[] };
   const name =
     [i.vendor, i.architecture].filter(Boolean).join(' ') || i.description || 'unknown adapter';
   const text = `${i.vendor} ${i.architecture} ${i.device} ${i.description}`.toLowerCase();
@@ -139,15 +184,25 @@ export async function requestDeviceFrom(
       isSoftware: /swiftshader|llvmpipe|lavapipe|warp|software/.test(text),
       fallback,
       features: {
-        shaderF16: device.features.has('shader-f16'),
-        subgroups: device.features.has('subgroups'),
-        timestampQuery: device.features.has('timestamp-query'),
+        shaderF16: has('shader-f16'),
+        subgroups: has('subgroups'),
+        timestampQuery: has('timestamp-query'),
         subgroupSize:
-          device.features.has('subgroups') &&
+          has('subgroups') &&
           i.subgroupMinSize !== undefined &&
           i.subgroupMinSize === i.subgroupMaxSize
             ? i.subgroupMinSize
             : 0,
+        subgroupMaxSize: has('subgroups') ? (i.subgroupMaxSize ?? 0) : 0,
+        subgroupMatrix: has(SUBGROUP_MATRIX),
+        // Plain copies: the summary crosses to the page by structured clone.
+        subgroupMatrixConfigs: [...(i.subgroupMatrixConfigs ?? [])].map((c) => ({
+          componentType: c.componentType,
+          resultComponentType: c.resultComponentType,
+          M: c.M,
+          N: c.N,
+          K: c.K,
+        })),
       },
       limits: {
         maxBufferSize: Math.min(d.maxBufferSize, capBuffer),

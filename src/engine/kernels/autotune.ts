@@ -33,6 +33,11 @@ export interface TuneResult {
   source: 'timed' | 'memory' | 'store';
   /** Candidates whose check failed (never chosen). */
   rejected?: string[];
+  /**
+   * Candidates left out before timing, with why: their pipeline did not compile or validate on
+   * this device (matmul's tuneLinear compiles each first).
+   */
+  excluded?: Record<string, string>;
   /** Ms of one run of every candidate at a smaller screening shape, when the op screens first. */
   screen?: Record<string, number>;
 }

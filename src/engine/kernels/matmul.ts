@@ -1,7 +1,9 @@
 /**
  * Launchers for the matmul family: a linear layer's forward (y = x·Wᵀ) and input gradient
  * (dx = dy·W), with W f32 or packed bf16/f16, in the variants of the registry's matmul family
- * (registry.ts: files, tiles, constants, what each supports, the default), plus autotuning.
+ * (registry.ts: files, tiles, constants, what each supports, the default), plus autotuning. The
+ * hardware paths (`half`: shader-f16; `sgmatrix`: subgroup matrices) are offered only where the
+ * adapter has them and chosen only by tuning, after they compile and pass the float64 check.
  */
 import type { Binding, Runtime, Tensor } from '../runtime.ts';
 import { uniformLayout } from '../uniforms.ts';
@@ -18,13 +20,15 @@ import {
 } from './autotune.ts';
 import { InternalError } from '../../util/errors.ts';
 import { DTYPE_BYTES } from '../../util/dtype.ts';
+import { subgroupMatrixConfigWgsl, subgroupMatrixTile } from './subgroup-matrix.ts';
 import {
   chooseVariant,
   MATMUL,
-  variantNames,
   variantRuns,
+  variantNames,
   type LinearOp,
   type MatmulLaunchOptions,
+  type MatmulShape,
   type MatmulVariant,
   type MatmulVariantSpec,
   type WeightDType,
@@ -84,9 +88,35 @@ export function defaultVariant(
 /**
  * Bumped when the variants change (2: direct8 added; 3: the direct kernels' clamp-free forward;
  * 4: quad8 added), so choices stored before are timed again rather than trusted. (The registry
- * kept every matmul variant's name and arithmetic, so its choices stand.)
+ * kept every matmul variant's name and arithmetic, so its choices stand; half and sgmatrix only
+ * add candidates where the adapter offers their features, so choices stored before stand too.)
  */
 const TUNE_GENERATION = 4;
+
+/**
+ * k steps per f16 partial sum in matmul.half (its RUN constant): each lane adds RUN products in f16
+ * (one staged tile of K) before flushing into f32. The flush's conversions and f32 adds, once per
+ * tile, cost about an eighth of the tile's f16 work at 16, as much as the f16 work itself at 4.
+ * The error grows with it: the largest |Δ| over 2⁻¹¹·√(Σ(a·w)²) on uniform data, K 48 to 4096
+ * (src/reference/matmul-half.ts), is 2.3–2.9 at 4, 3.1–4.3 at 8, 3.6–5.8 at 16 rounding to
+ * nearest, and 7.8–9.3, 11–14, 19–24 rounding toward zero.
+ */
+export const HALF_RUN = 16;
+
+/**
+ * The largest |C − C₆₄| a variant with this arithmetic may show on random operands of magnitude up
+ * to about 1 (tuning's check; the kernel tests' data) at an entry whose float64 value sums K
+ * products with Σ(a_k·w_k)² = `sumSq`. f32: tuning's long-standing bound. f16: f16's rounding
+ * errors (2⁻¹¹ relative: operands, products, HALF_RUN-long partial sums) grow as a random walk in
+ * units of 2⁻¹¹·√(Σ(a·w)²), with a bias along each partial sum where an implementation rounds
+ * toward zero (WGSL allows either direction): measured up to 24 of those units at HALF_RUN 16
+ * (HALF_RUN above), so 3·(HALF_RUN + 2) = 54 of them, over twice the worst seen.
+ */
+export function linearCheckTolerance(arithmetic: 'f32' | 'f16', K: number, sumSq: number): number {
+  const f32 = 1e-4 * Math.sqrt(K) + 1e-5 * K;
+  if (arithmetic === 'f32') return f32;
+  return f32 + 3 * (HALF_RUN + 2) * 2 ** -11 * Math.sqrt(sumSq);
+}
 
 /** The shape class tuning choices are cached under. */
 export function linearBucket(M: number, N: number, K: number, aligned: boolean): string {
@@ -107,7 +137,10 @@ export function linearTuneKey(
   return tuneKey(rt, `linear.${op}@${TUNE_GENERATION}`, dtype, linearBucket(M, N, K, aligned));
 }
 
-/** The variant a launcher uses without an explicit one: the tuned choice if cached, else default. */
+/**
+ * The variant a launcher uses without an explicit one: the tuned choice if cached (and not one of
+ * the emulations, which tuning never chooses: such a cache is stale), else the default.
+ */
 export function resolveVariant(
   rt: Runtime,
   op: LinearOp,
@@ -117,8 +150,55 @@ export function resolveVariant(
   K: number,
 ): MatmulVariant {
   const hit = cachedChoice(linearTuneKey(rt, op, dtype, M, N, K)) as MatmulVariant | undefined;
-  if (hit && variantSupported(rt, hit, op, dtype, M, N, K)) return hit;
+  const spec: MatmulVariantSpec | undefined = hit && MATMUL.variants[hit];
+  if (hit && !spec?.emulates && variantSupported(rt, hit, op, dtype, M, N, K)) return hit;
   return defaultVariant(rt, op, dtype, M, N, K);
+}
+
+/** Runtimes whose sgmatrix_config (the subgroup-matrix kernel's sizes) has been written. */
+const sgmatrixReady = new WeakSet<Runtime>();
+
+/**
+ * Writes the sizes matmul.sgmatrix.wgsl is built with on this runtime's adapter, once, before its
+ * first pipeline (the file's include, sgmatrix_config, is replaced by this adapter's).
+ */
+function prepareShader(rt: Runtime, variant: MatmulVariant): void {
+  if (variant !== 'sgmatrix' || sgmatrixReady.has(rt)) return;
+  const tile = subgroupMatrixTile(rt.info);
+  if (!tile) throw new InternalError('matmul sgmatrix: no usable subgroup-matrix configuration');
+  rt.registerShader('sgmatrix_config', subgroupMatrixConfigWgsl(tile));
+  sgmatrixReady.add(rt);
+}
+
+/** Constants of a launch: the registry's, and matmul.half's run length (HALF_RUN). */
+function launchOf(rt: Runtime, variant: MatmulVariant, shape: MatmulShape, opts: LinearOptions) {
+  const l = MATMUL.variants[variant].launch(rt.info, shape, opts);
+  if (variant === 'half' || variant === 'half_emu') l.constants.RUN = HALF_RUN;
+  return l;
+}
+
+/**
+ * Compiles `variant`'s pipeline for this launch and waits for it: null when it compiles, else why
+ * not (the compiler's or the pipeline validation's message). Tuning leaves such a candidate out
+ * instead of failing the run (a hardware path an adapter offers may still not compile there).
+ */
+export async function compileFailure(
+  rt: Runtime,
+  variant: MatmulVariant,
+  shape: MatmulShape,
+  opts: LinearOptions = {},
+): Promise<string | null> {
+  try {
+    prepareShader(rt, variant);
+    await rt.compile(
+      MATMUL.variants[variant].files[''],
+      'main',
+      launchOf(rt, variant, shape, opts).constants,
+    );
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 /** Records one dispatch of C[M, N] (+)= alpha · A[M, K] · op(W). */
@@ -147,7 +227,8 @@ function runLinear(
         );
   if (M === 0 || N === 0) return;
   const spec: MatmulVariantSpec = MATMUL.variants[variant];
-  const { constants, tile } = spec.launch(rt.info, shape, opts);
+  prepareShader(rt, variant);
+  const { constants, tile } = launchOf(rt, variant, shape, opts);
   const [tileN, tileM] = tile;
   rt.dispatch({
     shader: spec.files[''],
@@ -249,8 +330,10 @@ export function tunedDims(
 /**
  * Times every eligible variant of `op` at this shape on this adapter (unless a choice is already
  * cached or stored) and caches the fastest for the shape's bucket; later launches use it. Each
- * candidate runs on random operands and is checked, after its warm-up, against a float64 dot
- * product at sampled entries of C: a variant that computes something else is never chosen.
+ * candidate's pipeline is compiled first: one that does not compile or validate is left out, its
+ * reason in `excluded`. Each runs on random operands and is checked, after its warm-up, against a
+ * float64 dot product at sampled entries of C (at its arithmetic's tolerance, linearCheckTolerance):
+ * a variant that computes something else is never chosen.
  */
 export async function tuneLinear(
   rt: Runtime,
@@ -269,6 +352,7 @@ export async function tuneLinear(
   // The default first (a fast first candidate lets hopeless ones stop after their warm-up); the
   // subgroup kernel is a few-row kernel: a candidate for 1–4 rows only.
   let variants = (opts.variants ?? tuneCandidates(M))
+    .filter((v) => !MATMUL.variants[v as MatmulVariant].emulates)
     .filter((v) => variantSupported(rt, v, op, dtype, M, N, K))
     .sort((x, y) => Number(y === fallback) - Number(x === fallback));
   if (!opts.force) {
@@ -276,6 +360,19 @@ export async function tuneLinear(
     const known = await knownChoice(key, new Set(variants));
     if (known) return known;
   }
+  const screening = variants.length > 1 && M > SCREEN_ROWS;
+  const Ns = Math.min(N, SCREEN_COLS);
+  const excluded: Record<string, string> = {};
+  for (const variant of variants) {
+    const shapes = [{ op, dtype, M, N, K }];
+    if (screening) shapes.push({ op, dtype, M: SCREEN_ROWS, N: Ns, K });
+    for (const shape of shapes) {
+      if (!variantRuns(MATMUL.variants[variant], rt.info, shape)) continue;
+      const why = excluded[variant] ?? (await compileFailure(rt, variant, shape));
+      if (why !== null) excluded[variant] = why;
+    }
+  }
+  variants = variants.filter((v) => excluded[v] === undefined);
   const rng = new Rng(M * 7919 + N * 31 + K);
   const aValues = rng.floats(M * K);
   let wValues: Float32Array = rng.floats(N * K);
@@ -287,33 +384,37 @@ export async function tuneLinear(
   const a = rt.tensor([M, K], 'f32', 'workspace', 'autotune A', aValues);
   const w = rt.tensor(op === 'forward' ? [N, K] : [K, N], dtype, 'workspace', 'autotune W', wData);
   const c = rt.tensor([M, N], 'f32', 'workspace', 'autotune C');
-  // Sampled entries of C and their float64 values (W is [N, K] for forward, [K, N] for NN).
-  const samples: [number, number, number][] = [];
+  // Sampled entries of C, their float64 values and Σ(a·w)² (W is [N, K] forward, [K, N] for NN).
+  const samples: [number, number, number, number][] = [];
   for (let i = 0; i < CHECK_SAMPLES; i++) {
     const m = i === 0 ? M - 1 : rng.int(M);
     const n = i === 0 ? N - 1 : rng.int(N);
     let sum = 0;
+    let sumSq = 0;
     for (let k = 0; k < K; k++) {
       const wv = op === 'forward' ? wValues[n * K + k]! : wValues[k * N + n]!;
       sum += aValues[m * K + k]! * wv;
+      sumSq += (aValues[m * K + k]! * wv) ** 2;
     }
-    samples.push([m, n, sum]);
+    samples.push([m, n, sum, sumSq]);
   }
-  const check = async (): Promise<boolean> => {
+  const check = (variant: MatmulVariant) => async (): Promise<boolean> => {
     const got = await rt.read(c);
-    const tol = 1e-4 * Math.sqrt(K) + 1e-5 * K;
-    return samples.every(([m, n, want]) => Math.abs(got[m * N + n]! - want) <= tol);
+    const arith = MATMUL.variants[variant].arithmetic(rt.info, {});
+    return samples.every(
+      ([m, n, want, sumSq]) =>
+        Math.abs(got[m * N + n]! - want) <= linearCheckTolerance(arith, K, sumSq),
+    );
   };
   try {
     let screen: Record<string, number> | undefined;
-    if (variants.length > 1 && M > SCREEN_ROWS) {
+    if (screening && variants.length > 1) {
       // Screening at SCREEN_ROWS rows and at most SCREEN_COLS columns (same K; the output layer's
       // 50k–150k columns would make a slow candidate's screen take minutes on a CPU adapter):
-      // compiles every candidate's pipeline on cheap data; those over SCREEN_SLACK× the best there
+      // runs every candidate's pipeline on cheap data; those over SCREEN_SLACK× the best there
       // are not timed at the full shape. Only timing counts here, so a narrower NN launch reading W
       // with a shorter row stride is fine.
       screen = {};
-      const Ns = Math.min(N, SCREEN_COLS);
       for (const variant of variants) {
         if (!variantSupported(rt, variant, op, dtype, SCREEN_ROWS, Ns, K)) continue;
         const run = () => runLinear(rt, op, a, w, c, SCREEN_ROWS, Ns, K, { variant });
@@ -335,11 +436,12 @@ export async function tuneLinear(
       variants.map((variant) => ({
         name: variant,
         run: () => runLinear(rt, op, a, w, c, M, N, K, { variant }),
-        check,
+        check: check(variant),
       })),
       opts,
     );
-    return screen ? { ...result, screen } : result;
+    const left = Object.keys(excluded).length ? { excluded } : {};
+    return screen ? { ...result, ...left, screen } : { ...result, ...left };
   } finally {
     a.destroy();
     w.destroy();

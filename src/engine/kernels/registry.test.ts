@@ -58,21 +58,36 @@ const SINGLE = [
 const variantsOf = (f: (typeof ALL_KERNEL_FAMILIES)[number]) =>
   Object.values(f.variants) as KernelVariant<unknown>[];
 
+const noMatrices = { subgroupMatrix: false, subgroupMatrixConfigs: [] };
 const software: KernelAdapter = {
   isSoftware: true,
-  features: { shaderF16: false, subgroups: true, timestampQuery: false, subgroupSize: 4 },
+  features: {
+    shaderF16: false,
+    subgroups: true,
+    timestampQuery: false,
+    subgroupSize: 4,
+    subgroupMaxSize: 4,
+    ...noMatrices,
+  },
 };
 const softwareNoSubgroups: KernelAdapter = {
   ...software,
-  features: { ...software.features, subgroups: false, subgroupSize: 0 },
+  features: { ...software.features, subgroups: false, subgroupSize: 0, subgroupMaxSize: 0 },
 };
 const gpu: KernelAdapter = {
   isSoftware: false,
-  features: { shaderF16: true, subgroups: true, timestampQuery: true, subgroupSize: 0 },
+  features: {
+    shaderF16: true,
+    subgroups: true,
+    timestampQuery: true,
+    subgroupSize: 0,
+    subgroupMaxSize: 32,
+    ...noMatrices,
+  },
 };
 const gpuNoSubgroups: KernelAdapter = {
   ...gpu,
-  features: { ...gpu.features, subgroups: false },
+  features: { ...gpu.features, subgroups: false, subgroupMaxSize: 0 },
 };
 const ADAPTERS = { software, softwareNoSubgroups, gpu, gpuNoSubgroups };
 
@@ -140,15 +155,16 @@ describe('the kernel registry', () => {
       for (const s of matmulShapes()) {
         const at = `${an} ${JSON.stringify(s)}`;
         expect(MATMUL.pick(a, s), at).toBe(oldDefaultVariant(a, s));
-        for (const v of variantNames(MATMUL))
+        for (const v of OLD_MATMUL)
           expect(variantRuns(MATMUL.variants[v], a, s), `${v} ${at}`).toBe(oldSupported(a, v, s));
       }
     }
     for (const M of [1, 2, 4, 5, 8, 64, 300]) {
       const timed = variantNames(MATMUL).filter((v) => MATMUL.variants[v].timed(M));
       expect(timed).toEqual(
-        ['tiled', 'regblock', 'direct', 'direct8', 'quad8', 'subgroup'].filter((v) =>
-          M <= 4 ? v !== 'direct8' && v !== 'quad8' : v !== 'subgroup',
+        ['tiled', 'regblock', 'direct', 'direct8', 'quad8', 'subgroup', 'half', 'sgmatrix'].filter(
+          (v) =>
+            M <= 4 ? !['direct8', 'quad8', 'half', 'sgmatrix'].includes(v) : v !== 'subgroup',
         ),
       );
     }
@@ -374,6 +390,17 @@ function ceBackShapes(): CrossEntropyBackwardShape[] {
             out.push({ product, dtype, D, V, row0, rows, forward, scalar });
   return out;
 }
+
+/** The matmul variants from before the registry (the f16 and subgroup-matrix ones came after). */
+const OLD_MATMUL = [
+  'naive',
+  'tiled',
+  'regblock',
+  'direct',
+  'direct8',
+  'quad8',
+  'subgroup',
+] as const;
 
 // The rules as matmul.ts and cross_entropy.ts wrote them before the registry.
 function oldSupported(a: KernelAdapter, v: string, s: MatmulShape): boolean {

@@ -17,6 +17,7 @@
 import type { AdapterSummary } from '../device.ts';
 import type { DType } from '../../util/dtype.ts';
 import { InternalError } from '../../util/errors.ts';
+import { subgroupMatrixTile } from './subgroup-matrix.ts';
 
 /** The families, by the name the reports use. */
 export type KernelFamily =
@@ -32,8 +33,11 @@ export type KernelFamily =
 /** What the registry reads of an adapter. */
 export type KernelAdapter = Pick<AdapterSummary, 'isSoftware' | 'features'>;
 
-/** Optional adapter features a variant may need. */
-export type KernelFeature = 'subgroups';
+/**
+ * Optional adapter features a variant may need (keys of AdapterSummary.features): `subgroups`,
+ * `shaderF16` (WGSL's f16), `subgroupMatrix` (Dawn/Chrome's chromium-experimental-subgroup-matrix).
+ */
+export type KernelFeature = 'subgroups' | 'shaderF16' | 'subgroupMatrix';
 
 /** One variant of a family. */
 export interface KernelVariant<Shape> {
@@ -49,6 +53,8 @@ export interface KernelVariant<Shape> {
   readonly tile: readonly [number, number];
   /** Adapter features it needs. */
   readonly needs: readonly KernelFeature[];
+  /** What else it needs of the adapter, where a feature alone does not say (a matrix configuration). */
+  usable?(adapter: KernelAdapter): boolean;
   /** Whether it takes this shape (alignment, sizes). */
   fits(shape: Shape): boolean;
   /** What needs and fits ask, in words (error messages, reports). */
@@ -74,7 +80,9 @@ export interface KernelFamilySpec<Shape, Name extends string> {
 
 /** Whether `variant` runs `shape` on this adapter. */
 export function variantRuns<S>(v: KernelVariant<S>, adapter: KernelAdapter, shape: S): boolean {
-  return v.needs.every((f) => adapter.features[f]) && v.fits(shape);
+  return (
+    v.needs.every((f) => adapter.features[f]) && (v.usable?.(adapter) ?? true) && v.fits(shape)
+  );
 }
 
 /** The variant a launch uses: `forced` when given (checked), else the family's default. */
@@ -120,14 +128,27 @@ export interface MatmulShape {
   K: number;
 }
 
+/** The hardware paths an emulated variant stands in for. */
+type MatmulVariantName = 'half' | 'sgmatrix';
+
 /** A matmul variant: also its launch constants and tile at a shape, and where tuning times it. */
 export interface MatmulVariantSpec extends KernelVariant<MatmulShape> {
   /** One file for both ops (W's layout is the pipeline constant B_NN). */
   readonly files: { readonly '': string };
   /** Whether tuning times it at M rows (a few-row or many-row kernel; naive never). */
   timed(M: number): boolean;
+  /**
+   * Another variant's body built without the hardware it needs (tests and benchmarks only): never
+   * tuned, never taken from a cache.
+   */
+  readonly emulates?: MatmulVariantName;
   /** Pipeline constants and the [columns, rows] of C one workgroup covers, at this launch. */
   launch(adapter: KernelAdapter, s: MatmulShape, opts: MatmulLaunchOptions): MatmulLaunch;
+  /**
+   * The arithmetic its results carry: 'f32', or 'f16' where operands (and, for half, products and
+   * short sums) are rounded to f16; the float64 check of tuning and tests takes f16's tolerance.
+   */
+  arithmetic(adapter: KernelAdapter, opts: MatmulLaunchOptions): 'f32' | 'f16';
 }
 
 /** Launch options that change a variant's constants. */
@@ -137,6 +158,11 @@ export interface MatmulLaunchOptions {
    * uses subgroupBroadcast), so tests run both paths on one adapter.
    */
   quadBroadcast?: boolean;
+  /**
+   * sgmatrix_emu: stage the operands as an f16 subgroup-matrix configuration does (rows of A
+   * scaled, operands rounded to f16), so tests check that path where no adapter offers it.
+   */
+  emulateF16?: boolean;
 }
 
 /** What launchMatmul needs beyond the shape. */
@@ -156,6 +182,10 @@ function aligned16(s: MatmulShape, kStep: number): boolean {
 
 const ALIGNED = 'K % 4 == 0 and W’s contiguous dimension % 4 (f32) or % 8 (halves)';
 
+/** The f16 kernels take the frozen projections' 16-bit weights, aligned as the vec4 kernels. */
+const frozen16 = (s: MatmulShape) => s.dtype !== 'f32' && aligned16(s, 4);
+const FROZEN16 = 'a bf16 or f16 W, K % 4 == 0 and W’s contiguous dimension % 8';
+
 function matmulVariant(
   name: string,
   tile: number,
@@ -169,6 +199,7 @@ function matmulVariant(
     fits: always,
     timed: always,
     launch: (_a, s) => ({ constants: baseConstants(s), tile: [tile, tile] }),
+    arithmetic: () => 'f32',
     ...v,
   };
 }
@@ -242,6 +273,60 @@ const matmulVariants = {
     needs: ['subgroups'],
     timed: (M: number) => M <= 4,
   },
+  // regblock's 64×64 tiles with f16 products and short f16 sums flushed into f32, A's rows scaled
+  // into f16's range (matmul_half.wgsl). Offered only with shader-f16 and chosen only by tuning,
+  // after its float64 check at f16's tolerance.
+  half: matmulVariant('half', 64, {
+    requires: `shader-f16, ${FROZEN16}`,
+    needs: ['shaderF16'],
+    fits: frozen16,
+    timed: (M) => M > 4,
+    arithmetic: () => 'f16',
+  }),
+  // half's body in f32 arithmetic rounded to f16 at the same points: the f16 kernel's check on
+  // adapters without shader-f16. Tests and benchmarks only.
+  half_emu: matmulVariant('half_emu', 64, {
+    requires: FROZEN16,
+    fits: frozen16,
+    timed: () => false,
+    emulates: 'half',
+    arithmetic: () => 'f16',
+  }),
+  // Subgroup matrices in the adapter's configuration (subgroup-matrix.ts): a workgroup of one
+  // subgroup's width covers 2×4 result matrices. Not compiled where it was written (no adapter
+  // there offered the feature): offered only with the feature and a usable configuration, chosen
+  // only by tuning after it compiles and passes its float64 check.
+  sgmatrix: {
+    ...matmulVariant('sgmatrix', 32, {
+      requires:
+        `chromium-experimental-subgroup-matrix with an f32-result configuration (f32, or f16 ` +
+        `with shader-f16) that fits 16 KiB of workgroup memory, ${FROZEN16}; never compiled ` +
+        `on the adapters this was written on`,
+      needs: ['subgroups', 'subgroupMatrix'],
+      fits: frozen16,
+      timed: (M) => M > 4,
+    }),
+    usable: (a: KernelAdapter) => subgroupMatrixTile(a) !== null,
+    launch: (a: KernelAdapter, s: MatmulShape): MatmulLaunch => {
+      const t = subgroupMatrixTile(a);
+      if (!t) throw new InternalError('matmul sgmatrix: no usable subgroup-matrix configuration');
+      return { constants: { ...baseConstants(s), RS_LANES: t.lanes }, tile: t.block };
+    },
+    arithmetic: (a: KernelAdapter) => (subgroupMatrixTile(a)?.f16 ? 'f16' : 'f32'),
+  },
+  // sgmatrix's body with 8×8×8 matrices held whole by one invocation: its check where no adapter
+  // has subgroup matrices. Tests only.
+  sgmatrix_emu: {
+    ...matmulVariant('sgmatrix_emu', 16, { requires: FROZEN16, fits: frozen16 }),
+    tile: [32, 16],
+    timed: () => false,
+    emulates: 'sgmatrix',
+    launch: (_a: KernelAdapter, s: MatmulShape, o: MatmulLaunchOptions): MatmulLaunch => ({
+      constants: { ...baseConstants(s), SM_F16: o.emulateF16 ? 1 : 0 },
+      tile: [32, 16],
+    }),
+    arithmetic: (_a: KernelAdapter, o: MatmulLaunchOptions) => (o.emulateF16 ? 'f16' : 'f32'),
+  },
 } as const satisfies Record<string, MatmulVariantSpec>;
 
 /** The matmul variants. */
@@ -263,7 +348,8 @@ export const MATMUL = {
   },
   rule:
     'tuned per shape class on this adapter; until then: software adapters direct when aligned, ' +
-    'else naive; GPUs subgroup for 1–4 rows, regblock when aligned, else tiled',
+    'else naive; GPUs subgroup for 1–4 rows, regblock when aligned, else tiled; half ' +
+    '(shader-f16) and sgmatrix (subgroup matrices) only when tuning chose them',
   tuned: true,
 } as const satisfies KernelFamilySpec<MatmulShape, MatmulVariant>;
 
