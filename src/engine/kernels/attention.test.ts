@@ -15,6 +15,7 @@ import {
   fa2Tiles,
   resolveAttentionConfig,
 } from './attention.ts';
+import { ATTENTION_TUNE_BYTES, attentionTuneTokens } from './attention-tune.ts';
 
 const ops = ['attention.forward', 'attention.backward_dq', 'attention.backward_dkdv'];
 const tiled = ops.map((name) => `${name}_tiled`);
@@ -185,5 +186,18 @@ describe('attention shaders and launcher', () => {
     );
     expect([4, 8, 60, 64].every(directAttentionFits)).toBe(true);
     expect([2, 6, 68, 128].some(directAttentionFits)).toBe(false);
+  });
+
+  it('tuning times a step at its own tokens, or where its tensors pass 512 MiB at fewer with the same groups', () => {
+    const tiny = { T: 8192, H: 32, KV: 4, hd: 64, pattern: 's2' as const, group: 2048 };
+    expect(attentionTuneTokens(tiny)).toBe(8192);
+    // Llama-2-7B's heads at 8k: 1.07 GB of q, k, v, o, dO, dq, dk, dv, lse and D.
+    const big = { T: 8192, H: 32, KV: 32, hd: 128, pattern: 's2' as const, group: 2048 };
+    const T = attentionTuneTokens(big);
+    expect(T).toBe(4088);
+    expect(4 * T * (8 * 32 * 128 + 2 * 32)).toBeLessThanOrEqual(ATTENTION_TUNE_BYTES);
+    const G = (big.group * T) / big.T;
+    expect([G % 2, T % G, T / G]).toEqual([0, 0, 4]);
+    expect(attentionTuneTokens({ ...big, pattern: 'full', group: 8192 }) % 64).toBe(0);
   });
 });
