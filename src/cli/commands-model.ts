@@ -91,7 +91,8 @@ export async function info(argv: string[]): Promise<void> {
   };
   // The adapter's limits (lowered by --max-binding-size / --max-buffer-size): what it binds decides
   // how the vocabulary-sized matrices are split and whether every buffer fits.
-  const limits = (await gpu(capsArg(v))).info.limits;
+  const adapter = (await gpu(capsArg(v))).info;
+  const limits = adapter.limits;
   const plan = planRun(run, limits, budget);
   const problems = planProblems(run, plan, limits, budget, given !== null);
   const problem = problems.length ? problems.join(' ') : null;
@@ -112,6 +113,9 @@ export async function info(argv: string[]): Promise<void> {
     lora,
     baseQuant,
     offload,
+    // The adapter and its optional features (shader-f16, subgroups, subgroup matrices and their
+    // configurations): the hardware paths tuning may choose.
+    adapter: { name: adapter.name, description: adapter.description, features: adapter.features },
     limits,
     plan: {
       ...plan.bytes,

@@ -34,11 +34,16 @@ function row(c: TuneChoice): string {
   const screen = Object.entries(c.screen ?? {})
     .map(([k, ms]) => `${k} ${ms.toFixed(2)}`)
     .join(', ');
+  // A candidate whose pipeline did not compile (a hardware path this driver refuses), on one line.
+  const excluded = Object.entries(c.excluded ?? {}).map(
+    ([k, why]) => `${k}: ${why.replace(/\s*\n\s*/g, ' ')}`,
+  );
   return (
     `${shape.padEnd(32)} ${c.choice.padEnd(9)} ${c.source.padEnd(7)} ${c.what}` +
     (t ? ` — ${t}` : '') +
     (screen ? ` (screened at 64 rows, ms: ${screen})` : '') +
-    (c.rejected?.length ? ` (rejected: ${c.rejected.join(', ')})` : '')
+    (c.rejected?.length ? ` (rejected: ${c.rejected.join(', ')})` : '') +
+    (excluded.length ? ` (excluded: ${excluded.join('; ')})` : '')
   );
 }
 

@@ -30,6 +30,7 @@ import {
   type PlanInput,
 } from '../model/plan.ts';
 import { formatBytes, formatBytesByType } from '../util/bytes.ts';
+import { gpuFeatureWords } from '../util/gpu-features.ts';
 import { budgetWords, DEFAULT_MEMORY_BUDGET } from '../util/memory-budget.ts';
 import { isLinearName, LINEAR_NAMES, type LinearName } from '../model/types.ts';
 import {
@@ -411,7 +412,8 @@ export function gpu(caps: RuntimeCaps = {}): Promise<Runtime> {
       const l = r.info.limits;
       log(
         `GPU: ${r.info.name}${r.info.description ? ` (${r.info.description})` : ''}; ` +
-          `binds ${l.maxStorageBufferBindingSize} B, buffers ${l.maxBufferSize} B`,
+          `binds ${l.maxStorageBufferBindingSize} B, buffers ${l.maxBufferSize} B; ` +
+          gpuFeatureWords(r.info.features).join(', '),
       );
       return r;
     });

@@ -80,6 +80,11 @@ not cached yet before their first step (train --no-tune skips it) and use the ca
 It then lists the kernel every family of the step runs (attention, cross-entropy, LoRA, RMSNorm,
 gradient norm: the adapter's default; matmul: the choices above), and --json adds them as kernels.
 
+LONGLORA_DAWN_TOGGLES (environment, any command) enables Dawn toggles, comma-separated, e.g.
+allow_unsafe_apis (experimental features: subgroup matrices) and vulkan_enable_f16_on_nvidia
+(shader-f16 on NVIDIA's Vulkan driver); none by default. The GPU line on stderr says whether the
+adapter has shader-f16 and subgroup matrices; tune uses them only after they pass its check.
+
 export-cluster writes the files to continue a run on a GPU cluster with the official LongLoRA
 scripts: the training data in their format (LongAlpaca JSON for instruction data, token ids for
 text), run.sh with the run's settings (pass the flags the run was trained with) and a README.

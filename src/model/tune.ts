@@ -103,6 +103,8 @@ export interface TuneChoice extends Omit<LinearLaunch, 'dtype'> {
   /** Median ms per candidate (empty unless timed now). */
   timings: Record<string, number>;
   rejected?: string[];
+  /** Candidates left out before timing because their pipeline did not compile here, with why. */
+  excluded?: Record<string, string>;
   /** Ms of one run of each candidate at 64 rows, when the class was screened there first. */
   screen?: Record<string, number>;
 }

@@ -3,6 +3,7 @@
  * step runs on it (once a run has started), and the GPU self-test result.
  */
 import { useStudio } from '../store/index.ts';
+import { gpuFeatureWords, matrixConfigWords } from '../util/gpu-features.ts';
 import type { KernelChoice } from '../worker/protocol.ts';
 import { formatBytes } from './format.ts';
 
@@ -10,13 +11,9 @@ import { formatBytes } from './format.ts';
 export function StudioHeader() {
   const gpu = useStudio((s) => s.gpu);
   const a = gpu.adapter;
-  const features = a
-    ? [
-        a.features.shaderF16 && 'shader-f16',
-        a.features.subgroups && 'subgroups',
-        a.features.timestampQuery && 'timestamp-query',
-      ].filter(Boolean)
-    : [];
+  // Whether the hardware paths (shader-f16, subgroup matrices) are there is said either way.
+  const features = a ? gpuFeatureWords(a.features) : [];
+  const matrices = a?.features.subgroupMatrixConfigs.map(matrixConfigWords).join('\n');
   return (
     <header className="topbar">
       <div className="brand">
@@ -38,9 +35,11 @@ export function StudioHeader() {
               {a.name}
               {a.isSoftware && <span className="tag warn">software</span>}
             </span>
-            <span className="adapter-detail">
-              {features.length ? features.join(' · ') : 'no optional features'} · max buffer{' '}
-              {formatBytes(a.limits.maxBufferSize)}
+            <span
+              className="adapter-detail"
+              title={matrices ? `Subgroup-matrix configurations:\n${matrices}` : undefined}
+            >
+              {features.join(' · ')} · max buffer {formatBytes(a.limits.maxBufferSize)}
             </span>
             {gpu.kernels && <KernelList kernels={gpu.kernels} />}
           </div>
