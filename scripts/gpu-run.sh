@@ -6,8 +6,10 @@
 # so the whole run ends within BUDGET seconds (default 570), then profiles a step's kernels
 # (bench/profile-step.ts) at TinyLlama width, 8k tokens, and SmolLM2 width, 256 tokens.
 # STAGES picks stages (default "bench-node bench-step gpu-tests profile"). Writes logs and JSON to
-# OUTDIR.
-#   [STAGES="gpu-tests profile"] bash scripts/gpu-run.sh OUTDIR
+# OUTDIR. LONGLORA_DAWN_TOGGLES (e.g. allow_unsafe_apis,vulkan_enable_f16_on_nvidia) reaches every
+# stage and the probe: with it, the f16 and subgroup-matrix matmuls are tested and benchmarked where
+# the adapter then offers them.
+#   [STAGES="gpu-tests profile"] [LONGLORA_DAWN_TOGGLES=…] bash scripts/gpu-run.sh OUTDIR
 set -u
 OUTDIR=${1:?usage: gpu-run.sh OUTDIR}
 BUDGET=${BUDGET:-570}
@@ -43,17 +45,21 @@ timeout 60 node --input-type=module -e "
   import { writeFileSync } from 'node:fs';
   import { create, globals } from 'webgpu';
   Object.assign(globalThis, globals);
-  const gpu = create([]);
+  const toggles = process.env.LONGLORA_DAWN_TOGGLES;
+  const gpu = create(toggles ? ['enable-dawn-features=' + toggles] : []);
   const a = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!a) { console.log('NO ADAPTER'); process.exit(3); }
   const { vendor, architecture, device, description } = a.info;
+  const subgroupMatrixConfigs = [...(a.info.subgroupMatrixConfigs ?? [])].map((c) =>
+    ({ componentType: c.componentType, resultComponentType: c.resultComponentType, M: c.M, N: c.N, K: c.K }));
   const limits = {};
   for (const k in a.limits) limits[k] = a.limits[k];
   const features = [...a.features].sort();
   writeFileSync('$OUTDIR/adapter.json', JSON.stringify({ vendor, architecture, device, description,
-    features, limits }, null, 1));
+    features, limits, toggles: toggles ?? '', subgroupMatrixConfigs }, null, 1));
   console.log('adapter:', vendor, architecture, device, description);
   console.log('features:', features.join(' '));
+  console.log('subgroup matrix configs:', JSON.stringify(subgroupMatrixConfigs));
   console.log('maxStorageBufferBindingSize', limits.maxStorageBufferBindingSize,
     'maxBufferSize', limits.maxBufferSize, 'maxComputeWorkgroupStorageSize',
     limits.maxComputeWorkgroupStorageSize);
