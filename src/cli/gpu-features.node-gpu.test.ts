@@ -36,4 +36,19 @@ describe('the GPU’s optional features on the command line', () => {
     asked.device.destroy();
     plain.device.destroy();
   });
+
+  it('a feature the adapter offers can be left off (RuntimeCaps.withoutFeatures)', async () => {
+    const full = await acquireNodeGpu();
+    const without = await acquireNodeGpu(() => {}, { withoutFeatures: ['subgroups'] });
+    expect(without.device.features.has('subgroups')).toBe(false);
+    expect(without.info.features).toMatchObject({
+      subgroups: false,
+      subgroupMaxSize: 0,
+      subgroupMatrix: false,
+    });
+    // Everything else as asked without the cap.
+    expect(without.info.features.timestampQuery).toBe(full.info.features.timestampQuery);
+    full.device.destroy();
+    without.device.destroy();
+  });
 });
