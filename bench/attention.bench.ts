@@ -6,6 +6,7 @@ import { ATTENTION, variantRuns } from '../src/engine/kernels/registry.ts';
 import {
   attentionBackward,
   attentionForward,
+  attentionSpec,
   attentionVariant,
   attentionWorkspace,
   type AttentionConfig,
@@ -111,8 +112,10 @@ export async function run(
   // each at every size; a CPU adapter (where the workgroup-memory kernels are far slower,
   // SwiftShader emulating barriers) times its default at every size and the others at the first
   // size only, for the ratios.
-  const fitting = (Object.keys(ATTENTION.variants) as AttentionVariant[]).filter((v) =>
-    variantRuns(ATTENTION.variants[v], rt.info, { hd: o.headDim }),
+  // Never an emulation (sgmatrix_emu: the subgroup-matrix body checked without the feature).
+  const fitting = (Object.keys(ATTENTION.variants) as AttentionVariant[]).filter(
+    (v) =>
+      !attentionSpec(v)!.emulates && variantRuns(ATTENTION.variants[v], rt.info, { hd: o.headDim }),
   );
   const preferred = attentionVariant(rt, o.headDim);
   const variantsAt = (n: number): AttentionVariant[] =>

@@ -14,6 +14,7 @@ import {
   attentionBackward,
   attentionForward,
   attentionPipelines,
+  attentionSpec,
   attentionTuneKey,
   attentionVariant,
   attentionWorkspace,
@@ -89,12 +90,13 @@ export function attentionTuneTokens(s: AttentionTuneShape): number {
   return Math.max(step, fit);
 }
 
-/** Every variant that runs this head size on this adapter, the default first. */
+/** Every variant that runs this head size on this adapter, the default first; never an emulation. */
 export function attentionCandidates(rt: Runtime, hd: number): AttentionVariant[] {
   const first = attentionVariant(rt, hd);
-  const runs = variantNames(ATTENTION).filter((v) =>
-    variantRuns(ATTENTION.variants[v], rt.info, { hd }),
-  );
+  const runs = variantNames(ATTENTION).filter((v) => {
+    const spec = attentionSpec(v)!;
+    return !spec.emulates && variantRuns(spec, rt.info, { hd });
+  });
   return [first, ...runs.filter((v) => v !== first)];
 }
 

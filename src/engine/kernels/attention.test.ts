@@ -133,7 +133,11 @@ describe('attention shaders and launcher', () => {
     // p.pattern is compared by name only; the values come from PATTERN_ID.
     expect(shared).not.toMatch(/pattern [!=]= \d/);
     expect(shared.match(/p\.pattern [!=]= PATTERN_(FULL|S2|S2ROLL)\b/g)).toHaveLength(12);
-    expect([...ATTENTION_KERNELS].sort()).toEqual([...tiled, ...direct, ...fa2, ...fa2Sg].sort());
+    // The sgmatrix variants have their own forward and run fa2's backward kernels.
+    const sgmatrix = ['attention.forward_sgmatrix', 'attention.forward_sgmatrix_emu'];
+    expect([...ATTENTION_KERNELS].sort()).toEqual(
+      [...tiled, ...direct, ...fa2, ...fa2Sg, ...sgmatrix].sort(),
+    );
     for (const name of ATTENTION_KERNELS) {
       expect(shaderParams(name), name).toBe(Params);
       const { code } = expandShader(name, loadShaderFromDisk);

@@ -18,13 +18,16 @@ import {
   type AttentionPattern,
 } from '../../util/attention-pattern.ts';
 import { InternalError } from '../../util/errors.ts';
+import { attentionSgmatrixConfigWgsl, attentionSgmatrixTile } from './attention-sgmatrix.ts';
 import { cachedChoice, pow2Bucket, tuneKey } from './autotune.ts';
 import {
   ATTENTION,
   ATTENTION_MAX_HEAD_DIM,
   chooseVariant,
   variantRuns,
+  type AttentionShape,
   type AttentionVariant,
+  type KernelVariant,
 } from './registry.ts';
 
 export type { AttentionPattern } from '../../util/attention-pattern.ts';
@@ -75,6 +78,11 @@ export {
   type AttentionVariant,
 } from './registry.ts';
 
+/** A variant's registry entry (undefined for an unknown name, e.g. from an older cache). */
+export function attentionSpec(v: AttentionVariant): KernelVariant<AttentionShape> | undefined {
+  return ATTENTION.variants[v] as KernelVariant<AttentionShape> | undefined;
+}
+
 /** Whether the direct kernels take this head size (a multiple of 4, at most 64). */
 export function directAttentionFits(hd: number): boolean {
   return ATTENTION.variants.direct.fits({ hd });
@@ -106,24 +114,31 @@ export function attentionTuneKey(
   return tuneKey(rt, `attention@${ATTENTION_TUNE_GENERATION}`, pattern, bucket);
 }
 
-/** The variant a launch without one uses: the tuned choice cached for its shape, else the default. */
+/**
+ * The variant a launch without one uses: the tuned choice cached for its shape (never an emulation,
+ * which tuning does not choose: such a cache is stale), else the default.
+ */
 export function resolveAttentionVariant(
   rt: Runtime,
   cfg: Pick<AttentionConfig, 'Tq' | 'Tk' | 'H' | 'KV' | 'hd' | 'pattern' | 'group'>,
 ): AttentionVariant {
   const hit = cachedChoice(attentionTuneKey(rt, cfg));
-  const spec = hit === undefined ? undefined : ATTENTION.variants[hit as AttentionVariant];
-  if (spec && variantRuns(spec, rt.info, { hd: cfg.hd })) return hit as AttentionVariant;
+  const spec = hit === undefined ? undefined : attentionSpec(hit as AttentionVariant);
+  if (spec && !spec.emulates && variantRuns(spec, rt.info, { hd: cfg.hd }))
+    return hit as AttentionVariant;
   return attentionVariant(rt, cfg.hd);
 }
 
 /** Floats per staged workgroup array in the shaders (const TILE there). */
 export const ATTENTION_TILE_FLOATS = 1984;
 
-/** The kernels of every variant (six); their Params is spliced into attention.pattern.wgsl. */
-export const ATTENTION_KERNELS: readonly string[] = Object.values(ATTENTION.variants).flatMap((v) =>
-  Object.values(v.files),
-);
+/**
+ * The kernels of every variant, each once (the sgmatrix variants run fa2's backward); their Params
+ * is spliced into attention.pattern.wgsl.
+ */
+export const ATTENTION_KERNELS: readonly string[] = [
+  ...new Set(Object.values(ATTENTION.variants).flatMap((v) => Object.values(v.files))),
+];
 
 const Params = uniformLayout(
   {
@@ -296,6 +311,28 @@ function fa2Shape(variant: 'fa2' | 'fa2_sg', cfg: AttentionConfig) {
     : { t: fa2SgTiles(cfg.hd, R), lanesPerRow: 4 };
 }
 
+/** Runtimes whose attention_sgmatrix_config (the subgroup-matrix forward's sizes) is written. */
+const sgmatrixReady = new WeakSet<Runtime>();
+
+/**
+ * Writes the sizes attention.forward_sgmatrix.wgsl is built with on this runtime's adapter, once,
+ * before its first pipeline (the file's include, attention_sgmatrix_config, is replaced).
+ */
+function prepareSgmatrix(rt: Runtime): void {
+  if (sgmatrixReady.has(rt)) return;
+  const tile = attentionSgmatrixTile(rt.info);
+  if (!tile) throw new InternalError('attention sgmatrix: no usable subgroup-matrix configuration');
+  rt.registerShader('attention_sgmatrix_config', attentionSgmatrixConfigWgsl(tile));
+  sgmatrixReady.add(rt);
+}
+
+/** The variant whose kernel runs `op`: the sgmatrix variants' backward is fa2's. */
+function kernelOf(variant: AttentionVariant, op: AttentionOp): AttentionVariant {
+  return (variant === 'sgmatrix' || variant === 'sgmatrix_emu') && op !== 'forward'
+    ? 'fa2'
+    : variant;
+}
+
 /**
  * Pipeline constants: the direct kernels are specialised on the head size and the skip mode; fa2 on
  * its tiles, and on GPUs also on the head size and heads per workgroup (on software adapters, where
@@ -307,16 +344,29 @@ function constants(
   r: Resolved,
   op: AttentionOp,
 ): Record<string, number> {
-  if (r.variant === 'tiled') return { ROWS: r.rows };
-  if (r.variant === 'fa2' || r.variant === 'fa2_sg') {
-    const { t } = fa2Shape(r.variant, cfg);
+  const variant = kernelOf(r.variant, op);
+  if (variant === 'tiled') return { ROWS: r.rows };
+  if (variant === 'sgmatrix' || variant === 'sgmatrix_emu') {
+    const out: Record<string, number> = {};
+    if (variant === 'sgmatrix') {
+      prepareSgmatrix(rt);
+      out.SG_LANES = attentionSgmatrixTile(rt.info)!.lanes;
+    }
+    if (!rt.info.isSoftware) {
+      out.FIXED_HD4 = cfg.hd / 4;
+      out.FIXED_RH = fa2Tiles(cfg.hd, cfg.H / cfg.KV).RH;
+    }
+    return out;
+  }
+  if (variant === 'fa2' || variant === 'fa2_sg') {
+    const { t } = fa2Shape(variant, cfg);
     const out: Record<string, number> = { ...(op === 'backward_dkdv' ? t.backward_dkdv : t[op]) };
     if (!rt.info.isSoftware) {
       out.FIXED_HD4 = t.HD4;
       if (op !== 'backward_dkdv') out.FIXED_RH = t.RH;
     }
     // A subgroup of exactly one quad (SwiftShader): subgroupBroadcast, as matmul.quad8.
-    if (r.variant === 'fa2_sg' && rt.info.features.subgroupSize === 4 && !cfg.quadBroadcast)
+    if (variant === 'fa2_sg' && rt.info.features.subgroupSize === 4 && !cfg.quadBroadcast)
       out.SG4 = 1;
     return out;
   }
@@ -341,9 +391,15 @@ export function attentionPipelines(
 
 /** Workgroups of one dispatch over nq queries (forward, dq) or nk keys (dk/dv). */
 function grid(cfg: AttentionConfig, r: Resolved, op: AttentionOp, n: number): [number, number] {
-  if (r.variant !== 'fa2' && r.variant !== 'fa2_sg')
+  const variant = kernelOf(r.variant, op);
+  if (variant === 'sgmatrix' || variant === 'sgmatrix_emu') {
+    // 16 rows over RH heads, as fa2's row blocks (attention_fa2_rows.wgsl).
+    const { RH, chunks } = fa2Tiles(cfg.hd, cfg.H / cfg.KV);
+    return [Math.ceil(n / Math.floor(ATTENTION.variants[variant].tile[1] / RH)), cfg.KV * chunks];
+  }
+  if (variant !== 'fa2' && variant !== 'fa2_sg')
     return [Math.ceil(n / r.rows), op === 'backward_dkdv' ? cfg.KV : cfg.H];
-  const { t, lanesPerRow } = fa2Shape(r.variant, cfg);
+  const { t, lanesPerRow } = fa2Shape(variant, cfg);
   const groups = 64 / lanesPerRow;
   if (op === 'backward_dkdv') return [Math.ceil(n / (groups * t.backward_dkdv.TR)), cfg.KV];
   const perHead = Math.floor((groups * t[op].TR) / t.RH);

@@ -21,6 +21,7 @@ import {
   type MatmulShape,
   type QuantMatmulShape,
 } from './registry.ts';
+import { attentionSgmatrixConfigWgsl, attentionSgmatrixTile } from './attention-sgmatrix.ts';
 
 const names = readdirSync('shaders')
   .filter((f) => f.endsWith('.wgsl'))
@@ -92,14 +93,21 @@ const gpuNoSubgroups: KernelAdapter = {
 const ADAPTERS = { software, softwareNoSubgroups, gpu, gpuNoSubgroups };
 
 describe('the kernel registry', () => {
-  it('names equal file names: every variant runs <prefix>.<op>_<variant> (matmul: matmul.<variant>)', () => {
+  it('names equal file names: every variant runs <prefix>.<op>_<variant> (matmul: matmul.<variant>), or another variant’s own file for an op', () => {
     for (const f of ALL_KERNEL_FAMILIES) {
-      for (const [name, v] of Object.entries(f.variants) as [string, KernelVariant<unknown>][]) {
+      const own = (op: string, name: string) =>
+        op ? `${f.prefix}.${op}_${name}` : `${f.prefix}.${name}`;
+      const entries = Object.entries(f.variants) as [string, KernelVariant<unknown>][];
+      for (const [name, v] of entries) {
         expect(v.name).toBe(name);
         expect(Object.keys(v.files)).toEqual([...f.ops]);
         for (const op of f.ops) {
           const file = v.files[op]!;
-          expect(file).toBe(op ? `${f.prefix}.${op}_${name}` : `${f.prefix}.${name}`);
+          // Shared: attention's sgmatrix variants run fa2's backward kernels.
+          const owners = entries.filter(([n, w]) => w.files[op] === own(op, n)).map(([n]) => n);
+          expect(file === own(op, name) || owners.some((n) => file === own(op, n)), file).toBe(
+            true,
+          );
           expect(names, file).toContain(file);
           expect(included.has(file), `${file} is an include-only body`).toBe(false);
         }
@@ -108,10 +116,12 @@ describe('the kernel registry', () => {
   });
 
   it('every kernel file is a variant of one family or a single kernel; include-only bodies have no family prefix', () => {
-    const registered = ALL_KERNEL_FAMILIES.flatMap((f) =>
-      variantsOf(f).flatMap((v) => Object.values(v.files)),
-    );
-    expect(new Set(registered).size).toBe(registered.length);
+    // A file may serve several variants (a shared op), but each is some variant's own file.
+    const registered = [
+      ...new Set(
+        ALL_KERNEL_FAMILIES.flatMap((f) => variantsOf(f).flatMap((v) => Object.values(v.files))),
+      ),
+    ];
     const kernels = names.filter((n) => !included.has(n));
     expect([...registered, ...SINGLE].sort()).toEqual(kernels.sort());
     for (const n of included) expect(n === 'attention.pattern' || !n.includes('.'), n).toBe(true);
@@ -344,6 +354,60 @@ describe('the kernel registry', () => {
     expect(() =>
       chooseVariant(MATMUL_QUANT, softwareNoSubgroups, s('forward', 'Q8_0', 5, 64), 'q8_0_quad'),
     ).toThrow(/q8_0_quad cannot run .* \(it needs subgroups, a Q8_0 weight/);
+  });
+
+  it('attention sgmatrix: only with subgroup matrices in an f32 configuration dividing 16, head_dim <= 64; its emulation never a default', () => {
+    const cfg = (componentType: string, M: number, N = M, K = M) => ({
+      componentType,
+      resultComponentType: 'f32',
+      M,
+      N,
+      K,
+    });
+    const withConfigs = (configs: ReturnType<typeof cfg>[]): KernelAdapter => ({
+      ...gpu,
+      features: { ...gpu.features, subgroupMatrix: true, subgroupMatrixConfigs: configs },
+    });
+    const sg = ATTENTION.variants.sgmatrix;
+    const emu = ATTENTION.variants.sgmatrix_emu;
+    for (const hd of [4, 32, 64]) {
+      expect(variantRuns(sg, withConfigs([cfg('f32', 8)]), { hd })).toBe(true);
+      expect(variantRuns(sg, withConfigs([cfg('f16', 16), cfg('f32', 16, 16, 8)]), { hd })).toBe(
+        true,
+      );
+      for (const a of Object.values(ADAPTERS)) {
+        expect(variantRuns(sg, a, { hd })).toBe(false);
+        expect(variantRuns(emu, a, { hd })).toBe(true);
+        expect(ATTENTION.pick(a, { hd })).not.toMatch(/sgmatrix/);
+      }
+    }
+    // f16 operands, a dimension that does not divide 16, no subgroups, or a head size past 64.
+    expect(variantRuns(sg, withConfigs([cfg('f16', 8)]), { hd: 64 })).toBe(false);
+    expect(variantRuns(sg, withConfigs([cfg('f32', 32)]), { hd: 64 })).toBe(false);
+    expect(variantRuns(sg, withConfigs([cfg('f32', 8, 8, 12)]), { hd: 64 })).toBe(false);
+    const noSg = withConfigs([cfg('f32', 8)]);
+    expect(
+      variantRuns(sg, { ...noSg, features: { ...noSg.features, subgroups: false } }, { hd: 64 }),
+    ).toBe(false);
+    for (const hd of [6, 68, 128]) {
+      expect(variantRuns(sg, withConfigs([cfg('f32', 8)]), { hd })).toBe(false);
+      expect(variantRuns(emu, software, { hd })).toBe(false);
+    }
+    expect(sg.requires).toMatch(/never compiled/);
+    expect(emu.emulates).toBe('sgmatrix');
+    // The launcher's configuration declares what the default include does, with its sizes.
+    const decls = (src: string) => [...src.matchAll(/^(?:const|alias) (\w+)/gm)].map((m) => m[1]);
+    const written = attentionSgmatrixConfigWgsl({ config: cfg('f32', 16, 16, 8), lanes: 32 });
+    expect(decls(written)).toEqual(
+      decls(readFileSync('shaders/attention_sgmatrix_config.wgsl', 'utf8')),
+    );
+    expect(written).toContain('const SM_K: u32 = 8u;');
+    expect(attentionSgmatrixTile(withConfigs([cfg('f32', 32), cfg('f32', 8)]))?.config.M).toBe(8);
+    // Their backward is fa2's kernels.
+    for (const v of [sg, emu]) {
+      expect(v.files.backward_dq).toBe(ATTENTION.variants.fa2.files.backward_dq);
+      expect(v.files.backward_dkdv).toBe(ATTENTION.variants.fa2.files.backward_dkdv);
+    }
   });
 });
 

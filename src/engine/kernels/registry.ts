@@ -18,6 +18,7 @@ import type { AdapterSummary } from '../device.ts';
 import type { DType } from '../../util/dtype.ts';
 import { InternalError } from '../../util/errors.ts';
 import { subgroupMatrixTile } from './subgroup-matrix.ts';
+import { attentionSgmatrixTile, SGM_ATTENTION_MAX_HEAD_DIM } from './attention-sgmatrix.ts';
 
 /** The families, by the name the reports use. */
 export type KernelFamily =
@@ -59,6 +60,11 @@ export interface KernelVariant<Shape> {
   fits(shape: Shape): boolean;
   /** What needs and fits ask, in words (error messages, reports). */
   readonly requires: string;
+  /**
+   * The hardware variant whose body this one runs in plain WGSL (tests only): never a default, a
+   * tuning candidate or a cached choice.
+   */
+  readonly emulates?: string;
 }
 
 /** A family: its variants and the rule that picks one when nothing is forced or tuned. */
@@ -503,6 +509,17 @@ const attentionFiles = (v: string) => ({
 /** Whether the fa2 kernels take this head size (vec4 rows, at most ATTENTION_MAX_HEAD_DIM). */
 const fa2Fits = (s: AttentionShape) => s.hd % 4 === 0 && s.hd <= ATTENTION_MAX_HEAD_DIM;
 
+/** The subgroup-matrix variants' files: their own forward, fa2's backward kernels. */
+const sgmatrixAttentionFiles = (v: string) => ({
+  forward: `attention.forward_${v}`,
+  backward_dq: 'attention.backward_dq_fa2',
+  backward_dkdv: 'attention.backward_dkdv_fa2',
+});
+
+/** Whether the subgroup-matrix forward takes this head size (padded to 64 in workgroup memory). */
+const sgmatrixAttentionFits = (s: AttentionShape) =>
+  s.hd % 4 === 0 && s.hd <= SGM_ATTENTION_MAX_HEAD_DIM;
+
 /**
  * tiled: workgroups stage key (or query) tiles in workgroup memory behind barriers, one lane per
  * row; direct: one invocation per (query row, head) or (key row, kv head) reading straight from
@@ -513,7 +530,9 @@ const fa2Fits = (s: AttentionShape) => s.hd % 4 === 0 && s.hd <= ATTENTION_MAX_H
  * fa2's blocks and tiles with each quad of lanes owning rows (or keys), their operands spread over
  * its four lanes and shared by quad broadcasts, the online softmax's max and sum as quad
  * reductions, P and dS in registers: half the barriers, no workgroup-memory round trips for them
- * (adapters with subgroups). All visit the same key/query ranges and give the same results within
+ * (adapters with subgroups); sgmatrix: the forward's two products on subgroup matrices (never
+ * compiled here: no adapter offered the feature), fa2's backward; sgmatrix_emu: its body emulated
+ * (tests only, never chosen). All visit the same key/query ranges and give the same results within
  * rounding. Tuned per adapter and step shape (tuneAttention); the rule stands in until then.
  */
 export const ATTENTION = {
@@ -554,6 +573,35 @@ export const ATTENTION = {
       needs: ['subgroups'],
       fits: fa2Fits,
       requires: `subgroups, head_dim % 4 == 0 and <= ${ATTENTION_MAX_HEAD_DIM}`,
+    },
+    // The forward on subgroup matrices in the adapter's f32 configuration (attention-sgmatrix.ts):
+    // 16 rows per workgroup of one subgroup's width, S = Q·Kᵀ and O += P·V as matrix products
+    // through workgroup memory, the online softmax on the staged S block; the backward is fa2's.
+    // NEVER COMPILED where it was written (no adapter there offered the feature): offered only
+    // with the feature and a usable configuration, chosen only by tuning after it compiles and
+    // passes its float64 check.
+    sgmatrix: {
+      name: 'sgmatrix',
+      files: sgmatrixAttentionFiles('sgmatrix'),
+      tile: [1, 16],
+      needs: ['subgroups', 'subgroupMatrix'],
+      usable: (a: KernelAdapter) => attentionSgmatrixTile(a) !== null,
+      fits: sgmatrixAttentionFits,
+      requires:
+        `chromium-experimental-subgroup-matrix with an f32 configuration (f32 operands and ` +
+        `results, M, N, K dividing 16), head_dim % 4 == 0 and <= ${SGM_ATTENTION_MAX_HEAD_DIM}; ` +
+        `never compiled on the adapters this was written on`,
+    },
+    // sgmatrix's forward with 8×8×8 matrices held whole by one invocation: its check where no
+    // adapter has subgroup matrices. Tests only.
+    sgmatrix_emu: {
+      name: 'sgmatrix_emu',
+      files: sgmatrixAttentionFiles('sgmatrix_emu'),
+      tile: [1, 16],
+      needs: [],
+      fits: sgmatrixAttentionFits,
+      requires: `head_dim % 4 == 0 and <= ${SGM_ATTENTION_MAX_HEAD_DIM}`,
+      emulates: 'sgmatrix',
     },
   },
   pick: (a, s): 'tiled' | 'direct' | 'fa2' | 'fa2_sg' => {
