@@ -28,9 +28,10 @@ import {
   headRmsnormBackward,
   headRmsnormForward,
   rmsnormBackward,
+  rmsnormAddForward,
   rmsnormForward,
 } from '../engine/kernels/rmsnorm.ts';
-import { ropeBackward, ropeForward, ropeInvFreq } from '../engine/kernels/rope.ts';
+import { ropeInvFreq, ropeQK } from '../engine/kernels/rope.ts';
 import { HostOffload } from '../engine/offload.ts';
 import { blockBytesLimit } from '../engine/row-blocks.ts';
 import type { Binding, Runtime, Tensor } from '../engine/runtime.ts';
@@ -489,8 +490,7 @@ export class LlamaModel {
         this.linear(l, 'k_proj', xn, kb, la, n, t0);
       }
       this.linear(l, 'v_proj', xn, la.v.rows(t0, n), la, n, t0);
-      ropeForward(rt, q, inv, n, s.heads, s.headDim, offset + t0);
-      ropeForward(rt, kb, inv, n, s.kvHeads, s.headDim, offset + t0);
+      ropeQK(rt, q, kb, inv, n, s.heads, s.kvHeads, s.headDim, offset + t0, 1);
     }
     let k = la.k;
     let v = la.v;
@@ -505,17 +505,9 @@ export class LlamaModel {
     for (const [t0, n] of blocks) {
       const hMid = la.hMid.rows(t0, n);
       this.linear(l, 'o_proj', la.attn.rows(t0, n), hMid, la, n, t0);
-      addInto(rt, hMid, hIn.rows(t0, n), n * D);
-      rmsnormForward(
-        rt,
-        hMid,
-        layer.postNorm,
-        la.xn2.rows(t0, n),
-        la.rstd2.rows(t0, n),
-        n,
-        D,
-        s.rmsEps,
-      );
+      // hMid += hIn and its norm into xn2, one launch.
+      const [xn2, rstd2] = [la.xn2.rows(t0, n), la.rstd2.rows(t0, n)];
+      rmsnormAddForward(rt, hMid, hIn.rows(t0, n), layer.postNorm, xn2, rstd2, n, D, s.rmsEps);
     }
     if (!mlp) return;
     for (const [t0, n] of tokenBlocks(T, la.gate.shape[0]!)) this.mlpForward(l, la, t0, n, hOut);
@@ -599,8 +591,7 @@ export class LlamaModel {
     const inv = this.invFreqFor(pass.ropeFactor);
     for (const [t0, n] of blocks) {
       const [dq, dk, dv, xn, dXn] = [g.dq, g.dk, g.dv, la.xn1, g.dXn].map((t) => t.rows(t0, n));
-      ropeBackward(rt, dq!, inv, n, s.heads, s.headDim, t0);
-      ropeBackward(rt, dk!, inv, n, s.kvHeads, s.headDim, t0);
+      ropeQK(rt, dq!, dk!, inv, n, s.heads, s.kvHeads, s.headDim, t0, -1);
       let [dqIn, dkIn] = [dq!, dk!];
       if (layer.qNorm && layer.kNorm) {
         // Through the per-head norms: d(q, k before the norm) and the norm weights' gradients.

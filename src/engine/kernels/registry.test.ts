@@ -52,6 +52,7 @@ const SINGLE = [
   'rmsnorm.backward_dw',
   'rmsnorm.backward_dw_reduce',
   'rope.rotate',
+  'rope.rotate_qk',
   'swiglu.backward',
   'swiglu.forward',
 ];

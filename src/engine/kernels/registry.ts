@@ -797,16 +797,22 @@ export type WeightGradVariant = keyof typeof LORA.variants;
  * RMSNorm forward and input gradient (the weight gradient's two-stage sum has one kernel each):
  * workgroup, one 256-lane workgroup per row with a tree reduction (GPUs); rows, one invocation per
  * row, no barriers (CPU adapters, where emulated barriers dominate: on SwiftShader the workgroup
- * forward took ~1.4 s for 512×64 under load, the row variant a few ms).
+ * forward took ~1.4 s for 512×64 under load, the row variant a few ms). add_forward is the forward
+ * with the residual add before it fused in (h += res, then normalize h): the decoder layer's
+ * attention residual and its post-attention norm in one launch.
  */
 export const RMSNORM = {
   family: 'rmsnorm',
   prefix: 'rmsnorm',
-  ops: ['forward', 'backward'],
+  ops: ['forward', 'backward', 'add_forward'],
   variants: {
     workgroup: {
       name: 'workgroup',
-      files: { forward: 'rmsnorm.forward_workgroup', backward: 'rmsnorm.backward_workgroup' },
+      files: {
+        forward: 'rmsnorm.forward_workgroup',
+        backward: 'rmsnorm.backward_workgroup',
+        add_forward: 'rmsnorm.add_forward_workgroup',
+      },
       tile: [1, 1],
       needs: [],
       fits: always,
@@ -814,7 +820,11 @@ export const RMSNORM = {
     },
     rows: {
       name: 'rows',
-      files: { forward: 'rmsnorm.forward_rows', backward: 'rmsnorm.backward_rows' },
+      files: {
+        forward: 'rmsnorm.forward_rows',
+        backward: 'rmsnorm.backward_rows',
+        add_forward: 'rmsnorm.add_forward_rows',
+      },
       tile: [1, 64],
       needs: [],
       fits: always,

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { rmsnormBackward, rmsnormBackwardWorkspaceSize, rmsnormForward } from './rmsnorm.ts';
+import {
+  rmsnormAddForward,
+  rmsnormBackward,
+  rmsnormBackwardWorkspaceSize,
+  rmsnormForward,
+} from './rmsnorm.ts';
 import * as ref from '../../reference/rmsnorm.ts';
 import { testRuntime } from '../../test/gpu.ts';
 import { expectClose } from '../../test/numeric.ts';
@@ -64,6 +69,34 @@ describe('rmsnorm forward/backward (f32)', () => {
         for (const t of [tx, tw, ty, tr, tdy, tdx, tdw, ws]) t.destroy();
         expect(rt.liveTensors).toBe(0);
         expect(rt.memory.snapshot().current.workspace).toBe(0);
+      });
+    }
+});
+
+describe('residual add + rmsnorm in one launch (rmsnormAddForward)', () => {
+  for (const variant of ['workgroup', 'rows'] as const)
+    for (const [T, D] of [
+      [5, 37],
+      [3, 300],
+    ] as const) {
+      it(`${variant}: h += res, then the norm of h, as the float64 reference at T=${T}, D=${D}`, async () => {
+        const rt = await testRuntime();
+        const rng = new Rng(T * 7 + D);
+        const [h, res] = [rng.floats(T * D, -2, 2), rng.floats(T * D, -2, 2)];
+        const w = rng.floats(D, 0.5, 1.5);
+        const th = rt.tensor([T, D], 'f32', 'activations', 'h', h);
+        const tres = rt.tensor([T, D], 'f32', 'activations', 'res', res);
+        const tw = rt.tensor([D], 'f32', 'weights', 'w', w);
+        const ty = rt.tensor([T, D], 'f32', 'activations', 'y');
+        const tr = rt.tensor([T], 'f32', 'activations', 'rstd');
+        rmsnormAddForward(rt, th, tres, tw, ty, tr, T, D, 1e-5, variant);
+        const sum = h.map((v, i) => Math.fround(v + res[i]!));
+        expect(await rt.read(th)).toEqual(Float32Array.from(sum));
+        const f = ref.rmsnormForward(sum, w, T, D, 1e-5);
+        expectClose('y', await rt.read(ty), f.y);
+        expectClose('rstd', await rt.read(tr), f.rstd);
+        for (const t of [th, tres, tw, ty, tr]) t.destroy();
+        expect(rt.liveTensors).toBe(0);
       });
     }
 });

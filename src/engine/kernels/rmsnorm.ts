@@ -7,7 +7,9 @@ import { chooseVariant, RMSNORM, type RmsnormVariant } from './registry.ts';
 
 const FwdParams = uniformLayout(
   { T: 'u32', D: 'u32', eps: 'f32' },
-  { shaders: Object.values(RMSNORM.variants).map((v) => v.files.forward) },
+  {
+    shaders: Object.values(RMSNORM.variants).flatMap((v) => [v.files.forward, v.files.add_forward]),
+  },
 );
 const BwdParams = uniformLayout(
   { T: 'u32', D: 'u32', accumulate: 'u32' },
@@ -63,6 +65,33 @@ export function rmsnormForward(
     params: FwdParams.pack({ T, D, eps }),
     workgroups: grid,
     label: `rmsnormForward ${T}x${D}`,
+  });
+}
+
+/**
+ * The residual add and the norm after it in one launch: h += res, then y = h · rstd · w per row
+ * (rstd saved for backward) — the same values as addInto(h, res) followed by rmsnormForward(h).
+ * h and res are different buffers.
+ */
+export function rmsnormAddForward(
+  rt: Runtime,
+  h: Binding,
+  res: Binding,
+  w: Tensor,
+  y: Binding,
+  rstd: Binding,
+  T: number,
+  D: number,
+  eps: number,
+  variant?: RmsnormVariant,
+): void {
+  const { files, grid } = launchOf(rt, T, variant);
+  rt.dispatch({
+    shader: files.add_forward,
+    bindings: [h, res, w, y, rstd],
+    params: FwdParams.pack({ T, D, eps }),
+    workgroups: grid,
+    label: `rmsnormAddForward ${T}x${D}`,
   });
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ropeBackward, ropeForward, ropeInvFreq } from './rope.ts';
+import { ropeBackward, ropeForward, ropeInvFreq, ropeQK } from './rope.ts';
 import * as ref from '../../reference/rope.ts';
 import { testRuntime } from '../../test/gpu.ts';
 import { expectClose } from '../../test/numeric.ts';
@@ -46,6 +46,39 @@ describe('rope rotate-half (f32, in place)', () => {
       ropeBackward(rt, tx, tf, T, nh, hd, pos);
       expectClose('round trip', await rt.read(tx), x, 1e-5);
       for (const t of [tf, tx, tg]) t.destroy();
+      expect(rt.liveTensors).toBe(0);
+    });
+  }
+
+  // q and k in one launch (the decoder layer's): GQA 9 over 3 heads, and 32 over 4 at head_dim 64.
+  for (const [T, nq, nk, hd, pos] of [
+    [7, 9, 3, 16, 5],
+    [3, 32, 4, 64, 8190],
+  ] as const) {
+    it(`q and k in one launch (ropeQK) match the reference: T=${T}, ${nq} q over ${nk} k heads, hd=${hd}, pos=${pos}`, async () => {
+      const rt = await testRuntime();
+      const rng = new Rng(T * nq + hd);
+      const invFreq = ropeInvFreq(hd, 10000, 4);
+      const [q, k] = [rng.floats(T * nq * hd), rng.floats(T * nk * hd)];
+      const tf = rt.tensor([hd / 2], 'f32', 'weights', 'invFreq', invFreq);
+      const tq = rt.tensor([T, nq, hd], 'f32', 'activations', 'q', q);
+      const tk = rt.tensor([T, nk, hd], 'f32', 'activations', 'k', k);
+      ropeQK(rt, tq, tk, tf, T, nq, nk, hd, pos, 1);
+      expectClose('rope(q)', await rt.read(tq), ref.ropeForward(q, invFreq, T, nq, hd, pos));
+      expectClose('rope(k)', await rt.read(tk), ref.ropeForward(k, invFreq, T, nk, hd, pos));
+      // The backward on (q, k) as gradients: the transposed rotation, undoing the forward.
+      ropeQK(rt, tq, tk, tf, T, nq, nk, hd, pos, -1);
+      expectClose('round trip q', await rt.read(tq), q, 1e-5);
+      expectClose('round trip k', await rt.read(tk), k, 1e-5);
+      rt.write(tk, k);
+      ropeQK(rt, tq, tk, tf, T, nq, nk, hd, pos, -1);
+      expectClose(
+        'ropeᵀ(k)',
+        await rt.read(tk),
+        ref.ropeBackward(k, invFreq, T, nk, hd, pos),
+        1e-4,
+      );
+      for (const t of [tf, tq, tk]) t.destroy();
       expect(rt.liveTensors).toBe(0);
     });
   }

@@ -8,6 +8,10 @@ const Params = uniformLayout(
   { T: 'u32', nh: 'u32', hd: 'u32', posOffset: 'u32', sign: 'f32' },
   { shaders: ['rope.rotate'] },
 );
+const QkParams = uniformLayout(
+  { T: 'u32', nq: 'u32', nk: 'u32', hd: 'u32', posOffset: 'u32', sign: 'f32' },
+  { shaders: ['rope.rotate_qk'] },
+);
 
 /** Hugging Face's "llama3" rope_scaling parameters. */
 export interface Llama3RopeScaling {
@@ -94,4 +98,31 @@ export function ropeBackward(
   posOffset: number,
 ): void {
   rotate(rt, dx, invFreq, T, nh, hd, posOffset, -1);
+}
+
+/**
+ * ropeForward (sign 1) or ropeBackward (sign −1) of q[T, nq, hd] and k[T, nk, hd] in one launch:
+ * the decoder layer's two rotations (or their gradients'), q and k different buffers.
+ */
+export function ropeQK(
+  rt: Runtime,
+  q: Binding,
+  k: Binding,
+  invFreq: Tensor,
+  T: number,
+  nq: number,
+  nk: number,
+  hd: number,
+  posOffset: number,
+  sign: 1 | -1,
+): void {
+  if (hd % 2 !== 0) throw new InternalError(`rope: head dim ${hd} must be even`);
+  const pairs = T * (nq + nk) * (hd / 2);
+  rt.dispatch({
+    shader: 'rope.rotate_qk',
+    bindings: [invFreq, q, k],
+    params: QkParams.pack({ T, nq, nk, hd, posOffset, sign }),
+    workgroups: grid2d(Math.ceil(pairs / 256), rt.device.limits.maxComputeWorkgroupsPerDimension),
+    label: `rope${sign > 0 ? 'Forward' : 'Backward'}QK ${T}x(${nq}+${nk})x${hd}`,
+  });
 }
