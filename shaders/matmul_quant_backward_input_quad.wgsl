@@ -18,6 +18,8 @@
 // C is overwritten, or accumulated into when p.accum is 1.
 
 override WG_X: u32 = 16u;
+const ROWS8 = true;
+const ONE_ROW = false;
 
 // #params Params
 
@@ -29,26 +31,7 @@ override WG_X: u32 = 16u;
 // #include quad_lanes
 // #include quant_blocks
 // #include quant_store
-
-// The 8 rows × 8 columns a lane accumulates: c_r columns 0–3 of row r, e_r columns 4–7.
-struct Acc {
-  c0: vec4<f32>,
-  c1: vec4<f32>,
-  c2: vec4<f32>,
-  c3: vec4<f32>,
-  c4: vec4<f32>,
-  c5: vec4<f32>,
-  c6: vec4<f32>,
-  c7: vec4<f32>,
-  e0: vec4<f32>,
-  e1: vec4<f32>,
-  e2: vec4<f32>,
-  e3: vec4<f32>,
-  e4: vec4<f32>,
-  e5: vec4<f32>,
-  e6: vec4<f32>,
-  e7: vec4<f32>,
-}
+// #include matmul_quant_backward_input_rows
 
 // acc += A[rows, k] · W[k, the lane's 8 columns]: a (b) rows 0–3 (4–7) of A at k, s the (scale,
 // min) of W's row k at this lane's sub-block, o the word of W's row k's block, u the lane's oct, hq
@@ -68,31 +51,7 @@ fn mac(
   } else {
     r = qRaw(o, u);
   }
-  let q = Oct(unpack4x8unorm(r.x), unpack4x8unorm(r.y));
-  let sc = 255.0 * s.x;
-  var lo = q.lo * sc;
-  var hi = q.hi * sc;
-  if (QMIN || QOFF != 0.0) {
-    let mn = vec4<f32>(QOFF * s.x + s.y);
-    lo -= mn;
-    hi -= mn;
-  }
-  (*acc).c0 += a.x * lo;
-  (*acc).e0 += a.x * hi;
-  (*acc).c1 += a.y * lo;
-  (*acc).e1 += a.y * hi;
-  (*acc).c2 += a.z * lo;
-  (*acc).e2 += a.z * hi;
-  (*acc).c3 += a.w * lo;
-  (*acc).e3 += a.w * hi;
-  (*acc).c4 += b.x * lo;
-  (*acc).e4 += b.x * hi;
-  (*acc).c5 += b.y * lo;
-  (*acc).e5 += b.y * hi;
-  (*acc).c6 += b.z * lo;
-  (*acc).e6 += b.z * hi;
-  (*acc).c7 += b.w * lo;
-  (*acc).e7 += b.w * hi;
+  macRows(acc, a, b, qDequantU(Oct(unpack4x8unorm(r.x), unpack4x8unorm(r.y)), s));
 }
 
 // Quad lane T's u32 pair (the high-bit words), as quad_lanes.wgsl's laneT for f32.
@@ -124,11 +83,6 @@ fn lane3u(x: vec2<u32>) -> vec2<u32> {
   return quadBroadcast(x, 3u);
 }
 
-// Row m's first element of A (rows past M repeat the last).
-fn arow(m: u32) -> u32 {
-  return min(m, p.M - 1u) * p.aStride + p.aCol;
-}
-
 // This lane's (scale, min) from quad lane T's pair of sub-blocks (j0, j0 + 1 of QSUB 16).
 fn pick(sc: vec4<f32>, second: bool) -> vec2<f32> {
   return select(sc.xy, sc.zw, second);
@@ -149,22 +103,15 @@ fn main(
   let j = (n0 % QB) / QSUB;
   let j0 = ((n0 % QB) & ~31u) / QSUB; // the quad's first sub-block
   let second = j != j0;
-  let r0 = arow(m0);
-  let r1 = arow(m0 + 1u);
-  let r2 = arow(m0 + 2u);
-  let r3 = arow(m0 + 3u);
-  let r4 = arow(m0 + 4u);
-  let r5 = arow(m0 + 5u);
-  let r6 = arow(m0 + 6u);
-  let r7 = arow(m0 + 7u);
+  let r = arows(m0);
   var acc: Acc;
   let kl = p.K - 1u;
   for (var k = 0u; k < p.K; k += 4u) {
     // Lane jq's share: A at k + jq for the 8 rows, and the scales of W's row k + jq.
     let kj = min(k + jq, kl);
     let live = k + jq < p.K;
-    let a = select(vec4<f32>(0.0), vec4<f32>(A[r0 + kj], A[r1 + kj], A[r2 + kj], A[r3 + kj]), live);
-    let b = select(vec4<f32>(0.0), vec4<f32>(A[r4 + kj], A[r5 + kj], A[r6 + kj], A[r7 + kj]), live);
+    let a = select(vec4<f32>(0.0), vec4<f32>(A[r.r0 + kj], A[r.r1 + kj], A[r.r2 + kj], A[r.r3 + kj]), live);
+    let b = select(vec4<f32>(0.0), vec4<f32>(A[r.r4 + kj], A[r.r5 + kj], A[r.r6 + kj], A[r.r7 + kj]), live);
     let oj = (kj * nb + blk) * QW;
     let hd = qHead(oj);
     var sc = vec4<f32>(qSub(oj, j0, hd), 0.0, 0.0);
@@ -181,21 +128,6 @@ fn main(
     mac(&acc, lane3(a), lane3(b), pick(lane3(sc), second), (min(k + 3u, kl) * nb + blk) * QW, u, lane3u(hq));
   }
   if (gid.x * 8u < p.N) {
-    store(m0, n0, acc.c0);
-    store(m0, n0 + 4u, acc.e0);
-    store(m0 + 1u, n0, acc.c1);
-    store(m0 + 1u, n0 + 4u, acc.e1);
-    store(m0 + 2u, n0, acc.c2);
-    store(m0 + 2u, n0 + 4u, acc.e2);
-    store(m0 + 3u, n0, acc.c3);
-    store(m0 + 3u, n0 + 4u, acc.e3);
-    store(m0 + 4u, n0, acc.c4);
-    store(m0 + 4u, n0 + 4u, acc.e4);
-    store(m0 + 5u, n0, acc.c5);
-    store(m0 + 5u, n0 + 4u, acc.e5);
-    store(m0 + 6u, n0, acc.c6);
-    store(m0 + 6u, n0 + 4u, acc.e6);
-    store(m0 + 7u, n0, acc.c7);
-    store(m0 + 7u, n0 + 4u, acc.e7);
+    storeRows(&acc, m0, n0);
   }
 }

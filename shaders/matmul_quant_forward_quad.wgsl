@@ -10,13 +10,15 @@
 // of a quad loads only A[row, k + 4j … k + 4j + 3] of each 16 values and quadBroadcast hands every
 // lane the other three quarters: a quarter of the direct kernels' A loads.
 // Threads: a 1-D workgroup of WG_X lanes shares its 8 rows (8 · workgroup_id.y …); lane i computes
-// columns (weight rows) 4i … 4i + 3 in eight vec4 accumulators. The steps are
-// matmul_quant_forward.wgsl's (32 values, two unrolled halves, quants as q/255, Σ A for the min
-// term summed over the quad). No lane returns early (quad operations need the whole quad): lanes past M
-// or N read clamped rows and store nothing.
+// columns (weight rows) 4i … 4i + 3 in eight vec4 accumulators. The loop is
+// matmul_quant_forward_steps.wgsl's (32 values a step, two unrolled halves, quants as q/255), with
+// Σ A for the min term summed over the quad. No lane returns early (quad operations need the whole
+// quad): lanes past M or N read clamped rows and store nothing.
 // C is overwritten, or accumulated into when p.accum is 1.
 
 override WG_X: u32 = 16u;
+const ROWS8 = true;
+const ONE_ROW = false;
 
 // #params Params
 
@@ -28,30 +30,7 @@ override WG_X: u32 = 16u;
 // #include quad_lanes
 // #include quant_blocks
 // #include quant_store
-
-// Two octs (16 consecutive values) of each of a lane's 4 weight rows.
-struct Step {
-  q0: Oct,
-  q1: Oct,
-  q2: Oct,
-  q3: Oct,
-  r0: Oct,
-  r1: Oct,
-  r2: Oct,
-  r3: Oct,
-}
-
-fn step(o0: u32, o1: u32, o2: u32, o3: u32, u: u32) -> Step {
-  let x0 = qOctU2(o0, u);
-  let x1 = qOctU2(o1, u);
-  let x2 = qOctU2(o2, u);
-  let x3 = qOctU2(o3, u);
-  return Step(x0.a, x1.a, x2.a, x3.a, x0.b, x1.b, x2.b, x3.b);
-}
-
-fn dots(a: vec4<f32>, q0: vec4<f32>, q1: vec4<f32>, q2: vec4<f32>, q3: vec4<f32>) -> vec4<f32> {
-  return vec4<f32>(dot(a, q0), dot(a, q1), dot(a, q2), dot(a, q3));
-}
+// #include matmul_quant_forward_steps
 
 // acc += (the row's 16 values · the step's quants) · sc, this lane holding A[at] (its quarter:
 // quad lane T holds values 4T … 4T + 3); returns the sum of its quarter (for the min term).
@@ -65,20 +44,10 @@ fn row(acc: ptr<function, vec4<f32>>, at: u32, s: Step, sc: vec4<f32>) -> f32 {
   return dot(x, vec4<f32>(1.0));
 }
 
-// The sum of v over the lane's quad.
-fn quadSum(v: vec4<f32>) -> vec4<f32> {
-  let x = v + quadSwapX(v);
+// The sum of t over the lane's quad.
+fn laneSum(t: vec4<f32>) -> vec4<f32> {
+  let x = t + quadSwapX(t);
   return x + quadSwapY(x);
-}
-
-// The vec4 index of row m's first element of A (rows past M repeat the last).
-fn arow(m: u32) -> u32 {
-  return (min(m, p.M - 1u) * p.aStride + p.aCol) / 4u;
-}
-
-// Word offset of weight row n's blocks (rows past N repeat the last).
-fn wrow(n: u32) -> u32 {
-  return min(n, p.N - 1u) * (p.K / QB) * QW;
 }
 
 @compute @workgroup_size(WG_X)
@@ -87,121 +56,6 @@ fn main(
   @builtin(workgroup_id) wg: vec3<u32>,
   @builtin(subgroup_invocation_id) sg: u32,
 ) {
-  let n0 = gid.x * 4u;
-  let m0 = wg.y * 8u;
-  let j4 = sg & 3u; // this lane's quarter of each 16 values
-  let r0 = arow(m0) + j4;
-  let r1 = arow(m0 + 1u) + j4;
-  let r2 = arow(m0 + 2u) + j4;
-  let r3 = arow(m0 + 3u) + j4;
-  let r4 = arow(m0 + 4u) + j4;
-  let r5 = arow(m0 + 5u) + j4;
-  let r6 = arow(m0 + 6u) + j4;
-  let r7 = arow(m0 + 7u) + j4;
-  let w0 = wrow(n0);
-  let w1 = wrow(n0 + 1u);
-  let w2 = wrow(n0 + 2u);
-  let w3 = wrow(n0 + 3u);
-  // acc_r: row m0 + r, component c: column n0 + c.
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
-  var acc4 = vec4<f32>(0.0);
-  var acc5 = vec4<f32>(0.0);
-  var acc6 = vec4<f32>(0.0);
-  var acc7 = vec4<f32>(0.0);
-  var h0 = vec2<f32>(0.0);
-  var h1 = vec2<f32>(0.0);
-  var h2 = vec2<f32>(0.0);
-  var h3 = vec2<f32>(0.0);
-  for (var k = 0u; k < p.K; k += 32u) {
-    let b = k / QB;
-    let v = k % QB;
-    let o0 = w0 + b * QW;
-    let o1 = w1 + b * QW;
-    let o2 = w2 + b * QW;
-    let o3 = w3 + b * QW;
-    if (QB == 32u || v == 0u) {
-      // A new block: its header (d, and the min or dmin) for the steps in it.
-      h0 = qHead(o0);
-      h1 = qHead(o1);
-      h2 = qHead(o2);
-      h3 = qHead(o3);
-    }
-    let j = v / QSUB;
-    let c0 = qSub(o0, j, h0);
-    let c1 = qSub(o1, j, h1);
-    let c2 = qSub(o2, j, h2);
-    let c3 = qSub(o3, j, h3);
-    let ca = vec4<f32>(c0.x, c1.x, c2.x, c3.x);
-    let sa = 255.0 * ca;
-    // The min term of each half: QOFF·scale + min (the quants are unsigned).
-    let ma = QOFF * ca + vec4<f32>(c0.y, c1.y, c2.y, c3.y);
-    var sb = sa;
-    var mb = ma;
-    if (QSUB == 16u) {
-      let i = j + 1u;
-      let cb = vec4<f32>(qSub(o0, i, h0).x, qSub(o1, i, h1).x, qSub(o2, i, h2).x, qSub(o3, i, h3).x);
-      sb = 255.0 * cb;
-      mb = QOFF * cb;
-    }
-    let u = v / 8u;
-    let ka = k / 4u;
-    // ta (ta8): this lane's quarters of Σ A of rows 0–3 (4–7) over the first half; tb, tb8 the
-    // second.
-    var ta: vec4<f32>;
-    var ta8: vec4<f32>;
-    var tb: vec4<f32>;
-    var tb8: vec4<f32>;
-    {
-      let s = step(o0, o1, o2, o3, u);
-      ta = vec4<f32>(row(&acc0, r0 + ka, s, sa), row(&acc1, r1 + ka, s, sa), row(&acc2, r2 + ka, s, sa), row(&acc3, r3 + ka, s, sa));
-      ta8 = vec4<f32>(row(&acc4, r4 + ka, s, sa), row(&acc5, r5 + ka, s, sa), row(&acc6, r6 + ka, s, sa), row(&acc7, r7 + ka, s, sa));
-    }
-    {
-      let s = step(o0, o1, o2, o3, u + 2u);
-      let kb = ka + 4u;
-      tb = vec4<f32>(row(&acc0, r0 + kb, s, sb), row(&acc1, r1 + kb, s, sb), row(&acc2, r2 + kb, s, sb), row(&acc3, r3 + kb, s, sb));
-      tb8 = vec4<f32>(row(&acc4, r4 + kb, s, sb), row(&acc5, r5 + kb, s, sb), row(&acc6, r6 + kb, s, sb), row(&acc7, r7 + kb, s, sb));
-    }
-    // Σ A over the quad: one sum for the step's 32 values when they share a scale, else one a half.
-    if (QSUB == 16u) {
-      ta = quadSum(ta);
-      ta8 = quadSum(ta8);
-      tb = quadSum(tb);
-      tb8 = quadSum(tb8);
-    } else {
-      ta = quadSum(ta + tb);
-      ta8 = quadSum(ta8 + tb8);
-    }
-    acc0 -= ta.x * ma;
-    acc1 -= ta.y * ma;
-    acc2 -= ta.z * ma;
-    acc3 -= ta.w * ma;
-    acc4 -= ta8.x * ma;
-    acc5 -= ta8.y * ma;
-    acc6 -= ta8.z * ma;
-    acc7 -= ta8.w * ma;
-    if (QSUB == 16u) {
-      acc0 -= tb.x * mb;
-      acc1 -= tb.y * mb;
-      acc2 -= tb.z * mb;
-      acc3 -= tb.w * mb;
-      acc4 -= tb8.x * mb;
-      acc5 -= tb8.y * mb;
-      acc6 -= tb8.z * mb;
-      acc7 -= tb8.w * mb;
-    }
-  }
-  if (n0 < p.N) {
-    store(m0, n0, acc0);
-    store(m0 + 1u, n0, acc1);
-    store(m0 + 2u, n0, acc2);
-    store(m0 + 3u, n0, acc3);
-    store(m0 + 4u, n0, acc4);
-    store(m0 + 5u, n0, acc5);
-    store(m0 + 6u, n0, acc6);
-    store(m0 + 7u, n0, acc7);
-  }
+  // Lane sg & 3 of a quad reads the quarter 4·(sg & 3) … of each 16 values.
+  product(gid.x * 4u, wg.y * 8u, sg & 3u);
 }

@@ -51,6 +51,18 @@ fn qOctU(b: u32, u: u32) -> Oct {
   return Oct(unpack4x8unorm(r.x), unpack4x8unorm(r.y));
 }
 
+// Oct q (as q/255: qOctU) of a sub-block whose (scale, min) is s, dequantized as the input
+// gradients do: q/255·(255·scale) − (QOFF·scale + min), the offset folded into the min (the
+// dequantized values up to an ulp).
+fn qDequantU(q: Oct, s: vec2<f32>) -> Oct {
+  let sc = 255.0 * s.x;
+  if (QMIN || QOFF != 0.0) {
+    let mn = vec4<f32>(QOFF * s.x + s.y);
+    return Oct(q.lo * sc - mn, q.hi * sc - mn);
+  }
+  return Oct(q.lo * sc, q.hi * sc);
+}
+
 // Byte j of the words from W[at] (little-endian).
 fn byteOf(at: u32, j: u32) -> u32 {
   return (W[at + (j >> 2u)] >> (8u * (j & 3u))) & 0xffu;

@@ -8,6 +8,8 @@ const QSUB = 32u;
 const QMIN = false;
 const QHIGH = false;
 const QOFF = 8.0;
+const QLO = 1u;
+const QH = 0u; // no fifth bits
 
 fn qHead(b: u32) -> vec2<f32> {
   return vec2<f32>(bitcast<f32>(W[b]), 0.0);
@@ -17,21 +19,4 @@ fn qSub(b: u32, j: u32, h: vec2<f32>) -> vec2<f32> {
   return h;
 }
 
-fn qRaw(b: u32, u: u32) -> vec2<u32> {
-  let w = W[b + 1u + u];
-  return vec2<u32>(nib(w, 0u), nib(w, 1u));
-}
-
-fn qHighQuad(b: u32, u0: u32) -> vec2<u32> {
-  return vec2<u32>(0u);
-}
-
-fn qRawH(b: u32, u: u32, h: u32) -> vec2<u32> {
-  return qRaw(b, u);
-}
-
-fn qRaw2(b: u32, u: u32) -> vec4<u32> {
-  let w = W[b + 1u + u];
-  let x = W[b + 2u + u];
-  return vec4<u32>(nib(w, 0u), nib(w, 1u), nib(x, 0u), nib(x, 1u));
-}
+// #include quant_nibbles

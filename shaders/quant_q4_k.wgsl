@@ -10,6 +10,8 @@ const QSUB = 32u;
 const QMIN = true;
 const QHIGH = false;
 const QOFF = 0.0;
+const QLO = 6u;
+const QH = 0u; // no fifth bits
 
 fn qHead(b: u32) -> vec2<f32> {
   return vec2<f32>(bitcast<f32>(W[b]), bitcast<f32>(W[b + 1u]));
@@ -20,21 +22,4 @@ fn qSub(b: u32, j: u32, h: vec2<f32>) -> vec2<f32> {
   return vec2<f32>(h.x * f32(w & 0xffu), h.y * f32((w >> 8u) & 0xffu));
 }
 
-fn qRaw(b: u32, u: u32) -> vec2<u32> {
-  let w = W[b + 6u + u];
-  return vec2<u32>(nib(w, 0u), nib(w, 1u));
-}
-
-fn qHighQuad(b: u32, u0: u32) -> vec2<u32> {
-  return vec2<u32>(0u);
-}
-
-fn qRawH(b: u32, u: u32, h: u32) -> vec2<u32> {
-  return qRaw(b, u);
-}
-
-fn qRaw2(b: u32, u: u32) -> vec4<u32> {
-  let w = W[b + 6u + u];
-  let x = W[b + 7u + u];
-  return vec4<u32>(nib(w, 0u), nib(w, 1u), nib(x, 0u), nib(x, 1u));
-}
+// #include quant_nibbles

@@ -8,6 +8,8 @@ const QSUB = 32u;
 const QMIN = true;
 const QHIGH = true;
 const QOFF = 0.0;
+const QLO = 3u;
+const QH = 2u;
 
 fn qHead(b: u32) -> vec2<f32> {
   return vec2<f32>(bitcast<f32>(W[b]), bitcast<f32>(W[b + 1u]));
@@ -17,22 +19,4 @@ fn qSub(b: u32, j: u32, h: vec2<f32>) -> vec2<f32> {
   return vec2<f32>(h.x, -h.y);
 }
 
-fn qRaw(b: u32, u: u32) -> vec2<u32> {
-  return qRawH(b, u, W[b + 2u]);
-}
-
-fn qHighQuad(b: u32, u0: u32) -> vec2<u32> {
-  return vec2<u32>(W[b + 2u]);
-}
-
-fn qRawH(b: u32, u: u32, h: u32) -> vec2<u32> {
-  let w = W[b + 3u + u];
-  return vec2<u32>(nib(w, 0u) | bit5(h, 2u * u), nib(w, 1u) | bit5(h, 2u * u + 1u));
-}
-
-fn qRaw2(b: u32, u: u32) -> vec4<u32> {
-  let w = W[b + 3u + u];
-  let x = W[b + 4u + u];
-  let h = W[b + 2u] >> (2u * u);
-  return vec4<u32>(nib(w, 0u) | bit5(h, 0u), nib(w, 1u) | bit5(h, 1u), nib(x, 0u) | bit5(h, 2u), nib(x, 1u) | bit5(h, 3u));
-}
+// #include quant_nibbles
