@@ -73,11 +73,18 @@ export class TensorAllocator {
     return t;
   }
 
-  /** Returns a tensor's bytes and destroys its buffers (Tensor.destroy() calls it through the Runtime). */
-  release(t: Tensor): void {
+  /**
+   * Returns a tensor's bytes and destroys its buffers through `destroy` (Tensor.destroy() calls it
+   * through the Runtime, which defers the buffers' destroy past the next submit while commands are
+   * recorded).
+   */
+  release(
+    t: Tensor,
+    destroy: (buffers: readonly GPUBuffer[]) => void = (bs) => bs.forEach((b) => b.destroy()),
+  ): void {
     if (!this.live.delete(t)) return;
     this.memory.free(t.category, t.bytes);
-    for (const b of t.parts) b.destroy();
+    destroy(t.parts);
   }
 
   /** Live tensors (for leak checks). */

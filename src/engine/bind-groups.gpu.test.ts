@@ -54,9 +54,12 @@ describe('bind-group cache', () => {
     scale(rt, x, y, 2);
     rt.flush();
     expect(rt.cachedBindGroups).toBe(before + 1);
-    // The same launch in the same Params slot after a submit: the cached group, new Params.
-    scale(rt, x, y, 3);
+    // The same launch with the same Params after a submit: their slot in the uniform arena, and
+    // the cached group; new Params get a new slot and a new group.
+    scale(rt, x, y, 2);
     expect(rt.cachedBindGroups).toBe(before + 1);
+    scale(rt, x, y, 3);
+    expect(rt.cachedBindGroups).toBe(before + 2);
     expect(Array.from(await rt.read(y))).toEqual(Array.from({ length: 64 }, (_, i) => 3 * i));
 
     // Use after free: x's buffer is destroyed; a tensor made after it (the allocator may hand out

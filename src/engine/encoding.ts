@@ -45,6 +45,8 @@ export interface HostProfile {
   /** Bind groups created, and reused from the cache. */
   bindGroupsCreated: number;
   bindGroupsReused: number;
+  /** Params bytes written to the GPU by flush() (the uniform arena's new slots). */
+  uniformBytes: number;
 }
 
 /** A zeroed HostProfile. */
@@ -61,6 +63,7 @@ export function emptyHostProfile(): HostProfile {
     flushes: 0,
     bindGroupsCreated: 0,
     bindGroupsReused: 0,
+    uniformBytes: 0,
   };
 }
 
@@ -75,11 +78,25 @@ export class CommandRecorder {
   readonly bindGroups = new BindGroupCache();
   /** Off: every dispatch creates its bind group (the cache's benchmark baseline and tests). */
   cacheBindGroups = true;
+  /**
+   * Buffers of tensors destroyed while recorded commands may still use them: destroyed after the
+   * next submit (or when the recorded commands are dropped), not before.
+   */
+  private readonly doomed: GPUBuffer[] = [];
 
   constructor(
     private readonly device: GPUDevice,
     private readonly uniforms: UniformArena,
   ) {}
+
+  /**
+   * Destroys `buffers` now, or after the next submit while commands are recorded (a destroyed
+   * buffer in a submit is a validation error).
+   */
+  destroyBuffers(buffers: readonly GPUBuffer[]): void {
+    if (this.pending > 0 || this.encoder) this.doomed.push(...buffers);
+    else for (const b of buffers) b.destroy();
+  }
 
   /** Commands recorded and not yet submitted. */
   get pendingCommands(): number {
@@ -172,23 +189,34 @@ export class CommandRecorder {
     const t = prof ? performance.now() : 0;
     this.endPass();
     if (!this.encoder) return;
-    this.uniforms.upload();
+    const bytes = this.uniforms.upload();
     this.device.queue.submit([this.encoder.finish()]);
     this.encoder = null;
     this.pending = 0;
-    this.uniforms.reset();
+    this.afterCommands();
     if (prof) {
       lap(prof, 'flushMs', t);
       prof.flushes++;
+      prof.uniformBytes += bytes;
     }
   }
 
-  /** Drops what was recorded and not submitted, and the uniforms staged for it. */
+  /**
+   * Drops what was recorded and not submitted. The uniforms staged for it stay in the arena (its
+   * slots hold those bytes; the next submit writes them before anything reads them).
+   */
   discard(): void {
     this.endPass();
     this.encoder = null;
     this.pending = 0;
-    this.uniforms.reset();
+    this.afterCommands();
+  }
+
+  /** Nothing recorded is pending: the doomed buffers go, and the uniform arena may start over. */
+  private afterCommands(): void {
+    for (const b of this.doomed) b.destroy();
+    this.doomed.length = 0;
+    this.uniforms.boundary();
   }
 
   private getEncoder(): GPUCommandEncoder {

@@ -117,6 +117,38 @@ describe('Runtime', () => {
     );
   });
 
+  it('destroys a tensor that recorded, unsubmitted commands use after they are submitted', async () => {
+    const rt = await testRuntime();
+    rt.registerShader(
+      'destroy_pending',
+      '@group(0) @binding(0) var<storage, read> x: array<f32>;\n@group(0) @binding(1) var<storage, read_write> y: array<f32>;\n@compute @workgroup_size(4)\nfn main(@builtin(global_invocation_id) g: vec3<u32>) {\n  y[g.x] = x[g.x] + 1.0;\n}\n',
+    );
+    await rt.sync();
+    const base = rt.memory.snapshot().current.activations;
+    const x = rt.tensor([4], 'f32', 'activations', 'x', new Float32Array([1, 2, 3, 4]));
+    const y = rt.tensor([4], 'f32', 'activations', 'y');
+    const z = rt.tensor([4], 'f32', 'activations', 'z');
+    rt.dispatch({ shader: 'destroy_pending', bindings: [x, y], workgroups: [1] });
+    rt.copy(x, z);
+    // Both are recorded, neither submitted: x's buffer must outlive the submit.
+    x.destroy();
+    expect(x.destroyed).toBe(true);
+    expect(rt.memory.snapshot().current.activations - base).toBe(32);
+    expect(Array.from(await rt.read(y))).toEqual([2, 3, 4, 5]);
+    expect(Array.from(await rt.read(z))).toEqual([1, 2, 3, 4]);
+    await rt.sync(); // no validation error (a destroyed buffer in a submit) is pending
+    // Dropped unsubmitted commands free a tensor destroyed under them too.
+    const w = rt.tensor([4], 'f32', 'activations', 'w', new Float32Array([5, 6, 7, 8]));
+    rt.dispatch({ shader: 'destroy_pending', bindings: [w, y], workgroups: [1] });
+    w.destroy();
+    rt.discardRecorded();
+    expect(Array.from(await rt.read(y))).toEqual([2, 3, 4, 5]);
+    await rt.sync();
+    y.destroy();
+    z.destroy();
+    expect(rt.memory.snapshot().current.activations).toBe(base);
+  });
+
   it('refuses a tensor larger than the device allows with OutOfMemoryError', async () => {
     const rt = await testRuntime();
     const before = rt.memory.snapshot().current;

@@ -150,10 +150,14 @@ export class Runtime {
     }
   }
 
-  /** Called by Tensor.destroy(): its cached bind groups go before its buffers do. */
+  /**
+   * Called by Tensor.destroy(): its cached bind groups go before its buffers do, and its bytes are
+   * returned at once; its buffers are destroyed after the next submit while recorded-but-unsubmitted
+   * commands may use them (a destroyed buffer in a submit is a validation error).
+   */
   release(t: Tensor): void {
     this.recorder.bindGroups.forget(t);
-    this.tensors.release(t);
+    this.tensors.release(t, (buffers) => this.recorder.destroyBuffers(buffers));
   }
 
   /**
@@ -168,6 +172,37 @@ export class Runtime {
   set bindGroupCache(on: boolean) {
     this.recorder.cacheBindGroups = on;
     this.recorder.bindGroups.clear();
+  }
+
+  /**
+   * The uniform arena's counters: Params bytes written to the GPU since creation, dispatches given
+   * an existing slot (nothing written) and a new one, the times it started over, and the bytes its
+   * slots take now.
+   */
+  get uniformStats(): {
+    bytesWritten: number;
+    reused: number;
+    staged: number;
+    startOvers: number;
+    usedBytes: number;
+  } {
+    const u = this.uniforms;
+    return {
+      bytesWritten: u.bytesWritten,
+      reused: u.reused,
+      staged: u.staged,
+      startOvers: u.startOvers,
+      usedBytes: u.usedBytes,
+    };
+  }
+
+  /** Bytes past which the uniform arena starts over at the next submit (tests lower it). */
+  get uniformArenaBytes(): number {
+    return this.uniforms.maxBytes;
+  }
+
+  set uniformArenaBytes(n: number) {
+    this.uniforms.maxBytes = n;
   }
 
   /** Bind groups cached now (tests check a destroyed tensor's go with it). */
