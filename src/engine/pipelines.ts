@@ -18,6 +18,11 @@ export class PipelineCache {
   private readonly origins = new Map<string, ExpandedWgsl['origin']>();
   private readonly extraShaders = new Map<string, string>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
+  /**
+   * Each module's compilation info, asked for once: Chromium has been seen never to settle a second
+   * getCompilationInfo() on a module (the tuning passes compile one module under several constants).
+   */
+  private readonly infos = new Map<string, Promise<GPUCompilationInfo>>();
 
   constructor(
     private readonly device: GPUDevice,
@@ -100,7 +105,12 @@ export class PipelineCache {
     shader: string,
     module: GPUShaderModule,
   ): Promise<ShaderMessage[]> {
-    const info = await module.getCompilationInfo();
+    let pending = this.infos.get(shader);
+    if (!pending) {
+      pending = module.getCompilationInfo();
+      this.infos.set(shader, pending);
+    }
+    const info = await pending;
     const origin = this.origins.get(shader);
     return info.messages.map((m) => {
       const at = origin && m.lineNum > 0 ? origin(m.lineNum) : null;
