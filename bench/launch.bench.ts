@@ -4,7 +4,10 @@
  * Runtime.hostProfile — the pending-error and binding checks, the pipeline lookup, staging the
  * Params in the uniform arena, the bind group (created, or reused from the bind-group cache), and
  * encoding into the pass — with the bind-group cache off (every dispatch creates its bind group, as
- * before the cache) and on. The model is SmolLM2-135M's width (576 hidden, 1,536 MLP, 9 heads over
+ * before the cache) and on; and the uniform arena's traffic: Params bytes written to the GPU per
+ * step and the share of dispatches whose Params were already in the content-addressed arena
+ * (uniform-arena.ts; before it, every dispatch's Params were written at every submit, about 256
+ * bytes each, one slot per dispatch). The model is SmolLM2-135M's width (576 hidden, 1,536 MLP, 9 heads over
  * 3, head_dim 64) with 2 layers, random bf16 weights, a 4,096-token vocabulary (the launch count
  * does not depend on it; the LM head's time on a CPU adapter does), 256 tokens, s2 attention. Each
  * mode runs STEPS steps and reports the mean of all but the first (which compiles the pipelines).
@@ -60,6 +63,14 @@ export interface LaunchRow {
   flush_ms_per_step: number;
   /** Bind groups reused from the cache, of all dispatches. */
   bind_group_reuse: number;
+  /** Dispatches with Params per step. */
+  params_per_step: number;
+  /** Of them, the share answered by a slot already in the uniform arena (nothing written). */
+  uniform_reuse: number;
+  /** New uniform-arena slots per step (Params not seen before, or since the arena started over). */
+  uniform_new_slots_per_step: number;
+  /** Params bytes written to the GPU per step (flush's uploads); null: nothing submitted. */
+  uniform_bytes_per_step: number | null;
   /** Wall ms of a whole step (kernels included: on a CPU adapter they dominate); null: not run. */
   step_ms: number | null;
 }
@@ -132,9 +143,23 @@ function randomData(vocab: number, context: number, blocks: number): Dataset {
   };
 }
 
+/** Uniform-arena slots reused and staged over some steps. */
+interface UniformCounts {
+  reused: number;
+  staged: number;
+}
+
+/** The arena's counts since `from` (a Runtime.uniformStats), added into `into`. */
+function addUniforms(into: UniformCounts, rt: Runtime, from: UniformCounts): void {
+  const now = rt.uniformStats;
+  into.reused += now.reused - from.reused;
+  into.staged += now.staged - from.staged;
+}
+
 /** A profile as a row. */
 function rowOf(
   p: HostProfile,
+  u: UniformCounts,
   steps: number,
   cache: boolean,
   measured: LaunchRow['measured'],
@@ -157,6 +182,10 @@ function rowOf(
     encode_us: us(p.encodeMs),
     flush_ms_per_step: p.flushMs / steps,
     bind_group_reuse: p.bindGroupsReused / n,
+    params_per_step: (u.reused + u.staged) / steps,
+    uniform_reuse: u.reused / Math.max(u.reused + u.staged, 1),
+    uniform_new_slots_per_step: u.staged / steps,
+    uniform_bytes_per_step: measured === 'in step' ? p.uniformBytes / steps : null,
     step_ms: stepMs,
   };
 }
@@ -180,6 +209,12 @@ async function measure(rt: Runtime, cache: boolean, replay: boolean): Promise<La
   const params = await LlamaParams.load(rt, SHAPE, loraOf(settings), randomWeights(SHAPE, 1), 1);
   const model = new LlamaModel(rt, params, { checkpointing: settings.checkpointing });
   rt.bindGroupCache = cache;
+  // Each mode starts with an empty uniform arena (an arena bound of 0 starts it over at the next
+  // submit), so the second mode's steps do not find the first's Params.
+  const bound = rt.uniformArenaBytes;
+  rt.uniformArenaBytes = 0;
+  await rt.sync();
+  rt.uniformArenaBytes = bound;
   const total = emptyHostProfile();
   let stepMs = 0;
   let measured = 0;
@@ -192,6 +227,8 @@ async function measure(rt: Runtime, cache: boolean, replay: boolean): Promise<La
     dispatch(spec);
   };
   rt.hostProfile = emptyHostProfile();
+  const uniforms: UniformCounts = { reused: 0, staged: 0 };
+  let u0: UniformCounts = rt.uniformStats;
   const trainer = new Trainer(rt, model, randomData(SHAPE.vocabSize, CONTEXT, STEPS), settings, {
     modelFingerprint: 'launch',
     modelName: 'launch',
@@ -201,22 +238,25 @@ async function measure(rt: Runtime, cache: boolean, replay: boolean): Promise<La
       // The first step compiles every pipeline: left out.
       if (e.record.step > 1) {
         addInto(total, rt.hostProfile!);
+        addUniforms(uniforms, rt, u0);
         stepMs += now - t0;
         measured++;
       }
       step = e.record.step + 1;
       rt.hostProfile = emptyHostProfile();
+      u0 = rt.uniformStats;
       t0 = performance.now();
     },
   });
   await trainer.run();
   rt.hostProfile = null;
   rt.dispatch = dispatch;
-  const rows = [rowOf(total, measured, cache, 'in step', stepMs / measured)];
+  const rows = [rowOf(total, uniforms, measured, cache, 'in step', stepMs / measured)];
   if (replay) {
     for (const on of [false, true]) {
       rt.bindGroupCache = on;
       const p = emptyHostProfile();
+      const u: UniformCounts = { reused: 0, staged: 0 };
       for (let round = 0; round <= ROUNDS; round++) {
         await rt.sync();
         const standIns = new Map<Tensor, Tensor>();
@@ -235,12 +275,14 @@ async function measure(rt: Runtime, cache: boolean, replay: boolean): Promise<La
         const round_ = specs.map((s) => ({ ...s, bindings: s.bindings.map(live) }));
         // Round 0 warms the cache (a run's steady state): left out.
         rt.hostProfile = round === 0 ? null : p;
+        const from = rt.uniformStats;
         for (const s of round_) rt.dispatch(s);
+        if (round > 0) addUniforms(u, rt, from);
         rt.hostProfile = null;
         rt.discardRecorded();
         for (const s of standIns.values()) s.destroy();
       }
-      rows.push(rowOf(p, ROUNDS, on, 'recording only', null));
+      rows.push(rowOf(p, u, ROUNDS, on, 'recording only', null));
     }
   }
   rt.bindGroupCache = true;
@@ -264,7 +306,10 @@ export async function run(rt: Runtime, log: Log): Promise<BenchSections> {
         `per dispatch (check ${r.check_us.toFixed(1)}, pipeline ${r.pipeline_us.toFixed(1)}, ` +
         `uniform ${r.uniform_us.toFixed(1)}, bind group ${r.bind_group_us.toFixed(1)}, encode ` +
         `${r.encode_us.toFixed(1)}), flush ${r.flush_ms_per_step.toFixed(2)} ms/step, reuse ` +
-        `${(100 * r.bind_group_reuse).toFixed(0)} %` +
+        `${(100 * r.bind_group_reuse).toFixed(0)} %, Params ${r.params_per_step}/step, ` +
+        `${(100 * r.uniform_reuse).toFixed(0)} % in the arena, ` +
+        `${r.uniform_new_slots_per_step} new slots/step` +
+        (r.uniform_bytes_per_step === null ? '' : `, ${r.uniform_bytes_per_step} uniform B/step`) +
         (r.step_ms === null ? '' : `, step ${r.step_ms.toFixed(0)} ms`),
     );
   }

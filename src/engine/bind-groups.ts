@@ -1,9 +1,10 @@
 /**
  * Bind groups reused across steps: a dispatch's bind group is keyed by its pipeline, each binding's
- * tensor, byte offset and size, and its Params' place in the uniform arena (the same from step to
- * step when a step records the same dispatches in the same order), so a step's dispatches over its
- * persistent tensors (weights, LoRA, gradients, moments, the activation layout) create their bind
- * groups once. A tensor's entries are dropped when it is destroyed (Runtime.release calls forget
+ * tensor, byte offset and size, and its Params' slot in the uniform arena (content-addressed: the
+ * same slot whenever the Params bytes are the same, in any order, until the arena starts over; a
+ * dispatch whose Params changed, such as AdamW's step count, gets a new slot and a new group), so
+ * a step's dispatches over its persistent tensors (weights, LoRA, gradients, moments, the
+ * activation layout) create their bind groups once. A tensor's entries are dropped when it is destroyed (Runtime.release calls forget
  * before its buffers are), so no cached group ever names a destroyed buffer; a tensor made later
  * has a new identity and gets new groups. Transient tensors (a kernel's scratch, made and destroyed
  * within a step) miss every time and cost one map insertion and one deletion over a created group.

@@ -188,7 +188,10 @@ export class CommandRecorder {
     const prof = this.profile;
     const t = prof ? performance.now() : 0;
     this.endPass();
-    if (!this.encoder) return;
+    if (!this.encoder) {
+      this.afterCommands();
+      return;
+    }
     const bytes = this.uniforms.upload();
     this.device.queue.submit([this.encoder.finish()]);
     this.encoder = null;
