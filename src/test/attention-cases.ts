@@ -1,8 +1,10 @@
-/** Shared seeded cases and checks for the attention kernel tests (forward and backward files). */
+/** Shared seeded cases, checks and tests for the attention kernel tests (forward and backward files). */
+import { expect, it } from 'vitest';
 import {
   attentionBackward,
   attentionForward,
   type AttentionConfig,
+  type AttentionVariant,
 } from '../engine/kernels/attention.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import {
@@ -10,6 +12,7 @@ import {
   attentionForward as refForward,
 } from '../reference/attention.ts';
 import { Rng } from '../util/rng.ts';
+import { testRuntime } from './gpu.ts';
 import { expectClose } from './numeric.ts';
 
 /** A named attention config. Tiles are the default 64 rows (one pipeline per kernel to compile). */
@@ -132,4 +135,103 @@ export async function checkAttention(rt: Runtime, cfg: AttentionConfig, seed: nu
   expectClose(`dk${at}`, got.dk, bwd.dk, tol, 1e-3);
   expectClose(`dv${at}`, got.dv, bwd.dv, tol, 1e-3);
   return got;
+}
+
+/** A file's check: `checkAttention` with its variant (and that variant's options) forced. */
+export type VariantCheck = (rt: Runtime, cfg: AttentionConfig, seed: number) => Promise<unknown>;
+
+/** The config the determinism tests run twice (4 query heads share a kv head, s2roll, G 20). */
+export const deterministicCase: AttentionConfig = {
+  Tq: 80,
+  Tk: 80,
+  H: 4,
+  KV: 1,
+  hd: 16,
+  pattern: 's2roll',
+  group: 20,
+};
+
+/** More than 8 query heads per kv head, which the fa2 kernels run in chunks (12 over 1, 10 over 2). */
+export async function checkHeadChunks(rt: Runtime, check: VariantCheck) {
+  await check(rt, { Tq: 40, Tk: 40, H: 12, KV: 1, hd: 16, pattern: 's2', group: 20 }, 12);
+  await check(rt, { Tq: 40, Tk: 40, H: 10, KV: 2, hd: 8, pattern: 's2roll', group: 8 }, 10);
+}
+
+/** Every pattern with every tile masked (skipTiles false). */
+export async function checkEveryTileMasked(rt: Runtime, check: VariantCheck) {
+  for (const pattern of ['full', 's2', 's2roll'] as const) {
+    const cfg: AttentionConfig = { Tq: 72, Tk: 72, H: 4, KV: 2, hd: 8, pattern, group: 24 };
+    await check(rt, { ...cfg, skipTiles: false }, 9);
+  }
+}
+
+/**
+ * The fa2 family's first tests: the shared cases it takes (head_dim % 4 == 0), then N = 1,024 with
+ * 9 query heads over 3 kv heads for s2 and full causal.
+ */
+export function fa2CaseTests(check: VariantCheck) {
+  attentionCases.forEach(({ name, cfg }, n) => {
+    if (cfg.hd % 4 !== 0) return;
+    it(name, async () => {
+      const rt = await testRuntime();
+      await check(rt, cfg, 100 + n);
+      expect(rt.liveTensors).toBe(0);
+    });
+  });
+
+  for (const pattern of ['s2', 'full'] as const) {
+    // hd 8 keeps the float64 reference and SwiftShader within seconds (hd 64 and 128 run above;
+    // the tiles are the same for every head_dim up to 64).
+    it(`N 1024, 9 query heads over 3 kv heads, hd 8, ${pattern}${pattern === 's2' ? ' G 256' : ''}`, async () => {
+      const rt = await testRuntime();
+      const cfg: AttentionConfig = { Tq: 1024, Tk: 1024, H: 9, KV: 3, hd: 8, pattern, group: 256 };
+      await check(rt, cfg, 1024);
+    });
+  }
+}
+
+/**
+ * The fa2 family's last tests: query and key blocks of 64, an s2roll block with corners in the
+ * wrapped group, and two runs of `variant` giving identical bits.
+ */
+export function fa2BlockTests(check: VariantCheck, variant: AttentionVariant) {
+  it('in query and key blocks of 64 (merged forward, accumulated backward)', async () => {
+    const rt = await testRuntime();
+    for (const pattern of ['full', 's2roll'] as const) {
+      const cfg: AttentionConfig = {
+        Tq: 256,
+        Tk: 256,
+        H: 6,
+        KV: 2,
+        hd: 16,
+        pattern,
+        group: 64,
+        queryBlock: 64,
+        keyBlock: 128,
+      };
+      await check(rt, cfg, 31);
+    }
+    expect(rt.memory.snapshot().current.workspace).toBe(0);
+  });
+
+  it('s2roll with a block whose corners lie in the wrapped group (N 40, G 20: not wholly visible)', async () => {
+    const rt = await testRuntime();
+    for (const [H, KV] of [
+      [2, 2],
+      [2, 1],
+    ] as const) {
+      await check(rt, { Tq: 40, Tk: 40, H, KV, hd: 8, pattern: 's2roll', group: 20 }, 40 + H + KV);
+    }
+  });
+
+  it('is deterministic: two runs give identical bits', async () => {
+    const rt = await testRuntime();
+    const cfg: AttentionConfig = { ...deterministicCase, variant };
+    const x = attentionInputs(cfg, 11);
+    const a = await runAttention(rt, cfg, x);
+    const b = await runAttention(rt, cfg, x);
+    for (const key of ['o', 'lse', 'dq', 'dk', 'dv'] as const) {
+      expect(new Uint32Array(a[key].buffer)).toEqual(new Uint32Array(b[key].buffer));
+    }
+  });
 }

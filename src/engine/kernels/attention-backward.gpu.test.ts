@@ -6,7 +6,7 @@ import {
   type AttentionVariant,
   directAttentionFits,
 } from './attention.ts';
-import { attentionCases, attentionInputs } from '../../test/attention-cases.ts';
+import { attentionCases, attentionInputs, deterministicCase } from '../../test/attention-cases.ts';
 import {
   attentionBackward as refBackward,
   attentionForward as refForward,
@@ -79,16 +79,7 @@ describe.each(variants)('flash attention backward (%s) vs the float64 reference'
 
   it('is deterministic: two runs give identical bits (4 query heads share a kv head)', async () => {
     const rt = await testRuntime();
-    const cfg: AttentionConfig = {
-      Tq: 80,
-      Tk: 80,
-      H: 4,
-      KV: 1,
-      hd: 16,
-      pattern: 's2roll',
-      group: 20,
-      variant,
-    };
+    const cfg: AttentionConfig = { ...deterministicCase, variant };
     const x = attentionInputs(cfg, 11);
     const a = await backward(rt, cfg, x, true);
     const b = await backward(rt, cfg, x, false);
