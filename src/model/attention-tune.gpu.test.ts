@@ -23,6 +23,7 @@ import {
   setNonZeroLora,
   shapeOfRef,
 } from '../test/parity.ts';
+import { tinyTuneConfig } from '../test/tune-model.ts';
 import { Rng } from '../util/rng.ts';
 import { LlamaModel } from './llama.ts';
 import { LlamaParams } from './params.ts';
@@ -33,24 +34,7 @@ import type { LinearName } from './types.ts';
 const TARGETS: LinearName[] = ['q_proj', 'v_proj'];
 const T = 64;
 const G = T / 4;
-const cfg: RefConfig = {
-  vocab: 40,
-  hidden: 32,
-  intermediate: 48,
-  layers: 1,
-  heads: 4,
-  kvHeads: 2,
-  headDim: 8,
-  rmsEps: 1e-5,
-  ropeTheta: 10000,
-  ropeFactor: 1,
-  tied: true,
-  pattern: 's2',
-  group: G,
-  loraTargets: TARGETS,
-  rank: 4,
-  alpha: 8,
-};
+const cfg: RefConfig = tinyTuneConfig({ group: G, loraTargets: TARGETS, ropeFactor: 1 });
 const lora = { rank: 4, alpha: 8, targets: TARGETS, trainEmbed: false, trainNorm: true };
 const pass = { pattern: 's2' as const, group: G };
 

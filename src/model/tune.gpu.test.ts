@@ -11,6 +11,7 @@ import { MATMUL, type MatmulVariantSpec } from '../engine/kernels/registry.ts';
 import type { DispatchSpec } from '../engine/runtime.ts';
 import { randomRefModel, refLossAndGrads, type RefConfig } from '../reference/llama.ts';
 import { testRuntime, testTuneStore } from '../test/gpu.ts';
+import { tinyTuneConfig } from '../test/tune-model.ts';
 import {
   expectedGradients,
   gradientErrors,
@@ -29,24 +30,7 @@ const TARGETS = [...LINEAR_NAMES];
 const G = 32;
 
 function config(): RefConfig {
-  return {
-    vocab: 40,
-    hidden: 32,
-    intermediate: 48,
-    layers: 1,
-    heads: 4,
-    kvHeads: 2,
-    headDim: 8,
-    rmsEps: 1e-5,
-    ropeTheta: 10000,
-    ropeFactor: 2,
-    tied: true,
-    pattern: 's2',
-    group: G,
-    loraTargets: TARGETS,
-    rank: 4,
-    alpha: 8,
-  };
+  return tinyTuneConfig({ group: G, loraTargets: TARGETS });
 }
 
 const lora = { rank: 4, alpha: 8, targets: TARGETS, trainEmbed: true, trainNorm: true };
