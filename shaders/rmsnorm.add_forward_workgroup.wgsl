@@ -1,25 +1,7 @@
-// The residual add fused with the RMSNorm after it, one workgroup per row: h += res, then y = h · rstd · w
-// with rstd[t] = 1 / sqrt(mean(h[t]²) + eps) — one launch where addInto and rmsnormForward took two.
-// h (updated in place), res, y: [T, D] f32 row-major; w: [D]; rstd: [T]. The body:
-// rmsnorm_forward_workgroup.
+// The residual add fused with the RMSNorm after it, one workgroup per row:
+// h += res, then y = h · rstd · w with rstd[t] = 1 / sqrt(mean(h[t]²) + eps) — one launch where
+// addInto and rmsnormForward took two. h (updated in place), res, y: [T, D] f32 row-major; w: [D];
+// rstd: [T]. Bindings: rmsnorm_add_forward_io; the body: rmsnorm_forward_workgroup.
 
-// #params Params
-
-@group(0) @binding(0) var<storage, read_write> h: array<f32>;
-@group(0) @binding(1) var<storage, read> res: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-@group(0) @binding(4) var<storage, read_write> rstd: array<f32>;
-@group(0) @binding(5) var<uniform> p: Params;
-
-fn xFirst(i: u32) -> f32 {
-  let v = h[i] + res[i];
-  h[i] = v;
-  return v;
-}
-
-fn xAgain(i: u32) -> f32 {
-  return h[i];
-}
-
+// #include rmsnorm_add_forward_io
 // #include rmsnorm_forward_workgroup
