@@ -31,12 +31,7 @@ override BR: u32 = 16u * TR;
 override BK: u32 = 4u * TK;
 const NEG: f32 = -3.0e38;
 
-@group(0) @binding(0) var<storage, read> q: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> k: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> v: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> o: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> lse: array<f32>;
-@group(0) @binding(5) var<uniform> p: Params;
+// #include attention_forward_io
 
 var<workgroup> Ks: array<vec4<f32>, 256>;
 var<workgroup> Vs: array<vec4<f32>, 256>;
