@@ -4,11 +4,12 @@
  * body runs in the emulated build (sgmatrix_emu: 8×8×8 matrices held by one invocation), forward
  * (o, lse) and the backward through fa2's shared kernels (dq, dk, dv): 9 query heads over 3 kv heads
  * at head_dim 64, full and s2 at N 40 and 72 (partial row blocks and key tiles), a head size padded
- * to 32 (24, s2roll), and query and key blocks (the merged forward). On SwiftShader one forward
- * pipeline serves them all (head size and heads from the uniforms).
+ * to 32 (24, s2roll), and query and key blocks (the merged forward); then the attention tests'
+ * shared cases it takes and N = 1,024 with 9 query heads over 3 (s2 and full). On SwiftShader one
+ * forward pipeline serves them all (head size and heads from the uniforms).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkAttention } from '../../test/attention-cases.ts';
+import { attentionCases, checkAttention } from '../../test/attention-cases.ts';
 import { testRuntime } from '../../test/gpu.ts';
 import { attentionSgmatrixTile } from './attention-sgmatrix.ts';
 import { attentionCandidates } from './attention-tune.ts';
@@ -49,6 +50,24 @@ describe('sgmatrix attention vs the float64 reference', () => {
       expect(rt.memory.snapshot().current.workspace).toBe(0);
     });
   });
+
+  // The attention tests' shared cases the variant takes (head_dim % 4 == 0 and <= 64), then N = 1,024
+  // with 9 query heads over 3 kv heads, s2 and full causal (hd 8, padded to 16, as fa2's).
+  attentionCases.forEach(({ name, cfg }, n) => {
+    if (!ATTENTION.variants.sgmatrix_emu.fits({ hd: cfg.hd })) return;
+    it(`the emulated build, shared case: ${name}`, async () => {
+      const rt = await testRuntime();
+      await checkAttention(rt, { ...cfg, variant: 'sgmatrix_emu' }, 100 + n);
+      expect(rt.liveTensors).toBe(0);
+    });
+  });
+  for (const pattern of ['s2', 'full'] as const) {
+    it(`the emulated build: N 1024, 9 query heads over 3 kv heads, hd 8, ${pattern}`, async () => {
+      const rt = await testRuntime();
+      const cfg: AttentionConfig = { Tq: 1024, Tk: 1024, H: 9, KV: 3, hd: 8, pattern, group: 256 };
+      await checkAttention(rt, { ...cfg, variant: 'sgmatrix_emu' }, 1024);
+    });
+  }
 
   it('the emulation is never a default, a tuning candidate or a cached choice', async () => {
     const rt = await testRuntime();
