@@ -9,7 +9,6 @@ const QMIN = true;
 const QHIGH = false;
 const QOFF = 0.0;
 const QLO = 2u;
-const QH = 0u; // no fifth bits
 
 fn qHead(b: u32) -> vec2<f32> {
   return vec2<f32>(bitcast<f32>(W[b]), bitcast<f32>(W[b + 1u]));
@@ -19,4 +18,4 @@ fn qSub(b: u32, j: u32, h: vec2<f32>) -> vec2<f32> {
   return vec2<f32>(h.x, -h.y);
 }
 
-// #include quant_nibbles
+// #include quant_4bit

@@ -11,7 +11,6 @@ const QMIN = true;
 const QHIGH = false;
 const QOFF = 0.0;
 const QLO = 6u;
-const QH = 0u; // no fifth bits
 
 fn qHead(b: u32) -> vec2<f32> {
   return vec2<f32>(bitcast<f32>(W[b]), bitcast<f32>(W[b + 1u]));
@@ -22,4 +21,4 @@ fn qSub(b: u32, j: u32, h: vec2<f32>) -> vec2<f32> {
   return vec2<f32>(h.x * f32(w & 0xffu), h.y * f32((w >> 8u) & 0xffu));
 }
 
-// #include quant_nibbles
+// #include quant_4bit

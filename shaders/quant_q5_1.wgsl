@@ -19,4 +19,4 @@ fn qSub(b: u32, j: u32, h: vec2<f32>) -> vec2<f32> {
   return vec2<f32>(h.x, -h.y);
 }
 
-// #include quant_nibbles
+// #include quant_5bit

@@ -21,4 +21,4 @@ fn qSub(b: u32, j: u32, h: vec2<f32>) -> vec2<f32> {
   return vec2<f32>(h.x * f32(w & 0xffu), h.y * f32((w >> 8u) & 0xffu));
 }
 
-// #include quant_nibbles
+// #include quant_5bit
