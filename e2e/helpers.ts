@@ -1,5 +1,8 @@
-/** Shared e2e helpers: console/request watching, the GPU-ready wait, and the PEFT zip checks. */
-import { expect, type Page } from '@playwright/test';
+/**
+ * Shared e2e helpers: console/request watching, the GPU-ready wait, the demo's set-up, and the PEFT
+ * zip checks.
+ */
+import { expect, type Locator, type Page } from '@playwright/test';
 
 /** Records console errors, page errors and every request the page (and its worker) makes. */
 export function watch(page: Page) {
@@ -28,6 +31,24 @@ export async function openStudio(page: Page): Promise<void> {
   await expect(page.getByRole('status', { name: 'GPU status' })).toContainText(
     'GPU self-test passed',
   );
+}
+
+/** A number field of the training form, by its label. */
+export function field(page: Page, name: string): Locator {
+  return page.getByRole('spinbutton', { name, exact: true });
+}
+
+/**
+ * Watches the page (watch), opens the studio, loads the demo model and its data, and fills the
+ * training fields given (label → value); the others keep the demo's defaults. Returns the watch.
+ */
+export async function openDemo(page: Page, settings: Record<string, number>) {
+  const seen = watch(page);
+  await openStudio(page);
+  await page.getByRole('button', { name: 'Use demo model' }).click();
+  await expect(page.getByLabel('Data summary')).toContainText('tinystories-197k.txt');
+  for (const [name, value] of Object.entries(settings)) await field(page, name).fill(String(value));
+  return seen;
 }
 
 /** A safetensors file's header: tensor name → dtype and shape. */

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
 import { unzipSync } from 'fflate';
-import { openStudio, outside, stepNow, watch } from './helpers.ts';
+import { openDemo, outside, stepNow } from './helpers.ts';
 
 const STEPS = 4;
 const BYTES = /[\d.]+ (B|KiB|MiB)/.source;
@@ -16,16 +16,13 @@ test('train the demo with checkpoints in system memory and export the adapter', 
   baseURL,
 }) => {
   test.setTimeout(90_000);
-  const seen = watch(page);
-  await openStudio(page);
-  await page.getByRole('button', { name: 'Use demo model' }).click();
-  await expect(page.getByLabel('Data summary')).toContainText('tinystories-197k.txt');
-  const field = (name: string) => page.getByRole('spinbutton', { name, exact: true });
-  await field('Target context').fill('64');
-  await field('Steps').fill(String(STEPS));
-  await field('Warmup').fill('1');
-  await field('Evaluate every').fill('0');
-  await field('Checkpoint every').fill('0');
+  const seen = await openDemo(page, {
+    'Target context': 64,
+    Steps: STEPS,
+    Warmup: 1,
+    'Evaluate every': 0,
+    'Checkpoint every': 0,
+  });
   await page.getByLabel('Keep checkpoints in').selectOption({ label: 'system memory' });
 
   // The plan says what the system memory holds, against its (assumed) budget.

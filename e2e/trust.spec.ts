@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { expect, test, type Locator, type Page } from '@playwright/test';
-import { openStudio, outside, stepNow, watch } from './helpers.ts';
+import { field, openDemo, outside, stepNow } from './helpers.ts';
 
 const STEPS = 24;
 const CHARTS = ['Loss chart', 'Memory chart', 'Learning rate chart', 'Throughput chart'] as const;
@@ -93,16 +93,13 @@ test('the README journey with charts, messages and states a person can trust', a
   baseURL,
 }) => {
   test.setTimeout(420_000);
-  const seen = watch(page);
-  await openStudio(page);
-  await page.getByRole('button', { name: 'Use demo model' }).click();
-  await expect(page.getByLabel('Data summary')).toContainText('tinystories-197k.txt');
-  const field = (name: string) => page.getByRole('spinbutton', { name, exact: true });
-  await field('Target context').fill('64');
-  await field('Steps').fill(String(STEPS));
-  await field('Warmup').fill('4');
-  await field('Evaluate every').fill('4');
-  await field('Checkpoint every').fill('2');
+  const seen = await openDemo(page, {
+    'Target context': 64,
+    Steps: STEPS,
+    Warmup: 4,
+    'Evaluate every': 4,
+    'Checkpoint every': 2,
+  });
   await expect(page.getByText('RoPE ×1 · group 16 tokens')).toBeVisible();
 
   // Sizes in binary units, labelled so; the GPU-memory presets in the same unit.
@@ -113,15 +110,15 @@ test('the README journey with charts, messages and states a person can trust', a
 
   // LoRA rank 0: the field says what it takes, Start is disabled with the reason, nothing is planned.
   const start = runRegion(page).getByRole('button', { name: 'Start training' });
-  await field('LoRA rank').fill('0');
+  await field(page, 'LoRA rank').fill('0');
   await expect(page.getByRole('alert').filter({ hasText: 'LoRA rank must be' })).toHaveText(
     'LoRA rank must be a whole number from 1 to 1,024 (got 0).',
   );
-  await expect(field('LoRA rank')).toHaveAttribute('aria-invalid', 'true');
+  await expect(field(page, 'LoRA rank')).toHaveAttribute('aria-invalid', 'true');
   await expect(start).toBeDisabled();
   await expect(start).toHaveAttribute('aria-description', /LoRA rank must be a whole number/);
-  await field('LoRA rank').fill('8');
-  await expect(field('LoRA rank')).not.toHaveAttribute('aria-invalid', 'true');
+  await field(page, 'LoRA rank').fill('8');
+  await expect(field(page, 'LoRA rank')).not.toHaveAttribute('aria-invalid', 'true');
   await expect(start).toBeEnabled();
 
   // Train; pause: the fields are locked and say why, and no time is left to count down.
@@ -131,7 +128,7 @@ test('the README journey with charts, messages and states a person can trust', a
   await expect(runRegion(page)).toContainText('Paused. A checkpoint was kept.', {
     timeout: 60_000,
   });
-  await expect(field('Steps')).toBeDisabled();
+  await expect(field(page, 'Steps')).toBeDisabled();
   await expect(
     page.getByRole('note').filter({ hasText: 'The run is paused: its settings stay' }),
   ).toBeVisible();
