@@ -15,7 +15,7 @@ import {
   type OutputMatmuls,
 } from '../engine/kernels/cross_entropy.ts';
 import { packCheckpoint16, unpackCheckpoint16 } from '../engine/kernels/checkpoint16.ts';
-import { biasAdd, swigluBackward, swigluForward } from '../engine/kernels/elementwise.ts';
+import { addInto, biasAdd, swigluBackward, swigluForward } from '../engine/kernels/elementwise.ts';
 import { embeddingBackward } from '../engine/kernels/embedding.ts';
 import {
   frozenLinearBackwardInput,
@@ -176,7 +176,7 @@ export class LlamaModel {
       if (host && l > 0) upload(l - 1);
       // The recompute stops before the MLP: layerBackward recomputes it block by block.
       if (this.opts.checkpointing)
-        this.layerForward(l, hIn, residual(acts, l + 1), la, acts.T, pass, { mlp: false });
+        this.layerForward(l, hIn, residual(acts, l + 1), la, acts.T, pass, undefined, false);
       const mlpHeld = !this.opts.checkpointing && la.gate.shape[0] === acts.T;
       this.layerBackward(l, hIn, la, g, acts.T, pass, mlpHeld);
     }
@@ -317,23 +317,22 @@ export class LlamaModel {
     const h0 = residual(acts, 0);
     for (const [t0, n] of blocks)
       vocabEmbeddingForward(this.rt, acts.ids.rows(t0, n), p.embed, h0.rows(t0, n), n, D);
-    // The last layer's hMid, still to be added into the residual stream (see layerForward).
-    let res: Tensor | undefined;
     for (let l = 0; l < s.layers; l++) {
       const la = keepAll ? this.layerActs(acts, l) : acts.layers[0]!;
       const h = residual(acts, l);
       const packed = train && packedOf(train, l);
-      this.layerForward(l, h, residual(acts, l + 1), la, T, pass, { step, res, packed });
+      if (packed) {
+        for (const [t0, n] of blocks)
+          packCheckpoint16(this.rt, h.rows(t0, n), halfRows(packed, t0, n, D), n * D);
+      }
+      this.layerForward(l, h, residual(acts, l + 1), la, T, pass, step);
       // Submitted with the layer; read back while the next layer runs (one staging buffer a layer).
       if (train?.offload && this.host) await this.host.save(l, packed ?? h);
-      res = la.hMid;
     }
     const top = residual(acts, s.layers);
     for (const [t0, n] of blocks) {
       const [x, y, rstd] = [top.rows(t0, n), acts.hn.rows(t0, n), acts.rstdF.rows(t0, n)];
-      // The last layer's MLP residual and the final norm in one launch.
-      if (res) rmsnormAddForward(this.rt, x, res.rows(t0, n), p.norm, y, rstd, n, D, s.rmsEps);
-      else rmsnormForward(this.rt, x, p.norm, y, rstd, n, D, s.rmsEps);
+      rmsnormForward(this.rt, x, p.norm, y, rstd, n, D, s.rmsEps);
     }
   }
 
@@ -440,15 +439,12 @@ export class LlamaModel {
   }
 
   /**
-   * One decoder layer: hOut = layer(hIn) − la.hMid (hOut may be hIn): the MLP's residual add is left
-   * to the caller, which fuses it into the next layer's input norm (`res`) or the final norm. With
-   * `res` (the previous layer's hMid) hIn += res first, in the input norm's launch; with `packed`,
-   * the completed hIn is then packed into that 16-bit checkpoint. With `step` its tokens sit at
-   * positions step.offset…: rotary uses those positions, the rotated keys and the values are
-   * appended to the cache, and attention (pattern full) reads every cached position up to the last
-   * query. The MLP runs in token blocks (see mlpForward); with `mlp` false the layer stops after
-   * the second norm (backward's recompute under checkpointing: layerBackward recomputes the MLP
-   * block by block) and leaves hOut as it was.
+   * One decoder layer: hOut = layer(hIn) (hOut may be hIn). With `step` its tokens sit at positions
+   * step.offset…: rotary uses those positions, the rotated keys and the values are appended to the
+   * cache, and attention (pattern full) reads every cached position up to the last query. The MLP
+   * runs in token blocks (see mlpForward); with `mlp` false the layer stops after the second norm
+   * (backward's recompute under checkpointing: layerBackward recomputes the MLP block by block) and
+   * leaves hOut as it was.
    */
   private layerForward(
     l: number,
@@ -457,9 +453,9 @@ export class LlamaModel {
     la: LayerActs,
     T: number,
     pass: PassSettings,
-    opts: { step?: CacheStep; mlp?: boolean; res?: Tensor; packed?: Tensor } = {},
+    step?: CacheStep,
+    mlp = true,
   ): void {
-    const { step, res, packed } = opts;
     const s = this.shape;
     const layer = this.params.layers[l]!;
     const rt = this.rt;
@@ -468,12 +464,17 @@ export class LlamaModel {
     const blocks = this.rowBlocks(T);
     const inv = this.invFreqFor(pass.ropeFactor);
     for (const [t0, n] of blocks) {
-      const [h, xn, rstd1] = [hIn.rows(t0, n), la.xn1.rows(t0, n), la.rstd1.rows(t0, n)];
-      // The previous layer's MLP residual and this layer's input norm in one launch.
-      if (res)
-        rmsnormAddForward(rt, h, res.rows(t0, n), layer.inputNorm, xn, rstd1, n, D, s.rmsEps);
-      else rmsnormForward(rt, h, layer.inputNorm, xn, rstd1, n, D, s.rmsEps);
-      if (packed) packCheckpoint16(rt, h, halfRows(packed, t0, n, D), n * D);
+      const xn = la.xn1.rows(t0, n);
+      rmsnormForward(
+        rt,
+        hIn.rows(t0, n),
+        layer.inputNorm,
+        xn,
+        la.rstd1.rows(t0, n),
+        n,
+        D,
+        s.rmsEps,
+      );
       const q = la.q.rows(t0, n);
       const kb = la.k.rows(t0, n);
       if (layer.qNorm && layer.kNorm) {
@@ -508,8 +509,9 @@ export class LlamaModel {
       const [xn2, rstd2] = [la.xn2.rows(t0, n), la.rstd2.rows(t0, n)];
       rmsnormAddForward(rt, hMid, hIn.rows(t0, n), layer.postNorm, xn2, rstd2, n, D, s.rmsEps);
     }
-    if (opts.mlp === false) return;
+    if (!mlp) return;
     for (const [t0, n] of tokenBlocks(T, la.gate.shape[0]!)) this.mlpForward(l, la, t0, n, hOut);
+    for (const [t0, n] of blocks) addInto(rt, hOut.rows(t0, n), la.hMid.rows(t0, n), n * D);
   }
 
   /**
